@@ -1,0 +1,5 @@
+"""``python -m derlink`` is ``derlink``."""
+
+from derlink.cli.main import main
+
+main()

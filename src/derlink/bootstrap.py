@@ -1,0 +1,163 @@
+"""The composition root: settings → parts, adapters and runtime. Nothing else builds them.
+
+The API server, the workers, the CLI and the tests all start here. In the embedded default
+every part runs in this process, mounted under its own prefix on one server; with
+``parts=`` a process runs only some of them and reaches the others at their configured URLs
+(``DERLINK_<PART>_URL``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+
+from derlink.common.clock import Clock, SystemClock
+from derlink.cpm import app as cpm_app
+from derlink.derms import app as derms_app
+from derlink.hub import app as hub_app
+from derlink.hub.connections import Targets
+from derlink.hub.runtime.port import RetryPolicy, Runtime
+from derlink.platform.auth import CredentialStore
+from derlink.platform.database import is_sqlite
+from derlink.platform.http import Connection, HttpClient
+from derlink.platform.mail import Mailer, OutboxMailer, SmtpMailer
+from derlink.platform.part import Part
+from derlink.platform.settings import Settings
+from derlink.platform.web import JSONResponse
+
+log = logging.getLogger("derlink")
+
+ALL_PARTS = ("hub", "cpm", "derms")
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    credentials: CredentialStore
+    parts: dict[str, Part]
+    app: FastAPI
+    runtime: Runtime | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def runtime_database_url(settings: Settings) -> str:
+    """Where DBOS keeps its state: beside the hub's database."""
+    url = settings.database_for("hub")
+    if is_sqlite(url):
+        return f"sqlite:///{(settings.home / 'hub-runtime.sqlite').resolve()}"
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _client_to(
+    settings: Settings, part: str, credentials: CredentialStore, as_client: str
+) -> HttpClient:
+    client = credentials.client(as_client)
+    return HttpClient(
+        Connection(
+            name=part,
+            base_url=settings.part_url(part),
+            auth="bearer",
+            username=client.client_id,
+            secret=client.secret,
+        )
+    )
+
+
+def build(
+    settings: Settings,
+    *,
+    parts: Sequence[str] = ALL_PARTS,
+    clock: Clock | None = None,
+    runtime: Runtime | None = None,
+    mailer: Mailer | None = None,
+) -> Platform:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    credentials = CredentialStore.load_or_create(settings.home / "credentials.json")
+    clock = clock or SystemClock()
+    built: dict[str, Part] = {}
+
+    if "hub" in parts:
+        from derlink.hub.runtime.dbos_engine import DbosRuntime, DbosSettings
+
+        runtime = runtime or DbosRuntime(
+            DbosSettings(system_database_url=runtime_database_url(settings)),
+            retry=RetryPolicy(
+                max_attempts=settings.retry_attempts,
+                interval_s=settings.retry_interval_s,
+                backoff=settings.retry_backoff,
+            ),
+        )
+        if mailer is None:
+            mailer = (
+                SmtpMailer(settings.smtp_url)
+                if settings.smtp_url
+                else OutboxMailer(settings.home / "outbox")
+            )
+        targets = Targets(
+            cpm=_client_to(settings, "cpm", credentials, "hub"),
+            derms=_client_to(settings, "derms", credentials, "hub"),
+        )
+        built["hub"] = hub_app.create_part(
+            database_url=settings.database_for("hub"),
+            credentials=credentials,
+            clock=clock,
+            targets=targets,
+            runtime=runtime,
+            mailer=mailer,
+            max_body_bytes=settings.max_body_bytes,
+        )
+    if "cpm" in parts:
+        built["cpm"] = cpm_app.create_part(
+            settings=settings,
+            credentials=credentials,
+            clock=clock,
+            hub=_client_to(settings, "hub", credentials, "cpm"),
+        )
+    if "derms" in parts:
+        built["derms"] = derms_app.create_part(
+            settings=settings,
+            credentials=credentials,
+            clock=clock,
+            hub=_client_to(settings, "hub", credentials, "derms"),
+        )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The hub first, so that the parts' first outbox batches find it ready; stop in reverse.
+        order = [p for p in ("hub", "cpm", "derms") if p in built]
+        for name in order:
+            await built[name].start()
+        log.info("derlink started: %s", ", ".join(order))
+        try:
+            yield
+        finally:
+            for name in reversed(order):
+                try:
+                    await built[name].stop()
+                except Exception:  # one part failing to stop must not keep the others running
+                    log.exception("stopping %s failed", name)
+
+    root = FastAPI(title="derlink", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @root.get("/", include_in_schema=False)
+    def index() -> JSONResponse:
+        return JSONResponse(
+            {
+                "derlink": "demand-response and DER programs, end to end",
+                "parts": {name: f"/{name}/api/v1" for name in built},
+                "docs": {name: f"/{name}/docs" for name in built},
+            }
+        )
+
+    for name, part in built.items():
+        root.mount(f"/{name}", part.app)
+    return Platform(
+        settings=settings, credentials=credentials, parts=built, app=root, runtime=runtime
+    )

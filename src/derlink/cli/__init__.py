@@ -1,0 +1,2 @@
+"""derlink's command line: ``derlink up``, ``demo``, ``reconcile``, ``hospital``, ``flows``,
+``lookups``."""

@@ -1,0 +1,39 @@
+"""The CLI's client of a running derlink: operator credentials from the data directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import typer
+
+from derlink.platform.auth import CredentialStore
+from derlink.platform.settings import Settings
+
+
+class Api:
+    def __init__(self, settings: Settings, client_id: str = "operator") -> None:
+        path = settings.home / "credentials.json"
+        if not path.exists():
+            raise typer.BadParameter(
+                f"no credentials at {path}: start derlink first (derlink up), or set DERLINK_HOME"
+            )
+        client = CredentialStore.load_or_create(path).client(client_id)
+        self.settings = settings
+        self.http = httpx.Client(base_url=settings.base_url, headers=client.header(), timeout=120.0)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise typer.BadParameter(
+                f"derlink is not reachable at {self.settings.base_url} ({exc}); is it running?"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            typer.secho(f"error {response.status_code}: {detail}", fg="red", err=True)
+            raise typer.Exit(1)
+        return response.json() if response.content else None

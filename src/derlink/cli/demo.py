@@ -1,0 +1,426 @@
+"""``derlink demo``: a sample utility, and the whole enrollment journey driven live over HTTP.
+
+The platform runs as a child process (``derlink up`` on a fresh data directory, and with
+``--database-url`` in a fresh PostgreSQL database); this process plays the utility's people and
+the head-ends: it enrolls customers through cpm and through DERMS, sends some invalid requests
+and some duplicates, waits for everything to settle, then unenrolls some customers and
+replaces some devices, and finally reconciles cpm with DERMS.
+
+Every outcome is known in advance from the plan, so the summary can say not only what
+happened but whether it was right (``checks``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from derlink.cli import sample
+from derlink.cli.server import ServerProcess
+from derlink.common.errors import BusinessFault
+from derlink.platform.http import Connection, HttpClient
+
+CPM_CONCURRENCY = 32
+DERMS_BATCH = 500
+SETTLE_STALL_S = 90.0
+
+
+@dataclass
+class Request:
+    customer: sample.Customer
+    body: dict[str, Any]
+    channel: str  # "cpm" or "derms"
+    expected_code: str | None = None  # None: must succeed
+
+
+@dataclass
+class Plan:
+    phase1: list[Request] = field(default_factory=list)
+    duplicates: list[Request] = field(default_factory=list)
+    unenroll: list[sample.Customer] = field(default_factory=list)
+    replace: list[sample.Customer] = field(default_factory=list)
+    phase2_invalid: list[Request] = field(default_factory=list)
+
+    @property
+    def valid(self) -> list[Request]:
+        return [r for r in self.phase1 if r.expected_code is None]
+
+    def expected_rejections(self) -> Counter[str]:
+        return Counter(
+            r.expected_code for r in self.phase1 + self.phase2_invalid if r.expected_code
+        )
+
+
+def make_plan(count: int) -> Plan:
+    """Who does what. Every 20th customer sends an invalid request (four kinds, both channels);
+    the others enroll, half through cpm and half through DERMS; every 25th valid request is
+    sent twice; in phase 2 some cpm-enrolled customers unenroll or replace their device and the
+    invalid customers try to enroll a device that is already taken."""
+    plan = Plan()
+    for c in sample.customers(count):
+        i = c.n
+        mid = f"REQ-{i:08d}"
+        if i % 20 == 0:
+            kind = (i // 20) % 4
+            if kind == 0:
+                body = sample.enrollment_request(
+                    c, message_id=mid, model_index=0, program="LEGACY-AC"
+                )
+                plan.phase1.append(Request(c, body, "cpm", "CPM-PROGRAM-INACTIVE"))
+            elif kind == 1:
+                body = sample.enrollment_request(
+                    c, message_id=mid, model_index=i, send_specification=False
+                )
+                body["locationInfo"]["cisServicePointId"] = f"SPX{i:08d}"
+                plan.phase1.append(Request(c, body, "derms", "CPM-SP-UNKNOWN"))
+            elif kind == 2:
+                body = sample.enrollment_request(
+                    c, message_id=mid, model_index=4, program="BYOT-SUMMER"
+                )
+                plan.phase1.append(Request(c, body, "cpm", "CPM-SPEC-INELIGIBLE"))
+            else:
+                body = sample.enrollment_request(
+                    c, message_id=mid, model_index=i, send_specification=False
+                )
+                body["assetInfo"]["assetList"][0].update(make="ACME", model="X1")
+                plan.phase1.append(Request(c, body, "derms", "HUB-LOOKUP-ASSETSPEC"))
+            if i + 2 <= count:
+                taken = sample.enrollment_request(
+                    sample.Customer(i + 2), message_id=f"REQ-{i:08d}-B", model_index=i + 2
+                )
+                own = sample.enrollment_request(c, message_id=f"REQ-{i:08d}-B", model_index=i + 2)
+                own["assetInfo"] = taken["assetInfo"]
+                plan.phase2_invalid.append(Request(c, own, "cpm", "CPM-DEVICE-IN-USE"))
+            continue
+        channel = "cpm" if i % 2 == 0 else "derms"
+        body = sample.enrollment_request(
+            c, message_id=mid, model_index=i, send_specification=channel == "cpm"
+        )
+        request = Request(c, body, channel)
+        plan.phase1.append(request)
+        if i % 25 == 1:
+            plan.duplicates.append(request)
+        if i % 20 == 4:
+            plan.unenroll.append(c)
+        elif i % 20 == 6:
+            plan.replace.append(c)
+    return plan
+
+
+class Driver:
+    def __init__(self, api: HttpClient, quiet: bool, console: Console) -> None:
+        self.api = api
+        self.quiet = quiet
+        self.console = console
+        self.enrollment_ids: dict[int, str] = {}
+        self.device_ids: dict[int, str] = {}
+        self.rejected: Counter[str] = Counter()
+        self.unexpected: list[str] = []
+        self.duplicates_ok = 0
+        self.latencies_ms: list[float] = []
+
+    async def enroll_via_cpm(self, requests: list[Request], duplicate: bool = False) -> None:
+        gate = asyncio.Semaphore(CPM_CONCURRENCY)
+
+        async def one(r: Request) -> None:
+            async with gate:
+                started = time.perf_counter()
+                try:
+                    body = await self.api.post("/cpm/api/v1/enrollments", r.body)
+                    self.latencies_ms.append((time.perf_counter() - started) * 1000)
+                except BusinessFault as exc:
+                    detail = exc.body if isinstance(exc.body, dict) else {}
+                    code = str(detail.get("code") or exc.status)
+                    if code == "10589" and duplicate:
+                        self.duplicates_ok += 1
+                    elif code == r.expected_code:
+                        self.rejected[code] += 1
+                    else:
+                        self.unexpected.append(
+                            f"{r.body['messageId']}: got {code}, expected {r.expected_code}"
+                        )
+                    return
+                if duplicate or r.expected_code:
+                    self.unexpected.append(
+                        f"{r.body['messageId']}: accepted, expected {r.expected_code or '10589'}"
+                    )
+                    return
+                self.enrollment_ids[r.customer.n] = body["enrollmentId"]
+
+        await asyncio.gather(*(one(r) for r in requests))
+
+    async def originate_via_derms(self, requests: list[Request]) -> None:
+        for start in range(0, len(requests), DERMS_BATCH):
+            chunk = requests[start : start + DERMS_BATCH]
+            await self.api.post(
+                "/derms/api/v1/enrollment-requests/originate", {"requests": [r.body for r in chunk]}
+            )
+
+    async def counts(self) -> tuple[dict[str, int], dict[str, int], dict[str, Any]]:
+        sync, origination, hub = await asyncio.gather(
+            self.api.get("/cpm/api/v1/sync-requests/counts"),
+            self.api.get("/derms/api/v1/enrollment-requests/counts"),
+            self.api.get("/hub/api/v1/stats"),
+        )
+        return sync, origination, hub
+
+    async def settle(self, expected_sync: int, label: str, on_sample: Callable[[], object]) -> bool:
+        """Wait until every sync request is final, every origination answered, the hub idle."""
+        last_progress, last_final = time.monotonic(), -1
+        progress = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=self.quiet,
+            transient=False,
+        )
+        with progress:
+            task = progress.add_task(label, total=expected_sync)
+            while True:
+                on_sample()
+                sync, origination, hub = await self.counts()
+                final = sum(sync.get(s, 0) for s in ("Synchronized", "Error", "Discarded"))
+                progress.update(task, completed=min(final, expected_sync))
+                waiting = sync.get("Pending", 0) + sync.get("Awaiting Acknowledgement", 0)
+                open_requests = origination.get("Pending", 0) + origination.get("Sent", 0)
+                if (
+                    sum(sync.values()) >= expected_sync
+                    and waiting == 0
+                    and open_requests == 0
+                    and hub.get("activeRuns", 0) == 0
+                ):
+                    return True
+                if final != last_final:
+                    last_final, last_progress = final, time.monotonic()
+                elif time.monotonic() - last_progress > SETTLE_STALL_S:
+                    return False
+                await asyncio.sleep(0.25)
+
+    async def phase2(self, plan: Plan) -> None:
+        gate = asyncio.Semaphore(CPM_CONCURRENCY)
+
+        async def unenroll(c: sample.Customer) -> None:
+            async with gate:
+                await self.api.post(
+                    f"/cpm/api/v1/enrollments/{self.enrollment_ids[c.n]}/unenroll",
+                    {"reason": "moved out"},
+                )
+
+        async def replace(c: sample.Customer) -> None:
+            async with gate:
+                enrollment = await self.api.get(
+                    f"/cpm/api/v1/enrollments/{self.enrollment_ids[c.n]}"
+                )
+                device = next(d for d in enrollment["devices"] if d["status"] == "ACTIVE")
+                new = sample.enrollment_request(c, message_id="-", model_index=c.n, nic_suffix="R")
+                await self.api.post(
+                    f"/cpm/api/v1/enrollments/{self.enrollment_ids[c.n]}/devices/{device['deviceId']}/replace",
+                    {"asset": new["assetInfo"]["assetList"][0]},
+                )
+
+        await asyncio.gather(
+            *(unenroll(c) for c in plan.unenroll if c.n in self.enrollment_ids),
+            *(replace(c) for c in plan.replace if c.n in self.enrollment_ids),
+            self.enroll_via_cpm(plan.phase2_invalid),
+        )
+
+
+def _fresh_postgres(server_url: str) -> tuple[str, Callable[[], None]]:
+    """Create a fresh database on the server of ``server_url``; return its URL and a dropper."""
+    admin_url = (
+        server_url
+        if "+" in server_url.split("://")[0]
+        else server_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    )
+    name = f"derlink_demo_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "select pg_terminate_backend(pid) from pg_stat_activity where datname = :n"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return url, drop
+
+
+def run_demo(
+    *,
+    customers: int,
+    database_url: str | None,
+    home: Path | None,
+    keep: bool,
+    quiet: bool,
+    console: Console,
+) -> dict[str, Any]:
+    if home is not None and home.exists() and any(home.iterdir()):
+        raise SystemExit(f"{home} is not empty: the demo starts from an empty data directory")
+    home = home or Path(tempfile.mkdtemp(prefix="derlink-demo-"))
+    drop: Callable[[], None] | None = None
+    db_url = None
+    if database_url:
+        db_url, drop = _fresh_postgres(database_url)
+    server = ServerProcess(home, database_url=db_url)
+    try:
+        server.start()
+        return asyncio.run(_journey(server, customers, quiet, console, database=db_url or "sqlite"))
+    finally:
+        server.stop()
+        if drop is not None and not keep:
+            drop()
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+async def _journey(
+    server: ServerProcess, customers: int, quiet: bool, console: Console, database: str
+) -> dict[str, Any]:
+    api = HttpClient(
+        Connection(
+            name="derlink",
+            base_url=server.base_url,
+            auth="bearer",
+            username="operator",
+            secret=server.operator_secret(),
+            timeout_s=300,
+        )
+    )
+    driver = Driver(api, quiet, console)
+
+    def say(message: str) -> None:
+        if not quiet:
+            console.print(message)
+
+    try:
+        say(
+            f"[bold]derlink demo[/bold]: {customers} customers, "
+            f"platform at {server.base_url}, data in {server.home}"
+        )
+        loaded = time.perf_counter()
+        await sample.load(api, customers)
+        say(f"sample utility loaded in {time.perf_counter() - loaded:.1f}s")
+        plan = make_plan(customers)
+        valid = plan.valid
+
+        started = time.perf_counter()
+        cpm_requests = [r for r in plan.phase1 if r.channel == "cpm"]
+        derms_requests = [r for r in plan.phase1 if r.channel == "derms"]
+        await asyncio.gather(
+            driver.enroll_via_cpm(cpm_requests),
+            driver.originate_via_derms(derms_requests),
+        )
+        # Duplicates go once the originals are in, so that each one is a true re-delivery.
+        await asyncio.gather(
+            driver.enroll_via_cpm(
+                [r for r in plan.duplicates if r.channel == "cpm"], duplicate=True
+            ),
+            driver.originate_via_derms([r for r in plan.duplicates if r.channel == "derms"]),
+        )
+        settled1 = await driver.settle(len(valid), "phase 1: enrolling", server.sample_memory)
+        phase1_s = time.perf_counter() - started
+        sync_after_1, _, _ = await driver.counts()
+        synchronized_1 = sync_after_1.get("Synchronized", 0)
+
+        expected_total = (
+            len(valid)
+            + len([c for c in plan.unenroll if c.n in driver.enrollment_ids])
+            + len([c for c in plan.replace if c.n in driver.enrollment_ids])
+        )
+        await driver.phase2(plan)
+        settled2 = await driver.settle(expected_total, "phase 2: changes", server.sample_memory)
+        elapsed = time.perf_counter() - started
+
+        sync, origination, hub = await driver.counts()
+        reconciliation = await api.get("/hub/api/v1/reconciliation")
+    finally:
+        await api.close()
+
+    hub_rejections: Counter[str] = Counter(hub.get("recordErrors", {}).get("ENR-REQ", {}))
+    rejected = driver.rejected + hub_rejections
+    expected_rejected = plan.expected_rejections()
+    derms_duplicates = [r for r in plan.duplicates if r.channel == "derms"]
+    checks = {
+        "settled": settled1 and settled2,
+        "every valid enrollment synchronized": sync.get("Synchronized", 0) == expected_total,
+        "nothing pending or awaiting": sync.get("Pending", 0)
+        + sync.get("Awaiting Acknowledgement", 0)
+        == 0,
+        "no sync request in error": sync.get("Error", 0) == 0,
+        "every invalid request rejected with its code": dict(rejected) == dict(expected_rejected),
+        "no unexpected answer": not driver.unexpected,
+        "duplicates had no second effect": driver.duplicates_ok
+        == len(plan.duplicates) - len(derms_duplicates),
+        "hospital empty": hub.get("hospital", 0) == 0,
+        "cpm and DERMS reconcile": reconciliation["differences"] == 0,
+    }
+    lat = sorted(driver.latencies_ms)
+    summary: dict[str, Any] = {
+        "ok": all(checks.values()),
+        "customers": customers,
+        "database": "postgresql" if database != "sqlite" else "sqlite",
+        "sync_requests": sync,
+        "origination": origination,
+        "rejected": sum(rejected.values()),
+        "rejected_by_code": dict(sorted(rejected.items())),
+        "expected_rejected_by_code": dict(sorted(expected_rejected.items())),
+        "duplicates": len(plan.duplicates),
+        "hospital": hub.get("hospital", 0),
+        "flows": hub.get("instances", {}),
+        "reconciliation_differences": reconciliation["differences"],
+        "elapsed_s": round(elapsed, 2),
+        "enrollment_phase_s": round(phase1_s, 2),
+        "enrollments_synchronized": synchronized_1,
+        "enrollments_per_s": round(synchronized_1 / phase1_s, 1) if phase1_s else 0.0,
+        "enroll_call_ms": {
+            "p50": round(statistics.median(lat), 2) if lat else None,
+            "p99": round(lat[int(len(lat) * 0.99) - 1], 2) if lat else None,
+        },
+        "peak_rss_mb": {
+            "platform": round(server.sample_memory() / 1024, 1),
+            "driver": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
+        "checks": checks,
+        "unexpected": driver.unexpected[:20],
+    }
+    if not quiet:
+        _print_summary(console, summary)
+    return summary
+
+
+def _print_summary(console: Console, s: dict[str, Any]) -> None:
+    console.print(f"sync requests: {s['sync_requests']}")
+    console.print(
+        f"rejected: {s['rejected']} {s['rejected_by_code']}; duplicates: {s['duplicates']}; "
+        f"hospital: {s['hospital']}; reconciliation differences: {s['reconciliation_differences']}"
+    )
+    console.print(
+        f"{s['enrollments_synchronized']} enrollments synchronized in {s['enrollment_phase_s']}s "
+        f"= [bold]{s['enrollments_per_s']}/s[/bold]; whole journey {s['elapsed_s']}s; "
+        f"peak memory {s['peak_rss_mb']}"
+    )
+    for name, ok in s["checks"].items():
+        console.print(f"  {'[green]✓' if ok else '[red]✗'}[/] {name}")

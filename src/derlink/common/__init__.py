@@ -1,0 +1,1 @@
+"""The shared kernel: identifiers, time, errors and units every part speaks."""

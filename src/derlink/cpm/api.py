@@ -1,0 +1,443 @@
+"""cpm's HTTP API (docs/contracts/enrollment.md, "cpm endpoints"): thin routes over the services.
+
+Each route checks its scope, turns the wire schema into domain values, calls one service
+function and answers a schema. Errors map to problem+json in platform/web.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from derlink.common.clock import Clock
+from derlink.cpm import catalog, reads, service, status_checks, sync_requests
+from derlink.cpm import model as m
+from derlink.cpm import schemas as s
+from derlink.platform.auth import Client, CredentialStore, Forbidden
+from derlink.platform.database import Database
+from derlink.platform.web import require
+
+
+def require_any(*scopes: str) -> Callable[[Request], Awaitable[Client]]:
+    """A FastAPI dependency: the calling client, which must hold one of ``scopes``."""
+
+    async def dependency(request: Request) -> Client:
+        store: CredentialStore = request.app.state.credentials
+        client = store.authenticate(request.headers.get("authorization"))
+        if not client.scopes.intersection(scopes):
+            raise Forbidden(f"client {client.client_id!r} lacks any of the scopes {list(scopes)}")
+        return client
+
+    return dependency
+
+
+Reader = Annotated[Client, Depends(require("cpm:read"))]
+Writer = Annotated[Client, Depends(require("cpm:write"))]
+Syncer = Annotated[Client, Depends(require("cpm:sync"))]
+Admin = Annotated[Client, Depends(require("cpm:admin"))]
+Enroller = Annotated[Client, Depends(require_any("cpm:write", "cpm:sync"))]
+
+
+def create_router(*, db: Database, clock: Clock) -> APIRouter:
+    """The routes of ``/cpm/api/v1``, bound to one database and clock."""
+    router = APIRouter()
+
+    @router.get("/health")
+    def health(_: Reader) -> s.HealthRead:
+        return s.HealthRead(status="UP")
+
+    # -- programs, aggregators, master data ---------------------------------------------
+
+    @router.post("/programs", status_code=201)
+    def create_program(body: s.ProgramCreate, _: Admin) -> s.ProgramRead:
+        view = catalog.create_program(
+            db=db,
+            clock=clock,
+            code=body.programCode,
+            name=body.name,
+            program_type=body.programType,
+            status=body.status,
+            eligible_specifications=body.eligibleSpecifications,
+            settlement_method=body.settlementMethod,
+        )
+        return _program_read(view)
+
+    @router.get("/programs")
+    def list_programs(_: Reader) -> list[s.ProgramRead]:
+        return [_program_read(v) for v in catalog.list_programs(db=db)]
+
+    @router.get("/programs/{program_code}")
+    def get_program(program_code: str, _: Reader) -> s.ProgramRead:
+        return _program_read(catalog.get_program(db=db, code=program_code))
+
+    @router.post("/aggregators", status_code=201)
+    def create_aggregator(body: s.AggregatorCreate, _: Admin) -> s.AggregatorRead:
+        view = catalog.create_aggregator(
+            db=db, clock=clock, code=body.code, name=body.name, status=body.status
+        )
+        return _aggregator_read(view)
+
+    @router.get("/aggregators")
+    def list_aggregators(_: Reader) -> list[s.AggregatorRead]:
+        return [_aggregator_read(v) for v in catalog.list_aggregators(db=db)]
+
+    @router.post("/master-data")
+    def load_master_data(body: s.MasterDataLoad, _: Admin) -> s.MasterDataLoaded:
+        result = catalog.load_master_data(
+            db=db,
+            clock=clock,
+            persons_in=[
+                m.PersonRecord(p.cisPersonId, p.name, p.email, p.homePhone, p.businessPhone)
+                for p in body.persons
+            ],
+            accounts_in=[m.AccountRecord(a.cisAccountId, a.cisPersonId) for a in body.accounts],
+            premises_in=[
+                m.PremiseRecord(
+                    p.cisPremiseId,
+                    p.cisAccountId,
+                    p.address1,
+                    p.city,
+                    p.state,
+                    p.postal,
+                    p.country,
+                    p.county,
+                    p.division,
+                    p.timeZone,
+                )
+                for p in body.premises
+            ],
+            service_points_in=[
+                m.ServicePointRecord(p.cisServicePointId, p.cisPremiseId, p.division)
+                for p in body.servicePoints
+            ],
+        )
+        return s.MasterDataLoaded(
+            persons=result.persons,
+            accounts=result.accounts,
+            premises=result.premises,
+            servicePoints=result.service_points,
+            rejected=[
+                s.RejectedRecordRead(kind=r.kind, index=r.index, cisId=r.cis_id, reason=r.reason)
+                for r in result.rejected
+            ],
+        )
+
+    # -- enrollments ----------------------------------------------------------------------
+
+    @router.post("/enrollments", status_code=201)
+    def enroll(body: s.EnrollmentRequest, client: Enroller) -> s.EnrollmentCreated:
+        receipt = service.enroll(
+            db=db, clock=clock, request=_new_enrollment(body), actor=client.client_id
+        )
+        return s.EnrollmentCreated(
+            enrollmentId=receipt.enrollment_id,
+            status=receipt.status,
+            syncRequestId=receipt.sync_request_id,
+        )
+
+    @router.get("/enrollments/{enrollment_id}")
+    def get_enrollment(enrollment_id: str, _: Reader) -> s.EnrollmentRead:
+        return _enrollment_read(reads.get_enrollment(db=db, enrollment_id=enrollment_id))
+
+    @router.post("/enrollments/{enrollment_id}/unenroll")
+    def unenroll(
+        enrollment_id: str, client: Writer, body: s.UnenrollmentCreate | None = None
+    ) -> s.EnrollmentChanged:
+        body = body or s.UnenrollmentCreate()
+        receipt = service.unenroll(
+            db=db,
+            clock=clock,
+            enrollment_id=enrollment_id,
+            reason=body.reason,
+            end_at=body.endDateTimeISO,
+            actor=client.client_id,
+        )
+        return _changed(receipt)
+
+    @router.post("/enrollments/{enrollment_id}/devices", status_code=201)
+    def add_device(enrollment_id: str, body: s.DeviceAdd, client: Writer) -> s.EnrollmentChanged:
+        receipt = service.add_device(
+            db=db,
+            clock=clock,
+            enrollment_id=enrollment_id,
+            asset=_asset(body.asset),
+            actor=client.client_id,
+        )
+        return _changed(receipt)
+
+    @router.post("/enrollments/{enrollment_id}/devices/{device_id}/replace")
+    def replace_device(
+        enrollment_id: str, device_id: str, body: s.DeviceAdd, client: Writer
+    ) -> s.EnrollmentChanged:
+        receipt = service.replace_device(
+            db=db,
+            clock=clock,
+            enrollment_id=enrollment_id,
+            device_id=device_id,
+            asset=_asset(body.asset),
+            actor=client.client_id,
+        )
+        return _changed(receipt)
+
+    # -- sync requests ----------------------------------------------------------------------
+
+    @router.get("/sync-requests")
+    def list_sync_requests(
+        _: Reader,
+        state: m.SyncState | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        after: str | None = None,
+    ) -> s.SyncRequestPage:
+        page = sync_requests.list_sync_requests(db=db, state=state, after=after, limit=limit)
+        return s.SyncRequestPage(items=[_sync_read(v) for v in page.items], next=page.next)
+
+    @router.get("/sync-requests/counts")
+    def sync_request_counts(_: Reader) -> dict[str, int]:
+        return sync_requests.sync_request_counts(db=db)
+
+    @router.get("/sync-requests/{sync_request_id}/history")
+    def sync_request_history(sync_request_id: str, _: Reader) -> list[s.HistoryRead]:
+        return [
+            s.HistoryRead(
+                fromState=h.from_state, toState=h.to_state, at=h.at, actor=h.actor, note=h.note
+            )
+            for h in sync_requests.history_of(db=db, sync_request_id=sync_request_id)
+        ]
+
+    @router.post("/sync-requests/{sync_request_id}/discard")
+    def discard(
+        sync_request_id: str, client: Admin, body: s.DiscardCreate | None = None
+    ) -> s.SyncRequestRead:
+        view = sync_requests.discard_sync_request(
+            db=db,
+            clock=clock,
+            sync_request_id=sync_request_id,
+            actor=client.client_id,
+            note=body.note if body else "",
+        )
+        return _sync_read(view)
+
+    @router.post(
+        "/sync-requests/{sync_request_id}/update-and-transition", response_model_exclude_none=True
+    )
+    def update_and_transition(
+        sync_request_id: str, body: s.SingleAcknowledgementCreate, client: Syncer
+    ) -> s.AckResultRead:
+        result = sync_requests.update_and_transition(
+            db=db,
+            clock=clock,
+            ack=_acknowledgement(body, sync_request_id),
+            actor=client.client_id,
+        )
+        return _ack_read(result)
+
+    @router.post("/sync-requests/acknowledgements", response_model_exclude_none=True)
+    def acknowledgements(body: s.AcknowledgementsCreate, client: Syncer) -> s.AckResultsRead:
+        results = sync_requests.acknowledge_many(
+            db=db,
+            clock=clock,
+            acks=[_acknowledgement(a, a.syncRequestId) for a in body.acknowledgements],
+            actor=client.client_id,
+        )
+        return s.AckResultsRead(results=[_ack_read(r) for r in results])
+
+    # -- devices ----------------------------------------------------------------------------
+
+    @router.post("/devices/{device_id}/status-checks", status_code=202)
+    def request_status_check(device_id: str, client: Writer) -> s.StatusCheckCreated:
+        check_id = status_checks.request_device_status_check(
+            db=db, clock=clock, device_id=device_id, actor=client.client_id
+        )
+        return s.StatusCheckCreated(dacsMessageId=check_id)
+
+    @router.post("/device-status-responses", response_model_exclude_none=True)
+    def device_status_responses(
+        body: s.DeviceStatusResponsesCreate, _: Syncer
+    ) -> s.DeviceStatusResultsRead:
+        results = status_checks.record_device_status_responses(
+            db=db,
+            clock=clock,
+            answers=[
+                m.DeviceStatusAnswer(r.transactionId, r.status, r.message) for r in body.responses
+            ],
+        )
+        return s.DeviceStatusResultsRead(
+            results=[
+                s.DeviceStatusResultRead(
+                    transactionId=r.transaction_id, outcome=r.outcome, code=r.code
+                )
+                for r in results
+            ]
+        )
+
+    @router.get("/reconciliation/subscriptions")
+    def reconciliation(
+        _: Reader,
+        after: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    ) -> s.ReconciliationPage:
+        page = reads.reconciliation_page(db=db, after=after, limit=limit)
+        return s.ReconciliationPage(
+            items=[
+                s.ReconciliationItemRead(
+                    subscriptionId=i.subscription_id,
+                    status=i.status,
+                    programCode=i.program_code,
+                    cisServicePointId=i.cis_service_point_id,
+                    devices=i.devices,
+                )
+                for i in page.items
+            ],
+            next=page.next,
+        )
+
+    return router
+
+
+# -- wire → domain --------------------------------------------------------------------------
+
+
+def _asset(a: s.AssetCreate) -> m.Asset:
+    return m.Asset(
+        head_end_system=a.headEndSystem,
+        nic_id=a.nicId,
+        specification=a.specification,
+        device_type=a.assetType,
+        make=a.make,
+        model=a.model,
+        serial_no=a.serialNo,
+        badge_no=a.badgeNo,
+        asset_id=a.assetId,
+        sequence=a.sequence,
+    )
+
+
+def _new_enrollment(body: s.EnrollmentRequest) -> m.NewEnrollment:
+    loc = body.locationInfo
+    return m.NewEnrollment(
+        message_id=body.messageId,
+        cis_account_id=body.customerInfo.cisAccountId,
+        cis_person_id=body.customerInfo.cisPersonId,
+        program_code=body.programInfo.programCode,
+        start_at=body.programInfo.startDateTimeISO,
+        location=m.Location(
+            cis_service_point_id=loc.cisServicePointId,
+            location_id=loc.locationId,
+            division=loc.division,
+            cis_premise_id=loc.cisPremiseId,
+            time_zone=loc.timeZone,
+            address1=loc.address1,
+            city=loc.city,
+            state=loc.state,
+            postal=loc.postal,
+            country=loc.country,
+            county=loc.county,
+        ),
+        assets=[_asset(a) for a in body.assetInfo.assetList],
+        installation_method=body.assetInfo.installationMethod,
+        asset_ownership=body.assetInfo.assetOwnership,
+    )
+
+
+def _acknowledgement(body: s.AcknowledgementCreate, sync_request_id: str) -> m.Acknowledgement:
+    return m.Acknowledgement(
+        sync_request_id=sync_request_id,
+        has_error=body.hasError,
+        exception_info=[e.model_dump() for e in body.exceptionInfo],
+        device_registrations=[
+            m.DeviceRegistration(d.deviceId, d.headEndRegistration, d.message)
+            for d in body.deviceHeadendStatus
+        ],
+    )
+
+
+# -- domain → wire --------------------------------------------------------------------------
+
+
+def _changed(r: service.EnrollmentReceipt) -> s.EnrollmentChanged:
+    return s.EnrollmentChanged(
+        enrollmentId=r.enrollment_id,
+        status=r.status,
+        syncRequestId=r.sync_request_id,
+        deviceId=r.device_id,
+    )
+
+
+def _ack_read(r: sync_requests.AckResult) -> s.AckResultRead:
+    return s.AckResultRead(
+        syncRequestId=r.sync_request_id, outcome=r.outcome, code=r.code, detail=r.detail
+    )
+
+
+def _sync_read(v: sync_requests.SyncRequestView) -> s.SyncRequestRead:
+    return s.SyncRequestRead(
+        syncRequestId=v.sync_request_id,
+        enrollmentId=v.enrollment_id,
+        syncType=v.sync_type,
+        state=v.state,
+        version=v.version,
+        errorInfo=v.error_info,
+        createdAt=v.created_at,
+        updatedAt=v.updated_at,
+        acknowledgedAt=v.acknowledged_at,
+    )
+
+
+def _enrollment_read(v: reads.EnrollmentView) -> s.EnrollmentRead:
+    return s.EnrollmentRead(
+        enrollmentId=v.enrollment_id,
+        messageId=v.message_id,
+        status=v.status,
+        programCode=v.program_code,
+        cisAccountId=v.cis_account_id,
+        cisPersonId=v.cis_person_id,
+        cisPremiseId=v.cis_premise_id,
+        cisServicePointId=v.cis_service_point_id,
+        division=v.division,
+        startDateTimeISO=v.start_at,
+        endDateTimeISO=v.end_at,
+        version=v.version,
+        devices=[
+            s.DeviceRead(
+                deviceId=d.device_id,
+                headEndSystem=d.head_end_system,
+                nicId=d.nic_id,
+                deviceType=d.device_type,
+                specification=d.specification,
+                make=d.make,
+                model=d.model,
+                serialNo=d.serial_no,
+                badgeNo=d.badge_no,
+                status=d.status,
+                headEndRegistration=d.head_end_registration,
+                headEndMessage=d.head_end_message,
+            )
+            for d in v.devices
+        ],
+        syncRequests=[_sync_read(x) for x in v.sync_requests],
+    )
+
+
+def _program_read(v: catalog.ProgramView) -> s.ProgramRead:
+    return s.ProgramRead(
+        programId=v.program_id,
+        programCode=v.code,
+        name=v.name,
+        programType=v.program_type,
+        status=v.status,
+        eligibleSpecifications=v.eligible_specifications,
+        settlementMethod=v.settlement_method,
+        createdAt=v.created_at,
+    )
+
+
+def _aggregator_read(v: catalog.AggregatorView) -> s.AggregatorRead:
+    return s.AggregatorRead(
+        aggregatorId=v.aggregator_id,
+        code=v.code,
+        name=v.name,
+        status=v.status,
+        createdAt=v.created_at,
+    )

@@ -1,0 +1,260 @@
+"""cpm's tables (SQLAlchemy Core) and their migrations. docs/contracts/cpm-data.md explains them.
+
+Timestamps are ISO-8601 text with an offset, as everywhere in derlink: the same on SQLite and
+PostgreSQL, and never naive. Master-data rows point at each other by CIS id, so a CIS load can
+arrive in any order and upserts need no lookups.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from derlink.platform.database import Migration, create_all
+from derlink.platform.outbox import outbox_table
+
+metadata = sa.MetaData()
+
+ID = 40  # a prefix and a 26-character new_id()
+EXT = 80  # identifiers that come from outside (CIS ids, message ids, NIC ids)
+TS = 40
+TEXT = 200
+
+
+def _id() -> sa.Column[str]:
+    return sa.Column("id", sa.String(ID), primary_key=True)
+
+
+def _text(name: str) -> sa.Column[str]:
+    """Free text from outside: as long as the wire schemas allow (schemas.Text), "" if absent."""
+    return sa.Column(name, sa.String(TEXT), nullable=False, default="")
+
+
+programs = sa.Table(
+    "programs",
+    metadata,
+    _id(),
+    sa.Column("code", sa.String(EXT), nullable=False, unique=True),
+    _text("name"),
+    _text("program_type"),
+    sa.Column("status", sa.String(20), nullable=False),
+    #: JSON list of the specifications a device must have; empty means any.
+    sa.Column("eligible_specifications", sa.Text, nullable=False, default="[]"),
+    sa.Column("settlement_method", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+)
+
+persons = sa.Table(
+    "persons",
+    metadata,
+    _id(),
+    sa.Column("cis_person_id", sa.String(EXT), nullable=False, unique=True),
+    _text("name"),
+    _text("email"),
+    _text("home_phone"),
+    _text("business_phone"),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    _id(),
+    sa.Column("cis_account_id", sa.String(EXT), nullable=False, unique=True),
+    sa.Column("cis_person_id", sa.String(EXT), nullable=False, index=True),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+)
+
+premises = sa.Table(
+    "premises",
+    metadata,
+    _id(),
+    sa.Column("cis_premise_id", sa.String(EXT), nullable=False, unique=True),
+    sa.Column("cis_account_id", sa.String(EXT), nullable=False, index=True),
+    _text("address1"),
+    _text("city"),
+    _text("state"),
+    _text("postal"),
+    _text("country"),
+    _text("county"),
+    _text("division"),
+    _text("time_zone"),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+)
+
+service_points = sa.Table(
+    "service_points",
+    metadata,
+    _id(),
+    sa.Column("cis_service_point_id", sa.String(EXT), nullable=False, unique=True),
+    sa.Column("cis_premise_id", sa.String(EXT), nullable=False, index=True),
+    _text("division"),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+)
+
+aggregators = sa.Table(
+    "aggregators",
+    metadata,
+    _id(),
+    sa.Column("code", sa.String(EXT), nullable=False, unique=True),
+    _text("name"),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    _id(),
+    sa.Column("head_end_system", sa.String(EXT), nullable=False),
+    sa.Column("nic_id", sa.String(EXT), nullable=False),
+    _text("device_type"),
+    _text("specification"),
+    _text("make"),
+    _text("model"),
+    _text("serial_no"),
+    _text("badge_no"),
+    _text("asset_id"),
+    _text("division"),
+    #: D1RE | D1NR | D1DR, from the last acknowledgement that named the device.
+    sa.Column("head_end_registration", sa.String(8), nullable=True),
+    sa.Column("head_end_message", sa.Text, nullable=True),
+    sa.Column("last_status_check_id", sa.String(ID), nullable=True),
+    sa.Column("last_status", sa.String(20), nullable=True),
+    sa.Column("last_status_at", sa.String(TS), nullable=True),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+    # The device key (SPEC §2.3): one row per head-end system and NIC id.
+    sa.UniqueConstraint("head_end_system", "nic_id", name="uq_devices_key"),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    _id(),
+    #: The enrollment request's messageId; unique, so a second delivery answers 10589.
+    sa.Column("message_id", sa.String(EXT), nullable=True, unique=True),
+    sa.Column("program_id", sa.String(ID), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("program_code", sa.String(EXT), nullable=False),
+    sa.Column("contact_id", sa.String(ID), nullable=False),
+    sa.Column("cis_person_id", sa.String(EXT), nullable=False),
+    sa.Column("cis_account_id", sa.String(EXT), nullable=False),
+    sa.Column("service_point_id", sa.String(ID), nullable=False),
+    sa.Column("cis_service_point_id", sa.String(EXT), nullable=False),
+    sa.Column("cis_premise_id", sa.String(EXT), nullable=False),
+    _text("division"),
+    sa.Column("subscription_type", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    _text("installation_method"),
+    _text("asset_ownership"),
+    sa.Column("start_at", sa.String(TS), nullable=False),
+    sa.Column("end_at", sa.String(TS), nullable=True),
+    sa.Column("unenroll_reason", sa.Text, nullable=True),
+    #: Incremented on every change; EnrollSync carries it so derms keeps the newest.
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+    # CPM-DUPLICATE-ENROLLMENT looks up open subscriptions by service point and program.
+    sa.Index("ix_subscriptions_open", "service_point_id", "program_id", "status"),
+    sa.Index("ix_subscriptions_account", "cis_account_id"),
+)
+
+subscription_devices = sa.Table(
+    "subscription_devices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.String(ID), sa.ForeignKey("subscriptions.id"), nullable=False),
+    sa.Column("device_id", sa.String(ID), sa.ForeignKey("devices.id"), nullable=False),
+    #: ACTIVE | REMOVED (the old device of a replacement).
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("added_at", sa.String(TS), nullable=False),
+    sa.Column("removed_at", sa.String(TS), nullable=True),
+    sa.Index("ix_subscription_devices_subscription", "subscription_id"),
+    # CPM-DEVICE-IN-USE looks up a device's active links.
+    sa.Index("ix_subscription_devices_device", "device_id", "status"),
+)
+
+device_locations = sa.Table(
+    "device_locations",
+    metadata,
+    _id(),
+    sa.Column(
+        "subscription_id",
+        sa.String(ID),
+        sa.ForeignKey("subscriptions.id"),
+        nullable=False,
+        index=True,
+    ),
+    _text("location_id"),
+    sa.Column("service_point_id", sa.String(ID), nullable=False),
+    sa.Column("cis_service_point_id", sa.String(EXT), nullable=False),
+    sa.Column("cis_premise_id", sa.String(EXT), nullable=False),
+    _text("division"),
+    _text("time_zone"),
+    _text("address1"),
+    _text("city"),
+    _text("state"),
+    _text("postal"),
+    _text("country"),
+    _text("county"),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+)
+
+sync_requests = sa.Table(
+    "sync_requests",
+    metadata,
+    _id(),
+    sa.Column(
+        "subscription_id",
+        sa.String(ID),
+        sa.ForeignKey("subscriptions.id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("sync_type", sa.String(20), nullable=False),
+    sa.Column("state", sa.String(30), nullable=False),
+    #: The subscription version the EnrollSync carried.
+    sa.Column("version", sa.Integer, nullable=False),
+    #: JSON: the exceptionInfo of an Error acknowledgement.
+    sa.Column("error_info", sa.Text, nullable=True),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+    sa.Column("acknowledged_at", sa.String(TS), nullable=True),
+    # Pages by state (GET /sync-requests?state=&after=) and the counts.
+    sa.Index("ix_sync_requests_state", "state", "id"),
+)
+
+sync_request_history = sa.Table(
+    "sync_request_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sync_request_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("from_state", sa.String(30), nullable=True),
+    sa.Column("to_state", sa.String(30), nullable=False),
+    sa.Column("at", sa.String(TS), nullable=False),
+    sa.Column("actor", sa.String(EXT), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+device_status_checks = sa.Table(
+    "device_status_checks",
+    metadata,
+    #: The dacsMessageId of the DEV-STATUS message; the response's transactionId.
+    _id(),
+    sa.Column("device_id", sa.String(ID), sa.ForeignKey("devices.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("result", sa.String(10), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("requested_by", sa.String(EXT), nullable=False),
+    sa.Column("requested_at", sa.String(TS), nullable=False),
+    sa.Column("answered_at", sa.String(TS), nullable=True),
+)
+
+outbox = outbox_table(metadata)
+# A discard withdraws a sync request's unsent message, found by its key.
+sa.Index("ix_outbox_message_key", outbox.c.message_key)
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1, "cpm: programs, master data, devices, subscriptions, sync requests", create_all(metadata)
+    ),
+]

@@ -1,0 +1,276 @@
+"""derms's wire schemas, in the contract's own field names (docs/contracts/enrollment.md).
+
+Inbound schemas ignore fields they do not know, so that a sender may add some. The originated
+enrollment request keeps every field it was sent with, because derms passes it on as it came.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from derlink.derms import model as domain
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+MaybeText = str | None
+
+
+class Inbound(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PassedOn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# --- DERMS Enroll (ENR-SYNC) ---------------------------------------------------------------
+
+
+class ControllableDevice(Inbound):
+    deviceId: Text
+    deviceType: MaybeText = None
+    specification: MaybeText = None
+    make: MaybeText = None
+    model: MaybeText = None
+    # A missing key part is a business error (DERMS-INVALID-DEVICE in the MsgAck), not a 422.
+    headEndSystem: MaybeText = None
+    nicId: MaybeText = None
+    serialNo: MaybeText = None
+    badgeNo: MaybeText = None
+    status: Literal["ACTIVE", "REMOVED"] = "ACTIVE"
+
+
+class ContactInfo(Inbound):
+    contactId: MaybeText = None
+    cisPersonId: MaybeText = None
+
+
+class SubscriptionInfo(Inbound):
+    subscriptionId: Text
+    cisAccountId: MaybeText = None
+    subscriptionType: MaybeText = None
+    status: Literal["ACTIVE", "INACTIVE"]
+    programId: MaybeText = None
+    programCode: MaybeText = None
+    startDateTimeISO: MaybeText = None
+    endDateTimeISO: MaybeText = None
+    version: int = Field(ge=0)
+
+
+class SyncLocationInfo(Inbound):
+    division: MaybeText = None
+    servicePointId: MaybeText = None
+    cisPremiseId: MaybeText = None
+    cisServicePointId: MaybeText = None
+    controllableDevices: list[ControllableDevice] = Field(default_factory=list)
+
+
+class EnrollSync(Inbound):
+    dacsMessageId: Text
+    syncType: Literal["ENROLL", "UNENROLL", "ADD_DEVICE", "DEVICE_REPLACEMENT"]
+    contactInfo: ContactInfo | None = None
+    subscriptionInfo: SubscriptionInfo
+    locationInfo: SyncLocationInfo = Field(default_factory=SyncLocationInfo)
+
+    def to_domain(self) -> domain.EnrollSync:
+        sub, loc = self.subscriptionInfo, self.locationInfo
+        return domain.EnrollSync(
+            dacs_message_id=self.dacsMessageId,
+            sync_type=domain.SyncType(self.syncType),
+            subscription_id=sub.subscriptionId,
+            status=domain.SubscriptionStatus(sub.status),
+            version=sub.version,
+            devices=tuple(
+                domain.SyncDevice(
+                    device_id=d.deviceId,
+                    head_end_system=d.headEndSystem or "",
+                    nic_id=d.nicId or "",
+                    status=domain.DeviceStatus(d.status),
+                    device_type=d.deviceType or "",
+                    specification=d.specification or "",
+                )
+                for d in loc.controllableDevices
+            ),
+            program_code=sub.programCode or "",
+            program_id=sub.programId or "",
+            cis_account_id=sub.cisAccountId or "",
+            cis_service_point_id=loc.cisServicePointId or "",
+            service_point_id=loc.servicePointId or "",
+            division=loc.division or "",
+            starts_at=sub.startDateTimeISO,
+            ends_at=sub.endDateTimeISO,
+        )
+
+
+class EnrollBatch(Inbound):
+    batchId: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    messages: list[EnrollSync] = Field(min_length=1)
+
+
+class BatchReceipt(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+# --- MsgAck (SPEC §2.2) --------------------------------------------------------------------
+
+
+class AckResponse(Inbound):
+    id: Text
+    value: MaybeText = None
+    responseCode: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    responseTimeISO: MaybeText = None
+    dacsMessageId: MaybeText = None
+
+
+class MsgAck(Inbound):
+    ackType: Literal["SUCCESS", "ERROR", "FAILURE"]
+    whenISO: MaybeText = None
+    responses: list[AckResponse] = Field(default_factory=list)
+
+
+class RequestAckResult(BaseModel):
+    messageId: str
+    #: Accepted, Rejected, Duplicate (already final) or Unknown (derms never originated it).
+    outcome: str
+
+
+class RequestAckResults(BaseModel):
+    results: list[RequestAckResult]
+
+
+# --- EnrollmentRequest (ENR-REQ), Oracle's shape (SPEC §2.3) ---------------------------------
+
+
+class CustomerInfo(PassedOn):
+    cisAccountId: Text
+
+
+class ProgramInfo(PassedOn):
+    programCode: Text
+
+
+class RequestLocationInfo(PassedOn):
+    cisServicePointId: Text
+
+
+class Asset(PassedOn):
+    nicId: Text
+    headEndSystem: Text
+    specification: MaybeText = None
+    make: MaybeText = None
+    model: MaybeText = None
+
+    @model_validator(mode="after")
+    def _named(self) -> Asset:
+        # The hub fills the specification from the AssetSpec lookup (MAKE!MODEL) otherwise.
+        if not self.specification and not (self.make and self.model):
+            raise ValueError("an asset needs a specification, or a make and a model")
+        return self
+
+
+class AssetInfo(PassedOn):
+    assetList: list[Asset] = Field(min_length=1)
+
+
+class EnrollmentRequest(PassedOn):
+    messageId: Text
+    customerInfo: CustomerInfo
+    programInfo: ProgramInfo
+    locationInfo: RequestLocationInfo
+    assetInfo: AssetInfo
+
+    def payload(self) -> dict[str, Any]:
+        """The request as it was sent, every field kept."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class OriginateRequest(Inbound):
+    requests: list[EnrollmentRequest] = Field(min_length=1)
+
+
+OriginationCounts = dict[str, int]
+
+
+# --- Device status check (DEV-STATUS) --------------------------------------------------------
+
+
+class DeviceInfo(Inbound):
+    division: MaybeText = None
+    deviceType: MaybeText = None
+    specification: MaybeText = None
+    headEndSystem: Text
+    nicId: Text
+
+
+class StatusCheck(Inbound):
+    dacsMessageId: Text
+    deviceInfo: DeviceInfo
+
+
+class StatusCheckBatch(Inbound):
+    batchId: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    messages: list[StatusCheck] = Field(min_length=1)
+
+
+# --- Registry --------------------------------------------------------------------------------
+
+
+class RegistryItem(BaseModel):
+    subscriptionId: str
+    status: str
+    programCode: str
+    cisServicePointId: str
+    #: ``HE!NIC`` of the subscription's ACTIVE devices, sorted.
+    devices: list[str]
+    version: int
+
+
+class RegistryPage(BaseModel):
+    items: list[RegistryItem]
+    next: str | None
+
+
+class RegistryDevice(BaseModel):
+    deviceId: str
+    headEndSystem: str
+    nicId: str
+    status: str
+    registration: str
+    deviceType: str
+    specification: str
+
+
+class RegistryEntry(RegistryItem):
+    programId: str
+    cisAccountId: str
+    servicePointId: str
+    division: str
+    startDateTimeISO: str | None
+    endDateTimeISO: str | None
+    lastDacsMessageId: str
+    #: Every device the subscription holds, removed ones included.
+    registrations: list[RegistryDevice]
+
+
+class HeadEndCodes(Inbound):
+    codes: list[Text] = Field(min_length=1)
+
+
+class HeadEndRegistration(BaseModel):
+    #: The codes that were new; the others were served already.
+    added: list[str]
+
+
+class HeadEndSystem(BaseModel):
+    code: str
+    name: str
+
+
+class HeadEndSystems(BaseModel):
+    items: list[HeadEndSystem]
+
+
+class Health(BaseModel):
+    status: Literal["UP", "DOWN"]

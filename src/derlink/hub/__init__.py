@@ -1,0 +1,1 @@
+"""The hub: connections, the integration flows, lookups, tracking, the error hospital."""

@@ -1,0 +1,155 @@
+"""The hub's HTTP API: intake for every flow, instances, the hospital, flows, lookups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from derlink.common.errors import BusinessError
+from derlink.hub.lookups import LookupStore
+from derlink.hub.schemas import Accepted, LookupValue, Selection
+from derlink.hub.service import Hub
+from derlink.platform.auth import Client
+from derlink.platform.logs import mask
+from derlink.platform.web import JSONResponse, require
+
+
+# Module level: with postponed annotations FastAPI resolves these names in module globals.
+Operator = Annotated[Client, Depends(require("hub:operate"))]
+Publisher = Annotated[Client, Depends(require("hub:publish"))]
+
+
+def _actor(client: Client, request: Request) -> str:
+    """Who did it: the client, and the console user acting through it when there is one."""
+    user = request.headers.get("x-derlink-user", "").strip()[:60]
+    return f"{client.client_id}/{user}" if user else client.client_id
+
+
+def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
+    router = APIRouter()
+    read = Depends(require("hub:read"))
+
+    @router.post("/flows/{code}/messages", status_code=202, response_model=Accepted)
+    async def receive(
+        code: str,
+        body: Annotated[dict[str, Any], Body()],
+        client: Publisher,
+    ) -> Any:
+        """Accept one message (a batch of records) for a flow: persisted, then 202."""
+        flow = hub.flow(code)
+        try:
+            batch = flow.batch.model_validate(body)
+        except ValidationError as exc:
+            # Same 422 shape as any other body error, field paths included.
+            raise RequestValidationError(exc.errors()) from None
+        received = await hub.accept(code, batch, client.client_id)
+        return Accepted(
+            instanceId=received.instance_id,
+            status=received.status.value,
+            records=len(body.get(flow.field, [])),
+            duplicate=received.duplicate,
+        )
+
+    @router.get("/flows", dependencies=[read])
+    def flows() -> list[dict[str, Any]]:
+        return hub.flow_list()
+
+    @router.post("/flows/{code}/pause")
+    async def pause(code: str, request: Request, client: Operator) -> dict[str, str]:
+        await hub.pause(code, _actor(client, request))
+        return {"flow": code, "status": "paused"}
+
+    @router.post("/flows/{code}/resume")
+    async def resume(code: str, request: Request, client: Operator) -> dict[str, Any]:
+        released = await hub.resume(code, _actor(client, request))
+        return {"flow": code, "status": "active", "released": released}
+
+    @router.post("/flows/{code}/run-now")
+    async def run_now(code: str, request: Request, client: Operator) -> dict[str, str]:
+        await hub.run_now(code, _actor(client, request))
+        return {"flow": code, "status": "started"}
+
+    @router.get("/instances", dependencies=[read])
+    def instances(
+        key: str | None = None,
+        flow: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        return hub.store.search(
+            key=key,
+            flow=flow,
+            status=status,
+            since=since,
+            until=until,
+            limit=max(1, min(limit, 1000)),
+        )
+
+    @router.get("/instances/{instance_id}", dependencies=[read])
+    def instance(instance_id: str) -> Response:
+        detail = hub.store.detail(instance_id)
+        # Payloads are shown masked: a secret that reached a message never reaches a screen.
+        text = mask(orjson.dumps(detail).decode())
+        return Response(text, media_type="application/json")
+
+    @router.get("/hospital", dependencies=[read])
+    def hospital(
+        flow: str | None = None, category: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        rows = hub.store.search(flow=flow, status="Faulted", limit=max(1, min(limit, 5000)))
+        return [r for r in rows if category is None or r["fault_category"] == category]
+
+    def _selected(selection: Selection) -> list[str]:
+        if selection.ids and selection.all:
+            raise BusinessError("give ids or all=true, not both", code="HUB-SELECTION")
+        if selection.all:
+            return hub.hospital_ids(flow=selection.flow, category=selection.category)
+        if not selection.ids:
+            raise BusinessError(
+                "select instances: ids=[...] or all=true with a filter", code="HUB-SELECTION"
+            )
+        return selection.ids
+
+    @router.post("/hospital/resubmit")
+    async def resubmit(selection: Selection, request: Request, client: Operator) -> dict[str, Any]:
+        done = await hub.resubmit(_selected(selection), _actor(client, request), selection.note)
+        return {"resubmitted": done}
+
+    @router.post("/hospital/discard")
+    async def discard(selection: Selection, request: Request, client: Operator) -> dict[str, Any]:
+        done = await hub.discard(_selected(selection), _actor(client, request), selection.note)
+        return {"discarded": done}
+
+    @router.get("/lookups", dependencies=[read])
+    def lookup_tables() -> dict[str, dict[str, str]]:
+        return lookups.all()
+
+    @router.put("/lookups/{name}/{key}")
+    def set_lookup(
+        name: str, key: str, body: LookupValue, request: Request, client: Operator
+    ) -> dict[str, Any]:
+        lookups.set(name, key, body.value, actor=_actor(client, request))
+        return {"name": name, "key": key, "value": body.value}
+
+    @router.get("/health", dependencies=[read])
+    async def health() -> Response:
+        targets = await hub.target_health()
+        status = "UP" if all(v == "UP" for v in targets.values()) else "DEGRADED"
+        return JSONResponse({"status": status, "targets": targets})
+
+    @router.get("/reconciliation", dependencies=[read])
+    async def reconciliation() -> dict[str, Any]:
+        return await hub.reconcile()
+
+    @router.get("/stats", dependencies=[read])
+    async def stats() -> dict[str, Any]:
+        return await hub.stats()
+
+    return router

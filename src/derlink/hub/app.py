@@ -1,0 +1,88 @@
+"""The hub part: its database, flows, runtime and API, assembled for the composition root."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from derlink.common.clock import Clock
+from derlink.hub.api import create_router
+from derlink.hub.connections import Targets
+from derlink.hub.executor import Executor
+from derlink.hub.flows import Flow
+from derlink.hub.flows.dev_status import DeviceStatusAnswer, DeviceStatusCheck
+from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
+from derlink.hub.flows.enr_req import EnrollmentRequestFlow
+from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.lookups import LookupStore
+from derlink.hub.notify import Notifier
+from derlink.hub.runtime.port import Runtime
+from derlink.hub.service import Hub
+from derlink.hub.tables import MIGRATIONS
+from derlink.hub.tracking import InstanceStore
+from derlink.platform.auth import CredentialStore
+from derlink.platform.database import Database, open_part_database
+from derlink.platform.mail import Mailer
+from derlink.platform.web import create_app
+
+log = logging.getLogger("derlink.hub")
+
+#: Concurrent instances per flow on one worker.
+CONCURRENCY = {"ENR-REQ": 4, "ENR-SYNC": 4, "ENR-ACK": 4, "DEV-STATUS": 2, "DEV-STATUS-ACK": 2}
+
+
+@dataclass
+class HubPart:
+    name: str
+    app: FastAPI
+    db: Database
+    hub: Hub
+    lookups: LookupStore
+
+    async def start(self) -> None:
+        await self.hub.runtime.start()
+        requeued = await self.hub.submit_waiting()
+        if requeued:
+            log.info("queued %d instance(s) received before a restart", requeued)
+
+    async def stop(self) -> None:
+        await self.hub.runtime.stop()
+        await self.hub.targets.close()
+        self.db.dispose()
+
+
+def build_flows(targets: Targets, lookups: LookupStore, clock: Clock) -> dict[str, Flow]:
+    flows: list[Flow] = [
+        EnrollmentRequestFlow(targets, lookups, clock),
+        EnrollmentSync(targets),
+        EnrollmentAcknowledgement(targets),
+        DeviceStatusCheck(targets),
+        DeviceStatusAnswer(targets),
+    ]
+    return {f.code: f for f in flows}
+
+
+def create_part(
+    *,
+    database_url: str,
+    credentials: CredentialStore,
+    clock: Clock,
+    targets: Targets,
+    runtime: Runtime,
+    mailer: Mailer,
+    max_body_bytes: int,
+) -> HubPart:
+    db = open_part_database(database_url, "hub", MIGRATIONS)
+    lookups = LookupStore(db, clock)
+    lookups.seed()
+    store = InstanceStore(db, clock)
+    flows = build_flows(targets, lookups, clock)
+    executor = Executor(flows, store, Notifier(db, mailer))
+    for code in flows:
+        runtime.register(code, executor, concurrency=CONCURRENCY.get(code, 2))
+    hub = Hub(db=db, clock=clock, flows=flows, store=store, runtime=runtime, targets=targets)
+    app = create_app("derlink hub", credentials=credentials, max_body_bytes=max_body_bytes)
+    app.include_router(create_router(hub, lookups), prefix="/api/v1")
+    return HubPart(name="hub", app=app, db=db, hub=hub, lookups=lookups)

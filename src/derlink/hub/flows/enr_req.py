@@ -1,0 +1,171 @@
+"""ENR-REQ — Enrollment Request (SPEC §2.1): DERMS (or any external system) → cpm enroll.
+
+DERMS sends a batch of enrollment requests. The hub fills each asset's specification from the
+AssetSpec lookup (``MAKE!MODEL``), then calls cpm's enroll once per request. It carries on past
+business failures: a refused request is recorded and the others go on. An enrollment request
+that already exists (Oracle message number 10589) counts as success, with the enrollment id
+cpm returns — so a retried chunk, a resubmit or a re-delivered batch has no second effect.
+At the end one collection MsgAck goes back to DERMS: SUCCESS, or ERROR naming each refused
+request; after a technical or remote failure of the whole message, a FAILURE ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from derlink.common.clock import Clock
+from derlink.common.errors import BusinessFault, Fault
+from derlink.hub.connections import Targets
+from derlink.hub.lookups import LookupStore
+from derlink.hub.model import (
+    AckType,
+    FlowOutcome,
+    RecordError,
+    ack_type,
+    fill_specifications,
+    msg_ack,
+)
+from derlink.hub.runtime.port import FlowContext
+from derlink.hub.schemas import EnrollmentRequestBatch
+
+#: Requests per durable step, and concurrent enroll calls within a step.
+CHUNK = 100
+CONCURRENCY = 16
+#: Oracle CPMCS message number for "enrollment request already exists" (SPEC §2.2).
+ALREADY_EXISTS = "10589"
+
+
+class EnrollmentRequestFlow:
+    code: ClassVar[str] = "ENR-REQ"
+    name: ClassVar[str] = "Enrollment Request"
+    source: ClassVar[str] = "derms"
+    target: ClassVar[str] = "cpm"
+    field: ClassVar[str] = "requests"
+    batch: ClassVar[type[BaseModel]] = EnrollmentRequestBatch
+
+    def __init__(self, targets: Targets, lookups: LookupStore, clock: Clock) -> None:
+        self.targets = targets
+        self.lookups = lookups
+        self.clock = clock
+
+    def keys(self, record: dict[str, Any]) -> list[tuple[str, str]]:
+        return [
+            ("messageId", record["messageId"]),
+            ("accountId", record["customerInfo"]["cisAccountId"]),
+            ("servicePointId", record["locationInfo"]["cisServicePointId"]),
+        ]
+
+    async def run(self, ctx: FlowContext, message: dict[str, Any]) -> FlowOutcome:
+        requests: list[dict[str, Any]] = message["requests"]
+        mapped, mapping_errors = await ctx.step("map-asset-spec", self._map, requests)
+        results: list[dict[str, Any]] = [
+            {"messageId": e["key"], "ok": False, "code": e["code"], "message": e["message"]}
+            for e in mapping_errors
+        ]
+        for start in range(0, len(mapped), CHUNK):
+            chunk = mapped[start : start + CHUNK]
+            results += await ctx.step(f"enroll-{start // CHUNK + 1}", self._enroll_chunk, chunk)
+        errors = [
+            RecordError(r["messageId"], r["code"], r["message"]) for r in results if not r["ok"]
+        ]
+        await ctx.step("ack-derms", self._ack_results, message["batchId"], results)
+        return FlowOutcome(
+            processed=len(results),
+            succeeded=len(results) - len(errors),
+            errors=errors,
+            notes={"alreadyExisted": sum(1 for r in results if r.get("existed"))},
+        )
+
+    async def _map(
+        self, requests: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        asset_spec = await asyncio.to_thread(self.lookups.table, "AssetSpec")
+        mapped: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
+        for request in requests:
+            filled, error = fill_specifications(request, asset_spec)
+            if error is None:
+                mapped.append(filled)
+            else:
+                errors.append(error.to_dict())
+        return mapped, errors
+
+    async def _enroll_chunk(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def enroll(request: dict[str, Any]) -> dict[str, Any]:
+            message_id = request["messageId"]
+            async with gate:
+                try:
+                    body = await self.targets.cpm.post(
+                        "/api/v1/enrollments", request, idempotency_key=message_id
+                    )
+                    return {
+                        "messageId": message_id,
+                        "ok": True,
+                        "enrollmentId": body["enrollmentId"],
+                    }
+                except BusinessFault as exc:
+                    body = exc.body if isinstance(exc.body, dict) else {}
+                    if (
+                        str(body.get("code")) == ALREADY_EXISTS
+                        or str(body.get("messageNumber")) == ALREADY_EXISTS
+                    ):
+                        return {
+                            "messageId": message_id,
+                            "ok": True,
+                            "existed": True,
+                            "enrollmentId": str(body.get("enrollmentId", "")),
+                        }
+                    return {
+                        "messageId": message_id,
+                        "ok": False,
+                        "code": str(body.get("code") or exc.status),
+                        "message": str(body.get("detail") or exc.message),
+                    }
+
+        # A remote fault on any request fails the step, which is retried whole: requests
+        # that already went through come back as 10589 and count as success.
+        return list(await asyncio.gather(*(enroll(r) for r in chunk)))
+
+    async def _ack_results(self, batch_id: str, results: list[dict[str, Any]]) -> None:
+        failed = sum(1 for r in results if not r["ok"])
+        ack = msg_ack(
+            ack_type(len(results), failed),
+            self.clock.now(),
+            [
+                {
+                    "id": r["messageId"],
+                    "dacsMessageId": r["messageId"],
+                    "value": r["enrollmentId"] if r["ok"] else r["message"],
+                    "responseCode": "SUCCESS" if r["ok"] else r["code"],
+                }
+                for r in results
+            ],
+        )
+        await self._ack(batch_id, ack)
+
+    async def _failure_ack(self, batch_id: str, message_ids: list[str], reason: str) -> None:
+        ack = msg_ack(
+            AckType.FAILURE,
+            self.clock.now(),
+            [
+                {"id": m, "dacsMessageId": m, "value": reason[:500], "responseCode": "FAILURE"}
+                for m in message_ids
+            ],
+        )
+        await self._ack(batch_id, ack)
+
+    async def _ack(self, batch_id: str, ack: dict[str, Any]) -> None:
+        await self.targets.derms.post(
+            "/api/v1/acks/enrollment-requests", ack, idempotency_key=f"ENR-REQ-ACK-{batch_id}"
+        )
+
+    async def on_fault(self, ctx: FlowContext, message: dict[str, Any], fault: Fault) -> None:
+        message_ids = [r["messageId"] for r in message["requests"]]
+        await ctx.step(
+            "failure-ack-derms", self._failure_ack, message["batchId"], message_ids, fault.message
+        )

@@ -1,0 +1,176 @@
+"""The hub's pure domain: instance states, per-record outcomes, and the ack mappings (SPEC §2.2).
+
+No I/O here: flows call these functions to turn one party's message into another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from derlink.common.clock import iso_z
+
+
+class InstanceStatus(StrEnum):
+    RECEIVED = "Received"
+    HELD = "Held"  # accepted while its flow is paused; runs on resume
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    COMPLETED_WITH_ERRORS = "Completed with errors"  # business errors on some records
+    FAULTED = "Faulted"  # in the error hospital
+    DISCARDED = "Discarded"
+
+
+FINAL_STATUSES = frozenset(
+    {InstanceStatus.COMPLETED, InstanceStatus.COMPLETED_WITH_ERRORS, InstanceStatus.DISCARDED}
+)
+
+
+class AckType(StrEnum):
+    SUCCESS = "SUCCESS"  # every record fine
+    ERROR = "ERROR"  # some records failed on business grounds
+    FAILURE = "FAILURE"  # a technical failure of the whole message
+
+
+HEADEND_REGISTRATIONS = frozenset({"D1RE", "D1NR", "D1DR"})
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One record a target refused on business grounds."""
+
+    key: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"key": self.key, "code": self.code, "message": self.message}
+
+
+@dataclass
+class FlowOutcome:
+    """What one run of a flow did, kept on the instance and shown by the console."""
+
+    processed: int = 0
+    succeeded: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> InstanceStatus:
+        return InstanceStatus.COMPLETED_WITH_ERRORS if self.errors else InstanceStatus.COMPLETED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "processed": self.processed,
+            "succeeded": self.succeeded,
+            "failed": len(self.errors),
+            "errors": [e.to_dict() for e in self.errors],
+            **self.notes,
+        }
+
+
+def ack_type(total: int, failed: int) -> AckType:
+    return AckType.ERROR if failed else AckType.SUCCESS
+
+
+def msg_ack(
+    kind: AckType, when: datetime, responses: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The MsgAck envelope (SPEC §2.2), timestamps as ``YYYY-MM-DDThh:mm:ss.000Z``."""
+    stamp = iso_z(when)
+    return {
+        "ackType": kind.value,
+        "whenISO": stamp,
+        "responses": [
+            {
+                "id": r["id"],
+                "value": r.get("value", ""),
+                "responseCode": r.get("responseCode", "SUCCESS"),
+                "responseTimeISO": stamp,
+                "dacsMessageId": r.get("dacsMessageId", r["id"]),
+            }
+            for r in responses
+        ],
+    }
+
+
+def correlation_id(ack: Mapping[str, Any]) -> str:
+    """The dacsMessageId a MsgAck answers: at its top, or on its first response."""
+    top = ack.get("dacsMessageId")
+    if top:
+        return str(top)
+    responses = ack.get("responses") or []
+    if not responses:
+        raise ValueError("MsgAck names no dacsMessageId, at the top or in a response")
+    return str(responses[0]["dacsMessageId"])
+
+
+def acknowledgement_from_msgack(ack: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn DERMS's MsgAck for one EnrollSync into cpm's postAcknowledgement.
+
+    Responses whose value is a head-end registration (D1RE/D1NR/D1DR) describe devices;
+    responses with a code other than SUCCESS are the record's business errors.
+    """
+    responses: Sequence[Mapping[str, Any]] = ack.get("responses") or []
+    sync_request_id = str(correlation_id(ack))
+    devices = [
+        {"deviceId": str(r["id"]), "headEndRegistration": r["value"], "message": ""}
+        for r in responses
+        if r.get("value") in HEADEND_REGISTRATIONS and r.get("responseCode") == "SUCCESS"
+    ]
+    exceptions = [
+        {
+            "messageCategory": "DERMS",
+            "messageNumber": str(r.get("responseCode")),
+            "messageParameters": [str(r.get("id", ""))],
+            "comments": str(r.get("value", "")),
+        }
+        for r in responses
+        if r.get("responseCode") != "SUCCESS"
+    ]
+    has_error = ack.get("ackType") != AckType.SUCCESS.value or bool(exceptions)
+    return {
+        "syncRequestId": sync_request_id,
+        "hasError": has_error,
+        "exceptionInfo": exceptions,
+        "deviceHeadendStatus": devices,
+    }
+
+
+def asset_spec_key(make: str, model: str) -> str:
+    """The AssetSpec lookup key: DERMS ``MAKE!MODEL`` (SPEC §2.3)."""
+    return f"{make.strip().upper()}!{model.strip().upper()}"
+
+
+def fill_specifications(
+    request: Mapping[str, Any], asset_spec: Mapping[str, str]
+) -> tuple[dict[str, Any], RecordError | None]:
+    """Fill each asset's ``specification`` from the AssetSpec lookup when DERMS sent none.
+
+    An asset with neither a specification nor a mapped make and model is a mapping failure of
+    that record: it is reported as a record error (code ``HUB-LOOKUP-ASSETSPEC``) and the other
+    records go on.
+    """
+    mapped = dict(request)
+    asset_info = dict(mapped.get("assetInfo") or {})
+    assets = []
+    for asset in asset_info.get("assetList") or []:
+        asset = dict(asset)
+        if not asset.get("specification"):
+            key = asset_spec_key(str(asset.get("make", "")), str(asset.get("model", "")))
+            spec = asset_spec.get(key)
+            if spec is None:
+                return mapped, RecordError(
+                    key=str(request.get("messageId", "")),
+                    code="HUB-LOOKUP-ASSETSPEC",
+                    message=f"no AssetSpec value for {key!r}",
+                )
+            asset["specification"] = spec
+        assets.append(asset)
+    asset_info["assetList"] = assets
+    mapped["assetInfo"] = asset_info
+    return mapped, None

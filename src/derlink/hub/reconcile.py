@@ -1,0 +1,81 @@
+"""Reconciliation: cpm's subscriptions and devices against the DERMS registry.
+
+Both sides are read as pages ordered by subscription id and merged, so a utility of any size
+is compared in one pass with bounded memory. The rules (what counts as a difference):
+
+- cpm ``Active`` → DERMS holds it ``ACTIVE`` with the same set of devices (``HE!NIC``);
+- cpm ``Inactive`` → DERMS does not hold it ``ACTIVE``;
+- cpm ``Pending`` → DERMS does not hold it ``ACTIVE`` (its enrollment is not synchronized);
+- DERMS ``ACTIVE`` → cpm knows the subscription.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+Page = Callable[[str, int], Awaitable[Mapping[str, Any]]]
+
+
+def compare(cpm: Mapping[str, Any] | None, derms: Mapping[str, Any] | None) -> str | None:
+    """The difference between the two views of one subscription, or None."""
+    if cpm is None:
+        if derms is not None and derms["status"] == "ACTIVE":
+            return "active in DERMS, unknown to cpm"
+        return None
+    derms_active = derms is not None and derms["status"] == "ACTIVE"
+    if cpm["status"] == "Active":
+        if derms is None:
+            return "active in cpm, missing in DERMS"
+        if not derms_active:
+            return f"active in cpm, {derms['status']} in DERMS"
+        if sorted(cpm["devices"]) != sorted(derms["devices"]):
+            return (
+                f"devices differ: cpm {sorted(cpm['devices'])} / DERMS {sorted(derms['devices'])}"
+            )
+        return None
+    if derms_active:
+        return f"{cpm['status']} in cpm, ACTIVE in DERMS"
+    return None
+
+
+async def _stream(page: Page, size: int) -> AsyncIterator[Mapping[str, Any]]:
+    after = ""
+    while True:
+        body = await page(after, size)
+        items: Iterable[Mapping[str, Any]] = body["items"]
+        for item in items:
+            yield item
+        after = body.get("next") or ""
+        if not after:
+            return
+
+
+async def differences(cpm_page: Page, derms_page: Page, *, page_size: int = 1000) -> dict[str, Any]:
+    """Merge both ordered streams; return the counts and every difference found."""
+    cpm_it = _stream(cpm_page, page_size).__aiter__()
+    derms_it = _stream(derms_page, page_size).__aiter__()
+
+    async def advance(it: AsyncIterator[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+        try:
+            return await it.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    c, d = await advance(cpm_it), await advance(derms_it)
+    found: list[dict[str, str]] = []
+    compared = 0
+    while c is not None or d is not None:
+        compared += 1
+        if d is None or (c is not None and c["subscriptionId"] < d["subscriptionId"]):
+            left, right, c = c, None, await advance(cpm_it)
+        elif c is None or d["subscriptionId"] < c["subscriptionId"]:
+            left, right, d = None, d, await advance(derms_it)
+        else:
+            left, right = c, d
+            c, d = await advance(cpm_it), await advance(derms_it)
+        problem = compare(left, right)
+        if problem is not None:
+            sid = (left or right or {}).get("subscriptionId", "")
+            found.append({"subscriptionId": str(sid), "difference": problem})
+    return {"compared": compared, "differences": len(found), "items": found}

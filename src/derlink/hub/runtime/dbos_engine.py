@@ -1,0 +1,172 @@
+"""The durable runtime on DBOS Transact (pinned in pyproject).
+
+One generic workflow, ``derlink.hub.run``, executes any flow: its arguments are the flow code,
+the instance id and the message, all checkpointed by DBOS. One queue per flow carries the
+concurrency limit. Steps are DBOS steps run through ``DBOS.run_step_async`` with DBOS's own
+retry loop, told to retry remote faults only. On launch DBOS resumes this executor's
+interrupted workflows; completed steps are replayed from their checkpoints, not run again.
+
+The system database is a SQLite file in the data directory (WAL, ``synchronous=NORMAL``:
+enqueueing is about 15x faster than DBOS's default SQLite settings on these machines), or
+PostgreSQL when the hub's database is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from dbos import DBOS, DBOSConfig
+from dbos._error import DBOSMaxStepRetriesExceeded
+
+from derlink.common.errors import RemoteFault
+from derlink.hub.runtime.port import Handler, RetryPolicy, StepObserver
+
+T = TypeVar("T")
+
+WORKFLOW_NAME = "derlink.hub.run"
+
+# DBOS resolves workflows by name in a process-wide registry; the handlers live beside it.
+_HANDLERS: dict[str, Handler] = {}
+_STATE: dict[str, Any] = {"retry": RetryPolicy(), "observer": None}
+
+
+def queue_name(flow: str) -> str:
+    return f"hub-{flow}"
+
+
+class DbosContext:
+    def __init__(self, instance_id: str) -> None:
+        self.instance_id = instance_id
+
+    async def step(self, name: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        retry: RetryPolicy = _STATE["retry"]
+        observer: StepObserver | None = _STATE["observer"]
+        attempts = 0
+        instance_id = self.instance_id
+
+        async def attempt(*call_args: Any) -> T:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return await fn(*call_args)
+            except RemoteFault as exc:
+                if observer is not None:
+                    await observer(instance_id, name, attempts, "retry", exc.message)
+                raise
+
+        options: dict[str, Any] = {
+            "name": name,
+            "retries_allowed": retry.max_attempts > 1,
+            "max_attempts": retry.max_attempts,
+            "interval_seconds": retry.interval_s,
+            "backoff_rate": retry.backoff,
+            "should_retry": lambda exc: isinstance(exc, RemoteFault),
+        }
+        try:
+            result: T = await DBOS.run_step_async(cast(Any, options), attempt, *args)
+        except DBOSMaxStepRetriesExceeded as exc:
+            last = exc.errors[-1] if exc.errors else None
+            detail = last.message if isinstance(last, RemoteFault) else str(last)
+            raise RemoteFault(
+                f"{name} failed after {retry.max_attempts} attempts: {detail}", step=name
+            ) from None
+        return result
+
+
+@DBOS.workflow(name=WORKFLOW_NAME)
+async def _run(flow: str, instance_id: str, message: dict[str, Any]) -> Any:
+    return await _HANDLERS[flow](DbosContext(instance_id), instance_id, message)
+
+
+@dataclass(frozen=True)
+class DbosSettings:
+    system_database_url: str
+    executor_id: str = "local"
+    app_name: str = "derlink-hub"
+    polling_interval_s: float = 0.1
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, pool_size=20, max_overflow=20)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # DBOS's own SQLite settings, plus WAL and synchronous=NORMAL for throughput.
+        dbapi_conn.isolation_level = "IMMEDIATE"
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    return engine
+
+
+class DbosRuntime:
+    def __init__(
+        self,
+        settings: DbosSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        observer: StepObserver | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self.observer = observer
+        self.queues: dict[str, int] = {}
+        self._launched = False
+
+    def register(self, flow: str, handler: Handler, *, concurrency: int) -> None:
+        _HANDLERS[flow] = handler
+        self.queues[flow] = concurrency
+
+    async def start(self) -> None:
+        _STATE["retry"] = self.retry
+        _STATE["observer"] = self.observer
+        url = self.settings.system_database_url
+        config: dict[str, Any] = {
+            "name": self.settings.app_name,
+            "system_database_url": url,
+            "executor_id": self.settings.executor_id,
+            "run_admin_server": False,
+            "log_level": "WARNING",
+            "application_version": "derlink-1",
+        }
+        if url.startswith("sqlite"):
+            config["system_database_engine"] = _sqlite_engine(url)
+        DBOS(config=cast(DBOSConfig, config))
+        # Launched from the server's event loop thread, so that DBOS runs the async
+        # workflows on that loop (and recovers interrupted ones there).
+        DBOS.launch()
+        self._launched = True
+        for flow, concurrency in self.queues.items():
+            await DBOS.register_queue_async(
+                queue_name(flow),
+                worker_concurrency=concurrency,
+                polling_interval_sec=self.settings.polling_interval_s,
+                on_conflict="always_update",
+            )
+
+    async def stop(self) -> None:
+        if self._launched:
+            await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=5)
+            self._launched = False
+
+    async def submit(
+        self, flow: str, run_id: str, instance_id: str, message: dict[str, Any]
+    ) -> None:
+        await DBOS.enqueue_workflow_with_options_async(
+            {"queue_name": queue_name(flow), "workflow_name": WORKFLOW_NAME, "workflow_id": run_id},
+            flow,
+            instance_id,
+            message,
+        )
+
+    async def active_runs(self) -> int:
+        runs = await DBOS.list_workflows_async(
+            status=["ENQUEUED", "PENDING"], load_input=False, load_output=False, limit=10_000
+        )
+        return len(runs)

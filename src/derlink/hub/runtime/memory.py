@@ -1,0 +1,80 @@
+"""An in-memory runtime: the same contract as the durable one, minus durability.
+
+Used by unit tests and as the executable documentation of the port. Runs each submitted
+instance as an asyncio task, with the retry policy applied by ``asyncio.sleep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from derlink.common.errors import RemoteFault
+from derlink.hub.runtime.port import Handler, RetryPolicy, StepObserver
+
+T = TypeVar("T")
+
+
+class MemoryContext:
+    def __init__(self, instance_id: str, retry: RetryPolicy, observer: StepObserver | None) -> None:
+        self.instance_id = instance_id
+        self.retry = retry
+        self.observer = observer
+        self.steps: list[str] = []
+
+    async def step(self, name: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        delays = self.retry.delays()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.steps.append(name)
+            try:
+                result = await fn(*args)
+            except RemoteFault as exc:
+                if self.observer:
+                    await self.observer(self.instance_id, name, attempt, "retry", str(exc))
+                if attempt > len(delays):
+                    raise RemoteFault(
+                        f"{name} failed after {attempt} attempts: {exc.message}", step=name
+                    ) from None
+                await asyncio.sleep(delays[attempt - 1])
+                continue
+            return result
+
+
+class MemoryRuntime:
+    def __init__(
+        self, retry: RetryPolicy | None = None, observer: StepObserver | None = None
+    ) -> None:
+        self.retry = retry or RetryPolicy(max_attempts=3, interval_s=0.01)
+        self.observer = observer
+        self.handlers: dict[str, Handler] = {}
+        self.tasks: dict[str, asyncio.Task[Any]] = {}
+
+    def register(self, flow: str, handler: Handler, *, concurrency: int) -> None:
+        self.handlers[flow] = handler
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    async def submit(
+        self, flow: str, run_id: str, instance_id: str, message: dict[str, Any]
+    ) -> None:
+        if run_id in self.tasks:
+            return
+        ctx = MemoryContext(instance_id, self.retry, self.observer)
+        self.tasks[run_id] = asyncio.ensure_future(self.handlers[flow](ctx, instance_id, message))
+
+    async def active_runs(self) -> int:
+        return sum(1 for t in self.tasks.values() if not t.done())
+
+    async def drain(self) -> None:
+        """Wait until every submitted run has finished (tests)."""
+        while pending := [t for t in self.tasks.values() if not t.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,60 @@
+"""The hub's durable-execution port.
+
+A flow instance is a coroutine ``handler(ctx, instance_id, message)``. Inside it, every side
+effect goes through ``ctx.step(name, fn, *args)``: the engine runs ``fn`` at most once to
+completion per instance (its result is checkpointed and replayed after a crash), retrying it
+with exponential backoff while it raises :class:`~derlink.common.errors.RemoteFault` and
+never retrying any other error (SPEC §2.2). Step results and arguments must be plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff for remote faults: ``interval_s * backoff**n`` between attempts."""
+
+    max_attempts: int = 5
+    interval_s: float = 1.0
+    backoff: float = 2.0
+
+    def delays(self) -> list[float]:
+        return [self.interval_s * self.backoff**n for n in range(self.max_attempts - 1)]
+
+
+class FlowContext(Protocol):
+    instance_id: str
+
+    async def step(self, name: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``fn(*args)`` durably, with the retry policy for remote faults."""
+        ...
+
+
+Handler = Callable[[FlowContext, str, dict[str, Any]], Awaitable[Any]]
+StepObserver = Callable[[str, str, int, str, str], Awaitable[None]]
+"""Told of every step attempt: (instance_id, step, attempt, outcome, detail)."""
+
+
+class Runtime(Protocol):
+    def register(self, flow: str, handler: Handler, *, concurrency: int) -> None:
+        """Declare a flow's handler and its queue; before :meth:`start`."""
+
+    async def start(self) -> None:
+        """Connect, recover the instances a crash interrupted, and start the queues."""
+
+    async def stop(self) -> None: ...
+
+    async def submit(
+        self, flow: str, run_id: str, instance_id: str, message: dict[str, Any]
+    ) -> None:
+        """Queue one run of an instance. Idempotent: the same ``run_id`` runs once."""
+
+    async def active_runs(self) -> int:
+        """How many runs are queued or under way (for draining and the demo's settle check)."""
+        ...

@@ -1,0 +1,156 @@
+"""Wire schemas of the hub's intake: one batch shape per flow. Records are validated for the
+fields the hub reads (identifiers, correlation keys); the rest passes through to the target,
+which validates its own contract."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+BatchId = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ENR-SYNC (cpm → hub): EnrollSync records, docs/contracts/enrollment.md
+class SubscriptionInfo(_Open):
+    subscriptionId: str = Field(min_length=1)
+    programCode: str = Field(min_length=1)
+    status: Literal["ACTIVE", "INACTIVE"]
+    version: int = Field(ge=0)
+
+
+class SyncLocationInfo(_Open):
+    cisServicePointId: str = Field(min_length=1)
+    controllableDevices: list[dict[str, Any]]
+
+
+class EnrollSync(_Open):
+    dacsMessageId: str = Field(min_length=1, max_length=100)
+    syncType: Literal["ENROLL", "UNENROLL", "ADD_DEVICE", "DEVICE_REPLACEMENT"]
+    subscriptionInfo: SubscriptionInfo
+    locationInfo: SyncLocationInfo
+
+
+class EnrollSyncBatch(_Closed):
+    batchId: str = BatchId
+    messages: list[EnrollSync] = Field(min_length=1, max_length=5000)
+
+
+# ENR-ACK (derms → hub): MsgAck per EnrollSync
+class AckResponse(_Open):
+    id: str
+    value: str = ""
+    responseCode: str
+    dacsMessageId: str = Field(min_length=1)
+
+
+class MsgAck(_Open):
+    ackType: Literal["SUCCESS", "ERROR", "FAILURE"]
+    whenISO: str
+    #: derms also names the sync request at the top, so that an ack without responses (a
+    #: sync that lists no device) still correlates.
+    dacsMessageId: str | None = Field(default=None, min_length=1)
+    responses: list[AckResponse] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _correlates(self) -> MsgAck:
+        if self.dacsMessageId is None and not self.responses:
+            raise ValueError("a MsgAck needs a dacsMessageId, at the top or in its responses")
+        return self
+
+
+class EnrollAckBatch(_Closed):
+    batchId: str = BatchId
+    acks: list[MsgAck] = Field(min_length=1, max_length=5000)
+
+
+# ENR-REQ (derms → hub): Oracle enrollment requests
+class CustomerInfo(_Open):
+    cisAccountId: str = Field(min_length=1)
+
+
+class ProgramInfo(_Open):
+    programCode: str = Field(min_length=1)
+
+
+class LocationInfo(_Open):
+    cisServicePointId: str = Field(min_length=1)
+
+
+class Asset(_Open):
+    nicId: str = Field(min_length=1)
+    headEndSystem: str = Field(min_length=1)
+
+
+class AssetInfo(_Open):
+    assetList: list[Asset] = Field(min_length=1)
+
+
+class EnrollmentRequest(_Open):
+    messageId: str = Field(min_length=1, max_length=100)
+    customerInfo: CustomerInfo
+    programInfo: ProgramInfo
+    locationInfo: LocationInfo
+    assetInfo: AssetInfo
+
+
+class EnrollmentRequestBatch(_Closed):
+    batchId: str = BatchId
+    requests: list[EnrollmentRequest] = Field(min_length=1, max_length=5000)
+
+
+# DEV-STATUS (cpm → hub) and DEV-STATUS-ACK (derms → hub)
+class DeviceInfo(_Open):
+    headEndSystem: str = Field(min_length=1)
+    nicId: str = Field(min_length=1)
+
+
+class StatusCheck(_Open):
+    dacsMessageId: str = Field(min_length=1, max_length=100)
+    deviceInfo: DeviceInfo
+
+
+class StatusCheckBatch(_Closed):
+    batchId: str = BatchId
+    messages: list[StatusCheck] = Field(min_length=1, max_length=5000)
+
+
+class StatusAnswer(_Open):
+    transactionId: str = Field(min_length=1)
+    status: Literal["SUCCESS", "FAILURE"]
+    message: str = ""
+
+
+class StatusAnswerBatch(_Closed):
+    batchId: str = BatchId
+    responses: list[StatusAnswer] = Field(min_length=1, max_length=5000)
+
+
+# Operations
+class Accepted(BaseModel):
+    instanceId: str
+    status: str
+    records: int
+    duplicate: bool
+
+
+class Selection(_Closed):
+    """Instances to act on: listed ids, or every hospital instance matching a filter."""
+
+    ids: list[str] = Field(default_factory=list, max_length=10_000)
+    all: bool = False
+    flow: str | None = None
+    category: Literal["technical", "remote", "business"] | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class LookupValue(_Closed):
+    value: str | None = Field(max_length=400)

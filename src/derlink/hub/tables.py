@@ -1,0 +1,116 @@
+"""The hub's own tables: instances and their business keys and timelines, the hospital's
+action log, lookups (value maps) and flow state. DBOS keeps its own system tables apart."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from derlink.platform.database import Migration, create_all
+
+metadata = sa.MetaData()
+
+instances = sa.Table(
+    "instances",
+    metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("flow", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("batch_id", sa.String(100), nullable=False),
+    sa.Column("sender", sa.String(60), nullable=False),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40), nullable=True),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("succeeded", sa.Integer, nullable=True),
+    sa.Column("failed", sa.Integer, nullable=True),
+    sa.Column("runs", sa.Integer, nullable=False, default=1),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=True),
+    sa.Column("fault_category", sa.String(20), nullable=True),
+    sa.Column("fault_step", sa.String(80), nullable=True),
+    sa.Column("fault_message", sa.Text, nullable=True),
+    sa.Index("ix_instances_flow_status", "flow", "status"),
+    sa.Index("ix_instances_status", "status"),
+    sa.Index("ix_instances_received", "received_at"),
+)
+
+instance_keys = sa.Table(
+    "instance_keys",
+    metadata,
+    sa.Column("instance_id", sa.String(120), nullable=False),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("value", sa.String(200), nullable=False),
+    sa.Column("primary_key", sa.Boolean, nullable=False, default=False),
+    sa.Index("ix_instance_keys_value", "value"),
+    sa.Index("ix_instance_keys_instance", "instance_id"),
+)
+
+instance_events = sa.Table(
+    "instance_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", sa.String(120), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("step", sa.String(80), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("elapsed_ms", sa.Float, nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Index("ix_instance_events_instance", "instance_id"),
+)
+
+hospital_actions = sa.Table(
+    "hospital_actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", sa.String(120), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index("ix_hospital_actions_instance", "instance_id"),
+)
+
+lookups = sa.Table(
+    "lookups",
+    metadata,
+    sa.Column("name", sa.String(60), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.String(400), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("updated_by", sa.String(80), nullable=False),
+)
+
+lookup_audit = sa.Table(
+    "lookup_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("old_value", sa.String(400), nullable=True),
+    sa.Column("new_value", sa.String(400), nullable=True),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+
+flow_state = sa.Table(
+    "flow_state",
+    metadata,
+    sa.Column("flow", sa.String(40), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("updated_by", sa.String(80), nullable=False),
+)
+
+flow_properties = sa.Table(
+    "flow_properties",
+    metadata,
+    sa.Column("flow", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("updated_by", sa.String(80), nullable=False),
+)
+
+MIGRATIONS = [
+    Migration(1, "instances, keys, timeline, hospital, lookups, flow state", create_all(metadata))
+]

@@ -1,0 +1,380 @@
+"""Tracking: every flow instance, its business identifiers, its timeline and its outcome.
+
+An instance is written here, with its payload, before the hub answers 202: from then on it
+is the hub's to finish. Search works by any business identifier (SPEC §2: up to three per
+record, one primary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from derlink.common.clock import Clock
+from derlink.common.errors import NotFound
+from derlink.hub.model import FINAL_STATUSES, FlowOutcome, InstanceStatus
+from derlink.hub.tables import hospital_actions, instance_events, instance_keys, instances
+from derlink.platform.database import Database
+
+Key = tuple[str, str]
+
+
+def _plain(row: sa.Row[Any]) -> dict[str, Any]:
+    # Column names can come back as str subclasses (quoted_name), which JSON encoders refuse.
+    return {str(k): v for k, v in row._mapping.items()}
+
+
+@dataclass(frozen=True)
+class Received:
+    instance_id: str
+    duplicate: bool
+    status: InstanceStatus
+
+
+class InstanceStore:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _now(self) -> str:
+        return self.clock.now().isoformat()
+
+    def receive(
+        self,
+        *,
+        flow: str,
+        instance_id: str,
+        batch_id: str,
+        sender: str,
+        payload: dict[str, Any],
+        records: int,
+        keys: Sequence[Sequence[Key]],
+        held: bool,
+    ) -> Received:
+        """Persist a received message; a second delivery of the same batch is a duplicate."""
+        now = self._now()
+        status = InstanceStatus.HELD if held else InstanceStatus.RECEIVED
+        try:
+            with self.db.begin() as conn:
+                conn.execute(
+                    instances.insert().values(
+                        id=instance_id,
+                        flow=flow,
+                        status=status.value,
+                        batch_id=batch_id,
+                        sender=sender,
+                        received_at=now,
+                        updated_at=now,
+                        records=records,
+                        runs=1,
+                        payload=orjson.dumps(payload).decode(),
+                    )
+                )
+                rows = [
+                    {
+                        "instance_id": instance_id,
+                        "name": name,
+                        "value": value[:200],
+                        "primary_key": i == 0,
+                    }
+                    for record_keys in keys
+                    for i, (name, value) in enumerate(record_keys)
+                    if value
+                ]
+                rows.append(
+                    {
+                        "instance_id": instance_id,
+                        "name": "batchId",
+                        "value": batch_id,
+                        "primary_key": True,
+                    }
+                )
+                conn.execute(instance_keys.insert(), rows)
+                conn.execute(
+                    instance_events.insert().values(
+                        instance_id=instance_id,
+                        at=now,
+                        step="received",
+                        outcome=status.value,
+                        detail=f"{records} record(s) from {sender}",
+                    )
+                )
+        except IntegrityError:
+            return Received(instance_id, True, self.status(instance_id))
+        return Received(instance_id, False, status)
+
+    def status(self, instance_id: str) -> InstanceStatus:
+        with self.db.read() as conn:
+            value = conn.execute(
+                sa.select(instances.c.status).where(instances.c.id == instance_id)
+            ).scalar()
+        if value is None:
+            raise NotFound(f"no instance {instance_id!r}")
+        return InstanceStatus(value)
+
+    def payload(self, instance_id: str) -> tuple[str, dict[str, Any], int]:
+        """(flow, payload, runs) of an instance."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.select(instances.c.flow, instances.c.payload, instances.c.runs).where(
+                    instances.c.id == instance_id
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no instance {instance_id!r}")
+        return row.flow, orjson.loads(row.payload), int(row.runs)
+
+    def event(
+        self,
+        instance_id: str,
+        step: str,
+        outcome: str,
+        detail: str = "",
+        elapsed_ms: float | None = None,
+    ) -> None:
+        with self.db.begin() as conn:
+            conn.execute(
+                instance_events.insert().values(
+                    instance_id=instance_id,
+                    at=self._now(),
+                    step=step,
+                    outcome=outcome,
+                    elapsed_ms=elapsed_ms,
+                    detail=detail[:4000],
+                )
+            )
+
+    def set_status(self, instance_id: str, status: InstanceStatus, **values: Any) -> None:
+        now = self._now()
+        if status in FINAL_STATUSES or status is InstanceStatus.FAULTED:
+            values.setdefault("finished_at", now)
+        with self.db.begin() as conn:
+            conn.execute(
+                instances.update()
+                .where(instances.c.id == instance_id)
+                .values(status=status.value, updated_at=now, **values)
+            )
+
+    def running(self, instance_id: str) -> None:
+        self.set_status(instance_id, InstanceStatus.RUNNING)
+
+    def completed(self, instance_id: str, outcome: FlowOutcome) -> None:
+        self.set_status(
+            instance_id,
+            outcome.status,
+            succeeded=outcome.succeeded,
+            failed=len(outcome.errors),
+            outcome=orjson.dumps(outcome.to_dict()).decode(),
+            fault_category=None,
+            fault_step=None,
+            fault_message=None,
+        )
+        self.event(
+            instance_id,
+            "completed",
+            outcome.status.value,
+            f"{outcome.succeeded} of {outcome.processed} succeeded",
+        )
+
+    def faulted(self, instance_id: str, *, category: str, step: str, message: str) -> None:
+        self.set_status(
+            instance_id,
+            InstanceStatus.FAULTED,
+            fault_category=category,
+            fault_step=step,
+            fault_message=message[:4000],
+        )
+        self.event(instance_id, step, "faulted", f"{category}: {message}")
+
+    def prepare_rerun(self, instance_id: str, actor: str, action: str, note: str = "") -> int:
+        """Count one more run of the instance and log who asked; returns the run number."""
+        now = self._now()
+        with self.db.begin() as conn:
+            runs = conn.execute(
+                sa.select(instances.c.runs).where(instances.c.id == instance_id)
+            ).scalar()
+            if runs is None:
+                raise NotFound(f"no instance {instance_id!r}")
+            runs = int(runs) + 1
+            conn.execute(
+                instances.update()
+                .where(instances.c.id == instance_id)
+                .values(
+                    runs=runs,
+                    status=InstanceStatus.RECEIVED.value,
+                    updated_at=now,
+                    finished_at=None,
+                )
+            )
+            conn.execute(
+                hospital_actions.insert().values(
+                    instance_id=instance_id, action=action, actor=actor, at=now, note=note
+                )
+            )
+            conn.execute(
+                instance_events.insert().values(
+                    instance_id=instance_id,
+                    at=now,
+                    step=action,
+                    outcome="requested",
+                    detail=f"by {actor}" + (f": {note}" if note else ""),
+                )
+            )
+        return runs
+
+    def discard(self, instance_id: str, actor: str, note: str = "") -> None:
+        now = self._now()
+        with self.db.begin() as conn:
+            conn.execute(
+                instances.update()
+                .where(instances.c.id == instance_id)
+                .values(status=InstanceStatus.DISCARDED.value, updated_at=now, finished_at=now)
+            )
+            conn.execute(
+                hospital_actions.insert().values(
+                    instance_id=instance_id, action="discard", actor=actor, at=now, note=note
+                )
+            )
+            conn.execute(
+                instance_events.insert().values(
+                    instance_id=instance_id,
+                    at=now,
+                    step="discard",
+                    outcome="Discarded",
+                    detail=f"by {actor}" + (f": {note}" if note else ""),
+                )
+            )
+
+    def ids_with_status(
+        self,
+        statuses: Sequence[InstanceStatus],
+        *,
+        flow: str | None = None,
+        category: str | None = None,
+        limit: int = 10_000,
+    ) -> list[str]:
+        q = sa.select(instances.c.id).where(instances.c.status.in_([s.value for s in statuses]))
+        if flow:
+            q = q.where(instances.c.flow == flow)
+        if category:
+            q = q.where(instances.c.fault_category == category)
+        with self.db.read() as conn:
+            return list(conn.execute(q.order_by(instances.c.received_at).limit(limit)).scalars())
+
+    def search(
+        self,
+        *,
+        key: str | None = None,
+        flow: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        q = sa.select(
+            instances.c.id,
+            instances.c.flow,
+            instances.c.status,
+            instances.c.batch_id,
+            instances.c.sender,
+            instances.c.received_at,
+            instances.c.updated_at,
+            instances.c.records,
+            instances.c.succeeded,
+            instances.c.failed,
+            instances.c.runs,
+            instances.c.fault_category,
+            instances.c.fault_step,
+            instances.c.fault_message,
+        )
+        if key:
+            q = q.where(
+                instances.c.id.in_(
+                    sa.select(instance_keys.c.instance_id).where(instance_keys.c.value == key)
+                )
+            )
+        if flow:
+            q = q.where(instances.c.flow == flow)
+        if status:
+            q = q.where(instances.c.status == status)
+        if since:
+            q = q.where(instances.c.received_at >= since)
+        if until:
+            q = q.where(instances.c.received_at < until)
+        q = q.order_by(instances.c.received_at.desc()).limit(limit)
+        with self.db.read() as conn:
+            return [_plain(r) for r in conn.execute(q)]
+
+    def detail(self, instance_id: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(instances).where(instances.c.id == instance_id)).first()
+            if row is None:
+                raise NotFound(f"no instance {instance_id!r}")
+            data = _plain(row)
+            data["payload"] = orjson.loads(data["payload"])
+            data["outcome"] = orjson.loads(data["outcome"]) if data["outcome"] else None
+            data["keys"] = [
+                _plain(r)
+                for r in conn.execute(
+                    sa.select(
+                        instance_keys.c.name, instance_keys.c.value, instance_keys.c.primary_key
+                    )
+                    .where(instance_keys.c.instance_id == instance_id)
+                    .limit(200)
+                )
+            ]
+            data["timeline"] = [
+                _plain(r)
+                for r in conn.execute(
+                    sa.select(
+                        instance_events.c.at,
+                        instance_events.c.step,
+                        instance_events.c.outcome,
+                        instance_events.c.elapsed_ms,
+                        instance_events.c.detail,
+                    )
+                    .where(instance_events.c.instance_id == instance_id)
+                    .order_by(instance_events.c.id)
+                )
+            ]
+            data["actions"] = [
+                _plain(r)
+                for r in conn.execute(
+                    sa.select(
+                        hospital_actions.c.action,
+                        hospital_actions.c.actor,
+                        hospital_actions.c.at,
+                        hospital_actions.c.note,
+                    )
+                    .where(hospital_actions.c.instance_id == instance_id)
+                    .order_by(hospital_actions.c.id)
+                )
+            ]
+        return data
+
+    def record_error_codes(self) -> dict[str, dict[str, int]]:
+        """Records refused on business grounds, by flow and code (from instance outcomes)."""
+        q = sa.select(instances.c.flow, instances.c.outcome).where(instances.c.failed > 0)
+        out: dict[str, dict[str, int]] = {}
+        with self.db.read() as conn:
+            for row in conn.execute(q):
+                for error in orjson.loads(row[1] or "{}").get("errors", []):
+                    codes = out.setdefault(str(row[0]), {})
+                    codes[error["code"]] = codes.get(error["code"], 0) + 1
+        return out
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Instances by flow and status."""
+        q = sa.select(instances.c.flow, instances.c.status, sa.func.count()).group_by(
+            instances.c.flow, instances.c.status
+        )
+        out: dict[str, dict[str, int]] = {}
+        with self.db.read() as conn:
+            for row in conn.execute(q):
+                out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
+        return out

@@ -1,0 +1,172 @@
+"""Outbound HTTP: one client for every call a part or the hub makes to another.
+
+aiohttp is the transport (measured at roughly 14x httpx.AsyncClient on these machines, see
+STYLE.md). Failures are translated at this boundary into the SPEC §2.2 fault categories:
+connection errors, timeouts, 5xx and 429 become ``RemoteFault`` (retried); other 4xx become
+``BusinessFault`` carrying the target's answer; an unreadable answer is a ``TechnicalFault``.
+Every call carries an ``Idempotency-Key`` so a retried call has no second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import aiohttp
+import orjson
+
+from derlink.common.errors import BusinessFault, RemoteFault, TechnicalFault
+
+AuthKind = Literal["none", "basic", "bearer", "oauth2"]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a target lives and how to authenticate to it (a hub connection, SPEC §3 Hub)."""
+
+    name: str
+    base_url: str
+    auth: AuthKind = "bearer"
+    username: str = ""
+    secret: str = field(default="", repr=False)
+    token_url: str = ""
+    timeout_s: float = 30.0
+
+    def redacted(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "base_url": self.base_url,
+            "auth": self.auth,
+            "username": self.username,
+            "secret": "****" if self.secret else "",
+        }
+
+
+class HttpClient:
+    """A pooled client for one connection; create it inside a running event loop."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        # One pooled session per event loop: a session belongs to the loop that made it.
+        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._token: tuple[str, float] | None = None
+
+    async def _session_(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.connection.timeout_s),
+                connector=aiohttp.TCPConnector(limit=64),
+            )
+            self._sessions[loop] = session
+        return session
+
+    async def close(self) -> None:
+        """Close the session of the running loop (others close with their loops)."""
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None:
+            await session.close()
+
+    async def _auth_header(self) -> dict[str, str]:
+        c = self.connection
+        if c.auth == "basic":
+            raw = base64.b64encode(f"{c.username}:{c.secret}".encode()).decode()
+            return {"Authorization": f"Basic {raw}"}
+        if c.auth == "bearer":
+            return {"Authorization": f"Bearer {c.username}.{c.secret}"}
+        if c.auth == "oauth2":
+            return {"Authorization": f"Bearer {await self._oauth_token()}"}
+        return {}
+
+    async def _oauth_token(self) -> str:
+        """OAuth2 client-credentials grant, cached until shortly before it expires.
+
+        Two concurrent refreshes are harmless: both tokens are valid and the last one is kept.
+        """
+        if self._token and self._token[1] > time.monotonic() + 30:
+            return self._token[0]
+        c = self.connection
+        session = await self._session_()
+        try:
+            async with session.post(
+                c.token_url,
+                data={"grant_type": "client_credentials"},
+                auth=aiohttp.BasicAuth(c.username, c.secret),
+            ) as resp:
+                if resp.status >= 400:
+                    raise RemoteFault(f"{c.name}: token endpoint answered {resp.status}")
+                body = await resp.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RemoteFault(f"{c.name}: token endpoint unreachable: {exc}") from None
+        token = str(body["access_token"])
+        self._token = (token, time.monotonic() + float(body.get("expires_in", 300)))
+        return token
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """Send one call and return its decoded JSON body (``None`` when empty)."""
+        c = self.connection
+        url = f"{c.base_url}{path}"
+        headers = await self._auth_header()
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        data = None
+        if json is not None:
+            data = orjson.dumps(json)
+            headers["Content-Type"] = "application/json"
+        session = await self._session_()
+        try:
+            async with session.request(
+                method, url, data=data, headers=headers, params=params
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RemoteFault(f"{c.name} unreachable: {type(exc).__name__}: {exc}") from None
+        body: Any = None
+        if raw:
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                body = raw[:500].decode(errors="replace")
+        if status == 429 or status >= 500:
+            raise RemoteFault(f"{c.name} answered {status} to {method} {path}", status=status)
+        if status >= 400:
+            detail = body.get("detail", "") if isinstance(body, dict) else str(body)
+            code = body.get("code") if isinstance(body, dict) else None
+            raise BusinessFault(
+                f"{c.name} rejected {method} {path} ({status}): {detail}",
+                status=status,
+                body=body,
+                code=code,
+            )
+        if raw and isinstance(body, str):
+            raise TechnicalFault(f"{c.name} answered {status} with a body that is not JSON")
+        return body
+
+    async def post(self, path: str, body: Any, *, idempotency_key: str | None = None) -> Any:
+        return await self.request("POST", path, json=body, idempotency_key=idempotency_key)
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        return await self.request("GET", path, params=params)
+
+
+class Caller(Protocol):
+    """What a flow needs of a connection: the port that ``HttpClient`` implements."""
+
+    async def post(self, path: str, body: Any, *, idempotency_key: str | None = None) -> Any: ...
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> Any: ...
+
+    async def close(self) -> None: ...

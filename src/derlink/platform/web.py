@@ -1,0 +1,155 @@
+"""The web edge every part's API shares: app factory, credentials, problem+json errors.
+
+Domain errors map to HTTP in one table (``STATUS_BY_ERROR``). Validation errors answer 422 with
+the path of every bad field; a body over the limit answers 413 before it is read whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from derlink.common.errors import (
+    BusinessError,
+    Conflict,
+    DerlinkError,
+    Fault,
+    NotFound,
+    RemoteFault,
+)
+from derlink.platform.auth import Client, CredentialStore, Forbidden, Unauthorized
+
+STATUS_BY_ERROR: Mapping[type[DerlinkError], int] = {
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    BusinessError: 422,
+    # A part's route that calls another part passes the other's failure on as a gateway error.
+    RemoteFault: 503,
+    Fault: 502,
+}
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = JSONResponse(body, status_code=status)
+    response.headers["content-type"] = "application/problem+json"
+    if status == 401:
+        response.headers["www-authenticate"] = 'Bearer realm="derlink"'
+    return response
+
+
+def _status_for(exc: DerlinkError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    path = ""
+    for p in parts:
+        path += f"[{p}]" if p.isdigit() else (f".{p}" if path else p)
+    return path or "body"
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, whether or not they declare a length."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413, "Payload Too Large", f"request body exceeds the limit of {self.limit} bytes"
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(title: str, *, credentials: CredentialStore, max_body_bytes: int) -> FastAPI:
+    """A part's API application, with the shared error handling and credential check."""
+    app = FastAPI(title=title, default_response_class=JSONResponse, docs_url="/docs")
+    app.state.credentials = credentials
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {
+                "field": _field_path(e.get("loc", ())),
+                "message": e.get("msg", ""),
+                "type": e.get("type"),
+            }
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return problem(422, "Unprocessable Entity", detail, errors=errors)
+
+    @app.exception_handler(DerlinkError)
+    async def _domain(_request: Request, exc: DerlinkError) -> Response:
+        status = _status_for(exc)
+        reserved = {"type", "title", "status", "detail", "code"}
+        extra = {k: v for k, v in exc.details.items() if _is_json(v) and k not in reserved}
+        return problem(status, type(exc).__name__, exc.message, code=exc.code, **extra)
+
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    return app
+
+
+def _is_json(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | list | dict) or value is None
+
+
+def require(scope: str) -> Callable[[Request], Awaitable[Client]]:
+    """A FastAPI dependency: the calling client, which must hold ``scope``."""
+
+    async def dependency(request: Request) -> Client:
+        store: CredentialStore = request.app.state.credentials
+        client = store.authenticate(request.headers.get("authorization"))
+        store.require(client, scope)
+        return client
+
+    return dependency

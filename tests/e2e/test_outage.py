@@ -1,0 +1,96 @@
+"""A target that is down: retries, then the hospital and an e-mail, nothing lost; once the
+target is back, resubmitting from the hospital completes the work exactly once.
+
+The platform runs split in two processes — the hub with cpm, and DERMS on its own — so that
+DERMS can really go away.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derlink.cli import sample
+from derlink.cli.server import ServerProcess, free_port
+
+from .support import client, wait_for
+
+
+@pytest.mark.slow
+def test_derms_down_lands_the_sync_in_the_hospital_and_resubmit_completes_it(tmp_path: Path):
+    home = tmp_path / "home"
+    hub_port, derms_port = free_port(), free_port()
+    main = ServerProcess(
+        home,
+        port=hub_port,
+        parts="hub,cpm",
+        extra_env={
+            "DERLINK_DERMS_URL": f"http://127.0.0.1:{derms_port}/derms",
+            "DERLINK_RETRY_ATTEMPTS": "3",
+            "DERLINK_RETRY_INTERVAL_S": "0.2",
+        },
+    )
+    derms = ServerProcess(
+        home,
+        port=derms_port,
+        parts="derms",
+        extra_env={
+            "DERLINK_HUB_URL": f"http://127.0.0.1:{hub_port}/hub",
+        },
+    )
+    main.start()
+    derms.start()
+    api = client(main)
+    derms_api = client(derms)
+    try:
+        for program in sample.PROGRAMS:
+            api.post("/cpm/api/v1/programs", json=program).raise_for_status()
+        people = list(sample.customers(3))
+        api.post("/cpm/api/v1/master-data", json=sample.master_data(people)).raise_for_status()
+        derms_api.post(
+            "/derms/api/v1/head-end-systems", json={"codes": sample.HEAD_ENDS}
+        ).raise_for_status()
+
+        derms.kill()  # DERMS goes down
+        for c in people:
+            body = sample.enrollment_request(c, message_id=f"REQ-{c.n}", model_index=0)
+            assert api.post("/cpm/api/v1/enrollments", json=body).status_code == 201
+
+        faulted = wait_for(
+            lambda: api.get("/hub/api/v1/hospital").json(), what="a faulted instance"
+        )
+        assert {i["flow"] for i in faulted} == {"ENR-SYNC"}
+        assert {i["fault_category"] for i in faulted} == {"remote"}
+        detail = api.get(f"/hub/api/v1/instances/{faulted[0]['id']}").json()
+        attempts = [e for e in detail["timeline"] if e["outcome"] == "failed:remote"]
+        assert len(attempts) == 3  # the whole retry policy ran before giving up
+        mails = list((home / "outbox").glob("*.eml"))
+        assert any("faulted (remote)" in m.read_text() for m in mails)
+        counts = api.get("/cpm/api/v1/sync-requests/counts").json()
+        assert counts["Synchronized"] == 0
+        assert counts["Pending"] + counts["Awaiting Acknowledgement"] == 3  # nothing lost
+
+        derms.start()  # DERMS is back
+        response = api.post(
+            "/hub/api/v1/hospital/resubmit", json={"all": True, "note": "DERMS back"}
+        )
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert sorted(result["resubmitted"]) == sorted(i["id"] for i in faulted)
+
+        wait_for(
+            lambda: api.get("/cpm/api/v1/sync-requests/counts").json()["Synchronized"] == 3,
+            what="three synchronized enrollments",
+        )
+        assert api.get("/hub/api/v1/hospital").json() == []
+        registry = derms_api.get("/derms/api/v1/registry", params={"limit": "100"}).json()
+        assert len(registry["items"]) == 3  # exactly once in DERMS
+        assert api.get("/hub/api/v1/reconciliation").json()["differences"] == 0
+        actions = api.get(f"/hub/api/v1/instances/{faulted[0]['id']}").json()["actions"]
+        assert actions[0]["action"] == "resubmit" and actions[0]["actor"] == "operator"
+    finally:
+        api.close()
+        derms_api.close()
+        derms.stop()
+        main.stop()

@@ -1,0 +1,115 @@
+"""cpm's outbox reaches a hub on loopback; with the hub down, nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cpm_harness import Cpm
+from fastapi import FastAPI, Request
+from tests.support.servers import free_port, serve
+
+from derlink.common.errors import RemoteFault
+from derlink.cpm.app import outbox_routes
+from derlink.cpm.tables import device_status_checks, outbox
+from derlink.platform.http import Connection, HttpClient
+from derlink.platform.outbox import Publisher
+
+
+def fake_hub() -> tuple[FastAPI, list[dict[str, Any]]]:
+    """A hub intake that records every batch it gets and answers 202."""
+    app = FastAPI()
+    received: list[dict[str, Any]] = []
+
+    @app.post("/hub/api/v1/flows/{code}/messages", status_code=202)
+    async def intake(code: str, request: Request) -> dict[str, int]:
+        body = await request.json()
+        headers = request.headers
+        received.append({"flow": code, "authorization": headers.get("authorization"),
+                         "idempotencyKey": headers.get("idempotency-key"), **body})  # fmt: skip
+        return {"accepted": len(body["messages"])}
+
+    return app, received
+
+
+def hub_client(base_url: str) -> HttpClient:
+    return HttpClient(
+        Connection(name="hub", base_url=f"{base_url}/hub", username="cpm", secret="s3cret")
+    )
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition never held")
+
+
+async def test_the_publisher_posts_batches_and_the_requests_await_acknowledgement(
+    part_with_hub: Callable[[HttpClient], Cpm],
+) -> None:
+    app, received = fake_hub()
+    with serve(app) as url:
+        hub = hub_client(url)
+        cpm = part_with_hub(hub)
+        first = cpm.active_enrollment("REQ-1")
+        second = cpm.enroll("REQ-2", account="A2", service_point="SP2",
+                            assets=[cpm.asset("NIC-2")])  # fmt: skip
+        device_id = cpm.enrollment(first["enrollmentId"])["devices"][0]["deviceId"]
+        check_id = cpm.post(f"/devices/{device_id}/status-checks").json()["dacsMessageId"]
+        await cpm.part.start()
+        try:
+            await _until(lambda: {r["flow"] for r in received} == {"ENR-SYNC", "DEV-STATUS"})
+        finally:
+            await cpm.part.stop()
+            await hub.close()
+    [enr_sync] = [r for r in received if r["flow"] == "ENR-SYNC"]
+    assert [m["dacsMessageId"] for m in enr_sync["messages"]] == [
+        first["syncRequestId"], second["syncRequestId"],
+    ]  # fmt: skip
+    assert enr_sync["idempotencyKey"] == enr_sync["batchId"]
+    assert enr_sync["authorization"] == "Bearer cpm.s3cret"
+    [dev_status] = [r for r in received if r["flow"] == "DEV-STATUS"]
+    assert dev_status["messages"][0]["dacsMessageId"] == check_id
+    # The first was acknowledged before the hub took it: it stays Synchronized.
+    assert cpm.sync_state(first["syncRequestId"]) == "Synchronized"
+    assert cpm.sync_state(second["syncRequestId"]) == "Awaiting Acknowledgement"
+    assert cpm.history(second["syncRequestId"])[-1] == (
+        "Pending", "Awaiting Acknowledgement", "cpm",
+    )  # fmt: skip
+    with cpm.part.db.read() as conn:
+        state = conn.execute(sa.select(device_status_checks.c.state)).scalar_one()
+    assert state == "Sent"
+
+
+async def test_with_the_hub_down_nothing_is_lost_and_the_same_batch_goes_when_it_returns(
+    part_with_hub: Callable[[HttpClient], Cpm],
+) -> None:
+    port = free_port()
+    hub = hub_client(f"http://127.0.0.1:{port}")
+    cpm = part_with_hub(hub)
+    created = cpm.enroll()
+    [route, _] = outbox_routes(cpm.clock)
+    publisher = Publisher(db=cpm.part.db, table=outbox, hub=hub, routes=[route], clock=cpm.clock)
+    try:
+        with pytest.raises(RemoteFault):
+            await publisher.publish_once(route)
+        assert cpm.sync_state(created["syncRequestId"]) == "Pending"
+        with cpm.part.db.read() as conn:
+            [row] = conn.execute(sa.select(outbox.c.batch_id, outbox.c.sent_at)).all()
+        assert row.batch_id is not None and row.sent_at is None
+
+        app, received = fake_hub()
+        with serve(app, port):
+            assert await publisher.publish_once(route) == 1
+            assert await publisher.publish_once(route) == 0
+    finally:
+        await hub.close()
+    [batch] = received
+    assert batch["batchId"] == row.batch_id
+    assert [m["dacsMessageId"] for m in batch["messages"]] == [created["syncRequestId"]]
+    assert cpm.sync_state(created["syncRequestId"]) == "Awaiting Acknowledgement"

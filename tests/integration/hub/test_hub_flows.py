@@ -1,0 +1,328 @@
+"""The hub's flows, executor, tracking and hospital on a real hub database, with the
+in-memory runtime and in-memory targets standing in for cpm and DERMS."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from derlink.common.clock import FixedClock
+from derlink.common.errors import BusinessFault, RemoteFault
+from derlink.hub.app import HubPart, create_part
+from derlink.hub.connections import Targets
+from derlink.hub.model import InstanceStatus
+from derlink.hub.runtime.memory import MemoryRuntime
+from derlink.hub.runtime.port import RetryPolicy
+from derlink.platform.auth import CredentialStore
+from derlink.platform.mail import MemoryMailer
+
+Handler = Callable[[str, Any], Awaitable[Any]]
+
+
+class FakeTarget:
+    """A target system in memory: records every call and answers through ``handler``."""
+
+    def __init__(self, handler: Handler | None = None) -> None:
+        self.handler = handler or self.accept
+        self.calls: list[tuple[str, Any]] = []
+
+    @staticmethod
+    async def accept(path: str, body: Any) -> Any:
+        return {"accepted": 1}
+
+    async def post(self, path: str, body: Any, *, idempotency_key: str | None = None) -> Any:
+        self.calls.append((path, body))
+        return await self.handler(path, body)
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        self.calls.append((path, params))
+        return await self.handler(path, params)
+
+    async def close(self) -> None:
+        return None
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
+        self.cpm = FakeTarget()
+        self.derms = FakeTarget()
+        self.mailer = MemoryMailer()
+        self.runtime = MemoryRuntime(RetryPolicy(max_attempts=3, interval_s=0.001))
+        self.part: HubPart = create_part(
+            database_url=database_url or f"sqlite:///{tmp_path}/hub.sqlite",
+            credentials=CredentialStore.generate(),
+            clock=FixedClock(datetime(2026, 7, 1, 18, 0, tzinfo=UTC)),
+            targets=Targets(cpm=self.cpm, derms=self.derms),
+            runtime=self.runtime,
+            mailer=self.mailer,
+            max_body_bytes=1024 * 1024,
+        )
+        self.hub = self.part.hub
+
+    async def send(self, code: str, body: dict[str, Any], sender: str = "test") -> str:
+        batch = self.hub.flow(code).batch.model_validate(body)
+        received = await self.hub.accept(code, batch, sender)
+        await self.runtime.drain()
+        return received.instance_id
+
+
+def enrollment_request(n: int, **asset: str) -> dict[str, Any]:
+    device = {
+        "nicId": f"N{n}",
+        "headEndSystem": "ECOBEE-HE",
+        "make": "ECOBEE",
+        "model": "SMARTTHERMOSTAT",
+        "specification": "",
+    }
+    device.update(asset)
+    return {
+        "messageId": f"M{n}",
+        "customerInfo": {"cisAccountId": f"A{n}"},
+        "programInfo": {"programCode": "BYOT"},
+        "locationInfo": {"cisServicePointId": f"SP{n}"},
+        "assetInfo": {"assetList": [device]},
+    }
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+async def test_enrollment_requests_fan_out_and_one_collection_ack_reports_each(harness: Harness):
+    async def cpm(path: str, body: Any) -> Any:
+        n = body["messageId"]
+        if n == "M2":  # already exists: Oracle message 10589 counts as success
+            raise BusinessFault(
+                "exists",
+                status=409,
+                body={"code": "10589", "messageNumber": 10589, "enrollmentId": "E2"},
+            )
+        if n == "M3":
+            raise BusinessFault(
+                "inactive",
+                status=422,
+                body={"code": "CPM-PROGRAM-INACTIVE", "detail": "program is not Active"},
+            )
+        return {"enrollmentId": f"E{n[1:]}"}
+
+    harness.cpm.handler = cpm
+    requests = [
+        enrollment_request(1),
+        enrollment_request(2),
+        enrollment_request(3),
+        enrollment_request(4, make="ACME", model="X1"),
+    ]
+    instance = await harness.send("ENR-REQ", {"batchId": "B1", "requests": requests})
+
+    enrolled = [body for path, body in harness.cpm.calls]
+    assert [b["messageId"] for b in enrolled] == ["M1", "M2", "M3"]
+    assert enrolled[0]["assetInfo"]["assetList"][0]["specification"] == "ECOBEE-ST"
+    ((path, ack),) = harness.derms.calls
+    assert path == "/api/v1/acks/enrollment-requests"
+    assert ack["ackType"] == "ERROR"
+    by_id = {r["id"]: r for r in ack["responses"]}
+    assert by_id["M1"]["value"] == "E1" and by_id["M1"]["responseCode"] == "SUCCESS"
+    assert by_id["M2"]["value"] == "E2" and by_id["M2"]["responseCode"] == "SUCCESS"
+    assert by_id["M3"]["responseCode"] == "CPM-PROGRAM-INACTIVE"
+    assert by_id["M4"]["responseCode"] == "HUB-LOOKUP-ASSETSPEC"
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert (detail["succeeded"], detail["failed"]) == (2, 2)
+    assert len(harness.mailer.sent) == 1
+    assert "2 record(s) rejected" in str(harness.mailer.sent[0]["subject"])
+
+
+async def test_a_target_that_stays_down_sends_the_instance_to_the_hospital_and_resubmit_completes_it(
+    harness: Harness,
+):
+    up = False
+
+    async def cpm(path: str, body: Any) -> Any:
+        if not up:
+            raise RemoteFault("cpm unreachable: connection refused")
+        return {"enrollmentId": "E1"}
+
+    harness.cpm.handler = cpm
+    instance = await harness.send("ENR-REQ", {"batchId": "B2", "requests": [enrollment_request(1)]})
+
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.FAULTED
+    assert detail["fault_category"] == "remote"
+    assert detail["fault_step"] == "enroll-1"
+    assert len(harness.cpm.calls) == 3  # every attempt of the retry policy
+    retries = [e for e in detail["timeline"] if e["step"] == "enroll-1"]
+    assert [e["outcome"] for e in retries] == ["failed:remote"] * 3 + ["faulted"]
+    assert "faulted (remote)" in str(harness.mailer.sent[0]["subject"])
+    ((_, failure),) = harness.derms.calls
+    assert failure["ackType"] == "FAILURE"
+    assert harness.hub.hospital_ids(flow=None, category="remote") == [instance]
+
+    up = True
+    assert await harness.hub.resubmit([instance], "operator", "cpm is back") == [instance]
+    await harness.runtime.drain()
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED
+    assert detail["runs"] == 2
+    assert detail["actions"][0]["action"] == "resubmit"
+    assert detail["actions"][0]["actor"] == "operator"
+    assert harness.derms.calls[-1][1]["ackType"] == "SUCCESS"
+    assert harness.hub.hospital_ids(flow=None, category=None) == []
+
+
+async def test_a_redelivered_batch_has_no_second_effect(harness: Harness):
+    body = {"batchId": "B3", "messages": [sync_record("SR1")]}
+    first = await harness.hub.accept(
+        "ENR-SYNC", harness.hub.flow("ENR-SYNC").batch.model_validate(body), "cpm"
+    )
+    second = await harness.hub.accept(
+        "ENR-SYNC", harness.hub.flow("ENR-SYNC").batch.model_validate(body), "cpm"
+    )
+    await harness.runtime.drain()
+    assert (first.duplicate, second.duplicate) == (False, True)
+    assert len(harness.derms.calls) == 1
+
+
+def sync_record(sync_id: str) -> dict[str, Any]:
+    return {
+        "dacsMessageId": sync_id,
+        "syncType": "ENROLL",
+        "subscriptionInfo": {
+            "subscriptionId": "E1",
+            "programCode": "BYOT",
+            "status": "ACTIVE",
+            "version": 1,
+        },
+        "locationInfo": {"cisServicePointId": "SP1", "controllableDevices": []},
+    }
+
+
+async def test_acks_are_delivered_to_cpm_as_one_collection_and_refusals_are_record_errors(
+    harness: Harness,
+):
+    async def cpm(path: str, body: Any) -> Any:
+        return {
+            "results": [
+                {"syncRequestId": "SR1", "outcome": "Synchronized"},
+                {"syncRequestId": "SR2", "outcome": "Duplicate"},
+                {
+                    "syncRequestId": "SR3",
+                    "outcome": "Rejected",
+                    "code": "CPM-SYNC-UNKNOWN",
+                    "detail": "no such",
+                },
+            ]
+        }
+
+    harness.cpm.handler = cpm
+    acks = [
+        {
+            "ackType": "SUCCESS",
+            "whenISO": "x",
+            "responses": [
+                {"id": "D1", "value": "D1RE", "responseCode": "SUCCESS", "dacsMessageId": sid}
+            ],
+        }
+        for sid in ("SR1", "SR2", "SR3")
+    ]
+    instance = await harness.send("ENR-ACK", {"batchId": "B4", "acks": acks})
+    ((path, body),) = harness.cpm.calls
+    assert path == "/api/v1/sync-requests/acknowledgements"
+    assert [a["syncRequestId"] for a in body["acknowledgements"]] == ["SR1", "SR2", "SR3"]
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert detail["outcome"]["duplicates"] == 1
+    assert detail["outcome"]["errors"] == [
+        {"key": "SR3", "code": "CPM-SYNC-UNKNOWN", "message": "no such"}
+    ]
+    assert [k["value"] for k in detail["keys"] if k["name"] == "syncRequestId"] == [
+        "SR1",
+        "SR2",
+        "SR3",
+    ]
+
+
+async def test_single_record_mode_calls_update_and_transition_once_per_ack(harness: Harness):
+    harness.hub.targets.cpm_ack_mode = "single"
+
+    async def cpm(path: str, body: Any) -> Any:
+        return {"syncRequestId": body["syncRequestId"], "outcome": "Synchronized"}
+
+    harness.cpm.handler = cpm
+    acks = [
+        {"ackType": "SUCCESS", "whenISO": "x", "dacsMessageId": sid, "responses": []}
+        for sid in ("S1", "S2")
+    ]
+    await harness.send("ENR-ACK", {"batchId": "B5", "acks": acks})
+    assert sorted(p for p, _ in harness.cpm.calls) == [
+        "/api/v1/sync-requests/S1/update-and-transition",
+        "/api/v1/sync-requests/S2/update-and-transition",
+    ]
+
+
+async def test_a_message_the_flow_cannot_map_is_a_technical_fault_without_retries(harness: Harness):
+    async def cpm(path: str, body: Any) -> Any:
+        return {"unexpected": "shape"}  # no enrollmentId
+
+    harness.cpm.handler = cpm
+    instance = await harness.send("ENR-REQ", {"batchId": "B6", "requests": [enrollment_request(1)]})
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.FAULTED
+    assert detail["fault_category"] == "technical"
+    assert len(harness.cpm.calls) == 1
+
+
+async def test_a_paused_flow_holds_what_it_receives_until_resumed(harness: Harness):
+    await harness.hub.pause("ENR-SYNC", "operator")
+    instance = await harness.send("ENR-SYNC", {"batchId": "B7", "messages": [sync_record("SR9")]})
+    assert harness.hub.store.status(instance) == InstanceStatus.HELD
+    assert harness.derms.calls == []
+    assert await harness.hub.resume("ENR-SYNC", "operator") == 1
+    await harness.runtime.drain()
+    assert harness.hub.store.status(instance) == InstanceStatus.COMPLETED
+    assert len(harness.derms.calls) == 1
+
+
+async def test_discard_takes_an_instance_out_of_the_hospital_and_records_who(harness: Harness):
+    async def down(path: str, body: Any) -> Any:
+        raise RemoteFault("down")
+
+    harness.derms.handler = down
+    instance = await harness.send("ENR-SYNC", {"batchId": "B8", "messages": [sync_record("SR8")]})
+    await harness.hub.discard([instance], "operator/alice", "superseded")
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.DISCARDED
+    assert detail["actions"] == [
+        {
+            "action": "discard",
+            "actor": "operator/alice",
+            "at": detail["actions"][0]["at"],
+            "note": "superseded",
+        }
+    ]
+    with pytest.raises(Exception, match="not in the hospital"):
+        await harness.hub.resubmit([instance], "operator")
+
+
+async def test_a_lookup_change_takes_effect_without_a_restart(harness: Harness):
+    harness.part.lookups.set("AssetSpec", "ACME!X1", "ACME-SPEC", actor="operator")
+
+    async def cpm(path: str, body: Any) -> Any:
+        return {"enrollmentId": "E1"}
+
+    harness.cpm.handler = cpm
+    await harness.send(
+        "ENR-REQ", {"batchId": "B9", "requests": [enrollment_request(1, make="ACME", model="X1")]}
+    )
+    ((_, body),) = harness.cpm.calls
+    assert body["assetInfo"]["assetList"][0]["specification"] == "ACME-SPEC"
+
+
+async def test_instances_are_found_by_any_business_identifier(harness: Harness):
+    instance = await harness.send("ENR-SYNC", {"batchId": "B10", "messages": [sync_record("SR77")]})
+    for key in ("SR77", "E1", "SP1", "B10"):
+        assert [r["id"] for r in harness.hub.store.search(key=key)] == [instance]
