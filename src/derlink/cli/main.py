@@ -55,7 +55,8 @@ def up(
     parts: Annotated[
         str,
         typer.Option(
-            help="Parts this process runs (scale-out); the others are reached at DERLINK_<PART>_URL."
+            help="Parts this process runs (scale-out); "
+            "the others are reached at DERLINK_<PART>_URL."
         ),
     ] = "hub,cpm,derms",
 ) -> None:

@@ -18,7 +18,6 @@ from derlink.platform.auth import Client
 from derlink.platform.logs import mask
 from derlink.platform.web import JSONResponse, require
 
-
 # Module level: with postponed annotations FastAPI resolves these names in module globals.
 Operator = Annotated[Client, Depends(require("hub:operate"))]
 Publisher = Annotated[Client, Depends(require("hub:publish"))]

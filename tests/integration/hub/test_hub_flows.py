@@ -137,7 +137,7 @@ async def test_enrollment_requests_fan_out_and_one_collection_ack_reports_each(h
     assert "2 record(s) rejected" in str(harness.mailer.sent[0]["subject"])
 
 
-async def test_a_target_that_stays_down_sends_the_instance_to_the_hospital_and_resubmit_completes_it(
+async def test_a_target_that_stays_down_lands_in_the_hospital_and_resubmit_completes_it(
     harness: Harness,
 ):
     up = False

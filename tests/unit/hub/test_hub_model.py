@@ -129,5 +129,5 @@ def test_an_unmapped_make_and_model_is_a_record_error_not_a_crash():
 
 def test_utc_is_required_for_acks():
     with pytest.raises(ValueError):
-        msg_ack(AckType.SUCCESS, datetime(2026, 1, 1), [])  # noqa: DTZ001
+        msg_ack(AckType.SUCCESS, datetime(2026, 1, 1), [])
     assert msg_ack(AckType.ERROR, datetime(2026, 1, 1, tzinfo=UTC), [])["ackType"] == "ERROR"

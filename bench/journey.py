@@ -1,0 +1,79 @@
+"""Enrollments synchronized end to end per second, and peak memory, from `derlink demo`.
+
+Runs the demo (a fresh platform in a child process, driven over HTTP on loopback) once per
+database and size asked for, prints the figures and writes them to bench/results/journey.json.
+
+    .venv/bin/python bench/journey.py --customers 20000
+    .venv/bin/python bench/journey.py --customers 20000 --postgres postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/journey.py --customers 100000 --no-sqlite-skip
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from derlink.cli.demo import run_demo
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, nargs="+", default=[20000])
+    parser.add_argument("--postgres", help="PostgreSQL server URL; also run there")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    runs = []
+    targets = ([] if args.skip_sqlite else [None]) + ([args.postgres] if args.postgres else [])
+    for customers in args.customers:
+        for database in targets:
+            started = time.perf_counter()
+            summary = run_demo(
+                customers=customers,
+                database_url=database,
+                home=None,
+                keep=False,
+                quiet=True,
+                console=Console(quiet=True),
+            )
+            run = {
+                "customers": customers,
+                "database": summary["database"],
+                "ok": summary["ok"],
+                "enrollments_synchronized": summary["enrollments_synchronized"],
+                "enrollment_phase_s": summary["enrollment_phase_s"],
+                "enrollments_per_s": summary["enrollments_per_s"],
+                "journey_s": summary["elapsed_s"],
+                "enroll_call_ms": summary["enroll_call_ms"],
+                "peak_rss_mb": summary["peak_rss_mb"],
+                "checks": summary["checks"],
+                "wall_s": round(time.perf_counter() - started, 1),
+            }
+            runs.append(run)
+            print(
+                f"{customers:>7} customers on {run['database']:<10} "
+                f"{run['enrollments_per_s']:>7.1f} enrollments/s "
+                f"({run['enrollments_synchronized']} in {run['enrollment_phase_s']} s), "
+                f"enroll call p50 {run['enroll_call_ms']['p50']} ms "
+                f"p99 {run['enroll_call_ms']['p99']} ms, "
+                f"peak RSS platform {run['peak_rss_mb']['platform']} MB, ok={run['ok']}"
+            )
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "journey.json"
+    out.write_text(
+        json.dumps(
+            {"machine": platform.node(), "cpus": __import__("os").cpu_count(), "runs": runs},
+            indent=2,
+        )
+    )
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
