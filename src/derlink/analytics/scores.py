@@ -1,0 +1,200 @@
+"""Device score: 0–100 from a device's participation history, recency weighted.
+
+The formula (also in docs/analytics.md):
+
+- every participation of the device before the scoring instant gets a weight
+  ``w = 0.5 ** (age_days / half_life_days)`` (90 days by default): last month counts about
+  four times as much as last summer;
+- reliability ``R``: the weighted mean of the outcome values ``D1SP`` 1.0 (successful
+  participation), ``D1IO`` 0.25 (in-flight override: it started, the customer stopped it),
+  ``D1ND`` 0 (non-responsive), ``D1ER`` 0 (error); ``D1CN`` (the event was cancelled) says
+  nothing about the device and is left out;
+- performance ``P``: the weighted mean of ``min(reduction_kw / reference_kw, 1)`` over the
+  participations whose realized reduction is known, ``reference_kw`` being the median realized
+  reduction of successful participations over the whole population (or a given value);
+- both are shrunk toward the population's mean with ``prior_weight`` pseudo-participations,
+  so that one lucky event does not make a perfect score;
+- ``score = round(100 × (reliability_share × R + (1 − reliability_share) × P))``, with
+  ``reliability_share`` 0.7, or ``100 × R`` when no reduction is known at all.
+
+Computed for every device at once with one polars group-by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from derlink.common.clock import iso_z
+
+OUTCOME_VALUES = {"D1SP": 1.0, "D1IO": 0.25, "D1ND": 0.0, "D1ER": 0.0}
+CANCELLED = "D1CN"
+SCORE_FILE_PREFIX = "SDCSE"
+HISTORY_SCHEMA = {
+    "device_id": pl.Utf8,
+    "head_end_system": pl.Utf8,
+    "nic_id": pl.Utf8,
+    "event_id": pl.Utf8,
+    "event_start": pl.Datetime("us", "UTC"),
+    "outcome": pl.Utf8,
+    "reduction_kw": pl.Float64,
+}
+SCORE_COLUMNS = [
+    "DeviceId",
+    "HeadEndSystem",
+    "NicId",
+    "Score",
+    "Events",
+    "Reliability",
+    "Performance",
+    "LastEventDateTime",
+    "ScoreDateTime",
+]
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    half_life_days: float = 90.0
+    prior_weight: float = 1.0
+    reliability_share: float = 0.7
+    reference_kw: float | None = None
+
+
+def device_scores(
+    history: pl.DataFrame, *, as_of: datetime, settings: ScoreSettings | None = None
+) -> pl.DataFrame:
+    """One row per device: the SDCSE columns (see ``SCORE_COLUMNS``)."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
+    options = settings or ScoreSettings()
+    if "reduction_kw" not in history.columns:
+        history = history.with_columns(pl.lit(None, dtype=pl.Float64).alias("reduction_kw"))
+    for column in ("head_end_system", "nic_id"):
+        if column not in history.columns:
+            history = history.with_columns(pl.lit(None, dtype=pl.Utf8).alias(column))
+    when = as_of.astimezone(UTC).replace(tzinfo=None)
+    rows = history.filter(
+        (pl.col("event_start").dt.replace_time_zone(None) <= when)
+        & (pl.col("outcome") != CANCELLED)
+    ).with_columns(
+        (
+            0.5
+            ** (
+                (pl.lit(when) - pl.col("event_start").dt.replace_time_zone(None)).dt.total_seconds()
+                / 86_400.0
+                / options.half_life_days
+            )
+        ).alias("w"),
+        pl.col("outcome")
+        .replace_strict(OUTCOME_VALUES, default=0.0, return_dtype=pl.Float64)
+        .alias("v"),
+    )
+    reference = options.reference_kw
+    if reference is None:
+        positive = rows.filter((pl.col("outcome") == "D1SP") & (pl.col("reduction_kw") > 0))
+        median = positive["reduction_kw"].median() if positive.height else None
+        reference = float(median) if isinstance(median, (int, float)) else None
+    has_reduction = reference is not None and reference > 0
+    quality = (
+        (pl.col("reduction_kw") / (reference or 1.0)).clip(0.0, 1.0)
+        if has_reduction
+        else pl.lit(None, dtype=pl.Float64)
+    )
+    rows = rows.with_columns(quality.alias("q"))
+    per_device = rows.group_by("device_id").agg(
+        pl.col("head_end_system").last(),
+        pl.col("nic_id").last(),
+        pl.len().alias("events"),
+        (pl.col("w") * pl.col("v")).sum().alias("wv"),
+        pl.col("w").sum().alias("w"),
+        (pl.col("w") * pl.col("q")).sum().alias("wq"),
+        pl.col("w").filter(pl.col("q").is_not_null()).sum().alias("wr"),
+        pl.col("event_start").max().alias("last_event"),
+    )
+    totals = per_device.select(
+        pl.col("wv").sum(), pl.col("w").sum(), pl.col("wq").sum(), pl.col("wr").sum()
+    ).row(0)
+    prior_r = totals[0] / totals[1] if totals[1] else 0.5
+    prior_p = totals[2] / totals[3] if totals[3] else 0.5
+    k = options.prior_weight
+    reliability = (pl.col("wv") + k * prior_r) / (pl.col("w") + k)
+    performance = (pl.col("wq") + k * prior_p) / (pl.col("wr") + k)
+    share = options.reliability_share if has_reduction else 1.0
+    scored_at = iso_z(as_of)
+    return (
+        per_device.with_columns(reliability.alias("R"), performance.alias("P"))
+        .with_columns(
+            # A device with no known reduction (and no prior to lean on) is scored on R alone.
+            (
+                100.0
+                * pl.when(pl.col("P").is_nan())
+                .then(pl.col("R"))
+                .otherwise(share * pl.col("R") + (1.0 - share) * pl.col("P"))
+            )
+            .round(0)
+            .clip(0, 100)
+            .cast(pl.Int64)
+            .alias("Score")
+        )
+        .select(
+            pl.col("device_id").alias("DeviceId"),
+            pl.col("head_end_system").alias("HeadEndSystem"),
+            pl.col("nic_id").alias("NicId"),
+            "Score",
+            pl.col("events").cast(pl.Int64).alias("Events"),
+            pl.col("R").round(4).alias("Reliability"),
+            (
+                pl.col("P").fill_nan(None).round(4)
+                if has_reduction
+                else pl.lit(None, dtype=pl.Float64)
+            ).alias("Performance"),
+            pl.col("last_event").dt.strftime("%Y-%m-%dT%H:%M:%S.000Z").alias("LastEventDateTime"),
+            pl.lit(scored_at).alias("ScoreDateTime"),
+        )
+        .sort("DeviceId")
+    )
+
+
+def read_history(path: Path) -> pl.DataFrame:
+    """Participation history CSV/Parquet: ``DeviceId, HeadEndSystem, NicId, EventId,
+    EventStartTime, Outcome, ReductionKw`` (the last three names as in the outcome file)."""
+    raw = (
+        pl.read_parquet(path)
+        if path.suffix.lower() == ".parquet"
+        else pl.read_csv(path, infer_schema=False)
+    )
+    names = {c.lower().replace("_", ""): c for c in raw.columns}
+
+    def col(*options: str) -> pl.Expr:
+        for option in options:
+            if option in names:
+                return pl.col(names[option])
+        return pl.lit(None)
+
+    start = col("eventstarttime", "eventstart", "participationstartdatetime")
+    if "eventstarttime" in names and raw.schema[names["eventstarttime"]] == pl.Utf8:
+        start = start.str.to_datetime(time_unit="us", strict=False).dt.convert_time_zone("UTC")
+    return raw.select(
+        col("deviceid").cast(pl.Utf8).alias("device_id"),
+        col("headendsystem").cast(pl.Utf8).alias("head_end_system"),
+        col("nicid").cast(pl.Utf8).alias("nic_id"),
+        col("eventid").cast(pl.Utf8).alias("event_id"),
+        start.cast(pl.Datetime("us", "UTC")).alias("event_start"),
+        col("outcome").cast(pl.Utf8).alias("outcome"),
+        col("reductionkw").cast(pl.Float64, strict=False).alias("reduction_kw"),
+    )
+
+
+def score_file_name(as_of: datetime) -> str:
+    """``SDCSE_<UTC timestamp>.csv``: the prefix the DEV-SCORE flow lists (SPEC §2.1)."""
+    return f"{SCORE_FILE_PREFIX}_{as_of.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.csv"
+
+
+def write_scores(scores: pl.DataFrame, folder: Path, as_of: datetime) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / score_file_name(as_of)
+    scores.write_csv(path, null_value="")
+    return path

@@ -1,0 +1,115 @@
+"""Data-sufficiency warnings as data, with dotted names (the eemeter ``EEMeterWarning`` style).
+
+A run never stops on bad data: each problem found in a service point's data becomes one row
+``(sp_id, qualified_name, description, count)`` in a ``WarningLog``, and the computation carries
+on with what is usable. Warnings are recorded for a whole population at once (arrays of service
+point ids and counts), so that recording them costs nothing per service point in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+# The catalogue of names; docs/analytics.md explains each one.
+GAP = "analytics.measurements.gap"
+SHORT_HISTORY = "analytics.measurements.short_history"
+DUPLICATE = "analytics.measurements.duplicate"
+OUT_OF_RANGE = "analytics.measurements.out_of_range"
+MISALIGNED = "analytics.measurements.misaligned"
+BAD_ROW = "analytics.measurements.bad_row"
+INTERVAL_UNSUPPORTED = "analytics.measurements.interval_unsupported"
+NO_DATA = "analytics.measurements.no_data"
+UNSORTED_FILE = "analytics.measurements.unsorted_file"
+TOO_FEW_DAYS = "analytics.baseline.too_few_days"
+FEWER_DAYS_THAN_RULE = "analytics.baseline.fewer_days_than_rule"
+ADJUSTMENT_UNAVAILABLE = "analytics.baseline.adjustment_unavailable"
+ADJUSTMENT_CAPPED = "analytics.baseline.adjustment_capped"
+EVENT_DATA_MISSING = "analytics.settlement.event_data_missing"
+NO_STATION = "analytics.weather.no_station"
+TEMPERATURE_MISSING = "analytics.weather.temperature_missing"
+REGRESSION_INSUFFICIENT = "analytics.regression.insufficient_data"
+
+WARNING_SCHEMA: dict[str, Any] = {
+    "sp_id": pl.Utf8,
+    "qualified_name": pl.Utf8,
+    "description": pl.Utf8,
+    "count": pl.Int64,
+}
+
+
+@dataclass(frozen=True)
+class SufficiencyWarning:
+    """One warning, the shape eemeter uses: a dotted name, a sentence, and data."""
+
+    qualified_name: str
+    description: str
+    data: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "qualified_name": self.qualified_name,
+            "description": self.description,
+            "data": dict(self.data),
+        }
+
+
+class WarningLog:
+    """Collects warnings for many service points; ``to_frame`` gives one row per warning."""
+
+    def __init__(self) -> None:
+        self._parts: list[pl.DataFrame] = []
+
+    def add(
+        self,
+        qualified_name: str,
+        description: str,
+        sp_ids: npt.NDArray[Any] | Iterable[str | None],
+        counts: npt.NDArray[np.integer[Any]] | int = 1,
+    ) -> None:
+        """Record ``qualified_name`` for each service point whose count is positive."""
+        ids = np.asarray(list(sp_ids) if not isinstance(sp_ids, np.ndarray) else sp_ids)
+        if ids.size == 0:
+            return
+        values = np.broadcast_to(np.asarray(counts, dtype=np.int64), ids.shape)
+        keep = values > 0
+        if not keep.any():
+            return
+        self._parts.append(
+            pl.DataFrame(
+                {
+                    "sp_id": pl.Series(ids[keep].tolist(), dtype=pl.Utf8),
+                    "qualified_name": qualified_name,
+                    "description": description,
+                    "count": values[keep],
+                },
+                schema=WARNING_SCHEMA,
+            )
+        )
+
+    def extend(self, other: WarningLog) -> None:
+        self._parts.extend(other._parts)
+
+    def to_frame(self) -> pl.DataFrame:
+        if not self._parts:
+            return pl.DataFrame(schema=WARNING_SCHEMA)
+        return pl.concat(self._parts).sort(["sp_id", "qualified_name"], nulls_last=True)
+
+    def for_sp(self, sp_id: str) -> list[SufficiencyWarning]:
+        """The warnings of one service point, as ``SufficiencyWarning`` values."""
+        rows = self.to_frame().filter(pl.col("sp_id") == sp_id).iter_rows(named=True)
+        return [
+            SufficiencyWarning(r["qualified_name"], r["description"], {"count": r["count"]})
+            for r in rows
+        ]
+
+    def names(self) -> set[str]:
+        return set(self.to_frame()["qualified_name"].to_list())
+
+    def __len__(self) -> int:
+        return sum(part.height for part in self._parts)

@@ -1,0 +1,170 @@
+"""Placing interval rows on the UTC grid, and the sufficiency warnings that come out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from derlink.analytics import sufficiency
+from derlink.analytics.grid import (
+    ValueBounds,
+    build_grid,
+    detect_interval_seconds,
+    interval_supported,
+)
+from derlink.analytics.sufficiency import WarningLog
+
+from .helpers import HOUR_US, batch
+
+T0 = 1_780_000_000 // 3600 * 3600 * 1_000_000  # an hour boundary
+
+
+def regular(values):
+    return [(T0 + i * HOUR_US, v) for i, v in enumerate(values)]
+
+
+def counts_by_name(log: WarningLog) -> dict[tuple[str, str], int]:
+    frame = log.to_frame()
+    return {(r["sp_id"], r["qualified_name"]): r["count"] for r in frame.iter_rows(named=True)}
+
+
+def test_service_points_read_at_the_same_instants_become_a_view_of_the_batch():
+    rows = batch({"A": regular([1, 2, 3]), "B": regular([4, 5, 6])})
+    log = WarningLog()
+    grid = build_grid(
+        rows,
+        start_us=T0,
+        end_us=T0 + 3 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(),
+        warnings=log,
+    )
+    assert grid.kwh.tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert np.shares_memory(grid.kwh, rows.kwh)
+    assert len(log) == 0
+
+
+def test_a_gap_is_nan_and_a_warning_with_its_count():
+    rows = batch({"A": [(T0, 1.0), (T0 + 3 * HOUR_US, 4.0)], "B": regular([1, 1, 1, 1])})
+    log = WarningLog()
+    grid = build_grid(
+        rows,
+        start_us=T0,
+        end_us=T0 + 4 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(),
+        warnings=log,
+    )
+    assert np.isnan(grid.kwh[0, 1:3]).all()
+    assert counts_by_name(log) == {("A", sufficiency.GAP): 2}
+
+
+def test_intervals_before_the_first_reading_are_a_short_history_not_a_gap():
+    rows = batch({"A": [(T0 + 2 * HOUR_US, 1.0), (T0 + 3 * HOUR_US, 1.0)]})
+    log = WarningLog()
+    build_grid(
+        rows,
+        start_us=T0,
+        end_us=T0 + 4 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(),
+        warnings=log,
+    )
+    assert counts_by_name(log) == {("A", sufficiency.SHORT_HISTORY): 2}
+
+
+def test_duplicates_are_averaged_and_reported():
+    rows = batch({"A": [(T0, 1.0), (T0, 3.0), (T0 + HOUR_US, 5.0)]})
+    log = WarningLog()
+    grid = build_grid(
+        rows,
+        start_us=T0,
+        end_us=T0 + 2 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(),
+        warnings=log,
+    )
+    assert grid.kwh.tolist() == [[2.0, 5.0]]
+    assert counts_by_name(log) == {("A", sufficiency.DUPLICATE): 1}
+
+
+def test_readings_off_the_interval_grid_are_dropped_and_reported():
+    rows = batch({"A": [(T0, 1.0), (T0 + HOUR_US // 2, 9.0), (T0 + HOUR_US, 2.0)]})
+    log = WarningLog()
+    grid = build_grid(
+        rows,
+        start_us=T0,
+        end_us=T0 + 2 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(),
+        warnings=log,
+    )
+    assert grid.kwh.tolist() == [[1.0, 2.0]]
+    assert counts_by_name(log) == {("A", sufficiency.MISALIGNED): 1}
+
+
+def test_out_of_range_values_are_dropped_and_reported_without_stopping_the_run():
+    rows = batch({"A": regular([1.0, -0.5, 2000.0, 2.0]), "B": regular([1.0, 1.0, 1.0, 1.0])})
+    log = WarningLog()
+    grid = build_grid(
+        rows,
+        start_us=T0,
+        end_us=T0 + 4 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(min_kwh_per_hour=0.0, max_kwh_per_hour=100.0),
+        warnings=log,
+    )
+    assert np.isnan(grid.kwh[0, 1:3]).all()
+    assert grid.kwh[1].tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert counts_by_name(log) == {("A", sufficiency.OUT_OF_RANGE): 2}
+
+
+def test_a_missing_value_in_the_file_counts_as_a_gap():
+    rows = batch({"A": regular([1.0, float("nan"), 2.0])})
+    log = WarningLog()
+    build_grid(
+        rows,
+        start_us=T0,
+        end_us=T0 + 3 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(),
+        warnings=log,
+    )
+    assert counts_by_name(log) == {("A", sufficiency.GAP): 1}
+
+
+def test_history_beyond_the_window_is_ignored():
+    rows = batch({"A": regular([1, 2, 3, 4, 5])})
+    grid = build_grid(
+        rows,
+        start_us=T0 + HOUR_US,
+        end_us=T0 + 3 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(),
+        warnings=WarningLog(),
+    )
+    assert grid.kwh.tolist() == [[2, 3]]
+
+
+def test_the_interval_length_is_detected_per_service_point():
+    rows = batch(
+        {
+            "hourly": regular([1, 1, 1]),
+            "quarter": [(T0 + i * HOUR_US // 4, 1.0) for i in range(6)],
+            "gappy": [
+                (T0, 1.0),
+                (T0 + 3 * HOUR_US, 1.0),
+                (T0 + 4 * HOUR_US, 1.0),
+                (T0 + 5 * HOUR_US, 1.0),
+            ],
+            "single": [(T0, 1.0)],
+        }
+    )
+    assert detect_interval_seconds(rows).tolist() == [3600, 900, 3600, 0]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "ok"), [(900, True), (3600, True), (7 * 60, False), (0, False)]
+)
+def test_only_intervals_that_tile_a_day_are_supported(seconds, ok):
+    assert interval_supported(np.asarray([seconds])).tolist() == [ok]
