@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -17,6 +16,10 @@ from derlink.cpm.tables import metadata, outbox, sync_request_history, sync_requ
 from derlink.platform.auth import CredentialStore
 from derlink.platform.http import HttpClient
 from derlink.platform.settings import Settings
+
+if TYPE_CHECKING:
+    # What starlette's test client answers.
+    from httpx2 import Response
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 API = "/api/v1"
@@ -93,10 +96,10 @@ class Cpm:
     def headers(self, client: str = "operator") -> dict[str, str]:
         return self.credentials.client(client).header()
 
-    def post(self, path: str, body: Any = None, *, client: str = "operator") -> httpx.Response:
+    def post(self, path: str, body: Any = None, *, client: str = "operator") -> Response:
         return self.http.post(API + path, json=body, headers=self.headers(client))
 
-    def get(self, path: str, *, client: str = "operator", **params: Any) -> httpx.Response:
+    def get(self, path: str, *, client: str = "operator", **params: Any) -> Response:
         return self.http.get(API + path, params=params, headers=self.headers(client))
 
     def seed(self) -> None:
@@ -146,10 +149,12 @@ class Cpm:
 
     def outbox_messages(self, flow: str = "ENR-SYNC") -> list[dict[str, Any]]:
         with self.part.db.read() as conn:
-            rows = conn.execute(
-                sa.select(outbox.c.payload).where(outbox.c.flow == flow).order_by(outbox.c.id)
-            ).scalars()
-            return [orjson.loads(p) for p in rows]
+            payloads: list[str] = list(
+                conn.execute(
+                    sa.select(outbox.c.payload).where(outbox.c.flow == flow).order_by(outbox.c.id)
+                ).scalars()
+            )
+        return [orjson.loads(p) for p in payloads]
 
     def sync_state(self, sync_request_id: str) -> str:
         with self.part.db.read() as conn:

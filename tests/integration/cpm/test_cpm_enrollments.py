@@ -209,6 +209,16 @@ def test_replacing_a_device_the_enrollment_does_not_hold_answers_its_code(seeded
     assert seeded.enrollment(enrollment_id)["devices"][0]["status"] == "ACTIVE"
 
 
+def test_a_device_cannot_replace_itself(seeded: Cpm) -> None:
+    enrollment_id = seeded.active_enrollment()["enrollmentId"]
+    device_id = seeded.enrollment(enrollment_id)["devices"][0]["deviceId"]
+    answer = seeded.post(
+        f"/enrollments/{enrollment_id}/devices/{device_id}/replace", {"asset": seeded.asset()}
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "CPM-DEVICE-IN-USE")
+    assert [d["status"] for d in seeded.enrollment(enrollment_id)["devices"]] == ["ACTIVE"]
+
+
 def test_the_reconciliation_pages_through_every_subscription(seeded: Cpm) -> None:
     first = seeded.enroll("REQ-1")["enrollmentId"]
     second = seeded.enroll("REQ-2", account="A2", service_point="SP2",

@@ -82,7 +82,7 @@ async def test_the_publisher_posts_batches_and_the_requests_await_acknowledgemen
         "Pending", "Awaiting Acknowledgement", "cpm",
     )  # fmt: skip
     with cpm.part.db.read() as conn:
-        state = conn.execute(sa.select(device_status_checks.c.state)).scalar_one()
+        state: str = conn.execute(sa.select(device_status_checks.c.state)).scalar_one()
     assert state == "Sent"
 
 

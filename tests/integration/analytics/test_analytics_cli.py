@@ -1,0 +1,217 @@
+"""``derlink analytics`` over files: the commands a utility analyst runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from derlink.analytics.synthetic import PopulationSpec
+from derlink.analytics.synthetic_files import write_population
+from derlink.cli.analytics_cmd import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("population")
+    return write_population(
+        folder,
+        service_points=40,
+        spec=PopulationSpec(service_points=40, days=46, events=3, seed=11),
+        sps_per_batch=16,
+    )
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_kwh_avoided_writes_both_settlement_files_and_the_warnings(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    invoke(
+        "kwh-avoided",
+        "-m",
+        files["measurements"],
+        "--events",
+        files["events"],
+        "--event-id",
+        event_id,
+        "--out-dir",
+        tmp_path,
+        "--service-points",
+        files["service_points"],
+        "--participation",
+        files["participation"],
+        "--method",
+        "pjm-high-4-of-5",
+    )
+    kwh = pl.read_csv(next(tmp_path.glob("KWHAVOIDED_*.csv")))
+    kw = pl.read_csv(next(tmp_path.glob("KWDROP_*.csv")))
+    participants = pl.read_csv(files["participation"]).filter(pl.col("EventId") == event_id)
+    assert sorted(kwh["SPId"].to_list()) == sorted(participants["SPId"].to_list())
+    assert kw.columns[:7] == [
+        "EventId",
+        "ProgramId",
+        "SPId",
+        "ActualStartTime",
+        "ActualEndTime",
+        "IntervalSize(Seconds)",
+        "MaxKwDrop",
+    ]
+    assert next(tmp_path.glob("WARNINGS_*.csv")).exists()
+
+
+def test_the_baseline_method_can_be_chosen_per_program(files, tmp_path):
+    methods = tmp_path / "methods.csv"
+    methods.write_text("ProgramId,Method\nPRG-SYN,caltrack-hourly\n")
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    invoke(
+        "kwh-avoided",
+        "-m",
+        files["measurements"],
+        "--events",
+        files["events"],
+        "--event-id",
+        event_id,
+        "--out-dir",
+        tmp_path,
+        "--service-points",
+        files["service_points"],
+        "--weather",
+        files["weather"],
+        "--program-methods",
+        methods,
+    )
+    assert "caltrack-hourly" in runner.invoke(app, ["kwh-avoided", "--help"]).output
+    assert pl.read_csv(next(tmp_path.glob("KWHAVOIDED_*.csv"))).height == 40
+
+
+def test_baseline_writes_one_row_per_service_point_and_interval(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][0]
+    out = tmp_path / "baselines.csv"
+    invoke(
+        "baseline",
+        "-m",
+        files["measurements"],
+        "--events",
+        files["events"],
+        "--event-id",
+        event_id,
+        "--out",
+        out,
+        "--service-points",
+        files["service_points"],
+    )
+    frame = pl.read_csv(out)
+    assert frame.height == 40 * 4
+    assert frame["IntervalStart"][0].endswith("-07:00")
+
+
+def test_forecast_uses_past_settlements(files, tmp_path):
+    events = pl.read_csv(files["events"])
+    invoke(
+        "kwh-avoided",
+        "-m",
+        files["measurements"],
+        "--events",
+        files["events"],
+        "--event-id",
+        events["EventId"][-1],
+        "--out-dir",
+        tmp_path / "settled",
+        "--service-points",
+        files["service_points"],
+    )
+    start = datetime.fromisoformat(events["StartTime"][-1]) + timedelta(days=1)
+    out = tmp_path / "forecast.csv"
+    invoke(
+        "forecast",
+        "-m",
+        files["measurements"],
+        "--program-id",
+        "PRG-SYN",
+        "--start",
+        start.isoformat(),
+        "--end",
+        (start + timedelta(hours=4)).isoformat(),
+        "--out",
+        out,
+        "--history",
+        next((tmp_path / "settled").glob("KWHAVOIDED_*.csv")),
+        "--events",
+        files["events"],
+        "--service-points",
+        files["service_points"],
+    )
+    frame = pl.read_csv(out)
+    assert frame.height == 40
+    assert (frame["PastEvents"] == 1).all()
+
+
+def test_scores_write_an_sdcse_file(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text(
+        "DeviceId,HeadEndSystem,NicId,EventId,EventStartTime,Outcome,ReductionKw\n"
+        "D1,HE,N1,E1,2026-08-01T16:00:00-07:00,D1SP,1.2\n"
+        "D2,HE,N2,E1,2026-08-01T16:00:00-07:00,D1ND,\n"
+    )
+    invoke(
+        "scores",
+        "--history",
+        history,
+        "--out-dir",
+        tmp_path / "out",
+        "--as-of",
+        datetime(2026, 9, 1, tzinfo=UTC).isoformat(),
+    )
+    path = next((tmp_path / "out").glob("SDCSE_*.csv"))
+    frame = pl.read_csv(path)
+    assert frame["DeviceId"].to_list() == ["D1", "D2"]
+    assert frame["Score"][0] > frame["Score"][1]
+
+
+def test_an_unknown_event_is_a_clear_error(files, tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "kwh-avoided",
+            "-m",
+            str(files["measurements"]),
+            "--events",
+            str(files["events"]),
+            "--event-id",
+            "NOPE",
+            "--out-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "NOPE" in result.output
+
+
+def test_a_broken_measurement_file_is_a_clear_error(files, tmp_path):
+    broken = tmp_path / "m.csv"
+    broken.write_text("sp,kwh\n")
+    event_id = pl.read_csv(files["events"])["EventId"][0]
+    result = runner.invoke(
+        app,
+        [
+            "kwh-avoided",
+            "-m",
+            str(broken),
+            "--events",
+            str(files["events"]),
+            "--event-id",
+            event_id,
+            "--out-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "lacks column" in result.output

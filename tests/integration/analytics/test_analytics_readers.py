@@ -1,0 +1,147 @@
+"""Reading measurement files: CSV, Parquet (whole and streamed) and Green Button XML."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from derlink.analytics import sufficiency
+from derlink.analytics.errors import InputFileError, UnsortedMeasurements
+from derlink.analytics.espi import read_espi
+from derlink.analytics.measurements import (
+    IntervalBatch,
+    iter_batches,
+    iter_parquet_batches,
+    read_csv,
+    read_measurements,
+    write_frame_parquet,
+)
+from derlink.analytics.sufficiency import WarningLog
+
+DATA = Path(__file__).parents[2] / "data" / "analytics"
+
+
+def test_a_csv_with_offsets_is_read_in_utc_and_bad_rows_become_warnings():
+    log = WarningLog()
+    frame = read_csv(DATA / "measurements.csv", log)
+    sp1 = frame.filter(pl.col("sp_id") == "SP1")["start"].to_list()
+    # the spring-forward night: 00:00 PST, 01:00 PST, 03:00 PDT are three consecutive hours
+    assert sp1 == [datetime(2026, 3, 8, h, tzinfo=UTC) for h in (8, 9, 10)]
+    sp2 = frame.filter(pl.col("sp_id") == "SP2")
+    assert sp2.height == 3 and np.isnan(sp2["kwh"][2])  # a blank value is a missing value
+    bad = {(w.qualified_name, w.data["count"]) for w in log.for_sp("SP2")}
+    assert bad == {(sufficiency.BAD_ROW, 1)}
+    assert log.for_sp("SP3")[0].qualified_name == sufficiency.BAD_ROW  # naive: refused
+
+
+def test_a_file_without_a_needed_column_is_refused_clearly(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("sp_id,kwh\nA,1\n")
+    with pytest.raises(InputFileError, match="lacks column"):
+        read_csv(path)
+
+
+def test_oracle_style_column_names_are_accepted(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("SPId,IntervalStartTime,KWH\nA,2026-07-01T00:00:00Z,1.5\n")
+    assert read_csv(path)["kwh"].to_list() == [1.5]
+
+
+def test_green_button_readings_become_kwh_of_the_usage_point():
+    frame = read_espi(DATA / "green_button.xml")
+    assert frame["sp_id"].unique().to_list() == ["SP-GB-1"]
+    assert frame["kwh"].to_list() == pytest.approx([0.974, 0.965, 1.2105])
+    assert frame["start"][0] == datetime(2026, 7, 1, tzinfo=UTC)
+    assert read_measurements(DATA / "green_button.xml", None).height == 3
+
+
+def test_green_button_with_a_dtd_is_refused(tmp_path):
+    path = tmp_path / "evil.xml"
+    path.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><feed/>')
+    with pytest.raises(InputFileError, match="document type"):
+        read_espi(path)
+
+
+def frame_of(sps, hours=3):
+    return pl.DataFrame(
+        {
+            "sp_id": [s for s in sps for _ in range(hours)],
+            "start": [datetime(2026, 7, 1, h, tzinfo=UTC) for _ in sps for h in range(hours)],
+            "kwh": [float(i) for i in range(len(sps) * hours)],
+        }
+    )
+
+
+def test_parquet_written_by_derlink_streams_back_in_whole_service_points(tmp_path):
+    path = tmp_path / "m.parquet"
+    write_frame_parquet(frame_of(["A", "B", "C", "D", "E"]), path, sps_per_row_group=2)
+    batches = list(iter_parquet_batches(path))
+    assert [b.sp_ids.tolist() for b in batches] == [["A", "B"], ["C", "D"], ["E"]]
+    assert batches[1].kwh.tolist() == [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
+
+
+def test_a_service_point_split_across_row_groups_is_stitched_together(tmp_path):
+    path = tmp_path / "m.parquet"
+    table = frame_of(["A", "B", "C"], hours=4).to_arrow()
+    pq.write_table(table, path, row_group_size=5)  # row groups cut through A, B and C
+    batches = list(iter_parquet_batches(path, prefetch=False))
+    joined = IntervalBatch(
+        np.concatenate([b.sp_ids for b in batches]),
+        np.asarray([0, 4, 8, 12]),
+        np.concatenate([b.start_us for b in batches]),
+        np.concatenate([b.kwh for b in batches]),
+    )
+    assert joined.sp_ids.tolist() == ["A", "B", "C"]
+    assert all((b.counts() == 4).all() for b in batches)
+    assert joined.kwh.tolist() == [float(i) for i in range(12)]
+
+
+def test_a_parquet_file_not_grouped_by_service_point_is_read_whole_with_a_warning(tmp_path):
+    path = tmp_path / "m.parquet"
+    shuffled = pl.concat(
+        [
+            frame_of(["A"]),
+            frame_of(["B"]),
+            frame_of(["A"]).with_columns(pl.col("start").dt.offset_by("3h")),
+        ]
+    )
+    pq.write_table(shuffled.to_arrow(), path, row_group_size=3)
+    with pytest.raises(UnsortedMeasurements):
+        list(iter_parquet_batches(path))
+    log = WarningLog()
+    batches = list(iter_batches(path, 10, log))
+    assert batches[0].sp_ids.tolist() == ["A", "B"]
+    assert batches[0].counts().tolist() == [6, 3]
+    assert sufficiency.UNSORTED_FILE in log.names()
+
+
+def test_rows_scattered_inside_one_row_group_are_grouped(tmp_path):
+    path = tmp_path / "m.parquet"
+    mixed = pl.concat(
+        [
+            frame_of(["A"]),
+            frame_of(["B"]),
+            frame_of(["A"]).with_columns(pl.col("start").dt.offset_by("3h")),
+        ]
+    )
+    pq.write_table(mixed.to_arrow(), path)  # one row group: A, B, A
+    (batch,) = list(iter_parquet_batches(path))
+    assert batch.sp_ids.tolist() == ["A", "B"]
+    assert batch.counts().tolist() == [6, 3]
+    assert (np.diff(batch.start_us[:6]) > 0).all()
+
+
+def test_a_naive_parquet_timestamp_is_refused(tmp_path):
+    path = tmp_path / "m.parquet"
+    naive = pa.table({"sp_id": ["A"], "start": pa.array([0], pa.timestamp("us")), "kwh": [1.0]})
+    pq.write_table(naive, path)
+    with pytest.raises(InputFileError, match="UTC"):
+        list(iter_parquet_batches(path))
+    with pytest.raises(InputFileError, match="naive"):
+        read_measurements(path)

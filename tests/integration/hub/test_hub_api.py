@@ -1,0 +1,130 @@
+"""The hub's HTTP edge: credentials and scopes, precise 422s, 413, and the operator routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from derlink.platform.auth import CredentialStore
+
+from .test_hub_flows import Harness, sync_record
+
+
+@pytest.fixture
+def api(tmp_path: Path):
+    harness = Harness(tmp_path)
+    store: CredentialStore = harness.part.app.state.credentials
+    with TestClient(harness.part.app) as client:
+        client.harness = harness  # type: ignore[attr-defined]
+        client.store = store  # type: ignore[attr-defined]
+        yield client
+
+
+def _auth(client: TestClient, who: str) -> dict[str, str]:
+    return client.store.client(who).header()  # type: ignore[attr-defined]
+
+
+def test_every_route_requires_credentials(api: TestClient):
+    response = api.get("/api/v1/flows")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (
+        api.get("/api/v1/flows", headers={"Authorization": "Bearer operator.wrong"}).status_code
+        == 401
+    )
+
+
+def test_a_client_without_the_scope_is_forbidden(api: TestClient):
+    body = {"batchId": "B1", "messages": [sync_record("SR1")]}
+    response = api.post("/api/v1/flows/ENR-SYNC/messages", json=body, headers=_auth(api, "viewer"))
+    assert response.status_code == 403
+    assert "hub:publish" in response.json()["detail"]
+    assert api.post("/api/v1/flows/ENR-SYNC/pause", headers=_auth(api, "cpm")).status_code == 403
+
+
+def test_a_wrong_field_gets_422_naming_its_path(api: TestClient):
+    record = sync_record("SR1")
+    del record["subscriptionInfo"]["subscriptionId"]
+    response = api.post(
+        "/api/v1/flows/ENR-SYNC/messages",
+        json={"batchId": "B1", "messages": [record]},
+        headers=_auth(api, "cpm"),
+    )
+    assert response.status_code == 422
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert fields == ["messages[0].subscriptionInfo.subscriptionId"]
+
+
+def test_malformed_json_gets_422(api: TestClient):
+    response = api.post(
+        "/api/v1/flows/ENR-SYNC/messages",
+        content=b"{not json",
+        headers={**_auth(api, "cpm"), "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+
+
+def test_an_unsafe_batch_id_is_refused(api: TestClient):
+    response = api.post(
+        "/api/v1/flows/ENR-SYNC/messages",
+        json={"batchId": "../../etc", "messages": [sync_record("SR1")]},
+        headers=_auth(api, "cpm"),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "batchId"
+
+
+def test_an_oversize_body_gets_413(api: TestClient):
+    big = b'{"batchId":"B","messages":[' + b" " * (2 * 1024 * 1024) + b"]}"
+    response = api.post(
+        "/api/v1/flows/ENR-SYNC/messages",
+        content=big,
+        headers={**_auth(api, "cpm"), "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_an_unknown_flow_is_404(api: TestClient):
+    response = api.post("/api/v1/flows/NOPE/messages", json={}, headers=_auth(api, "cpm"))
+    assert response.status_code == 404
+    assert response.json()["code"] == "HUB-FLOW-UNKNOWN"
+
+
+def test_accepting_answers_202_and_a_repeat_is_marked_duplicate(api: TestClient):
+    body = {"batchId": "B2", "messages": [sync_record("SR2")]}
+    first = api.post("/api/v1/flows/ENR-SYNC/messages", json=body, headers=_auth(api, "cpm"))
+    second = api.post("/api/v1/flows/ENR-SYNC/messages", json=body, headers=_auth(api, "cpm"))
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert (first.json()["duplicate"], second.json()["duplicate"]) == (False, True)
+    assert first.json()["instanceId"] == "ENR-SYNC:B2"
+
+
+def test_operators_pause_and_resume_flows_and_edit_lookups(api: TestClient):
+    op = _auth(api, "operator")
+    assert api.post("/api/v1/flows/ENR-SYNC/pause", headers=op).json()["status"] == "paused"
+    flows = {f["code"]: f for f in api.get("/api/v1/flows", headers=op).json()}
+    assert flows["ENR-SYNC"]["status"] == "paused"
+    assert api.post("/api/v1/flows/ENR-SYNC/resume", headers=op).json()["status"] == "active"
+    response = api.put(
+        "/api/v1/lookups/AssetSpec/ACME!X1",
+        json={"value": "ACME-X"},
+        headers={**op, "x-derlink-user": "alice"},
+    )
+    assert response.status_code == 200
+    assert api.get("/api/v1/lookups", headers=op).json()["AssetSpec"]["ACME!X1"] == "ACME-X"
+    unknown = api.put("/api/v1/lookups/Nope/K", json={"value": "V"}, headers=op)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "HUB-LOOKUP-UNKNOWN"
+
+
+def test_event_flows_have_nothing_to_run_now(api: TestClient):
+    response = api.post("/api/v1/flows/ENR-SYNC/run-now", headers=_auth(api, "operator"))
+    assert response.status_code == 422
+    assert response.json()["code"] == "HUB-NOT-SCHEDULED"
+
+
+def test_resubmit_needs_a_selection(api: TestClient):
+    response = api.post("/api/v1/hospital/resubmit", json={}, headers=_auth(api, "operator"))
+    assert response.status_code == 422
+    assert response.json()["code"] == "HUB-SELECTION"
