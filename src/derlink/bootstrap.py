@@ -28,7 +28,7 @@ from derlink.platform.http import Connection, HttpClient
 from derlink.platform.mail import Mailer, OutboxMailer, SmtpMailer
 from derlink.platform.part import Part
 from derlink.platform.settings import Settings
-from derlink.platform.web import JSONResponse
+from derlink.platform.web import NO_TELEMETRY, JSONResponse
 
 log = logging.getLogger("derlink")
 
@@ -144,7 +144,9 @@ def build(
                 except Exception:  # one part failing to stop must not keep the others running
                     log.exception("stopping %s failed", name)
 
-    root = FastAPI(title="derlink", lifespan=lifespan, docs_url=None, redoc_url=None)
+    root = FastAPI(
+        title="derlink", lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=NO_TELEMETRY
+    )
 
     @root.get("/", include_in_schema=False)
     def index() -> JSONResponse:

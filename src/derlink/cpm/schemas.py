@@ -7,7 +7,7 @@ absent or null and read as "".
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -123,6 +123,26 @@ class EnrollmentCreated(_Out):
     enrollmentId: str
     status: SubscriptionStatus
     syncRequestId: str
+
+
+class EnrollmentCollection(BaseModel):
+    """Many enrollment requests in one call; each record is validated and enrolled on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+    requests: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+
+
+class EnrollmentOutcomeRead(_Out):
+    messageId: str
+    outcome: Literal["Created", "Exists", "Rejected"]
+    enrollmentId: str | None = None
+    syncRequestId: str | None = None
+    code: str | None = None
+    detail: str | None = None
+
+
+class EnrollmentCollectionResult(_Out):
+    results: list[EnrollmentOutcomeRead]
 
 
 class EnrollmentChanged(_Out):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from derlink.common.clock import Clock, parse_iso
-from derlink.common.errors import NotFound
+from derlink.common.errors import BusinessError, Conflict, NotFound
 from derlink.common.ids import new_id
 from derlink.cpm import model as m
 from derlink.cpm import reads
@@ -69,6 +69,7 @@ from derlink.platform.outbox import enqueue_many
 SUBSCRIPTION_TYPE = "DR"
 
 __all__ = [
+    "EnrollmentOutcome",
     "EnrollmentReceipt",
     "acknowledge_many",
     "add_device",
@@ -76,6 +77,7 @@ __all__ = [
     "create_program",
     "discard_sync_request",
     "enroll",
+    "enroll_many",
     "get_enrollment",
     "get_program",
     "history_of",
@@ -529,6 +531,9 @@ def replace_device(
             .all()
         )
         m.check_device_on_enrollment(enrollment_id, device_id, active)
+        # The new device first, while the old one still counts as in use: a device cannot
+        # replace itself.
+        new_device_id = _link_new_device(conn, now, row, asset)
         conn.execute(
             _sd.update()
             .where(
@@ -538,7 +543,6 @@ def replace_device(
             )
             .values(status=m.DeviceLinkStatus.REMOVED.value, removed_at=now.isoformat())
         )
-        new_device_id = _link_new_device(conn, now, row, asset)
         sync_id = _bump_and_sync(conn, now, clock, row, m.SyncType.DEVICE_REPLACEMENT, actor=actor)
     return EnrollmentReceipt(
         enrollment_id, m.SubscriptionStatus(row.status), sync_id, new_device_id
@@ -642,3 +646,68 @@ def _device_snapshots(conn: Connection, enrollment_id: str) -> list[m.DeviceSnap
         )
         for r in reads.device_rows(conn, enrollment_id)
     ]
+
+
+# -- enroll, a collection -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrollmentOutcome:
+    """What one request of a collection got: exactly what a single enroll call would answer."""
+
+    message_id: str
+    outcome: Literal["Created", "Exists", "Rejected"]
+    enrollment_id: str | None = None
+    sync_request_id: str | None = None
+    code: str | None = None
+    detail: str | None = None
+
+
+def enroll_many(
+    *,
+    db: Database,
+    clock: Clock,
+    requests: Sequence[tuple[str, m.NewEnrollment | str]],
+    actor: str,
+) -> list[EnrollmentOutcome]:
+    """Enroll each request on its own, as separate single-record enrolls; one never stops another.
+
+    ``requests`` pairs each messageId with the request, or with the reason it could not be
+    read (a record that would have been a 422 on its own is Rejected with ``CPM-INVALID``).
+    """
+    outcomes: list[EnrollmentOutcome] = []
+    for message_id, request in requests:
+        if isinstance(request, str):
+            outcomes.append(
+                EnrollmentOutcome(message_id, "Rejected", code=m.INVALID_REQUEST, detail=request)
+            )
+            continue
+        try:
+            receipt = enroll(db=db, clock=clock, request=request, actor=actor)
+        except Conflict as exc:
+            if exc.code != str(m.DUPLICATE_MESSAGE_NUMBER):
+                raise
+            outcomes.append(
+                EnrollmentOutcome(
+                    message_id,
+                    "Exists",
+                    code=exc.code,
+                    detail=exc.message,
+                    enrollment_id=str(exc.details["enrollmentId"]),
+                )
+            )
+            continue
+        except BusinessError as exc:
+            outcomes.append(
+                EnrollmentOutcome(message_id, "Rejected", code=exc.code, detail=exc.message)
+            )
+            continue
+        outcomes.append(
+            EnrollmentOutcome(
+                message_id,
+                "Created",
+                enrollment_id=receipt.enrollment_id,
+                sync_request_id=receipt.sync_request_id,
+            )
+        )
+    return outcomes

@@ -78,6 +78,9 @@ _SET_STATUS = (
     )
 )
 _INSERT_HISTORY = sync_request_history.insert()
+# The hub's acceptance (model.state_when_sent), set-based: only what is still Pending moves;
+# an ack that came first has made it final already.
+_SENT_STATE = m.SyncState.AWAITING_ACKNOWLEDGEMENT
 _STILL_PENDING = (
     sa.select(_sr.c.id)
     .where(
@@ -90,7 +93,7 @@ _MARK_SENT = (
     .where(
         _sr.c.id.in_(sa.bindparam("ids", expanding=True)), _sr.c.state == m.SyncState.PENDING.value
     )
-    .values(state=m.SyncState.AWAITING_ACKNOWLEDGEMENT.value, updated_at=sa.bindparam("b_at"))
+    .values(state=_SENT_STATE.value, updated_at=sa.bindparam("b_at"))
 )
 
 
@@ -183,7 +186,7 @@ def enroll_sync_sent(conn: Connection, keys: list[str], *, clock: Clock) -> None
         _INSERT_HISTORY,
         [
             {"sync_request_id": sync_id, "from_state": m.SyncState.PENDING.value,
-             "to_state": m.SyncState.AWAITING_ACKNOWLEDGEMENT.value, "at": stamp,
+             "to_state": _SENT_STATE.value, "at": stamp,
              "actor": SYSTEM_ACTOR, "note": "accepted by the hub"}
             for sync_id in pending
         ],

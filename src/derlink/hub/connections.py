@@ -15,9 +15,10 @@ from derlink.platform.http import Caller
 class Targets:
     cpm: Caller
     derms: Caller
-    #: "collection": derlink's cpm takes acknowledgements in batches; "single": one call per
-    #: record, for targets that only offer Oracle's single-record update-and-transition.
-    cpm_ack_mode: Literal["collection", "single"] = "collection"
+    #: "collection": derlink's cpm takes enrollment requests and acknowledgements many to a
+    #: call, each record still handled as its own single-record operation; "single": one call
+    #: per record, for a target that only offers Oracle's single-record services.
+    cpm_mode: Literal["collection", "single"] = "collection"
 
     async def close(self) -> None:
         await self.cpm.close()

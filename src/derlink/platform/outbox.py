@@ -106,6 +106,8 @@ class Publisher:
         clock: Clock,
         batch_size: int = 500,
         idle_interval_s: float = 0.05,
+        max_idle_interval_s: float = 1.0,
+        linger_s: float = 0.2,
         max_backoff_s: float = 10.0,
     ) -> None:
         self.db = db
@@ -115,6 +117,8 @@ class Publisher:
         self.clock = clock
         self.batch_size = batch_size
         self.idle_interval_s = idle_interval_s
+        self.max_idle_interval_s = max_idle_interval_s
+        self.linger_s = linger_s
         self.max_backoff_s = max_backoff_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -132,16 +136,29 @@ class Publisher:
             self._task = None
 
     async def _run(self) -> None:
+        """Publish while there is work; when idle, poll less and less often.
+
+        After a batch that was not full the publisher lingers a moment, so that messages
+        arriving one by one travel in batches: one hub workflow per batch, not per message.
+        """
         backoff = 0.0
+        idle = self.idle_interval_s
         while not self._stopping.is_set():
             try:
-                sent = 0
+                sent, full = 0, False
                 for route in self.routes:
-                    sent += await self.publish_once(route)
+                    n = await self.publish_once(route)
+                    sent += n
+                    full = full or n >= self.batch_size
                 backoff = 0.0
-                if sent:
+                if full:
                     continue
-                delay = self.idle_interval_s
+                if sent:
+                    idle = self.idle_interval_s
+                    delay = self.linger_s
+                else:
+                    delay = idle
+                    idle = min(self.max_idle_interval_s, idle * 1.5)
             except RemoteFault as exc:
                 backoff = min(self.max_backoff_s, max(0.2, backoff * 2))
                 log.warning("hub unreachable, outbox waits %.1fs: %s", backoff, exc)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.servers import serve
 
 from derlink.common.clock import FixedClock
 from derlink.derms.app import DermsPart, create_part
 from derlink.platform.auth import CredentialStore
 from derlink.platform.settings import Settings
+from tests.support.servers import serve
 
 from .support import FakeHub, Headers
 

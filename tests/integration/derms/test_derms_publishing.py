@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from tests.support.servers import free_port
 
 from derlink.common.clock import FixedClock
 from derlink.common.errors import RemoteFault
@@ -21,6 +20,7 @@ from derlink.platform.auth import CredentialStore
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.outbox import Publisher, Route
 from derlink.platform.settings import Settings
+from tests.support.servers import free_port
 
 from .support import FakeHub, enroll_sync, enrollment_request, status_check, thermostat
 

@@ -70,6 +70,46 @@ class Harness:
         return received.instance_id
 
 
+def as_collection(single: Handler) -> Handler:
+    """cpm's collection enroll, answering per record what ``single`` answers per call."""
+
+    async def handler(path: str, body: Any) -> Any:
+        if path != "/api/v1/enrollments/collection":
+            return await single(path, body)
+        results = []
+        for request in body["requests"]:
+            try:
+                answer = await single("/api/v1/enrollments", request)
+                results.append(
+                    {
+                        "messageId": request["messageId"],
+                        "outcome": "Created",
+                        "enrollmentId": answer["enrollmentId"],
+                    }
+                )
+            except BusinessFault as exc:
+                if exc.status == 409:
+                    results.append(
+                        {
+                            "messageId": request["messageId"],
+                            "outcome": "Exists",
+                            "enrollmentId": exc.body["enrollmentId"],
+                        }
+                    )
+                else:
+                    results.append(
+                        {
+                            "messageId": request["messageId"],
+                            "outcome": "Rejected",
+                            "code": exc.body["code"],
+                            "detail": exc.body["detail"],
+                        }
+                    )
+        return {"results": results}
+
+    return handler
+
+
 def enrollment_request(n: int, **asset: str) -> dict[str, Any]:
     device = {
         "nicId": f"N{n}",
@@ -93,7 +133,12 @@ def harness(tmp_path: Path) -> Harness:
     return Harness(tmp_path)
 
 
-async def test_enrollment_requests_fan_out_and_one_collection_ack_reports_each(harness: Harness):
+@pytest.mark.parametrize("mode", ["single", "collection"])
+async def test_enrollment_requests_fan_out_and_one_collection_ack_reports_each(
+    harness: Harness, mode: str
+):
+    harness.hub.targets.cpm_mode = mode  # type: ignore[assignment]
+
     async def cpm(path: str, body: Any) -> Any:
         n = body["messageId"]
         if n == "M2":  # already exists: Oracle message 10589 counts as success
@@ -110,7 +155,7 @@ async def test_enrollment_requests_fan_out_and_one_collection_ack_reports_each(h
             )
         return {"enrollmentId": f"E{n[1:]}"}
 
-    harness.cpm.handler = cpm
+    harness.cpm.handler = as_collection(cpm)
     requests = [
         enrollment_request(1),
         enrollment_request(2),
@@ -119,7 +164,12 @@ async def test_enrollment_requests_fan_out_and_one_collection_ack_reports_each(h
     ]
     instance = await harness.send("ENR-REQ", {"batchId": "B1", "requests": requests})
 
-    enrolled = [body for path, body in harness.cpm.calls]
+    if mode == "single":
+        enrolled = [body for path, body in harness.cpm.calls]
+    else:
+        ((path, body),) = harness.cpm.calls
+        assert path == "/api/v1/enrollments/collection"
+        enrolled = body["requests"]
     assert [b["messageId"] for b in enrolled] == ["M1", "M2", "M3"]
     assert enrolled[0]["assetInfo"]["assetList"][0]["specification"] == "ECOBEE-ST"
     ((path, ack),) = harness.derms.calls
@@ -147,7 +197,7 @@ async def test_a_target_that_stays_down_lands_in_the_hospital_and_resubmit_compl
             raise RemoteFault("cpm unreachable: connection refused")
         return {"enrollmentId": "E1"}
 
-    harness.cpm.handler = cpm
+    harness.cpm.handler = as_collection(cpm)
     instance = await harness.send("ENR-REQ", {"batchId": "B2", "requests": [enrollment_request(1)]})
 
     detail = harness.hub.store.detail(instance)
@@ -247,7 +297,7 @@ async def test_acks_are_delivered_to_cpm_as_one_collection_and_refusals_are_reco
 
 
 async def test_single_record_mode_calls_update_and_transition_once_per_ack(harness: Harness):
-    harness.hub.targets.cpm_ack_mode = "single"
+    harness.hub.targets.cpm_mode = "single"
 
     async def cpm(path: str, body: Any) -> Any:
         return {"syncRequestId": body["syncRequestId"], "outcome": "Synchronized"}
@@ -265,6 +315,8 @@ async def test_single_record_mode_calls_update_and_transition_once_per_ack(harne
 
 
 async def test_a_message_the_flow_cannot_map_is_a_technical_fault_without_retries(harness: Harness):
+    harness.hub.targets.cpm_mode = "single"
+
     async def cpm(path: str, body: Any) -> Any:
         return {"unexpected": "shape"}  # no enrollmentId
 
@@ -309,6 +361,7 @@ async def test_discard_takes_an_instance_out_of_the_hospital_and_records_who(har
 
 
 async def test_a_lookup_change_takes_effect_without_a_restart(harness: Harness):
+    harness.hub.targets.cpm_mode = "single"
     harness.part.lookups.set("AssetSpec", "ACME!X1", "ACME-SPEC", actor="operator")
 
     async def cpm(path: str, body: Any) -> Any:

@@ -45,7 +45,7 @@ class EnrollmentAcknowledgement:
 
     async def run(self, ctx: FlowContext, message: dict[str, Any]) -> FlowOutcome:
         acknowledgements = [acknowledgement_from_msgack(a) for a in message["acks"]]
-        if self.targets.cpm_ack_mode == "single":
+        if self.targets.cpm_mode == "single":
             results = await ctx.step("deliver-cpm-single", self._deliver_single, acknowledgements)
         else:
             results = await ctx.step(

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from derlink.common.clock import Clock
-from derlink.common.errors import BusinessFault, Fault
+from derlink.common.errors import BusinessFault, Fault, TechnicalFault
 from derlink.hub.connections import Targets
 from derlink.hub.lookups import LookupStore
 from derlink.hub.model import (
@@ -94,6 +94,39 @@ class EnrollmentRequestFlow:
         return mapped, errors
 
     async def _enroll_chunk(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.targets.cpm_mode == "collection":
+            return await self._enroll_collection(chunk)
+        return await self._enroll_single(chunk)
+
+    async def _enroll_collection(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """derlink's cpm: the chunk in one call, each request enrolled on its own there."""
+        body = await self.targets.cpm.post("/api/v1/enrollments/collection", {"requests": chunk})
+        results = []
+        for r in body["results"]:
+            if r["outcome"] in ("Created", "Exists"):
+                results.append(
+                    {
+                        "messageId": r["messageId"],
+                        "ok": True,
+                        "existed": r["outcome"] == "Exists",
+                        "enrollmentId": r["enrollmentId"],
+                    }
+                )
+            else:
+                results.append(
+                    {
+                        "messageId": r["messageId"],
+                        "ok": False,
+                        "code": r.get("code") or "CPM-REJECTED",
+                        "message": r.get("detail") or "",
+                    }
+                )
+        if len(results) != len(chunk):
+            raise TechnicalFault(f"cpm answered {len(results)} results for {len(chunk)} requests")
+        return results
+
+    async def _enroll_single(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A target with Oracle's single-record enroll: one call per request."""
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def enroll(request: dict[str, Any]) -> dict[str, Any]:
