@@ -112,6 +112,7 @@ def build(
             runtime=runtime,
             mailer=mailer,
             max_body_bytes=settings.max_body_bytes,
+            reconcile_cron=settings.reconcile_cron,
         )
     if "cpm" in parts:
         built["cpm"] = cpm_app.create_part(

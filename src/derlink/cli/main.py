@@ -194,13 +194,14 @@ def flows_list(home: HomeOption = None) -> None:
     """Every flow with its status and instance counts."""
     rows = _api(home).call("GET", "/hub/api/v1/flows")
     table = Table("flow", "name", "source → target", "trigger", "status", "instances")
+    # trigger: "message", or the cron of a scheduled flow
     for r in rows:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(r["instances"].items()))
         table.add_row(
             r["code"],
             r["name"],
             f"{r['source']} → {r['target']}",
-            r["trigger"],
+            r["trigger"] if r["trigger"] == "message" else f"schedule {r['schedule']}",
             r["status"],
             counts,
         )
@@ -224,8 +225,8 @@ def flows_resume(code: str, home: HomeOption = None) -> None:
 @flows.command("run-now")
 def flows_run_now(code: str, home: HomeOption = None) -> None:
     """Run a scheduled flow now."""
-    _api(home).call("POST", f"/hub/api/v1/flows/{code}/run-now")
-    console.print(f"{code} started")
+    result = _api(home).call("POST", f"/hub/api/v1/flows/{code}/run-now")
+    console.print(f"{code} started: instance {result['instanceId']}")
 
 
 @lookups.command("list")

@@ -70,8 +70,8 @@ def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
 
     @router.post("/flows/{code}/run-now")
     async def run_now(code: str, request: Request, client: Operator) -> dict[str, str]:
-        await hub.run_now(code, _actor(client, request))
-        return {"flow": code, "status": "started"}
+        received = await hub.run_now(code, _actor(client, request))
+        return {"flow": code, "status": "started", "instanceId": received.instance_id}
 
     @router.get("/instances", dependencies=[read])
     def instances(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -16,6 +17,7 @@ from derlink.hub.flows.dev_status import DeviceStatusAnswer, DeviceStatusCheck
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.reconcile import EnrollmentReconciliation
 from derlink.hub.lookups import LookupStore
 from derlink.hub.notify import Notifier
 from derlink.hub.runtime.port import Runtime
@@ -30,7 +32,14 @@ from derlink.platform.web import create_app
 log = logging.getLogger("derlink.hub")
 
 #: Concurrent instances per flow on one worker.
-CONCURRENCY = {"ENR-REQ": 4, "ENR-SYNC": 4, "ENR-ACK": 4, "DEV-STATUS": 2, "DEV-STATUS-ACK": 2}
+CONCURRENCY = {
+    "ENR-REQ": 4,
+    "ENR-SYNC": 4,
+    "ENR-ACK": 4,
+    "DEV-STATUS": 2,
+    "DEV-STATUS-ACK": 2,
+    "RECONCILE": 1,
+}
 
 
 @dataclass
@@ -53,13 +62,16 @@ class HubPart:
         self.db.dispose()
 
 
-def build_flows(targets: Targets, lookups: LookupStore, clock: Clock) -> dict[str, Flow]:
+def build_flows(
+    targets: Targets, lookups: LookupStore, clock: Clock, reconcile_cron: str
+) -> dict[str, Flow]:
     flows: list[Flow] = [
         EnrollmentRequestFlow(targets, lookups, clock),
         EnrollmentSync(targets),
         EnrollmentAcknowledgement(targets),
         DeviceStatusCheck(targets),
         DeviceStatusAnswer(targets),
+        EnrollmentReconciliation(targets, reconcile_cron),
     ]
     return {f.code: f for f in flows}
 
@@ -73,16 +85,19 @@ def create_part(
     runtime: Runtime,
     mailer: Mailer,
     max_body_bytes: int,
+    reconcile_cron: str = "0 0 2 * * *",
 ) -> HubPart:
     db = open_part_database(database_url, "hub", MIGRATIONS)
     lookups = LookupStore(db, clock)
     lookups.seed()
     store = InstanceStore(db, clock)
-    flows = build_flows(targets, lookups, clock)
+    flows = build_flows(targets, lookups, clock, reconcile_cron)
     executor = Executor(flows, store, Notifier(db, mailer))
-    for code in flows:
-        runtime.register(code, executor, concurrency=CONCURRENCY.get(code, 2))
     hub = Hub(db=db, clock=clock, flows=flows, store=store, runtime=runtime, targets=targets)
+    for code, flow in flows.items():
+        runtime.register(code, executor, concurrency=CONCURRENCY.get(code, 2))
+        if flow.schedule:
+            runtime.register_schedule(code, flow.schedule, partial(hub.tick, code))
     app = create_app("derlink hub", credentials=credentials, max_body_bytes=max_body_bytes)
     app.include_router(create_router(hub, lookups), prefix="/api/v1")
     return HubPart(name="hub", app=app, db=db, hub=hub, lookups=lookups)

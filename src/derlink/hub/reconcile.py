@@ -12,9 +12,30 @@ is compared in one pass with bounded memory. The rules (what counts as a differe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 Page = Callable[[str, int], Awaitable[Mapping[str, Any]]]
+
+
+class Pager(Protocol):
+    async def get(self, path: str, params: dict[str, str] | None = None) -> Any: ...
+
+
+def pages(client: Pager, path: str) -> Page:
+    """Read ``path`` of a part page by page: ``?after=<last id>&limit=<n>``."""
+
+    async def page(after: str, size: int) -> Mapping[str, Any]:
+        body: Mapping[str, Any] = await client.get(path, {"after": after, "limit": str(size)})
+        return body
+
+    return page
+
+
+async def reconcile(cpm: Pager, derms: Pager) -> dict[str, Any]:
+    """cpm's subscriptions against the DERMS registry, through the hub's connections."""
+    return await differences(
+        pages(cpm, "/api/v1/reconciliation/subscriptions"), pages(derms, "/api/v1/registry")
+    )
 
 
 def compare(cpm: Mapping[str, Any] | None, derms: Mapping[str, Any] | None) -> str | None:

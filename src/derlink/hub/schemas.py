@@ -134,6 +134,17 @@ class StatusAnswerBatch(_Closed):
     responses: list[StatusAnswer] = Field(min_length=1, max_length=5000)
 
 
+# Scheduled flows: one record per run, saying when and who asked
+class ScheduledRun(_Open):
+    scheduledAt: str = Field(min_length=1)
+    requestedBy: str = "schedule"
+
+
+class ScheduledBatch(_Closed):
+    batchId: str = BatchId
+    runs: list[ScheduledRun] = Field(min_length=1, max_length=1)
+
+
 # Operations
 class Accepted(BaseModel):
     instanceId: str

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,10 +14,11 @@ from pydantic import BaseModel
 
 from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError, NotFound, RemoteFault
+from derlink.common.ids import new_id
 from derlink.hub.connections import Targets
 from derlink.hub.flows import Flow
 from derlink.hub.model import InstanceStatus
-from derlink.hub.reconcile import differences
+from derlink.hub.reconcile import reconcile
 from derlink.hub.runtime.port import Runtime
 from derlink.hub.tables import flow_state
 from derlink.hub.tracking import InstanceStore, Received
@@ -146,13 +148,38 @@ class Hub:
             await self.runtime.submit(flow, run_id(instance_id, runs), instance_id, payload)
         return len(held)
 
-    async def run_now(self, code: str, actor: str) -> None:
+    async def run_now(self, code: str, actor: str) -> Received:
+        """Start a scheduled flow now, outside its schedule."""
         flow = self.flow(code)
-        raise BusinessError(
-            f"{flow.code} is triggered by messages from {flow.source}, not by a schedule; "
-            "there is nothing to run now",
-            code="HUB-NOT-SCHEDULED",
+        if flow.trigger != "schedule":
+            raise BusinessError(
+                f"{flow.code} is triggered by messages from {flow.source}, not by a schedule; "
+                "there is nothing to run now",
+                code="HUB-NOT-SCHEDULED",
+            )
+        now = self.clock.now()
+        return await self._start_scheduled(code, f"manual-{new_id()}", now, actor)
+
+    async def tick(self, code: str, at: datetime) -> None:
+        """A scheduled time of a flow came; a paused flow lets it pass."""
+        if await asyncio.to_thread(self.is_paused, code):
+            log.info("%s is paused: the run of %s is skipped", code, at.isoformat())
+            return
+        await self._start_scheduled(
+            code, f"scheduled-{at.strftime('%Y%m%dT%H%M%S')}", at, "schedule"
         )
+
+    async def _start_scheduled(
+        self, code: str, batch_id: str, at: datetime, actor: str
+    ) -> Received:
+        flow = self.flow(code)
+        batch = flow.batch.model_validate(
+            {
+                "batchId": batch_id,
+                flow.field: [{"scheduledAt": at.isoformat(), "requestedBy": actor}],
+            }
+        )
+        return await self.accept(code, batch, actor)
 
     def flow_list(self) -> list[dict[str, Any]]:
         counts = self.store.counts()
@@ -164,7 +191,8 @@ class Hub:
                 "name": f.name,
                 "source": f.source,
                 "target": f.target,
-                "trigger": "message",
+                "trigger": f.trigger,
+                "schedule": f.schedule,
                 "status": "paused" if paused.get(f.code) else "active",
                 "instances": counts.get(f.code, {}),
             }
@@ -189,20 +217,7 @@ class Hub:
 
     async def reconcile(self) -> dict[str, Any]:
         """Compare cpm's subscriptions with the DERMS registry (see ``reconcile.py``)."""
-
-        async def cpm_page(after: str, size: int) -> Mapping[str, Any]:
-            body: Mapping[str, Any] = await self.targets.cpm.get(
-                "/api/v1/reconciliation/subscriptions", {"after": after, "limit": str(size)}
-            )
-            return body
-
-        async def derms_page(after: str, size: int) -> Mapping[str, Any]:
-            body: Mapping[str, Any] = await self.targets.derms.get(
-                "/api/v1/registry", {"after": after, "limit": str(size)}
-            )
-            return body
-
-        return await differences(cpm_page, derms_page)
+        return await reconcile(self.targets.cpm, self.targets.derms)
 
     async def stats(self) -> dict[str, Any]:
         counts = await asyncio.to_thread(self.store.counts)

@@ -35,6 +35,8 @@ class Settings:
     publish_batch: int = 500
     publish_interval_s: float = 0.05
     load_sample: bool = True
+    #: When the hub reconciles cpm with DERMS: cron with seconds first, UTC (daily, 02:00).
+    reconcile_cron: str = "0 0 2 * * *"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +66,7 @@ class Settings:
             retry_attempts=int(env.get("DERLINK_RETRY_ATTEMPTS", base.retry_attempts)),
             retry_interval_s=float(env.get("DERLINK_RETRY_INTERVAL_S", base.retry_interval_s)),
             load_sample=env.get("DERLINK_LOAD_SAMPLE", "1") not in ("0", "false", "no"),
+            reconcile_cron=env.get("DERLINK_RECONCILE_CRON", base.reconcile_cron),
         )
 
     @property

@@ -379,3 +379,60 @@ async def test_instances_are_found_by_any_business_identifier(harness: Harness):
     instance = await harness.send("ENR-SYNC", {"batchId": "B10", "messages": [sync_record("SR77")]})
     for key in ("SR77", "E1", "SP1", "B10"):
         assert [r["id"] for r in harness.hub.store.search(key=key)] == [instance]
+
+
+async def test_the_reconciliation_runs_on_its_schedule_and_reports_each_difference(
+    harness: Harness,
+):
+    async def pages(path: str, params: Any) -> Any:
+        if params.get("after"):
+            return {"items": [], "next": None}
+        if path.endswith("/reconciliation/subscriptions"):
+            return {
+                "items": [
+                    {"subscriptionId": "E1", "status": "Active", "devices": ["HE!N1"]},
+                    {"subscriptionId": "E2", "status": "Active", "devices": ["HE!N2"]},
+                ],
+                "next": None,
+            }
+        return {
+            "items": [
+                {"subscriptionId": "E1", "status": "ACTIVE", "devices": ["HE!N1"]},
+                {"subscriptionId": "E3", "status": "ACTIVE", "devices": ["HE!N3"]},
+            ],
+            "next": None,
+        }
+
+    harness.cpm.handler = pages
+    harness.derms.handler = pages
+    cron, _ = harness.runtime.schedules["RECONCILE"]
+    assert cron == "0 0 2 * * *"
+    at = datetime(2026, 7, 2, 2, 0, tzinfo=UTC)
+    await harness.runtime.tick("RECONCILE", at)
+    await harness.runtime.tick("RECONCILE", at)  # a repeated tick starts nothing new
+    await harness.runtime.drain()
+    (found,) = harness.hub.store.search(flow="RECONCILE")
+    assert found["id"] == "RECONCILE:scheduled-20260702T020000"
+    detail = harness.hub.store.detail(found["id"])
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert [(e["key"], e["message"]) for e in detail["outcome"]["errors"]] == [
+        ("E2", "active in cpm, missing in DERMS"),
+        ("E3", "active in DERMS, unknown to cpm"),
+    ]
+    assert "2 record(s) rejected" in str(harness.mailer.sent[-1]["subject"])
+
+
+async def test_run_now_starts_a_scheduled_flow_and_a_paused_schedule_lets_its_time_pass(
+    harness: Harness,
+):
+    async def empty(path: str, params: Any) -> Any:
+        return {"items": [], "next": None}
+
+    harness.cpm.handler = empty
+    harness.derms.handler = empty
+    received = await harness.hub.run_now("RECONCILE", "operator")
+    await harness.runtime.drain()
+    assert harness.hub.store.status(received.instance_id) == InstanceStatus.COMPLETED
+    await harness.hub.pause("RECONCILE", "operator")
+    await harness.runtime.tick("RECONCILE", datetime(2026, 7, 3, 2, 0, tzinfo=UTC))
+    assert len(harness.hub.store.search(flow="RECONCILE")) == 1

@@ -21,6 +21,10 @@ class Flow(Protocol):
     name: ClassVar[str]
     source: ClassVar[str]
     target: ClassVar[str]
+    #: "message" (a party sends it) or "schedule" (the hub starts it on its cron).
+    trigger: ClassVar[str]
+    #: The cron of a scheduled flow (six fields, seconds first, UTC); None for message flows.
+    schedule: str | None
     #: The list field of the intake body that carries the records.
     field: ClassVar[str]
     batch: ClassVar[type[BaseModel]]

@@ -23,6 +23,8 @@ class DeviceStatusCheck:
     name: ClassVar[str] = "Device Status Check"
     source: ClassVar[str] = "cpm"
     target: ClassVar[str] = "derms"
+    trigger: ClassVar[str] = "message"
+    schedule: str | None = None
     field: ClassVar[str] = "messages"
     batch: ClassVar[type[BaseModel]] = StatusCheckBatch
 
@@ -58,6 +60,8 @@ class DeviceStatusAnswer:
     name: ClassVar[str] = "Device Status Check Acknowledgement"
     source: ClassVar[str] = "derms"
     target: ClassVar[str] = "cpm"
+    trigger: ClassVar[str] = "message"
+    schedule: str | None = None
     field: ClassVar[str] = "responses"
     batch: ClassVar[type[BaseModel]] = StatusAnswerBatch
 

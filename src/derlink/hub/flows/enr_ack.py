@@ -34,6 +34,8 @@ class EnrollmentAcknowledgement:
     name: ClassVar[str] = "Enrollment Acknowledgement"
     source: ClassVar[str] = "derms"
     target: ClassVar[str] = "cpm"
+    trigger: ClassVar[str] = "message"
+    schedule: str | None = None
     field: ClassVar[str] = "acks"
     batch: ClassVar[type[BaseModel]] = EnrollAckBatch
 

@@ -43,6 +43,8 @@ class EnrollmentRequestFlow:
     name: ClassVar[str] = "Enrollment Request"
     source: ClassVar[str] = "derms"
     target: ClassVar[str] = "cpm"
+    trigger: ClassVar[str] = "message"
+    schedule: str | None = None
     field: ClassVar[str] = "requests"
     batch: ClassVar[type[BaseModel]] = EnrollmentRequestBatch
 

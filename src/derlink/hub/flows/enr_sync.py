@@ -26,6 +26,8 @@ class EnrollmentSync:
     name: ClassVar[str] = "Enrollment Synchronization"
     source: ClassVar[str] = "cpm"
     target: ClassVar[str] = "derms"
+    trigger: ClassVar[str] = "message"
+    schedule: str | None = None
     field: ClassVar[str] = "messages"
     batch: ClassVar[type[BaseModel]] = EnrollSyncBatch
 

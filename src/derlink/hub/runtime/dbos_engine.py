@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from dbos import DBOS, DBOSConfig
 from dbos._error import DBOSMaxStepRetriesExceeded
 
 from derlink.common.errors import RemoteFault
-from derlink.hub.runtime.port import Handler, RetryPolicy, StepObserver
+from derlink.hub.runtime.port import Handler, RetryPolicy, StepObserver, Tick
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ WORKFLOW_NAME = "derlink.hub.run"
 
 # DBOS resolves workflows by name in a process-wide registry; the handlers live beside it.
 _HANDLERS: dict[str, Handler] = {}
+_TICKS: dict[str, Tick] = {}
 _STATE: dict[str, Any] = {"retry": RetryPolicy(), "observer": None}
 
 
@@ -84,12 +86,22 @@ async def _run(flow: str, instance_id: str, message: dict[str, Any]) -> Any:
     return await _HANDLERS[flow](DbosContext(instance_id), instance_id, message)
 
 
+@DBOS.workflow(name="derlink.hub.tick")
+async def _tick(scheduled_at: datetime, flow: Any) -> None:
+    # One workflow per scheduled time (DBOS names it after the schedule and the time). The tick
+    # queues the flow's run, which DBOS allows from a workflow but not from a step; it is
+    # idempotent for a given time, so a replay after a crash starts nothing twice.
+    await _TICKS[str(flow)](scheduled_at)
+
+
 @dataclass(frozen=True)
 class DbosSettings:
     system_database_url: str
     executor_id: str = "local"
     app_name: str = "derlink-hub"
     polling_interval_s: float = 0.2
+    #: How soon a new or changed schedule is noticed.
+    scheduler_polling_s: float = 5.0
 
 
 def _sqlite_engine(url: str) -> sa.Engine:
@@ -119,11 +131,16 @@ class DbosRuntime:
         self.retry = retry or RetryPolicy()
         self.observer = observer
         self.queues: dict[str, int] = {}
+        self.schedules: dict[str, str] = {}
         self._launched = False
 
     def register(self, flow: str, handler: Handler, *, concurrency: int) -> None:
         _HANDLERS[flow] = handler
         self.queues[flow] = concurrency
+
+    def register_schedule(self, flow: str, cron: str, tick: Tick) -> None:
+        _TICKS[flow] = tick
+        self.schedules[flow] = cron
 
     async def start(self) -> None:
         _STATE["retry"] = self.retry
@@ -136,6 +153,7 @@ class DbosRuntime:
             "run_admin_server": False,
             "log_level": "WARNING",
             "application_version": "derlink-1",
+            "scheduler_polling_interval_sec": self.settings.scheduler_polling_s,
         }
         if url.startswith("sqlite"):
             config["system_database_engine"] = _sqlite_engine(url)
@@ -152,6 +170,18 @@ class DbosRuntime:
             partition_worker_concurrency=max(self.queues.values(), default=1),
             polling_interval_sec=self.settings.polling_interval_s,
             on_conflict="always_update",
+        )
+        await asyncio.to_thread(
+            DBOS.apply_schedules,
+            [
+                {
+                    "schedule_name": f"derlink-{flow}",
+                    "workflow_fn": _tick,
+                    "schedule": cron,
+                    "context": flow,
+                }
+                for flow, cron in self.schedules.items()
+            ],
         )
 
     async def stop(self) -> None:

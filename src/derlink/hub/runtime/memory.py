@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from derlink.common.errors import RemoteFault
-from derlink.hub.runtime.port import Handler, RetryPolicy, StepObserver
+from derlink.hub.runtime.port import Handler, RetryPolicy, StepObserver, Tick
 
 T = TypeVar("T")
 
@@ -50,10 +51,18 @@ class MemoryRuntime:
         self.retry = retry or RetryPolicy(max_attempts=3, interval_s=0.01)
         self.observer = observer
         self.handlers: dict[str, Handler] = {}
+        #: Schedules are kept, not run: a test fires them with :meth:`tick`.
+        self.schedules: dict[str, tuple[str, Tick]] = {}
         self.tasks: dict[str, asyncio.Task[Any]] = {}
 
     def register(self, flow: str, handler: Handler, *, concurrency: int) -> None:
         self.handlers[flow] = handler
+
+    def register_schedule(self, flow: str, cron: str, tick: Tick) -> None:
+        self.schedules[flow] = (cron, tick)
+
+    async def tick(self, flow: str, at: datetime) -> None:
+        await self.schedules[flow][1](at)
 
     async def start(self) -> None:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -37,6 +38,8 @@ class FlowContext(Protocol):
 
 
 Handler = Callable[[FlowContext, str, dict[str, Any]], Awaitable[Any]]
+Tick = Callable[[datetime], Awaitable[None]]
+"""Called at each scheduled time; it must be idempotent for a given time (a tick may repeat)."""
 StepObserver = Callable[[str, str, int, str, str], Awaitable[None]]
 """Told of every step attempt: (instance_id, step, attempt, outcome, detail)."""
 
@@ -45,8 +48,11 @@ class Runtime(Protocol):
     def register(self, flow: str, handler: Handler, *, concurrency: int) -> None:
         """Declare a flow's handler and its queue; before :meth:`start`."""
 
+    def register_schedule(self, flow: str, cron: str, tick: Tick) -> None:
+        """Call ``tick`` at each time of ``cron`` (six fields, seconds first, UTC); before start."""
+
     async def start(self) -> None:
-        """Connect, recover the instances a crash interrupted, and start the queues."""
+        """Connect, recover the instances a crash interrupted, and start queues and schedules."""
 
     async def stop(self) -> None: ...
 
