@@ -5,7 +5,7 @@ database and size asked for, prints the figures and writes them to bench/results
 
     .venv/bin/python bench/journey.py --customers 20000
     .venv/bin/python bench/journey.py --customers 20000 --postgres postgresql://postgres@127.0.0.1:5432/test
-    .venv/bin/python bench/journey.py --customers 100000 --no-sqlite-skip
+    .venv/bin/python bench/journey.py --customers 100000 --out journey-100k.json
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, nargs="+", default=[20000])
     parser.add_argument("--postgres", help="PostgreSQL server URL; also run there")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--out", default="journey.json", help="file name under bench/results")
     args = parser.parse_args()
     runs = []
     targets = ([] if args.skip_sqlite else [None]) + ([args.postgres] if args.postgres else [])
@@ -65,7 +66,7 @@ def main() -> None:
                 f"peak RSS platform {run['peak_rss_mb']['platform']} MB, ok={run['ok']}"
             )
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "journey.json"
+    out = RESULTS / args.out
     out.write_text(
         json.dumps(
             {"machine": platform.node(), "cpus": __import__("os").cpu_count(), "runs": runs},

@@ -20,11 +20,14 @@ class Api:
             )
         client = CredentialStore.load_or_create(path).client(client_id)
         self.settings = settings
-        self.http = httpx.Client(base_url=settings.base_url, headers=client.header(), timeout=120.0)
+        self.headers = client.header()
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = self.http.request(method, path, **kwargs)
+            with httpx.Client(
+                base_url=self.settings.base_url, headers=self.headers, timeout=120.0
+            ) as http:
+                response = http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise typer.BadParameter(
                 f"derlink is not reachable at {self.settings.base_url} ({exc}); is it running?"

@@ -153,15 +153,20 @@ def _selection(
     return {"ids": ids or [], "all": all_, "flow": flow, "category": category, "note": note}
 
 
+Ids = Annotated[list[str] | None, typer.Argument(help="Instance ids.")]
+AllOption = Annotated[bool, typer.Option("--all", help="Every instance matching the filter.")]
+FlowOption = Annotated[str | None, typer.Option(help="Only this flow.")]
+CategoryOption = Annotated[str | None, typer.Option(help="technical, remote or business.")]
+NoteOption = Annotated[str, typer.Option(help="Why, for the record.")]
+
+
 @hospital.command("resubmit")
 def hospital_resubmit(
-    ids: Annotated[list[str] | None, typer.Argument(help="Instance ids.")] = None,
-    all_: Annotated[
-        bool, typer.Option("--all", help="Every instance matching the filter.")
-    ] = False,
-    flow: Annotated[str | None, typer.Option()] = None,
-    category: Annotated[str | None, typer.Option()] = None,
-    note: Annotated[str, typer.Option(help="Why, for the record.")] = "",
+    ids: Ids = None,
+    all_: AllOption = False,
+    flow: FlowOption = None,
+    category: CategoryOption = None,
+    note: NoteOption = "",
     home: HomeOption = None,
 ) -> None:
     """Run faulted instances again from the beginning."""
@@ -173,13 +178,11 @@ def hospital_resubmit(
 
 @hospital.command("discard")
 def hospital_discard(
-    ids: Annotated[list[str] | None, typer.Argument(help="Instance ids.")] = None,
-    all_: Annotated[
-        bool, typer.Option("--all", help="Every instance matching the filter.")
-    ] = False,
-    flow: Annotated[str | None, typer.Option()] = None,
-    category: Annotated[str | None, typer.Option()] = None,
-    note: Annotated[str, typer.Option(help="Why, for the record.")] = "",
+    ids: Ids = None,
+    all_: AllOption = False,
+    flow: FlowOption = None,
+    category: CategoryOption = None,
+    note: NoteOption = "",
     home: HomeOption = None,
 ) -> None:
     """Remove faulted instances from the hospital; who did it is recorded."""

@@ -43,6 +43,8 @@ async def serve(
             port=settings.port,
             log_config=None,
             access_log=False,
+            # Longer than clients' idle gaps under load, so pooled connections are rarely cut.
+            timeout_keep_alive=30,
             lifespan="on",
             timeout_graceful_shutdown=10,
         )

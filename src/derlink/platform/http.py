@@ -126,14 +126,24 @@ class HttpClient:
             data = orjson.dumps(json)
             headers["Content-Type"] = "application/json"
         session = await self._session_()
-        try:
-            async with session.request(
-                method, url, data=data, headers=headers, params=params
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise RemoteFault(f"{c.name} unreachable: {type(exc).__name__}: {exc}") from None
+        for attempt in (1, 2):
+            try:
+                async with session.request(
+                    method, url, data=data, headers=headers, params=params
+                ) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                break
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                # A pooled keep-alive connection the server closed just as we reused it: the
+                # request never reached it, so one more try on a fresh connection is safe
+                # (and every derlink call is idempotent anyway).
+                if attempt == 2:
+                    raise RemoteFault(
+                        f"{c.name} unreachable: {type(exc).__name__}: {exc}"
+                    ) from None
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise RemoteFault(f"{c.name} unreachable: {type(exc).__name__}: {exc}") from None
         body: Any = None
         if raw:
             try:
