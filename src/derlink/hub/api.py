@@ -8,10 +8,12 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
 from derlink.common.errors import BusinessError
 from derlink.hub.lookups import LookupStore
+from derlink.hub.metrics import exposition
 from derlink.hub.schemas import Accepted, LookupValue, Selection
 from derlink.hub.service import Hub
 from derlink.platform.auth import Client
@@ -146,6 +148,11 @@ def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
     @router.get("/reconciliation", dependencies=[read])
     async def reconciliation() -> dict[str, Any]:
         return await hub.reconcile()
+
+    @router.get("/metrics", dependencies=[read])
+    def metrics() -> Response:
+        """Prometheus text format: instances by flow and status, hospital, refused records."""
+        return Response(exposition(hub.store), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/stats", dependencies=[read])
     async def stats() -> dict[str, Any]:

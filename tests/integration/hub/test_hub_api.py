@@ -128,3 +128,13 @@ def test_resubmit_needs_a_selection(api: TestClient):
     response = api.post("/api/v1/hospital/resubmit", json={}, headers=_auth(api, "operator"))
     assert response.status_code == 422
     assert response.json()["code"] == "HUB-SELECTION"
+
+
+def test_metrics_are_exposed_in_prometheus_format(api: TestClient):
+    body = {"batchId": "B9", "messages": [sync_record("SR9")]}
+    api.post("/api/v1/flows/ENR-SYNC/messages", json=body, headers=_auth(api, "cpm"))
+    response = api.get("/api/v1/metrics", headers=_auth(api, "viewer"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'derlink_hub_instances{flow="ENR-SYNC",status=' in response.text
+    assert api.get("/api/v1/metrics").status_code == 401
