@@ -102,7 +102,7 @@ class ServicePoints:
 
     frame: pl.DataFrame  # sp_id, time_zone, program_id, station_id
     default_time_zone: str = "UTC"
-    _index: dict[str, tuple[str | None, str | None, str | None]] = field(
+    _columns: dict[str, ObjectArray] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -110,25 +110,48 @@ class ServicePoints:
         for name in ("time_zone", "program_id", "station_id"):
             if name not in self.frame.columns:
                 object.__setattr__(self, "frame", self.frame.with_columns(pl.lit(None).alias(name)))
-        rows = self.frame.select(
-            pl.col("sp_id").cast(pl.Utf8),
-            pl.col("time_zone").cast(pl.Utf8),
-            pl.col("program_id").cast(pl.Utf8),
-            pl.col("station_id").cast(pl.Utf8),
-        ).iter_rows()
-        self._index.update({sp: (tz, program, station) for sp, tz, program, station in rows})
+        # Sorted by id: batches arrive in id order, so a batch's service points are usually
+        # one slice of these arrays, found with one binary search.
+        ordered = (
+            self.frame.select(
+                pl.col(c).cast(pl.Utf8) for c in ("sp_id", "time_zone", "program_id", "station_id")
+            )
+            .unique("sp_id", keep="first", maintain_order=True)
+            .sort("sp_id")
+        )
+        for name in ordered.columns:
+            self._columns[name] = ordered[name].to_numpy().astype(object)
+
+    def _positions(self, sp_ids: ObjectArray) -> tuple[Int64Array, BoolArray]:
+        keys = self._columns["sp_id"]
+        n, total = len(sp_ids), len(keys)
+        if n == 0 or total == 0:
+            return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        first = int(np.searchsorted(keys, sp_ids[0]))
+        if first + n <= total and (keys[first : first + n] == sp_ids).all():
+            return np.arange(first, first + n, dtype=np.int64), np.ones(n, dtype=bool)
+        where = np.minimum(np.searchsorted(keys, sp_ids), total - 1).astype(np.int64)
+        return where, np.asarray(keys[where] == sp_ids, dtype=bool)
 
     def lookup(self, sp_ids: ObjectArray) -> tuple[ObjectArray, ObjectArray, ObjectArray]:
         """(time zone, program id, station id) of each service point; unknown → default/None."""
-        none: tuple[str | None, str | None, str | None] = (None, None, None)
-        found = [self._index.get(sp, none) for sp in sp_ids.tolist()]
-        zones = np.asarray([f[0] or self.default_time_zone for f in found], dtype=object)
-        programs = np.asarray([f[1] for f in found], dtype=object)
-        stations = np.asarray([f[2] for f in found], dtype=object)
-        return zones, programs, stations
+        where, found = self._positions(sp_ids)
+        if len(self._columns["sp_id"]) == 0:
+            nothing = np.full(len(sp_ids), None, dtype=object)
+            return np.full(len(sp_ids), self.default_time_zone, dtype=object), nothing, nothing
+        unknown = ~found
+
+        def column(name: str) -> ObjectArray:
+            values: ObjectArray = self._columns[name][where]
+            values[unknown] = None
+            return values
+
+        zones = column("time_zone")
+        zones[[z is None for z in zones.tolist()]] = self.default_time_zone
+        return zones, column("program_id"), column("station_id")
 
     def __contains__(self, sp_id: object) -> bool:
-        return sp_id in self._index
+        return bool(self._positions(np.asarray([sp_id], dtype=object))[1][0])
 
     @classmethod
     def empty(cls, default_time_zone: str = "UTC") -> ServicePoints:
@@ -157,6 +180,30 @@ class EventHistory:
 
     events: Sequence[Event]
     participation: pl.DataFrame | None = None  # event_id, sp_id
+    _sorted: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _listed_events(self) -> set[str]:
+        if "listed" not in self._sorted and self.participation is not None:
+            self._sorted["listed"] = set(self.participation["event_id"].unique().to_list())
+        listed: set[str] = self._sorted.get("listed", set())
+        return listed
+
+    def _participation_of(self, sp_ids: ObjectArray) -> tuple[ObjectArray, ObjectArray]:
+        """(sp_id, event_id) rows of service points between the batch's first and last id.
+
+        Batches come in sp_id order, so a binary search in the participation sorted once by
+        sp_id finds a batch's rows without scanning them all.
+        """
+        assert self.participation is not None
+        if "keys" not in self._sorted:
+            frame = self.participation.sort("sp_id")
+            self._sorted["keys"] = frame["sp_id"].to_numpy().astype(object)
+            self._sorted["events"] = frame["event_id"].to_numpy().astype(object)
+        keys, events = self._sorted["keys"], self._sorted["events"]
+        low, high = min(sp_ids.tolist()), max(sp_ids.tolist())
+        first = int(np.searchsorted(keys, low, side="left"))
+        last = int(np.searchsorted(keys, high, side="right"))
+        return keys[first:last], events[first:last]
 
     def excluded_days(
         self,
@@ -198,18 +245,19 @@ class EventHistory:
             return out
         with_list = set()
         if self.participation is not None and self.participation.height:
-            rows = self.participation.filter(pl.col("event_id").is_in(list(event_days)))
-            with_list = set(rows["event_id"].unique().to_list())
-            if rows.height:
-                index = pl.DataFrame(
-                    {"sp_id": sp_ids.tolist(), "row": np.arange(n, dtype=np.int64)},
-                    schema={"sp_id": pl.Utf8, "row": pl.Int64},
-                )
-                joined = rows.join(index, on="sp_id", how="inner")
-                for (event_key, *_), group in joined.group_by(["event_id"]):
-                    r = group["row"].to_numpy()
-                    for col in event_days[str(event_key)]:
-                        out[r, col] = True
+            with_list = self._listed_events() & set(event_days)
+            part_sp, part_event = self._participation_of(sp_ids)
+            if len(part_sp):
+                order = np.argsort(sp_ids)
+                ordered = sp_ids[order]
+                at = np.minimum(np.searchsorted(ordered, part_sp), n - 1)
+                match = ordered[at] == part_sp
+                rows, events_of = order[at[match]], part_event[match]
+                for event_id, cols in event_days.items():
+                    if event_id in with_list:
+                        hit = rows[events_of == event_id]
+                        for col in cols:
+                            out[hit, col] = True
         by_id = {e.event_id: e for e in relevant}
         unknown = np.asarray([p is None for p in programs.tolist()], dtype=bool)
         for event_id, cols in event_days.items():

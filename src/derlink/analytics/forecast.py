@@ -29,7 +29,7 @@ from derlink.analytics.baselines.regression import RegressionMethod, regression_
 from derlink.analytics.baselines.rules import CAISO_10_IN_10, DayOfAdjustment, XofYRule
 from derlink.analytics.baselines.windows import prior_days
 from derlink.analytics.events import Event
-from derlink.analytics.grid import build_grid
+from derlink.analytics.groups import Group, Population, event_day, split_batch
 from derlink.analytics.localtime import (
     US_PER_SECOND,
     DayType,
@@ -39,7 +39,6 @@ from derlink.analytics.localtime import (
     local_midnight_us,
 )
 from derlink.analytics.measurements import IntervalBatch
-from derlink.analytics.pipeline import Group, Population, event_day, split_batch
 from derlink.analytics.sufficiency import WarningLog
 
 FloatArray = npt.NDArray[np.float64]
@@ -146,28 +145,24 @@ def _like_day_load(
     step = interval * US_PER_SECOND
     day = event_day(window, zone)
     start = local_midnight_us(zone, day - rule.lookback_days)
-    end = window.end_us + (-(window.end_us - start)) % step
-    grid = build_grid(
-        group.batch,
-        start_us=start,
-        end_us=end,
-        interval_s=interval,
-        bounds=population.bounds,
-        warnings=warnings,
-    )
+    # Only the days before the window's day are read: the window itself is still to come.
+    end = local_midnight_us(zone, day)
+    end += (-(end - start)) % step
+    grid = group.grid(start, end, population.bounds, warnings)
     prior = prior_days(
         grid,
         time_zone=zone,
         event_start_us=window.start_us,
         event_end_us=window.end_us,
         days=rule.lookback_days,
+        future=True,
     )
     holidays = holiday_numbers(population.holidays)
     types = day_types(prior.day_numbers, holidays, rule.day_types)
     wanted = DayType(int(day_types(np.asarray([day]), holidays, rule.day_types)[0]))
     selection = rule.selection(wanted)
     excluded = population.history.excluded_days(
-        group.batch.sp_ids, group.programs, zone, prior.day_numbers
+        group.sp_ids, group.programs, zone, prior.day_numbers
     )
     like = (types == wanted)[None, :] & ~excluded & ~np.isnan(prior.window).any(axis=2)
     chosen = like & (np.cumsum(like, axis=1) <= selection.y_days)
@@ -212,12 +207,12 @@ def forecast_window(
                 sd = np.zeros_like(mean)
                 hours = 1.0
             load_kw, load_sd = mean / hours, sd / hours
-            events, ratio, ratio_sd = responses.shrunk(group.batch.sp_ids)
+            events, ratio, ratio_sd = responses.shrunk(group.sp_ids)
             expected = load_kw * ratio[:, None]
             spread = np.sqrt((load_kw * ratio_sd[:, None]) ** 2 + (ratio[:, None] * load_sd) ** 2)
             run.groups.append(
                 ForecastGroup(
-                    sp_ids=group.batch.sp_ids,
+                    sp_ids=group.sp_ids,
                     program_ids=group.programs,
                     time_zone=group.time_zone,
                     interval_s=interval_s,

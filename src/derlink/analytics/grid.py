@@ -46,35 +46,61 @@ class ValueBounds:
 
 @dataclass(frozen=True)
 class UtcGrid:
+    """kWh of N service points on UTC interval columns.
+
+    ``kwh`` may be a read-only view of a batch holding more service points than the grid:
+    ``row_index`` then says which of its rows are the grid's, and values outside [low, high]
+    (reported when the grid was built) read as NaN. Always read values through ``take`` or
+    ``dense``, which apply both.
+    """
+
     sp_ids: ObjectArray  # (N,)
     start_us: int  # UTC start of column 0
     interval_s: int
-    kwh: FloatArray  # (N, U), NaN where missing
+    kwh: FloatArray  # (rows, ≥ offset + U); NaN where missing
+    row_index: Int64Array | None = None
+    low: float = -np.inf
+    high: float = np.inf
+    # Column c of the grid is column offset + c of ``kwh``: the grid can be a window of a
+    # wider, contiguous array without slicing it (gathers from a sliced view copy it first).
+    offset: int = 0
+    width: int | None = None
+    out_of_range: bool = True  # False when no value lies outside [low, high]: nothing to mask
+
+    @property
+    def size(self) -> int:
+        return len(self.sp_ids)
 
     @property
     def columns(self) -> int:
-        return int(self.kwh.shape[1])
+        return int(self.kwh.shape[1]) - self.offset if self.width is None else self.width
 
     def column_starts(self) -> Int64Array:
         step = self.interval_s * US_PER_SECOND
         return self.start_us + np.arange(self.columns, dtype=np.int64) * step
 
-    def column_of(self, instant_us: int) -> int:
-        """The column of an instant on the grid (it must be aligned to the grid)."""
-        step = self.interval_s * US_PER_SECOND
-        offset = instant_us - self.start_us
-        if offset % step:
-            raise ValueError("instant is not aligned to the grid's intervals")
-        return offset // step
+    def take(self, columns: Int64Array) -> FloatArray:
+        """(N, *columns.shape) values of the given columns (a copy, out-of-range as NaN)."""
+        flat = np.asarray(columns, dtype=np.int64).ravel() + self.offset
+        values = np.take(self.kwh, flat, axis=1)  # columns first: few of them, all rows
+        if self.row_index is not None:
+            values = values[self.row_index]
+        if self.out_of_range:
+            with np.errstate(invalid="ignore"):
+                values[(values < self.low) | (values > self.high)] = np.nan
+        return values.reshape(self.size, *np.shape(columns))
 
-    def rows(self, indices: npt.NDArray[np.int64]) -> UtcGrid:
-        return UtcGrid(self.sp_ids[indices], self.start_us, self.interval_s, self.kwh[indices])
+    def dense(self) -> FloatArray:
+        """(N, U): every column."""
+        return self.take(np.arange(self.columns, dtype=np.int64))
 
 
 def detect_interval_seconds(batch: IntervalBatch, sample: int = 16) -> Int64Array:
-    """Each service point's interval length: the median of its first positive steps.
+    """Each service point's interval length, from its first ``sample + 1`` readings.
 
-    A service point with fewer than two readings gets 0 (unknown).
+    The greatest common divisor of the steps between the (sorted) sampled instants, which holds
+    whether or not the file was sorted; when a stray reading drags it below a minute, the
+    median step instead. A service point with fewer than two distinct instants gets 0.
     """
     n = batch.size
     counts = batch.counts()
@@ -84,15 +110,20 @@ def detect_interval_seconds(batch: IntervalBatch, sample: int = 16) -> Int64Arra
         return np.zeros(n, dtype=np.int64)
     index = batch.offsets[:-1, None] + np.arange(width)[None, :]
     valid = np.arange(width)[None, :] < take[:, None]
-    stamps = np.where(valid, batch.start_us[np.minimum(index, batch.rows - 1)], -1)
-    steps = np.diff(stamps, axis=1).astype(np.float64)
-    steps[~(valid[:, 1:]) | (steps <= 0)] = np.nan
-    with np.errstate(all="ignore"):
-        has = ~np.isnan(steps).all(axis=1)
-        median = np.zeros(n)
-        if has.any():
-            median[has] = np.nanmedian(steps[has], axis=1)
-    return (median // US_PER_SECOND).astype(np.int64)
+    # Padding sorts last, so that the valid instants stay at the front of each row.
+    padding = np.iinfo(np.int64).max
+    stamps = np.where(valid, batch.start_us[np.minimum(index, batch.rows - 1)], padding)
+    stamps.sort(axis=1)
+    steps = np.diff(stamps, axis=1) // US_PER_SECOND
+    usable = (steps > 0) & valid[:, 1:]
+    divisor = np.gcd.reduce(np.where(usable, steps, 0), axis=1)
+    some = usable.any(axis=1)
+    median = np.zeros(n)
+    if some.any():
+        median[some] = np.nanmedian(np.where(usable[some], steps[some], np.nan), axis=1)
+    result: Int64Array = np.where(divisor >= 60, divisor, median).astype(np.int64)
+    result[~some] = 0
+    return result
 
 
 def interval_supported(interval_s: Int64Array) -> npt.NDArray[np.bool_]:
@@ -110,24 +141,51 @@ def build_grid(
     interval_s: int,
     bounds: ValueBounds,
     warnings: WarningLog,
+    members: Int64Array | None = None,
 ) -> UtcGrid:
     """Place a batch (one interval length) on the UTC grid [start_us, end_us).
 
-    Records per service point: ``short_history`` (intervals before the first reading), ``gap``
-    (intervals without a value after it),
-    ``duplicate`` (extra readings of one interval, averaged), ``misaligned`` (readings off the
-    interval grid, dropped) and ``out_of_range`` (dropped).
+    ``members`` restricts the grid to those service points of the batch. Records per service
+    point: ``short_history`` (intervals before the first reading), ``gap`` (intervals without a
+    value after it), ``duplicate`` (extra readings of one interval, averaged), ``misaligned``
+    (readings off the interval grid, dropped) and ``out_of_range`` (read as missing).
     """
     step = interval_s * US_PER_SECOND
     columns = max(0, (end_us - start_us) // step)
-    n = batch.size
+    if members is not None and 2 * len(members) < batch.size:
+        batch, members = batch.select(members), None  # a small share: copy it first
+    hours = interval_s / 3600.0
+    low, high = bounds.min_kwh_per_hour * hours, bounds.max_kwh_per_hour * hours
     placed = _regular_fast_path(batch, start_us, columns, step)
+    if placed is not None and placed[1].all():
+        # Every service point regular: the grid is (a view of) the batch's values.
+        values, _, skipped, offset, width = placed
+        rows = members if members is not None else np.arange(batch.size, dtype=np.int64)
+        ids = batch.sp_ids[rows]
+        window = values[:, offset : offset + width]
+        stats = _row_stats(window, rows, low, high)
+        _report(warnings, ids, stats, skipped, interval_s, low, high)
+        return UtcGrid(
+            ids,
+            start_us + skipped * step,
+            interval_s,
+            values,
+            members,
+            low,
+            high,
+            offset,
+            width,
+            bool(stats[2].any()),
+        )
+    if members is not None:
+        batch, members = batch.select(members), None
+        placed = _regular_fast_path(batch, start_us, columns, step)
     grid: FloatArray
     if placed is None:
-        grid = np.full((n, columns), np.nan)
-        regular = np.zeros(n, dtype=bool)
+        grid = np.full((batch.size, columns), np.nan)
+        regular = np.zeros(batch.size, dtype=bool)
     else:
-        grid, regular = placed
+        grid, regular = placed[0], placed[1]
     irregular = np.flatnonzero(~regular)
     if irregular.size:
         duplicates, misaligned = _scatter(
@@ -145,43 +203,87 @@ def build_grid(
             batch.sp_ids[irregular],
             misaligned,
         )
-    has = ~np.isnan(grid)
+    every = np.arange(batch.size, dtype=np.int64)
+    stats = _row_stats(grid, every, low, high)
+    _report(warnings, batch.sp_ids, stats, 0, interval_s, low, high)
+    return UtcGrid(
+        batch.sp_ids, start_us, interval_s, grid, None, low, high, out_of_range=bool(stats[2].any())
+    )
+
+
+def _row_stats(
+    values: FloatArray, rows: Int64Array, low: float, high: float, block: int = 256
+) -> tuple[Int64Array, Int64Array, Int64Array]:
+    """(leading missing, missing, out of range) per row, in cache-sized blocks of rows."""
+    n = len(rows)
+    columns = values.shape[1]
+    leading = np.empty(n, dtype=np.int64)
+    missing = np.empty(n, dtype=np.int64)
+    outside = np.empty(n, dtype=np.int64)
+    contiguous = n == values.shape[0] and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1))
+    for first in range(0, n, block):
+        part = values[first : first + block] if contiguous else values[rows[first : first + block]]
+        gaps = np.isnan(part)
+        count = np.count_nonzero(gaps, axis=1)
+        missing[first : first + block] = count
+        lead = np.zeros(len(part), dtype=np.int64)
+        holed = np.flatnonzero(count)
+        if holed.size:  # only rows with gaps need the position of their first reading
+            has = ~gaps[holed]
+            lead[holed] = np.where(has.any(axis=1), np.argmax(has, axis=1), columns)
+        leading[first : first + block] = lead
+        # Row minima and maxima clear most rows at once; rows with a gap or a bound crossed
+        # are counted value by value.
+        with np.errstate(invalid="ignore"):
+            suspect = np.flatnonzero(
+                (count > 0) | (part.min(axis=1) < low) | (part.max(axis=1) > high)
+            )
+            counted = np.zeros(len(part), dtype=np.int64)
+            if suspect.size:
+                sub = part[suspect]
+                counted[suspect] = np.count_nonzero((sub < low) | (sub > high), axis=1)
+        outside[first : first + block] = counted
+    return leading, missing, outside
+
+
+def _report(
+    warnings: WarningLog,
+    ids: ObjectArray,
+    stats: tuple[Int64Array, Int64Array, Int64Array],
+    skipped: int,
+    interval_s: int,
+    low: float,
+    high: float,
+) -> None:
+    leading, missing, outside = stats
     # Intervals before a service point's first reading are a short history, not a gap.
-    leading = np.where(has.any(axis=1), np.argmax(has, axis=1), columns)
     warnings.add(
         sufficiency.SHORT_HISTORY,
         "intervals of the analysis window before the first reading",
-        batch.sp_ids,
-        leading,
+        ids,
+        leading + skipped,
     )
     warnings.add(
-        sufficiency.GAP,
-        "intervals without a reading after the first one",
-        batch.sp_ids,
-        columns - has.sum(axis=1) - leading,
+        sufficiency.GAP, "intervals without a reading after the first one", ids, missing - leading
     )
-    hours = interval_s / 3600.0
-    low, high = bounds.min_kwh_per_hour * hours, bounds.max_kwh_per_hour * hours
-    outside = (grid < low) | (grid > high)
-    out_counts = outside.sum(axis=1)
-    if out_counts.any():
-        grid = np.where(outside, np.nan, grid)
-        warnings.add(
-            sufficiency.OUT_OF_RANGE,
-            f"interval values outside [{low:g}, {high:g}] kWh (dropped)",
-            batch.sp_ids,
-            out_counts,
-        )
-    return UtcGrid(batch.sp_ids, start_us, interval_s, grid)
+    warnings.add(
+        sufficiency.OUT_OF_RANGE,
+        f"interval values outside [{low:g}, {high:g}] kWh (read as missing)",
+        ids,
+        outside,
+    )
 
 
 def _regular_fast_path(
     batch: IntervalBatch, start_us: int, columns: int, step: int
-) -> tuple[FloatArray, npt.NDArray[np.bool_]] | None:
+) -> tuple[FloatArray, npt.NDArray[np.bool_], int, int, int] | None:
     """Service points read at exactly the same regular, aligned instants: a reshape.
 
-    Returns the grid (a view of the batch when it covers the window exactly) and the mask of
-    service points placed, or None when no service point qualifies.
+    Returns the values, the mask of service points placed, the number of leading columns
+    left out, and the values' first column and width, or None when no service point
+    qualifies. When every service point qualifies and
+    the readings run to the window's end, the grid is a view of the batch that starts at the
+    first reading (on a whole hour), so nothing is copied.
     """
     n = batch.size
     counts = batch.counts()
@@ -202,7 +304,7 @@ def _regular_fast_path(
     )
     if candidate.all():
         values = batch.kwh.reshape(n, common)
-        regular = (batch.start_us.reshape(n, common) == stamps).all(axis=1)
+        regular = _rows_equal(batch.start_us.reshape(n, common), stamps)
     else:
         chosen = np.flatnonzero(candidate)
         rows = (batch.offsets[chosen][:, None] + np.arange(common)[None, :]).ravel()
@@ -213,13 +315,26 @@ def _regular_fast_path(
     first_column = (int(stamps[0]) - start_us) // step
     lo = max(0, -first_column)
     hi = min(common, columns - first_column)
-    if regular.all() and first_column + lo == 0 and first_column + hi == columns:
-        return values[:, lo:hi], regular
+    hour = 3600 * US_PER_SECOND
+    skip = max(first_column, 0)
+    if regular.all() and first_column + hi == columns and (skip * step) % hour == 0:
+        return values, regular, skip, lo, hi - lo
     grid = np.full((n, columns), np.nan)
     if hi > lo:
         placed = np.flatnonzero(regular)
         grid[placed, first_column + lo : first_column + hi] = values[placed, lo:hi]
-    return grid, regular
+    return grid, regular, 0, 0, columns
+
+
+def _rows_equal(
+    stamps2d: Int64Array, stamps: Int64Array, block: int = 256
+) -> npt.NDArray[np.bool_]:
+    """Rows equal to ``stamps``, checked in blocks so that the temporaries stay in cache."""
+    out = np.empty(stamps2d.shape[0], dtype=bool)
+    for first in range(0, stamps2d.shape[0], block):
+        part = stamps2d[first : first + block]
+        out[first : first + block] = (part == stamps).all(axis=1)
+    return out
 
 
 def _scatter(

@@ -15,9 +15,12 @@ Big Parquet files are streamed one batch of whole service points at a time
 from __future__ import annotations
 
 import re
+import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +49,15 @@ _ALIASES = {
     "start": {"start", "starttime", "intervalstart", "intervalstarttime", "startdatetime"},
     "kwh": {"kwh", "value", "usagekwh"},
 }
-_OFFSET_AT_END = r"(Z|[+-]\d\d:?\d\d)$"
+OFFSET_AT_END = r"(Z|[+-]\d\d:?\d\d)$"
 
 
 @dataclass(frozen=True)
 class IntervalBatch:
-    """The interval rows of N whole service points, grouped by service point, sorted by start."""
+    """The interval rows of N whole service points, grouped by service point.
+
+    Readers of derlink's own files yield rows sorted by start; the kernels do not rely on it.
+    """
 
     sp_ids: ObjectArray  # (N,) distinct service point ids
     offsets: Int64Array  # (N + 1,) rows of service point i are offsets[i]:offsets[i + 1]
@@ -143,11 +149,14 @@ def _clean_text_rows(raw: pl.DataFrame, warnings: WarningLog, source: str) -> pl
     """Parse text columns; rows that do not parse become ``bad_row`` warnings, not errors."""
     parsed = raw.select(
         pl.col("sp_id").cast(pl.Utf8).str.strip_chars(),
-        pl.when(pl.col("start").cast(pl.Utf8).str.contains(_OFFSET_AT_END))
+        pl.when(pl.col("start").cast(pl.Utf8).str.contains(OFFSET_AT_END))
         # SPEC §2.3: timestamps carry an offset; a naive one is refused rather than guessed.
-        .then(pl.col("start").cast(pl.Utf8).str.to_datetime(time_unit="us", strict=False))
+        .then(
+            pl.col("start")
+            .cast(pl.Utf8)
+            .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+        )
         .otherwise(None)
-        .dt.convert_time_zone("UTC")
         .alias("start"),
         pl.col("kwh").cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False),
         (pl.col("kwh").is_null() | (pl.col("kwh").cast(pl.Utf8).str.strip_chars() == "")).alias(
@@ -246,7 +255,10 @@ def write_parquet(batches: Sequence[IntervalBatch] | Iterator[IntervalBatch], pa
     with pq.ParquetWriter(
         path,
         schema,
-        compression="zstd",
+        # kWh values barely compress and are most of the file: LZ4 decodes them three times
+        # faster than zstd (measured in docs/benchmarks-analytics.md); ids and instants are
+        # nearly free either way.
+        compression={"sp_id": "zstd", "start": "zstd", "kwh": "lz4"},
         use_dictionary=["sp_id"],
         column_encoding={"start": "DELTA_BINARY_PACKED", "kwh": "PLAIN"},
     ) as writer:
@@ -288,8 +300,13 @@ class _Chunk:
     kwh: FloatArray
 
 
+def _single(column: pa.ChunkedArray) -> pa.Array:
+    """One array for a column: the chunk itself when there is one (no copy)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _chunk_from_table(table: pa.Table, columns: dict[str, str], path: Path) -> _Chunk:
-    sp = table.column(columns["sp_id"]).combine_chunks()
+    sp = _single(table.column(columns["sp_id"]))
     if not pa.types.is_dictionary(sp.type):
         sp = sp.cast(pa.string()).dictionary_encode()
     indices = sp.indices.to_numpy(zero_copy_only=False)
@@ -299,23 +316,46 @@ def _chunk_from_table(table: pa.Table, columns: dict[str, str], path: Path) -> _
         raise InputFileError(
             f"{path.name}: column start must be a UTC-adjusted timestamp, not {start.type}"
         )
-    start_us = (
-        start.cast(pa.timestamp("us", tz="UTC")).combine_chunks().to_numpy(zero_copy_only=False)
-    ).view(np.int64)
-    kwh = (
-        table.column(columns["kwh"])
-        .cast(pa.float64())
-        .combine_chunks()
-        .to_numpy(zero_copy_only=False)
-    )
+    if start.type.unit != "us":
+        start = start.cast(pa.timestamp("us", tz="UTC"))
+    start_us = _single(start).to_numpy(zero_copy_only=False).view(np.int64)
+    kwh_column = table.column(columns["kwh"])
+    if kwh_column.type != pa.float64():
+        kwh_column = kwh_column.cast(pa.float64())
+    kwh = _single(kwh_column).to_numpy(zero_copy_only=False)
     rows = len(indices)
     if rows == 0:
         empty = np.zeros(1, dtype=np.int64)
         return _Chunk(np.asarray([], dtype=object), empty, start_us, kwh)
     change = np.flatnonzero(indices[1:] != indices[:-1]) + 1
     offsets = np.concatenate(([0], change, [rows])).astype(np.int64)
+    if len(np.unique(indices[offsets[:-1]])) != len(offsets) - 1:
+        # A service point's rows are scattered inside this chunk: group them here (the row
+        # groups' statistics already showed that no other chunk holds them).
+        order = np.lexsort((start_us, indices))
+        indices, start_us, kwh = indices[order], start_us[order], kwh[order]
+        change = np.flatnonzero(indices[1:] != indices[:-1]) + 1
+        offsets = np.concatenate(([0], change, [rows])).astype(np.int64)
     names = dictionary[indices[offsets[:-1]]]
     return _Chunk(names, offsets, start_us.astype(np.int64, copy=False), kwh)
+
+
+def _row_groups_in_order(parquet: pq.ParquetFile, column: str) -> bool | None:
+    """Whether row groups hold increasing, non-overlapping ranges of ``column`` (None: unknown).
+
+    Adjacent row groups may share one value (a service point cut by a row-group boundary).
+    """
+    position = parquet.schema_arrow.get_field_index(column)
+    previous_max: object = None
+    for group in range(parquet.num_row_groups):
+        stats = parquet.metadata.row_group(group).column(position).statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        low, high = stats.min, stats.max
+        if previous_max is not None and low < previous_max:
+            return False
+        previous_max = high
+    return True
 
 
 def _split_last(chunk: _Chunk) -> tuple[_Chunk, _Chunk]:
@@ -339,27 +379,20 @@ def _prepend(tail: _Chunk, chunk: _Chunk) -> _Chunk:
 
 
 def _to_batch(chunk: _Chunk) -> IntervalBatch:
-    """Sort rows by start within each service point when the file was not already sorted."""
-    start_us, kwh = chunk.start_us, chunk.kwh
-    if len(start_us) > 1:
-        same_sp = np.ones(len(start_us) - 1, dtype=bool)
-        same_sp[chunk.offsets[1:-1] - 1] = False
-        if (np.diff(start_us)[same_sp] < 0).any():
-            row_sp = np.repeat(np.arange(len(chunk.names)), np.diff(chunk.offsets))
-            order = np.lexsort((start_us, row_sp))
-            start_us, kwh = start_us[order], kwh[order]
-    return IntervalBatch(chunk.names, chunk.offsets, start_us, kwh)
+    # Rows of a service point need no sorting: the grid's fast path checks the exact instants,
+    # and anything else takes the general path, which places rows in any order.
+    return IntervalBatch(chunk.names, chunk.offsets, chunk.start_us, chunk.kwh)
 
 
 def iter_parquet_batches(
-    path: Path, rows_per_batch: int = 8_000_000, prefetch: bool = True
+    path: Path, rows_per_batch: int = 8_000_000, prefetch: bool = True, readers: int = 2
 ) -> Iterator[IntervalBatch]:
     """Stream a measurement Parquet file as batches of whole service points.
 
     The file must be grouped by ``sp_id`` (the layout ``write_parquet`` produces); a service point
     split across row groups is stitched back together. A file that is not grouped raises
     ``UnsortedMeasurements`` (callers fall back to ``read_parquet`` and sort in memory).
-    With ``prefetch`` the next chunk is decoded on a second thread while the caller computes.
+    With ``prefetch``, ``readers`` threads decode the next chunks while the caller computes.
     """
     try:
         parquet = pq.ParquetFile(path)
@@ -368,37 +401,51 @@ def iter_parquet_batches(
     names = _canonical_names(parquet.schema_arrow.names, path)
     columns = {canonical: original for original, canonical in names.items()}
     parquet = pq.ParquetFile(path, read_dictionary=[columns["sp_id"]])
+    if _row_groups_in_order(parquet, columns["sp_id"]) is False:
+        raise UnsortedMeasurements(
+            f"{path.name}: row groups are not in sp_id order; the streaming layout groups rows "
+            "by sp_id (write it with derlink's writer or sort it first)"
+        )
     wanted = [columns["sp_id"], columns["start"], columns["kwh"]]
 
-    def tables() -> Iterator[pa.Table]:
+    def pieces() -> Iterator[tuple[int, int | None]]:
+        """(row group, batch within it or None for the whole group), in file order."""
         for group in range(parquet.num_row_groups):
-            if parquet.metadata.row_group(group).num_rows <= rows_per_batch * 3 // 2:
-                yield parquet.read_row_group(group, columns=wanted)
+            rows = parquet.metadata.row_group(group).num_rows
+            if rows <= rows_per_batch * 3 // 2:
+                yield group, None
             else:
-                for record_batch in parquet.iter_batches(
-                    batch_size=rows_per_batch, row_groups=[group], columns=wanted
-                ):
-                    yield pa.Table.from_batches([record_batch])
+                yield from ((group, b) for b in range(-(-rows // rows_per_batch)))
+
+    local = threading.local()
+
+    def load(piece: tuple[int, int | None]) -> _Chunk:
+        # Each reader thread has its own file handle and decodes on its own thread only:
+        # concurrent reads through one ParquetFile, each fanning out to arrow's small thread
+        # pool, were seen to deadlock.
+        reader = getattr(local, "parquet", None)
+        if reader is None:
+            reader = local.parquet = pq.ParquetFile(path, read_dictionary=[columns["sp_id"]])
+        group, part = piece
+        table = reader.read_row_group(group, columns=wanted, use_threads=False)
+        if part is not None:
+            table = table.slice(part * rows_per_batch, rows_per_batch)
+        return _chunk_from_table(table, columns, path)
 
     def chunks() -> Iterator[_Chunk]:
-        source = tables()
         if not prefetch:
-            for table in source:
-                yield _chunk_from_table(table, columns, path)
+            yield from (load(piece) for piece in pieces())
             return
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = None
-            first = next(source, None)
-            if first is not None:
-                pending = pool.submit(_chunk_from_table, first, columns, path)
-            while pending is not None:
-                following = next(source, None)
-                current = pending.result()
-                pending = (
-                    pool.submit(_chunk_from_table, following, columns, path)
-                    if following is not None
-                    else None
-                )
+        # Decoding runs on worker threads (pyarrow and numpy release the GIL): while the
+        # caller computes on one chunk, the next ones are being read, in file order.
+        with ThreadPoolExecutor(max_workers=readers) as pool:
+            queue = pieces()
+            pending = deque(pool.submit(load, piece) for piece in islice(queue, readers))
+            while pending:
+                current = pending.popleft().result()
+                following = next(queue, None)
+                if following is not None:
+                    pending.append(pool.submit(load, following))
                 yield current
 
     seen: set[str] = set()

@@ -8,9 +8,8 @@ batch size, whatever the population.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -21,13 +20,8 @@ from derlink.analytics.baselines.regression import RegressionMethod, regression_
 from derlink.analytics.baselines.rules import AdjustmentKind, XofYRule
 from derlink.analytics.baselines.windows import prior_days
 from derlink.analytics.baselines.xofy import xofy_baseline
-from derlink.analytics.events import Event, EventHistory, ServicePoints
-from derlink.analytics.grid import (
-    ValueBounds,
-    build_grid,
-    detect_interval_seconds,
-    interval_supported,
-)
+from derlink.analytics.events import Event
+from derlink.analytics.groups import Group, Population, event_day, split_batch
 from derlink.analytics.localtime import (
     US_PER_SECOND,
     DayType,
@@ -35,12 +29,10 @@ from derlink.analytics.localtime import (
     delta_us,
     holiday_numbers,
     local_midnight_us,
-    offset_table,
 )
 from derlink.analytics.measurements import IntervalBatch
 from derlink.analytics.settlement import EventSavings, kw_drop_frame, kwh_avoided_frame
 from derlink.analytics.sufficiency import WarningLog
-from derlink.analytics.weather import Weather
 
 BaselineMethod = XofYRule | RegressionMethod
 ObjectArray = npt.NDArray[np.object_]
@@ -59,64 +51,6 @@ class SettlementRun:
 
     def kw_drop(self) -> pl.DataFrame:
         return kw_drop_frame(self.event, self.savings)
-
-
-@dataclass(frozen=True)
-class Population:
-    """What a run knows about the service points beyond their measurements."""
-
-    service_points: ServicePoints = field(default_factory=ServicePoints.empty)
-    history: EventHistory = field(default_factory=lambda: EventHistory([]))
-    holidays: frozenset[date] = frozenset()
-    bounds: ValueBounds = field(default_factory=ValueBounds)
-    weather: Weather | None = None
-
-
-@dataclass(frozen=True)
-class Group:
-    """Service points of one batch sharing a time zone and an interval length."""
-
-    batch: IntervalBatch
-    time_zone: str
-    interval_s: int
-    programs: ObjectArray
-    stations: ObjectArray
-
-
-def split_batch(
-    batch: IntervalBatch,
-    service_points: ServicePoints,
-    warnings: WarningLog,
-    keep: npt.NDArray[np.bool_] | None = None,
-) -> Iterator[Group]:
-    """Split a batch by (time zone, interval length); drop unusable service points."""
-    zones, programs, stations = service_points.lookup(batch.sp_ids)
-    intervals = detect_interval_seconds(batch)
-    usable = interval_supported(intervals)
-    unknown = intervals == 0
-    warnings.add(
-        sufficiency.NO_DATA,
-        "fewer than two readings: the interval length is unknown",
-        batch.sp_ids[unknown],
-    )
-    warnings.add(
-        sufficiency.INTERVAL_UNSUPPORTED,
-        "interval length does not divide a day (whole minutes, at most a day)",
-        batch.sp_ids[~usable & ~unknown],
-    )
-    if keep is not None:
-        usable &= keep
-    if not usable.any():
-        return
-    keys = np.char.add(zones.astype(str), np.char.add("|", intervals.astype(str)))
-    unique_keys, inverse = np.unique(keys[usable], return_inverse=True)
-    chosen = np.flatnonzero(usable)
-    for position, key in enumerate(unique_keys.tolist()):
-        members = chosen[inverse == position]
-        zone, interval = key.rsplit("|", 1)
-        yield Group(
-            batch.select(members), zone, int(interval), programs[members], stations[members]
-        )
 
 
 def _participants_mask(
@@ -161,12 +95,6 @@ def settle_event(
     return SettlementRun(event, savings, warnings, seen)
 
 
-def event_day(event: Event, time_zone: str) -> int:
-    table = offset_table(time_zone, event.start_us, event.end_us)
-    days, _ = table.days_and_seconds(np.asarray([event.start_us], dtype=np.int64))
-    return int(days[0])
-
-
 def _xofy_group(
     group: Group, event: Event, rule: XofYRule, population: Population, warnings: WarningLog
 ) -> EventSavings | None:
@@ -181,14 +109,7 @@ def _xofy_group(
     if adjusting:
         grid_start = min(grid_start, adjust_start - (adjust_start - grid_start) % step)
     grid_end = event.end_us + (-(event.end_us - grid_start)) % step
-    grid = build_grid(
-        group.batch,
-        start_us=grid_start,
-        end_us=grid_end,
-        interval_s=interval,
-        bounds=population.bounds,
-        warnings=warnings,
-    )
+    grid = group.grid(grid_start, grid_end, population.bounds, warnings)
     prior = prior_days(
         grid,
         time_zone=zone,
@@ -198,7 +119,7 @@ def _xofy_group(
         adjust_start_us=adjust_start if adjusting else None,
         adjust_end_us=adjust_end if adjusting else None,
     )
-    ids = group.batch.sp_ids
+    ids = group.sp_ids
     excluded = population.history.excluded_days(
         ids, group.programs, zone, prior.day_numbers, skip_event_id=event.event_id
     )

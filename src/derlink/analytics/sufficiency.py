@@ -60,10 +60,13 @@ class SufficiencyWarning:
 
 
 class WarningLog:
-    """Collects warnings for many service points; ``to_frame`` gives one row per warning."""
+    """Collects warnings for many service points; ``to_frame`` gives one row per warning.
+
+    Recording keeps plain arrays; the frame is built once, when asked for.
+    """
 
     def __init__(self) -> None:
-        self._parts: list[pl.DataFrame] = []
+        self._parts: list[tuple[str, str, npt.NDArray[Any], npt.NDArray[np.int64]]] = []
 
     def add(
         self,
@@ -73,24 +76,14 @@ class WarningLog:
         counts: npt.NDArray[np.integer[Any]] | int = 1,
     ) -> None:
         """Record ``qualified_name`` for each service point whose count is positive."""
-        ids = np.asarray(list(sp_ids) if not isinstance(sp_ids, np.ndarray) else sp_ids)
+        ids = sp_ids if isinstance(sp_ids, np.ndarray) else np.asarray(list(sp_ids), dtype=object)
         if ids.size == 0:
             return
         values = np.broadcast_to(np.asarray(counts, dtype=np.int64), ids.shape)
         keep = values > 0
         if not keep.any():
             return
-        self._parts.append(
-            pl.DataFrame(
-                {
-                    "sp_id": pl.Series(ids[keep].tolist(), dtype=pl.Utf8),
-                    "qualified_name": qualified_name,
-                    "description": description,
-                    "count": values[keep],
-                },
-                schema=WARNING_SCHEMA,
-            )
-        )
+        self._parts.append((qualified_name, description, ids[keep], values[keep]))
 
     def extend(self, other: WarningLog) -> None:
         self._parts.extend(other._parts)
@@ -98,7 +91,19 @@ class WarningLog:
     def to_frame(self) -> pl.DataFrame:
         if not self._parts:
             return pl.DataFrame(schema=WARNING_SCHEMA)
-        return pl.concat(self._parts).sort(["sp_id", "qualified_name"], nulls_last=True)
+        frames = [
+            pl.DataFrame(
+                {
+                    "sp_id": pl.Series(ids.tolist(), dtype=pl.Utf8),
+                    "qualified_name": name,
+                    "description": description,
+                    "count": counts,
+                },
+                schema=WARNING_SCHEMA,
+            )
+            for name, description, ids, counts in self._parts
+        ]
+        return pl.concat(frames).sort(["sp_id", "qualified_name"], nulls_last=True)
 
     def for_sp(self, sp_id: str) -> list[SufficiencyWarning]:
         """The warnings of one service point, as ``SufficiencyWarning`` values."""
@@ -109,7 +114,7 @@ class WarningLog:
         ]
 
     def names(self) -> set[str]:
-        return set(self.to_frame()["qualified_name"].to_list())
+        return {name for name, *_ in self._parts}
 
     def __len__(self) -> int:
-        return sum(part.height for part in self._parts)
+        return sum(len(ids) for _, _, ids, _ in self._parts)

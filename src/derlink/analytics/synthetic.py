@@ -72,6 +72,7 @@ class PopulationSpec:
     mean_temperature_f: float = 78.0
     seed: int = 7
     first_event_day: int | None = None  # day index from which events may fall (default: half)
+    final_event: bool = False  # put the last event on the last weekday (a full history before)
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,14 @@ def build_population(spec: PopulationSpec) -> Population:
         )
         column = (hour_us - utc_start) // (3600 * US_PER_SECOND)
         day_heat.append((float(temperature[:, column].mean()), day))
-    chosen = sorted(day for _, day in sorted(day_heat, reverse=True)[: spec.events])
+    if spec.final_event and spec.events:
+        last = spec.days - 1
+        while (spec.first_day + timedelta(days=last)).weekday() >= 5:
+            last -= 1
+        earlier = [(heat, day) for heat, day in day_heat if day != last]
+        chosen = sorted([last, *(d for _, d in sorted(earlier, reverse=True)[: spec.events - 1])])
+    else:
+        chosen = sorted(day for _, day in sorted(day_heat, reverse=True)[: spec.events])
     events = []
     for number, day in enumerate(chosen, start=1):
         when = spec.first_day + timedelta(days=day)

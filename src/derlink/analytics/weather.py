@@ -17,6 +17,7 @@ import polars as pl
 
 from derlink.analytics.errors import InputFileError
 from derlink.analytics.localtime import US_PER_SECOND
+from derlink.analytics.measurements import OFFSET_AT_END
 
 FloatArray = npt.NDArray[np.float64]
 Int64Array = npt.NDArray[np.int64]
@@ -91,7 +92,12 @@ class Weather:
             raise InputFileError(f"{path.name}: weather needs columns station_id, start")
         start = pl.col(lowered["start"])
         if raw.schema[lowered["start"]] == pl.Utf8:
-            start = start.str.to_datetime(time_unit="us", strict=False)
+            # SPEC §2.3: timestamps carry an offset; a naive one is dropped, not guessed.
+            start = (
+                pl.when(start.str.contains(OFFSET_AT_END))
+                .then(start.str.to_datetime(time_unit="us", time_zone="UTC", strict=False))
+                .otherwise(None)
+            )
         if "temperature_f" in lowered:
             temperature = pl.col(lowered["temperature_f"]).cast(pl.Float64, strict=False)
         elif "temperature_c" in lowered:

@@ -37,6 +37,7 @@ from derlink.analytics.pipeline import BaselineMethod, settle_event
 from derlink.analytics.scores import device_scores, read_history, write_scores
 from derlink.analytics.settlement import write_csv
 from derlink.analytics.sufficiency import WarningLog
+from derlink.analytics.tuning import keep_freed_memory
 from derlink.analytics.weather import Weather
 from derlink.common.clock import parse_iso
 
@@ -45,6 +46,13 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
+
+
+@app.callback()
+def _setup() -> None:
+    """Analytics: baselines, kWh avoided, kW drop, forecasts, device scores."""
+    keep_freed_memory()  # batch runs reuse their memory instead of faulting it in again
+
 
 METHODS = [*sorted(PRESETS), "caltrack-hourly"]
 MeasurementsOption = Annotated[

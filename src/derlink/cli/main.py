@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from derlink.cli.analytics_cmd import app as analytics_app
 from derlink.platform.settings import Settings
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ lookups = typer.Typer(help="Lookups (value maps), editable at run time.", no_arg
 app.add_typer(hospital, name="hospital")
 app.add_typer(flows, name="flows")
 app.add_typer(lookups, name="lookups")
+app.add_typer(analytics_app, name="analytics")
 console = Console(soft_wrap=True)
 
 HomeOption = Annotated[

@@ -28,12 +28,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from derlink.analytics.localtime import US_PER_SECOND, offset_table, weekday
+from derlink.analytics import sufficiency
+from derlink.analytics.grid import column_calendar
+from derlink.analytics.groups import event_day
+from derlink.analytics.localtime import US_PER_SECOND, local_midnight_us, offset_table, weekday
+from derlink.analytics.settlement import EventSavings
 
 if TYPE_CHECKING:
     from derlink.analytics.events import Event
-    from derlink.analytics.pipeline import Group, Population
-    from derlink.analytics.settlement import EventSavings
+    from derlink.analytics.groups import Group, Population
     from derlink.analytics.sufficiency import WarningLog
 
 FloatArray = npt.NDArray[np.float64]
@@ -56,7 +59,9 @@ class RegressionMethod:
     min_bin_hours: int = 20
     zero_is_missing: bool = True
     min_training_hours: int = 24 * 7
-    chunk_cells: int = 4_000_000  # service points × hours handled at once (bounds memory)
+    # service points × hours handled at once: small enough for the temporaries to stay in cache
+    # (1,000 meter-years fit in 2.7 s at 120,000, 8.7 s at 4,000,000 on the bench machine)
+    chunk_cells: int = 150_000
 
 
 @dataclass(frozen=True)
@@ -262,9 +267,9 @@ def _fit_chunk(
         axis=2,
     )
     design[~valid] = 0.0
-    gram = np.einsum("nhi,nhj->nij", design, design)
-    beta = _solve(gram, np.einsum("nhi,nh->ni", design, y0))
-    residual = y0 - np.einsum("nhi,ni->nh", design, beta)
+    across = design.transpose(0, 2, 1)  # (N, 3, H): batched BLAS products below
+    beta = _solve(across @ design, (across @ y0[:, :, None])[:, :, 0])
+    residual = y0 - (design @ beta[:, :, None])[:, :, 0]
     positive = _group_sums((valid & (residual > 0)).astype(np.float64), hour_of_week)
     observed = _group_sums(valid.astype(np.float64), hour_of_week)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -292,25 +297,36 @@ def _fit_chunk(
     )
     features[~valid] = 0.0
 
-    # 3. hour-of-week indicators partialled out: demean within each hour of the week
+    # 3. hour-of-week indicators partialled out (Frisch–Waugh–Lovell). The within-hour-of-week
+    # cross products are the raw ones minus the between-group part, per occupancy mode (an
+    # hour of the week is wholly occupied or not), so nothing of size (N, H, F) is demeaned.
     counts = observed  # (N, 168)
     safe = np.maximum(counts, 1.0)
-    mean_y = _group_sums(y0, hour_of_week) / safe
-    mean_f = _group_sums(features, hour_of_week) / safe[:, :, None]
-    y_tilde = np.where(valid, y0 - mean_y[:, hour_of_week], 0.0)
-    f_tilde = features - mean_f[:, hour_of_week]
-    f_tilde[~valid] = 0.0
+    sum_y = _group_sums(y0, hour_of_week)
+    sum_f = _group_sums(features, hour_of_week)  # (N, 168, F)
+    mean_y, mean_f = sum_y / safe, sum_f / safe[:, :, None]
+    across = features.transpose(0, 2, 1)  # (N, F, H)
+    raw_all = across @ features
+    raw_fy_all = (across @ y0[:, :, None])[:, :, 0]
+    occupied_features = features * occupied_col[:, :, None]
+    across_occ = occupied_features.transpose(0, 2, 1)
+    raw_occ = across_occ @ features
+    raw_fy_occ = (across_occ @ y0[:, :, None])[:, :, 0]
     coefficients = []
-    for mode in (occupied_col, ~occupied_col):
-        part = np.where(mode[:, :, None], f_tilde, 0.0)
-        g = np.einsum("nhi,nhj->nij", part, part)
-        coefficients.append(_solve(g, np.einsum("nhi,nh->ni", part, y_tilde)))
+    for how_mask, raw, raw_fy in (
+        (occupied, raw_occ, raw_fy_occ),
+        (~occupied, raw_all - raw_occ, raw_fy_all - raw_fy_occ),
+    ):
+        weight = np.where(how_mask, 1.0, 0.0)[:, :, None]
+        between = (mean_f * weight).transpose(0, 2, 1) @ sum_f
+        between_fy = ((mean_f * weight).transpose(0, 2, 1) @ sum_y[:, :, None])[:, :, 0]
+        coefficients.append(_solve(raw - between, raw_fy - between_fy))
     occupied_coef, unoccupied_coef = coefficients
     bin_mean = np.where(
-        occupied[:, :, None],
-        np.einsum("nwi,ni->nw", mean_f, occupied_coef)[:, :, None],
-        np.einsum("nwi,ni->nw", mean_f, unoccupied_coef)[:, :, None],
-    )[:, :, 0]
+        occupied,
+        (mean_f @ occupied_coef[:, :, None])[:, :, 0],
+        (mean_f @ unoccupied_coef[:, :, None])[:, :, 0],
+    )
     intercept = np.where(counts > 0, mean_y - bin_mean, np.nan)
     trained = valid.sum(axis=1)
     too_little = trained < settings.min_training_hours
@@ -376,13 +392,7 @@ def regression_event_baseline(
     warnings: WarningLog,
 ) -> EventSavings | None:
     """Fit on the days before the event (without event days), predict the event's hours."""
-    from derlink.analytics import sufficiency
-    from derlink.analytics.grid import build_grid, column_calendar
-    from derlink.analytics.localtime import local_midnight_us
-    from derlink.analytics.pipeline import event_day
-    from derlink.analytics.settlement import EventSavings
-
-    ids = group.batch.sp_ids
+    ids = group.sp_ids
     if 3600 % group.interval_s:
         warnings.add(
             sufficiency.REGRESSION_INSUFFICIENT,
@@ -398,15 +408,9 @@ def regression_event_baseline(
     start = local_midnight_us(zone, day - method.lookback_days)
     hour_us = 3600 * US_PER_SECOND
     end = event.end_us + (-(event.end_us - start)) % hour_us
-    grid = build_grid(
-        group.batch,
-        start_us=start,
-        end_us=end,
-        interval_s=group.interval_s,
-        bounds=population.bounds,
-        warnings=warnings,
-    )
-    kwh = hourly_from_grid(grid.kwh, group.interval_s)
+    grid = group.grid(start, end, population.bounds, warnings)
+    start = grid.start_us  # the grid starts at the first reading when that is later
+    kwh = hourly_from_grid(grid.dense(), group.interval_s)
     columns = kwh.shape[1]
     starts = start + np.arange(columns, dtype=np.int64) * hour_us
     how = hours_of_week(starts, zone)

@@ -57,10 +57,12 @@ def prior_days(
     days: int,
     adjust_start_us: int | None = None,
     adjust_end_us: int | None = None,
+    future: bool = False,
 ) -> PriorDays:
     """Cut the event's local slots on the ``days`` days before the event day out of ``grid``.
 
-    The grid must cover the event window, the adjustment window and the prior days.
+    The grid must cover the prior days and the adjustment window; with ``future`` the event
+    window may lie beyond it (a forecast: its actual values are then NaN).
     """
     columns = _columns_between(grid, event_start_us, event_end_us)
     adjust_columns = (
@@ -68,17 +70,21 @@ def prior_days(
         if adjust_start_us is not None and adjust_end_us is not None
         else np.zeros(0, dtype=np.int64)
     )
-    every = np.concatenate((columns, adjust_columns))
-    if every.size and (every.min() < 0 or every.max() >= grid.columns):
-        raise ValueError("the grid does not cover the event and adjustment windows")
-    day_of, slot_of = column_calendar(grid.start_us, grid.columns, grid.interval_s, time_zone)
     if columns.size == 0:
         raise ValueError("the event window holds no whole interval")
+    needed = adjust_columns if future else np.concatenate((columns, adjust_columns))
+    if needed.size and (needed.min() < 0 or needed.max() >= grid.columns):
+        raise ValueError("the grid does not cover the event and adjustment windows")
+    if future and columns.min() < 0:
+        raise ValueError("the grid starts after the event window")
+    # The calendar reaches as far as the event window, beyond the grid's last column if needed.
+    reach = max(grid.columns, int(columns.max()) + 1)
+    day_of, slot_of = column_calendar(grid.start_us, reach, grid.interval_s, time_zone)
     event_day = int(day_of[columns[0]])
     slots_per_day = SECONDS_PER_DAY // grid.interval_s
     first_day = int(day_of.min())
     span = int(day_of.max()) - first_day + 1
-    key = (day_of - first_day) * slots_per_day + slot_of
+    key = (day_of[: grid.columns] - first_day) * slots_per_day + slot_of[: grid.columns]
     first_col = np.full(span * slots_per_day, -1, dtype=np.int64)
     second_col = np.full(span * slots_per_day, -1, dtype=np.int64)
     # The first and the last column of each (day, slot): they differ only for a slot that a
@@ -102,22 +108,33 @@ def prior_days(
             np.where(inside, second_col[cell], -1),
         )
 
-    def gather(cols: Int64Array) -> FloatArray:
-        one, two = lookup(cols)
-        values = np.take(grid.kwh, np.maximum(one, 0), axis=1)  # (N, D, K)
-        values[:, one < 0] = np.nan
-        if (two >= 0).any():
-            other = np.take(grid.kwh, np.maximum(two, 0), axis=1)
-            both = two >= 0
-            values[:, both] = (values[:, both] + other[:, both]) / 2.0
-        return values
-
+    # Every value the baseline needs comes out of the grid in one gather: the prior days'
+    # window and adjustment slots, and the event day's own intervals. (A column gather touches
+    # most cache lines of each row, so one gather instead of four is most of the cost saved.)
+    window_one, window_two = lookup(columns)
+    adjust_one, adjust_two = lookup(adjust_columns)
+    inside = (columns >= 0) & (columns < grid.columns)
+    parts = [window_one, adjust_one, np.where(inside, columns, -1), adjust_columns]
+    sizes = [part.size for part in parts]
+    wanted = np.concatenate([part.ravel() for part in parts])
+    values = grid.take(np.maximum(wanted, 0))
+    values[:, wanted < 0] = np.nan
+    twos = np.concatenate((window_two.ravel(), adjust_two.ravel()))
+    if (twos >= 0).any():
+        # A fall-back day's repeated slot: the mean of its two readings.
+        both = np.flatnonzero(twos >= 0)
+        values[:, both] = (values[:, both] + grid.take(twos[both])) / 2.0
+    n = grid.size
+    split = np.cumsum(sizes)[:-1]
+    window, adjust, event_window, event_adjust = np.split(values, split, axis=1)
     return PriorDays(
         event_day=event_day,
         day_numbers=prior,
-        window=gather(columns),
-        adjust=gather(adjust_columns),
-        event_window=grid.kwh[:, columns],
-        event_adjust=grid.kwh[:, adjust_columns],
+        window=window.reshape(n, days, len(columns)),
+        adjust=adjust.reshape(n, days, len(adjust_columns)),
+        # Copies: the event's own values outlive this batch (in the settlement), and a view
+        # would keep the whole gathered block alive with them.
+        event_window=event_window.copy(),
+        event_adjust=event_adjust.copy(),
         interval_starts_us=grid.start_us + columns * grid.interval_s * US_PER_SECOND,
     )

@@ -73,11 +73,12 @@ def _choose(candidates: BoolArray, load: FloatArray, selection: DaySelection) ->
 
 def _mean_over_days(values: FloatArray, chosen: BoolArray) -> FloatArray:
     """Mean over the chosen days of each (service point, interval); NaN when none has data."""
-    mask = chosen[:, :, None] & ~np.isnan(values)
-    total = np.where(mask, values, 0.0).sum(axis=1)
-    count = mask.sum(axis=1)
+    present = ~np.isnan(values)
+    weights = chosen[:, None, :].astype(np.float64)  # (N, 1, D): a batched product over days
+    total = (weights @ np.where(present, values, 0.0))[:, 0, :]
+    count = (weights @ present.astype(np.float64))[:, 0, :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
 
 
 def xofy_baseline(

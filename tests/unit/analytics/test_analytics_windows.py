@@ -7,12 +7,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from analytics_helpers import hourly_grid
 
 from derlink.analytics.baselines.windows import prior_days
 from derlink.analytics.grid import column_calendar
 from derlink.analytics.localtime import day_number, to_us
-
-from .helpers import hourly_grid
 
 LA = "America/Los_Angeles"
 
@@ -95,3 +94,18 @@ def test_a_grid_that_misses_the_event_is_refused():
             event_end_us=at(date(2026, 7, 9), 18),
             days=2,
         )
+
+
+def test_a_window_still_to_come_reads_its_prior_days_and_has_no_actuals():
+    grid = hourly_grid(LA, date(2026, 7, 1), 8, lambda n, d, h: d * 100 + h)
+    coming = date(2026, 7, 9)  # the day after the grid's last day
+    days = prior_days(
+        grid,
+        time_zone=LA,
+        event_start_us=at(coming, 16),
+        event_end_us=at(coming, 18),
+        days=3,
+        future=True,
+    )
+    assert days.window[0, :, 0].tolist() == [716.0, 616.0, 516.0]
+    assert np.isnan(days.event_window).all()

@@ -10,8 +10,9 @@ from derlink.analytics import sufficiency
 from derlink.analytics.baselines.regression import RegressionMethod
 from derlink.analytics.baselines.rules import CAISO_10_IN_10, PJM_HIGH_4_OF_5
 from derlink.analytics.events import EventHistory, ServicePoints
+from derlink.analytics.groups import Population
 from derlink.analytics.measurements import IntervalBatch
-from derlink.analytics.pipeline import Population, settle_event
+from derlink.analytics.pipeline import settle_event
 from derlink.analytics.synthetic import PopulationSpec, build_population
 from derlink.analytics.weather import Weather
 
@@ -108,3 +109,53 @@ def test_progress_is_reported_per_batch(world):
         progress=seen.append,
     )
     assert seen == [25, 25, 10]
+
+
+def test_service_points_are_found_in_order_out_of_order_and_not_at_all():
+    points = ServicePoints(
+        pl.DataFrame(
+            {
+                "sp_id": ["B", "A", "C"],
+                "time_zone": ["America/New_York", None, "Asia/Tokyo"],
+                "program_id": ["P1", "P2", None],
+            }
+        ),
+        default_time_zone="UTC",
+    )
+    zones, programs, stations = points.lookup(np.asarray(["A", "B", "C"], dtype=object))
+    assert zones.tolist() == ["UTC", "America/New_York", "Asia/Tokyo"]
+    assert programs.tolist() == ["P2", "P1", None]
+    zones, programs, _ = points.lookup(np.asarray(["C", "Z", "A"], dtype=object))
+    assert zones.tolist() == ["Asia/Tokyo", "UTC", "UTC"]
+    assert programs.tolist() == [None, None, "P2"]
+    assert "A" in points and "Z" not in points
+    assert stations.tolist() == [None, None, None]
+
+
+def test_an_event_day_is_excluded_only_for_the_service_points_that_took_part():
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from derlink.analytics.events import Event
+    from derlink.analytics.localtime import day_number
+
+    la = ZoneInfo("America/Los_Angeles")
+    listed = Event("E1", "P", "X1RE", datetime(2026, 7, 6, 16, tzinfo=la),
+                   datetime(2026, 7, 6, 20, tzinfo=la))  # fmt: skip
+    program_wide = Event("E2", "P", "X1RE", datetime(2026, 7, 7, 16, tzinfo=la),
+                         datetime(2026, 7, 7, 20, tzinfo=la))  # fmt: skip
+    history = EventHistory(
+        [listed, program_wide], pl.DataFrame({"event_id": ["E1"], "sp_id": ["B"]})
+    )
+    days = np.asarray([day_number(date(2026, 7, d)) for d in (8, 7, 6)])
+    out = history.excluded_days(
+        np.asarray(["A", "B", "C"], dtype=object),
+        np.asarray(["P", "P", "OTHER"], dtype=object),
+        "America/Los_Angeles",
+        days,
+    )
+    assert out.tolist() == [
+        [False, True, False],  # A: only the program-wide event
+        [False, True, True],  # B: both
+        [False, False, False],  # C: another program, not listed
+    ]

@@ -104,3 +104,24 @@ def test_scores_stay_between_0_and_100():
 def test_a_naive_scoring_instant_is_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         device_scores(history([("A", 1, "D1SP")]), as_of=datetime(2026, 9, 1))
+
+
+def test_grouping_by_id_text_or_by_its_hash_gives_the_same_sums():
+    from derlink.analytics.scores import _per_device
+
+    rows = pl.DataFrame(
+        {
+            "device_id": ["A", "B", "A"],
+            "event_start": [NOW, NOW, NOW],
+            "w": [1.0, 2.0, 3.0],
+            "wv": [1.0, 0.0, 3.0],
+            "wq": [0.0, 0.0, 0.0],
+            "wr": [0.0, 0.0, 0.0],
+        }
+    ).with_row_index("row")
+    by_text = _per_device(rows, "device_id").sort("row")
+    by_hash = _per_device(rows.with_columns(pl.col("device_id").hash(7).alias("key")), "key").sort(
+        "row"
+    )
+    assert by_text["w"].to_list() == by_hash["w"].to_list() == [2.0, 4.0]
+    assert by_text["first"].to_list() == [1, 0]

@@ -11,7 +11,7 @@ import pytest
 from derlink.analytics.baselines.regression import RegressionMethod
 from derlink.analytics.events import Event, EventHistory, ServicePoints
 from derlink.analytics.forecast import FORECAST_HEAD, ResponseStats, forecast_window
-from derlink.analytics.pipeline import Population
+from derlink.analytics.groups import Population
 from derlink.analytics.synthetic import PopulationSpec, build_population
 from derlink.analytics.weather import Weather
 

@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
+from analytics_helpers import batch
 
 from derlink.analytics.measurements import IntervalBatch, frame_batches
-
-from .helpers import batch
 
 
 def frame(rows):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from analytics_helpers import HOUR_US, batch
 
 from derlink.analytics import sufficiency
 from derlink.analytics.grid import (
@@ -13,8 +14,6 @@ from derlink.analytics.grid import (
     interval_supported,
 )
 from derlink.analytics.sufficiency import WarningLog
-
-from .helpers import HOUR_US, batch
 
 T0 = 1_780_000_000 // 3600 * 3600 * 1_000_000  # an hour boundary
 
@@ -39,7 +38,7 @@ def test_service_points_read_at_the_same_instants_become_a_view_of_the_batch():
         bounds=ValueBounds(),
         warnings=log,
     )
-    assert grid.kwh.tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert grid.dense().tolist() == [[1, 2, 3], [4, 5, 6]]
     assert np.shares_memory(grid.kwh, rows.kwh)
     assert len(log) == 0
 
@@ -55,7 +54,7 @@ def test_a_gap_is_nan_and_a_warning_with_its_count():
         bounds=ValueBounds(),
         warnings=log,
     )
-    assert np.isnan(grid.kwh[0, 1:3]).all()
+    assert np.isnan(grid.dense()[0, 1:3]).all()
     assert counts_by_name(log) == {("A", sufficiency.GAP): 2}
 
 
@@ -84,7 +83,7 @@ def test_duplicates_are_averaged_and_reported():
         bounds=ValueBounds(),
         warnings=log,
     )
-    assert grid.kwh.tolist() == [[2.0, 5.0]]
+    assert grid.dense().tolist() == [[2.0, 5.0]]
     assert counts_by_name(log) == {("A", sufficiency.DUPLICATE): 1}
 
 
@@ -99,7 +98,7 @@ def test_readings_off_the_interval_grid_are_dropped_and_reported():
         bounds=ValueBounds(),
         warnings=log,
     )
-    assert grid.kwh.tolist() == [[1.0, 2.0]]
+    assert grid.dense().tolist() == [[1.0, 2.0]]
     assert counts_by_name(log) == {("A", sufficiency.MISALIGNED): 1}
 
 
@@ -114,8 +113,8 @@ def test_out_of_range_values_are_dropped_and_reported_without_stopping_the_run()
         bounds=ValueBounds(min_kwh_per_hour=0.0, max_kwh_per_hour=100.0),
         warnings=log,
     )
-    assert np.isnan(grid.kwh[0, 1:3]).all()
-    assert grid.kwh[1].tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert np.isnan(grid.dense()[0, 1:3]).all()
+    assert grid.dense()[1].tolist() == [1.0, 1.0, 1.0, 1.0]
     assert counts_by_name(log) == {("A", sufficiency.OUT_OF_RANGE): 2}
 
 
@@ -143,7 +142,7 @@ def test_history_beyond_the_window_is_ignored():
         bounds=ValueBounds(),
         warnings=WarningLog(),
     )
-    assert grid.kwh.tolist() == [[2, 3]]
+    assert grid.dense().tolist() == [[2, 3]]
 
 
 def test_the_interval_length_is_detected_per_service_point():
@@ -168,3 +167,27 @@ def test_the_interval_length_is_detected_per_service_point():
 )
 def test_only_intervals_that_tile_a_day_are_supported(seconds, ok):
     assert interval_supported(np.asarray([seconds])).tolist() == [ok]
+
+
+def test_the_interval_length_is_found_even_when_rows_are_not_sorted():
+    rows = batch({"shuffled": [(T0 + i * HOUR_US // 2, 1.0) for i in (5, 0, 3, 1, 4, 2)]})
+    assert detect_interval_seconds(rows).tolist() == [1800]
+
+
+def test_a_grid_over_part_of_a_batch_reads_only_its_members():
+    rows = batch({"A": regular([1, 2]), "B": regular([3, 4]), "C": regular([5, 6])})
+    log = WarningLog()
+    grid = build_grid(
+        rows,
+        start_us=T0,
+        end_us=T0 + 2 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(max_kwh_per_hour=5.5),
+        warnings=log,
+        members=np.asarray([0, 2]),
+    )
+    assert grid.sp_ids.tolist() == ["A", "C"]
+    assert grid.dense()[0].tolist() == [1.0, 2.0]
+    assert np.isnan(grid.dense()[1, 1])  # 6 kWh is above the bound: read as missing
+    assert grid.take(np.asarray([[1], [0]])).shape == (2, 2, 1)
+    assert counts_by_name(log) == {("C", sufficiency.OUT_OF_RANGE): 1}
