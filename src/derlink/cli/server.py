@@ -7,6 +7,7 @@ day would (SIGKILL) and start it again on the same data.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -70,6 +71,8 @@ class ServerProcess:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
             )
+        # Should the driver die without stopping it, the platform goes with it.
+        atexit.register(self.kill)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
