@@ -32,6 +32,7 @@ import numpy as np
 from derlink.analytics.baselines.regression import fit_hourly, hours_of_week, predict_hourly
 from derlink.analytics.localtime import US_PER_SECOND
 from derlink.analytics.synthetic import PopulationSpec, build_population
+from record import write_result
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -140,8 +141,7 @@ def main() -> None:
         "max_relative_difference": float(relative.max()),
     }
     print(json.dumps(summary, indent=2))
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "analytics_eemeter.json").write_text(json.dumps(summary, indent=2))
+    write_result("analytics_eemeter.json", summary)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +27,7 @@ from derlink.analytics.groups import Population
 from derlink.analytics.measurements import iter_batches
 from derlink.analytics.settlement import write_csv
 from derlink.analytics.tuning import keep_freed_memory
+from record import process_usage, write_result
 
 HERE = Path(__file__).resolve().parent
 
@@ -81,20 +80,11 @@ def main() -> None:
         "compute_s": round(compute_s, 2),
         "write_s": round(total_s - compute_s, 2),
         "total_s": round(total_s, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "cpu_s": round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_utime
-            + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
-            2,
-        ),
-        "load_average_1m": round(os.getloadavg()[0], 2),
+        **process_usage(),
         "mean_expected_kw": round(float(frame["MeanExpectedKw"].mean() or 0), 4),  # type: ignore[arg-type]
     }
     print(json.dumps(summary, indent=2))
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"analytics_forecast_{args.service_points}.json").write_text(
-        json.dumps(summary, indent=2)
-    )
+    write_result(f"analytics_forecast_{args.service_points}.json", summary)
 
 
 if __name__ == "__main__":

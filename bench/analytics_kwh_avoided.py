@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -28,8 +29,9 @@ from pathlib import Path
 
 import polars as pl
 
+from record import write_result
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 
 
 def generate(folder: Path, service_points: int, days: int) -> dict[str, Path]:
@@ -155,25 +157,17 @@ def main() -> None:
             f" (mean true saving {figures['mean_true_saved_kwh']:.3f} kWh)",
             flush=True,
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"analytics_kwh_avoided_{args.service_points}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "analytics_kwh_avoided",
-                "service_points": args.service_points,
-                "history_days": args.days - 1,
-                "parquet_mb": round(file_mb, 1),
-                "machine": {
-                    "cpus": __import__("os").cpu_count(),
-                    "python": platform.python_version(),
-                },
-                "results": results,
-            },
-            indent=2,
-        )
+    write_result(
+        f"analytics_kwh_avoided_{args.service_points}.json",
+        {
+            "benchmark": "analytics_kwh_avoided",
+            "service_points": args.service_points,
+            "history_days": args.days - 1,
+            "parquet_mb": round(file_mb, 1),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "results": results,
+        },
     )
-    print(f"written {out}")
 
 
 if __name__ == "__main__":

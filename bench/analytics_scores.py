@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ import polars as pl
 
 from derlink.analytics.scores import device_scores, read_history, write_scores
 from derlink.analytics.tuning import keep_freed_memory
+from record import process_usage, write_result
 
 HERE = Path(__file__).resolve().parent
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
@@ -83,21 +82,12 @@ def main() -> None:
         "score_s": round(score_s, 2),
         "write_s": round(total_s - read_s - score_s, 2),
         "total_s": round(total_s, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "cpu_s": round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_utime
-            + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
-            2,
-        ),
-        "load_average_1m": round(os.getloadavg()[0], 2),
+        **process_usage(),
         "file": path.name,
         "score_mean": round(float(scores["Score"].mean() or 0), 2),  # type: ignore[arg-type]
     }
     print(json.dumps(summary, indent=2))
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"analytics_scores_{args.devices}.json").write_text(
-        json.dumps(summary, indent=2)
-    )
+    write_result(f"analytics_scores_{args.devices}.json", summary)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
@@ -22,8 +21,7 @@ import httpx
 
 from derlink.cli.server import ServerProcess
 from derlink.platform.auth import CredentialStore
-
-RESULTS = Path(__file__).parent / "results"
+from record import write_result
 
 
 def sync_record(n: int) -> dict[str, Any]:
@@ -118,9 +116,7 @@ def main() -> None:
             server.sample_memory()
         finally:
             server.stop()
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "intake.json").write_text(json.dumps(results, indent=2))
-    print(f"written {RESULTS / 'intake.json'}")
+    write_result("intake.json", results)
 
 
 if __name__ == "__main__":

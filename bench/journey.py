@@ -11,16 +11,14 @@ database and size asked for, prints the figures and writes them to bench/results
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import platform
 import time
-from pathlib import Path
 
 from rich.console import Console
 
 from derlink.cli.demo import run_demo
-
-RESULTS = Path(__file__).parent / "results"
+from record import write_result
 
 
 def main() -> None:
@@ -65,15 +63,7 @@ def main() -> None:
                 f"p99 {run['enroll_call_ms']['p99']} ms, "
                 f"peak RSS platform {run['peak_rss_mb']['platform']} MB, ok={run['ok']}"
             )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / args.out
-    out.write_text(
-        json.dumps(
-            {"machine": platform.node(), "cpus": __import__("os").cpu_count(), "runs": runs},
-            indent=2,
-        )
-    )
-    print(f"written {out}")
+    write_result(args.out, {"machine": platform.node(), "cpus": os.cpu_count(), "runs": runs})
 
 
 if __name__ == "__main__":

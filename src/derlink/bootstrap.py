@@ -23,7 +23,7 @@ from derlink.hub import app as hub_app
 from derlink.hub.connections import Targets
 from derlink.hub.runtime.port import RetryPolicy, Runtime
 from derlink.platform.auth import CredentialStore
-from derlink.platform.database import is_sqlite
+from derlink.platform.database import driver_url, is_sqlite
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.mail import Mailer, OutboxMailer, SmtpMailer
 from derlink.platform.part import Part
@@ -50,9 +50,7 @@ def runtime_database_url(settings: Settings) -> str:
     url = settings.database_for("hub")
     if is_sqlite(url):
         return f"sqlite:///{(settings.home / 'hub-runtime.sqlite').resolve()}"
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
+    return driver_url(url)
 
 
 def _client_to(

@@ -72,6 +72,7 @@ HolidaysOption = Annotated[
     str, typer.Option(help="Holidays (baseline day type), comma separated YYYY-MM-DD.")
 ]
 BatchOption = Annotated[int, typer.Option(help="Service points per batch.")]
+MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHODS)}.")]
 
 
 def method_of(name: str) -> BaselineMethod:
@@ -147,9 +148,7 @@ def kwh_avoided(
     events: Annotated[Path, typer.Option(help="Events CSV: EventId, EventType, ProgramId, …")],
     event_id: Annotated[str, typer.Option(help="The event to settle.")],
     out_dir: Annotated[Path, typer.Option(help="Folder for the kWh avoided and kW drop files.")],
-    method: Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHODS)}.")] = (
-        "caiso-10-in-10"
-    ),
+    method: MethodOption = "caiso-10-in-10",
     program_methods: Annotated[
         Path | None, typer.Option(help="CSV ProgramId, Method: the baseline per program.")
     ] = None,
@@ -203,9 +202,7 @@ def baseline(
     events: Annotated[Path, typer.Option(help="Events CSV: EventId, EventType, ProgramId, …")],
     event_id: Annotated[str, typer.Option(help="The event whose baseline to compute.")],
     out: Annotated[Path, typer.Option(help="Output CSV: SPId, IntervalStart, BaselineKwh, …")],
-    method: Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHODS)}.")] = (
-        "caiso-10-in-10"
-    ),
+    method: MethodOption = "caiso-10-in-10",
     service_points: ServicePointsOption = None,
     participation: Annotated[Path | None, typer.Option(help="Participation CSV.")] = None,
     weather: WeatherOption = None,

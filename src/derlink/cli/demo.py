@@ -32,6 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from derlink.cli import sample
 from derlink.cli.server import ServerProcess
 from derlink.common.errors import BusinessFault
+from derlink.platform.database import driver_url
 from derlink.platform.http import Connection, HttpClient
 
 CPM_CONCURRENCY = 32
@@ -243,11 +244,7 @@ class Driver:
 
 def _fresh_postgres(server_url: str) -> tuple[str, Callable[[], None]]:
     """Create a fresh database on the server of ``server_url``; return its URL and a dropper."""
-    admin_url = (
-        server_url
-        if "+" in server_url.split("://")[0]
-        else server_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    )
+    admin_url = driver_url(server_url)
     name = f"derlink_demo_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

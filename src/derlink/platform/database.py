@@ -22,6 +22,13 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def driver_url(url: str) -> str:
+    """The URL with derlink's PostgreSQL driver named: ``postgresql://`` → ``postgresql+psycopg://``."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
 def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> Engine:
     """An engine for one part. On PostgreSQL ``schema`` becomes the connection's search path."""
     if is_sqlite(url):
@@ -42,8 +49,7 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> 
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    url = driver_url(url)
     if not url.startswith("postgresql+psycopg://"):
         raise ConfigurationError(f"unsupported database URL scheme in {redact_url(url)}")
     connect_args: dict[str, Any] = {}

@@ -50,20 +50,13 @@ def enqueue(
     conn: Connection, table: sa.Table, *, flow: str, key: str, payload: Any, clock: Clock
 ) -> None:
     """Add one outbound message, inside the caller's transaction."""
-    conn.execute(
-        table.insert().values(
-            flow=flow,
-            message_key=key,
-            payload=orjson.dumps(payload).decode(),
-            created_at=clock.now().isoformat(),
-            failed=False,
-        )
-    )
+    enqueue_many(conn, table, flow, [(key, payload)], clock)
 
 
 def enqueue_many(
     conn: Connection, table: sa.Table, flow: str, rows: Sequence[tuple[str, Any]], clock: Clock
 ) -> None:
+    """Add outbound messages, inside the caller's transaction, in one statement."""
     if not rows:
         return
     now = clock.now().isoformat()

@@ -24,7 +24,7 @@ from dbos import DBOS, DBOSConfig
 from dbos._error import DBOSMaxStepRetriesExceeded
 
 from derlink.common.errors import RemoteFault
-from derlink.hub.runtime.port import Handler, RetryPolicy, StepObserver, Tick
+from derlink.hub.runtime.port import Handler, RetryPolicy, Tick
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ WORKFLOW_NAME = "derlink.hub.run"
 # DBOS resolves workflows by name in a process-wide registry; the handlers live beside it.
 _HANDLERS: dict[str, Handler] = {}
 _TICKS: dict[str, Tick] = {}
-_STATE: dict[str, Any] = {"retry": RetryPolicy(), "observer": None}
+_STATE: dict[str, Any] = {"retry": RetryPolicy()}
 
 
 #: One queue for every flow, partitioned by flow code: each flow gets its own concurrency
@@ -48,20 +48,6 @@ class DbosContext:
 
     async def step(self, name: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         retry: RetryPolicy = _STATE["retry"]
-        observer: StepObserver | None = _STATE["observer"]
-        attempts = 0
-        instance_id = self.instance_id
-
-        async def attempt(*call_args: Any) -> T:
-            nonlocal attempts
-            attempts += 1
-            try:
-                return await fn(*call_args)
-            except RemoteFault as exc:
-                if observer is not None:
-                    await observer(instance_id, name, attempts, "retry", exc.message)
-                raise
-
         options: dict[str, Any] = {
             "name": name,
             "retries_allowed": retry.max_attempts > 1,
@@ -71,7 +57,7 @@ class DbosContext:
             "should_retry": lambda exc: isinstance(exc, RemoteFault),
         }
         try:
-            result: T = await DBOS.run_step_async(cast(Any, options), attempt, *args)
+            result: T = await DBOS.run_step_async(cast(Any, options), cast(Any, fn), *args)
         except DBOSMaxStepRetriesExceeded as exc:
             last = exc.errors[-1] if exc.errors else None
             detail = last.message if isinstance(last, RemoteFault) else str(last)
@@ -125,11 +111,9 @@ class DbosRuntime:
         settings: DbosSettings,
         *,
         retry: RetryPolicy | None = None,
-        observer: StepObserver | None = None,
     ) -> None:
         self.settings = settings
         self.retry = retry or RetryPolicy()
-        self.observer = observer
         self.queues: dict[str, int] = {}
         self.schedules: dict[str, str] = {}
         self._launched = False
@@ -144,7 +128,6 @@ class DbosRuntime:
 
     async def start(self) -> None:
         _STATE["retry"] = self.retry
-        _STATE["observer"] = self.observer
         url = self.settings.system_database_url
         config: dict[str, Any] = {
             "name": self.settings.app_name,

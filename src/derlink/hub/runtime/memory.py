@@ -12,16 +12,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from derlink.common.errors import RemoteFault
-from derlink.hub.runtime.port import Handler, RetryPolicy, StepObserver, Tick
+from derlink.hub.runtime.port import Handler, RetryPolicy, Tick
 
 T = TypeVar("T")
 
 
 class MemoryContext:
-    def __init__(self, instance_id: str, retry: RetryPolicy, observer: StepObserver | None) -> None:
+    def __init__(self, instance_id: str, retry: RetryPolicy) -> None:
         self.instance_id = instance_id
         self.retry = retry
-        self.observer = observer
         self.steps: list[str] = []
 
     async def step(self, name: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -33,8 +32,6 @@ class MemoryContext:
             try:
                 result = await fn(*args)
             except RemoteFault as exc:
-                if self.observer:
-                    await self.observer(self.instance_id, name, attempt, "retry", str(exc))
                 if attempt > len(delays):
                     raise RemoteFault(
                         f"{name} failed after {attempt} attempts: {exc.message}", step=name
@@ -45,11 +42,8 @@ class MemoryContext:
 
 
 class MemoryRuntime:
-    def __init__(
-        self, retry: RetryPolicy | None = None, observer: StepObserver | None = None
-    ) -> None:
+    def __init__(self, retry: RetryPolicy | None = None) -> None:
         self.retry = retry or RetryPolicy(max_attempts=3, interval_s=0.01)
-        self.observer = observer
         self.handlers: dict[str, Handler] = {}
         #: Schedules are kept, not run: a test fires them with :meth:`tick`.
         self.schedules: dict[str, tuple[str, Tick]] = {}
@@ -77,7 +71,7 @@ class MemoryRuntime:
     ) -> None:
         if run_id in self.tasks:
             return
-        ctx = MemoryContext(instance_id, self.retry, self.observer)
+        ctx = MemoryContext(instance_id, self.retry)
         self.tasks[run_id] = asyncio.ensure_future(self.handlers[flow](ctx, instance_id, message))
 
     async def active_runs(self) -> int:

@@ -40,8 +40,6 @@ class FlowContext(Protocol):
 Handler = Callable[[FlowContext, str, dict[str, Any]], Awaitable[Any]]
 Tick = Callable[[datetime], Awaitable[None]]
 """Called at each scheduled time; it must be idempotent for a given time (a tick may repeat)."""
-StepObserver = Callable[[str, str, int, str, str], Awaitable[None]]
-"""Told of every step attempt: (instance_id, step, attempt, outcome, detail)."""
 
 
 class Runtime(Protocol):
