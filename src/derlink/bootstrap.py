@@ -12,11 +12,13 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 
+from derlink.analytics import app as analytics_app
 from derlink.common.clock import Clock, SystemClock
+from derlink.common.errors import ConfigurationError
 from derlink.cpm import app as cpm_app
 from derlink.derms import app as derms_app
 from derlink.hub import app as hub_app
@@ -24,15 +26,16 @@ from derlink.hub.connections import Targets
 from derlink.hub.runtime.port import RetryPolicy, Runtime
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import driver_url, is_sqlite
+from derlink.platform.files import open_store
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.mail import Mailer, OutboxMailer, SmtpMailer
 from derlink.platform.part import Part
-from derlink.platform.settings import Settings
+from derlink.platform.settings import FILE_STORES, Settings
 from derlink.platform.web import NO_TELEMETRY, JSONResponse
 
 log = logging.getLogger("derlink")
 
-ALL_PARTS = ("hub", "cpm", "derms")
+ALL_PARTS = ("hub", "cpm", "derms", "analytics")
 
 
 @dataclass
@@ -68,6 +71,14 @@ def _client_to(
     )
 
 
+def _cpm_mode(value: str) -> Literal["collection", "single"]:
+    if value == "collection":
+        return "collection"
+    if value == "single":
+        return "single"
+    raise ConfigurationError(f"DERLINK_CPM_MODE must be collection or single, not {value!r}")
+
+
 def build(
     settings: Settings,
     *,
@@ -101,6 +112,11 @@ def build(
         targets = Targets(
             cpm=_client_to(settings, "cpm", credentials, "hub"),
             derms=_client_to(settings, "derms", credentials, "hub"),
+            cpm_mode=_cpm_mode(settings.cpm_mode),
+            stores={
+                name: open_store(settings.store_url(name), home=settings.home)
+                for name in FILE_STORES
+            },
         )
         built["hub"] = hub_app.create_part(
             database_url=settings.database_for("hub"),
@@ -111,6 +127,7 @@ def build(
             mailer=mailer,
             max_body_bytes=settings.max_body_bytes,
             reconcile_cron=settings.reconcile_cron,
+            files=hub_app.FileSettings(cron=settings.file_cron, max_bytes=settings.max_file_bytes),
         )
     if "cpm" in parts:
         built["cpm"] = cpm_app.create_part(
@@ -118,6 +135,10 @@ def build(
             credentials=credentials,
             clock=clock,
             hub=_client_to(settings, "hub", credentials, "cpm"),
+        )
+    if "analytics" in parts:
+        built["analytics"] = analytics_app.create_part(
+            settings=settings, credentials=credentials, clock=clock
         )
     if "derms" in parts:
         built["derms"] = derms_app.create_part(
@@ -130,7 +151,7 @@ def build(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The hub first, so that the parts' first outbox batches find it ready; stop in reverse.
-        order = [p for p in ("hub", "cpm", "derms") if p in built]
+        order = [p for p in ("hub", "cpm", "derms", "analytics") if p in built]
         for name in order:
             await built[name].start()
         log.info("derlink started: %s", ", ".join(order))

@@ -1,14 +1,17 @@
-"""``derlink analytics``: baselines, kWh avoided, forecasts and device scores over files.
+"""``derlink analytics``: baselines, kWh avoided, forecasts and device scores over files, and
+the enrollment intake of a running derlink.
 
-Mounted by the main CLI as ``app.add_typer(analytics_cmd.app, name="analytics")``. Every command
-reads the documented input files (docs/contracts/analytics-files.md), streams measurements in
-batches of whole service points with a progress bar, and writes its output files plus a
-``warnings.csv`` of data-sufficiency warnings.
+Mounted by the main CLI as ``app.add_typer(analytics_cmd.app, name="analytics")``. Every file
+command reads the documented input files (docs/contracts/analytics-files.md), streams
+measurements in batches of whole service points with a progress bar, and writes its output files
+plus a ``warnings.csv`` of data-sufficiency warnings. ``intake`` asks the running analytics part
+to take the enrollment files waiting in its object storage now (docs/analytics.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +21,7 @@ import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from derlink.analytics.baselines.regression import RegressionMethod
 from derlink.analytics.baselines.rules import PRESETS, preset
@@ -40,6 +44,7 @@ from derlink.analytics.sufficiency import WarningLog
 from derlink.analytics.tuning import keep_freed_memory
 from derlink.analytics.weather import Weather
 from derlink.common.clock import parse_iso
+from derlink.platform.settings import Settings
 
 app = typer.Typer(
     help="Analytics: baselines, kWh avoided, kW drop, forecasts, device scores.",
@@ -352,3 +357,39 @@ def synthetic(
     )
     for name, path in written.items():
         console.print(f"{name:>16}: {path}")
+
+
+@app.command()
+def intake(
+    url: Annotated[
+        str | None,
+        typer.Option(help="analytics' base URL (default: the running derlink's /analytics)."),
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Data directory (default: $DERLINK_HOME or ./.derlink)."),
+    ] = None,
+) -> None:
+    """Take the enrollment files waiting in analytics' object storage now (OUAI-ENR)."""
+    from derlink.cli.client import Api
+
+    settings = Settings.from_env()
+    if home is not None:
+        settings = replace(settings, home=home)
+    base = (url or settings.part_url("analytics")).rstrip("/")
+    result = Api(settings).call("POST", f"{base}/api/v1/enrollment-files/intake")
+    files = result["files"]
+    table = Table("file", "state", "rows", "accepted", "rejected", "ack file", "renamed to", "note")
+    for f in files:
+        table.add_row(
+            f["name"],
+            f["state"],
+            str(f["rows"]),
+            str(f["accepted"]),
+            str(f["rejected"]),
+            f["ackFile"] or "",
+            f["renamedTo"] or "",
+            f["error"] or "",
+        )
+    console.print(table)
+    console.print(f"{len(files)} enrollment file(s) taken")

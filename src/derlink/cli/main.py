@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from derlink.cli.analytics_cmd import app as analytics_app
+from derlink.cli.cpm_cmd import app as cpm_app
 from derlink.platform.settings import Settings
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(hospital, name="hospital")
 app.add_typer(flows, name="flows")
 app.add_typer(lookups, name="lookups")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(cpm_app, name="cpm")
 console = Console(soft_wrap=True)
 
 HomeOption = Annotated[
@@ -60,7 +62,7 @@ def up(
             help="Parts this process runs (scale-out); "
             "the others are reached at DERLINK_<PART>_URL."
         ),
-    ] = "hub,cpm,derms",
+    ] = "hub,cpm,derms,analytics",
 ) -> None:
     """Run every part, the hub and its workers in one process on the embedded defaults."""
     from derlink.bootstrap import ALL_PARTS

@@ -35,7 +35,7 @@ class ServerProcess:
         port: int | None = None,
         database_url: str | None = None,
         extra_env: dict[str, str] | None = None,
-        parts: str = "hub,cpm,derms",
+        parts: str = "hub,cpm,derms,analytics",
     ) -> None:
         self.parts = parts
         self.home = home

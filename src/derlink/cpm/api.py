@@ -11,18 +11,21 @@ threads several times for it), and enroll and acknowledgements are on the hot pa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import ValidationError
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from derlink.common.clock import Clock
-from derlink.cpm import catalog, reads, service, status_checks, sync_requests
+from derlink.cpm import catalog, extracts, reads, service, status_checks, sync_requests
 from derlink.cpm import model as m
 from derlink.cpm import schemas as s
 from derlink.platform.auth import Client, CredentialStore, Forbidden
 from derlink.platform.database import Database
+from derlink.platform.files import FileStore
 from derlink.platform.web import require
 
 
@@ -46,8 +49,8 @@ Admin = Annotated[Client, Depends(require("cpm:admin"))]
 Enroller = Annotated[Client, Depends(require_any("cpm:write", "cpm:sync"))]
 
 
-def create_router(*, db: Database, clock: Clock) -> APIRouter:
-    """The routes of ``/cpm/api/v1``, bound to one database and clock."""
+def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
+    """The routes of ``/cpm/api/v1``, bound to one database, clock and content server."""
     router = APIRouter()
 
     @router.get("/health")
@@ -288,8 +291,17 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
         )
         return _ack_read(result)
 
-    @router.post("/sync-requests/acknowledgements", response_model_exclude_none=True)
-    async def acknowledgements(body: s.AcknowledgementsCreate, client: Syncer) -> s.AckResultsRead:
+    @router.post(
+        "/sync-requests/acknowledgements",
+        response_model=s.AckResultsRead,
+        response_model_exclude_none=True,
+        openapi_extra=_json_body(s.AcknowledgementsCreate),
+    )
+    async def acknowledgements(request: Request, client: Syncer) -> Response:
+        # The hot path of OUAI-ENR-ACK (collections of 5,000): the body is parsed and validated
+        # in one pass by pydantic's JSON parser, and the answer written by orjson, which
+        # together take a third of the time of FastAPI's generic body and response handling.
+        body = _parse(s.AcknowledgementsCreate, await request.body())
         results = await run_in_threadpool(
             sync_requests.acknowledge_many,
             db=db,
@@ -297,7 +309,10 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
             acks=[_acknowledgement(a, a.syncRequestId) for a in body.acknowledgements],
             actor=client.client_id,
         )
-        return s.AckResultsRead(results=[_ack_read(r) for r in results])
+        return Response(
+            orjson.dumps({"results": [_ack_dict(r) for r in results]}),
+            media_type="application/json",
+        )
 
     # -- devices ----------------------------------------------------------------------------
 
@@ -332,6 +347,29 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
                 for r in results
             ]
         )
+
+    # -- enrollment extracts (OUAI-ENR) ------------------------------------------------------
+
+    @router.post("/enrollment-extracts", status_code=201)
+    async def create_extract(body: s.ExtractCreate, client: Admin) -> s.ExtractRead:
+        """Run an extract to its end (tens of seconds for a million rows) and answer it:
+        Completed, or Failed with its error and nothing left behind. 409 if one is running."""
+        view = await extracts.run_extract(
+            db=db, clock=clock, store=store, kind=body.kind, actor=client.client_id
+        )
+        return _extract_read(view)
+
+    @router.get("/enrollment-extracts")
+    async def list_extracts(
+        _: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    ) -> list[s.ExtractRead]:
+        views = await run_in_threadpool(extracts.list_extracts, db=db, limit=limit)
+        return [_extract_read(v) for v in views]
+
+    @router.get("/enrollment-extracts/{extract_id}")
+    async def get_extract(extract_id: str, _: Reader) -> s.ExtractRead:
+        view = await run_in_threadpool(extracts.get_extract, db=db, extract_id=extract_id)
+        return _extract_read(view)
 
     @router.get("/reconciliation/subscriptions")
     async def reconciliation(
@@ -438,6 +476,39 @@ def _changed(r: service.EnrollmentReceipt) -> s.EnrollmentChanged:
     )
 
 
+def _ack_dict(r: sync_requests.AckResult) -> dict[str, str]:
+    """An AckResultRead as the JSON it serializes to (None fields left out)."""
+    out = {"syncRequestId": r.sync_request_id, "outcome": r.outcome.value}
+    if r.code is not None:
+        out["code"] = r.code
+    if r.detail is not None:
+        out["detail"] = r.detail
+    return out
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], raw: bytes) -> M:
+    """A JSON body validated by ``model``; errors as FastAPI's 422 (field paths under body)."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        ) from None
+
+
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that parses its JSON body itself."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
 def _ack_read(r: sync_requests.AckResult) -> s.AckResultRead:
     return s.AckResultRead(
         syncRequestId=r.sync_request_id, outcome=r.outcome, code=r.code, detail=r.detail
@@ -490,6 +561,19 @@ def _enrollment_read(v: reads.EnrollmentView) -> s.EnrollmentRead:
             for d in v.devices
         ],
         syncRequests=[_sync_read(x) for x in v.sync_requests],
+    )
+
+
+def _extract_read(v: extracts.ExtractView) -> s.ExtractRead:
+    return s.ExtractRead(
+        extractId=v.extract_id,
+        kind=v.kind,
+        state=v.state,
+        fileName=v.file_name,
+        rows=v.rows,
+        startedAt=v.started_at,
+        finishedAt=v.finished_at,
+        error=v.error,
     )
 
 

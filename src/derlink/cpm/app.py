@@ -1,20 +1,33 @@
-"""cpm as a part: its API application, its database and its outbox publisher.
+"""cpm as a part: its API application, its database, its outbox publisher and the schedule of
+its enrollment extract.
 
 The composition root mounts ``part.app`` at ``/cpm`` and calls ``start``/``stop``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from derlink.common.clock import Clock
-from derlink.cpm import api, status_checks, sync_requests
+from derlink.common.errors import Conflict
+from derlink.cpm import api, extracts, status_checks, sync_requests
 from derlink.cpm import model as m
 from derlink.cpm.tables import MIGRATIONS, outbox
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
+from derlink.platform.files import FileStore, open_store
 from derlink.platform.http import HttpClient
 from derlink.platform.outbox import Publisher, Route
 from derlink.platform.settings import Settings
 from derlink.platform.web import create_app
+
+log = logging.getLogger("derlink.cpm")
+
+
+#: The actor of the scheduled extracts, in their sync requests' history.
+SCHEDULE_ACTOR = "cpm-schedule"
 
 
 def outbox_routes(clock: Clock) -> list[Route]:
@@ -36,7 +49,8 @@ def outbox_routes(clock: Clock) -> list[Route]:
 
 
 class CpmPart:
-    """Customer Program Management: API, database, and the publisher of its outbox."""
+    """Customer Program Management: API, database, the publisher of its outbox, and the
+    scheduled incremental enrollment extract."""
 
     name = "cpm"
 
@@ -48,19 +62,35 @@ class CpmPart:
         credentials: CredentialStore,
         clock: Clock,
         hub: HttpClient | None,
+        store: FileStore,
     ) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
         self.hub = hub
+        #: cpm's content server, where enrollment extracts are written.
+        self.store = store
         self.app = create_app(
             title="derlink cpm", credentials=credentials, max_body_bytes=settings.max_body_bytes
         )
-        self.app.include_router(api.create_router(db=db, clock=clock), prefix="/api/v1")
+        self.app.include_router(
+            api.create_router(db=db, clock=clock, store=store), prefix="/api/v1"
+        )
         self.publisher: Publisher | None = None
+        self.extract_schedule: asyncio.Task[None] | None = None
+        self._recovered = False
 
     async def start(self) -> None:
-        """Start publishing the outbox to the hub (when there is one)."""
+        """Undo an extract a crash left running, start the extract schedule (when set) and
+        publish the outbox to the hub (when there is one)."""
+        if not self._recovered:
+            await extracts.recover_extracts(db=self.db, clock=self.clock, store=self.store)
+            self._recovered = True
+        interval = self.settings.extract_interval_s
+        if interval > 0 and self.extract_schedule is None:
+            self.extract_schedule = asyncio.create_task(
+                self._extract_every(interval), name="cpm-enrollment-extract"
+            )
         if self.hub is None or self.publisher is not None:
             return
         self.publisher = Publisher(
@@ -74,11 +104,42 @@ class CpmPart:
         )
         self.publisher.start()
 
+    async def _extract_every(self, interval_s: float) -> None:
+        """An INCREMENTAL extract every ``interval_s`` seconds; a failure is logged, never fatal."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                view = await extracts.run_extract(
+                    db=self.db,
+                    clock=self.clock,
+                    store=self.store,
+                    kind=m.ExtractKind.INCREMENTAL,
+                    actor=SCHEDULE_ACTOR,
+                )
+            except Conflict as exc:
+                log.info("scheduled enrollment extract skipped: %s", exc.message)
+                continue
+            except Exception:
+                log.exception("scheduled enrollment extract failed")
+                continue
+            if view.state is m.ExtractState.FAILED:
+                log.error("scheduled enrollment extract %s failed: %s", view.extract_id, view.error)
+            elif view.rows:
+                log.info("enrollment extract %s: %d row(s) in %s", view.extract_id, view.rows,
+                         view.file_name)  # fmt: skip
+
     async def stop(self) -> None:
-        """Let the publisher finish its batch, then close the database."""
+        """Stop the extract schedule (a running extract is undone), let the publisher finish
+        its batch, then close the content server and the database."""
+        if self.extract_schedule is not None:
+            self.extract_schedule.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.extract_schedule
+            self.extract_schedule = None
         if self.publisher is not None:
             await self.publisher.stop()
             self.publisher = None
+        await self.store.close()
         self.db.dispose()
 
 
@@ -87,4 +148,7 @@ def create_part(
 ) -> CpmPart:
     """Open (and migrate) cpm's database and build its part."""
     db = open_part_database(settings.database_for("cpm"), "cpm", MIGRATIONS)
-    return CpmPart(settings=settings, db=db, credentials=credentials, clock=clock, hub=hub)
+    store = open_store(settings.store_url("cpm-content"), home=settings.home)
+    return CpmPart(
+        settings=settings, db=db, credentials=credentials, clock=clock, hub=hub, store=store
+    )

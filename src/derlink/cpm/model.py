@@ -60,6 +60,8 @@ class SyncType(StrEnum):
     UNENROLL = "UNENROLL"
     ADD_DEVICE = "ADD_DEVICE"
     DEVICE_REPLACEMENT = "DEVICE_REPLACEMENT"
+    #: The analytics copy of a subscription: one row of an enrollment extract (OUAI-ENR).
+    ANALYTICS = "ANALYTICS"
 
 
 class SyncState(StrEnum):
@@ -83,6 +85,21 @@ class AckOutcome(StrEnum):
     ERROR = "Error"
     DUPLICATE = "Duplicate"
     REJECTED = "Rejected"
+
+
+class ExtractKind(StrEnum):
+    """Which subscriptions an enrollment extract takes (SPEC OUAI-ENR)."""
+
+    #: Every Active subscription.
+    INITIAL = "INITIAL"
+    #: Every subscription changed since analytics last got it, or never sent.
+    INCREMENTAL = "INCREMENTAL"
+
+
+class ExtractState(StrEnum):
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
 
 
 class DeviceCheckState(StrEnum):
@@ -143,6 +160,10 @@ SYNC_DISCARDED = "CPM-SYNC-DISCARDED"
 SYNC_SYNCHRONIZED = "CPM-SYNC-SYNCHRONIZED"
 #: derlink's addition: a device-status response for a check cpm never started.
 CHECK_UNKNOWN = "CPM-CHECK-UNKNOWN"
+#: derlink's addition: an enrollment extract was asked for while another one runs.
+EXTRACT_RUNNING = "CPM-EXTRACT-RUNNING"
+#: derlink's addition: no enrollment extract with that id.
+EXTRACT_UNKNOWN = "CPM-EXTRACT-UNKNOWN"
 
 
 def duplicate_enrollment_request(message_id: str, enrollment_id: str) -> Conflict:
@@ -467,8 +488,11 @@ def state_when_discarded(sync_request_id: str, state: SyncState) -> SyncState | 
 def subscription_status_after(
     sync_type: SyncType, to_state: SyncState, status: SubscriptionStatus
 ) -> SubscriptionStatus | None:
-    """A Synchronized ENROLL activates the subscription; a Synchronized UNENROLL ends it."""
-    if to_state is not SyncState.SYNCHRONIZED:
+    """A Synchronized ENROLL activates the subscription; a Synchronized UNENROLL ends it.
+
+    An ANALYTICS ack only says analytics holds its copy: it never changes the subscription.
+    """
+    if to_state is not SyncState.SYNCHRONIZED or sync_type is SyncType.ANALYTICS:
         return None
     if sync_type is SyncType.ENROLL and status is SubscriptionStatus.PENDING:
         return SubscriptionStatus.ACTIVE

@@ -26,6 +26,8 @@ from derlink.cpm.model import (
     AnswerOutcome,
     DeviceCheckResult,
     DeviceLinkStatus,
+    ExtractKind,
+    ExtractState,
     HeadEndRegistration,
     ProgramStatus,
     SettlementMethod,
@@ -296,6 +298,26 @@ class DeviceStatusResultRead(_Out):
 
 class DeviceStatusResultsRead(_Out):
     results: list[DeviceStatusResultRead]
+
+
+# -- enrollment extracts (OUAI-ENR) ---------------------------------------------------------
+
+
+class ExtractCreate(_In):
+    #: INITIAL: every Active subscription; INCREMENTAL: what changed since the last extract.
+    kind: ExtractKind
+
+
+class ExtractRead(_Out):
+    extractId: str
+    kind: ExtractKind
+    state: ExtractState
+    #: The file on cpm's content server; null when there were no rows, or the extract failed.
+    fileName: str | None
+    rows: int
+    startedAt: str
+    finishedAt: str | None
+    error: str | None
 
 
 # -- reconciliation -------------------------------------------------------------------------

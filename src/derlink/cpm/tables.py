@@ -8,6 +8,7 @@ arrive in any order and upserts need no lookups.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from derlink.platform.database import Migration, create_all
 from derlink.platform.outbox import outbox_table
@@ -153,9 +154,24 @@ subscriptions = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.String(TS), nullable=False),
     sa.Column("updated_at", sa.String(TS), nullable=False),
+    #: The version the last enrollment extract sent to analytics; null if never sent.
+    sa.Column("analytics_version", sa.Integer, nullable=True),
     # CPM-DUPLICATE-ENROLLMENT looks up open subscriptions by service point and program.
     sa.Index("ix_subscriptions_open", "service_point_id", "program_id", "status"),
     sa.Index("ix_subscriptions_account", "cis_account_id"),
+)
+
+#: A subscription analytics does not hold in its current version: the incremental extract's
+#: rows. Its partial index holds only these, so an incremental reads what changed, not the table.
+ANALYTICS_DUE = sa.or_(
+    subscriptions.c.analytics_version.is_(None),
+    subscriptions.c.analytics_version != subscriptions.c.version,
+)
+ix_subscriptions_analytics_due = sa.Index(
+    "ix_subscriptions_analytics_due",
+    subscriptions.c.id,
+    sqlite_where=ANALYTICS_DUE,
+    postgresql_where=ANALYTICS_DUE,
 )
 
 subscription_devices = sa.Table(
@@ -249,12 +265,56 @@ device_status_checks = sa.Table(
     sa.Column("answered_at", sa.String(TS), nullable=True),
 )
 
+enrollment_extracts = sa.Table(
+    "enrollment_extracts",
+    metadata,
+    #: ``EX-…``; its sync requests are ``SR-<the same 26 characters>-<row>``.
+    _id(),
+    #: INITIAL | INCREMENTAL.
+    sa.Column("kind", sa.String(20), nullable=False),
+    #: Running → Completed | Failed.
+    sa.Column("state", sa.String(20), nullable=False),
+    #: The file on cpm's content server; null for an extract of no rows.
+    sa.Column("file_name", sa.String(TEXT), nullable=True),
+    sa.Column("rows", sa.Integer, nullable=False, default=0),
+    sa.Column("started_at", sa.String(TS), nullable=False),
+    sa.Column("finished_at", sa.String(TS), nullable=True),
+    sa.Column("actor", sa.String(EXT), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_enrollment_extracts_started", "started_at", "id"),
+)
+# One extract at a time, whichever process asks: a second Running row cannot exist.
+_RUNNING = enrollment_extracts.c.state == "Running"
+sa.Index(
+    "ux_enrollment_extracts_running",
+    enrollment_extracts.c.state,
+    unique=True,
+    sqlite_where=_RUNNING,
+    postgresql_where=_RUNNING,
+)
+
 outbox = outbox_table(metadata)
 # A discard withdraws a sync request's unsent message, found by its key.
 sa.Index("ix_outbox_message_key", outbox.c.message_key)
 
+
+def _add_enrollment_extracts(conn: Connection) -> None:
+    """Migration 2. Migration 1 creates the whole current schema on a new database, so each
+    step here runs only where it is missing."""
+    enrollment_extracts.create(conn, checkfirst=True)
+    columns = {c["name"] for c in sa.inspect(conn).get_columns(subscriptions.name)}
+    if subscriptions.c.analytics_version.name not in columns:
+        conn.execute(sa.text("ALTER TABLE subscriptions ADD COLUMN analytics_version INTEGER"))
+    ix_subscriptions_analytics_due.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1, "cpm: programs, master data, devices, subscriptions, sync requests", create_all(metadata)
+    ),
+    Migration(
+        2,
+        "cpm: enrollment extracts, and the version analytics holds of each subscription",
+        _add_enrollment_extracts,
     ),
 ]

@@ -71,9 +71,15 @@ def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
         return {"flow": code, "status": "active", "released": released}
 
     @router.post("/flows/{code}/run-now")
-    async def run_now(code: str, request: Request, client: Operator) -> dict[str, str]:
-        received = await hub.run_now(code, _actor(client, request))
-        return {"flow": code, "status": "started", "instanceId": received.instance_id}
+    async def run_now(code: str, request: Request, client: Operator) -> dict[str, Any]:
+        started = await hub.run_now(code, _actor(client, request))
+        return {
+            "flow": code,
+            "status": "started" if started else "nothing to do",
+            # The first instance (a scheduled flow starts one; a file flow one per file).
+            "instanceId": started[0].instance_id if started else None,
+            "instances": [r.instance_id for r in started],
+        }
 
     @router.get("/instances", dependencies=[read])
     def instances(

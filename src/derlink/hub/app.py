@@ -17,9 +17,17 @@ from derlink.hub.flows.dev_status import DeviceStatusAnswer, DeviceStatusCheck
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.files import FileOptions
+from derlink.hub.flows.ouai_enr import (
+    ACK_PREFIX,
+    EXTRACT_PREFIX,
+    AnalyticsEnrollmentAcknowledgement,
+    EnrollmentSyncToAnalytics,
+)
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
 from derlink.hub.lookups import LookupStore
 from derlink.hub.notify import Notifier
+from derlink.hub.receipts import FileReceipts
 from derlink.hub.runtime.port import Runtime
 from derlink.hub.service import Hub
 from derlink.hub.tables import MIGRATIONS
@@ -39,6 +47,9 @@ CONCURRENCY = {
     "DEV-STATUS": 2,
     "DEV-STATUS-ACK": 2,
     "RECONCILE": 1,
+    # One file at a time per flow and worker: a file is already many batches.
+    "OUAI-ENR": 1,
+    "OUAI-ENR-ACK": 1,
 }
 
 
@@ -62,9 +73,28 @@ class HubPart:
         self.db.dispose()
 
 
+@dataclass(frozen=True)
+class FileSettings:
+    """The file flows' schedule and size limit (platform settings ``file_cron``,
+    ``max_file_bytes``)."""
+
+    cron: str = "0 * * * * *"
+    max_bytes: int = 2 * 1024 * 1024 * 1024
+
+
 def build_flows(
-    targets: Targets, lookups: LookupStore, clock: Clock, reconcile_cron: str
+    targets: Targets,
+    lookups: LookupStore,
+    clock: Clock,
+    reconcile_cron: str,
+    *,
+    receipts: FileReceipts,
+    notifier: Notifier,
+    files: FileSettings,
 ) -> dict[str, Flow]:
+    def options(prefix: str) -> FileOptions:
+        return FileOptions(prefix=prefix, schedule=files.cron, max_bytes=files.max_bytes)
+
     flows: list[Flow] = [
         EnrollmentRequestFlow(targets, lookups, clock),
         EnrollmentSync(targets),
@@ -73,6 +103,23 @@ def build_flows(
         DeviceStatusAnswer(targets),
         EnrollmentReconciliation(targets, reconcile_cron),
     ]
+    if targets.stores:
+        flows += [
+            EnrollmentSyncToAnalytics(
+                store=targets.store("cpm-content"),
+                target_store=targets.store("analytics-storage"),
+                options=options(EXTRACT_PREFIX),
+                receipts=receipts,
+                notifier=notifier,
+            ),
+            AnalyticsEnrollmentAcknowledgement(
+                targets=targets,
+                store=targets.store("analytics-content"),
+                options=options(ACK_PREFIX),
+                receipts=receipts,
+                notifier=notifier,
+            ),
+        ]
     return {f.code: f for f in flows}
 
 
@@ -86,14 +133,33 @@ def create_part(
     mailer: Mailer,
     max_body_bytes: int,
     reconcile_cron: str = "0 0 2 * * *",
+    files: FileSettings | None = None,
 ) -> HubPart:
     db = open_part_database(database_url, "hub", MIGRATIONS)
     lookups = LookupStore(db, clock)
     lookups.seed()
     store = InstanceStore(db, clock)
-    flows = build_flows(targets, lookups, clock, reconcile_cron)
-    executor = Executor(flows, store, Notifier(db, mailer))
-    hub = Hub(db=db, clock=clock, flows=flows, store=store, runtime=runtime, targets=targets)
+    notifier = Notifier(db, mailer)
+    receipts = FileReceipts(db, clock)
+    flows = build_flows(
+        targets,
+        lookups,
+        clock,
+        reconcile_cron,
+        receipts=receipts,
+        notifier=notifier,
+        files=files or FileSettings(),
+    )
+    executor = Executor(flows, store, notifier)
+    hub = Hub(
+        db=db,
+        clock=clock,
+        flows=flows,
+        store=store,
+        runtime=runtime,
+        targets=targets,
+        receipts=receipts,
+    )
     for code, flow in flows.items():
         runtime.register(code, executor, concurrency=CONCURRENCY.get(code, 2))
         if flow.schedule:

@@ -1,13 +1,18 @@
-"""The hub's connections to the parts it integrates (SPEC §3 Hub): one HTTP client each.
+"""The hub's connections to the parts it integrates (SPEC §3 Hub): one HTTP client each, and
+the file stores of the file flows (content servers and object storage, platform/files.py).
 
-Pointing a connection at an external system (a real CPMCS, another DERMS) replaces the part.
+Pointing a connection at an external system (a real CPMCS, another DERMS, an SFTP server, an
+S3 bucket) replaces the part.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
+from derlink.common.errors import ConfigurationError
+from derlink.platform.files import FileStore
 from derlink.platform.http import Caller
 
 
@@ -19,7 +24,17 @@ class Targets:
     #: call, each record still handled as its own single-record operation; "single": one call
     #: per record, for a target that only offers Oracle's single-record services.
     cpm_mode: Literal["collection", "single"] = "collection"
+    #: File stores by name (platform/settings.py FILE_STORES).
+    stores: Mapping[str, FileStore] = field(default_factory=dict)
+
+    def store(self, name: str) -> FileStore:
+        try:
+            return self.stores[name]
+        except KeyError:
+            raise ConfigurationError(f"the hub has no file store {name!r}") from None
 
     async def close(self) -> None:
         await self.cpm.close()
         await self.derms.close()
+        for store in self.stores.values():
+            await store.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,7 +21,11 @@ log = logging.getLogger("derlink.hub.notify")
 DEFAULT_PROPERTIES: Mapping[str, str] = {
     "to": "integration-ops@utility.example",
     "to.ProcessNotification": "program-ops@utility.example",
+    # File flows (SPEC §2.4): an e-mail when a run found no file, and one per file processed.
+    "notify.noFile": "false",
+    "notify.complete": "false",
 }
+_TRUE = ("true", "yes", "1", "on")
 
 
 class Notifier:
@@ -28,15 +33,22 @@ class Notifier:
         self.db = db
         self.mailer = mailer
 
-    def recipients(self, flow: str, key: str) -> list[str]:
+    def property(self, flow: str, key: str) -> str:
+        """A flow's property: its own value, else the value for every flow (``*``), else the
+        default."""
         with self.db.read() as conn:
             value = conn.execute(
                 sa.select(flow_properties.c.value)
                 .where(flow_properties.c.flow.in_([flow, "*"]), flow_properties.c.key == key)
                 .order_by(flow_properties.c.flow.desc())
             ).scalar()
-        value = value or DEFAULT_PROPERTIES[key]
-        return [v.strip() for v in value.split(",") if v.strip()]
+        return str(value or DEFAULT_PROPERTIES[key])
+
+    def recipients(self, flow: str, key: str) -> list[str]:
+        return [v.strip() for v in self.property(flow, key).split(",") if v.strip()]
+
+    def flag(self, flow: str, key: str) -> bool:
+        return self.property(flow, key).strip().lower() in _TRUE
 
     async def technical(
         self, *, flow: str, instance_id: str, category: str, step: str, message: str
@@ -56,6 +68,38 @@ class Notifier:
             await asyncio.to_thread(self.recipients, flow, "to.ProcessNotification"),
             f"[derlink] {flow} instance {instance_id}: {len(errors)} record(s) rejected",
             f"Flow: {flow}\nInstance: {instance_id}\nRejected records:\n{lines}{more}\n",
+        )
+
+    async def no_file(self, *, flow: str, location: str, prefix: str) -> None:
+        if not await asyncio.to_thread(self.flag, flow, "notify.noFile"):
+            return
+        await self._send(
+            await asyncio.to_thread(self.recipients, flow, "to.ProcessNotification"),
+            f"[derlink] {flow}: no file found",
+            f"Flow: {flow}\nSource: {location}\nPrefix: {prefix}\n\n"
+            "The scheduled run found no file to transfer.\n",
+        )
+
+    async def file_complete(
+        self, *, flow: str, instance_id: str, outcome: Mapping[str, Any]
+    ) -> None:
+        """The "process complete" e-mail: what was and was not transferred."""
+        if not await asyncio.to_thread(self.flag, flow, "notify.complete"):
+            return
+        lines = [f"{k}: {v}" for k, v in outcome.items() if k != "errors"]
+        rejected = "\n".join(
+            f"  {e['key']}: {e['code']} {e['message']}" for e in outcome.get("errors", [])[:200]
+        )
+        await self._send(
+            await asyncio.to_thread(self.recipients, flow, "to.ProcessNotification"),
+            f"[derlink] {flow}: {outcome.get('file', instance_id)} processed",
+            f"Flow: {flow}\nInstance: {instance_id}\n"
+            + "\n".join(lines)
+            + (
+                f"\nNot transferred:\n{rejected}\n"
+                if rejected
+                else "\nEverything was transferred.\n"
+            ),
         )
 
     async def _send(self, to: list[str], subject: str, body: str) -> None:

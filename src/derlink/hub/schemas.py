@@ -165,3 +165,18 @@ class Selection(_Closed):
 
 class LookupValue(_Closed):
     value: str | None = Field(max_length=400)
+
+
+# File flows: one file per instance, as the listing found it
+class FoundFile(_Open):
+    fileName: str = Field(min_length=1, max_length=200)
+    size: int = Field(ge=0)
+    modified: float
+    version: str = Field(min_length=1, max_length=60)
+    foundAt: str = Field(min_length=1)
+    requestedBy: str = "schedule"
+
+
+class FileBatch(_Closed):
+    batchId: str = BatchId
+    files: list[FoundFile] = Field(min_length=1, max_length=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,14 +14,17 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from derlink.common.clock import Clock
-from derlink.common.errors import BusinessError, NotFound, RemoteFault
+from derlink.common.errors import BusinessError, Fault, NotFound, RemoteFault
 from derlink.common.ids import new_id
 from derlink.hub.connections import Targets
 from derlink.hub.flows import Flow
+from derlink.hub.flows.files import FileFlow, batch_id
 from derlink.hub.model import InstanceStatus
+from derlink.hub.notify import DEFAULT_PROPERTIES
+from derlink.hub.receipts import FileReceipts, fault_category
 from derlink.hub.reconcile import reconcile
 from derlink.hub.runtime.port import Runtime
-from derlink.hub.tables import flow_state
+from derlink.hub.tables import flow_properties, flow_property_audit, flow_state, lookup_audit
 from derlink.hub.tracking import InstanceStore, Received
 from derlink.platform.database import Database
 
@@ -40,6 +44,7 @@ class Hub:
     store: InstanceStore
     runtime: Runtime
     targets: Targets
+    receipts: FileReceipts | None = None
 
     def flow(self, code: str) -> Flow:
         try:
@@ -109,6 +114,9 @@ class Hub:
                     code="HUB-NOT-IN-HOSPITAL",
                 )
             await asyncio.to_thread(self.store.discard, instance_id, actor, note)
+            if self.receipts is not None:
+                # The content of a discarded file may be delivered again.
+                await asyncio.to_thread(self.receipts.release, instance_id)
             done.append(instance_id)
         return done
 
@@ -148,8 +156,8 @@ class Hub:
             await self.runtime.submit(flow, run_id(instance_id, runs), instance_id, payload)
         return len(held)
 
-    async def run_now(self, code: str, actor: str) -> Received:
-        """Start a scheduled flow now, outside its schedule."""
+    async def run_now(self, code: str, actor: str) -> list[Received]:
+        """Start a scheduled flow now, outside its schedule: the instances it started."""
         flow = self.flow(code)
         if flow.trigger != "schedule":
             raise BusinessError(
@@ -158,16 +166,61 @@ class Hub:
                 code="HUB-NOT-SCHEDULED",
             )
         now = self.clock.now()
-        return await self._start_scheduled(code, f"manual-{new_id()}", now, actor)
+        if isinstance(flow, FileFlow):
+            return await self._scan(flow, now, actor)
+        return [await self._start_scheduled(code, f"manual-{new_id()}", now, actor)]
 
     async def tick(self, code: str, at: datetime) -> None:
         """A scheduled time of a flow came; a paused flow lets it pass."""
         if await asyncio.to_thread(self.is_paused, code):
             log.info("%s is paused: the run of %s is skipped", code, at.isoformat())
             return
+        flow = self.flow(code)
+        if isinstance(flow, FileFlow):
+            await self._scan(flow, at, "schedule")
+            return
         await self._start_scheduled(
             code, f"scheduled-{at.strftime('%Y%m%dT%H%M%S')}", at, "schedule"
         )
+
+    async def _scan(self, flow: FileFlow, at: datetime, actor: str) -> list[Received]:
+        """List a file flow's source and start an instance per file (SPEC §2.4).
+
+        The instance id names the file and its version, so a file listed twice (two workers,
+        two runs) starts once. A file whose instance faulted on a remote fault (a target was
+        down) stayed in place: this run starts that instance again.
+        """
+        try:
+            files = await flow.scan()
+        except Fault as fault:
+            log.error("%s: listing %s failed: %s", flow.code, flow.store.location, fault)
+            raise
+        started = []
+        for info in files:
+            batch = flow.batch.model_validate(
+                {
+                    "batchId": batch_id(info),
+                    flow.field: [
+                        {
+                            "fileName": info.name,
+                            "size": info.size,
+                            "modified": info.modified,
+                            "version": info.version,
+                            "foundAt": at.isoformat(),
+                            "requestedBy": actor,
+                        }
+                    ],
+                }
+            )
+            received = await self.accept(flow.code, batch, actor)
+            if received.duplicate and received.status is InstanceStatus.FAULTED:
+                category = await asyncio.to_thread(fault_category, self.db, received.instance_id)
+                if category == "remote":
+                    await self.resubmit(
+                        [received.instance_id], actor, "the file is still waiting: run again"
+                    )
+            started.append(received)
+        return started
 
     async def _start_scheduled(
         self, code: str, batch_id: str, at: datetime, actor: str
@@ -232,3 +285,95 @@ class Hub:
             "recordErrors": await asyncio.to_thread(self.store.record_error_codes),
             "activeRuns": await self.runtime.active_runs(),
         }
+
+    # configuration (the console's lookups and flow configuration page) ---------------------
+    def flow_property_list(self) -> list[dict[str, Any]]:
+        """Every flow property that is set (``*`` means every flow), by flow and key."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(flow_properties).order_by(flow_properties.c.flow, flow_properties.c.key)
+            )
+            return [{str(k): v for k, v in r._mapping.items()} for r in rows]
+
+    def set_flow_property(self, flow: str, key: str, value: str | None, actor: str) -> None:
+        """Set (or, with an empty value, remove) a flow property; validated and audited.
+
+        Recipient lists (``to``, ``to.ProcessNotification``) must be e-mail addresses separated
+        by commas; switches (``notify.*``) true or false. Read at each use: no restart needed.
+        """
+        if flow != "*":
+            self.flow(flow)
+        if key not in DEFAULT_PROPERTIES:
+            raise BusinessError(
+                f"unknown flow property {key!r}; known: {', '.join(sorted(DEFAULT_PROPERTIES))}",
+                code="HUB-PROPERTY-UNKNOWN",
+            )
+        value = _property_value(key, value)
+        now = self.clock.now().isoformat()
+        t = flow_properties
+        with self.db.begin() as conn:
+            old = conn.execute(
+                sa.select(t.c.value).where(t.c.flow == flow, t.c.key == key)
+            ).scalar()
+            conn.execute(t.delete().where(t.c.flow == flow, t.c.key == key))
+            if value is not None:
+                conn.execute(
+                    t.insert().values(
+                        flow=flow, key=key, value=value, updated_at=now, updated_by=actor
+                    )
+                )
+            conn.execute(
+                flow_property_audit.insert().values(
+                    flow=flow, key=key, old_value=old, new_value=value, actor=actor, at=now
+                )
+            )
+
+    def configuration_history(self, limit: int = 50) -> dict[str, list[dict[str, Any]]]:
+        """The latest changes to lookups and to flow properties, newest first."""
+        with self.db.read() as conn:
+            lookups_changed = conn.execute(
+                sa.select(lookup_audit).order_by(lookup_audit.c.id.desc()).limit(limit)
+            )
+            lookups_out = [{str(k): v for k, v in r._mapping.items()} for r in lookups_changed]
+            properties_changed = conn.execute(
+                sa.select(flow_property_audit)
+                .order_by(flow_property_audit.c.id.desc())
+                .limit(limit)
+            )
+            properties_out = [
+                {str(k): v for k, v in r._mapping.items()} for r in properties_changed
+            ]
+        return {"lookups": lookups_out, "properties": properties_out}
+
+
+_ADDRESS = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+_SWITCH = {"true": "true", "yes": "true", "on": "true", "1": "true"} | {
+    "false": "false",
+    "no": "false",
+    "off": "false",
+    "0": "false",
+}
+
+
+def _property_value(key: str, value: str | None) -> str | None:
+    """The value to store for a flow property, or None to remove it; refuses a bad one."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if DEFAULT_PROPERTIES[key] in ("true", "false"):
+        if text.lower() not in _SWITCH:
+            raise BusinessError(
+                f"{key} is a switch: true or false, not {text!r}", code="HUB-PROPERTY-VALUE"
+            )
+        return _SWITCH[text.lower()]
+    addresses = [a.strip() for a in text.split(",") if a.strip()]
+    bad = [a for a in addresses if not _ADDRESS.match(a)]
+    if bad or not addresses:
+        raise BusinessError(
+            f"{key} takes e-mail addresses separated by commas; not an address: "
+            f"{', '.join(bad) if bad else repr(text)}",
+            code="HUB-PROPERTY-VALUE",
+        )
+    if len(text) > 2000:
+        raise BusinessError(f"{key} is longer than 2000 characters", code="HUB-PROPERTY-VALUE")
+    return ", ".join(addresses)

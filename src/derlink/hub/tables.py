@@ -3,7 +3,10 @@ action log, lookups (value maps) and flow state. DBOS keeps its own system table
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from derlink.platform.database import Migration, create_all
 
@@ -111,6 +114,69 @@ flow_properties = sa.Table(
     sa.Column("updated_by", sa.String(80), nullable=False),
 )
 
+#: A file a file flow has taken, by content: the claim that makes a re-delivered file (same
+#: checksum, any name) have no second effect. Released when its instance is discarded.
+file_receipts = sa.Table(
+    "file_receipts",
+    metadata,
+    sa.Column("flow", sa.String(40), primary_key=True),
+    sa.Column("checksum", sa.String(64), primary_key=True),
+    sa.Column("instance_id", sa.String(120), nullable=False),
+    sa.Column("file_name", sa.String(200), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+
+
+def _create(*tables: sa.Table) -> Callable[[Connection], None]:
+    def apply(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    return apply
+
+
+#: Who changed which flow property, from what to what (the console's configuration audit).
+flow_property_audit = sa.Table(
+    "flow_property_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("flow", sa.String(40), nullable=False),
+    sa.Column("key", sa.String(80), nullable=False),
+    sa.Column("old_value", sa.Text, nullable=True),
+    sa.Column("new_value", sa.Text, nullable=True),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+
+#: The console's reads of instances: by status or by flow (and both) newest first, with keyset
+#: pagination on (received_at, id); and the counts of a time window, read from the index alone.
+console_indexes = (
+    sa.Index("ix_instances_status_received", instances.c.status, instances.c.received_at),
+    sa.Index("ix_instances_flow_received", instances.c.flow, instances.c.received_at),
+    sa.Index(
+        "ix_instances_flow_status_received",
+        instances.c.flow,
+        instances.c.status,
+        instances.c.received_at,
+    ),
+    sa.Index(
+        "ix_instances_received_flow_status",
+        instances.c.received_at,
+        instances.c.flow,
+        instances.c.status,
+    ),
+)
+
+
+def _console_schema(conn: Connection) -> None:
+    # checkfirst: a database created after this change already has them from version 1.
+    flow_property_audit.create(conn, checkfirst=True)
+    for index in console_indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS = [
-    Migration(1, "instances, keys, timeline, hospital, lookups, flow state", create_all(metadata))
+    Migration(1, "instances, keys, timeline, hospital, lookups, flow state", create_all(metadata)),
+    Migration(2, "file receipts of the file flows", _create(file_receipts)),
+    Migration(3, "console: instance indexes, flow property audit", _console_schema),
 ]

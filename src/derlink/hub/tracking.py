@@ -378,3 +378,145 @@ class InstanceStore:
             for row in conn.execute(q):
                 out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
         return out
+
+    # console reads ---------------------------------------------------------------------------
+    def search_page(
+        self,
+        *,
+        key: str | None = None,
+        flow: str | None = None,
+        status: str | None = None,
+        category: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        before: tuple[str, str] | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+        """One page of instances, newest first, and the cursor of the next page (or None).
+
+        ``key`` is any business identifier of a record, the batch id or the instance id. The
+        cursor is the (received_at, id) of the last row: keyset pagination, so a deep page
+        costs what the first one does.
+        """
+        c = instances.c
+        q = sa.select(
+            c.id,
+            c.flow,
+            c.status,
+            c.batch_id,
+            c.sender,
+            c.received_at,
+            c.updated_at,
+            c.records,
+            c.succeeded,
+            c.failed,
+            c.runs,
+            c.fault_category,
+            c.fault_step,
+            c.fault_message,
+        )
+        if key:
+            by_key = sa.select(instance_keys.c.instance_id).where(instance_keys.c.value == key)
+            q = q.where(sa.or_(c.id == key, c.id.in_(by_key)))
+        for column, value in ((c.flow, flow), (c.status, status), (c.fault_category, category)):
+            if value:
+                q = q.where(column == value)
+        if since:
+            q = q.where(c.received_at >= since)
+        if until:
+            q = q.where(c.received_at < until)
+        if before:
+            at, last_id = before
+            q = q.where(c.received_at <= at, sa.or_(c.received_at < at, c.id < last_id))
+        q = q.order_by(c.received_at.desc(), c.id.desc()).limit(limit + 1)
+        with self.db.read() as conn:
+            rows = [_plain(r) for r in conn.execute(q)]
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            return rows[:limit], (str(last["received_at"]), str(last["id"]))
+        return rows, None
+
+    def counts_since(self, since: str) -> dict[str, dict[str, int]]:
+        """Instances received since ``since``, by flow and status."""
+        c = instances.c
+        flow, status = self._ungrouped(c.flow), self._ungrouped(c.status)
+        q = (
+            sa.select(flow, status, sa.func.count())
+            .where(c.received_at >= since)
+            .group_by(flow, status)
+        )
+        out: dict[str, dict[str, int]] = {}
+        with self.db.read() as conn:
+            for row in conn.execute(q):
+                out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
+        return out
+
+    @staticmethod
+    def _ungrouped(column: sa.Column[str]) -> sa.ColumnElement[str]:
+        """The column's values as an expression no index is ordered by (``|| ''``).
+
+        Grouped by a bare column, SQLite prefers scanning a whole index ordered by it over
+        reading the time window's range of ``ix_instances_received_flow_status`` and sorting
+        that: measured, 10 ms against 1 ms at 190,000 instances, growing with the table.
+        """
+        return column.concat(sa.literal_column("''"))
+
+    def hourly(self, since: str) -> list[tuple[str, str, str, int]]:
+        """(flow, hour ``YYYY-MM-DDTHH``, status, instances) received since ``since`` (UTC)."""
+        c = instances.c
+        hour = sa.func.substr(c.received_at, 1, 13)
+        flow, status = self._ungrouped(c.flow), self._ungrouped(c.status)
+        q = (
+            sa.select(flow, hour, status, sa.func.count())
+            .where(c.received_at >= since)
+            .group_by(flow, hour, status)
+        )
+        with self.db.read() as conn:
+            return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in conn.execute(q)]
+
+    def last_received(self, flows: Sequence[str]) -> dict[str, str]:
+        """When each flow last received an instance (one index probe per flow)."""
+        c = instances.c
+        out: dict[str, str] = {}
+        with self.db.read() as conn:
+            for flow in flows:
+                at = conn.execute(sa.select(sa.func.max(c.received_at)).where(c.flow == flow))
+                value = at.scalar()
+                if value is not None:
+                    out[flow] = str(value)
+        return out
+
+    def hospital_groups(self) -> list[dict[str, Any]]:
+        """Faulted instances by flow and fault category, with the oldest and newest of each."""
+        c = instances.c
+        q = (
+            sa.select(
+                c.flow,
+                c.fault_category,
+                sa.func.count().label("instances"),
+                sa.func.min(c.received_at).label("oldest"),
+                sa.func.max(c.received_at).label("newest"),
+            )
+            .where(c.status == InstanceStatus.FAULTED.value)
+            .group_by(c.flow, c.fault_category)
+            .order_by(c.flow, c.fault_category)
+        )
+        with self.db.read() as conn:
+            return [_plain(r) for r in conn.execute(q)]
+
+    def related(self, instance_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Other instances that carry one of this instance's business identifiers (its acks,
+        the request that started it, later syncs of the same enrollment), newest first."""
+        k, c, own = instance_keys.c, instances.c, instance_keys.alias("own").c
+        values = (
+            sa.select(own.value).where(own.instance_id == instance_id, own.name != "batchId")
+        ).limit(200)
+        others = sa.select(k.instance_id).where(k.value.in_(values), k.instance_id != instance_id)
+        q = (
+            sa.select(c.id, c.flow, c.status, c.received_at, c.records)
+            .where(c.id.in_(others))
+            .order_by(c.received_at.desc())
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [_plain(r) for r in conn.execute(q)]

@@ -12,6 +12,11 @@ from pathlib import Path
 
 PARTS = ("cpm", "derms", "analytics", "hub")
 
+#: The file stores of the file flows (SPEC §2.4), by name: ``DERLINK_<NAME>_URL`` with the
+#: dashes as underscores (e.g. ``DERLINK_CPM_CONTENT_URL``). Each defaults to a local folder
+#: under ``<home>/files/<name>``; see platform/files.py for the URL forms.
+FILE_STORES = ("cpm-content", "analytics-storage", "analytics-content")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -37,6 +42,19 @@ class Settings:
     load_sample: bool = True
     #: When the hub reconciles cpm with DERMS: cron with seconds first, UTC (daily, 02:00).
     reconcile_cron: str = "0 0 2 * * *"
+    #: How the hub calls cpm: "collection" (derlink's cpm, many records a call) or "single"
+    #: (one call per record, for a CPM that only offers single-record services).
+    cpm_mode: str = "collection"
+    #: File stores by name (FILE_STORES); an absent one is a local folder under the home.
+    file_store_urls: Mapping[str, str] = field(default_factory=dict)
+    #: When the file flows list their sources: cron with seconds first, UTC (every minute).
+    file_cron: str = "0 * * * * *"
+    #: A file larger than this is refused whole (renamed Error-, reported).
+    max_file_bytes: int = 2 * 1024 * 1024 * 1024
+    #: cpm's incremental enrollment extract: seconds between runs, 0 for never (CLI/API only).
+    extract_interval_s: float = 0.0
+    #: How often analytics looks for enrollment files in its object storage, in seconds.
+    intake_interval_s: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +85,18 @@ class Settings:
             retry_interval_s=float(env.get("DERLINK_RETRY_INTERVAL_S", base.retry_interval_s)),
             load_sample=env.get("DERLINK_LOAD_SAMPLE", "1") not in ("0", "false", "no"),
             reconcile_cron=env.get("DERLINK_RECONCILE_CRON", base.reconcile_cron),
+            cpm_mode=env.get("DERLINK_CPM_MODE", base.cpm_mode),
+            file_store_urls={
+                name: env[_store_variable(name)]
+                for name in FILE_STORES
+                if env.get(_store_variable(name))
+            },
+            file_cron=env.get("DERLINK_FILE_CRON", base.file_cron),
+            max_file_bytes=int(env.get("DERLINK_MAX_FILE_BYTES", base.max_file_bytes)),
+            extract_interval_s=float(
+                env.get("DERLINK_EXTRACT_INTERVAL_S", base.extract_interval_s)
+            ),
+            intake_interval_s=float(env.get("DERLINK_INTAKE_INTERVAL_S", base.intake_interval_s)),
         )
 
     @property
@@ -77,6 +107,12 @@ class Settings:
         """The base URL of a part's API, as the hub's connection to it."""
         return self.part_base_urls.get(part, f"{self.base_url}/{part}")
 
+    def store_url(self, name: str) -> str:
+        """The URL of a named file store (FILE_STORES): configured, or a folder under home."""
+        if name not in FILE_STORES:
+            raise KeyError(f"no file store {name!r}; known: {', '.join(FILE_STORES)}")
+        return self.file_store_urls.get(name) or f"file://{(self.home / 'files' / name).resolve()}"
+
     def database_for(self, part: str) -> str:
         """The database URL of one part: its own SQLite file unless PostgreSQL is configured."""
         if part in self.part_database_urls:
@@ -84,3 +120,7 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / f'{part}.sqlite').resolve()}"
+
+
+def _store_variable(name: str) -> str:
+    return f"DERLINK_{name.upper().replace('-', '_')}_URL"

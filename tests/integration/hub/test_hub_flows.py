@@ -430,7 +430,7 @@ async def test_run_now_starts_a_scheduled_flow_and_a_paused_schedule_lets_its_ti
 
     harness.cpm.handler = empty
     harness.derms.handler = empty
-    received = await harness.hub.run_now("RECONCILE", "operator")
+    (received,) = await harness.hub.run_now("RECONCILE", "operator")
     await harness.runtime.drain()
     assert harness.hub.store.status(received.instance_id) == InstanceStatus.COMPLETED
     await harness.hub.pause("RECONCILE", "operator")

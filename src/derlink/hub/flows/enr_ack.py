@@ -27,6 +27,44 @@ from derlink.hub.runtime.port import FlowContext
 from derlink.hub.schemas import EnrollAckBatch
 
 SINGLE_CALL_CONCURRENCY = 16
+#: The most acknowledgements one collection call to cpm carries.
+COLLECTION = 5000
+
+
+async def deliver_acknowledgements(
+    targets: Targets, acknowledgements: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """cpm's update-and-transition for each acknowledgement, one result each, in order.
+
+    To derlink's cpm as collections; to a target that only takes single records, one call per
+    record (at most SINGLE_CALL_CONCURRENCY at once), a refused record being a result too."""
+    if targets.cpm_mode != "single":
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(acknowledgements), COLLECTION):
+            body = await targets.cpm.post(
+                "/api/v1/sync-requests/acknowledgements",
+                {"acknowledgements": acknowledgements[start : start + COLLECTION]},
+            )
+            results.extend(body["results"])
+        return results
+    gate = asyncio.Semaphore(SINGLE_CALL_CONCURRENCY)
+
+    async def one(ack: dict[str, Any]) -> dict[str, Any]:
+        async with gate:
+            try:
+                result: dict[str, Any] = await targets.cpm.post(
+                    f"/api/v1/sync-requests/{ack['syncRequestId']}/update-and-transition", ack
+                )
+                return result
+            except BusinessFault as exc:
+                return {
+                    "syncRequestId": ack["syncRequestId"],
+                    "outcome": "Rejected",
+                    "code": exc.code,
+                    "detail": exc.message,
+                }
+
+    return list(await asyncio.gather(*(one(a) for a in acknowledgements)))
 
 
 class EnrollmentAcknowledgement:
@@ -47,12 +85,8 @@ class EnrollmentAcknowledgement:
 
     async def run(self, ctx: FlowContext, message: dict[str, Any]) -> FlowOutcome:
         acknowledgements = [acknowledgement_from_msgack(a) for a in message["acks"]]
-        if self.targets.cpm_mode == "single":
-            results = await ctx.step("deliver-cpm-single", self._deliver_single, acknowledgements)
-        else:
-            results = await ctx.step(
-                "deliver-cpm-acknowledgements", self._deliver, acknowledgements
-            )
+        name = "deliver-cpm-single" if self.targets.cpm_mode == "single" else "deliver-cpm"
+        results = await ctx.step(name, deliver_acknowledgements, self.targets, acknowledgements)
         errors = [
             RecordError(r["syncRequestId"], r.get("code") or "CPM-REJECTED", r.get("detail") or "")
             for r in results
@@ -64,33 +98,6 @@ class EnrollmentAcknowledgement:
             errors=errors,
             notes={"duplicates": sum(1 for r in results if r.get("outcome") == "Duplicate")},
         )
-
-    async def _deliver(self, acknowledgements: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        body = await self.targets.cpm.post(
-            "/api/v1/sync-requests/acknowledgements", {"acknowledgements": acknowledgements}
-        )
-        results: list[dict[str, Any]] = body["results"]
-        return results
-
-    async def _deliver_single(self, acknowledgements: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        gate = asyncio.Semaphore(SINGLE_CALL_CONCURRENCY)
-
-        async def one(ack: dict[str, Any]) -> dict[str, Any]:
-            async with gate:
-                try:
-                    result: dict[str, Any] = await self.targets.cpm.post(
-                        f"/api/v1/sync-requests/{ack['syncRequestId']}/update-and-transition", ack
-                    )
-                    return result
-                except BusinessFault as exc:
-                    return {
-                        "syncRequestId": ack["syncRequestId"],
-                        "outcome": "Rejected",
-                        "code": exc.code,
-                        "detail": exc.message,
-                    }
-
-        return list(await asyncio.gather(*(one(a) for a in acknowledgements)))
 
     async def on_fault(self, ctx: FlowContext, message: dict[str, Any], fault: Fault) -> None:
         return None

@@ -1,0 +1,118 @@
+"""analytics as a part: its API application, its database, and the enrollment intake's loop.
+
+The composition root mounts ``part.app`` at ``/analytics`` and calls ``start``/``stop``. The
+loop runs the intake every ``settings.intake_interval_s`` seconds (0: never; the API and the
+CLI still run it on demand); a failed run is logged and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from derlink.analytics import api
+from derlink.analytics.intake import EnrollmentIntake
+from derlink.analytics.tables import MIGRATIONS
+from derlink.common.clock import Clock
+from derlink.platform.auth import CredentialStore
+from derlink.platform.database import Database, open_part_database
+from derlink.platform.files import FileStore, open_store
+from derlink.platform.settings import Settings
+from derlink.platform.web import create_app
+
+log = logging.getLogger("derlink.analytics")
+
+#: How long ``stop`` waits for a run to finish its current chunk before cancelling it.
+STOP_GRACE_S = 30.0
+
+
+def open_analytics_database(url: str) -> Database:
+    """Open (and migrate) analytics' database."""
+    return open_part_database(url, "analytics", MIGRATIONS)
+
+
+class AnalyticsPart:
+    """Analytics: API, database, and the intake of enrollment files from its object storage."""
+
+    name = "analytics"
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        credentials: CredentialStore,
+        clock: Clock,
+        storage: FileStore,
+        content: FileStore,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.storage = storage
+        self.content = content
+        self.intake = EnrollmentIntake(db, clock, storage, content, settings.max_file_bytes)
+        self.app = create_app(
+            title="derlink analytics",
+            credentials=credentials,
+            max_body_bytes=settings.max_body_bytes,
+        )
+        self.app.include_router(api.create_router(db=db, intake=self.intake), prefix="/api/v1")
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    async def start(self) -> None:
+        """Start the intake loop (unless its interval is 0)."""
+        if self._task is not None or self.settings.intake_interval_s <= 0:
+            return
+        self._stopping = False
+        self._wake.clear()
+        self._task = asyncio.create_task(self._loop(), name="analytics-intake")
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self.intake.run_once()
+            except Exception:  # the loop never dies: the next run tries again
+                log.exception("enrollment intake run failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.intake_interval_s)
+
+    async def stop(self) -> None:
+        """Stop the loop (a run stops at its next chunk, its file left for the next start),
+        close the stores and the database."""
+        self._stopping = True
+        self.intake.stop()
+        self._wake.set()
+        if self._task is not None:
+            task, self._task = self._task, None
+            try:
+                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.storage.close()
+        await self.content.close()
+        self.db.dispose()
+
+
+def create_part(*, settings: Settings, credentials: CredentialStore, clock: Clock) -> AnalyticsPart:
+    """Open (and migrate) analytics' database and its file stores, and build its part."""
+    db = open_analytics_database(settings.database_for("analytics"))
+    try:
+        storage = open_store(settings.store_url("analytics-storage"), home=settings.home)
+        content = open_store(settings.store_url("analytics-content"), home=settings.home)
+    except BaseException:
+        db.dispose()
+        raise
+    return AnalyticsPart(
+        settings=settings,
+        db=db,
+        credentials=credentials,
+        clock=clock,
+        storage=storage,
+        content=content,
+    )

@@ -1,0 +1,350 @@
+"""The file-flow mechanism (SPEC §2.4), on which every scheduled file flow is built.
+
+    schedule (or run-now) → list the source store by the flow's prefix → one instance per file,
+    its id made of the file's name and version (size and time), so that two workers listing at
+    once start it once — the instance row is the claim;
+    instance: inspect (still there, not over the size limit) → checksum (streamed) → take the
+    receipt of that content (a re-delivered file completes as a duplicate, no second effect) →
+    transfer, in batches, each batch a durable step (a crash resumes after the last finished
+    batch) → rename the source ``Sent-<name>``;
+    on a technical or business fault the source is renamed ``Error-<name>``; on a remote fault
+    (a target down after its retries) it stays, and the next listing runs the instance again.
+
+Two kinds of transfer: :class:`CopyFileFlow` copies the bytes to another store in resumable
+parts; :class:`RecordFileFlow` reads CSV records in windows of bytes and hands each window's
+rows to the flow, which reports per-row rejects (row number and reason) while good rows go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from derlink.common.errors import BusinessFault, Fault, TechnicalFault
+from derlink.hub.model import FlowOutcome, RecordError
+from derlink.hub.notify import Notifier
+from derlink.hub.receipts import FileReceipts
+from derlink.hub.runtime.port import FlowContext
+from derlink.hub.schemas import FileBatch
+from derlink.platform.files import (
+    CHUNK,
+    FileExists,
+    FileInfo,
+    FileMissing,
+    FileStore,
+    checksum,
+    iterate,
+)
+
+SENT = "Sent-"
+ERROR = "Error-"
+#: Record errors kept on the instance and in the e-mail; the counts are always complete.
+KEEP_ERRORS = 1000
+#: The bytes one batch of records reads; a record longer than this widens its window.
+RECORD_WINDOW = 2 * 1024 * 1024
+_BATCH_ID = re.compile(r"[^A-Za-z0-9._\-]")
+
+
+def batch_id(info: FileInfo) -> str:
+    """The instance's batch id: readable, within the batch-id alphabet, unique per version."""
+    digest = hashlib.sha256(info.name.encode()).hexdigest()[:8]
+    return f"{_BATCH_ID.sub('_', info.name)[:60]}.{digest}.{info.version}"
+
+
+class FileRefused(BusinessFault):
+    """The file as a whole cannot be taken (too large, empty, wrong header)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, status=422, code=code)
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """A file flow's configuration (SPEC §2.5): where it lists, what, and how much it takes."""
+
+    prefix: str
+    schedule: str
+    max_bytes: int
+
+
+@dataclass
+class RowsResult:
+    """What the target did with one window of rows."""
+
+    succeeded: int = 0
+    duplicates: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+    #: Flow-specific counts, summed over the file into the instance's outcome.
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class FileFlow:
+    """A scheduled file flow. Subclasses set the catalog fields and implement ``transfer``."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    source: ClassVar[str]
+    target: ClassVar[str]
+    trigger: ClassVar[str] = "schedule"
+    field: ClassVar[str] = "files"
+    batch: ClassVar[type[BaseModel]] = FileBatch
+
+    def __init__(
+        self,
+        *,
+        store: FileStore,
+        options: FileOptions,
+        receipts: FileReceipts,
+        notifier: Notifier,
+    ) -> None:
+        self.store = store
+        self.options = options
+        self.receipts = receipts
+        self.notifier = notifier
+        self.schedule: str | None = options.schedule
+
+    # listing ------------------------------------------------------------------------------
+    async def scan(self) -> list[FileInfo]:
+        """The files waiting in the source; the "no file" e-mail when there are none."""
+        files = await self.store.list_files(self.options.prefix)
+        if not files:
+            await self.notifier.no_file(
+                flow=self.code, location=self.store.location, prefix=self.options.prefix
+            )
+        return files
+
+    def keys(self, record: dict[str, Any]) -> list[tuple[str, str]]:
+        return [("fileName", record["fileName"]), ("fileVersion", record["version"])]
+
+    # one file -----------------------------------------------------------------------------
+    async def run(self, ctx: FlowContext, message: dict[str, Any]) -> FlowOutcome:
+        found = message["files"][0]
+        name = found["fileName"]
+        size = await ctx.step("inspect", self._inspect, name, found["size"])
+        digest = await ctx.step("checksum", self._checksum, name)
+        holder = await ctx.step("claim", self._claim, ctx.instance_id, digest, name)
+        if holder != ctx.instance_id:
+            renamed = await ctx.step("rename-sent", self._rename, name, SENT)
+            return FlowOutcome(
+                notes={
+                    "file": name,
+                    "checksum": digest,
+                    "duplicateOf": holder,
+                    "renamedTo": renamed,
+                }
+            )
+        outcome = await self.transfer(ctx, name, size)
+        renamed = await ctx.step("rename-sent", self._rename, name, SENT)
+        outcome.notes.update(file=name, checksum=digest, bytes=size, renamedTo=renamed)
+        await ctx.step("notify-complete", self._notify_complete, ctx.instance_id, outcome.to_dict())
+        return outcome
+
+    async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
+        raise NotImplementedError
+
+    async def on_fault(self, ctx: FlowContext, message: dict[str, Any], fault: Fault) -> None:
+        if fault.category == "remote":
+            return  # the file stays for the next run
+        await ctx.step("rename-error", self._rename_error, message["files"][0]["fileName"])
+
+    # steps ----------------------------------------------------------------------------------
+    async def _inspect(self, name: str, listed_size: int) -> int:
+        try:
+            info = await self.store.stat(name)
+        except FileMissing:
+            # A resubmitted instance whose file an earlier run set aside: take it back.
+            try:
+                await self.store.rename(ERROR + name, name)
+            except FileMissing:
+                raise FileMissing(
+                    f"{name} is no longer in {self.store.location}: it was renamed or removed "
+                    "after it was listed",
+                    file=name,
+                ) from None
+            info = await self.store.stat(name)
+        if info.size > self.options.max_bytes:
+            raise FileRefused(
+                f"{name} has {info.size:,} bytes, over the limit of {self.options.max_bytes:,}",
+                code="HUB-FILE-TOO-LARGE",
+            )
+        return info.size
+
+    async def _checksum(self, name: str) -> str:
+        return await checksum(self.store, name)
+
+    async def _claim(self, instance_id: str, digest: str, name: str) -> str:
+        return await asyncio.to_thread(
+            self.receipts.take,
+            flow=self.code,
+            checksum=digest,
+            instance_id=instance_id,
+            file_name=name,
+        )
+
+    async def _rename(self, name: str, tag: str) -> str:
+        """Rename ``name`` to ``<tag><name>`` (``.2``, ``.3``… if taken); the new name."""
+        for n in range(1, 1000):
+            target = f"{tag}{name}" if n == 1 else f"{tag}{name}.{n}"
+            try:
+                await self.store.rename(name, target)
+                return target
+            except FileExists:
+                continue
+        raise TechnicalFault(f"no free name to rename {name} to with {tag}")
+
+    async def _rename_error(self, name: str) -> str:
+        try:
+            return await self._rename(name, ERROR)
+        except FileMissing:
+            return ""  # nothing left to set aside
+
+    async def _notify_complete(self, instance_id: str, outcome: dict[str, Any]) -> None:
+        await self.notifier.file_complete(flow=self.code, instance_id=instance_id, outcome=outcome)
+
+
+class CopyFileFlow(FileFlow):
+    """Copies each file to a target store, part by part (a crash resumes at the next part)."""
+
+    def __init__(self, *, target_store: FileStore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target_store = target_store
+
+    async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
+        if size == 0:
+            await ctx.step("write-empty", self._write_empty, name)
+            parts: list[str] = []
+        else:
+            upload = await ctx.step("begin-upload", self.target_store.begin_upload, name)
+            parts = []
+            for number, offset in enumerate(range(0, size, CHUNK), start=1):
+                parts.append(
+                    await ctx.step(f"part-{number}", self._part, name, upload, number, offset)
+                )
+            await ctx.step("complete-upload", self.target_store.complete_upload, upload, parts)
+        return FlowOutcome(
+            processed=1,
+            succeeded=1,
+            notes={"parts": len(parts), "target": self.target_store.location},
+        )
+
+    async def _part(self, name: str, upload: str, number: int, offset: int) -> str:
+        data = await self.store.read_range(name, offset, CHUNK)
+        return await self.target_store.upload_part(upload, number, offset, data)
+
+    async def _write_empty(self, name: str) -> None:
+        await self.target_store.write(name, iterate(b""))
+
+
+class RecordFileFlow(FileFlow):
+    """Reads a CSV file with a fixed header in windows of records and delivers their rows."""
+
+    header: ClassVar[tuple[str, ...]]
+    window: int = RECORD_WINDOW
+
+    async def deliver(self, rows: list[tuple[int, list[str]]]) -> RowsResult:
+        """Hand one window's rows (row number, fields) to the target."""
+        raise NotImplementedError
+
+    async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
+        offset = await ctx.step("read-header", self._header, name, size)
+        row = 2
+        processed = succeeded = duplicates = rejected = batches = 0
+        errors: list[dict[str, str]] = []
+        counts: dict[str, int] = {}
+        while offset < size:
+            batches += 1
+            result = await ctx.step(f"batch-{batches}", self._batch, name, size, offset, row)
+            offset, row = result["next"], result["nextRow"]
+            processed += result["rows"]
+            succeeded += result["succeeded"]
+            duplicates += result["duplicates"]
+            rejected += result["rejected"]
+            errors.extend(result["errors"][: KEEP_ERRORS - len(errors)])
+            for key, n in result["counts"].items():
+                counts[key] = counts.get(key, 0) + n
+        return FlowOutcome(
+            processed=processed,
+            succeeded=succeeded,
+            errors=[RecordError(**e) for e in errors],
+            notes={"rejected": rejected, "duplicates": duplicates, "batches": batches, **counts},
+        )
+
+    async def _header(self, name: str, size: int) -> int:
+        if size == 0:
+            raise FileRefused(f"{name} is empty: no header", code="HUB-FILE-EMPTY")
+        data = await self.store.read_range(name, 0, min(size, 64 * 1024))
+        end = data.find(b"\n")
+        line = data if end < 0 else data[:end]
+        found = next(csv.reader([line.decode("utf-8-sig", "replace").rstrip("\r")]), [])
+        if tuple(found) != self.header:
+            raise FileRefused(
+                f"{name} has the wrong header: expected {','.join(self.header)!r}, "
+                f"found {','.join(found)!r}",
+                code="HUB-FILE-HEADER",
+            )
+        return size if end < 0 else end + 1
+
+    async def _batch(self, name: str, size: int, offset: int, row: int) -> dict[str, Any]:
+        rows, consumed = await self._read_rows(name, size, offset)
+        good: list[tuple[int, list[str]]] = []
+        errors: list[RecordError] = []
+        width = len(self.header)
+        for number, fields in enumerate(rows, start=row):
+            if len(fields) == width:
+                good.append((number, fields))
+            elif fields:
+                errors.append(
+                    RecordError(
+                        f"row {number}",
+                        "HUB-FILE-COLUMNS",
+                        f"expected {width} columns, found {len(fields)}",
+                    )
+                )
+        result = await self.deliver(good) if good else RowsResult()
+        errors.extend(result.errors)
+        return {
+            "next": offset + consumed,
+            "nextRow": row + len(rows),
+            "rows": len(rows),
+            "succeeded": result.succeeded,
+            "duplicates": result.duplicates,
+            "rejected": len(errors),
+            "errors": [e.to_dict() for e in errors[:KEEP_ERRORS]],
+            "counts": result.counts,
+        }
+
+    async def _read_rows(self, name: str, size: int, offset: int) -> tuple[list[list[str]], int]:
+        """The complete records from ``offset`` within one window, and the bytes they span."""
+        window = self.window
+        while True:
+            data = await self.store.read_range(name, offset, window)
+            at_end = offset + len(data) >= size
+            if not data:
+                raise FileMissing(f"{name} ended at {offset:,} bytes, before its listed size")
+            cut = len(data) if at_end else data.rfind(b"\n") + 1
+            while cut > 0:
+                try:
+                    text = data[:cut].decode("utf-8")
+                    return list(csv.reader(io.StringIO(text, newline=""))), cut
+                except csv.Error:
+                    if at_end and cut == len(data):
+                        raise TechnicalFault(
+                            f"{name}: the record at byte {offset:,} is not valid CSV"
+                        ) from None
+                    # A quoted field runs past the cut: end the window a line earlier.
+                    cut = data.rfind(b"\n", 0, cut - 1) + 1
+                    at_end = False
+                except UnicodeDecodeError as exc:
+                    raise TechnicalFault(
+                        f"{name} is not UTF-8 near byte {offset:,}: {exc}"
+                    ) from None
+            if window >= 64 * RECORD_WINDOW:
+                raise TechnicalFault(f"{name}: a record at byte {offset:,} is over 128 MiB")
+            window *= 2

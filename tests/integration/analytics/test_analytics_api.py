@@ -1,0 +1,179 @@
+"""analytics as a part: its API with scopes, its intake loop, and ``derlink analytics intake``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from intake_world import StillClock, extract, row
+from tests.support.servers import serve
+from typer.testing import CliRunner
+
+from derlink.analytics.app import AnalyticsPart, create_part
+from derlink.cli.main import app as cli
+from derlink.platform.auth import CredentialStore
+from derlink.platform.settings import Settings
+
+API = "/api/v1"
+NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_API.csv"
+
+
+def build(home: Path, database_url: str, **settings: object) -> AnalyticsPart:
+    return create_part(
+        settings=Settings(
+            home=home,
+            part_database_urls={"analytics": database_url},
+            **{"intake_interval_s": 0.0, **settings},  # type: ignore[arg-type]
+        ),
+        credentials=CredentialStore.load_or_create(home / "credentials.json"),
+        clock=StillClock(),
+    )
+
+
+def put(part: AnalyticsPart, name: str, data: bytes) -> None:
+    root = Path(part.storage.location.removeprefix("file://"))
+    (root / name).write_bytes(data)
+
+
+@pytest.fixture
+def part(tmp_path: Path, database_url: str) -> Iterator[AnalyticsPart]:
+    built = build(tmp_path, database_url)
+    try:
+        yield built
+    finally:
+        asyncio.run(built.stop())
+
+
+@pytest.fixture
+def http(part: AnalyticsPart) -> Iterator[TestClient]:
+    with TestClient(part.app) as client:
+        yield client
+
+
+def headers(part: AnalyticsPart, client: str = "operator") -> dict[str, str]:
+    return (
+        CredentialStore.load_or_create(part.settings.home / "credentials.json")
+        .client(client)
+        .header()
+    )
+
+
+def test_the_intake_runs_on_demand_and_its_results_can_be_read(
+    part: AnalyticsPart, http: TestClient
+):
+    put(part, NAME, extract(row(1), row(2, status="Pending", version=3), row(3, version="x")))
+    answer = http.post(f"{API}/enrollment-files/intake", headers=headers(part))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "files": [
+            {"name": NAME, "state": "Acked", "rows": 3, "accepted": 2, "rejected": 1,
+             "ackFile": f"ENROLL_ACK_{NAME}", "renamedTo": f"Acked-{NAME}", "error": None}
+        ]
+    }  # fmt: skip
+    again = http.post(f"{API}/enrollment-files/intake", headers=headers(part))
+    assert again.json() == {"files": []}
+
+    listed = http.get(f"{API}/enrollment-files", headers=headers(part, "viewer")).json()
+    assert [(f["name"], f["state"], f["rows"], f["attempts"]) for f in listed] == [
+        (NAME, "Acked", 3, 1)
+    ]
+    assert len(listed[0]["checksum"]) == 64 and listed[0]["receivedAt"]
+
+    one = http.get(f"{API}/subscriptions/SUB2", headers=headers(part, "viewer"))
+    assert one.status_code == 200
+    assert one.json() | {"updatedAt": None} == {
+        "subscriptionId": "SUB2", "syncRequestId": "SR2", "programId": "PRG1",
+        "programCode": "BYOT", "cisAccountId": "A2", "cisPersonId": "P2",
+        "servicePointId": "SPT2", "cisServicePointId": "SP2", "cisPremiseId": "PR2",
+        "division": "CA", "subscriptionType": "DR", "status": "Pending",
+        "startDateTimeISO": "2026-06-01T07:00:00.000Z", "endDateTimeISO": None, "version": 3,
+        "updatedAt": None, "sourceFile": NAME,
+    }  # fmt: skip
+
+    missing = http.get(f"{API}/subscriptions/SUB3", headers=headers(part))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert "SUB3" in missing.json()["detail"]
+
+    counts = http.get(f"{API}/subscriptions/counts", headers=headers(part)).json()
+    assert counts == {"Active": 1, "Inactive": 0, "Pending": 1}
+
+
+def test_subscriptions_come_in_keyset_pages(part: AnalyticsPart, http: TestClient):
+    put(part, NAME, extract(*(row(n) for n in range(10, 15))))
+    http.post(f"{API}/enrollment-files/intake", headers=headers(part))
+    seen, after = [], None
+    while True:
+        params = {"limit": 2, **({"after": after} if after else {})}
+        page = http.get(f"{API}/subscriptions", params=params, headers=headers(part)).json()
+        seen.append([s["subscriptionId"] for s in page["items"]])
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == [["SUB10", "SUB11"], ["SUB12", "SUB13"], ["SUB14"]]
+    bad = http.get(f"{API}/subscriptions", params={"limit": 0}, headers=headers(part))
+    assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "client", "status"),
+    [
+        ("POST", "/enrollment-files/intake", None, 401),
+        ("POST", "/enrollment-files/intake", "viewer", 403),
+        ("GET", "/enrollment-files", "hub", 403),
+        ("GET", "/subscriptions", "hub", 403),
+        ("GET", "/subscriptions/counts", "cpm", 403),
+        ("GET", "/subscriptions/SUB1", None, 401),
+        ("POST", "/enrollment-files/intake", "hub", 200),
+    ],
+)
+def test_each_route_asks_for_its_scope(
+    part: AnalyticsPart, http: TestClient, method: str, path: str, client: str | None, status: int
+):
+    answer = http.request(method, API + path, headers=headers(part, client) if client else {})
+    assert answer.status_code == status, answer.text
+    if status >= 400:
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_loop_takes_files_as_they_come_and_outlives_a_failed_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    part = build(tmp_path, f"sqlite:///{tmp_path}/analytics.sqlite", intake_interval_s=0.05)
+    storage = Path(part.storage.location.removeprefix("file://"))
+    storage.rmdir()  # the object storage is not there: runs fail
+    await part.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "enrollment intake run failed" not in caplog.text:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        storage.mkdir()
+        put(part, NAME, extract(row(1)))
+        while not (storage / f"Acked-{NAME}").exists():
+            assert time.monotonic() < deadline, "the loop did not take the file"
+            await asyncio.sleep(0.02)
+    finally:
+        await part.stop()
+    assert part._task is None
+
+
+def test_the_cli_runs_the_intake_of_a_running_analytics(tmp_path: Path):
+    part = build(tmp_path, f"sqlite:///{tmp_path}/analytics.sqlite")
+    put(part, NAME, extract(row(1), row(2, version="0")))
+    try:
+        with serve(part.app) as base:
+            result = CliRunner().invoke(
+                cli,
+                ["analytics", "intake", "--url", base, "--home", str(tmp_path)],
+                env={"COLUMNS": "250"},
+            )
+    finally:
+        asyncio.run(part.stop())
+    assert result.exit_code == 0, result.output
+    assert NAME in result.output and "Acked" in result.output
+    assert "1 enrollment file(s) taken" in result.output

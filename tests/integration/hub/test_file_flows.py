@@ -1,0 +1,349 @@
+"""The file-flow mechanism and the enrollment exchange flows (OUAI-ENR, OUAI-ENR-ACK) on a real
+hub database and real local-folder stores, with the in-memory runtime and an in-memory cpm."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from derlink.common.clock import FixedClock
+from derlink.common.errors import RemoteFault
+from derlink.hub.app import FileSettings, HubPart, create_part
+from derlink.hub.connections import Targets
+from derlink.hub.model import InstanceStatus
+from derlink.hub.runtime.memory import MemoryRuntime
+from derlink.hub.runtime.port import RetryPolicy
+from derlink.hub.tables import flow_properties
+from derlink.platform.auth import CredentialStore
+from derlink.platform.files import CHUNK, FileStore, LocalFolder
+from derlink.platform.mail import MemoryMailer
+from tests.integration.hub.test_hub_flows import FakeTarget
+
+ACK_HEADER = "rowNumber,syncRequestId,subscriptionId,result,reasonCode,reason\n"
+
+
+class FileHarness:
+    def __init__(
+        self, tmp_path: Path, *, max_bytes: int = 1 << 30, cpm_mode: str = "collection"
+    ) -> None:
+        self.cpm = FakeTarget(self.cpm_answer)
+        self.cpm_down = False
+        self.known: dict[str, str] = {}  # sync request id → state
+        self.stores: dict[str, FileStore] = {
+            name: LocalFolder(tmp_path / name)
+            for name in ("cpm-content", "analytics-storage", "analytics-content")
+        }
+        self.mailer = MemoryMailer()
+        self.runtime = MemoryRuntime(RetryPolicy(max_attempts=2, interval_s=0.001))
+        self.part: HubPart = create_part(
+            database_url=f"sqlite:///{tmp_path}/hub.sqlite",
+            credentials=CredentialStore.generate(),
+            clock=FixedClock(datetime(2026, 11, 30, 23, 0, tzinfo=UTC)),
+            targets=Targets(
+                cpm=self.cpm,
+                derms=FakeTarget(),
+                cpm_mode=cpm_mode,  # type: ignore[arg-type]
+                stores=self.stores,
+            ),
+            runtime=self.runtime,
+            mailer=self.mailer,
+            max_body_bytes=1024 * 1024,
+            files=FileSettings(max_bytes=max_bytes),
+        )
+        self.hub = self.part.hub
+
+    async def cpm_answer(self, path: str, body: Any) -> Any:
+        if self.cpm_down:
+            raise RemoteFault("cpm is down")
+        if path == "/api/v1/health":
+            return {"status": "UP"}
+        acks = body["acknowledgements"] if path.endswith("/acknowledgements") else [body]
+        results = []
+        for ack in acks:
+            sync_id = ack["syncRequestId"]
+            state = self.known.get(sync_id)
+            if state is None:
+                results.append(
+                    {"syncRequestId": sync_id, "outcome": "Rejected", "code": "CPM-UNKNOWN-SYNC",
+                     "detail": "no such sync request"}
+                )  # fmt: skip
+            elif state != "Awaiting Acknowledgement":
+                results.append({"syncRequestId": sync_id, "outcome": "Duplicate"})
+            else:
+                self.known[sync_id] = "Error" if ack.get("hasError") else "Synchronized"
+                results.append({"syncRequestId": sync_id, "outcome": "Acknowledged"})
+        return {"results": results} if path.endswith("/acknowledgements") else results[0]
+
+    async def run(self, code: str) -> list[str]:
+        started = await self.hub.run_now(code, "operator")
+        await self.runtime.drain()
+        return [r.instance_id for r in started]
+
+    def detail(self, instance_id: str) -> dict[str, Any]:
+        return self.hub.store.detail(instance_id)
+
+    def names(self, store: str) -> list[str]:
+        folder = Path(self.stores[store].location[7:])
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> FileHarness:
+    return FileHarness(tmp_path)
+
+
+def put(harness: FileHarness, store: str, name: str, data: bytes) -> None:
+    (Path(harness.stores[store].location[7:]) / name).write_bytes(data)
+
+
+# -- OUAI-ENR: the copy ------------------------------------------------------------------------
+
+
+async def test_a_large_extract_is_copied_in_parts_and_the_source_renamed_sent(files: FileHarness):
+    data = os.urandom(2 * CHUNK + 12345)
+    put(files, "cpm-content", "ENROLL_SYNC_INITIAL_1.csv", data)
+    put(files, "cpm-content", "OTHER_FILE.csv", b"not for this flow")
+    (instance,) = await files.run("OUAI-ENR")
+    detail = files.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED.value
+    copied = Path(files.stores["analytics-storage"].location[7:]) / "ENROLL_SYNC_INITIAL_1.csv"
+    assert copied.read_bytes() == data
+    assert files.names("cpm-content") == ["OTHER_FILE.csv", "Sent-ENROLL_SYNC_INITIAL_1.csv"]
+    steps = [e["step"] for e in detail["timeline"]]
+    assert {"part-1", "part-2", "part-3", "complete-upload", "rename-sent"} <= set(steps)
+    # Found by file name and by checksum.
+    digest = hashlib.sha256(data).hexdigest()
+    assert [i["id"] for i in files.hub.store.search(key="ENROLL_SYNC_INITIAL_1.csv")] == [instance]
+    assert [i["id"] for i in files.hub.store.search(key=digest)] == [instance]
+
+
+async def test_a_redelivered_file_has_no_second_effect(files: FileHarness):
+    put(files, "cpm-content", "ENROLL_SYNC_A.csv", b"same content\n")
+    await files.run("OUAI-ENR")
+    (Path(files.stores["analytics-storage"].location[7:]) / "ENROLL_SYNC_A.csv").unlink()
+    # The same content again, under its name and under another one.
+    put(files, "cpm-content", "ENROLL_SYNC_A.csv", b"same content\n")
+    put(files, "cpm-content", "ENROLL_SYNC_B.csv", b"same content\n")
+    started = await files.run("OUAI-ENR")
+    assert len(started) == 2
+    outcomes = [files.detail(i)["outcome"] for i in started]
+    assert all(o.get("duplicateOf") for o in outcomes)
+    assert files.names("analytics-storage") == []
+    assert files.names("cpm-content") == [
+        "Sent-ENROLL_SYNC_A.csv",
+        "Sent-ENROLL_SYNC_A.csv.2",
+        "Sent-ENROLL_SYNC_B.csv",
+    ]
+
+
+async def test_two_listings_at_once_start_each_file_once(files: FileHarness):
+    put(files, "cpm-content", "ENROLL_SYNC_C.csv", b"abc\n")
+    first = await files.hub.run_now("OUAI-ENR", "operator")
+    second = await files.hub.run_now("OUAI-ENR", "operator")
+    await files.runtime.drain()
+    assert [r.duplicate for r in first + second] == [False, True]
+    assert len(files.hub.store.search(flow="OUAI-ENR")) == 1
+
+
+async def test_no_file_sends_the_no_file_mail_when_asked(files: FileHarness):
+    assert await files.run("OUAI-ENR") == []
+    assert files.mailer.sent == []
+    with files.part.db.begin() as conn:
+        conn.execute(
+            flow_properties.insert().values(
+                flow="OUAI-ENR", key="notify.noFile", value="true", updated_at="x", updated_by="t"
+            )
+        )
+    assert await files.run("OUAI-ENR") == []
+    assert "no file found" in str(files.mailer.sent[-1]["subject"])
+
+
+async def test_a_file_over_the_size_limit_is_refused_whole(tmp_path: Path):
+    files = FileHarness(tmp_path, max_bytes=10)
+    put(files, "cpm-content", "ENROLL_SYNC_BIG.csv", b"x" * 11)
+    (instance,) = await files.run("OUAI-ENR")
+    detail = files.detail(instance)
+    assert detail["status"] == InstanceStatus.FAULTED.value
+    assert "over the limit of 10" in detail["fault_message"]
+    assert files.names("cpm-content") == ["Error-ENROLL_SYNC_BIG.csv"]
+    assert files.names("analytics-storage") == []
+    assert "faulted" in str(files.mailer.sent[-1]["subject"])
+
+
+class VanishingFolder(LocalFolder):
+    """Someone renames the file while it is being read."""
+
+    async def read_range(self, name: str, offset: int, length: int) -> bytes:
+        data = await super().read_range(name, offset, length)
+        if (self.root / name).exists():
+            (self.root / name).rename(self.root / f"moved-{name}")
+        return data
+
+
+async def test_a_file_renamed_mid_transfer_lands_in_the_hospital_and_nothing_is_lost(
+    files: FileHarness,
+):
+    source = VanishingFolder(Path(files.stores["cpm-content"].location[7:]))
+    files.hub.flows["OUAI-ENR"].store = source  # type: ignore[attr-defined]
+    put(files, "cpm-content", "ENROLL_SYNC_D.csv", os.urandom(CHUNK + 10))
+    (instance,) = await files.run("OUAI-ENR")
+    detail = files.detail(instance)
+    assert detail["status"] == InstanceStatus.FAULTED.value
+    assert "ENROLL_SYNC_D.csv is not in" in detail["fault_message"]
+    assert files.names("cpm-content") == ["moved-ENROLL_SYNC_D.csv"]
+    assert [n for n in files.names("analytics-storage") if not n.startswith(".")] == []
+
+
+# -- OUAI-ENR-ACK: the records -----------------------------------------------------------------
+
+
+def ack_file(*rows: str) -> bytes:
+    return (ACK_HEADER + "".join(r + "\n" for r in rows)).encode()
+
+
+async def test_acks_become_update_and_transition_with_per_row_rejects(files: FileHarness):
+    files.known.update({f"SR{i}": "Awaiting Acknowledgement" for i in range(1, 5)})
+    files.known["SR5"] = "Synchronized"  # acknowledged before: a duplicate
+    put(
+        files,
+        "analytics-content",
+        "ENROLL_ACK_ENROLL_SYNC_X.csv",
+        ack_file(
+            "2,SR1,S1,ACCEPTED,,",
+            "3,SR2,S2,REJECTED,AN-DATE,\"startDateTimeISO '2026-13-01' is not a date, see row\"",
+            "4,SR3,S3,ACCEPTED",  # too few columns
+            "5,,S4,REJECTED,AN-MISSING,syncRequestId is blank",
+            "6,SR4,S4,MAYBE,,",
+            "7,SR5,S5,ACCEPTED,,",
+            "8,SR9,S9,ACCEPTED,,",  # cpm does not know it
+        ),
+    )
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    detail = files.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS.value
+    assert files.known["SR1"] == "Synchronized"
+    assert files.known["SR2"] == "Error"
+    assert files.known["SR4"] == "Awaiting Acknowledgement"
+    outcome = detail["outcome"]
+    assert outcome["processed"] == 7
+    assert outcome["duplicates"] == 1
+    assert outcome["ackedPositive"] == 3 and outcome["ackedNegative"] == 1
+    errors = {e["key"]: e["code"] for e in outcome["errors"]}
+    assert errors == {
+        "row 4": "HUB-FILE-COLUMNS",
+        "row 5": "HUB-ACK-NO-SYNC-REQUEST",
+        "row 6": "HUB-ACK-RESULT",
+        "row 8": "CPM-UNKNOWN-SYNC",
+    }
+    assert files.names("analytics-content") == ["Sent-ENROLL_ACK_ENROLL_SYNC_X.csv"]
+    assert "4 record(s) rejected" in str(files.mailer.sent[-1]["subject"])
+
+
+async def test_acks_go_one_record_at_a_time_to_a_single_record_target(tmp_path: Path):
+    files = FileHarness(tmp_path, cpm_mode="single")
+    files.known.update({"SR1": "Awaiting Acknowledgement", "SR2": "Awaiting Acknowledgement"})
+    put(
+        files,
+        "analytics-content",
+        "ENROLL_ACK_1.csv",
+        ack_file("2,SR1,S1,ACCEPTED,,", "3,SR2,S2,ACCEPTED,,"),
+    )
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    assert files.detail(instance)["status"] == InstanceStatus.COMPLETED.value
+    paths = [p for p, _ in files.cpm.calls if "update-and-transition" in p]
+    assert sorted(paths) == [
+        "/api/v1/sync-requests/SR1/update-and-transition",
+        "/api/v1/sync-requests/SR2/update-and-transition",
+    ]
+
+
+async def test_many_rows_are_read_in_windows_and_every_row_counted(tmp_path: Path):
+    files = FileHarness(tmp_path)
+    files.part.hub.flows["OUAI-ENR-ACK"].window = 4096  # type: ignore[attr-defined]
+    rows = [f'{n + 2},SR{n},S{n},ACCEPTED,,"quoted, with a comma"' for n in range(3000)]
+    files.known.update({f"SR{n}": "Awaiting Acknowledgement" for n in range(3000)})
+    put(files, "analytics-content", "ENROLL_ACK_MANY.csv", ack_file(*rows))
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    outcome = files.detail(instance)["outcome"]
+    assert outcome["processed"] == 3000 and outcome["succeeded"] == 3000
+    assert outcome["batches"] > 10
+    assert set(files.known.values()) == {"Synchronized"}
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"", "is empty"),
+        (b"row,sync,result\n2,SR1,ACCEPTED\n", "wrong header"),
+    ],
+)
+async def test_an_empty_file_or_a_wrong_header_is_refused_whole(
+    files: FileHarness, content: bytes, code: str
+):
+    put(files, "analytics-content", "ENROLL_ACK_BAD.csv", content)
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    detail = files.detail(instance)
+    assert detail["status"] == InstanceStatus.FAULTED.value
+    assert detail["fault_category"] == "business"
+    assert code in detail["fault_message"]
+    assert files.names("analytics-content") == ["Error-ENROLL_ACK_BAD.csv"]
+
+
+async def test_cpm_down_stops_mails_and_the_file_waits_for_the_next_run(files: FileHarness):
+    files.known["SR1"] = "Awaiting Acknowledgement"
+    put(files, "analytics-content", "ENROLL_ACK_2.csv", ack_file("2,SR1,S1,ACCEPTED,,"))
+    files.cpm_down = True
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    detail = files.detail(instance)
+    assert detail["status"] == InstanceStatus.FAULTED.value
+    assert detail["fault_category"] == "remote"
+    assert detail["fault_step"] == "health-cpm"
+    assert files.names("analytics-content") == ["ENROLL_ACK_2.csv"]
+    assert "faulted (remote)" in str(files.mailer.sent[-1]["subject"])
+    # cpm is back: the next run takes the same file up again.
+    files.cpm_down = False
+    assert await files.run("OUAI-ENR-ACK") == [instance]
+    assert files.detail(instance)["status"] == InstanceStatus.COMPLETED.value
+    assert files.known["SR1"] == "Synchronized"
+    assert files.names("analytics-content") == ["Sent-ENROLL_ACK_2.csv"]
+
+
+async def test_a_refused_file_resubmitted_from_the_hospital_is_taken_back(tmp_path: Path):
+    files = FileHarness(tmp_path, max_bytes=30)
+    files.known["SR1"] = "Awaiting Acknowledgement"
+    put(files, "analytics-content", "ENROLL_ACK_3.csv", ack_file("2,SR1,S1,ACCEPTED,,"))
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    assert files.names("analytics-content") == ["Error-ENROLL_ACK_3.csv"]
+    # The operator raises the limit and resubmits.
+    files.hub.flows["OUAI-ENR-ACK"].options = files.hub.flows[  # type: ignore[attr-defined]
+        "OUAI-ENR-ACK"
+    ].options.__class__(prefix="ENROLL_ACK", schedule="0 * * * * *", max_bytes=1 << 20)
+    await files.hub.resubmit([instance], "operator")
+    await files.runtime.drain()
+    assert files.detail(instance)["status"] == InstanceStatus.COMPLETED.value
+    assert files.names("analytics-content") == ["Sent-ENROLL_ACK_3.csv"]
+
+
+async def test_a_discarded_file_gives_its_content_back(files: FileHarness):
+    source = files.hub.flows["OUAI-ENR"].store  # type: ignore[attr-defined]
+    files.hub.flows["OUAI-ENR"].store = VanishingFolder(  # type: ignore[attr-defined]
+        Path(source.location[7:])
+    )
+    data = os.urandom(CHUNK + 1)
+    put(files, "cpm-content", "ENROLL_SYNC_E.csv", data)
+    (instance,) = await files.run("OUAI-ENR")
+    assert files.detail(instance)["status"] == InstanceStatus.FAULTED.value
+    await files.hub.discard([instance], "operator", "moved by hand")
+    # Delivered again: not a duplicate of the discarded instance.
+    files.hub.flows["OUAI-ENR"].store = source  # type: ignore[attr-defined]
+    (Path(source.location[7:]) / "moved-ENROLL_SYNC_E.csv").rename(
+        Path(source.location[7:]) / "ENROLL_SYNC_E2.csv"
+    )
+    (again,) = await files.run("OUAI-ENR")
+    assert files.detail(again)["status"] == InstanceStatus.COMPLETED.value
+    assert "duplicateOf" not in files.detail(again)["outcome"]
