@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint typecheck imports unit integration e2e demo bench clean setup
+.PHONY: run test lint typecheck imports unit integration e2e demo bench clean setup chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/derlink up
 
+## Debian's Chromium for the console's browser tests (never a downloaded browser).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  APT="$$([ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get"; \
+	  $$APT install -y --no-install-recommends chromium \
+	  || { $$APT update && $$APT install -y --no-install-recommends chromium; }; }
+
 ## Set up, then run the whole gate: lint, format, types, import boundaries, tests.
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy

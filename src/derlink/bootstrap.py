@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
 
 from derlink.analytics import app as analytics_app
 from derlink.common.clock import Clock, SystemClock
@@ -169,7 +170,9 @@ def build(
     )
 
     @root.get("/", include_in_schema=False)
-    def index() -> JSONResponse:
+    def index(request: Request) -> Response:
+        if "hub" in built and "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/console/", status_code=303)  # a browser: the console
         return JSONResponse(
             {
                 "derlink": "demand-response and DER programs, end to end",
@@ -180,6 +183,19 @@ def build(
 
     for name, part in built.items():
         root.mount(f"/{name}", part.app)
+    if isinstance(hub_part := built.get("hub"), hub_app.HubPart):
+        # The operations console (docs/console.md), over the hub part and its connections.
+        from derlink.console.app import create_console
+
+        root.mount(
+            "/console",
+            create_console(
+                hub_part=hub_part,
+                credentials=credentials,
+                key_file=settings.home / "console.key",
+                clock=clock,
+            ),
+        )
     return Platform(
         settings=settings, credentials=credentials, parts=built, app=root, runtime=runtime
     )

@@ -61,6 +61,8 @@ async def serve(
             f"  {name:6} API  {settings.base_url}/{name}/api/v1"
             f"   docs {settings.base_url}/{name}/docs"
         )
+    if "hub" in platform.parts:
+        console.print(f"  console     {settings.base_url}/console/")
     console.print(f"  data        {settings.home.resolve()}")
     console.print(f"  credentials {(settings.home / 'credentials.json').resolve()} (mode 600)")
     everything = set(parts) >= {"cpm", "derms"}

@@ -1,0 +1,5 @@
+"""The operations console (SPEC §4 "Operable"): server-rendered pages over the hub's store and
+the parts' read APIs, behind the same credentials and scopes as the APIs.
+
+``app.create_console`` builds it; the composition root mounts it at ``/console``.
+"""

@@ -1,0 +1,116 @@
+"""The console application, mounted by the composition root at ``/console``.
+
+It reads and acts through the hub part it is given (its store, service and connections to
+cpm and DERMS) and checks sign-ins against the platform's credential store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from derlink.common.clock import Clock, SystemClock
+from derlink.common.errors import BusinessError, DerlinkError, Fault, NotFound
+from derlink.console import configuration, dashboard, hospital, instances, login, records
+from derlink.console.session import Signer, load_or_create_key
+from derlink.console.web import (
+    HERE,
+    Console,
+    LoginRequired,
+    base,
+    current_user,
+    redirect,
+    render,
+    security_headers,
+    templates,
+)
+from derlink.hub.app import HubPart
+from derlink.platform.auth import CredentialStore, Forbidden
+from derlink.platform.web import NO_TELEMETRY
+
+#: HTTP status and page title of each error a page can meet.
+ERROR_PAGES: tuple[tuple[type[DerlinkError], int, str], ...] = (
+    (Forbidden, 403, "Not allowed"),
+    (NotFound, 404, "Not found"),
+    (BusinessError, 422, "Refused"),
+    (Fault, 503, "A part did not answer"),
+)
+
+
+def create_console(
+    *, hub_part: HubPart, credentials: CredentialStore, key_file: Path, clock: Clock | None = None
+) -> FastAPI:
+    """The console over ``hub_part``; sessions are signed with the key kept in ``key_file``."""
+    app = FastAPI(
+        title="derlink console",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry=NO_TELEMETRY,
+    )
+    app.state.console = Console(
+        hub=hub_part.hub,
+        lookups=hub_part.lookups,
+        credentials=credentials,
+        signer=Signer(load_or_create_key(key_file)),
+        clock=clock or SystemClock(),
+        templates=templates(),
+    )
+    app.middleware("http")(security_headers)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (login, dashboard, instances, hospital, records, configuration):
+        app.include_router(module.router)
+    _error_pages(app)
+    return app
+
+
+def _error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path if request.method == "GET" else f"{base(request)}/"
+        if request.url.query and request.method == "GET":
+            target += f"?{request.url.query}"
+        return redirect(request, f"/login?next={quote(target, safe='')}")
+
+    @app.exception_handler(DerlinkError)
+    async def _error(request: Request, exc: DerlinkError) -> Response:
+        status, title = 500, "Error"
+        for kind, code, heading in ERROR_PAGES:
+            if isinstance(exc, kind):
+                status, title = code, heading
+                break
+        return await _error_page(request, status, title, exc.message)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        title = "Not found" if exc.status_code == 404 else "Not possible"
+        return await _error_page(request, exc.status_code, title, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('body', 'query'))}: "
+            f"{e.get('msg', '')}"
+            for e in exc.errors()[:5]
+        )
+        return await _error_page(request, 422, "Not understood", problems)
+
+
+async def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    try:
+        user = await current_user(request)
+    except LoginRequired:
+        user = None
+    return render(
+        request,
+        "error.html",
+        {"title": title, "message": message, "status": status, "section": ""},
+        user=user,
+        status_code=status,
+    )

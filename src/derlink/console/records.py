@@ -1,0 +1,236 @@
+"""Records of the parts: cpm's programs, subscriptions (with their devices' head-end
+registration and their sync requests' state history), sync requests; the DERMS registry; and
+the reconciliation report.
+
+The console reads cpm and DERMS only through their read APIs, over the hub's connections to
+them (the parts never share a database); a part that does not answer is shown as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from derlink.common.errors import BusinessFault, Fault, NotFound
+from derlink.console.web import User, console_of, current_user, redirect, render
+from derlink.hub.model import InstanceStatus
+
+router = APIRouter()
+
+PAGE = 50
+SYNC_STATES = ("Pending", "Awaiting Acknowledgement", "Synchronized", "Error", "Discarded")
+T = TypeVar("T")
+Cursor = Annotated[str, Query(max_length=120)]
+
+
+async def fetch(call: Awaitable[T], part: str) -> tuple[T | None, str]:
+    """A part's answer, or None and why not: "not found" or the part being unreachable."""
+    try:
+        return await call, ""
+    except BusinessFault as exc:
+        if exc.details.get("status") == 404:
+            return None, "not found"
+        return None, f"{part} refused: {exc.message}"
+    except Fault as exc:
+        return None, f"{part} did not answer: {exc.message}"
+
+
+@router.get("/records")
+async def overview(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
+    cpm = console_of(request).hub.targets.cpm
+    (programs, programs_problem), (counts, counts_problem) = await asyncio.gather(
+        fetch(cpm.get("/api/v1/programs"), "cpm"),
+        fetch(cpm.get("/api/v1/sync-requests/counts"), "cpm"),
+    )
+    return render(
+        request,
+        "records.html",
+        {
+            "section": "records",
+            "programs": programs or [],
+            "counts": counts or {},
+            "problem": programs_problem or counts_problem,
+        },
+        user=user,
+    )
+
+
+@router.get("/records/subscriptions")
+async def subscriptions(
+    request: Request,
+    user: Annotated[User, Depends(current_user)],
+    after: Cursor = "",
+    q: Annotated[str, Query(max_length=80)] = "",
+) -> Response:
+    if q.strip():
+        return redirect(request, f"/records/subscriptions/{quote(q.strip(), safe='')}")
+    cpm = console_of(request).hub.targets.cpm
+    params = {"limit": str(PAGE), **({"after": after} if after else {})}
+    page, problem = await fetch(cpm.get("/api/v1/reconciliation/subscriptions", params), "cpm")
+    return render(
+        request,
+        "subscriptions.html",
+        {
+            "section": "records",
+            "items": (page or {}).get("items", []),
+            "next": (page or {}).get("next"),
+            "after": after,
+            "problem": problem,
+        },
+        user=user,
+    )
+
+
+async def _history(cpm: Any, sync: dict[str, Any]) -> dict[str, Any]:
+    history, problem = await fetch(
+        cpm.get(f"/api/v1/sync-requests/{sync['syncRequestId']}/history"), "cpm"
+    )
+    return {**sync, "history": history or [], "history_problem": problem}
+
+
+@router.get("/records/subscriptions/{subscription_id}")
+async def subscription(
+    request: Request, subscription_id: str, user: Annotated[User, Depends(current_user)]
+) -> Response:
+    targets = console_of(request).hub.targets
+    (enrollment, cpm_problem), (entry, derms_problem) = await asyncio.gather(
+        fetch(targets.cpm.get(f"/api/v1/enrollments/{subscription_id}"), "cpm"),
+        fetch(targets.derms.get(f"/api/v1/registry/{subscription_id}"), "DERMS"),
+    )
+    if enrollment is None and entry is None and cpm_problem == derms_problem == "not found":
+        raise NotFound(f"neither cpm nor DERMS knows the subscription {subscription_id!r}")
+    syncs = []
+    if enrollment:
+        syncs = list(
+            await asyncio.gather(*(_history(targets.cpm, s) for s in enrollment["syncRequests"]))
+        )
+    return render(
+        request,
+        "subscription.html",
+        {
+            "section": "records",
+            "subscription_id": subscription_id,
+            "enrollment": enrollment,
+            "syncs": syncs,
+            "cpm_problem": cpm_problem,
+            "entry": entry,
+            "derms_problem": derms_problem,
+        },
+        user=user,
+    )
+
+
+@router.get("/records/sync-requests")
+async def sync_requests(
+    request: Request,
+    user: Annotated[User, Depends(current_user)],
+    state: Annotated[str, Query(max_length=40)] = "",
+    after: Cursor = "",
+) -> Response:
+    cpm = console_of(request).hub.targets.cpm
+    params = {"limit": str(PAGE)}
+    if state in SYNC_STATES:
+        params["state"] = state
+    if after:
+        params["after"] = after
+    page, problem = await fetch(cpm.get("/api/v1/sync-requests", params), "cpm")
+    return render(
+        request,
+        "sync_requests.html",
+        {
+            "section": "records",
+            "items": (page or {}).get("items", []),
+            "next": (page or {}).get("next"),
+            "after": after,
+            "state": state if state in SYNC_STATES else "",
+            "states": SYNC_STATES,
+            "problem": problem,
+        },
+        user=user,
+    )
+
+
+@router.get("/records/sync-requests/{sync_request_id}")
+async def sync_request(
+    request: Request, sync_request_id: str, user: Annotated[User, Depends(current_user)]
+) -> Response:
+    console = console_of(request)
+    history, problem = await fetch(
+        console.hub.targets.cpm.get(f"/api/v1/sync-requests/{sync_request_id}/history"), "cpm"
+    )
+    if history is None and problem == "not found":
+        raise NotFound(f"cpm has no sync request {sync_request_id!r}")
+    carried, _ = await asyncio.to_thread(
+        console.hub.store.search_page, key=sync_request_id, limit=20
+    )
+    return render(
+        request,
+        "sync_request.html",
+        {
+            "section": "records",
+            "sync_request_id": sync_request_id,
+            "history": history or [],
+            "problem": problem,
+            "instances": carried,
+        },
+        user=user,
+    )
+
+
+@router.get("/records/registry")
+async def registry(
+    request: Request, user: Annotated[User, Depends(current_user)], after: Cursor = ""
+) -> Response:
+    derms = console_of(request).hub.targets.derms
+    params = {"limit": str(PAGE), **({"after": after} if after else {})}
+    page, problem = await fetch(derms.get("/api/v1/registry", params), "DERMS")
+    return render(
+        request,
+        "registry.html",
+        {
+            "section": "records",
+            "items": (page or {}).get("items", []),
+            "next": (page or {}).get("next"),
+            "after": after,
+            "problem": problem,
+        },
+        user=user,
+    )
+
+
+@router.get("/records/reconciliation")
+async def reconciliation(
+    request: Request, user: Annotated[User, Depends(current_user)]
+) -> Response:
+    """The latest reconciliation run's report, kept on its instance (the flow RECONCILE)."""
+    store = console_of(request).hub.store
+
+    def latest() -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        finished = [
+            row
+            for status in (InstanceStatus.COMPLETED, InstanceStatus.COMPLETED_WITH_ERRORS)
+            for row in store.search_page(flow="RECONCILE", status=status.value, limit=1)[0]
+        ]
+        newest, _ = store.search_page(flow="RECONCILE", limit=1)
+        report = None
+        if finished:
+            report = store.detail(max(finished, key=lambda r: str(r["received_at"]))["id"])
+        return report, (newest[0] if newest else None)
+
+    run, newest = await asyncio.to_thread(latest)
+    return render(
+        request,
+        "reconciliation.html",
+        {
+            "section": "records",
+            "run": run,
+            "newest": newest,
+            "outcome": (run or {}).get("outcome") or {},
+        },
+        user=user,
+    )

@@ -1,0 +1,186 @@
+"""The console's edge: who is signed in, what they may do, and how a page is rendered.
+
+A request without a valid session is sent to the login page. A client may use the console if
+it holds ``hub:read``; it may act (pause, resubmit, edit) if it holds ``hub:operate``. Every
+form that acts carries the session's CSRF token; the server checks both, whatever the page
+showed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from derlink.common.clock import Clock
+from derlink.common.errors import ConfigurationError, DerlinkError
+from derlink.console import views
+from derlink.console.session import FLASH_COOKIE, SESSION_COOKIE, Signer, fingerprint, same_token
+from derlink.hub.lookups import LookupStore
+from derlink.hub.service import Hub
+from derlink.platform.auth import CredentialStore, Forbidden
+
+HERE = Path(__file__).parent
+READ_SCOPE = "hub:read"
+OPERATE_SCOPE = "hub:operate"
+
+
+class LoginRequired(DerlinkError):
+    code = "CONSOLE-LOGIN"
+
+
+@dataclass(frozen=True)
+class User:
+    client_id: str
+    can_operate: bool
+    csrf: str
+
+
+@dataclass
+class Console:
+    """Everything the pages read from and act on, built once by ``create_console``."""
+
+    hub: Hub
+    lookups: LookupStore
+    credentials: CredentialStore
+    signer: Signer
+    clock: Clock
+    templates: Jinja2Templates
+
+
+def templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = views.when
+    env.filters["duration"] = views.duration_ms
+    env.filters["q"] = lambda value: quote(str(value), safe="")
+    return Jinja2Templates(env=env)
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def base(request: Request) -> str:
+    """Where the console is mounted (``/console``), for links and redirects."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+async def current_user(request: Request) -> User:
+    """The signed-in client, still known to the credential store with the same secret."""
+    console = console_of(request)
+    session = console.signer.session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise LoginRequired("sign in to use the console")
+    try:
+        client = console.credentials.client(session.client_id)
+    except ConfigurationError:
+        raise LoginRequired("the client of this session is no longer known") from None
+    if fingerprint(client) != session.fingerprint or READ_SCOPE not in client.scopes:
+        raise LoginRequired("the credentials of this session changed; sign in again")
+    return User(client.client_id, OPERATE_SCOPE in client.scopes, session.csrf)
+
+
+async def posting_user(request: Request) -> User:
+    """The signed-in client, posting a form that carries its session's CSRF token."""
+    return await _checked_form(request, await current_user(request))
+
+
+async def acting_user(request: Request) -> User:
+    """The signed-in client, allowed to act (``hub:operate``), posting a checked form."""
+    user = await current_user(request)
+    if not user.can_operate:
+        raise Forbidden(
+            f"{user.client_id} is read-only here: acting needs the scope {OPERATE_SCOPE}"
+        )
+    return await _checked_form(request, user)
+
+
+async def _checked_form(request: Request, user: User) -> User:
+    form = await request.form()
+    token = form.get("csrf")
+    if not same_token(token if isinstance(token, str) else None, user.csrf):
+        raise Forbidden("the form's security token does not match this session; reload the page")
+    return user
+
+
+def flash(response: Response, request: Request, message: str, kind: str = "ok") -> Response:
+    """A one-time message shown by the next page."""
+    signer = console_of(request).signer
+    response.set_cookie(
+        FLASH_COOKIE,
+        signer.sign({"m": message[:500], "k": kind, "t": time.time()}, "flash"),
+        path=base(request) or "/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=60,
+    )
+    return response
+
+
+def redirect(request: Request, path: str, message: str = "", kind: str = "ok") -> Response:
+    response = RedirectResponse(f"{base(request)}{path}", status_code=303)
+    if message:
+        flash(response, request, message, kind)
+    return response
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    user: User | None,
+    status_code: int = 200,
+) -> Response:
+    console = console_of(request)
+    flashed = console.signer.verify(request.cookies.get(FLASH_COOKIE), "flash")
+    response = console.templates.TemplateResponse(
+        request,
+        template,
+        {
+            "section": "",
+            "base": base(request),
+            "user": user,
+            "flash": flashed if isinstance(flashed, dict) else None,
+            "path": request.url.path,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if FLASH_COOKIE in request.cookies:
+        response.delete_cookie(FLASH_COOKIE, path=base(request) or "/")
+    return response
+
+
+async def security_headers(
+    request: Request, call_next: Callable[[Request], Coroutine[Any, Any, Response]]
+) -> Response:
+    """No framing, no inline scripts, no caching of pages that show operational data."""
+    response = await call_next(request)
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'",
+    )
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.url.path.startswith(f"{base(request)}/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,508 @@
+"""The console's pages over HTTP, without a browser: sign-in, sessions and CSRF, roles, search
+with keyset pages, the hospital's confirm-then-act, configuration edits and their audit, and
+a part that does not answer. The hub runs on a real database with the in-memory runtime and
+in-memory cpm and DERMS, as in the hub's own integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from derlink.common.errors import RemoteFault
+from derlink.console.app import create_console
+from derlink.console.session import SESSION_COOKIE
+from derlink.hub.model import InstanceStatus
+from derlink.platform.auth import Client, CredentialStore
+from tests.integration.hub.test_hub_flows import Harness, sync_record
+
+
+class Console:
+    def __init__(self, tmp_path: Path) -> None:
+        self.harness = Harness(tmp_path)
+        self.credentials: CredentialStore = self.harness.part.app.state.credentials
+        self.app = create_console(
+            hub_part=self.harness.part,
+            credentials=self.credentials,
+            key_file=tmp_path / "console.key",
+            clock=self.harness.hub.clock,
+        )
+
+    def send_sync(self, batch_id: str, *sync_ids: str, **extra: Any) -> str:
+        records = [{**sync_record(s), **extra} for s in sync_ids]
+        return asyncio.run(
+            self.harness.send("ENR-SYNC", {"batchId": batch_id, "messages": records})
+        )
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Console:
+    return Console(tmp_path)
+
+
+@pytest.fixture
+def web(console: Console) -> Iterator[TestClient]:
+    with TestClient(console.app, follow_redirects=False) as client:
+        yield client
+
+
+def token_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def sign_in(web: TestClient, console: Console, who: str) -> str:
+    """Sign in as ``who``; returns the session's CSRF token."""
+    form = web.get("/login")
+    response = web.post(
+        "/login",
+        data={
+            "client_id": who,
+            "secret": console.credentials.client(who).secret,
+            "csrf": token_of(form.text),
+        },
+    )
+    assert response.status_code == 303, response.text
+    return token_of(web.get("/").text)
+
+
+def flash_of(web: TestClient, response: Any) -> str:
+    assert response.status_code == 303, response.text
+    page = web.get(response.headers["location"]).text
+    match = re.search(r'<p class="flash[^"]*" role="\w+">(.*?)</p>', page, re.S)
+    return match.group(1) if match else ""
+
+
+def wait_for_status(console: Console, instance_id: str, status: InstanceStatus) -> None:
+    deadline = time.monotonic() + 10
+    while console.harness.hub.store.status(instance_id) is not status:
+        assert time.monotonic() < deadline, f"{instance_id} never became {status.value}"
+        time.sleep(0.02)
+
+
+# -- signing in --------------------------------------------------------------------------
+
+
+def test_every_page_sends_a_stranger_to_the_login_page(web: TestClient):
+    for path in ("/", "/instances?q=SR1", "/hospital", "/records", "/configuration"):
+        response = web.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+    assert web.get("/").headers["location"] == "/login?next=%2F"
+
+
+def test_a_wrong_secret_or_a_client_without_hub_read_does_not_sign_in(
+    web: TestClient, console: Console
+):
+    token = token_of(web.get("/login").text)
+    wrong = web.post("/login", data={"client_id": "operator", "secret": "nope", "csrf": token})
+    assert wrong.status_code == 401
+    assert "Unknown client id or wrong secret" in wrong.text
+    assert SESSION_COOKIE not in web.cookies
+    token = token_of(wrong.text)
+    publisher = web.post(
+        "/login",
+        data={
+            "client_id": "cpm",
+            "secret": console.credentials.client("cpm").secret,
+            "csrf": token,
+        },
+    )
+    assert publisher.status_code == 403
+    assert "lacks hub:read" in publisher.text
+
+
+def test_a_login_post_without_the_form_s_token_is_refused(web: TestClient, console: Console):
+    web.get("/login")
+    response = web.post(
+        "/login",
+        data={"client_id": "operator", "secret": console.credentials.client("operator").secret},
+    )
+    assert response.status_code == 403
+    assert SESSION_COOKIE not in web.cookies
+
+
+def test_sign_in_returns_to_the_page_asked_for_and_never_to_another_site(
+    web: TestClient, console: Console
+):
+    secret = console.credentials.client("operator").secret
+    token = token_of(web.get("/login?next=%2Fhospital").text)
+    back = web.post(
+        "/login",
+        data={"client_id": "operator", "secret": secret, "csrf": token, "next": "/hospital"},
+    )
+    assert back.headers["location"] == "/hospital"
+    web.cookies.clear()
+    token = token_of(web.get("/login").text)
+    away = web.post(
+        "/login",
+        data={"client_id": "operator", "secret": secret, "csrf": token, "next": "//evil.example/"},
+    )
+    assert away.headers["location"] == "/"
+
+
+def test_an_altered_session_cookie_or_a_rotated_secret_signs_out(web: TestClient, console: Console):
+    sign_in(web, console, "operator")
+    assert web.get("/").status_code == 200
+    good = web.cookies[SESSION_COOKIE]
+    body, _, mac = good.rpartition(".")
+    web.cookies.clear()
+    web.cookies.set(SESSION_COOKIE, f"{body}x.{mac}")
+    assert web.get("/").status_code == 303
+    web.cookies.clear()
+    web.cookies.set(SESSION_COOKIE, good)
+    assert web.get("/").status_code == 200
+    old = console.credentials.client("operator")
+    rotated = CredentialStore(
+        [Client(old.client_id, "a-new-secret", old.scopes), console.credentials.client("viewer")]
+    )
+    console.app.state.console.credentials = rotated
+    assert web.get("/").status_code == 303
+
+
+def test_signing_out_ends_the_session(web: TestClient, console: Console):
+    csrf = sign_in(web, console, "viewer")
+    assert web.post("/logout", data={"csrf": csrf}).status_code == 303
+    assert web.get("/").status_code == 303
+
+
+# -- acting ---------------------------------------------------------------------------------
+
+
+def test_an_action_needs_the_session_s_csrf_token(web: TestClient, console: Console):
+    csrf = sign_in(web, console, "operator")
+    refused = web.post("/flows/ENR-SYNC/pause", data={"csrf": "forged"})
+    assert refused.status_code == 403
+    assert not console.harness.hub.is_paused("ENR-SYNC")
+    done = web.post("/flows/ENR-SYNC/pause", data={"csrf": csrf})
+    assert "ENR-SYNC paused" in flash_of(web, done)
+    assert console.harness.hub.is_paused("ENR-SYNC")
+    assert 'aria-label="Resume ENR-SYNC"' in web.get("/").text
+    web.post("/flows/ENR-SYNC/resume", data={"csrf": csrf})
+    assert not console.harness.hub.is_paused("ENR-SYNC")
+
+
+def test_run_now_of_a_message_flow_says_why_not(web: TestClient, console: Console):
+    csrf = sign_in(web, console, "operator")
+    response = web.post("/flows/ENR-SYNC/run-now", data={"csrf": csrf})
+    assert "not by a schedule" in flash_of(web, response)
+
+
+def test_a_viewer_sees_every_page_but_may_not_act(web: TestClient, console: Console):
+    console.send_sync("B1", "SR1")
+    csrf = sign_in(web, console, "viewer")
+    for path in ("/", "/instances", "/instances/ENR-SYNC:B1", "/hospital", "/configuration"):
+        page = web.get(path)
+        assert page.status_code == 200, path
+        assert "Pause" not in page.text and 'name="ids"' not in page.text
+    for path, form in (
+        ("/flows/ENR-SYNC/pause", {}),
+        ("/hospital/confirm", {"action": "resubmit", "all": "true"}),
+        ("/configuration/lookups", {"name": "AssetSpec", "key": "A!B", "value": "C"}),
+        ("/configuration/properties", {"flow": "*", "key": "to", "value": "a@b.example"}),
+    ):
+        response = web.post(path, data={"csrf": csrf, **form})
+        assert response.status_code == 403, path
+        assert "read-only" in response.text
+    assert not console.harness.hub.is_paused("ENR-SYNC")
+
+
+# -- instances ------------------------------------------------------------------------------
+
+
+def test_search_finds_an_instance_by_any_business_identifier(web: TestClient, console: Console):
+    console.send_sync("B1", "SR1")
+    console.send_sync("B2", "SR2")
+    sign_in(web, console, "viewer")
+    for key in ("SR2", "B2", "ENR-SYNC:B2"):
+        page = web.get("/instances", params={"q": key}).text
+        assert "ENR-SYNC:B2" in page and "ENR-SYNC:B1" not in page, key
+    both = web.get("/instances", params={"q": "SP1"}).text  # the service point of both
+    assert "ENR-SYNC:B1" in both and "ENR-SYNC:B2" in both
+    assert "No instance matches." in web.get("/instances", params={"q": "nothing"}).text
+    by_status = web.get("/instances", params={"status": "Faulted"}).text
+    assert "No instance matches." in by_status
+    window = web.get(
+        "/instances", params={"since": "2026-07-01T17:00", "until": "2026-07-01T19:00"}
+    )
+    assert "ENR-SYNC:B1" in window.text
+    later = web.get("/instances", params={"since": "2026-07-01T19:00"}).text
+    assert "No instance matches." in later
+    bad = web.get("/instances", params={"since": "yesterday"})
+    assert bad.status_code == 422
+    assert "expected a date and time" in bad.text
+
+
+def test_search_pages_by_keyset_without_gaps_or_repeats(web: TestClient, console: Console):
+    clock = console.harness.hub.clock
+    for n in range(55):
+        console.send_sync(f"P{n:03d}", f"SRP{n}")
+        clock.advance(seconds=1)  # type: ignore[attr-defined]
+    sign_in(web, console, "viewer")
+    first = web.get("/instances").text
+    ids = re.findall(r'href="/instances/(ENR-SYNC%3AP\d+)"', first)
+    assert len(ids) == 50 and ids[0] == "ENR-SYNC%3AP054"
+    older = re.search(r'href="(/instances\?[^"]*before_at=[^"]+)" rel="next"', first)
+    assert older
+    second = web.get(older.group(1).replace("&amp;", "&")).text
+    rest = re.findall(r'href="/instances/(ENR-SYNC%3AP\d+)"', second)
+    assert rest == [f"ENR-SYNC%3AP{n:03d}" for n in range(4, -1, -1)]
+    assert 'rel="next"' not in second
+
+
+def test_the_instance_page_shows_timeline_keys_links_and_masked_payload(
+    web: TestClient, console: Console
+):
+    instance = console.send_sync("B1", "SR1", password="hunter2")
+    sign_in(web, console, "viewer")
+    page = web.get(f"/instances/{instance}").text
+    assert "deliver-derms-enroll" in page and "Completed" in page
+    assert "hunter2" not in page and "****" in page
+    assert 'href="/records/subscriptions/E1"' in page
+    assert 'href="/records/sync-requests/SR1"' in page
+    raw = web.get(f"/instances/{instance}/payload")
+    assert raw.headers["content-type"].startswith("application/json")
+    assert "hunter2" not in raw.text and '"SR1"' in raw.text
+    assert web.get("/instances/ENR-SYNC:nope").status_code == 404
+
+
+def test_the_dashboard_counts_the_last_hour_and_draws_trends(web: TestClient, console: Console):
+    console.send_sync("B1", "SR1")
+    console.send_sync("B2", "SR2")
+    sign_in(web, console, "viewer")
+    page = web.get("/").text
+    row = re.search(r'<tr id="flow-ENR-SYNC">(.*?)</tr>', page, re.S)
+    assert row
+    assert row.group(1).count("2 total") == 2  # the last hour and the last day
+    assert row.group(1).count("<svg") == 2
+    assert "ENR-SYNC instances per hour: last hour 2" in row.group(1)
+
+
+# -- the hospital ---------------------------------------------------------------------------
+
+
+def fault_derms(console: Console) -> list[bool]:
+    """DERMS refuses connections until the returned switch is set."""
+    up = [False]
+
+    async def derms(path: str, body: Any) -> Any:
+        if not up[0]:
+            raise RemoteFault("derms unreachable: connection refused")
+        return {"accepted": 1}
+
+    console.harness.derms.handler = derms
+    return up
+
+
+def test_resubmit_from_the_hospital_is_confirmed_and_records_who_and_why(
+    web: TestClient, console: Console
+):
+    up = fault_derms(console)
+    instance = console.send_sync("B1", "SR1")
+    console.send_sync("B2", "SR2")
+    csrf = sign_in(web, console, "operator")
+    hospital = web.get("/hospital").text
+    assert "ENR-SYNC" in hospital and "remote" in hospital
+    assert "2 instance(s) match" in hospital
+
+    confirm = web.post(
+        "/hospital/confirm", data={"csrf": csrf, "action": "resubmit", "ids": instance}
+    )
+    assert confirm.status_code == 200
+    assert "Resubmit 1 instance(s)?" in confirm.text
+    assert console.harness.hub.store.status(instance) is InstanceStatus.FAULTED  # not yet
+
+    up[0] = True
+    applied = web.post(
+        "/hospital/apply",
+        data={
+            "csrf": token_of(confirm.text),
+            "action": "resubmit",
+            "ids": instance,
+            "note": "back",
+        },
+    )
+    assert "Resubmitted 1 instance(s)" in flash_of(web, applied)
+    wait_for_status(console, instance, InstanceStatus.COMPLETED)
+    (action,) = console.harness.hub.store.detail(instance)["actions"]
+    assert (action["action"], action["actor"], action["note"]) == ("resubmit", "operator", "back")
+    assert "1 instance(s) match" in web.get("/hospital").text
+
+
+def test_discard_all_matching_a_filter_leaves_other_flows_alone(web: TestClient, console: Console):
+    fault_derms(console)
+    one, two = console.send_sync("B1", "SR1"), console.send_sync("B2", "SR2")
+    csrf = sign_in(web, console, "operator")
+    confirm = web.post(
+        "/hospital/confirm",
+        data={
+            "csrf": csrf,
+            "action": "discard",
+            "all": "true",
+            "flow": "ENR-SYNC",
+            "category": "remote",
+        },
+    )
+    assert "Discard 2 instance(s)?" in confirm.text
+    applied = web.post(
+        "/hospital/apply",
+        data={
+            "csrf": csrf,
+            "action": "discard",
+            "all": "true",
+            "flow": "ENR-SYNC",
+            "note": "test data",
+        },
+    )
+    assert "Discarded 2 instance(s)" in flash_of(web, applied)
+    store = console.harness.hub.store
+    assert store.status(one) is store.status(two) is InstanceStatus.DISCARDED
+    again = web.post("/hospital/confirm", data={"csrf": csrf, "action": "discard", "all": "true"})
+    assert "Nothing to do" in flash_of(web, again)
+
+
+def test_an_unknown_hospital_filter_is_refused(web: TestClient, console: Console):
+    sign_in(web, console, "viewer")
+    response = web.get("/hospital", params={"category": "cosmic"})
+    assert response.status_code == 422
+    assert "no fault category" in response.text
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def test_a_lookup_edit_is_validated_audited_and_effective_at_once(
+    web: TestClient, console: Console
+):
+    csrf = sign_in(web, console, "operator")
+    saved = web.post(
+        "/configuration/lookups",
+        data={"csrf": csrf, "name": "AssetSpec", "key": "ACME!X1", "value": "ACME-X1"},
+    )
+    assert "saved" in flash_of(web, saved)
+    assert console.harness.part.lookups.table("AssetSpec")["ACME!X1"] == "ACME-X1"
+    empty = web.post(
+        "/configuration/lookups", data={"csrf": csrf, "name": "AssetSpec", "key": "ACME!X1"}
+    )
+    assert "a value is required" in flash_of(web, empty)
+    unknown = web.post(
+        "/configuration/lookups", data={"csrf": csrf, "name": "Nope", "key": "K", "value": "V"}
+    )
+    assert "unknown lookup" in flash_of(web, unknown)
+    removed = web.post(
+        "/configuration/lookups",
+        data={"csrf": csrf, "name": "AssetSpec", "key": "ACME!X1", "remove": "true"},
+    )
+    assert "removed" in flash_of(web, removed)
+    assert "ACME!X1" not in console.harness.part.lookups.table("AssetSpec")
+    audit = console.harness.hub.configuration_history()["lookups"]
+    assert [(a["old_value"], a["new_value"], a["actor"]) for a in audit] == [
+        ("ACME-X1", None, "operator"),
+        (None, "ACME-X1", "operator"),
+    ]
+
+
+def test_a_flow_property_is_validated_audited_and_read_by_the_next_e_mail(
+    web: TestClient, console: Console
+):
+    from derlink.hub.notify import Notifier
+
+    csrf = sign_in(web, console, "operator")
+    bad = web.post(
+        "/configuration/properties",
+        data={"csrf": csrf, "flow": "ENR-SYNC", "key": "to", "value": "ops@x.example, oops"},
+    )
+    assert "not an address: oops" in flash_of(web, bad)
+    switch = web.post(
+        "/configuration/properties",
+        data={"csrf": csrf, "flow": "*", "key": "notify.complete", "value": "maybe"},
+    )
+    assert "true or false" in flash_of(web, switch)
+    good = web.post(
+        "/configuration/properties",
+        data={"csrf": csrf, "flow": "ENR-SYNC", "key": "to", "value": "a@x.example,b@x.example"},
+    )
+    assert "ENR-SYNC to saved" in flash_of(web, good)
+    notifier = Notifier(console.harness.part.db, console.harness.mailer)
+    assert notifier.recipients("ENR-SYNC", "to") == ["a@x.example", "b@x.example"]
+    assert notifier.recipients("ENR-ACK", "to") == ["integration-ops@utility.example"]
+    web.post("/configuration/properties", data={"csrf": csrf, "flow": "ENR-SYNC", "key": "to"})
+    assert notifier.recipients("ENR-SYNC", "to") == ["integration-ops@utility.example"]
+    (cleared, set_) = console.harness.hub.configuration_history()["properties"]
+    assert (set_["new_value"], cleared["new_value"]) == ("a@x.example, b@x.example", None)
+    page = web.get("/configuration").text
+    assert "a@x.example, b@x.example" in page and "ACME" not in page
+
+
+# -- records --------------------------------------------------------------------------------
+
+
+def test_a_part_that_does_not_answer_is_shown_as_such(web: TestClient, console: Console):
+    async def down(path: str, body: Any) -> Any:
+        raise RemoteFault("cpm unreachable: connection refused")
+
+    console.harness.cpm.handler = down
+    sign_in(web, console, "viewer")
+    page = web.get("/records")
+    assert page.status_code == 200
+    assert "cpm did not answer: cpm unreachable" in page.text
+    assert "cpm did not answer" in web.get("/records/subscriptions").text
+
+
+def test_records_are_read_from_the_parts_apis(web: TestClient, console: Console):
+    async def cpm(path: str, params: Any) -> Any:
+        if path == "/api/v1/programs":
+            return [
+                {
+                    "programCode": "BYOT",
+                    "name": "Bring your own thermostat",
+                    "programType": "DR",
+                    "status": "Active",
+                    "eligibleSpecifications": ["ECOBEE-ST"],
+                    "settlementMethod": "KWH_AVOIDED",
+                }
+            ]
+        if path == "/api/v1/sync-requests/counts":
+            return {"Pending": 1, "Synchronized": 2}
+        raise AssertionError(path)
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    page = web.get("/records").text
+    assert "Bring your own thermostat" in page
+    assert "<strong>2</strong> Synchronized" in page
+    assert ("/api/v1/sync-requests/counts", None) in console.harness.cpm.calls
+
+
+def test_the_instance_page_lists_the_ack_that_answered_it(web: TestClient, console: Console):
+    sync = console.send_sync("B1", "SR1")
+    ack = {"ackType": "SUCCESS", "whenISO": "2026-07-01T18:00:01.000Z", "dacsMessageId": "SR1"}
+    acked = asyncio.run(console.harness.send("ENR-ACK", {"batchId": "A1", "acks": [ack]}))
+    console.send_sync("B2", "SR2")
+    sign_in(web, console, "viewer")
+    page = web.get(f"/instances/{sync}").text
+    related = page[page.index("Acks and other instances") :]
+    assert f'href="/instances/{acked.replace(":", "%3A")}"' in related
+    assert "ENR-SYNC%3AB2" in related  # the same enrollment and service point, synced again
+
+
+def test_a_selection_acts_only_on_instances_still_in_the_hospital(
+    web: TestClient, console: Console
+):
+    fault_derms(console)
+    faulted = console.send_sync("B1", "SR1")
+    csrf = sign_in(web, console, "operator")
+    applied = web.post(
+        "/hospital/apply",
+        data={"csrf": csrf, "action": "discard", "ids": [faulted, "ENR-SYNC:unknown"]},
+    )
+    assert "Discarded 1 instance(s). 1 were no longer in the hospital." in flash_of(web, applied)
+    again = web.post("/hospital/apply", data={"csrf": csrf, "action": "discard", "ids": faulted})
+    assert "already handled" in flash_of(web, again)

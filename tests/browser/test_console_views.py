@@ -1,0 +1,119 @@
+"""The console's pure parts: signed sessions, timelines with retries, trends, masked payloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from derlink.common.errors import ConfigurationError
+from derlink.console import views
+from derlink.console.session import Signer, load_or_create_key, same_token
+from derlink.platform.auth import Client
+
+OPERATOR = Client("operator", "s3cret", frozenset({"hub:read", "hub:operate"}))
+
+
+def test_a_signed_value_comes_back_only_unaltered_and_for_its_purpose():
+    signer = Signer(b"k" * 32)
+    token = signer.sign({"a": 1}, "flash")
+    assert signer.verify(token, "flash") == {"a": 1}
+    assert signer.verify(token, "session") is None
+    assert signer.verify(token[:-1] + ("0" if token[-1] != "0" else "1"), "flash") is None
+    assert Signer(b"x" * 32).verify(token, "flash") is None
+    assert signer.verify("not-a-token", "flash") is None
+    assert signer.verify(None, "flash") is None
+
+
+def test_a_session_expires_and_carries_a_fingerprint_of_the_secret():
+    signer = Signer(b"k" * 32)
+    session, token = signer.new_session(OPERATOR, now=1000.0)
+    assert signer.session(token, now=1001.0) == session
+    assert signer.session(token, now=session.expires + 1) is None
+    rotated = Client("operator", "new", OPERATOR.scopes)
+    _, other = signer.new_session(rotated, now=1000.0)
+    assert signer.session(other, now=1001.0).fingerprint != session.fingerprint  # type: ignore[union-attr]
+
+
+def test_the_csrf_check_wants_the_exact_token():
+    assert same_token("abc", "abc")
+    assert not same_token("abd", "abc")
+    assert not same_token("", "abc")
+    assert not same_token(None, "abc")
+
+
+def test_the_signing_key_is_created_once_private_and_refused_when_readable(tmp_path: Path):
+    path = tmp_path / "console.key"
+    key = load_or_create_key(path)
+    assert len(key) == 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_or_create_key(path) == key
+    path.chmod(0o644)
+    with pytest.raises(ConfigurationError, match="chmod 600"):
+        load_or_create_key(path)
+
+
+def test_the_timeline_numbers_attempts_per_run_and_marks_retries():
+    events = [
+        {"step": "received", "outcome": "Received"},
+        {"step": "deliver", "outcome": "failed:remote"},
+        {"step": "deliver", "outcome": "failed:remote"},
+        {"step": "deliver", "outcome": "failed:remote"},
+        {"step": "deliver", "outcome": "faulted"},
+        {"step": "resubmit", "outcome": "requested"},
+        {"step": "deliver", "outcome": "ok"},
+        {"step": "completed", "outcome": "Completed"},
+    ]
+    rows = views.timeline(events)
+    assert [r["run"] for r in rows] == [1, 1, 1, 1, 1, 2, 2, 2]
+    assert [r["attempt"] for r in rows] == [None, 1, 2, 3, None, None, 1, None]
+    assert views.retries(rows) == 2
+
+
+def test_trends_bucket_by_hour_with_the_error_share():
+    now = datetime(2026, 7, 1, 18, 30, tzinfo=UTC)
+    buckets = views.hour_buckets(now, hours=3)
+    assert buckets == ["2026-07-01T16", "2026-07-01T17", "2026-07-01T18"]
+    series = views.flow_series(
+        [
+            ("ENR-SYNC", "2026-07-01T18", "Completed", 3),
+            ("ENR-SYNC", "2026-07-01T18", "Faulted", 1),
+            ("ENR-SYNC", "2026-07-01T16", "Completed with errors", 2),
+            ("ENR-SYNC", "2026-06-30T18", "Completed", 9),  # older than the window
+        ],
+        buckets,
+    )
+    assert series["ENR-SYNC"]["throughput"] == [2.0, 0.0, 4.0]
+    assert series["ENR-SYNC"]["error_rate"] == [100.0, 0.0, 25.0]
+
+
+def test_a_sparkline_is_labelled_svg_scaled_to_its_peak():
+    svg = str(views.sparkline([0.0, 5.0, 10.0], label="ENR-SYNC <per hour>"))
+    assert svg.startswith("<svg") and 'role="img"' in svg
+    assert "ENR-SYNC &lt;per hour&gt;: last hour 10, peak 10" in svg
+    assert "118.0,2.0" in svg  # the peak touches the top, the last point the right edge
+
+
+def test_a_payload_is_masked_and_long_lists_are_cut():
+    text, notes = views.pretty(
+        {"messages": [{"n": i, "secret": "hunter2"} for i in range(25)], "token": "abc"}
+    )
+    assert "hunter2" not in text and "abc" not in text
+    assert text.count('"n"') == views.SHOWN_ITEMS
+    assert notes == ["messages: first 20 of 25 shown"]
+
+
+def test_record_links_name_each_cpm_record_once():
+    links = views.record_links(
+        [
+            {"name": "syncRequestId", "value": "SR1"},
+            {"name": "enrollmentId", "value": "E1"},
+            {"name": "enrollmentId", "value": "E1"},
+            {"name": "servicePointId", "value": "SP1"},
+        ]
+    )
+    assert [(link["page"], link["value"]) for link in links] == [
+        ("records/sync-requests", "SR1"),
+        ("records/subscriptions", "E1"),
+    ]
