@@ -213,6 +213,60 @@ class Driver:
                     return False
                 await asyncio.sleep(0.25)
 
+    async def exchange_with_analytics(self, on_sample: Callable[[], object]) -> dict[str, Any]:
+        """The enrollment exchange (SPEC OUAI-ENR, OUAI-ENR-ACK): an initial extract, then an
+        incremental one (the unenrolled subscriptions), each file copied to analytics, taken
+        and acknowledged there, and the acknowledgements applied to cpm's sync requests."""
+        started = time.perf_counter()
+        extracts = [
+            await self.api.post("/cpm/api/v1/enrollment-extracts", {"kind": kind})
+            for kind in ("INITIAL", "INCREMENTAL")
+        ]
+        names = [x["fileName"] for x in extracts if x.get("fileName")]
+        copies = await self._run_file_flow("OUAI-ENR", len(names), on_sample)
+
+        async def acked() -> list[dict[str, Any]]:
+            files = await self.api.get("/analytics/api/v1/enrollment-files", {"limit": "100"})
+            return [f for f in files if f["name"] in names and f["state"] != "Processing"]
+
+        deadline = time.monotonic() + SETTLE_STALL_S
+        while len(taken := await acked()) < len(names) and time.monotonic() < deadline:
+            on_sample()
+            await asyncio.sleep(0.25)
+        acks = await self._run_file_flow("OUAI-ENR-ACK", len(taken), on_sample)
+        outcomes = [a["outcome"] or {} for a in acks]
+        sync = await self.api.get("/cpm/api/v1/sync-requests/counts")
+        return {
+            "files_extracted": len(names),
+            "rows_extracted": sum(x["rows"] for x in extracts),
+            "files_sent": sum(1 for c in copies if c["status"] == "Completed"),
+            "files_taken_by_analytics": sum(1 for f in taken if f["state"] == "Acked"),
+            "ack_files_applied": sum(1 for a in acks if a["status"].startswith("Completed")),
+            "rows_acked_positive": sum(o.get("ackedPositive", 0) for o in outcomes),
+            "rows_acked_negative": sum(o.get("ackedNegative", 0) for o in outcomes),
+            "rows_rejected": sum(o.get("rejected", 0) for o in outcomes)
+            + sum(f["rejected"] for f in taken),
+            "sync_waiting": sync.get("Pending", 0) + sync.get("Awaiting Acknowledgement", 0),
+            "elapsed_s": round(time.perf_counter() - started, 2),
+        }
+
+    async def _run_file_flow(
+        self, code: str, expected: int, on_sample: Callable[[], object]
+    ) -> list[dict[str, Any]]:
+        """Run a file flow now and wait until each instance it started has finished."""
+        started = await self.api.post(f"/hub/api/v1/flows/{code}/run-now", {})
+        ids: list[str] = started["instances"]
+        deadline = time.monotonic() + SETTLE_STALL_S
+        while True:
+            on_sample()
+            details = [await self.api.get(f"/hub/api/v1/instances/{i}") for i in ids]
+            done = [d for d in details if d["status"] not in ("Received", "Running")]
+            if len(done) == len(ids) or time.monotonic() > deadline:
+                if len(ids) != expected:
+                    self.unexpected.append(f"{code} found {len(ids)} file(s), not {expected}")
+                return details
+            await asyncio.sleep(0.25)
+
     async def phase2(self, plan: Plan) -> None:
         gate = asyncio.Semaphore(CPM_CONCURRENCY)
 
@@ -353,6 +407,8 @@ async def _journey(
 
         sync, origination, hub = await driver.counts()
         reconciliation = await api.get("/hub/api/v1/reconciliation")
+        say("[bold]enrollment exchange with analytics[/bold] (OUAI-ENR, OUAI-ENR-ACK)")
+        exchange = await driver.exchange_with_analytics(server.sample_memory)
     finally:
         await api.close()
 
@@ -373,6 +429,13 @@ async def _journey(
         == len(plan.duplicates) - len(derms_duplicates),
         "hospital empty": hub.get("hospital", 0) == 0,
         "cpm and DERMS reconcile": reconciliation["differences"] == 0,
+        "every extracted row acknowledged by analytics": exchange["rows_extracted"]
+        == exchange["rows_acked_positive"] + exchange["rows_acked_negative"]
+        and exchange["rows_extracted"] > 0,
+        "every extract file sent and acknowledged": exchange["files_sent"]
+        == exchange["files_extracted"]
+        == exchange["ack_files_applied"],
+        "no analytics sync request left waiting": exchange["sync_waiting"] == 0,
     }
     lat = sorted(driver.latencies_ms)
     summary: dict[str, Any] = {
@@ -388,6 +451,7 @@ async def _journey(
         "hospital": hub.get("hospital", 0),
         "flows": hub.get("instances", {}),
         "reconciliation_differences": reconciliation["differences"],
+        "analytics_exchange": exchange,
         "elapsed_s": round(elapsed, 2),
         "enrollment_phase_s": round(phase1_s, 2),
         "enrollments_synchronized": synchronized_1,
@@ -418,6 +482,12 @@ def _print_summary(console: Console, s: dict[str, Any]) -> None:
         f"{s['enrollments_synchronized']} enrollments synchronized in {s['enrollment_phase_s']}s "
         f"= [bold]{s['enrollments_per_s']}/s[/bold]; whole journey {s['elapsed_s']}s; "
         f"peak memory {s['peak_rss_mb']}"
+    )
+    x = s["analytics_exchange"]
+    console.print(
+        f"analytics exchange: {x['files_sent']} file(s) sent, {x['rows_extracted']} rows; "
+        f"acked positive {x['rows_acked_positive']}, negative {x['rows_acked_negative']}; "
+        f"rows rejected {x['rows_rejected']}; in {x['elapsed_s']}s"
     )
     for name, ok in s["checks"].items():
         console.print(f"  {'[green]✓' if ok else '[red]✗'}[/] {name}")

@@ -158,6 +158,14 @@ class LocalFolder:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.location = f"file://{self.root}"
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove the temporaries of whole-file writes whose process died mid-write."""
+        for tmp in (self.root / _UPLOADS).glob("*.tmp"):
+            pid = tmp.suffixes[-2][1:] if len(tmp.suffixes) >= 2 else ""
+            if pid.isdigit() and not _alive(int(pid)):
+                tmp.unlink(missing_ok=True)
 
     def _path(self, name: str) -> Path:
         return self.root / safe_name(name)
@@ -299,6 +307,16 @@ class LocalFolder:
 
     async def close(self) -> None:
         return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def open_store(url: str, *, home: Path | None = None) -> FileStore:

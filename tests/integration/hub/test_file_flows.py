@@ -347,3 +347,44 @@ async def test_a_discarded_file_gives_its_content_back(files: FileHarness):
     (again,) = await files.run("OUAI-ENR")
     assert files.detail(again)["status"] == InstanceStatus.COMPLETED.value
     assert "duplicateOf" not in files.detail(again)["outcome"]
+
+
+# -- the same flows over a real SFTP server and a real S3 server on loopback -----------------
+
+
+async def test_the_exchange_runs_over_sftp_and_s3(tmp_path: Path, sftp_server, s3_server):
+    from derlink.platform.files import iterate, open_store
+
+    fresh = os.urandom(4).hex()
+    files = FileHarness(tmp_path)
+    stores = {
+        "cpm-content": open_store(sftp_server.url(f"/cpm-{fresh}")),
+        "analytics-storage": open_store(s3_server.url(f"storage-{fresh}")),
+        "analytics-content": open_store(sftp_server.url(f"/analytics-{fresh}")),
+    }
+    copy, acks = files.hub.flows["OUAI-ENR"], files.hub.flows["OUAI-ENR-ACK"]
+    copy.store, copy.target_store = stores["cpm-content"], stores["analytics-storage"]  # type: ignore[attr-defined]
+    acks.store = stores["analytics-content"]  # type: ignore[attr-defined]
+    try:
+        data = os.urandom(CHUNK + 4096)  # two parts: an S3 multipart upload
+        await stores["cpm-content"].write("ENROLL_SYNC_SFTP.csv", iterate(data))
+        (instance,) = await files.run("OUAI-ENR")
+        assert files.detail(instance)["status"] == InstanceStatus.COMPLETED.value
+        assert (
+            await stores["analytics-storage"].read_range("ENROLL_SYNC_SFTP.csv", 0, len(data) + 1)
+            == data
+        )
+        listed = [f.name for f in await stores["cpm-content"].list_files()]
+        assert listed == ["Sent-ENROLL_SYNC_SFTP.csv"]
+
+        files.known.update({"SR1": "Awaiting Acknowledgement", "SR2": "Awaiting Acknowledgement"})
+        body = ack_file("2,SR1,S1,ACCEPTED,,", "3,SR2,S2,REJECTED,AN-VALUE,bad status")
+        await stores["analytics-content"].write("ENROLL_ACK_SFTP.csv", iterate(body))
+        (instance,) = await files.run("OUAI-ENR-ACK")
+        assert files.detail(instance)["status"] == InstanceStatus.COMPLETED.value
+        assert files.known == {"SR1": "Synchronized", "SR2": "Error"}
+        listed = [f.name for f in await stores["analytics-content"].list_files()]
+        assert listed == ["Sent-ENROLL_ACK_SFTP.csv"]
+    finally:
+        for store in stores.values():
+            await store.close()

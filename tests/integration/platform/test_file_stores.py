@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -583,3 +584,18 @@ def test_a_bad_s3_url_is_a_configuration_error_that_hides_the_secret(url: str) -
 def test_an_unknown_scheme_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="unknown file store"):
         open_store("ftp://files.example.com/in")
+
+
+def test_a_local_folder_sweeps_the_temporaries_of_dead_writers(tmp_path: Path) -> None:
+    from derlink.platform.files import LocalFolder
+
+    uploads = tmp_path / ".uploads"
+    uploads.mkdir()
+    dead = uploads / "ENROLL_SYNC_A.csv.999999999.tmp"
+    live = uploads / f"ENROLL_SYNC_B.csv.{os.getpid()}.tmp"
+    resumable = uploads / "ENROLL_SYNC_C.csv.0123456789abcdef.part"
+    for path in (dead, live, resumable):
+        path.write_bytes(b"half")
+    LocalFolder(tmp_path)
+    assert not dead.exists()
+    assert live.exists() and resumable.exists()
