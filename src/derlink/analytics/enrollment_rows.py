@@ -32,28 +32,10 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-HEADER = (
-    "syncRequestId",
-    "subscriptionId",
-    "programId",
-    "programCode",
-    "cisAccountId",
-    "cisPersonId",
-    "servicePointId",
-    "cisServicePointId",
-    "cisPremiseId",
-    "division",
-    "subscriptionType",
-    "status",
-    "startDateTimeISO",
-    "endDateTimeISO",
-    "version",
-)
+from derlink.common.enrollment_files import ACCEPTED, ACK_HEADER, EXTRACT_HEADER, REJECTED
 
-ACK_HEADER = ("rowNumber", "syncRequestId", "subscriptionId", "result", "reasonCode", "reason")
+HEADER = EXTRACT_HEADER
 
-ACCEPTED = "ACCEPTED"
-REJECTED = "REJECTED"
 
 # Reason codes (docs/contracts/enrollment-files.md).
 AN_EMPTY = "AN-EMPTY"

@@ -46,14 +46,14 @@ from sqlalchemy.engine import Connection
 from derlink.analytics import enrollment_rows as er
 from derlink.analytics.tables import FileState, enrollment_files
 from derlink.common.clock import Clock, parse_iso
+from derlink.common.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
 from derlink.common.errors import DerlinkError, TechnicalFault
 from derlink.platform.database import Database
 from derlink.platform.files import FileExists, FileMissing, FileStore, UnsafeName, checksum
 
 log = logging.getLogger("derlink.analytics.intake")
 
-PREFIX = "ENROLL_SYNC"
-ACK_PREFIX = "ENROLL_ACK_"
+PREFIX = EXTRACT_PREFIX
 ACKED_TAG = "Acked-"
 ERROR_TAG = "Error-"
 DUPLICATE_TAG = "Duplicate-"

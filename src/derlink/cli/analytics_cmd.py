@@ -11,7 +11,6 @@ to take the enrollment files waiting in its object storage now (docs/analytics.m
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -43,8 +42,8 @@ from derlink.analytics.settlement import write_csv
 from derlink.analytics.sufficiency import WarningLog
 from derlink.analytics.tuning import keep_freed_memory
 from derlink.analytics.weather import Weather
+from derlink.cli.client import HomeOption, settings_for
 from derlink.common.clock import parse_iso
-from derlink.platform.settings import Settings
 
 app = typer.Typer(
     help="Analytics: baselines, kWh avoided, kW drop, forecasts, device scores.",
@@ -365,17 +364,12 @@ def intake(
         str | None,
         typer.Option(help="analytics' base URL (default: the running derlink's /analytics)."),
     ] = None,
-    home: Annotated[
-        Path | None,
-        typer.Option("--home", help="Data directory (default: $DERLINK_HOME or ./.derlink)."),
-    ] = None,
+    home: HomeOption = None,
 ) -> None:
     """Take the enrollment files waiting in analytics' object storage now (OUAI-ENR)."""
     from derlink.cli.client import Api
 
-    settings = Settings.from_env()
-    if home is not None:
-        settings = replace(settings, home=home)
+    settings = settings_for(home)
     base = (url or settings.part_url("analytics")).rstrip("/")
     result = Api(settings).call("POST", f"{base}/api/v1/enrollment-files/intake")
     files = result["files"]

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
 
 import httpx
 import typer
 
 from derlink.platform.auth import CredentialStore
 from derlink.platform.settings import Settings
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Data directory (default: $DERLINK_HOME or ./.derlink)."),
+]
+
+
+def settings_for(home: Path | None = None, **overrides: Any) -> Settings:
+    """The environment's settings, with the command line's data directory and overrides."""
+    settings = Settings.from_env()
+    if home is not None:
+        settings = replace(settings, home=home)
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
 
 class Api:

@@ -6,15 +6,12 @@ with the operator's credentials from the data directory, as the other commands d
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from derlink.cli.client import Api
-from derlink.platform.settings import Settings
+from derlink.cli.client import Api, HomeOption, settings_for
 
 app = typer.Typer(help="cpm: the enrollment extract to analytics.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -38,15 +35,10 @@ def extract(
         str | None,
         typer.Option(help="cpm's base URL (default: $DERLINK_CPM_URL, or the running /cpm)."),
     ] = None,
-    home: Annotated[
-        Path | None,
-        typer.Option("--home", help="Data directory (default: $DERLINK_HOME or ./.derlink)."),
-    ] = None,
+    home: HomeOption = None,
 ) -> None:
     """Run an enrollment extract (OUAI-ENR) now: a file on cpm's content server."""
-    settings = Settings.from_env()
-    if home is not None:
-        settings = replace(settings, home=home)
+    settings = settings_for(home)
     base = (url or settings.part_url("cpm")).rstrip("/")
     kind = "INITIAL" if initial else "INCREMENTAL"
     # An absolute URL: the client's base URL (the whole platform's) does not apply.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from derlink.cli.analytics_cmd import app as analytics_app
+from derlink.cli.client import HomeOption, settings_for
 from derlink.cli.cpm_cmd import app as cpm_app
 from derlink.platform.settings import Settings
 
@@ -29,17 +29,9 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(cpm_app, name="cpm")
 console = Console(soft_wrap=True)
 
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Data directory (default: $DERLINK_HOME or ./.derlink)."),
-]
-
 
 def _settings(home: Path | None = None, **overrides: Any) -> Settings:
-    settings = Settings.from_env()
-    if home is not None:
-        settings = replace(settings, home=home)
-    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    return settings_for(home, **overrides)
 
 
 def _api(home: Path | None) -> Any:

@@ -14,27 +14,11 @@ from functools import lru_cache
 from typing import Any
 
 from derlink.common.clock import iso_z, parse_iso
+from derlink.common.enrollment_files import EXTRACT_HEADER, EXTRACT_PREFIX
 from derlink.cpm.model import ExtractKind
 
-PREFIX = "ENROLL_SYNC_"
-
-HEADER = (
-    "syncRequestId",
-    "subscriptionId",
-    "programId",
-    "programCode",
-    "cisAccountId",
-    "cisPersonId",
-    "servicePointId",
-    "cisServicePointId",
-    "cisPremiseId",
-    "division",
-    "subscriptionType",
-    "status",
-    "startDateTimeISO",
-    "endDateTimeISO",
-    "version",
-)
+PREFIX = EXTRACT_PREFIX
+HEADER = EXTRACT_HEADER
 
 # RFC 4180: a field holding a comma, a quote or a line break is quoted, its quotes doubled.
 # (The csv module leaves a lone \r unquoted when the line end is \n, so it is not used here.)

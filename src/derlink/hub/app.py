@@ -9,6 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from derlink.common.clock import Clock
+from derlink.common.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
 from derlink.hub.api import create_router
 from derlink.hub.connections import Targets
 from derlink.hub.executor import Executor
@@ -19,8 +20,6 @@ from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
 from derlink.hub.flows.files import FileOptions
 from derlink.hub.flows.ouai_enr import (
-    ACK_PREFIX,
-    EXTRACT_PREFIX,
     AnalyticsEnrollmentAcknowledgement,
     EnrollmentSyncToAnalytics,
 )

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from derlink.common.enrollment_files import (
+    ACCEPTED,
+    ACK_HEADER,
+    REJECTED,
+)
 from derlink.hub.connections import Targets
 from derlink.hub.flows.enr_ack import deliver_acknowledgements
 from derlink.hub.flows.files import CopyFileFlow, RecordFileFlow, RowsResult
 from derlink.hub.model import FlowOutcome, RecordError
 from derlink.hub.runtime.port import FlowContext
 
-EXTRACT_PREFIX = "ENROLL_SYNC"
-ACK_PREFIX = "ENROLL_ACK"
-ACK_HEADER = ("rowNumber", "syncRequestId", "subscriptionId", "result", "reasonCode", "reason")
-RESULTS = ("ACCEPTED", "REJECTED")
+RESULTS = (ACCEPTED, REJECTED)
 
 
 class EnrollmentSyncToAnalytics(CopyFileFlow):
@@ -70,7 +72,7 @@ class AnalyticsEnrollmentAcknowledgement(RecordFileFlow):
                     )
                 )
                 continue
-            accepted = result == "ACCEPTED"
+            accepted = result == ACCEPTED
             positive += accepted
             negative += not accepted
             # cpm's postAcknowledgement; an accepted row needs nothing but its id.
