@@ -188,7 +188,7 @@ class Hub:
 
         The instance id names the file and its version, so a file listed twice (two workers,
         two runs) starts once. A file whose instance faulted on a remote fault (a target was
-        down) stayed in place: this run starts that instance again.
+        down) stayed in place: this run starts that instance again, once the target answers.
         """
         try:
             files = await flow.scan()
@@ -196,6 +196,7 @@ class Hub:
             log.error("%s: listing %s failed: %s", flow.code, flow.store.location, fault)
             raise
         started = []
+        ready: bool | None = None  # asked once per listing, and only when a file needs it
         for info in files:
             batch = flow.batch.model_validate(
                 {
@@ -215,7 +216,9 @@ class Hub:
             received = await self.accept(flow.code, batch, actor)
             if received.duplicate and received.status is InstanceStatus.FAULTED:
                 category = await asyncio.to_thread(fault_category, self.db, received.instance_id)
-                if category == "remote":
+                if category == "remote" and ready is None:
+                    ready = await flow.ready()
+                if category == "remote" and ready:
                     await self.resubmit(
                         [received.instance_id], actor, "the file is still waiting: run again"
                     )

@@ -305,6 +305,11 @@ async def test_cpm_down_stops_mails_and_the_file_waits_for_the_next_run(files: F
     assert detail["fault_step"] == "health-cpm"
     assert files.names("analytics-content") == ["ENROLL_ACK_2.csv"]
     assert "faulted (remote)" in str(files.mailer.sent[-1]["subject"])
+    # Still down: the next listing leaves the instance in the hospital, with no second e-mail.
+    mails = len(files.mailer.sent)
+    assert await files.run("OUAI-ENR-ACK") == [instance]
+    assert files.detail(instance)["runs"] == 1
+    assert len(files.mailer.sent) == mails
     # cpm is back: the next run takes the same file up again.
     files.cpm_down = False
     assert await files.run("OUAI-ENR-ACK") == [instance]

@@ -123,6 +123,11 @@ class FileFlow:
     def keys(self, record: dict[str, Any]) -> list[tuple[str, str]]:
         return [("fileName", record["fileName"]), ("fileVersion", record["version"])]
 
+    async def ready(self) -> bool:
+        """Whether the target answers now; a file that met it down waits until it does (so a
+        long outage is one fault and one e-mail per file, not one per listing)."""
+        return True
+
     # one file -----------------------------------------------------------------------------
     async def run(self, ctx: FlowContext, message: dict[str, Any]) -> FlowOutcome:
         found = message["files"][0]

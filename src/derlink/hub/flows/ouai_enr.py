@@ -17,6 +17,7 @@ from derlink.common.enrollment_files import (
     ACK_HEADER,
     REJECTED,
 )
+from derlink.common.errors import RemoteFault
 from derlink.hub.connections import Targets
 from derlink.hub.flows.enr_ack import deliver_acknowledgements
 from derlink.hub.flows.files import CopyFileFlow, RecordFileFlow, RowsResult
@@ -51,6 +52,13 @@ class AnalyticsEnrollmentAcknowledgement(RecordFileFlow):
 
     async def _health(self) -> None:
         await self.targets.cpm.get("/api/v1/health")
+
+    async def ready(self) -> bool:
+        try:
+            await self._health()
+        except RemoteFault:
+            return False
+        return True
 
     async def deliver(self, rows: list[tuple[int, list[str]]]) -> RowsResult:
         acks: list[dict[str, Any]] = []
