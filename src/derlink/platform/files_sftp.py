@@ -256,7 +256,7 @@ class SftpStore:
             raise FileMissing(f"{missing} is not in {self.location}", file=missing) from None
         except (OSError, asyncssh.Error) as exc:
             broken = not isinstance(exc, asyncssh.SFTPError) or isinstance(
-                exc, asyncssh.SFTPConnectionLost
+                exc, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection
             )
             if broken and self._session is not None:
                 # The connection itself failed: the next call opens a new one.
