@@ -248,11 +248,14 @@ class EventHistory:
             with_list = self._listed_events() & set(event_days)
             part_sp, part_event = self._participation_of(sp_ids)
             if len(part_sp):
-                order = np.argsort(sp_ids)
-                ordered = sp_ids[order]
-                at = np.minimum(np.searchsorted(ordered, part_sp), n - 1)
-                match = ordered[at] == part_sp
-                rows, events_of = order[at[match]], part_event[match]
+                # A hash lookup per participation row (a binary search through text ids
+                # compares strings at every step).
+                row_of = {sp: i for i, sp in enumerate(sp_ids.tolist())}
+                at = np.fromiter(
+                    (row_of.get(sp, -1) for sp in part_sp.tolist()), np.int64, len(part_sp)
+                )
+                match = at >= 0
+                rows, events_of = at[match], part_event[match]
                 for event_id, cols in event_days.items():
                     if event_id in with_list:
                         hit = rows[events_of == event_id]

@@ -24,7 +24,7 @@ from derlink.analytics.localtime import (
     US_PER_SECOND,
     offset_table,
 )
-from derlink.analytics.measurements import IntervalBatch
+from derlink.analytics.measurements import IntervalBatch, KwhArray
 from derlink.analytics.sufficiency import WarningLog
 
 Int64Array = npt.NDArray[np.int64]
@@ -57,7 +57,7 @@ class UtcGrid:
     sp_ids: ObjectArray  # (N,)
     start_us: int  # UTC start of column 0
     interval_s: int
-    kwh: FloatArray  # (rows, ≥ offset + U); NaN where missing
+    kwh: KwhArray  # (rows, ≥ offset + U), float64 or float32; NaN where missing
     row_index: Int64Array | None = None
     low: float = -np.inf
     high: float = np.inf
@@ -80,11 +80,12 @@ class UtcGrid:
         return self.start_us + np.arange(self.columns, dtype=np.int64) * step
 
     def take(self, columns: Int64Array) -> FloatArray:
-        """(N, *columns.shape) values of the given columns (a copy, out-of-range as NaN)."""
+        """(N, *columns.shape) float64 values of the given columns (a copy, out of range NaN)."""
         flat = np.asarray(columns, dtype=np.int64).ravel() + self.offset
-        values = np.take(self.kwh, flat, axis=1)  # columns first: few of them, all rows
+        picked = np.take(self.kwh, flat, axis=1)  # columns first: few of them, all rows
         if self.row_index is not None:
-            values = values[self.row_index]
+            picked = picked[self.row_index]
+        values: FloatArray = picked.astype(np.float64, copy=False)  # kernels use float64
         if self.out_of_range:
             with np.errstate(invalid="ignore"):
                 values[(values < self.low) | (values > self.high)] = np.nan
@@ -113,14 +114,19 @@ def detect_interval_seconds(batch: IntervalBatch, sample: int = 16) -> Int64Arra
     # Padding sorts last, so that the valid instants stay at the front of each row.
     padding = np.iinfo(np.int64).max
     stamps = np.where(valid, batch.start_us[np.minimum(index, batch.rows - 1)], padding)
+    first_step = int(stamps[0, 1] - stamps[0, 0])
+    if first_step > 0 and valid.all() and (np.diff(stamps, axis=1) == first_step).all():
+        # The usual batch: every service point's sample already sorted, one step apart.
+        return np.full(n, first_step // US_PER_SECOND, dtype=np.int64)
     stamps.sort(axis=1)
     steps = np.diff(stamps, axis=1) // US_PER_SECOND
     usable = (steps > 0) & valid[:, 1:]
     divisor = np.gcd.reduce(np.where(usable, steps, 0), axis=1)
     some = usable.any(axis=1)
     median = np.zeros(n)
-    if some.any():
-        median[some] = np.nanmedian(np.where(usable[some], steps[some], np.nan), axis=1)
+    stray = some & (divisor < 60)  # only there is the median wanted
+    if stray.any():
+        median[stray] = np.nanmedian(np.where(usable[stray], steps[stray], np.nan), axis=1)
     result: Int64Array = np.where(divisor >= 60, divisor, median).astype(np.int64)
     result[~some] = 0
     return result
@@ -157,6 +163,10 @@ def build_grid(
     hours = interval_s / 3600.0
     low, high = bounds.min_kwh_per_hour * hours, bounds.max_kwh_per_hour * hours
     placed = _regular_fast_path(batch, start_us, columns, step)
+    if members is not None and (placed is None or not placed[1].all()):
+        # Some service point of the batch is not regular: the members alone may all be.
+        batch, members = batch.select(members), None
+        placed = _regular_fast_path(batch, start_us, columns, step)
     if placed is not None and placed[1].all():
         # Every service point regular: the grid is (a view of) the batch's values.
         values, _, skipped, offset, width = placed
@@ -177,15 +187,12 @@ def build_grid(
             width,
             bool(stats[2].any()),
         )
-    if members is not None:
-        batch, members = batch.select(members), None
-        placed = _regular_fast_path(batch, start_us, columns, step)
     grid: FloatArray
     if placed is None:
         grid = np.full((batch.size, columns), np.nan)
         regular = np.zeros(batch.size, dtype=bool)
-    else:
-        grid, regular = placed[0], placed[1]
+    else:  # a float64 grid of the window, the regular service points placed
+        grid, regular = placed[0].astype(np.float64, copy=False), placed[1]
     irregular = np.flatnonzero(~regular)
     if irregular.size:
         duplicates, misaligned = _scatter(
@@ -212,37 +219,42 @@ def build_grid(
 
 
 def _row_stats(
-    values: FloatArray, rows: Int64Array, low: float, high: float, block: int = 256
+    values: KwhArray, rows: Int64Array, low: float, high: float, block: int = 256
 ) -> tuple[Int64Array, Int64Array, Int64Array]:
-    """(leading missing, missing, out of range) per row, in cache-sized blocks of rows."""
+    """(leading missing, missing, out of range) of ``values[rows]``, per row.
+
+    Row minima and maxima (NaN when the row has a gap) clear most rows in two passes over
+    contiguous blocks of ``values`` (all its rows: cheaper than copying the chosen ones out);
+    only rows with a gap or a bound crossed are then looked at value by value.
+    """
     n = len(rows)
     columns = values.shape[1]
-    leading = np.empty(n, dtype=np.int64)
-    missing = np.empty(n, dtype=np.int64)
-    outside = np.empty(n, dtype=np.int64)
-    contiguous = n == values.shape[0] and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1))
-    for first in range(0, n, block):
-        part = values[first : first + block] if contiguous else values[rows[first : first + block]]
-        gaps = np.isnan(part)
-        count = np.count_nonzero(gaps, axis=1)
-        missing[first : first + block] = count
-        lead = np.zeros(len(part), dtype=np.int64)
-        holed = np.flatnonzero(count)
-        if holed.size:  # only rows with gaps need the position of their first reading
-            has = ~gaps[holed]
-            lead[holed] = np.where(has.any(axis=1), np.argmax(has, axis=1), columns)
-        leading[first : first + block] = lead
-        # Row minima and maxima clear most rows at once; rows with a gap or a bound crossed
-        # are counted value by value.
+    leading = np.zeros(n, dtype=np.int64)
+    missing = np.zeros(n, dtype=np.int64)
+    outside = np.zeros(n, dtype=np.int64)
+    if n == 0 or columns == 0:
+        return leading, missing, outside
+    lowest = np.empty(values.shape[0], dtype=values.dtype)
+    highest = np.empty(values.shape[0], dtype=values.dtype)
+    for first in range(0, values.shape[0], block):
+        part = values[first : first + block]
+        np.minimum.reduce(part, axis=1, out=lowest[first : first + block])
+        np.maximum.reduce(part, axis=1, out=highest[first : first + block])
+    lowest, highest = lowest[rows], highest[rows]
+    with np.errstate(invalid="ignore"):
+        holed = np.flatnonzero(np.isnan(lowest))
+        suspect = np.flatnonzero(np.isnan(lowest) | (lowest < low) | (highest > high))
+    for first in range(0, holed.size, block):
+        chosen = holed[first : first + block]
+        gaps = np.isnan(values[rows[chosen]])
+        missing[chosen] = np.count_nonzero(gaps, axis=1)
+        has = ~gaps
+        leading[chosen] = np.where(has.any(axis=1), np.argmax(has, axis=1), columns)
+    for first in range(0, suspect.size, block):
+        chosen = suspect[first : first + block]
+        sub = values[rows[chosen]]
         with np.errstate(invalid="ignore"):
-            suspect = np.flatnonzero(
-                (count > 0) | (part.min(axis=1) < low) | (part.max(axis=1) > high)
-            )
-            counted = np.zeros(len(part), dtype=np.int64)
-            if suspect.size:
-                sub = part[suspect]
-                counted[suspect] = np.count_nonzero((sub < low) | (sub > high), axis=1)
-        outside[first : first + block] = counted
+            outside[chosen] = np.count_nonzero((sub < low) | (sub > high), axis=1)
     return leading, missing, outside
 
 
@@ -276,7 +288,7 @@ def _report(
 
 def _regular_fast_path(
     batch: IntervalBatch, start_us: int, columns: int, step: int
-) -> tuple[FloatArray, npt.NDArray[np.bool_], int, int, int] | None:
+) -> tuple[KwhArray, npt.NDArray[np.bool_], int, int, int] | None:
     """Service points read at exactly the same regular, aligned instants: a reshape.
 
     Returns the values, the mask of service points placed, the number of leading columns

@@ -101,9 +101,14 @@ def split_batch(
         usable &= keep
     if not usable.any():
         return
+    chosen = np.flatnonzero(usable)
+    only_zone, only_interval = str(zones[chosen[0]]), int(intervals[chosen[0]])
+    if (zones[chosen] == only_zone).all() and (intervals[chosen] == only_interval).all():
+        # The usual batch: one time zone, one interval length, one group.
+        yield Group(batch, chosen, only_zone, only_interval, programs[chosen], stations[chosen])
+        return
     keys = np.char.add(zones.astype(str), np.char.add("|", intervals.astype(str)))
     unique_keys, inverse = np.unique(keys[usable], return_inverse=True)
-    chosen = np.flatnonzero(usable)
     for position, key in enumerate(unique_keys.tolist()):
         members = chosen[inverse == position]
         zone, interval = key.rsplit("|", 1)

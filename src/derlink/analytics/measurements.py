@@ -36,6 +36,9 @@ from derlink.analytics.sufficiency import WarningLog
 
 Int64Array = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+# kWh as read: float64, or float32 as a file stores it (not widened: half the memory); the
+# kernels widen the values they compute with to float64.
+KwhArray = npt.NDArray[np.floating[Any]]
 ObjectArray = npt.NDArray[np.object_]
 
 MEASUREMENT_SCHEMA: dict[str, Any] = {
@@ -62,7 +65,7 @@ class IntervalBatch:
     sp_ids: ObjectArray  # (N,) distinct service point ids
     offsets: Int64Array  # (N + 1,) rows of service point i are offsets[i]:offsets[i + 1]
     start_us: Int64Array  # (R,) interval start, UTC microseconds
-    kwh: FloatArray  # (R,) energy of the interval; NaN when the file had no value
+    kwh: KwhArray  # (R,) energy of the interval (float64 or float32); NaN when no value
 
     @property
     def size(self) -> int:
@@ -96,7 +99,7 @@ class IntervalBatch:
             {
                 "sp_id": pl.Series(np.repeat(self.sp_ids, self.counts()).tolist(), dtype=pl.Utf8),
                 "start": pl.Series(self.start_us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
-                "kwh": self.kwh,
+                "kwh": self.kwh.astype(np.float64, copy=False),
             },
             schema=MEASUREMENT_SCHEMA,
         )
@@ -237,6 +240,24 @@ def read_measurements(path: Path, warnings: WarningLog | None = None) -> pl.Data
     raise InputFileError(f"{path.name}: unknown measurement format {suffix!r}")
 
 
+# The streaming layout ``write_parquet`` writes (docs/contracts/analytics-files.md). Bump the
+# version when it changes, so that cached files written by an older layout are rewritten.
+STREAMING_LAYOUT_VERSION = 2
+STREAMING_SCHEMA = pa.schema(
+    [
+        # Required (non-null) columns: a missing kWh value is NaN, so no definition levels are
+        # stored, and none have to be decoded.
+        pa.field("sp_id", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("start", pa.timestamp("us", tz="UTC"), nullable=False),
+        # Double precision. (Single precision would halve the bytes and save a sixth of a
+        # run's CPU, but like days whose loads tie to the watt-hour, common with meter
+        # readings, would then be ordered by its rounding: PJM's and NYISO's day selections
+        # changed for 0.1 % of service points. docs/benchmarks-analytics.md.)
+        pa.field("kwh", pa.float64(), nullable=False),
+    ]
+)
+
+
 def write_parquet(batches: Sequence[IntervalBatch] | Iterator[IntervalBatch], path: Path) -> int:
     """Write batches in the streaming layout: row groups of whole service points.
 
@@ -244,21 +265,15 @@ def write_parquet(batches: Sequence[IntervalBatch] | Iterator[IntervalBatch], pa
     ``sp_id`` order; ``sp_id`` is dictionary encoded and ``start`` delta encoded, which makes the
     two columns nearly free to store and to read. Returns the number of rows written.
     """
-    schema = pa.schema(
-        [
-            ("sp_id", pa.dictionary(pa.int32(), pa.string())),
-            ("start", pa.timestamp("us", tz="UTC")),
-            ("kwh", pa.float64()),
-        ]
-    )
+    schema = STREAMING_SCHEMA
     written = 0
     with pq.ParquetWriter(
         path,
         schema,
-        # kWh values barely compress and are most of the file: LZ4 decodes them three times
-        # faster than zstd (measured in docs/benchmarks-analytics.md); ids and instants are
-        # nearly free either way.
-        compression={"sp_id": "zstd", "start": "zstd", "kwh": "lz4"},
+        # LZ4 for every column: kWh values are most of the file and LZ4 decodes them three
+        # times faster than zstd; ids and instants compress to almost nothing either way, and
+        # zstd's setup per page cost more than decoding them (docs/benchmarks-analytics.md).
+        compression="lz4",
         use_dictionary=["sp_id"],
         column_encoding={"start": "DELTA_BINARY_PACKED", "kwh": "PLAIN"},
     ) as writer:
@@ -297,7 +312,7 @@ class _Chunk:
     names: ObjectArray
     offsets: Int64Array
     start_us: Int64Array
-    kwh: FloatArray
+    kwh: KwhArray
 
 
 def _single(column: pa.ChunkedArray) -> pa.Array:
@@ -310,7 +325,7 @@ def _chunk_from_table(table: pa.Table, columns: dict[str, str], path: Path) -> _
     if not pa.types.is_dictionary(sp.type):
         sp = sp.cast(pa.string()).dictionary_encode()
     indices = sp.indices.to_numpy(zero_copy_only=False)
-    dictionary = np.asarray(sp.dictionary.to_pylist(), dtype=object)
+    dictionary = sp.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
     start = table.column(columns["start"])
     if not pa.types.is_timestamp(start.type) or start.type.tz is None:
         raise InputFileError(
@@ -320,7 +335,7 @@ def _chunk_from_table(table: pa.Table, columns: dict[str, str], path: Path) -> _
         start = start.cast(pa.timestamp("us", tz="UTC"))
     start_us = _single(start).to_numpy(zero_copy_only=False).view(np.int64)
     kwh_column = table.column(columns["kwh"])
-    if kwh_column.type != pa.float64():
+    if kwh_column.type not in (pa.float64(), pa.float32()):
         kwh_column = kwh_column.cast(pa.float64())
     kwh = _single(kwh_column).to_numpy(zero_copy_only=False)
     rows = len(indices)

@@ -1,11 +1,12 @@
 """Process-level memory settings for utility-scale runs (called by entry points, never on import).
 
-A streamed run decodes and frees hundreds of megabytes per batch. With arrow's default
-allocator that memory goes back to the kernel after each batch and is faulted in again for the
-next; on the bench machine the kernel time this cost was more than the decoding itself
-(docs/benchmarks-analytics.md). jemalloc with a second of decay keeps it for the next
-batch while a run streams, and still returns it when the run is over. (Keeping glibc's freed
-memory too cut little more and let the peak grow past the 4 GB budget, so it is left alone.)
+A streamed run decodes and frees hundreds of megabytes per batch. Every page that goes back to
+the kernel is faulted in and zeroed again for the next batch, and on the bench machines (virtual
+machines, where a page fault is dear) that was the largest single cost of a run
+(docs/benchmarks-analytics.md). arrow's jemalloc, as arrow configures it, still handed much of
+it back whatever decay was set from Python; mimalloc reuses more of it: a 1,000,000 service
+point settlement took 21 CPU-seconds with it against 24-25 with jemalloc. (Keeping glibc's
+freed memory as well made no measurable difference, so numpy's allocations are left alone.)
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ import pyarrow as pa
 
 
 def keep_freed_memory(decay_ms: int = 1000) -> list[str]:
-    """Let arrow reuse freed memory for ``decay_ms``; returns what was changed."""
+    """Let arrow reuse the memory of one batch for the next; returns what was changed.
+
+    mimalloc when arrow was built with it, else jemalloc with ``decay_ms`` of decay.
+    """
     changed: list[str] = []
+    try:
+        pa.set_memory_pool(pa.mimalloc_memory_pool())
+        changed.append("arrow: mimalloc")
+        return changed
+    except (NotImplementedError, pa.ArrowException):
+        pass
     try:
         pool = pa.jemalloc_memory_pool()
         pa.set_memory_pool(pool)

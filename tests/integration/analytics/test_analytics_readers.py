@@ -86,6 +86,54 @@ def test_parquet_written_by_derlink_streams_back_in_whole_service_points(tmp_pat
     assert batches[1].kwh.tolist() == [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
 
 
+def test_the_streaming_layout_has_required_columns_compressed_with_lz4(tmp_path):
+    path = tmp_path / "m.parquet"
+    frame = frame_of(["A", "B"]).with_columns(
+        pl.when(pl.col("kwh") == 4.0).then(float("nan")).otherwise(pl.col("kwh")).alias("kwh")
+    )
+    write_frame_parquet(frame, path)
+    schema = pq.read_schema(path)
+    assert schema.field("kwh").type == pa.float64()
+    assert not any(schema.field(name).nullable for name in ("sp_id", "start", "kwh"))
+    columns = pq.ParquetFile(path).metadata.row_group(0)
+    assert {columns.column(i).compression for i in range(3)} == {"LZ4"}
+    (batch,) = list(iter_parquet_batches(path))
+    assert np.isnan(batch.kwh[4])  # a missing value stays missing
+    assert batch.kwh[[0, 1, 2, 3, 5]].tolist() == [0.0, 1.0, 2.0, 3.0, 5.0]
+
+
+def test_single_precision_kwh_streams_as_it_is_stored(tmp_path):
+    path = tmp_path / "m.parquet"
+    table = frame_of(["A", "B"]).with_columns(pl.col("kwh") + 0.1).to_arrow()
+    pq.write_table(table.set_column(2, "kwh", table.column("kwh").cast(pa.float32())), path)
+    (batch,) = list(iter_parquet_batches(path))
+    assert batch.kwh.dtype == np.float32  # widened to float64 only where computed with
+    assert np.allclose(batch.kwh, [0.1, 1.1, 2.1, 3.1, 4.1, 5.1], rtol=1e-7)
+    assert batch.to_frame()["kwh"].dtype == pl.Float64
+
+
+def test_an_ordinary_parquet_file_streams_whatever_its_types(tmp_path):
+    # Plain text ids, millisecond timestamps, nullable float64 with a null, zstd: as another
+    # tool would write it.
+    path = tmp_path / "m.parquet"
+    table = pa.table(
+        {
+            "SPId": pa.array(["A"] * 3 + ["B"] * 3, pa.string()),
+            "StartTime": pa.array(
+                [datetime(2026, 7, 1, h, tzinfo=UTC) for _ in range(2) for h in range(3)],
+                pa.timestamp("ms", tz="UTC"),
+            ),
+            "value": pa.array([1.0, None, 3.0, 4.0, 5.0, 6.0], pa.float64()),
+        }
+    )
+    pq.write_table(table, path, compression="zstd", use_dictionary=False)
+    (batch,) = list(iter_batches(path, 10))
+    assert batch.sp_ids.tolist() == ["A", "B"]
+    assert batch.kwh.dtype == np.float64
+    assert np.isnan(batch.kwh[1]) and batch.kwh[[0, 2, 3, 4, 5]].tolist() == [1, 3, 4, 5, 6]
+    assert batch.start_us[1] - batch.start_us[0] == 3_600_000_000
+
+
 def test_a_service_point_split_across_row_groups_is_stitched_together(tmp_path):
     path = tmp_path / "m.parquet"
     table = frame_of(["A", "B", "C"], hours=4).to_arrow()

@@ -169,6 +169,19 @@ def test_only_intervals_that_tile_a_day_are_supported(seconds, ok):
     assert interval_supported(np.asarray([seconds])).tolist() == [ok]
 
 
+def test_a_batch_read_at_one_regular_step_gets_that_step_everywhere():
+    quarter = HOUR_US // 4
+    rows = batch(
+        {
+            "A": [(T0 + i * quarter, 1.0) for i in range(30)],
+            "B": [(T0 + i * quarter, 1.0) for i in range(30)],
+            "backwards": [(T0 + (29 - i) * quarter, 1.0) for i in range(30)],
+        }
+    )
+    assert detect_interval_seconds(rows).tolist() == [900, 900, 900]
+    assert detect_interval_seconds(rows.select(np.asarray([0, 1]))).tolist() == [900, 900]
+
+
 def test_the_interval_length_is_found_even_when_rows_are_not_sorted():
     rows = batch({"shuffled": [(T0 + i * HOUR_US // 2, 1.0) for i in (5, 0, 3, 1, 4, 2)]})
     assert detect_interval_seconds(rows).tolist() == [1800]
@@ -191,3 +204,45 @@ def test_a_grid_over_part_of_a_batch_reads_only_its_members():
     assert np.isnan(grid.dense()[1, 1])  # 6 kWh is above the bound: read as missing
     assert grid.take(np.asarray([[1], [0]])).shape == (2, 2, 1)
     assert counts_by_name(log) == {("C", sufficiency.OUT_OF_RANGE): 1}
+
+
+def test_members_all_regular_in_a_batch_with_an_irregular_other_keep_their_columns():
+    # C (not a member) has a gap, so the batch as a whole is not regular; the members alone
+    # are, and their grid must still start at the window's start, not at their first reading.
+    rows = batch(
+        {
+            "A": regular([1, 2, 3, 4]),
+            "B": regular([5, 6, 7, 8]),
+            "C": [(T0, 1.0), (T0 + 3 * HOUR_US, 4.0)],
+        }
+    )
+    grid = build_grid(
+        rows,
+        start_us=T0 + HOUR_US,
+        end_us=T0 + 4 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(),
+        warnings=WarningLog(),
+        members=np.asarray([0, 1]),
+    )
+    assert grid.start_us == T0 + HOUR_US
+    assert grid.dense().tolist() == [[2.0, 3.0, 4.0], [6.0, 7.0, 8.0]]
+
+
+def test_single_precision_values_are_read_as_float64():
+    rows = batch({"A": regular([1.5, 2.25, 3.0]), "B": regular([0.1, 0.2, 0.3])})
+    single = type(rows)(rows.sp_ids, rows.offsets, rows.start_us, rows.kwh.astype(np.float32))
+    log = WarningLog()
+    grid = build_grid(
+        single,
+        start_us=T0,
+        end_us=T0 + 3 * HOUR_US,
+        interval_s=3600,
+        bounds=ValueBounds(max_kwh_per_hour=3.0),
+        warnings=log,
+    )
+    values = grid.dense()
+    assert values.dtype == np.float64
+    assert values[0].tolist() == [1.5, 2.25, 3.0]
+    assert np.allclose(values[1], [0.1, 0.2, 0.3], rtol=1e-7)
+    assert len(log) == 0

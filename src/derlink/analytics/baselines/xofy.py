@@ -71,6 +71,18 @@ def _choose(candidates: BoolArray, load: FloatArray, selection: DaySelection) ->
     return chosen
 
 
+def _sum_over_intervals(values: FloatArray) -> FloatArray:
+    """Sums over the last axis (the event's few intervals), one interval at a time.
+
+    A reduction along a short last axis runs a tiny inner loop per (service point, day);
+    adding whole (N, D) slices instead is several times faster.
+    """
+    total = values[..., 0].copy()
+    for k in range(1, values.shape[-1]):
+        total += values[..., k]
+    return total
+
+
 def _mean_over_days(values: FloatArray, chosen: BoolArray) -> FloatArray:
     """Mean over the chosen days of each (service point, interval); NaN when none has data."""
     present = ~np.isnan(values)
@@ -99,10 +111,11 @@ def xofy_baseline(
     n, days, _ = window.shape
     within = np.arange(days) < rule.lookback_days
     like = (day_types == event_day_type) & within
-    complete = ~np.isnan(window).any(axis=2)
+    total = _sum_over_intervals(window)  # NaN where a day lacks an interval
+    complete = ~np.isnan(total)
     eligible = like[None, :] & ~excluded & complete
     with np.errstate(invalid="ignore"):
-        load = np.where(eligible, window.mean(axis=2), np.nan)
+        load = np.where(eligible, total / window.shape[2], np.nan)
     candidates = _most_recent(eligible, selection.y_days)
     if rule.low_usage_fraction is not None:
         found = np.maximum(candidates.sum(axis=1), 1)
