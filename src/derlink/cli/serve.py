@@ -58,13 +58,13 @@ async def serve(
     console.print(f"[bold]derlink[/bold] is up at {settings.base_url}")
     for name in platform.parts:
         console.print(
-            f"  {name:6} API  {settings.base_url}/{name}/api/v1"
+            f"  {name:9} API  {settings.base_url}/{name}/api/v1"
             f"   docs {settings.base_url}/{name}/docs"
         )
     if "hub" in platform.parts:
-        console.print(f"  console     {settings.base_url}/console/")
-    console.print(f"  data        {settings.home.resolve()}")
-    console.print(f"  credentials {(settings.home / 'credentials.json').resolve()} (mode 600)")
+        console.print(f"  console        {settings.base_url}/console/")
+    console.print(f"  data           {settings.home.resolve()}")
+    console.print(f"  credentials    {(settings.home / 'credentials.json').resolve()} (mode 600)")
     everything = set(parts) >= {"cpm", "derms"}
     if everything and settings.load_sample and not marker.exists() and sample_customers > 0:
         api = operator_client(settings, platform.credentials.client("operator").secret)
