@@ -163,6 +163,27 @@ async def test_no_file_sends_the_no_file_mail_when_asked(files: FileHarness):
     assert "no file found" in str(files.mailer.sent[-1]["subject"])
 
 
+async def test_the_process_complete_mail_lists_what_was_and_was_not_transferred(
+    files: FileHarness,
+):
+    with files.part.db.begin() as conn:
+        conn.execute(
+            flow_properties.insert().values(
+                flow="*", key="notify.complete", value="true", updated_at="x", updated_by="t"
+            )
+        )
+    files.known["SR1"] = "Awaiting Acknowledgement"
+    put(files, "analytics-content", "ENROLL_ACK_M.csv", ack_file("2,SR1,S1,ACCEPTED,,", "3,,S2"))
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    mail = next(m for m in files.mailer.sent if "processed" in str(m["subject"]))
+    assert "ENROLL_ACK_M.csv processed" in str(mail["subject"])
+    assert mail["to"] == ["program-ops@utility.example"]
+    body = str(mail["body"])
+    assert f"Instance: {instance}" in body
+    assert "processed: 2" in body and "succeeded: 1" in body
+    assert "row 3: HUB-FILE-COLUMNS" in body
+
+
 async def test_a_file_over_the_size_limit_is_refused_whole(tmp_path: Path):
     files = FileHarness(tmp_path, max_bytes=10)
     put(files, "cpm-content", "ENROLL_SYNC_BIG.csv", b"x" * 11)
