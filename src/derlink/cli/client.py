@@ -44,8 +44,10 @@ class Api:
             ) as http:
                 response = http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
+            # ``path`` may be a whole URL (a part elsewhere): name what was actually called.
+            where = path if "://" in path else self.settings.base_url
             raise typer.BadParameter(
-                f"derlink is not reachable at {self.settings.base_url} ({exc}); is it running?"
+                f"derlink is not reachable at {where} ({exc}); is it running?"
             ) from None
         if response.status_code >= 400:
             try:
