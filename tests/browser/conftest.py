@@ -18,8 +18,9 @@ import httpx
 import pytest
 
 from derlink.cli import sample
-from derlink.cli.server import ServerProcess, free_port
+from derlink.cli.server import ServerProcess
 from derlink.platform.auth import CredentialStore
+from tests.e2e.support import split_platform
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -74,23 +75,7 @@ class Platform:
 def platform(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[Platform]:
     """The hub and cpm in one process, DERMS in another, loaded with a small utility."""
     home = tmp_path_factory.mktemp("console") / "home"
-    main_port, derms_port = free_port(), free_port()
-    main = ServerProcess(
-        home,
-        port=main_port,
-        parts="hub,cpm",
-        extra_env={
-            "DERLINK_DERMS_URL": f"http://127.0.0.1:{derms_port}/derms",
-            "DERLINK_RETRY_ATTEMPTS": "3",
-            "DERLINK_RETRY_INTERVAL_S": "0.2",
-        },
-    )
-    derms = ServerProcess(
-        home,
-        port=derms_port,
-        parts="derms",
-        extra_env={"DERLINK_HUB_URL": f"http://127.0.0.1:{main_port}/hub"},
-    )
+    main, derms = split_platform(home)
     main.start()
     derms.start()
     credentials = CredentialStore.load_or_create(home / "credentials.json")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
-from derlink.cli.server import ServerProcess
+from derlink.cli.server import ServerProcess, free_port
 
 T = TypeVar("T")
 
@@ -32,3 +33,26 @@ def wait_for(
             return last
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
+
+
+def split_platform(home: Path) -> tuple[ServerProcess, ServerProcess]:
+    """The hub and cpm in one process, DERMS in another (so that it can be killed), on one
+    data directory, not yet started; remote faults are retried three times, quickly."""
+    main_port, derms_port = free_port(), free_port()
+    main = ServerProcess(
+        home,
+        port=main_port,
+        parts="hub,cpm",
+        extra_env={
+            "DERLINK_DERMS_URL": f"http://127.0.0.1:{derms_port}/derms",
+            "DERLINK_RETRY_ATTEMPTS": "3",
+            "DERLINK_RETRY_INTERVAL_S": "0.2",
+        },
+    )
+    derms = ServerProcess(
+        home,
+        port=derms_port,
+        parts="derms",
+        extra_env={"DERLINK_HUB_URL": f"http://127.0.0.1:{main_port}/hub"},
+    )
+    return main, derms

@@ -12,33 +12,14 @@ from pathlib import Path
 import pytest
 
 from derlink.cli import sample
-from derlink.cli.server import ServerProcess, free_port
 
-from .support import client, wait_for
+from .support import client, split_platform, wait_for
 
 
 @pytest.mark.slow
 def test_derms_down_lands_the_sync_in_the_hospital_and_resubmit_completes_it(tmp_path: Path):
     home = tmp_path / "home"
-    hub_port, derms_port = free_port(), free_port()
-    main = ServerProcess(
-        home,
-        port=hub_port,
-        parts="hub,cpm",
-        extra_env={
-            "DERLINK_DERMS_URL": f"http://127.0.0.1:{derms_port}/derms",
-            "DERLINK_RETRY_ATTEMPTS": "3",
-            "DERLINK_RETRY_INTERVAL_S": "0.2",
-        },
-    )
-    derms = ServerProcess(
-        home,
-        port=derms_port,
-        parts="derms",
-        extra_env={
-            "DERLINK_HUB_URL": f"http://127.0.0.1:{hub_port}/hub",
-        },
-    )
+    main, derms = split_platform(home)
     main.start()
     derms.start()
     api = client(main)

@@ -7,8 +7,6 @@ CLI still run it on demand); a failed run is logged and the loop goes on.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from derlink.analytics import api
@@ -18,6 +16,7 @@ from derlink.common.clock import Clock
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.files import FileStore, open_store
+from derlink.platform.periodic import Every
 from derlink.platform.settings import Settings
 from derlink.platform.web import create_app
 
@@ -59,41 +58,29 @@ class AnalyticsPart:
             max_body_bytes=settings.max_body_bytes,
         )
         self.app.include_router(api.create_router(db=db, intake=self.intake), prefix="/api/v1")
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._stopping = False
+        #: The intake loop while the part runs.
+        self._task: Every | None = None
 
     async def start(self) -> None:
         """Start the intake loop (unless its interval is 0)."""
         if self._task is not None or self.settings.intake_interval_s <= 0:
             return
-        self._stopping = False
-        self._wake.clear()
-        self._task = asyncio.create_task(self._loop(), name="analytics-intake")
-
-    async def _loop(self) -> None:
-        while not self._stopping:
-            try:
-                await self.intake.run_once()
-            except Exception:  # the loop never dies: the next run tries again
-                log.exception("enrollment intake run failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.intake_interval_s)
+        self._task = Every(
+            "enrollment intake",
+            self.settings.intake_interval_s,
+            self.intake.run_once,
+            at_once=True,
+            grace_s=STOP_GRACE_S,
+        )
+        self._task.start()
 
     async def stop(self) -> None:
         """Stop the loop (a run stops at its next chunk, its file left for the next start),
         close the stores and the database."""
-        self._stopping = True
         self.intake.stop()
-        self._wake.set()
         if self._task is not None:
-            task, self._task = self._task, None
-            try:
-                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await self._task.stop()
+            self._task = None
         await self.storage.close()
         await self.content.close()
         self.db.dispose()

@@ -40,6 +40,20 @@ async def fetch(call: Awaitable[T], part: str) -> tuple[T | None, str]:
         return None, f"{part} did not answer: {exc.message}"
 
 
+async def fetch_page(
+    target: Any, path: str, part: str, after: str, **filters: str
+) -> dict[str, Any]:
+    """One keyset page of a part's list, as the context its page template takes."""
+    params = {"limit": str(PAGE), **filters, **({"after": after} if after else {})}
+    page, problem = await fetch(target.get(path, params), part)
+    return {
+        "items": (page or {}).get("items", []),
+        "next": (page or {}).get("next"),
+        "after": after,
+        "problem": problem,
+    }
+
+
 @router.get("/records")
 async def overview(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
     cpm = console_of(request).hub.targets.cpm
@@ -70,20 +84,8 @@ async def subscriptions(
     if q.strip():
         return redirect(request, f"/records/subscriptions/{quote(q.strip(), safe='')}")
     cpm = console_of(request).hub.targets.cpm
-    params = {"limit": str(PAGE), **({"after": after} if after else {})}
-    page, problem = await fetch(cpm.get("/api/v1/reconciliation/subscriptions", params), "cpm")
-    return render(
-        request,
-        "subscriptions.html",
-        {
-            "section": "records",
-            "items": (page or {}).get("items", []),
-            "next": (page or {}).get("next"),
-            "after": after,
-            "problem": problem,
-        },
-        user=user,
-    )
+    page = await fetch_page(cpm, "/api/v1/reconciliation/subscriptions", "cpm", after)
+    return render(request, "subscriptions.html", {"section": "records", **page}, user=user)
 
 
 async def _history(cpm: Any, sync: dict[str, Any]) -> dict[str, Any]:
@@ -133,24 +135,14 @@ async def sync_requests(
     after: Cursor = "",
 ) -> Response:
     cpm = console_of(request).hub.targets.cpm
-    params = {"limit": str(PAGE)}
-    if state in SYNC_STATES:
-        params["state"] = state
-    if after:
-        params["after"] = after
-    page, problem = await fetch(cpm.get("/api/v1/sync-requests", params), "cpm")
+    state = state if state in SYNC_STATES else ""
+    page = await fetch_page(
+        cpm, "/api/v1/sync-requests", "cpm", after, **({"state": state} if state else {})
+    )
     return render(
         request,
         "sync_requests.html",
-        {
-            "section": "records",
-            "items": (page or {}).get("items", []),
-            "next": (page or {}).get("next"),
-            "after": after,
-            "state": state if state in SYNC_STATES else "",
-            "states": SYNC_STATES,
-            "problem": problem,
-        },
+        {"section": "records", **page, "state": state, "states": SYNC_STATES},
         user=user,
     )
 
@@ -187,20 +179,8 @@ async def registry(
     request: Request, user: Annotated[User, Depends(current_user)], after: Cursor = ""
 ) -> Response:
     derms = console_of(request).hub.targets.derms
-    params = {"limit": str(PAGE), **({"after": after} if after else {})}
-    page, problem = await fetch(derms.get("/api/v1/registry", params), "DERMS")
-    return render(
-        request,
-        "registry.html",
-        {
-            "section": "records",
-            "items": (page or {}).get("items", []),
-            "next": (page or {}).get("next"),
-            "after": after,
-            "problem": problem,
-        },
-        user=user,
-    )
+    page = await fetch_page(derms, "/api/v1/registry", "DERMS", after)
+    return render(request, "registry.html", {"section": "records", **page}, user=user)
 
 
 @router.get("/records/reconciliation")

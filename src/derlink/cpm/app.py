@@ -6,8 +6,6 @@ The composition root mounts ``part.app`` at ``/cpm`` and calls ``start``/``stop`
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from derlink.common.clock import Clock
@@ -20,6 +18,7 @@ from derlink.platform.database import Database, open_part_database
 from derlink.platform.files import FileStore, open_store
 from derlink.platform.http import HttpClient
 from derlink.platform.outbox import Publisher, Route
+from derlink.platform.periodic import Every
 from derlink.platform.settings import Settings
 from derlink.platform.web import create_app
 
@@ -77,7 +76,7 @@ class CpmPart:
             api.create_router(db=db, clock=clock, store=store), prefix="/api/v1"
         )
         self.publisher: Publisher | None = None
-        self.extract_schedule: asyncio.Task[None] | None = None
+        self.extract_schedule: Every | None = None
         self._recovered = False
 
     async def start(self) -> None:
@@ -88,9 +87,10 @@ class CpmPart:
             self._recovered = True
         interval = self.settings.extract_interval_s
         if interval > 0 and self.extract_schedule is None:
-            self.extract_schedule = asyncio.create_task(
-                self._extract_every(interval), name="cpm-enrollment-extract"
+            self.extract_schedule = Every(
+                "scheduled enrollment extract", interval, self._scheduled_extract
             )
+            self.extract_schedule.start()
         if self.hub is None or self.publisher is not None:
             return
         self.publisher = Publisher(
@@ -104,37 +104,30 @@ class CpmPart:
         )
         self.publisher.start()
 
-    async def _extract_every(self, interval_s: float) -> None:
-        """An INCREMENTAL extract every ``interval_s`` seconds; a failure is logged, never fatal."""
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                view = await extracts.run_extract(
-                    db=self.db,
-                    clock=self.clock,
-                    store=self.store,
-                    kind=m.ExtractKind.INCREMENTAL,
-                    actor=SCHEDULE_ACTOR,
-                )
-            except Conflict as exc:
-                log.info("scheduled enrollment extract skipped: %s", exc.message)
-                continue
-            except Exception:
-                log.exception("scheduled enrollment extract failed")
-                continue
-            if view.state is m.ExtractState.FAILED:
-                log.error("scheduled enrollment extract %s failed: %s", view.extract_id, view.error)
-            elif view.rows:
-                log.info("enrollment extract %s: %d row(s) in %s", view.extract_id, view.rows,
-                         view.file_name)  # fmt: skip
+    async def _scheduled_extract(self) -> None:
+        """The scheduled INCREMENTAL extract (platform/periodic.py logs what it raises)."""
+        try:
+            view = await extracts.run_extract(
+                db=self.db,
+                clock=self.clock,
+                store=self.store,
+                kind=m.ExtractKind.INCREMENTAL,
+                actor=SCHEDULE_ACTOR,
+            )
+        except Conflict as exc:
+            log.info("scheduled enrollment extract skipped: %s", exc.message)
+            return
+        if view.state is m.ExtractState.FAILED:
+            log.error("scheduled enrollment extract %s failed: %s", view.extract_id, view.error)
+        elif view.rows:
+            log.info("enrollment extract %s: %d row(s) in %s", view.extract_id, view.rows,
+                     view.file_name)  # fmt: skip
 
     async def stop(self) -> None:
         """Stop the extract schedule (a running extract is undone), let the publisher finish
         its batch, then close the content server and the database."""
         if self.extract_schedule is not None:
-            self.extract_schedule.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.extract_schedule
+            await self.extract_schedule.stop()
             self.extract_schedule = None
         if self.publisher is not None:
             await self.publisher.stop()

@@ -34,6 +34,7 @@ from derlink.hub.tracking import InstanceStore
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.mail import Mailer
+from derlink.platform.settings import Settings
 from derlink.platform.web import create_app
 
 log = logging.getLogger("derlink.hub")
@@ -77,8 +78,8 @@ class FileSettings:
     """The file flows' schedule and size limit (platform settings ``file_cron``,
     ``max_file_bytes``)."""
 
-    cron: str = "0 * * * * *"
-    max_bytes: int = 2 * 1024 * 1024 * 1024
+    cron: str = Settings.file_cron
+    max_bytes: int = Settings.max_file_bytes
 
 
 def build_flows(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError
-from derlink.hub.tables import lookup_audit, lookups
+from derlink.hub.tables import lookup_audit, lookups, set_audited
 from derlink.platform.database import Database
 
 #: The value maps the hub knows, with the values a fresh installation starts with.
@@ -105,19 +105,7 @@ class LookupStore:
             raise BusinessError("a lookup key must not be empty", code="HUB-LOOKUP-KEY")
         now = self.clock.now().isoformat()
         with self.db.begin() as conn:
-            old = conn.execute(
-                sa.select(lookups.c.value).where(lookups.c.name == name, lookups.c.key == key)
-            ).scalar()
-            conn.execute(lookups.delete().where(lookups.c.name == name, lookups.c.key == key))
-            if value is not None:
-                conn.execute(
-                    lookups.insert().values(
-                        name=name, key=key, value=value, updated_at=now, updated_by=actor
-                    )
-                )
-            conn.execute(
-                lookup_audit.insert().values(
-                    name=name, key=key, old_value=old, new_value=value, actor=actor, at=now
-                )
+            set_audited(
+                conn, lookups, lookup_audit, {"name": name, "key": key}, value, actor=actor, at=now
             )
         self._loaded_at = 0.0

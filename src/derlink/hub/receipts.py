@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from derlink.common.clock import Clock
-from derlink.hub.tables import file_receipts, instance_keys, instances
+from derlink.hub.tables import file_receipts, instance_keys
 from derlink.platform.database import Database
 
 
@@ -65,12 +65,3 @@ class FileReceipts:
                 file_receipts.delete().where(file_receipts.c.instance_id == instance_id)
             )
         return int(result.rowcount or 0)
-
-
-def fault_category(db: Database, instance_id: str) -> str | None:
-    """The fault category of a faulted instance (None otherwise)."""
-    with db.read() as conn:
-        value = conn.execute(
-            sa.select(instances.c.fault_category).where(instances.c.id == instance_id)
-        ).scalar()
-    return None if value is None else str(value)

@@ -21,11 +21,17 @@ from derlink.hub.flows import Flow
 from derlink.hub.flows.files import FileFlow, batch_id
 from derlink.hub.model import InstanceStatus
 from derlink.hub.notify import DEFAULT_PROPERTIES
-from derlink.hub.receipts import FileReceipts, fault_category
+from derlink.hub.receipts import FileReceipts
 from derlink.hub.reconcile import reconcile
 from derlink.hub.runtime.port import Runtime
-from derlink.hub.tables import flow_properties, flow_property_audit, flow_state, lookup_audit
-from derlink.hub.tracking import InstanceStore, Received
+from derlink.hub.tables import (
+    flow_properties,
+    flow_property_audit,
+    flow_state,
+    lookup_audit,
+    set_audited,
+)
+from derlink.hub.tracking import InstanceStore, Received, plain
 from derlink.platform.database import Database
 
 log = logging.getLogger("derlink.hub")
@@ -215,7 +221,7 @@ class Hub:
             )
             received = await self.accept(flow.code, batch, actor)
             if received.duplicate and received.status is InstanceStatus.FAULTED:
-                category = await asyncio.to_thread(fault_category, self.db, received.instance_id)
+                category = await asyncio.to_thread(self.store.fault_category, received.instance_id)
                 if category == "remote" and ready is None:
                     ready = await flow.ready()
                 if category == "remote" and ready:
@@ -296,7 +302,7 @@ class Hub:
             rows = conn.execute(
                 sa.select(flow_properties).order_by(flow_properties.c.flow, flow_properties.c.key)
             )
-            return [{str(k): v for k, v in r._mapping.items()} for r in rows]
+            return [plain(r) for r in rows]
 
     def set_flow_property(self, flow: str, key: str, value: str | None, actor: str) -> None:
         """Set (or, with an empty value, remove) a flow property; validated and audited.
@@ -313,22 +319,15 @@ class Hub:
             )
         value = _property_value(key, value)
         now = self.clock.now().isoformat()
-        t = flow_properties
         with self.db.begin() as conn:
-            old = conn.execute(
-                sa.select(t.c.value).where(t.c.flow == flow, t.c.key == key)
-            ).scalar()
-            conn.execute(t.delete().where(t.c.flow == flow, t.c.key == key))
-            if value is not None:
-                conn.execute(
-                    t.insert().values(
-                        flow=flow, key=key, value=value, updated_at=now, updated_by=actor
-                    )
-                )
-            conn.execute(
-                flow_property_audit.insert().values(
-                    flow=flow, key=key, old_value=old, new_value=value, actor=actor, at=now
-                )
+            set_audited(
+                conn,
+                flow_properties,
+                flow_property_audit,
+                {"flow": flow, "key": key},
+                value,
+                actor=actor,
+                at=now,
             )
 
     def configuration_history(self, limit: int = 50) -> dict[str, list[dict[str, Any]]]:
@@ -337,15 +336,13 @@ class Hub:
             lookups_changed = conn.execute(
                 sa.select(lookup_audit).order_by(lookup_audit.c.id.desc()).limit(limit)
             )
-            lookups_out = [{str(k): v for k, v in r._mapping.items()} for r in lookups_changed]
+            lookups_out = [plain(r) for r in lookups_changed]
             properties_changed = conn.execute(
                 sa.select(flow_property_audit)
                 .order_by(flow_property_audit.c.id.desc())
                 .limit(limit)
             )
-            properties_out = [
-                {str(k): v for k, v in r._mapping.items()} for r in properties_changed
-            ]
+            properties_out = [plain(r) for r in properties_changed]
         return {"lookups": lookups_out, "properties": properties_out}
 
 

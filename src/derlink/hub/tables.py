@@ -114,6 +114,27 @@ flow_properties = sa.Table(
     sa.Column("updated_by", sa.String(80), nullable=False),
 )
 
+
+def set_audited(
+    conn: Connection,
+    table: sa.Table,
+    audit: sa.Table,
+    where: dict[str, str],
+    value: str | None,
+    *,
+    actor: str,
+    at: str,
+) -> None:
+    """Set (or, with None, remove) one keyed value of ``table`` and write the change to
+    ``audit`` (lookups and flow properties: keys, then old and new value, who, when)."""
+    match = [table.c[k] == v for k, v in where.items()]
+    old = conn.execute(sa.select(table.c.value).where(*match)).scalar()
+    conn.execute(table.delete().where(*match))
+    if value is not None:
+        conn.execute(table.insert().values(**where, value=value, updated_at=at, updated_by=actor))
+    conn.execute(audit.insert().values(**where, old_value=old, new_value=value, actor=actor, at=at))
+
+
 #: A file a file flow has taken, by content: the claim that makes a re-delivered file (same
 #: checksum, any name) have no second effect. Released when its instance is discarded.
 file_receipts = sa.Table(

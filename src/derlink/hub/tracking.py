@@ -24,7 +24,7 @@ from derlink.platform.database import Database
 Key = tuple[str, str]
 
 
-def _plain(row: sa.Row[Any]) -> dict[str, Any]:
+def plain(row: sa.Row[Any]) -> dict[str, Any]:
     # Column names can come back as str subclasses (quoted_name), which JSON encoders refuse.
     return {str(k): v for k, v in row._mapping.items()}
 
@@ -116,6 +116,14 @@ class InstanceStore:
         if value is None:
             raise NotFound(f"no instance {instance_id!r}")
         return InstanceStatus(value)
+
+    def fault_category(self, instance_id: str) -> str | None:
+        """The fault category of a faulted instance (None otherwise)."""
+        with self.db.read() as conn:
+            value = conn.execute(
+                sa.select(instances.c.fault_category).where(instances.c.id == instance_id)
+            ).scalar()
+        return None if value is None else str(value)
 
     def payload(self, instance_id: str) -> tuple[str, dict[str, Any], int]:
         """(flow, payload, runs) of an instance."""
@@ -308,18 +316,18 @@ class InstanceStore:
             q = q.where(instances.c.received_at < until)
         q = q.order_by(instances.c.received_at.desc()).limit(limit)
         with self.db.read() as conn:
-            return [_plain(r) for r in conn.execute(q)]
+            return [plain(r) for r in conn.execute(q)]
 
     def detail(self, instance_id: str) -> dict[str, Any]:
         with self.db.read() as conn:
             row = conn.execute(sa.select(instances).where(instances.c.id == instance_id)).first()
             if row is None:
                 raise NotFound(f"no instance {instance_id!r}")
-            data = _plain(row)
+            data = plain(row)
             data["payload"] = orjson.loads(data["payload"])
             data["outcome"] = orjson.loads(data["outcome"]) if data["outcome"] else None
             data["keys"] = [
-                _plain(r)
+                plain(r)
                 for r in conn.execute(
                     sa.select(
                         instance_keys.c.name, instance_keys.c.value, instance_keys.c.primary_key
@@ -329,7 +337,7 @@ class InstanceStore:
                 )
             ]
             data["timeline"] = [
-                _plain(r)
+                plain(r)
                 for r in conn.execute(
                     sa.select(
                         instance_events.c.at,
@@ -343,7 +351,7 @@ class InstanceStore:
                 )
             ]
             data["actions"] = [
-                _plain(r)
+                plain(r)
                 for r in conn.execute(
                     sa.select(
                         hospital_actions.c.action,
@@ -430,7 +438,7 @@ class InstanceStore:
             q = q.where(c.received_at <= at, sa.or_(c.received_at < at, c.id < last_id))
         q = q.order_by(c.received_at.desc(), c.id.desc()).limit(limit + 1)
         with self.db.read() as conn:
-            rows = [_plain(r) for r in conn.execute(q)]
+            rows = [plain(r) for r in conn.execute(q)]
         if len(rows) > limit:
             last = rows[limit - 1]
             return rows[:limit], (str(last["received_at"]), str(last["id"]))
@@ -502,7 +510,7 @@ class InstanceStore:
             .order_by(c.flow, c.fault_category)
         )
         with self.db.read() as conn:
-            return [_plain(r) for r in conn.execute(q)]
+            return [plain(r) for r in conn.execute(q)]
 
     def related(self, instance_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """Other instances that carry one of this instance's business identifiers (its acks,
@@ -519,4 +527,4 @@ class InstanceStore:
             .limit(limit)
         )
         with self.db.read() as conn:
-            return [_plain(r) for r in conn.execute(q)]
+            return [plain(r) for r in conn.execute(q)]
