@@ -225,7 +225,11 @@ def flows_resume(code: str, home: HomeOption = None) -> None:
 def flows_run_now(code: str, home: HomeOption = None) -> None:
     """Run a scheduled flow now."""
     result = _api(home).call("POST", f"/hub/api/v1/flows/{code}/run-now")
-    console.print(f"{code} started: instance {result['instanceId']}")
+    started = result["instances"]
+    if not started:
+        console.print(f"{code}: nothing to do (a file flow found no file)")
+    for instance_id in started:
+        console.print(f"{code} started: instance {instance_id}")
 
 
 @lookups.command("list")
