@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from derlink.common.enrollment_files import ACCEPTED, ACK_HEADER, EXTRACT_HEADER, REJECTED
+from derlink.contracts.enrollment_files import ACCEPTED, ACK_HEADER, EXTRACT_HEADER, REJECTED
 
 HEADER = EXTRACT_HEADER
 

@@ -46,8 +46,8 @@ from sqlalchemy.engine import Connection
 from derlink.analytics import enrollment_rows as er
 from derlink.analytics.tables import FileState, enrollment_files
 from derlink.common.clock import Clock, parse_iso
-from derlink.common.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
 from derlink.common.errors import DerlinkError, TechnicalFault
+from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
 from derlink.platform.database import Database
 from derlink.platform.files import FileExists, FileMissing, FileStore, UnsafeName, checksum
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from derlink.common.clock import iso_z, parse_iso
-from derlink.common.enrollment_files import EXTRACT_HEADER, EXTRACT_PREFIX
+from derlink.contracts.enrollment_files import EXTRACT_HEADER, EXTRACT_PREFIX
 from derlink.cpm.model import ExtractKind
 
 PREFIX = EXTRACT_PREFIX

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from derlink.common.errors import BusinessError, Conflict
+from derlink.contracts.acks import ALREADY_EXISTS, HeadEndRegistration
 
 
 class ProgramStatus(StrEnum):
@@ -45,14 +46,6 @@ class DeviceLinkStatus(StrEnum):
 
     ACTIVE = "ACTIVE"
     REMOVED = "REMOVED"
-
-
-class HeadEndRegistration(StrEnum):
-    """Oracle's head-end registration values (SPEC §2.3, postAcknowledgement)."""
-
-    REGISTERED = "D1RE"
-    NOT_REGISTERED = "D1NR"
-    DEREGISTERED = "D1DR"
 
 
 class SyncType(StrEnum):
@@ -129,7 +122,7 @@ DEV_STATUS = "DEV-STATUS"
 # -- errors ---------------------------------------------------------------------------------
 
 #: Oracle message number of "enrollment request already exists" (SPEC §2.2 idempotency).
-DUPLICATE_MESSAGE_NUMBER = 10589
+DUPLICATE_MESSAGE_NUMBER = int(ALREADY_EXISTS)
 
 
 class CpmBusinessError(BusinessError):

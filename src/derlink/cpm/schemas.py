@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from derlink.contracts.acks import HeadEndRegistration
 from derlink.cpm.catalog import MAX_MASTER_DATA_RECORDS
 from derlink.cpm.model import (
     AckOutcome,
@@ -28,7 +29,6 @@ from derlink.cpm.model import (
     DeviceLinkStatus,
     ExtractKind,
     ExtractState,
-    HeadEndRegistration,
     ProgramStatus,
     SettlementMethod,
     SubscriptionStatus,

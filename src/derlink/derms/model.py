@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from derlink.common.clock import iso_z
+from derlink.contracts.acks import ALREADY_EXISTS, RESPONSE_SUCCESS, AckType, HeadEndRegistration
 
 
 class SyncType(StrEnum):
@@ -40,14 +41,6 @@ class SubscriptionStatus(StrEnum):
 class DeviceStatus(StrEnum):
     ACTIVE = "ACTIVE"
     REMOVED = "REMOVED"
-
-
-class Registration(StrEnum):
-    """Head-end registration, in Oracle's codes (SPEC §2.3, postAcknowledgement)."""
-
-    REGISTERED = "D1RE"
-    NOT_REGISTERED = "D1NR"
-    DEREGISTERED = "D1DR"
 
 
 #: derms business codes, sent in MsgAck responses (docs/contracts/enrollment.md).
@@ -127,7 +120,7 @@ class Device:
     device_id: str
     subscription_id: str
     status: DeviceStatus
-    registration: Registration
+    registration: HeadEndRegistration
     device_type: str = ""
     specification: str = ""
 
@@ -148,7 +141,7 @@ class SyncResult:
 
     sync: EnrollSync
     #: (deviceId, registration) for every device the sync names, in its order.
-    registrations: tuple[tuple[str, Registration], ...]
+    registrations: tuple[tuple[str, HeadEndRegistration], ...]
     rejection: Rejection | None = None
     #: The entry's new state; None when the sync changed nothing (stale or rejected).
     subscription: Subscription | None = None
@@ -160,11 +153,11 @@ class SyncResult:
         return self.subscription is not None
 
 
-def registration_for(*, active: bool, head_end_known: bool) -> Registration:
+def registration_for(*, active: bool, head_end_known: bool) -> HeadEndRegistration:
     """A removed device or an ended subscription is deregistered; otherwise the head-end decides."""
     if not active:
-        return Registration.DEREGISTERED
-    return Registration.REGISTERED if head_end_known else Registration.NOT_REGISTERED
+        return HeadEndRegistration.DEREGISTERED
+    return HeadEndRegistration.REGISTERED if head_end_known else HeadEndRegistration.NOT_REGISTERED
 
 
 def apply_sync(
@@ -234,7 +227,7 @@ def _unchanged(
     registrations = tuple(
         (
             d.device_id,
-            held[d.key].registration if d.key in held else Registration.NOT_REGISTERED,
+            held[d.key].registration if d.key in held else HeadEndRegistration.NOT_REGISTERED,
         )
         for d in sync.devices
     )
@@ -248,7 +241,7 @@ def _applied(
     head_ends: Container[str],
 ) -> SyncResult:
     subscription_active = sync.status is SubscriptionStatus.ACTIVE
-    registrations: list[tuple[str, Registration]] = []
+    registrations: list[tuple[str, HeadEndRegistration]] = []
     rows: list[Device] = []
     for device in sync.devices:
         active = subscription_active and device.status is DeviceStatus.ACTIVE
@@ -278,7 +271,9 @@ def _applied(
         if old.key not in named and old.status is DeviceStatus.ACTIVE:
             # State transfer: a device the new state no longer names has left the subscription.
             rows.append(
-                replace(old, status=DeviceStatus.REMOVED, registration=Registration.DEREGISTERED)
+                replace(
+                    old, status=DeviceStatus.REMOVED, registration=HeadEndRegistration.DEREGISTERED
+                )
             )
     entry = Subscription(
         subscription_id=sync.subscription_id,
@@ -367,7 +362,7 @@ def msg_ack(result: SyncResult, *, at: datetime) -> dict[str, Any]:
         {
             "id": device_id,
             "value": registration.value,
-            "responseCode": "SUCCESS",
+            "responseCode": RESPONSE_SUCCESS,
             "responseTimeISO": when,
             "dacsMessageId": message_id,
         }
@@ -384,7 +379,7 @@ def msg_ack(result: SyncResult, *, at: datetime) -> dict[str, Any]:
             }
         )
     return {
-        "ackType": "SUCCESS" if result.rejection is None else "ERROR",
+        "ackType": (AckType.SUCCESS if result.rejection is None else AckType.ERROR).value,
         "whenISO": when,
         "dacsMessageId": message_id,
         "responses": responses,
@@ -419,7 +414,7 @@ def check_device_status(
             CheckStatus.FAILURE,
             f"device {label} was removed from subscription {device.subscription_id}",
         )
-    if device.registration is not Registration.REGISTERED:
+    if device.registration is not HeadEndRegistration.REGISTERED:
         return StatusAnswer(
             CheckStatus.FAILURE,
             f"device {label} is not registered with its head-end ({device.registration.value})",
@@ -439,14 +434,9 @@ class OriginationStatus(StrEnum):
     REJECTED = "Rejected"
 
 
-#: Oracle message number 10589: the enrollment request exists already, which counts as
-#: success (SPEC §2.2, idempotency).
-ALREADY_EXISTS = "10589"
-
-
 def request_outcome(response_code: str) -> OriginationStatus:
     """The status an ENR-REQ collection-ack response gives its request."""
-    if response_code in ("SUCCESS", ALREADY_EXISTS):
+    if response_code in (RESPONSE_SUCCESS, ALREADY_EXISTS):
         return OriginationStatus.ACCEPTED
     return OriginationStatus.REJECTED
 

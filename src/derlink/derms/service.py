@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
+from derlink.contracts.acks import HeadEndRegistration
 from derlink.derms import model
 from derlink.derms.model import DeviceKey, OriginationStatus
 from derlink.derms.tables import (
@@ -277,7 +278,7 @@ def _device(row: Row[Any]) -> model.Device:
         device_id=row.device_id,
         subscription_id=row.subscription_id,
         status=model.DeviceStatus(row.status),
-        registration=model.Registration(row.registration),
+        registration=HeadEndRegistration(row.registration),
         device_type=row.device_type,
         specification=row.specification,
     )

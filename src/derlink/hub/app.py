@@ -9,7 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from derlink.common.clock import Clock
-from derlink.common.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
+from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
 from derlink.hub.api import create_router
 from derlink.hub.connections import Targets
 from derlink.hub.executor import Executor

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from derlink.common.clock import iso_z
+from derlink.contracts.acks import RESPONSE_SUCCESS, AckType, HeadEndRegistration
 
 
 class InstanceStatus(StrEnum):
@@ -29,13 +30,7 @@ FINAL_STATUSES = frozenset(
 )
 
 
-class AckType(StrEnum):
-    SUCCESS = "SUCCESS"  # every record fine
-    ERROR = "ERROR"  # some records failed on business grounds
-    FAILURE = "FAILURE"  # a technical failure of the whole message
-
-
-HEADEND_REGISTRATIONS = frozenset({"D1RE", "D1NR", "D1DR"})
+HEADEND_REGISTRATIONS = frozenset(r.value for r in HeadEndRegistration)
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,7 @@ class FlowOutcome:
         }
 
 
-def ack_type(total: int, failed: int) -> AckType:
+def ack_type(failed: int) -> AckType:
     return AckType.ERROR if failed else AckType.SUCCESS
 
 
@@ -89,7 +84,7 @@ def msg_ack(
             {
                 "id": r["id"],
                 "value": r.get("value", ""),
-                "responseCode": r.get("responseCode", "SUCCESS"),
+                "responseCode": r.get("responseCode", RESPONSE_SUCCESS),
                 "responseTimeISO": stamp,
                 "dacsMessageId": r.get("dacsMessageId", r["id"]),
             }
@@ -120,7 +115,7 @@ def acknowledgement_from_msgack(ack: Mapping[str, Any]) -> dict[str, Any]:
     devices = [
         {"deviceId": str(r["id"]), "headEndRegistration": r["value"], "message": ""}
         for r in responses
-        if r.get("value") in HEADEND_REGISTRATIONS and r.get("responseCode") == "SUCCESS"
+        if r.get("value") in HEADEND_REGISTRATIONS and r.get("responseCode") == RESPONSE_SUCCESS
     ]
     exceptions = [
         {
@@ -130,7 +125,7 @@ def acknowledgement_from_msgack(ack: Mapping[str, Any]) -> dict[str, Any]:
             "comments": str(r.get("value", "")),
         }
         for r in responses
-        if r.get("responseCode") != "SUCCESS"
+        if r.get("responseCode") != RESPONSE_SUCCESS
     ]
     has_error = ack.get("ackType") != AckType.SUCCESS.value or bool(exceptions)
     return {

@@ -12,8 +12,8 @@ from derlink.derms.model import (
     Device,
     DeviceStatus,
     EnrollSync,
+    HeadEndRegistration,
     OriginationStatus,
-    Registration,
     Rejection,
     Subscription,
     SubscriptionStatus,
@@ -38,7 +38,10 @@ SYNC = EnrollSync(
 def test_a_successful_sync_is_acked_with_one_response_per_device() -> None:
     result = SyncResult(
         sync=SYNC,
-        registrations=(("D-1", Registration.REGISTERED), ("D-2", Registration.NOT_REGISTERED)),
+        registrations=(
+            ("D-1", HeadEndRegistration.REGISTERED),
+            ("D-2", HeadEndRegistration.NOT_REGISTERED),
+        ),
     )
 
     ack = msg_ack(result, at=AT)
@@ -70,7 +73,7 @@ def test_a_successful_sync_is_acked_with_one_response_per_device() -> None:
 def test_a_failed_sync_is_acked_error_with_one_response_naming_the_subscription_and_code() -> None:
     result = SyncResult(
         sync=SYNC,
-        registrations=(("D-1", Registration.NOT_REGISTERED),),
+        registrations=(("D-1", HeadEndRegistration.NOT_REGISTERED),),
         rejection=Rejection("DERMS-DEVICE-CONFLICT", "device HE!N is registered to E-9"),
     )
 
@@ -91,7 +94,9 @@ def test_ack_timestamps_are_utc_with_milliseconds_and_a_z() -> None:
     pacific = timezone(timedelta(hours=-7))
     at = datetime(2026, 6, 1, 5, 0, 0, tzinfo=pacific)
 
-    ack = msg_ack(SyncResult(sync=SYNC, registrations=(("D-1", Registration.REGISTERED),)), at=at)
+    ack = msg_ack(
+        SyncResult(sync=SYNC, registrations=(("D-1", HeadEndRegistration.REGISTERED),)), at=at
+    )
 
     assert ack["whenISO"] == "2026-06-01T12:00:00.000Z"
     assert re.fullmatch(
@@ -111,7 +116,7 @@ KEY = ("ECOBEE-HE", "NIC-1")
 def on_registry(
     *,
     status: DeviceStatus = DeviceStatus.ACTIVE,
-    registration: Registration = Registration.REGISTERED,
+    registration: HeadEndRegistration = HeadEndRegistration.REGISTERED,
 ) -> Device:
     return Device(
         head_end_system="ECOBEE-HE",
@@ -134,9 +139,9 @@ def test_a_device_registered_on_an_active_subscription_passes_the_status_check()
     ("device", "subscription", "why"),
     [
         (None, None, "not in the registry"),
-        (on_registry(registration=Registration.NOT_REGISTERED), ENTRY, "not registered"),
+        (on_registry(registration=HeadEndRegistration.NOT_REGISTERED), ENTRY, "not registered"),
         (
-            on_registry(status=DeviceStatus.REMOVED, registration=Registration.DEREGISTERED),
+            on_registry(status=DeviceStatus.REMOVED, registration=HeadEndRegistration.DEREGISTERED),
             ENTRY,
             "removed",
         ),

@@ -11,7 +11,7 @@ from derlink.derms.model import (
     Device,
     DeviceStatus,
     EnrollSync,
-    Registration,
+    HeadEndRegistration,
     RegistrySlice,
     SubscriptionStatus,
     SyncDevice,
@@ -62,8 +62,8 @@ def test_an_enrollment_registers_each_device_on_a_head_end_derms_serves() -> Non
 
     assert result.rejection is None
     assert result.registrations == (
-        ("D-NIC-1", Registration.REGISTERED),
-        ("D-NIC-2", Registration.REGISTERED),
+        ("D-NIC-1", HeadEndRegistration.REGISTERED),
+        ("D-NIC-2", HeadEndRegistration.REGISTERED),
     )
     entry = registry.subscription("E-1")
     assert entry is not None
@@ -76,7 +76,7 @@ def test_a_device_on_a_head_end_derms_does_not_serve_is_not_registered() -> None
     registry = RegistrySlice([], [])
     result = registry.apply(sync("SR-1", device("NIC-1", he="OTHER-HE")), head_ends=HEAD_ENDS)
 
-    assert result.registrations == (("D-NIC-1", Registration.NOT_REGISTERED),)
+    assert result.registrations == (("D-NIC-1", HeadEndRegistration.NOT_REGISTERED),)
     assert registered(registry, "NIC-1", "OTHER-HE").status is DeviceStatus.ACTIVE
 
 
@@ -89,8 +89,8 @@ def test_the_same_version_again_changes_nothing_and_is_still_acked_success() -> 
     assert not again.applied
     assert again.rejection is None
     assert again.registrations == (
-        ("D-NIC-1", Registration.REGISTERED),
-        ("D-NIC-2", Registration.NOT_REGISTERED),
+        ("D-NIC-1", HeadEndRegistration.REGISTERED),
+        ("D-NIC-2", HeadEndRegistration.NOT_REGISTERED),
     )
     assert registry.device(("ECOBEE-HE", "NIC-2")) is None
     entry = registry.subscription("E-1")
@@ -108,7 +108,7 @@ def test_an_older_version_arriving_late_changes_nothing_and_reports_what_derms_h
     late = registry.apply(sync("SR-0", device("NIC-1"), version=1), head_ends=HEAD_ENDS)
 
     assert not late.applied and late.rejection is None
-    assert late.registrations == (("D-NIC-1", Registration.DEREGISTERED),)
+    assert late.registrations == (("D-NIC-1", HeadEndRegistration.DEREGISTERED),)
     entry = registry.subscription("E-1")
     assert entry is not None and (entry.status, entry.version) == (INACTIVE, 2)
 
@@ -129,7 +129,7 @@ def test_a_newer_version_wins() -> None:
     )
 
     assert newer.applied
-    assert newer.registrations[1] == ("D-NIC-2", Registration.REGISTERED)
+    assert newer.registrations[1] == ("D-NIC-2", HeadEndRegistration.REGISTERED)
     entry = registry.subscription("E-1")
     assert entry is not None and (entry.version, entry.last_dacs_message_id) == (2, "SR-2")
     assert registered(registry, "NIC-2", "NEST-HE").subscription_id == "E-1"
@@ -152,13 +152,13 @@ def test_an_unenrollment_ends_the_subscription_and_deregisters_its_devices() -> 
     )
 
     assert ended.registrations == (
-        ("D-NIC-1", Registration.DEREGISTERED),
-        ("D-NIC-2", Registration.DEREGISTERED),
+        ("D-NIC-1", HeadEndRegistration.DEREGISTERED),
+        ("D-NIC-2", HeadEndRegistration.DEREGISTERED),
     )
     entry = registry.subscription("E-1")
     assert entry is not None and entry.status is INACTIVE
     assert registered(registry, "NIC-1").status is REMOVED
-    assert registered(registry, "NIC-2").registration is Registration.DEREGISTERED
+    assert registered(registry, "NIC-2").registration is HeadEndRegistration.DEREGISTERED
 
 
 def test_a_replacement_deregisters_the_old_device_and_registers_the_new_one() -> None:
@@ -177,8 +177,8 @@ def test_a_replacement_deregisters_the_old_device_and_registers_the_new_one() ->
     )
 
     assert replaced.registrations == (
-        ("D-OLD", Registration.DEREGISTERED),
-        ("D-NEW", Registration.REGISTERED),
+        ("D-OLD", HeadEndRegistration.DEREGISTERED),
+        ("D-NEW", HeadEndRegistration.REGISTERED),
     )
     assert registered(registry, "OLD").status is REMOVED
     assert registered(registry, "NEW").status is DeviceStatus.ACTIVE
@@ -196,8 +196,8 @@ def test_a_device_active_on_another_subscription_is_a_conflict_that_changes_noth
     assert clash.rejection.code == DEVICE_CONFLICT
     assert "ECOBEE-HE!NIC-1" in clash.rejection.message and "E-1" in clash.rejection.message
     assert clash.registrations == (
-        ("D-NIC-1", Registration.NOT_REGISTERED),
-        ("D-NIC-2", Registration.NOT_REGISTERED),
+        ("D-NIC-1", HeadEndRegistration.NOT_REGISTERED),
+        ("D-NIC-2", HeadEndRegistration.NOT_REGISTERED),
     )
     assert registry.subscription("E-2") is None
     assert registry.device(("ECOBEE-HE", "NIC-2")) is None
@@ -253,7 +253,7 @@ def test_ending_a_subscription_leaves_a_device_that_moved_elsewhere_alone() -> N
         head_ends=HEAD_ENDS,
     )
 
-    assert ended.registrations == (("D-NIC-1", Registration.DEREGISTERED),)
+    assert ended.registrations == (("D-NIC-1", HeadEndRegistration.DEREGISTERED),)
     assert registered(registry, "NIC-1").subscription_id == "E-2"
     assert registered(registry, "NIC-1").status is DeviceStatus.ACTIVE
 
@@ -265,7 +265,7 @@ def test_a_device_the_new_state_no_longer_names_is_deregistered() -> None:
     registry.apply(sync("SR-2", device("NIC-1"), version=2), head_ends=HEAD_ENDS)
 
     assert registered(registry, "NIC-2").status is REMOVED
-    assert registered(registry, "NIC-2").registration is Registration.DEREGISTERED
+    assert registered(registry, "NIC-2").registration is HeadEndRegistration.DEREGISTERED
     assert registered(registry, "NIC-1").status is DeviceStatus.ACTIVE
 
 
@@ -327,7 +327,7 @@ def test_a_rejected_replacement_keeps_the_old_device_registered() -> None:
     )
 
     assert refused.rejection is not None and refused.rejection.code == DEVICE_CONFLICT
-    assert refused.registrations[0] == ("D-OLD", Registration.REGISTERED)
+    assert refused.registrations[0] == ("D-OLD", HeadEndRegistration.REGISTERED)
     assert registered(registry, "OLD").status is DeviceStatus.ACTIVE
 
 
@@ -338,7 +338,7 @@ def test_a_batch_reports_only_the_rows_it_changed() -> None:
         device_id="D-NIC-7",
         subscription_id="E-7",
         status=DeviceStatus.ACTIVE,
-        registration=Registration.REGISTERED,
+        registration=HeadEndRegistration.REGISTERED,
     )
     registry = RegistrySlice([], [before])
 
@@ -367,4 +367,4 @@ def test_a_device_that_moved_away_is_no_longer_reported_for_its_old_subscription
 
     late = registry.apply(sync("SR-0", device("NIC-1"), subscription="E-1"), head_ends=HEAD_ENDS)
 
-    assert late.registrations == (("D-NIC-1", Registration.NOT_REGISTERED),)
+    assert late.registrations == (("D-NIC-1", HeadEndRegistration.NOT_REGISTERED),)

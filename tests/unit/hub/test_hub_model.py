@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from derlink.contracts.acks import AckType
 from derlink.hub.model import (
-    AckType,
     acknowledgement_from_msgack,
     asset_spec_key,
     correlation_id,

@@ -18,10 +18,10 @@ from pydantic import BaseModel
 
 from derlink.common.clock import Clock
 from derlink.common.errors import BusinessFault, Fault, TechnicalFault
+from derlink.contracts.acks import ALREADY_EXISTS, RESPONSE_SUCCESS, AckType
 from derlink.hub.connections import Targets
 from derlink.hub.lookups import LookupStore
 from derlink.hub.model import (
-    AckType,
     FlowOutcome,
     RecordError,
     ack_type,
@@ -34,8 +34,6 @@ from derlink.hub.schemas import EnrollmentRequestBatch
 #: Requests per durable step, and concurrent enroll calls within a step.
 CHUNK = 100
 CONCURRENCY = 16
-#: Oracle CPMCS message number for "enrollment request already exists" (SPEC §2.2).
-ALREADY_EXISTS = "10589"
 
 
 class EnrollmentRequestFlow:
@@ -169,14 +167,14 @@ class EnrollmentRequestFlow:
     async def _ack_results(self, batch_id: str, results: list[dict[str, Any]]) -> None:
         failed = sum(1 for r in results if not r["ok"])
         ack = msg_ack(
-            ack_type(len(results), failed),
+            ack_type(failed),
             self.clock.now(),
             [
                 {
                     "id": r["messageId"],
                     "dacsMessageId": r["messageId"],
                     "value": r["enrollmentId"] if r["ok"] else r["message"],
-                    "responseCode": "SUCCESS" if r["ok"] else r["code"],
+                    "responseCode": RESPONSE_SUCCESS if r["ok"] else r["code"],
                 }
                 for r in results
             ],

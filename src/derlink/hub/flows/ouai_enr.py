@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from derlink.common.enrollment_files import (
+from derlink.common.errors import RemoteFault
+from derlink.contracts.enrollment_files import (
     ACCEPTED,
     ACK_HEADER,
     REJECTED,
 )
-from derlink.common.errors import RemoteFault
 from derlink.hub.connections import Targets
 from derlink.hub.flows.enr_ack import deliver_acknowledgements
 from derlink.hub.flows.files import CopyFileFlow, RecordFileFlow, RowsResult

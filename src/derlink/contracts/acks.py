@@ -1,0 +1,36 @@
+"""The acknowledgement vocabulary every side of the enrollment flows speaks (SPEC §2.2, §2.3).
+
+The MsgAck envelope's ``ackType``, a response's success code, the head-end registrations of
+postAcknowledgement, and Oracle's "already exists" message number.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AckType(StrEnum):
+    """``MsgAck.ackType``."""
+
+    #: Every record fine.
+    SUCCESS = "SUCCESS"
+    #: Some records failed on business grounds.
+    ERROR = "ERROR"
+    #: A technical failure of the whole message.
+    FAILURE = "FAILURE"
+
+
+#: ``responseCode`` of a MsgAck response for a record that went through.
+RESPONSE_SUCCESS = "SUCCESS"
+
+
+class HeadEndRegistration(StrEnum):
+    """A device's head-end registration (``deviceHeadendStatus[].headEndRegistration``)."""
+
+    REGISTERED = "D1RE"
+    NOT_REGISTERED = "D1NR"
+    DEREGISTERED = "D1DR"
+
+
+#: Oracle message number "enrollment request already exists": counts as success (SPEC §2.2).
+ALREADY_EXISTS = "10589"
