@@ -35,8 +35,11 @@ import sqlalchemy as sa
 
 from derlink.cli import sample
 from derlink.cli.server import ServerProcess
-from derlink.cpm import tables as cpm
-from derlink.derms import tables as derms
+from derlink.cpm import migrations as cpm_migrations
+from derlink.cpm.catalog import tables as cpm_catalog
+from derlink.cpm.enrollment import tables as cpm_enrollment
+from derlink.derms import migrations as derms_migrations
+from derlink.derms.registry import tables as derms
 from derlink.hub import tables as hub
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.settings import Settings
@@ -88,12 +91,12 @@ def sync_id(n: int) -> str:
 
 
 def load_cpm(settings: Settings, customers: int) -> None:
-    db = open_part_database(settings.database_for("cpm"), "cpm", cpm.MIGRATIONS)
+    db = open_part_database(settings.database_for("cpm"), "cpm", cpm_migrations.MIGRATIONS)
     at = stamp(NOW - timedelta(days=31))
     program_ids = {p["programCode"]: f"PG-{i:026d}" for i, p in enumerate(sample.PROGRAMS)}
     insert(
         db,
-        cpm.programs,
+        cpm_catalog.programs,
         (
             {
                 "id": program_ids[p["programCode"]],
@@ -113,7 +116,7 @@ def load_cpm(settings: Settings, customers: int) -> None:
         data = sample.master_data(people[start : start + CHUNK])
         with db.begin() as conn:
             conn.execute(
-                cpm.persons.insert(),
+                cpm_catalog.persons.insert(),
                 [
                     {
                         "id": f"PE-{p['cisPersonId']}",
@@ -127,7 +130,7 @@ def load_cpm(settings: Settings, customers: int) -> None:
                 ],
             )
             conn.execute(
-                cpm.accounts.insert(),
+                cpm_catalog.accounts.insert(),
                 [
                     {
                         "id": f"AC-{a['cisAccountId']}",
@@ -139,14 +142,14 @@ def load_cpm(settings: Settings, customers: int) -> None:
                 ],
             )
             conn.execute(
-                cpm.premises.insert(),
+                cpm_catalog.premises.insert(),
                 [
                     {"id": f"PR-{p['cisPremiseId']}", **_premise(p), "updated_at": at}
                     for p in data["premises"]
                 ],
             )
             conn.execute(
-                cpm.service_points.insert(),
+                cpm_catalog.service_points.insert(),
                 [
                     {
                         "id": f"SP-{p['cisServicePointId']}",
@@ -158,11 +161,15 @@ def load_cpm(settings: Settings, customers: int) -> None:
                     for p in data["servicePoints"]
                 ],
             )
-    insert(db, cpm.devices, (_device(n, at) for n in enrolled(customers)))
-    insert(db, cpm.subscriptions, (_subscription(n, at, program_ids) for n in enrolled(customers)))
+    insert(db, cpm_enrollment.devices, (_device(n, at) for n in enrolled(customers)))
     insert(
         db,
-        cpm.subscription_devices,
+        cpm_enrollment.subscriptions,
+        (_subscription(n, at, program_ids) for n in enrolled(customers)),
+    )
+    insert(
+        db,
+        cpm_enrollment.subscription_devices,
         (
             {
                 "subscription_id": sub_id(n),
@@ -175,7 +182,7 @@ def load_cpm(settings: Settings, customers: int) -> None:
     )
     insert(
         db,
-        cpm.sync_requests,
+        cpm_enrollment.sync_requests,
         (
             {
                 "id": sync_id(n),
@@ -192,7 +199,7 @@ def load_cpm(settings: Settings, customers: int) -> None:
     )
     insert(
         db,
-        cpm.sync_request_history,
+        cpm_enrollment.sync_request_history,
         (
             {
                 "sync_request_id": sync_id(n),
@@ -276,7 +283,7 @@ def _subscription(n: int, at: str, program_ids: dict[str, str]) -> dict[str, Any
 
 
 def load_derms(settings: Settings, customers: int) -> None:
-    db = open_part_database(settings.database_for("derms"), "derms", derms.MIGRATIONS)
+    db = open_part_database(settings.database_for("derms"), "derms", derms_migrations.MIGRATIONS)
     at = stamp(NOW - timedelta(days=31))
     insert(
         db,

@@ -27,9 +27,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from derlink.common.clock import SystemClock
-from derlink.cpm import model as m
-from derlink.cpm.extracts import ExtractView, run_extract
-from derlink.cpm.tables import MIGRATIONS, programs, subscriptions
+from derlink.cpm.catalog.tables import programs
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.service.extracts import ExtractView, run_extract
+from derlink.cpm.enrollment.tables import subscriptions
+from derlink.cpm.migrations import MIGRATIONS
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.files import LocalFolder
 

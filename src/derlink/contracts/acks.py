@@ -25,7 +25,7 @@ RESPONSE_SUCCESS = "SUCCESS"
 
 
 class HeadEndRegistration(StrEnum):
-    """A device's head-end registration (``deviceHeadendStatus[].headEndRegistration``)."""
+    """Oracle's head-end registration values (SPEC §2.3, postAcknowledgement)."""
 
     REGISTERED = "D1RE"
     NOT_REGISTERED = "D1NR"

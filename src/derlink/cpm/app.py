@@ -10,9 +10,11 @@ import logging
 
 from derlink.common.clock import Clock
 from derlink.common.errors import Conflict
-from derlink.cpm import api, extracts, status_checks, sync_requests
-from derlink.cpm import model as m
-from derlink.cpm.tables import MIGRATIONS, outbox
+from derlink.cpm import api
+from derlink.cpm.db import outbox
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
+from derlink.cpm.migrations import MIGRATIONS
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.files import FileStore, open_store

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from derlink.common.clock import Clock
-from derlink.derms import service
-from derlink.derms.api import build_router
-from derlink.derms.tables import MIGRATIONS, outbox
+from derlink.derms import api
+from derlink.derms.db import outbox
+from derlink.derms.migrations import MIGRATIONS
+from derlink.derms.registry import service
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.http import HttpClient
@@ -45,7 +46,7 @@ def create_part(
     app = create_app(
         title="derlink derms", credentials=credentials, max_body_bytes=settings.max_body_bytes
     )
-    app.include_router(build_router(db=db, clock=clock), prefix="/api/v1")
+    app.include_router(api.create_router(db=db, clock=clock), prefix="/api/v1")
     publisher = None
     if hub is not None:
         publisher = Publisher(

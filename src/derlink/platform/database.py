@@ -157,6 +157,15 @@ class Database:
             conn.execution_options(derlink_readonly=True)
             yield conn
 
+    def answers(self) -> bool:
+        """Whether the database answers a query now (health checks)."""
+        try:
+            with self.read() as conn:
+                conn.execute(sa.select(1))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
     def dispose(self) -> None:
         self.engine.dispose()
 

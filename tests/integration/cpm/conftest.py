@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 from cpm_harness import Cpm, build_part
 
-from derlink.cpm.tables import MIGRATIONS, metadata
+from derlink.cpm.db import metadata
+from derlink.cpm.migrations import MIGRATIONS
 from derlink.platform.database import make_engine, migrate
 from derlink.platform.http import HttpClient
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from derlink.cpm.app import CpmPart, create_part
-from derlink.cpm.tables import metadata, outbox, sync_request_history, sync_requests
+from derlink.cpm.db import metadata, outbox
+from derlink.cpm.enrollment.tables import sync_request_history, sync_requests
 from derlink.platform.auth import CredentialStore
 from derlink.platform.http import HttpClient
 from derlink.platform.settings import Settings

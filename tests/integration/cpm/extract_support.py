@@ -11,8 +11,8 @@ from typing import Any
 from cpm_harness import Cpm
 
 from derlink.common.errors import RemoteFault
-from derlink.cpm import model as m
-from derlink.cpm.extracts import PAGE, ExtractView, run_extract
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.service.extracts import PAGE, ExtractView, run_extract
 from derlink.platform.files import FileStore
 
 HEADER = [

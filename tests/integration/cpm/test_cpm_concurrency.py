@@ -7,7 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from cpm_harness import Cpm
 
 from derlink.common.errors import DerlinkError
-from derlink.cpm import catalog, model, service
+from derlink.cpm.catalog import model as cm
+from derlink.cpm.catalog import service as catalog
+from derlink.cpm.enrollment import model
+from derlink.cpm.enrollment.service import subscriptions
 
 THREADS = 6
 
@@ -22,7 +25,7 @@ def _request(message_id: str, account: str, service_point: str) -> model.NewEnro
 
 def _attempt(cpm: Cpm, request: model.NewEnrollment) -> str | DerlinkError:
     try:
-        return service.enroll(
+        return subscriptions.enroll(
             db=cpm.part.db, clock=cpm.clock, request=request, actor="t"
         ).enrollment_id
     except DerlinkError as refused:
@@ -44,10 +47,10 @@ def test_concurrent_deliveries_of_one_request_enroll_it_once(seeded: Cpm) -> Non
 def test_one_device_enrolled_concurrently_at_many_places_goes_to_one(seeded: Cpm) -> None:
     catalog.load_master_data(
         db=seeded.part.db, clock=seeded.clock,
-        persons_in=[model.PersonRecord("P9")],
-        accounts_in=[model.AccountRecord(f"A{i}", "P9") for i in range(THREADS)],
-        premises_in=[model.PremiseRecord(f"PR{i}", f"A{i}") for i in range(THREADS)],
-        service_points_in=[model.ServicePointRecord(f"SPC{i}", f"PR{i}") for i in range(THREADS)],
+        persons_in=[cm.PersonRecord("P9")],
+        accounts_in=[cm.AccountRecord(f"A{i}", "P9") for i in range(THREADS)],
+        premises_in=[cm.PremiseRecord(f"PR{i}", f"A{i}") for i in range(THREADS)],
+        service_points_in=[cm.ServicePointRecord(f"SPC{i}", f"PR{i}") for i in range(THREADS)],
     )  # fmt: skip
     requests = [_request(f"REQ-{i}", f"A{i}", f"SPC{i}") for i in range(THREADS)]
     with ThreadPoolExecutor(THREADS) as pool:

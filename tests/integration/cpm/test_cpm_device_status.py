@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cpm_harness import Cpm
 
-from derlink.cpm.status_checks import on_device_status_sent
+from derlink.cpm.enrollment.service.status_checks import on_device_status_sent
 
 
 def _device_id(cpm: Cpm) -> str:

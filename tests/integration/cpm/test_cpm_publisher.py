@@ -14,7 +14,8 @@ from tests.support.servers import free_port, serve
 
 from derlink.common.errors import RemoteFault
 from derlink.cpm.app import outbox_routes
-from derlink.cpm.tables import device_status_checks, outbox
+from derlink.cpm.db import outbox
+from derlink.cpm.enrollment.tables import device_status_checks
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.outbox import Publisher
 

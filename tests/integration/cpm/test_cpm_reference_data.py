@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from cpm_harness import Cpm
 
-from derlink.cpm.tables import persons
+from derlink.cpm.catalog.tables import persons
 
 
 def test_a_program_is_created_listed_and_read_by_its_code(cpm: Cpm) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from cpm_harness import Cpm
 
-from derlink.cpm.sync_requests import enroll_sync_sent
-from derlink.cpm.tables import outbox
+from derlink.cpm.db import outbox
+from derlink.cpm.enrollment.service.sync_requests import enroll_sync_sent
 
 
 def test_a_collection_of_acknowledgements_gets_one_outcome_each(seeded: Cpm) -> None:

@@ -27,16 +27,16 @@ from extract_support import (
 )
 
 from derlink.common.errors import Conflict
-from derlink.cpm import extracts
-from derlink.cpm import model as m
 from derlink.cpm.app import SCHEDULE_ACTOR, create_part
-from derlink.cpm.tables import (
-    MIGRATIONS,
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.service import extracts
+from derlink.cpm.enrollment.tables import (
     enrollment_extracts,
     subscriptions,
     sync_request_history,
     sync_requests,
 )
+from derlink.cpm.migrations import MIGRATIONS
 from derlink.platform.database import make_engine, migrate
 
 INITIAL, INCREMENTAL = m.ExtractKind.INITIAL, m.ExtractKind.INCREMENTAL
@@ -290,9 +290,9 @@ _CRASHING_EXTRACT = textwrap.dedent(
     from pathlib import Path
 
     from derlink.common.clock import SystemClock
-    from derlink.cpm import model as m
-    from derlink.cpm.extracts import run_extract
-    from derlink.cpm.tables import MIGRATIONS
+    from derlink.cpm.enrollment import model as m
+    from derlink.cpm.enrollment.service.extracts import run_extract
+    from derlink.cpm.migrations import MIGRATIONS
     from derlink.platform.database import open_part_database
     from derlink.platform.files import LocalFolder
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 
 from derlink.derms.app import DermsPart
-from derlink.derms.tables import outbox
+from derlink.derms.db import outbox
 
 Headers = dict[str, str]
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from derlink.common.clock import FixedClock
 from derlink.common.errors import RemoteFault
 from derlink.derms.app import DermsPart, create_part
-from derlink.derms.tables import origination
+from derlink.derms.registry.tables import origination
 from derlink.platform.auth import CredentialStore
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.outbox import Publisher, Route

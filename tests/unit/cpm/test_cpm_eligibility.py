@@ -8,9 +8,16 @@ from typing import Any
 import pytest
 
 from derlink.common.errors import BusinessError, Conflict
-from derlink.cpm import model as m
+from derlink.cpm.catalog.model import (
+    PROGRAM_INACTIVE,
+    PROGRAM_UNKNOWN,
+    Program,
+    ProgramStatus,
+)
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.errors import CpmBusinessError, CpmConflict
 
-ACTIVE = m.Program("BYOT", m.ProgramStatus.ACTIVE, frozenset({"ECOBEE-ST"}))
+ACTIVE = Program("BYOT", ProgramStatus.ACTIVE, frozenset({"ECOBEE-ST"}))
 THERMOSTAT = m.Asset("ECOBEE-HE", "NIC-1", specification="ECOBEE-ST")
 ELIGIBLE = m.EnrollmentFacts(
     program_code="BYOT",
@@ -26,7 +33,7 @@ ELIGIBLE = m.EnrollmentFacts(
 
 
 def _code_of(**changes: Any) -> str:
-    with pytest.raises(m.CpmBusinessError) as caught:
+    with pytest.raises(CpmBusinessError) as caught:
         m.check_enrollment(replace(ELIGIBLE, **changes))
     assert isinstance(caught.value, BusinessError)
     return caught.value.code
@@ -37,12 +44,12 @@ def test_an_eligible_request_passes_and_names_its_program() -> None:
 
 
 def test_an_unknown_program_is_refused() -> None:
-    assert _code_of(program=None) == m.PROGRAM_UNKNOWN
+    assert _code_of(program=None) == PROGRAM_UNKNOWN
 
 
-@pytest.mark.parametrize("status", [m.ProgramStatus.INACTIVE, m.ProgramStatus.PENDING])
-def test_a_program_that_is_not_active_refuses_enrollments(status: m.ProgramStatus) -> None:
-    assert _code_of(program=replace(ACTIVE, status=status)) == m.PROGRAM_INACTIVE
+@pytest.mark.parametrize("status", [ProgramStatus.INACTIVE, ProgramStatus.PENDING])
+def test_a_program_that_is_not_active_refuses_enrollments(status: ProgramStatus) -> None:
+    assert _code_of(program=replace(ACTIVE, status=status)) == PROGRAM_INACTIVE
 
 
 def test_an_unknown_account_is_refused() -> None:
@@ -92,7 +99,13 @@ def test_the_same_device_twice_in_one_request_is_refused() -> None:
 
 def test_the_same_nic_on_another_head_end_is_another_device() -> None:
     other = replace(THERMOSTAT, head_end_system="OTHER-HE")
-    m.check_enrollment(replace(ELIGIBLE, assets=[THERMOSTAT, other]))
+    assert m.check_enrollment(replace(ELIGIBLE, assets=[THERMOSTAT, other])) is ACTIVE
+    # The key is (head-end, NIC): the one held elsewhere is the one on OTHER-HE.
+    with pytest.raises(CpmBusinessError, match="OTHER-HE!NIC-1") as caught:
+        m.check_enrollment(
+            replace(ELIGIBLE, assets=[THERMOSTAT, other], devices_in_use={("OTHER-HE", "NIC-1")})
+        )
+    assert caught.value.code == m.DEVICE_IN_USE
 
 
 def test_changes_need_an_active_enrollment() -> None:
@@ -104,14 +117,14 @@ def test_changes_need_an_active_enrollment() -> None:
 
 
 def test_changes_are_refused_while_an_unenrollment_is_under_way() -> None:
-    with pytest.raises(m.CpmConflict) as caught:
+    with pytest.raises(CpmConflict) as caught:
         m.check_changeable("E-1", m.SubscriptionStatus.ACTIVE, unenrollment_under_way=True)
     assert caught.value.code == m.ENROLLMENT_NOT_ACTIVE
 
 
 def test_replacing_a_device_the_enrollment_does_not_hold_is_refused() -> None:
     m.check_device_on_enrollment("E-1", "D-1", ["D-1"])
-    with pytest.raises(m.CpmBusinessError) as caught:
+    with pytest.raises(CpmBusinessError) as caught:
         m.check_device_on_enrollment("E-1", "D-2", ["D-1"])
     assert caught.value.code == m.DEVICE_NOT_ON_ENROLLMENT
 

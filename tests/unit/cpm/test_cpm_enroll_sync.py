@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from derlink.cpm import model as m
+from derlink.cpm.enrollment import model as m
 
 PACIFIC = timezone(timedelta(hours=-7))
 SUBSCRIPTION = m.SubscriptionSnapshot(

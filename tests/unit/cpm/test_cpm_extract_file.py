@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from derlink.cpm import extract_file as f
-from derlink.cpm import model as m
-from derlink.cpm.extracts import sync_request_prefix
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.service import extract_file as f
+from derlink.cpm.enrollment.service.extracts import sync_request_prefix
 
 SUBSCRIPTION = (
     "E-1", "PG-1", "BYOT", "A1", "P1", "SPX-1", "SP1", "PR1", "CA", "DR", "Active",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from derlink.cpm import model as m
-from derlink.cpm.model import AckOutcome, SubscriptionStatus, SyncState, SyncType
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.model import AckOutcome, SubscriptionStatus, SyncState, SyncType
+from derlink.cpm.errors import CpmConflict
 
 
 @pytest.mark.parametrize("state", [SyncState.PENDING, SyncState.AWAITING_ACKNOWLEDGEMENT])
@@ -60,7 +61,7 @@ def test_an_operator_may_discard_any_request_that_is_not_synchronized(state: Syn
 
 
 def test_discarding_a_synchronized_request_is_a_conflict() -> None:
-    with pytest.raises(m.CpmConflict) as caught:
+    with pytest.raises(CpmConflict) as caught:
         m.state_when_discarded("SR-1", SyncState.SYNCHRONIZED)
     assert caught.value.code == m.SYNC_SYNCHRONIZED
 

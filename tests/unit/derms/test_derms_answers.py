@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from derlink.derms.model import (
+from derlink.contracts.acks import HeadEndRegistration
+from derlink.derms.registry.model import (
     CheckStatus,
     Device,
     DeviceStatus,
     EnrollSync,
-    HeadEndRegistration,
     OriginationStatus,
     Rejection,
     Subscription,

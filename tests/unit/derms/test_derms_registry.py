@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from derlink.derms.model import (
+from derlink.contracts.acks import HeadEndRegistration
+from derlink.derms.registry.model import (
     DEVICE_CONFLICT,
     INVALID_DEVICE,
     UNKNOWN_SUBSCRIPTION,
     Device,
     DeviceStatus,
     EnrollSync,
-    HeadEndRegistration,
     RegistrySlice,
     SubscriptionStatus,
     SyncDevice,

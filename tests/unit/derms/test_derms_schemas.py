@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from derlink.derms.model import DeviceStatus, SubscriptionStatus, SyncType
-from derlink.derms.schemas import EnrollSync, OriginateRequest
+from derlink.derms.registry.model import DeviceStatus, SubscriptionStatus, SyncType
+from derlink.derms.registry.schemas import EnrollSync, OriginateRequest
 
 
 def request(**asset: Any) -> dict[str, Any]:
@@ -27,7 +27,12 @@ def locations(exc: pytest.ExceptionInfo[ValidationError]) -> list[tuple[Any, ...
 
 @pytest.mark.parametrize("asset", [{"specification": "ECOBEE-ST"}, {"make": "E", "model": "M"}])
 def test_an_asset_is_named_by_a_specification_or_by_make_and_model(asset: dict[str, str]) -> None:
-    OriginateRequest.model_validate({"requests": [request(**asset)]})
+    (taken,) = OriginateRequest.model_validate({"requests": [request(**asset)]}).requests
+
+    # Passed on as it came: the naming fields sent, and no other, every other field kept.
+    (sent,) = taken.payload()["assetInfo"]["assetList"]
+    assert sent == {"nicId": "NIC-1", "headEndSystem": "ECOBEE-HE", **asset}
+    assert taken.payload()["customerInfo"] == {"cisAccountId": "A1", "name": "Ann Lee"}
 
 
 def test_an_asset_with_neither_a_specification_nor_make_and_model_is_refused() -> None:

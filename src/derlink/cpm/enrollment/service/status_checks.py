@@ -16,8 +16,9 @@ from sqlalchemy.engine import Connection
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
 from derlink.common.ids import new_id
-from derlink.cpm import model as m
-from derlink.cpm.tables import device_status_checks, devices, outbox
+from derlink.cpm.db import outbox
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.tables import device_status_checks, devices
 from derlink.platform.database import Database
 from derlink.platform.outbox import enqueue
 

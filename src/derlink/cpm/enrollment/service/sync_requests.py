@@ -17,10 +17,10 @@ from sqlalchemy.engine import Connection, Row
 
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
-from derlink.cpm import model as m
-from derlink.cpm.tables import (
+from derlink.cpm.db import outbox
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.tables import (
     devices,
-    outbox,
     subscription_devices,
     subscriptions,
     sync_request_history,
@@ -31,23 +31,23 @@ from derlink.platform.database import Database
 #: The actor of the transitions cpm makes by itself (the hub accepted a message).
 SYSTEM_ACTOR = "cpm"
 
-_sr, _s, _d, _sd = sync_requests, subscriptions, devices, subscription_devices
-
 _ACKED = (
     sa.select(
-        _sr.c.id,
-        _sr.c.state,
-        _sr.c.sync_type,
-        _sr.c.subscription_id,
-        _s.c.status.label("subscription_status"),
+        sync_requests.c.id,
+        sync_requests.c.state,
+        sync_requests.c.sync_type,
+        sync_requests.c.subscription_id,
+        subscriptions.c.status.label("subscription_status"),
     )
-    .select_from(_sr.join(_s, _s.c.id == _sr.c.subscription_id))
-    .where(_sr.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .select_from(
+        sync_requests.join(subscriptions, subscriptions.c.id == sync_requests.c.subscription_id)
+    )
+    .where(sync_requests.c.id.in_(sa.bindparam("ids", expanding=True)))
     .with_for_update()
 )
 _TRANSITION = (
-    _sr.update()
-    .where(_sr.c.id == sa.bindparam("b_id"))
+    sync_requests.update()
+    .where(sync_requests.c.id == sa.bindparam("b_id"))
     .values(
         state=sa.bindparam("b_state"),
         error_info=sa.bindparam("b_error"),
@@ -57,11 +57,12 @@ _TRANSITION = (
 )
 # Only a device the subscription holds (or held) takes the head-end's word.
 _REGISTER = (
-    _d.update()
+    devices.update()
     .where(
-        _d.c.id == sa.bindparam("b_id"),
+        devices.c.id == sa.bindparam("b_id"),
         sa.exists().where(
-            _sd.c.device_id == _d.c.id, _sd.c.subscription_id == sa.bindparam("b_sub")
+            subscription_devices.c.device_id == devices.c.id,
+            subscription_devices.c.subscription_id == sa.bindparam("b_sub"),
         ),
     )
     .values(
@@ -71,10 +72,12 @@ _REGISTER = (
     )
 )
 _SET_STATUS = (
-    _s.update()
-    .where(_s.c.id.in_(sa.bindparam("ids", expanding=True)))
+    subscriptions.update()
+    .where(subscriptions.c.id.in_(sa.bindparam("ids", expanding=True)))
     .values(
-        status=sa.bindparam("b_status"), version=_s.c.version + 1, updated_at=sa.bindparam("b_at")
+        status=sa.bindparam("b_status"),
+        version=subscriptions.c.version + 1,
+        updated_at=sa.bindparam("b_at"),
     )
 )
 _INSERT_HISTORY = sync_request_history.insert()
@@ -82,16 +85,18 @@ _INSERT_HISTORY = sync_request_history.insert()
 # an ack that came first has made it final already.
 _SENT_STATE = m.SyncState.AWAITING_ACKNOWLEDGEMENT
 _STILL_PENDING = (
-    sa.select(_sr.c.id)
+    sa.select(sync_requests.c.id)
     .where(
-        _sr.c.id.in_(sa.bindparam("ids", expanding=True)), _sr.c.state == m.SyncState.PENDING.value
+        sync_requests.c.id.in_(sa.bindparam("ids", expanding=True)),
+        sync_requests.c.state == m.SyncState.PENDING.value,
     )
     .with_for_update()
 )
 _MARK_SENT = (
-    _sr.update()
+    sync_requests.update()
     .where(
-        _sr.c.id.in_(sa.bindparam("ids", expanding=True)), _sr.c.state == m.SyncState.PENDING.value
+        sync_requests.c.id.in_(sa.bindparam("ids", expanding=True)),
+        sync_requests.c.state == m.SyncState.PENDING.value,
     )
     .values(state=_SENT_STATE.value, updated_at=sa.bindparam("b_at"))
 )
@@ -239,15 +244,15 @@ def discard_sync_request(
     stamp = clock.now().isoformat()
     with db.begin() as conn:
         row = conn.execute(
-            sa.select(_sr).where(_sr.c.id == sync_request_id).with_for_update()
+            sa.select(sync_requests).where(sync_requests.c.id == sync_request_id).with_for_update()
         ).first()
         if row is None:
             raise NotFound(f"no sync request {sync_request_id}")
         to_state = m.state_when_discarded(sync_request_id, m.SyncState(row.state))
         if to_state is not None:
             conn.execute(
-                _sr.update()
-                .where(_sr.c.id == sync_request_id)
+                sync_requests.update()
+                .where(sync_requests.c.id == sync_request_id)
                 .values(state=to_state.value, updated_at=stamp)
             )
             conn.execute(
@@ -263,7 +268,9 @@ def discard_sync_request(
                     outbox.c.batch_id.is_(None),
                 )
             )
-        row = conn.execute(sa.select(_sr).where(_sr.c.id == sync_request_id)).one()
+        row = conn.execute(
+            sa.select(sync_requests).where(sync_requests.c.id == sync_request_id)
+        ).one()
     return sync_view(row)
 
 
@@ -294,7 +301,9 @@ def history_of(*, db: Database, sync_request_id: str) -> list[HistoryEntry]:
 def sync_request_counts(*, db: Database) -> dict[str, int]:
     """How many sync requests are in each state (every state listed, zeros included)."""
     with db.read() as conn:
-        rows = conn.execute(sa.select(_sr.c.state, sa.func.count()).group_by(_sr.c.state)).all()
+        rows = conn.execute(
+            sa.select(sync_requests.c.state, sa.func.count()).group_by(sync_requests.c.state)
+        ).all()
     counts = {state.value: 0 for state in m.SyncState}
     counts.update({str(r[0]): int(r[1]) for r in rows})
     return counts
@@ -304,11 +313,11 @@ def list_sync_requests(
     *, db: Database, state: m.SyncState | None = None, after: str | None = None, limit: int = 100
 ) -> m.Page[SyncRequestView]:
     """A page of sync requests, oldest first, optionally in one state."""
-    query = sa.select(_sr).order_by(_sr.c.id).limit(limit + 1)
+    query = sa.select(sync_requests).order_by(sync_requests.c.id).limit(limit + 1)
     if state is not None:
-        query = query.where(_sr.c.state == state.value)
+        query = query.where(sync_requests.c.state == state.value)
     if after:
-        query = query.where(_sr.c.id > after)
+        query = query.where(sync_requests.c.id > after)
     with db.read() as conn:
         rows = conn.execute(query).all()
     items = [sync_view(r) for r in rows[:limit]]
@@ -317,6 +326,8 @@ def list_sync_requests(
 
 def sync_requests_of(conn: Connection, enrollment_id: str) -> list[SyncRequestView]:
     rows = conn.execute(
-        sa.select(_sr).where(_sr.c.subscription_id == enrollment_id).order_by(_sr.c.id)
+        sa.select(sync_requests)
+        .where(sync_requests.c.subscription_id == enrollment_id)
+        .order_by(sync_requests.c.id)
     ).all()
     return [sync_view(r) for r in rows]

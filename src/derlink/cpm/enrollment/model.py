@@ -1,4 +1,5 @@
-"""cpm's domain: programs, subscriptions, the sync-request state machine and eligibility.
+"""The enrollment feature's domain: subscriptions, devices, eligibility, the sync-request state
+machine, device status checks and enrollment extracts.
 
 Pure: values in, values (or a coded error) out. No database, web framework or clock; every
 moment is passed in, timezone-aware. The rules and codes are those of
@@ -13,26 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from derlink.common.errors import BusinessError, Conflict
+from derlink.common.errors import Conflict
 from derlink.contracts.acks import ALREADY_EXISTS, HeadEndRegistration
-
-
-class ProgramStatus(StrEnum):
-    ACTIVE = "Active"
-    INACTIVE = "Inactive"
-    PENDING = "Pending"
-
-
-class AggregatorStatus(StrEnum):
-    ACTIVE = "Active"
-    INACTIVE = "Inactive"
-
-
-class SettlementMethod(StrEnum):
-    #: kWh avoided × interval price, per event (SPEC §3 CPM).
-    KWH_AVOIDED = "KWH_AVOIDED"
-    #: kW drop averaged over the season's events, at season end.
-    KW_DROP = "KW_DROP"
+from derlink.cpm.catalog.model import Program, check_program_takes_enrollments
+from derlink.cpm.errors import CpmBusinessError, CpmConflict
 
 
 class SubscriptionStatus(StrEnum):
@@ -119,22 +104,12 @@ ENR_SYNC = "ENR-SYNC"
 DEV_STATUS = "DEV-STATUS"
 
 
-# -- errors ---------------------------------------------------------------------------------
+# -- codes ----------------------------------------------------------------------------------
 
 #: Oracle message number of "enrollment request already exists" (SPEC §2.2 idempotency).
 DUPLICATE_MESSAGE_NUMBER = int(ALREADY_EXISTS)
 
 
-class CpmBusinessError(BusinessError):
-    """A cpm business rule said no (422); ``code`` is one of the documented cpm codes."""
-
-
-class CpmConflict(Conflict):
-    """The request collides with the record's current state (409)."""
-
-
-PROGRAM_UNKNOWN = "CPM-PROGRAM-UNKNOWN"
-PROGRAM_INACTIVE = "CPM-PROGRAM-INACTIVE"
 ACCOUNT_UNKNOWN = "CPM-ACCOUNT-UNKNOWN"
 SP_UNKNOWN = "CPM-SP-UNKNOWN"
 SP_NOT_ON_ACCOUNT = "CPM-SP-NOT-ON-ACCOUNT"
@@ -170,14 +145,6 @@ def duplicate_enrollment_request(message_id: str, enrollment_id: str) -> Conflic
 
 
 # -- values ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Program:
-    code: str
-    status: ProgramStatus
-    #: Specifications a device must have to join; empty means the program takes any.
-    eligible_specifications: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -285,45 +252,6 @@ class DeviceStatusAnswer:
     message: str = ""
 
 
-# -- master data from the CIS -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PersonRecord:
-    cis_person_id: str
-    name: str = ""
-    email: str = ""
-    home_phone: str = ""
-    business_phone: str = ""
-
-
-@dataclass(frozen=True)
-class AccountRecord:
-    cis_account_id: str
-    cis_person_id: str
-
-
-@dataclass(frozen=True)
-class PremiseRecord:
-    cis_premise_id: str
-    cis_account_id: str
-    address1: str = ""
-    city: str = ""
-    state: str = ""
-    postal: str = ""
-    country: str = ""
-    county: str = ""
-    division: str = ""
-    time_zone: str = ""
-
-
-@dataclass(frozen=True)
-class ServicePointRecord:
-    cis_service_point_id: str
-    cis_premise_id: str
-    division: str = ""
-
-
 T = TypeVar("T")
 
 
@@ -337,18 +265,6 @@ class Page(Generic[T]):
 
 
 # -- eligibility ----------------------------------------------------------------------------
-
-
-def check_program_takes_enrollments(program_code: str, program: Program | None) -> Program:
-    """Only an Active program takes enrollments (SPEC §3 CPM)."""
-    if program is None:
-        raise CpmBusinessError(f"no program with code {program_code!r}", code=PROGRAM_UNKNOWN)
-    if program.status is not ProgramStatus.ACTIVE:
-        raise CpmBusinessError(
-            f"program {program_code!r} is {program.status.value}, not Active",
-            code=PROGRAM_INACTIVE,
-        )
-    return program
 
 
 def check_assets(

@@ -15,7 +15,7 @@ from typing import Any
 
 from derlink.common.clock import iso_z, parse_iso
 from derlink.contracts.enrollment_files import EXTRACT_HEADER, EXTRACT_PREFIX
-from derlink.cpm.model import ExtractKind
+from derlink.cpm.enrollment.model import ExtractKind
 
 PREFIX = EXTRACT_PREFIX
 HEADER = EXTRACT_HEADER

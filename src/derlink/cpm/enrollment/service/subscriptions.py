@@ -1,14 +1,10 @@
-"""cpm's enrollment commands: enroll, unenroll, add a device, replace a device.
+"""Subscriptions change by four commands: enroll, unenroll, add a device, replace a device.
 
 Each command is one transaction that changes the subscription, creates its sync request (with
 its first history row) and writes the EnrollSync into the outbox, so that a message leaves if
 and only if its change was committed (contract: "transactional outbox"). Enroll is on the hot
 path of the enrollment journey: a handful of indexed statements, built once at import (building
 SQLAlchemy statements per call costs more than running them on SQLite).
-
-This module is the entry point of cpm's services: the rest live beside it and are re-exported
-here — sync requests (``sync_requests``), reads (``reads``), programs, aggregators and CIS
-master data (``catalog``), device status checks (``status_checks``).
 """
 
 from __future__ import annotations
@@ -26,38 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from derlink.common.clock import Clock, parse_iso
 from derlink.common.errors import BusinessError, Conflict, NotFound
 from derlink.common.ids import new_id
-from derlink.cpm import model as m
-from derlink.cpm import reads
-from derlink.cpm.catalog import (
-    create_aggregator,
-    create_program,
-    get_program,
-    list_aggregators,
-    list_programs,
-    load_master_data,
-)
-from derlink.cpm.reads import get_enrollment, reconciliation_page
-from derlink.cpm.status_checks import (
-    record_device_status_responses,
-    request_device_status_check,
-)
-from derlink.cpm.sync_requests import (
-    acknowledge_many,
-    discard_sync_request,
-    history_of,
-    list_sync_requests,
-    sync_request_counts,
-    update_and_transition,
-)
-from derlink.cpm.tables import (
-    accounts,
+from derlink.cpm.catalog.model import Program, ProgramStatus
+from derlink.cpm.catalog.tables import accounts, persons, premises, programs, service_points
+from derlink.cpm.db import outbox
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.service import reads
+from derlink.cpm.enrollment.tables import (
     device_locations,
     devices,
-    outbox,
-    persons,
-    premises,
-    programs,
-    service_points,
     subscription_devices,
     subscriptions,
     sync_request_history,
@@ -68,37 +40,12 @@ from derlink.platform.outbox import enqueue_many
 
 SUBSCRIPTION_TYPE = "DR"
 
-__all__ = [
-    "EnrollmentOutcome",
-    "EnrollmentReceipt",
-    "acknowledge_many",
-    "add_device",
-    "create_aggregator",
-    "create_program",
-    "discard_sync_request",
-    "enroll",
-    "enroll_many",
-    "get_enrollment",
-    "get_program",
-    "history_of",
-    "list_aggregators",
-    "list_programs",
-    "list_sync_requests",
-    "load_master_data",
-    "reconciliation_page",
-    "record_device_status_responses",
-    "replace_device",
-    "request_device_status_check",
-    "sync_request_counts",
-    "unenroll",
-    "update_and_transition",
-]
-
 _OPEN_SUBSCRIPTIONS = sorted(st.value for st in m.OPEN_SUBSCRIPTIONS)
 _ACTIVE = m.DeviceLinkStatus.ACTIVE.value
-_s, _sd, _d, _sp, _pm = subscriptions, subscription_devices, devices, service_points, premises
 
-_SUBSCRIPTION_BY_MESSAGE = sa.select(_s.c.id).where(_s.c.message_id == sa.bindparam("message_id"))
+_SUBSCRIPTION_BY_MESSAGE = sa.select(subscriptions.c.id).where(
+    subscriptions.c.message_id == sa.bindparam("message_id")
+)
 _PROGRAM_BY_CODE = sa.select(
     programs.c.id, programs.c.code, programs.c.status, programs.c.eligible_specifications
 ).where(programs.c.code == sa.bindparam("code"))
@@ -109,57 +56,67 @@ _ACCOUNT = (
 )
 _SERVICE_POINT = (
     sa.select(
-        _sp.c.id,
-        _sp.c.cis_service_point_id,
-        _sp.c.cis_premise_id,
-        _sp.c.division,
-        _pm.c.cis_account_id,
-        _pm.c.division.label("premise_division"),
-        _pm.c.time_zone,
-        _pm.c.address1,
-        _pm.c.city,
-        _pm.c.state,
-        _pm.c.postal,
-        _pm.c.country,
-        _pm.c.county,
+        service_points.c.id,
+        service_points.c.cis_service_point_id,
+        service_points.c.cis_premise_id,
+        service_points.c.division,
+        premises.c.cis_account_id,
+        premises.c.division.label("premise_division"),
+        premises.c.time_zone,
+        premises.c.address1,
+        premises.c.city,
+        premises.c.state,
+        premises.c.postal,
+        premises.c.country,
+        premises.c.county,
     )
-    .select_from(_sp.outerjoin(_pm, _pm.c.cis_premise_id == _sp.c.cis_premise_id))
-    .where(_sp.c.cis_service_point_id == sa.bindparam("cis_service_point_id"))
+    .select_from(
+        service_points.outerjoin(
+            premises, premises.c.cis_premise_id == service_points.c.cis_premise_id
+        )
+    )
+    .where(service_points.c.cis_service_point_id == sa.bindparam("cis_service_point_id"))
     # Enrollments at one service point queue here on PostgreSQL, so that the 10589 and
     # CPM-DUPLICATE-ENROLLMENT checks see the other's commit (SQLite serializes every writer).
-    .with_for_update(of=_sp)
+    .with_for_update(of=service_points)
 )
 _OPEN_ENROLLMENT = (
-    sa.select(_s.c.id)
+    sa.select(subscriptions.c.id)
     .where(
-        _s.c.service_point_id == sa.bindparam("service_point_id"),
-        _s.c.program_id == sa.bindparam("program_id"),
-        _s.c.status.in_(_OPEN_SUBSCRIPTIONS),
-        _s.c.cis_account_id == sa.bindparam("cis_account_id"),
+        subscriptions.c.service_point_id == sa.bindparam("service_point_id"),
+        subscriptions.c.program_id == sa.bindparam("program_id"),
+        subscriptions.c.status.in_(_OPEN_SUBSCRIPTIONS),
+        subscriptions.c.cis_account_id == sa.bindparam("cis_account_id"),
     )
     .limit(1)
 )
 _DEVICES_BY_KEY = (
-    sa.select(_d.c.id, _d.c.head_end_system, _d.c.nic_id)
-    .where(sa.tuple_(_d.c.head_end_system, _d.c.nic_id).in_(sa.bindparam("keys", expanding=True)))
+    sa.select(devices.c.id, devices.c.head_end_system, devices.c.nic_id)
+    .where(
+        sa.tuple_(devices.c.head_end_system, devices.c.nic_id).in_(
+            sa.bindparam("keys", expanding=True)
+        )
+    )
     # Lock the rows, then read their links: a concurrent enrollment of the same device waits
     # here and then sees the other's link (PostgreSQL, read committed).
     .with_for_update()
 )
 _KEYS_IN_USE = (
-    sa.select(_d.c.head_end_system, _d.c.nic_id)
+    sa.select(devices.c.head_end_system, devices.c.nic_id)
     .select_from(
-        _d.join(_sd, _sd.c.device_id == _d.c.id).join(_s, _s.c.id == _sd.c.subscription_id)
+        devices.join(subscription_devices, subscription_devices.c.device_id == devices.c.id).join(
+            subscriptions, subscriptions.c.id == subscription_devices.c.subscription_id
+        )
     )
     .where(
-        _d.c.id.in_(sa.bindparam("device_ids", expanding=True)),
-        _sd.c.status == _ACTIVE,
-        _s.c.status.in_(_OPEN_SUBSCRIPTIONS),
+        devices.c.id.in_(sa.bindparam("device_ids", expanding=True)),
+        subscription_devices.c.status == _ACTIVE,
+        subscriptions.c.status.in_(_OPEN_SUBSCRIPTIONS),
     )
 )
 _REFRESH_DEVICE = (
-    _d.update()
-    .where(_d.c.id == sa.bindparam("b_id"))
+    devices.update()
+    .where(devices.c.id == sa.bindparam("b_id"))
     .values(
         {
             c: sa.bindparam(c)
@@ -170,9 +127,9 @@ _REFRESH_DEVICE = (
         }
     )
 )  # fmt: skip
-_INSERT_DEVICE = _d.insert()
-_INSERT_SUBSCRIPTION = _s.insert()
-_INSERT_LINK = _sd.insert()
+_INSERT_DEVICE = devices.insert()
+_INSERT_SUBSCRIPTION = subscriptions.insert()
+_INSERT_LINK = subscription_devices.insert()
 _INSERT_LOCATION = device_locations.insert()
 _INSERT_SYNC = sync_requests.insert()
 _INSERT_HISTORY = sync_request_history.insert()
@@ -333,10 +290,10 @@ def _enroll_once(
     return EnrollmentReceipt(snapshot.subscription_id, m.SubscriptionStatus.PENDING, sync_id)
 
 
-def _program(row: Row[Any]) -> m.Program:
-    return m.Program(
+def _program(row: Row[Any]) -> Program:
+    return Program(
         code=row.code,
-        status=m.ProgramStatus(row.status),
+        status=ProgramStatus(row.status),
         eligible_specifications=frozenset(orjson.loads(row.eligible_specifications)),
     )
 
@@ -478,8 +435,8 @@ def unenroll(
         end = end_at or now
         version = row.version + 1
         conn.execute(
-            _s.update()
-            .where(_s.c.id == enrollment_id)
+            subscriptions.update()
+            .where(subscriptions.c.id == enrollment_id)
             .values(
                 end_at=end.isoformat(), unenroll_reason=reason, version=version, updated_at=stamp
             )
@@ -523,8 +480,9 @@ def replace_device(
         row = _changeable_subscription(conn, enrollment_id)
         active: Sequence[str] = (
             conn.execute(
-                sa.select(_sd.c.device_id).where(
-                    _sd.c.subscription_id == enrollment_id, _sd.c.status == _ACTIVE
+                sa.select(subscription_devices.c.device_id).where(
+                    subscription_devices.c.subscription_id == enrollment_id,
+                    subscription_devices.c.status == _ACTIVE,
                 )
             )
             .scalars()
@@ -535,11 +493,11 @@ def replace_device(
         # replace itself.
         new_device_id = _link_new_device(conn, now, row, asset)
         conn.execute(
-            _sd.update()
+            subscription_devices.update()
             .where(
-                _sd.c.subscription_id == enrollment_id,
-                _sd.c.device_id == device_id,
-                _sd.c.status == _ACTIVE,
+                subscription_devices.c.subscription_id == enrollment_id,
+                subscription_devices.c.device_id == device_id,
+                subscription_devices.c.status == _ACTIVE,
             )
             .values(status=m.DeviceLinkStatus.REMOVED.value, removed_at=now.isoformat())
         )
@@ -550,7 +508,9 @@ def replace_device(
 
 
 def _changeable_subscription(conn: Connection, enrollment_id: str) -> Row[Any]:
-    row = conn.execute(sa.select(_s).where(_s.c.id == enrollment_id).with_for_update()).first()
+    row = conn.execute(
+        sa.select(subscriptions).where(subscriptions.c.id == enrollment_id).with_for_update()
+    ).first()
     if row is None:
         raise NotFound(f"no enrollment {enrollment_id}")
     sr = sync_requests
@@ -596,7 +556,11 @@ def _bump_and_sync(
 ) -> str:
     version = row.version + 1
     stamp = now.isoformat()
-    conn.execute(_s.update().where(_s.c.id == row.id).values(version=version, updated_at=stamp))
+    conn.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id == row.id)
+        .values(version=version, updated_at=stamp)
+    )
     return _create_sync(
         conn,
         stamp,

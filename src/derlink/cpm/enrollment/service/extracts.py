@@ -34,15 +34,16 @@ from sqlalchemy.exc import IntegrityError
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
 from derlink.common.ids import new_id
-from derlink.cpm import extract_file as f
-from derlink.cpm import model as m
-from derlink.cpm.tables import (
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.service import extract_file as f
+from derlink.cpm.enrollment.tables import (
     ANALYTICS_DUE,
     enrollment_extracts,
     subscriptions,
     sync_request_history,
     sync_requests,
 )
+from derlink.cpm.errors import CpmConflict
 from derlink.platform.database import Database
 from derlink.platform.files import FileStore
 
@@ -51,22 +52,21 @@ log = logging.getLogger("derlink.cpm.extracts")
 #: Subscriptions per page: one transaction and one chunk of the file (about 1 MB).
 PAGE = 5000
 
-_s, _sr, _h, _x = subscriptions, sync_requests, sync_request_history, enrollment_extracts
 _ANALYTICS = m.SyncType.ANALYTICS.value
 _AWAITING = m.SyncState.AWAITING_ACKNOWLEDGEMENT.value
 _RUNNING = m.ExtractState.RUNNING.value
 
 # The file's columns, in its order (extract_file.SUBSCRIPTION_COLUMNS).
-_COLUMNS = tuple(_s.c[name] for name in f.SUBSCRIPTION_COLUMNS)
+_COLUMNS = tuple(subscriptions.c[name] for name in f.SUBSCRIPTION_COLUMNS)
 _WHICH = {
-    m.ExtractKind.INITIAL: _s.c.status == m.SubscriptionStatus.ACTIVE.value,
+    m.ExtractKind.INITIAL: subscriptions.c.status == m.SubscriptionStatus.ACTIVE.value,
     # The partial index ix_subscriptions_analytics_due holds exactly these rows.
     m.ExtractKind.INCREMENTAL: ANALYTICS_DUE,
 }
 _PAGE_QUERY = {
     kind: sa.select(*_COLUMNS)
-    .where(which, _s.c.id > sa.bindparam("after"))
-    .order_by(_s.c.id)
+    .where(which, subscriptions.c.id > sa.bindparam("after"))
+    .order_by(subscriptions.c.id)
     .limit(sa.bindparam("limit"))
     for kind, which in _WHICH.items()
 }
@@ -90,22 +90,29 @@ def _bulk_sql(paramstyle: str) -> _BulkSql:
     mark = "?" if paramstyle == "qmark" else "%s"  # SQLite's, or psycopg's
     return _BulkSql(
         insert_sync=(
-            f"INSERT INTO {_sr.name} (id, subscription_id, sync_type, state, version, "
+            f"INSERT INTO {sync_requests.name} (id, subscription_id, sync_type, state, version, "
             f"error_info, created_at, updated_at, acknowledged_at) "
             f"VALUES ({mark}, {mark}, '{_ANALYTICS}', '{_AWAITING}', {mark}, NULL, {mark}, "
             f"{mark}, NULL)"
         ),
         insert_history=(
-            f"INSERT INTO {_h.name} (sync_request_id, from_state, to_state, at, actor, note) "
+            f"INSERT INTO {sync_request_history.name} "
+            "(sync_request_id, from_state, to_state, at, actor, note) "
             f"VALUES ({mark}, NULL, '{_AWAITING}', {mark}, {mark}, {mark})"
         ),
         # The version read in this transaction, not the column: a change committed meanwhile
         # leaves the subscription due for the next incremental.
-        mark_extracted=f"UPDATE {_s.name} SET analytics_version = {mark} WHERE id = {mark}",
+        mark_extracted=(
+            f"UPDATE {subscriptions.name} SET analytics_version = {mark} WHERE id = {mark}"
+        ),
     )
 
 
-_COUNT_ROWS = _x.update().where(_x.c.id == sa.bindparam("b_id")).values(rows=sa.bindparam("b_rows"))
+_COUNT_ROWS = (
+    enrollment_extracts.update()
+    .where(enrollment_extracts.c.id == sa.bindparam("b_id"))
+    .values(rows=sa.bindparam("b_rows"))
+)
 
 
 @dataclass(frozen=True)
@@ -262,19 +269,21 @@ def _begin(db: Database, clock: Clock, kind: m.ExtractKind, actor: str) -> tuple
     }
     try:
         with db.begin() as conn:
-            running = conn.execute(sa.select(_x.c.id).where(_x.c.state == _RUNNING)).first()
+            running = conn.execute(
+                sa.select(enrollment_extracts.c.id).where(enrollment_extracts.c.state == _RUNNING)
+            ).first()
             if running is not None:
                 raise _already_running(running.id)
-            conn.execute(_x.insert().values(values))
+            conn.execute(enrollment_extracts.insert().values(values))
     except IntegrityError:
         # Another process inserted its Running extract between our read and our insert.
         raise _already_running(None) from None
     return get_extract(db=db, extract_id=extract_id), name
 
 
-def _already_running(extract_id: str | None) -> m.CpmConflict:
+def _already_running(extract_id: str | None) -> CpmConflict:
     which = f"extract {extract_id}" if extract_id else "another extract"
-    return m.CpmConflict(
+    return CpmConflict(
         f"an enrollment extract is running ({which}); one runs at a time",
         code=m.EXTRACT_RUNNING,
         extractId=extract_id,
@@ -286,8 +295,8 @@ def _finish(
 ) -> ExtractView:
     with db.begin() as conn:
         conn.execute(
-            _x.update()
-            .where(_x.c.id == extract_id)
+            enrollment_extracts.update()
+            .where(enrollment_extracts.c.id == extract_id)
             .values(
                 state=m.ExtractState.COMPLETED.value,
                 rows=rows,
@@ -321,8 +330,8 @@ def _fail(db: Database, clock: Clock, extract_id: str, reason: str) -> ExtractVi
     with db.begin() as conn:
         undone = undo_rows(conn, extract_id)
         conn.execute(
-            _x.update()
-            .where(_x.c.id == extract_id)
+            enrollment_extracts.update()
+            .where(enrollment_extracts.c.id == extract_id)
             .values(
                 state=m.ExtractState.FAILED.value,
                 rows=0,
@@ -348,23 +357,27 @@ def undo_rows(conn: Connection, extract_id: str) -> int:
             else column.like(prefix + "%")
         )
 
-    other = _sr.alias("other")
+    other = sync_requests.alias("other")
     held_before = (
         sa.select(sa.func.max(other.c.version))
         .where(
-            other.c.subscription_id == _s.c.id,
+            other.c.subscription_id == subscriptions.c.id,
             other.c.sync_type == _ANALYTICS,
             sa.not_(mine(other.c.id)),
         )
         .scalar_subquery()
     )
     conn.execute(
-        _s.update()
-        .where(_s.c.id.in_(sa.select(_sr.c.subscription_id).where(mine(_sr.c.id))))
+        subscriptions.update()
+        .where(
+            subscriptions.c.id.in_(
+                sa.select(sync_requests.c.subscription_id).where(mine(sync_requests.c.id))
+            )
+        )
         .values(analytics_version=held_before)
     )
-    conn.execute(_h.delete().where(mine(_h.c.sync_request_id)))
-    return conn.execute(_sr.delete().where(mine(_sr.c.id))).rowcount
+    conn.execute(sync_request_history.delete().where(mine(sync_request_history.c.sync_request_id)))
+    return conn.execute(sync_requests.delete().where(mine(sync_requests.c.id))).rowcount
 
 
 async def recover_extracts(*, db: Database, clock: Clock, store: FileStore) -> list[ExtractView]:
@@ -380,7 +393,12 @@ async def recover_extracts(*, db: Database, clock: Clock, store: FileStore) -> l
 
 def _running(db: Database) -> list[ExtractView]:
     with db.read() as conn:
-        return [_view(r) for r in conn.execute(sa.select(_x).where(_x.c.state == _RUNNING))]
+        return [
+            _view(r)
+            for r in conn.execute(
+                sa.select(enrollment_extracts).where(enrollment_extracts.c.state == _RUNNING)
+            )
+        ]
 
 
 # -- reads ----------------------------------------------------------------------------------
@@ -388,7 +406,9 @@ def _running(db: Database) -> list[ExtractView]:
 
 def get_extract(*, db: Database, extract_id: str) -> ExtractView:
     with db.read() as conn:
-        row = conn.execute(sa.select(_x).where(_x.c.id == extract_id)).first()
+        row = conn.execute(
+            sa.select(enrollment_extracts).where(enrollment_extracts.c.id == extract_id)
+        ).first()
     if row is None:
         raise NotFound(f"no enrollment extract {extract_id}", code=m.EXTRACT_UNKNOWN)
     return _view(row)
@@ -398,6 +418,8 @@ def list_extracts(*, db: Database, limit: int = 50) -> list[ExtractView]:
     """The newest extracts first."""
     with db.read() as conn:
         rows = conn.execute(
-            sa.select(_x).order_by(_x.c.started_at.desc(), _x.c.id.desc()).limit(limit)
+            sa.select(enrollment_extracts)
+            .order_by(enrollment_extracts.c.started_at.desc(), enrollment_extracts.c.id.desc())
+            .limit(limit)
         ).all()
     return [_view(r) for r in rows]

@@ -1,4 +1,4 @@
-"""cpm's reference data: programs, aggregators, and the master data loaded from the CIS.
+"""The catalog's services: programs, aggregators, and the master data loaded from the CIS.
 
 Enrollment needs its master data to exist already (account, premise, service point); the CIS
 load puts it here in bulk, set-based: one upsert statement per kind, up to
@@ -20,16 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from derlink.common.clock import Clock
 from derlink.common.errors import Conflict, NotFound
 from derlink.common.ids import new_id
-from derlink.cpm import model as m
-from derlink.cpm.tables import accounts, aggregators, persons, premises, programs, service_points
+from derlink.cpm.catalog import model as m
+from derlink.cpm.catalog.tables import (
+    accounts,
+    aggregators,
+    persons,
+    premises,
+    programs,
+    service_points,
+)
+from derlink.cpm.errors import CpmBusinessError
 from derlink.platform.database import Database
-
-#: The most CIS records one master-data call may carry (contract: POST /master-data).
-MAX_MASTER_DATA_RECORDS = 10_000
-
-PROGRAM_EXISTS = "CPM-PROGRAM-EXISTS"
-AGGREGATOR_EXISTS = "CPM-AGGREGATOR-EXISTS"
-
 
 # -- programs -------------------------------------------------------------------------------
 
@@ -79,7 +80,7 @@ def create_program(
 
 
 def _program_exists(code: str) -> Conflict:
-    return Conflict(f"a program with code {code!r} exists already", code=PROGRAM_EXISTS)
+    return Conflict(f"a program with code {code!r} exists already", code=m.PROGRAM_EXISTS)
 
 
 def list_programs(*, db: Database) -> list[ProgramView]:
@@ -128,7 +129,7 @@ def create_aggregator(
 ) -> AggregatorView:
     """Create an aggregator; its code may not be taken twice."""
     view = AggregatorView(new_id("AG-"), code, name, status, clock.now().isoformat())
-    exists = Conflict(f"an aggregator with code {code!r} exists already", code=AGGREGATOR_EXISTS)
+    exists = Conflict(f"an aggregator with code {code!r} exists already", code=m.AGGREGATOR_EXISTS)
     try:
         with db.begin() as conn:
             if conn.execute(sa.select(aggregators.c.id).where(aggregators.c.code == code)).first():
@@ -194,10 +195,10 @@ def load_master_data(
     neither here nor in the call is rejected with its reason, and the others load (SPEC §2.4).
     """
     total = len(persons_in) + len(accounts_in) + len(premises_in) + len(service_points_in)
-    if total > MAX_MASTER_DATA_RECORDS:
-        raise m.CpmBusinessError(
-            f"{total} records in one call; the limit is {MAX_MASTER_DATA_RECORDS}",
-            code="CPM-MASTER-DATA-TOO-LARGE",
+    if total > m.MAX_MASTER_DATA_RECORDS:
+        raise CpmBusinessError(
+            f"{total} records in one call; the limit is {m.MAX_MASTER_DATA_RECORDS}",
+            code=m.MASTER_DATA_TOO_LARGE,
         )
     stamp = clock.now().isoformat()
     rejected: list[RejectedRecord] = []

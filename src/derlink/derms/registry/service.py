@@ -1,4 +1,4 @@
-"""derms's use cases for the enrollment journey (docs/contracts/enrollment.md).
+"""The registry's use cases for the enrollment journey (docs/contracts/enrollment.md).
 
 Each function is one transaction. What derms sends out — a MsgAck per enrollment sync, the
 enrollment requests it originates, the answers to status checks — is written to the outbox in
@@ -17,18 +17,17 @@ from typing import Any, TypeVar
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import SQLAlchemyError
 
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
 from derlink.contracts.acks import HeadEndRegistration
-from derlink.derms import model
-from derlink.derms.model import DeviceKey, OriginationStatus
-from derlink.derms.tables import (
+from derlink.derms.db import outbox
+from derlink.derms.registry import model
+from derlink.derms.registry.model import DeviceKey, OriginationStatus
+from derlink.derms.registry.tables import (
     enroll_inbox,
     head_end_systems,
     origination,
-    outbox,
     registry_devices,
     registry_subscriptions,
     status_checks,
@@ -513,7 +512,7 @@ def _devices_of(conn: Connection, subscription_ids: list[str]) -> dict[str, list
     return held
 
 
-# --- Head-end systems, health ----------------------------------------------------------------
+# --- Head-end systems ----------------------------------------------------------------------
 
 
 def register_head_ends(*, db: Database, codes: Sequence[str]) -> list[str]:
@@ -534,16 +533,6 @@ def list_head_ends(*, db: Database) -> list[tuple[str, str]]:
         return [
             (row.code, row.name) for row in conn.execute(sa.select(c.code, c.name).order_by(c.code))
         ]
-
-
-def health(*, db: Database) -> str:
-    """UP when derms's database answers, DOWN otherwise."""
-    try:
-        with db.read() as conn:
-            conn.execute(sa.select(1))
-    except SQLAlchemyError:
-        return "DOWN"
-    return "UP"
 
 
 # --- Publishing to the hub -------------------------------------------------------------------

@@ -1,8 +1,7 @@
-"""cpm's tables (SQLAlchemy Core) and their migrations. docs/contracts/cpm-data.md explains them.
+"""The enrollment feature's tables: devices, subscriptions and their devices and locations, sync
+requests and their history, device status checks, enrollment extracts.
 
-Timestamps are ISO-8601 text with an offset, as everywhere in derlink: the same on SQLite and
-PostgreSQL, and never naive. Master-data rows point at each other by CIS id, so a CIS load can
-arrive in any order and upserts need no lookups.
+docs/contracts/cpm-data.md explains them.
 """
 
 from __future__ import annotations
@@ -10,112 +9,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from derlink.platform.database import Migration, create_all
-from derlink.platform.outbox import outbox_table
-
-metadata = sa.MetaData()
-
-ID = 40  # a prefix and a 26-character new_id()
-EXT = 80  # identifiers that come from outside (CIS ids, message ids, NIC ids)
-TS = 40
-TEXT = 200
-
-
-def _id() -> sa.Column[str]:
-    return sa.Column("id", sa.String(ID), primary_key=True)
-
-
-def _text(name: str) -> sa.Column[str]:
-    """Free text from outside: as long as the wire schemas allow (schemas.Text), "" if absent."""
-    return sa.Column(name, sa.String(TEXT), nullable=False, default="")
-
-
-programs = sa.Table(
-    "programs",
-    metadata,
-    _id(),
-    sa.Column("code", sa.String(EXT), nullable=False, unique=True),
-    _text("name"),
-    _text("program_type"),
-    sa.Column("status", sa.String(20), nullable=False),
-    #: JSON list of the specifications a device must have; empty means any.
-    sa.Column("eligible_specifications", sa.Text, nullable=False, default="[]"),
-    sa.Column("settlement_method", sa.String(20), nullable=False),
-    sa.Column("created_at", sa.String(TS), nullable=False),
-)
-
-persons = sa.Table(
-    "persons",
-    metadata,
-    _id(),
-    sa.Column("cis_person_id", sa.String(EXT), nullable=False, unique=True),
-    _text("name"),
-    _text("email"),
-    _text("home_phone"),
-    _text("business_phone"),
-    sa.Column("updated_at", sa.String(TS), nullable=False),
-)
-
-accounts = sa.Table(
-    "accounts",
-    metadata,
-    _id(),
-    sa.Column("cis_account_id", sa.String(EXT), nullable=False, unique=True),
-    sa.Column("cis_person_id", sa.String(EXT), nullable=False, index=True),
-    sa.Column("updated_at", sa.String(TS), nullable=False),
-)
-
-premises = sa.Table(
-    "premises",
-    metadata,
-    _id(),
-    sa.Column("cis_premise_id", sa.String(EXT), nullable=False, unique=True),
-    sa.Column("cis_account_id", sa.String(EXT), nullable=False, index=True),
-    _text("address1"),
-    _text("city"),
-    _text("state"),
-    _text("postal"),
-    _text("country"),
-    _text("county"),
-    _text("division"),
-    _text("time_zone"),
-    sa.Column("updated_at", sa.String(TS), nullable=False),
-)
-
-service_points = sa.Table(
-    "service_points",
-    metadata,
-    _id(),
-    sa.Column("cis_service_point_id", sa.String(EXT), nullable=False, unique=True),
-    sa.Column("cis_premise_id", sa.String(EXT), nullable=False, index=True),
-    _text("division"),
-    sa.Column("updated_at", sa.String(TS), nullable=False),
-)
-
-aggregators = sa.Table(
-    "aggregators",
-    metadata,
-    _id(),
-    sa.Column("code", sa.String(EXT), nullable=False, unique=True),
-    _text("name"),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("created_at", sa.String(TS), nullable=False),
-)
+from derlink.cpm.db import EXT, ID, TEXT, TS, id_column, metadata, text_column
 
 devices = sa.Table(
     "devices",
     metadata,
-    _id(),
+    id_column(),
     sa.Column("head_end_system", sa.String(EXT), nullable=False),
     sa.Column("nic_id", sa.String(EXT), nullable=False),
-    _text("device_type"),
-    _text("specification"),
-    _text("make"),
-    _text("model"),
-    _text("serial_no"),
-    _text("badge_no"),
-    _text("asset_id"),
-    _text("division"),
+    text_column("device_type"),
+    text_column("specification"),
+    text_column("make"),
+    text_column("model"),
+    text_column("serial_no"),
+    text_column("badge_no"),
+    text_column("asset_id"),
+    text_column("division"),
     #: D1RE | D1NR | D1DR, from the last acknowledgement that named the device.
     sa.Column("head_end_registration", sa.String(8), nullable=True),
     sa.Column("head_end_message", sa.Text, nullable=True),
@@ -131,7 +40,7 @@ devices = sa.Table(
 subscriptions = sa.Table(
     "subscriptions",
     metadata,
-    _id(),
+    id_column(),
     #: The enrollment request's messageId; unique, so a second delivery answers 10589.
     sa.Column("message_id", sa.String(EXT), nullable=True, unique=True),
     sa.Column("program_id", sa.String(ID), sa.ForeignKey("programs.id"), nullable=False),
@@ -142,11 +51,11 @@ subscriptions = sa.Table(
     sa.Column("service_point_id", sa.String(ID), nullable=False),
     sa.Column("cis_service_point_id", sa.String(EXT), nullable=False),
     sa.Column("cis_premise_id", sa.String(EXT), nullable=False),
-    _text("division"),
+    text_column("division"),
     sa.Column("subscription_type", sa.String(20), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
-    _text("installation_method"),
-    _text("asset_ownership"),
+    text_column("installation_method"),
+    text_column("asset_ownership"),
     sa.Column("start_at", sa.String(TS), nullable=False),
     sa.Column("end_at", sa.String(TS), nullable=True),
     sa.Column("unenroll_reason", sa.Text, nullable=True),
@@ -192,7 +101,7 @@ subscription_devices = sa.Table(
 device_locations = sa.Table(
     "device_locations",
     metadata,
-    _id(),
+    id_column(),
     sa.Column(
         "subscription_id",
         sa.String(ID),
@@ -200,25 +109,25 @@ device_locations = sa.Table(
         nullable=False,
         index=True,
     ),
-    _text("location_id"),
+    text_column("location_id"),
     sa.Column("service_point_id", sa.String(ID), nullable=False),
     sa.Column("cis_service_point_id", sa.String(EXT), nullable=False),
     sa.Column("cis_premise_id", sa.String(EXT), nullable=False),
-    _text("division"),
-    _text("time_zone"),
-    _text("address1"),
-    _text("city"),
-    _text("state"),
-    _text("postal"),
-    _text("country"),
-    _text("county"),
+    text_column("division"),
+    text_column("time_zone"),
+    text_column("address1"),
+    text_column("city"),
+    text_column("state"),
+    text_column("postal"),
+    text_column("country"),
+    text_column("county"),
     sa.Column("created_at", sa.String(TS), nullable=False),
 )
 
 sync_requests = sa.Table(
     "sync_requests",
     metadata,
-    _id(),
+    id_column(),
     sa.Column(
         "subscription_id",
         sa.String(ID),
@@ -255,7 +164,7 @@ device_status_checks = sa.Table(
     "device_status_checks",
     metadata,
     #: The dacsMessageId of the DEV-STATUS message; the response's transactionId.
-    _id(),
+    id_column(),
     sa.Column("device_id", sa.String(ID), sa.ForeignKey("devices.id"), nullable=False, index=True),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("result", sa.String(10), nullable=True),
@@ -269,7 +178,7 @@ enrollment_extracts = sa.Table(
     "enrollment_extracts",
     metadata,
     #: ``EX-…``; its sync requests are ``SR-<the same 26 characters>-<row>``.
-    _id(),
+    id_column(),
     #: INITIAL | INCREMENTAL.
     sa.Column("kind", sa.String(20), nullable=False),
     #: Running → Completed | Failed.
@@ -293,12 +202,8 @@ sa.Index(
     postgresql_where=_RUNNING,
 )
 
-outbox = outbox_table(metadata)
-# A discard withdraws a sync request's unsent message, found by its key.
-sa.Index("ix_outbox_message_key", outbox.c.message_key)
 
-
-def _add_enrollment_extracts(conn: Connection) -> None:
+def add_enrollment_extracts(conn: Connection) -> None:
     """Migration 2. Migration 1 creates the whole current schema on a new database, so each
     step here runs only where it is missing."""
     enrollment_extracts.create(conn, checkfirst=True)
@@ -306,15 +211,3 @@ def _add_enrollment_extracts(conn: Connection) -> None:
     if subscriptions.c.analytics_version.name not in columns:
         conn.execute(sa.text("ALTER TABLE subscriptions ADD COLUMN analytics_version INTEGER"))
     ix_subscriptions_analytics_due.create(conn, checkfirst=True)
-
-
-MIGRATIONS: list[Migration] = [
-    Migration(
-        1, "cpm: programs, master data, devices, subscriptions, sync requests", create_all(metadata)
-    ),
-    Migration(
-        2,
-        "cpm: enrollment extracts, and the version analytics holds of each subscription",
-        _add_enrollment_extracts,
-    ),
-]

@@ -1,32 +1,21 @@
-"""derms's tables (SQLAlchemy Core) and migrations; docs/contracts/derms-data.md explains them.
+"""The registry's tables: head-end systems, the enrolled-device registry (subscriptions and
+devices), the enrollment syncs taken, originated enrollment requests and answered status checks.
 
-Timestamps are ISO-8601 text with an offset, the same on SQLite and PostgreSQL, never naive.
+docs/contracts/derms-data.md explains them.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from derlink.platform.database import Migration, create_all
-from derlink.platform.outbox import outbox_table
-
-metadata = sa.MetaData()
-
-EXT = 80  # identifiers that come from outside (subscription, message, device and NIC ids)
-CODE = 40
-TS = 40
-
-
-def _text(name: str, length: int = EXT) -> sa.Column[str]:
-    return sa.Column(name, sa.String(length), nullable=False, default="")
-
+from derlink.derms.db import CODE, EXT, TS, metadata, text_column
 
 #: The head-end systems derms serves: a device on one of them is registered (D1RE).
 head_end_systems = sa.Table(
     "head_end_systems",
     metadata,
     sa.Column("code", sa.String(EXT), primary_key=True),
-    _text("name", 200),
+    text_column("name", 200),
 )
 
 #: The registry: one entry per subscription, at the newest version derms has applied.
@@ -35,16 +24,16 @@ registry_subscriptions = sa.Table(
     metadata,
     sa.Column("subscription_id", sa.String(EXT), primary_key=True),
     sa.Column("status", sa.String(20), nullable=False),
-    _text("program_code"),
-    _text("program_id"),
-    _text("cis_account_id"),
-    _text("cis_service_point_id"),
-    _text("service_point_id"),
-    _text("division", CODE),
+    text_column("program_code"),
+    text_column("program_id"),
+    text_column("cis_account_id"),
+    text_column("cis_service_point_id"),
+    text_column("service_point_id"),
+    text_column("division", CODE),
     sa.Column("starts_at", sa.String(TS), nullable=True),
     sa.Column("ends_at", sa.String(TS), nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
-    _text("last_dacs_message_id"),
+    text_column("last_dacs_message_id"),
     sa.Column("updated_at", sa.String(TS), nullable=False),
 )
 
@@ -60,8 +49,8 @@ registry_devices = sa.Table(
     sa.Column("subscription_id", sa.String(EXT), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("registration", sa.String(8), nullable=False),
-    _text("device_type", CODE),
-    _text("specification"),
+    text_column("device_type", CODE),
+    text_column("specification"),
     sa.Column("updated_at", sa.String(TS), nullable=False),
     sa.Index("ix_registry_devices_subscription", "subscription_id"),
 )
@@ -105,7 +94,3 @@ status_checks = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("received_at", sa.String(TS), nullable=False),
 )
-
-outbox = outbox_table(metadata)
-
-MIGRATIONS = [Migration(1, "derms enrollment registry", create_all(metadata))]

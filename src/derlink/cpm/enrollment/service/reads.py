@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from derlink.common.errors import NotFound
-from derlink.cpm import model as m
-from derlink.cpm.sync_requests import SyncRequestView, sync_requests_of
-from derlink.cpm.tables import devices, subscription_devices, subscriptions
+from derlink.cpm.enrollment import model as m
+from derlink.cpm.enrollment.service.sync_requests import SyncRequestView, sync_requests_of
+from derlink.cpm.enrollment.tables import devices, subscription_devices, subscriptions
 from derlink.platform.database import Database
 
 

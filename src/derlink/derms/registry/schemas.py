@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from derlink.derms import model as domain
+from derlink.derms.registry import model as domain
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 MaybeText = str | None
@@ -270,7 +270,3 @@ class HeadEndSystem(BaseModel):
 
 class HeadEndSystems(BaseModel):
     items: list[HeadEndSystem]
-
-
-class Health(BaseModel):
-    status: Literal["UP", "DOWN"]

@@ -1,0 +1,300 @@
+"""The enrollment feature's wire schemas, with the Oracle field names (SPEC §2.3,
+docs/contracts/enrollment.md); the conventions are cpm/schemas.py's."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from derlink.contracts.acks import HeadEndRegistration
+from derlink.cpm.enrollment.model import (
+    AckOutcome,
+    AnswerOutcome,
+    DeviceCheckResult,
+    DeviceLinkStatus,
+    ExtractKind,
+    ExtractState,
+    SubscriptionStatus,
+    SyncState,
+    SyncType,
+)
+from derlink.cpm.schemas import In, Key, Note, Out, Text
+
+# -- the enrollment request -----------------------------------------------------------------
+
+
+class CustomerInfo(In):
+    cisPersonId: Text = ""
+    cisAccountId: Key
+    name: Text = ""
+    homePhone: Text = ""
+    businessPhone: Text = ""
+    email: Text = ""
+
+
+class ProgramInfo(In):
+    cisServiceAgreementId: Text = ""
+    programCode: Key
+    #: With a UTC offset; absent means "now".
+    startDateTimeISO: AwareDatetime | None = None
+
+
+class LocationInfo(In):
+    locationId: Text = ""
+    division: Text = ""
+    cisPremiseId: Text = ""
+    cisServicePointId: Key
+    timeZone: Text = ""
+    address1: Text = ""
+    city: Text = ""
+    country: Text = ""
+    county: Text = ""
+    state: Text = ""
+    postal: Text = ""
+
+
+class AssetCreate(In):
+    sequence: int | None = None
+    assetId: Text = ""
+    #: Filled by the hub from the AssetSpec lookup (MAKE!MODEL) when derms sent make and model.
+    specification: Text = ""
+    make: Text = ""
+    model: Text = ""
+    assetType: Text = ""
+    badgeNo: Text = ""
+    serialNo: Text = ""
+    nicId: Key
+    headEndSystem: Key
+
+
+class AssetInfo(In):
+    installationMethod: Text = ""
+    assetOwnership: Text = ""
+    assetList: list[AssetCreate] = Field(default_factory=list, max_length=100)
+
+
+class EnrollmentRequest(In):
+    """Oracle's enrollment request (ENR-REQ record), cpm's enroll input."""
+
+    messageId: Key
+    customerInfo: CustomerInfo
+    programInfo: ProgramInfo
+    locationInfo: LocationInfo
+    #: An absent or empty asset list answers CPM-NO-DEVICES, not a validation error.
+    assetInfo: AssetInfo = Field(default_factory=AssetInfo)
+
+
+class EnrollmentCreated(Out):
+    enrollmentId: str
+    status: SubscriptionStatus
+    syncRequestId: str
+
+
+class EnrollmentCollection(BaseModel):
+    """Many enrollment requests in one call; each record is validated and enrolled on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+    requests: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+
+
+class EnrollmentOutcomeRead(Out):
+    messageId: str
+    outcome: Literal["Created", "Exists", "Rejected"]
+    enrollmentId: str | None = None
+    syncRequestId: str | None = None
+    code: str | None = None
+    detail: str | None = None
+
+
+class EnrollmentCollectionResult(Out):
+    results: list[EnrollmentOutcomeRead]
+
+
+class EnrollmentChanged(Out):
+    enrollmentId: str
+    status: SubscriptionStatus
+    syncRequestId: str
+    #: The device added, or the replacement device.
+    deviceId: str | None = None
+
+
+class UnenrollmentCreate(In):
+    reason: Note = ""
+    endDateTimeISO: AwareDatetime | None = None
+
+
+class DeviceAdd(In):
+    asset: AssetCreate
+
+
+class DeviceRead(Out):
+    deviceId: str
+    headEndSystem: str
+    nicId: str
+    deviceType: str
+    specification: str
+    make: str
+    model: str
+    serialNo: str
+    badgeNo: str
+    status: DeviceLinkStatus
+    headEndRegistration: str | None
+    headEndMessage: str | None
+
+
+class SyncRequestRead(Out):
+    syncRequestId: str
+    enrollmentId: str
+    syncType: SyncType
+    state: SyncState
+    version: int
+    errorInfo: list[Any] | None
+    createdAt: str
+    updatedAt: str
+    acknowledgedAt: str | None
+
+
+class EnrollmentRead(Out):
+    enrollmentId: str
+    messageId: str | None
+    status: SubscriptionStatus
+    programCode: str
+    cisAccountId: str
+    cisPersonId: str
+    cisPremiseId: str
+    cisServicePointId: str
+    division: str
+    startDateTimeISO: str
+    endDateTimeISO: str | None
+    version: int
+    devices: list[DeviceRead]
+    syncRequests: list[SyncRequestRead]
+
+
+class SyncRequestPage(Out):
+    items: list[SyncRequestRead]
+    next: str | None
+
+
+class HistoryRead(Out):
+    fromState: str | None
+    toState: str
+    at: str
+    actor: str
+    note: str | None
+
+
+class DiscardCreate(In):
+    note: Note = ""
+
+
+# -- acknowledgements (postAcknowledgement) -------------------------------------------------
+
+
+class ExceptionInfo(BaseModel):
+    """Oracle's exceptionInfo entry; kept as sent, further fields included."""
+
+    model_config = ConfigDict(extra="allow")
+
+    messageCategory: Note = ""
+    messageNumber: str | int = ""
+    messageParameters: list[Any] = Field(default_factory=list)
+    comments: Note = ""
+
+
+class DeviceHeadendStatus(In):
+    deviceId: Key
+    headEndRegistration: HeadEndRegistration
+    message: Note = ""
+
+
+class AcknowledgementCreate(In):
+    syncRequestId: Key
+    hasError: bool = False
+    exceptionInfo: list[ExceptionInfo] = Field(default_factory=list)
+    deviceHeadendStatus: list[DeviceHeadendStatus] = Field(default_factory=list)
+
+
+class SingleAcknowledgementCreate(AcknowledgementCreate):
+    """update-and-transition: the path names the sync request; the body may repeat it."""
+
+    syncRequestId: Key | None = None  # type: ignore[assignment]
+
+
+class AcknowledgementsCreate(In):
+    acknowledgements: list[AcknowledgementCreate] = Field(max_length=5000)
+
+
+class AckResultRead(Out):
+    syncRequestId: str
+    outcome: AckOutcome
+    code: str | None = None
+    detail: str | None = None
+
+
+class AckResultsRead(Out):
+    results: list[AckResultRead]
+
+
+# -- device status checks -------------------------------------------------------------------
+
+
+class StatusCheckCreated(Out):
+    dacsMessageId: str
+
+
+class DeviceStatusResponseCreate(In):
+    transactionId: Key
+    status: DeviceCheckResult
+    message: Note = ""
+
+
+class DeviceStatusResponsesCreate(In):
+    responses: list[DeviceStatusResponseCreate] = Field(max_length=5000)
+
+
+class DeviceStatusResultRead(Out):
+    transactionId: str
+    outcome: AnswerOutcome
+    code: str | None = None
+
+
+class DeviceStatusResultsRead(Out):
+    results: list[DeviceStatusResultRead]
+
+
+# -- enrollment extracts (OUAI-ENR) ---------------------------------------------------------
+
+
+class ExtractCreate(In):
+    #: INITIAL: every Active subscription; INCREMENTAL: what changed since the last extract.
+    kind: ExtractKind
+
+
+class ExtractRead(Out):
+    extractId: str
+    kind: ExtractKind
+    state: ExtractState
+    #: The file on cpm's content server; null when there were no rows, or the extract failed.
+    fileName: str | None
+    rows: int
+    startedAt: str
+    finishedAt: str | None
+    error: str | None
+
+
+# -- reconciliation -------------------------------------------------------------------------
+
+
+class ReconciliationItemRead(Out):
+    subscriptionId: str
+    status: SubscriptionStatus
+    programCode: str
+    cisServicePointId: str
+    devices: list[str]
+
+
+class ReconciliationPage(Out):
+    items: list[ReconciliationItemRead]
+    next: str | None

@@ -1,0 +1,26 @@
+"""derms's database schema, shared by its features: one ``MetaData``, the column conventions, and
+the outbox every feature writes its outbound messages to (platform/outbox.py).
+
+Each feature defines its tables in its own ``tables.py`` on this ``metadata``; ``migrations.py``
+lists the numbered changes of the whole part. docs/contracts/derms-data.md explains the tables.
+Timestamps are ISO-8601 text with an offset, the same on SQLite and PostgreSQL, never naive.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from derlink.platform.outbox import outbox_table
+
+metadata = sa.MetaData()
+
+EXT = 80  # identifiers that come from outside (subscription, message, device and NIC ids)
+CODE = 40
+TS = 40
+
+
+def text_column(name: str, length: int = EXT) -> sa.Column[str]:
+    return sa.Column(name, sa.String(length), nullable=False, default="")
+
+
+outbox = outbox_table(metadata)

@@ -1,0 +1,3 @@
+"""Strategies, events and stages (SPEC §3 DERMS): the event lifecycle with its approvals, and
+automatic stage generation from scores and forecasts. Not built yet; this package is its
+place."""
