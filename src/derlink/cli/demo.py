@@ -303,9 +303,11 @@ def _fresh_postgres(server_url: str) -> tuple[str, Callable[[], None]]:
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
 
     def drop() -> None:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(
                 sa.text(
@@ -338,7 +340,12 @@ def run_demo(
     server = ServerProcess(home, database_url=db_url)
     try:
         server.start()
-        return asyncio.run(_journey(server, customers, quiet, console, database=db_url or "sqlite"))
+        summary = asyncio.run(
+            _journey(server, customers, quiet, console, database=db_url or "sqlite")
+        )
+        if keep:  # where the kept data is, for a look at it afterwards
+            summary["kept"] = {"home": str(home), "database_url": db_url}
+        return summary
     finally:
         server.stop()
         if drop is not None and not keep:
