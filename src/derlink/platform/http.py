@@ -35,15 +35,6 @@ class Connection:
     token_url: str = ""
     timeout_s: float = 30.0
 
-    def redacted(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "base_url": self.base_url,
-            "auth": self.auth,
-            "username": self.username,
-            "secret": "****" if self.secret else "",
-        }
-
 
 class HttpClient:
     """A pooled client for one connection; create it inside a running event loop."""
