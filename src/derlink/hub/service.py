@@ -96,12 +96,8 @@ class Hub:
         """Run faulted instances again from the beginning; every step is idempotent."""
         done = []
         for instance_id in instance_ids:
-            status = await asyncio.to_thread(self.store.status, instance_id)
-            if status is not InstanceStatus.FAULTED:
-                raise BusinessError(
-                    f"instance {instance_id} is {status.value}, not in the hospital",
-                    code="HUB-NOT-IN-HOSPITAL",
-                )
+            # Refused (HUB-NOT-IN-HOSPITAL) unless Faulted, checked in the same statement that
+            # takes it out, so of two resubmits at once exactly one starts a run.
             run = await asyncio.to_thread(
                 self.store.prepare_rerun, instance_id, actor, "resubmit", note
             )
@@ -113,12 +109,8 @@ class Hub:
     async def discard(self, instance_ids: list[str], actor: str, note: str = "") -> list[str]:
         done = []
         for instance_id in instance_ids:
-            status = await asyncio.to_thread(self.store.status, instance_id)
-            if status is not InstanceStatus.FAULTED:
-                raise BusinessError(
-                    f"instance {instance_id} is {status.value}, not in the hospital",
-                    code="HUB-NOT-IN-HOSPITAL",
-                )
+            # Refused (HUB-NOT-IN-HOSPITAL) unless Faulted, in one statement: a discard racing
+            # a resubmit of the same instance never both happen.
             await asyncio.to_thread(self.store.discard, instance_id, actor, note)
             if self.receipts is not None:
                 # The content of a discarded file may be delivered again.
@@ -225,11 +217,19 @@ class Hub:
                 if category == "remote" and ready is None:
                     ready = await flow.ready()
                 if category == "remote" and ready:
-                    await self.resubmit(
-                        [received.instance_id], actor, "the file is still waiting: run again"
-                    )
+                    await self._resubmit_waiting(received.instance_id, actor)
             started.append(received)
         return started
+
+    async def _resubmit_waiting(self, instance_id: str, actor: str) -> None:
+        """Run again the instance of a file still waiting after a remote fault, unless another
+        listing (a second worker, a run-now) took it out of the hospital first."""
+        try:
+            await self.resubmit([instance_id], actor, "the file is still waiting: run again")
+        except BusinessError as refused:
+            if refused.code != "HUB-NOT-IN-HOSPITAL":
+                raise
+            log.info("%s was taken up by another listing", instance_id)
 
     async def _start_scheduled(
         self, code: str, batch_id: str, at: datetime, actor: str

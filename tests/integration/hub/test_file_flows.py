@@ -29,7 +29,12 @@ ACK_HEADER = "rowNumber,syncRequestId,subscriptionId,result,reasonCode,reason\n"
 
 class FileHarness:
     def __init__(
-        self, tmp_path: Path, *, max_bytes: int = 1 << 30, cpm_mode: str = "collection"
+        self,
+        tmp_path: Path,
+        *,
+        max_bytes: int = 1 << 30,
+        cpm_mode: str = "collection",
+        database_url: str | None = None,
     ) -> None:
         self.cpm = FakeTarget(self.cpm_answer)
         self.cpm_down = False
@@ -41,7 +46,7 @@ class FileHarness:
         self.mailer = MemoryMailer()
         self.runtime = MemoryRuntime(RetryPolicy(max_attempts=2, interval_s=0.001))
         self.part: HubPart = create_part(
-            database_url=f"sqlite:///{tmp_path}/hub.sqlite",
+            database_url=database_url or f"sqlite:///{tmp_path}/hub.sqlite",
             credentials=CredentialStore.generate(),
             clock=FixedClock(datetime(2026, 11, 30, 23, 0, tzinfo=UTC)),
             targets=Targets(

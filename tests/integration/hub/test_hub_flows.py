@@ -47,11 +47,16 @@ class FakeTarget:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        database_url: str | None = None,
+        runtime: MemoryRuntime | None = None,
+    ) -> None:
         self.cpm = FakeTarget()
         self.derms = FakeTarget()
         self.mailer = MemoryMailer()
-        self.runtime = MemoryRuntime(RetryPolicy(max_attempts=3, interval_s=0.001))
+        self.runtime = runtime or MemoryRuntime(RetryPolicy(max_attempts=3, interval_s=0.001))
         self.part: HubPart = create_part(
             database_url=database_url or f"sqlite:///{tmp_path}/hub.sqlite",
             credentials=CredentialStore.generate(),
