@@ -69,7 +69,7 @@ class Harness:
         self.hub = self.part.hub
 
     async def send(self, code: str, body: dict[str, Any], sender: str = "test") -> str:
-        batch = self.hub.flow(code).batch.model_validate(body)
+        batch = self.hub.flow(code).spec.batch.model_validate(body)
         received = await self.hub.accept(code, batch, sender)
         await self.runtime.drain()
         return received.instance_id
@@ -232,10 +232,10 @@ async def test_a_target_that_stays_down_lands_in_the_hospital_and_resubmit_compl
 async def test_a_redelivered_batch_has_no_second_effect(harness: Harness):
     body = {"batchId": "B3", "messages": [sync_record("SR1")]}
     first = await harness.hub.accept(
-        "ENR-SYNC", harness.hub.flow("ENR-SYNC").batch.model_validate(body), "cpm"
+        "ENR-SYNC", harness.hub.flow("ENR-SYNC").spec.batch.model_validate(body), "cpm"
     )
     second = await harness.hub.accept(
-        "ENR-SYNC", harness.hub.flow("ENR-SYNC").batch.model_validate(body), "cpm"
+        "ENR-SYNC", harness.hub.flow("ENR-SYNC").spec.batch.model_validate(body), "cpm"
     )
     await harness.runtime.drain()
     assert (first.duplicate, second.duplicate) == (False, True)

@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from derlink.common.errors import BusinessFault, Fault
+from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.model import (
     FlowOutcome,
@@ -24,7 +23,6 @@ from derlink.hub.model import (
     correlation_id,
 )
 from derlink.hub.runtime.port import FlowContext
-from derlink.hub.schemas import EnrollAckBatch
 
 SINGLE_CALL_CONCURRENCY = 16
 #: The most acknowledgements one collection call to cpm carries.
@@ -68,14 +66,7 @@ async def deliver_acknowledgements(
 
 
 class EnrollmentAcknowledgement:
-    code: ClassVar[str] = "ENR-ACK"
-    name: ClassVar[str] = "Enrollment Acknowledgement"
-    source: ClassVar[str] = "derms"
-    target: ClassVar[str] = "cpm"
-    trigger: ClassVar[str] = "message"
-    schedule: str | None = None
-    field: ClassVar[str] = "acks"
-    batch: ClassVar[type[BaseModel]] = EnrollAckBatch
+    spec: ClassVar[FlowSpec] = FLOWS["ENR-ACK"]
 
     def __init__(self, targets: Targets) -> None:
         self.targets = targets

@@ -14,11 +14,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from derlink.common.clock import Clock
 from derlink.common.errors import BusinessFault, Fault, TechnicalFault
 from derlink.contracts.acks import ALREADY_EXISTS, RESPONSE_SUCCESS, AckType
+from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.lookups import LookupStore
 from derlink.hub.model import (
@@ -29,7 +28,6 @@ from derlink.hub.model import (
     msg_ack,
 )
 from derlink.hub.runtime.port import FlowContext
-from derlink.hub.schemas import EnrollmentRequestBatch
 
 #: Requests per durable step, and concurrent enroll calls within a step.
 CHUNK = 100
@@ -37,14 +35,7 @@ CONCURRENCY = 16
 
 
 class EnrollmentRequestFlow:
-    code: ClassVar[str] = "ENR-REQ"
-    name: ClassVar[str] = "Enrollment Request"
-    source: ClassVar[str] = "derms"
-    target: ClassVar[str] = "cpm"
-    trigger: ClassVar[str] = "message"
-    schedule: str | None = None
-    field: ClassVar[str] = "requests"
-    batch: ClassVar[type[BaseModel]] = EnrollmentRequestBatch
+    spec: ClassVar[FlowSpec] = FLOWS["ENR-REQ"]
 
     def __init__(self, targets: Targets, lookups: LookupStore, clock: Clock) -> None:
         self.targets = targets
