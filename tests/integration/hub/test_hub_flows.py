@@ -319,6 +319,61 @@ async def test_single_record_mode_calls_update_and_transition_once_per_ack(harne
     ]
 
 
+@pytest.mark.parametrize("mode", ["single", "collection"])
+async def test_an_ack_cpm_refuses_is_the_same_record_error_in_either_mode(
+    harness: Harness, mode: str
+):
+    harness.hub.targets.cpm_mode = mode  # type: ignore[assignment]
+    problem = {"code": "CPM-SYNC-UNKNOWN", "detail": "no such sync request"}
+
+    async def cpm(path: str, body: Any) -> Any:
+        if path.endswith("/acknowledgements"):
+            return {
+                "results": [
+                    {"syncRequestId": a["syncRequestId"], "outcome": "Rejected", **problem}
+                    for a in body["acknowledgements"]
+                ]
+            }
+        raise BusinessFault(f"cpm rejected POST {path} (404)", status=404, body=problem)
+
+    harness.cpm.handler = cpm
+    acks = [{"ackType": "SUCCESS", "whenISO": "x", "dacsMessageId": "S9", "responses": []}]
+    instance = await harness.send("ENR-ACK", {"batchId": "B5R", "acks": acks})
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert detail["outcome"]["errors"] == [
+        {"key": "S9", "code": "CPM-SYNC-UNKNOWN", "message": "no such sync request"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("problem", "code"),
+    [
+        (
+            {"code": "CPM-PROGRAM-INACTIVE", "detail": "program is not Active"},
+            "CPM-PROGRAM-INACTIVE",
+        ),
+        ({"messageNumber": 20001, "detail": "program is not Active"}, "20001"),
+        ({"detail": "program is not Active"}, "HTTP-422"),
+    ],
+)
+async def test_a_request_refused_by_a_single_record_target_is_acked_with_its_code(
+    harness: Harness, problem: dict[str, Any], code: str
+):
+    harness.hub.targets.cpm_mode = "single"
+
+    async def cpm(path: str, body: Any) -> Any:
+        raise BusinessFault("cpm rejected POST /api/v1/enrollments (422)", status=422, body=problem)
+
+    harness.cpm.handler = cpm
+    await harness.send("ENR-REQ", {"batchId": "B6R", "requests": [enrollment_request(1)]})
+    ((_, ack),) = harness.derms.calls
+    assert ack["ackType"] == "ERROR"
+    assert [(r["responseCode"], r["value"]) for r in ack["responses"]] == [
+        (code, "program is not Active")
+    ]
+
+
 async def test_a_message_the_flow_cannot_map_is_a_technical_fault_without_retries(harness: Harness):
     harness.hub.targets.cpm_mode = "single"
 

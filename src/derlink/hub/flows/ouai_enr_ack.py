@@ -19,7 +19,7 @@ from derlink.contracts.enrollment_files import (
     REJECTED,
 )
 from derlink.hub.catalog import FLOWS, FlowSpec
-from derlink.hub.flows.enr_ack import deliver_acknowledgements
+from derlink.hub.flows.delivery import acknowledge, record_error, rejected
 from derlink.hub.flows.files import RecordFileFlow, RowsResult
 from derlink.hub.model import FlowOutcome, RecordError
 from derlink.hub.runtime.port import FlowContext
@@ -87,20 +87,16 @@ class AnalyticsEnrollmentAcknowledgement(RecordFileFlow):
                 }
             )
             numbers.append(number)
-        results = await deliver_acknowledgements(self.targets, acks) if acks else []
-        duplicates = 0
+        results = await acknowledge(self.targets, acks) if acks else []
+        duplicates = rejected_by_cpm = 0
         for number, outcome in zip(numbers, results, strict=True):
             if outcome.get("outcome") == "Duplicate":
                 duplicates += 1
-            elif outcome.get("outcome") == "Rejected":
+            elif rejected(outcome):
+                rejected_by_cpm += 1
                 errors.append(
-                    RecordError(
-                        f"row {number}",
-                        outcome.get("code") or "CPM-REJECTED",
-                        f"{outcome['syncRequestId']}: {outcome.get('detail') or ''}",
-                    )
+                    record_error(outcome, f"row {number}", about=outcome["syncRequestId"])
                 )
-        rejected_by_cpm = sum(1 for r in results if r.get("outcome") == "Rejected")
         return RowsResult(
             succeeded=len(acks) - rejected_by_cpm,
             duplicates=duplicates,
