@@ -20,7 +20,6 @@ from derlink.contracts.acks import ALREADY_EXISTS, RESPONSE_SUCCESS, AckType
 from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.flows.delivery import deliver, record_error, rejected
-from derlink.hub.lookups import LookupStore
 from derlink.hub.model import (
     FlowOutcome,
     RecordError,
@@ -28,6 +27,7 @@ from derlink.hub.model import (
     fill_specifications,
     msg_ack,
 )
+from derlink.hub.ports import LookupTables
 from derlink.hub.runtime.port import FlowContext
 
 #: Requests per durable step (and per collection call to derlink's cpm). A remote fault on
@@ -39,7 +39,7 @@ CHUNK = 100
 class EnrollmentRequestFlow:
     spec: ClassVar[FlowSpec] = FLOWS["ENR-REQ"]
 
-    def __init__(self, targets: Targets, lookups: LookupStore, clock: Clock) -> None:
+    def __init__(self, targets: Targets, lookups: LookupTables, clock: Clock) -> None:
         self.targets = targets
         self.lookups = lookups
         self.clock = clock

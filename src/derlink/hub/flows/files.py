@@ -29,8 +29,7 @@ from derlink.common.errors import BusinessFault, ConfigurationError, Fault, Tech
 from derlink.hub.catalog import FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.model import FlowOutcome, RecordError
-from derlink.hub.notify import Notifier
-from derlink.hub.receipts import FileReceipts
+from derlink.hub.ports import FileMail, ReceiptBook
 from derlink.hub.runtime.port import FlowContext
 from derlink.platform.files import (
     CHUNK,
@@ -93,8 +92,8 @@ class FileFlow:
         *,
         targets: Targets,
         options: FileOptions,
-        receipts: FileReceipts,
-        notifier: Notifier,
+        receipts: ReceiptBook,
+        notifier: FileMail,
     ) -> None:
         if self.spec.files is None:
             raise ConfigurationError(f"{self.spec.code} names no stores in the flow catalog")
