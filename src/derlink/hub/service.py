@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -51,9 +51,9 @@ class Hub:
     store: InstanceStore
     runtime: Runtime
     targets: Targets
-    receipts: FileReceipts | None = None
     #: The cron of each schedule a scheduled flow of the catalog names (from the settings).
-    crons: Mapping[Schedule, str] = field(default_factory=dict)
+    crons: Mapping[Schedule, str]
+    receipts: FileReceipts | None = None
 
     def flow(self, code: str) -> Flow:
         try:

@@ -3,10 +3,12 @@ module pointing at its own row."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pydantic import BaseModel
 
-from derlink.hub.catalog import CATALOG, FLOWS, FlowSpec
+from derlink.hub.catalog import CATALOG, FLOWS
 from derlink.hub.flows.dev_status import DeviceStatusCheck
 from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
@@ -65,27 +67,9 @@ class TwoLists(BaseModel):
 
 def test_a_batch_schema_without_exactly_one_list_of_records_is_refused():
     with pytest.raises(ValueError, match="one list of records"):
-        FlowSpec(
-            code="X",
-            name="x",
-            trigger="message",
-            source="a",
-            target="b",
-            schedule=None,
-            batch=TwoLists,
-            concurrency=1,
-        )
+        dataclasses.replace(FLOWS["ENR-SYNC"], batch=TwoLists)
 
 
 def test_a_message_flow_with_a_schedule_is_refused():
     with pytest.raises(ValueError, match="scheduled flow"):
-        FlowSpec(
-            code="X",
-            name="x",
-            trigger="message",
-            source="a",
-            target="b",
-            schedule="reconcile",
-            batch=FLOWS["ENR-SYNC"].batch,
-            concurrency=1,
-        )
+        dataclasses.replace(FLOWS["ENR-SYNC"], schedule="reconcile")

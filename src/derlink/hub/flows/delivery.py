@@ -79,7 +79,7 @@ async def deliver(
     return list(await asyncio.gather(*(one(r) for r in records)))
 
 
-def refusal(key: str, value: Any, fault: BusinessFault) -> Record:
+def refusal(key: str, value: str, fault: BusinessFault) -> Record:
     """The result of a record a single-record target refused.
 
     Its code is the problem's ``code``, else Oracle's ``messageNumber``, else ``HTTP-<status>``;
