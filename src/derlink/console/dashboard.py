@@ -59,10 +59,10 @@ def read_dashboard(hub: Hub, now: datetime) -> dict[str, Any]:
         flows.append(
             {
                 "code": code,
-                "name": flow.name,
-                "source": flow.source,
-                "trigger": flow.trigger,
-                "schedule": flow.schedule,
+                "name": flow.spec.name,
+                "source": flow.spec.source,
+                "trigger": flow.spec.trigger,
+                "schedule": hub.cron(code),
                 "status": "paused" if hub.is_paused(code) else "active",
                 "last_run": last.get(code),
                 "last_hour": window_summary(last_hour.get(code, {})),

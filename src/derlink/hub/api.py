@@ -44,7 +44,7 @@ def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
         """Accept one message (a batch of records) for a flow: persisted, then 202."""
         flow = hub.flow(code)
         try:
-            batch = flow.batch.model_validate(body)
+            batch = flow.spec.batch.model_validate(body)
         except ValidationError as exc:
             # Same 422 shape as any other body error, field paths included.
             raise RequestValidationError(exc.errors()) from None
@@ -52,7 +52,7 @@ def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
         return Accepted(
             instanceId=received.instance_id,
             status=received.status.value,
-            records=len(body.get(flow.field, [])),
+            records=len(body.get(flow.spec.field, [])),
             duplicate=received.duplicate,
         )
 

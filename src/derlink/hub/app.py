@@ -9,20 +9,19 @@ from functools import partial
 from fastapi import FastAPI
 
 from derlink.common.clock import Clock
-from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
 from derlink.hub.api import create_router
+from derlink.hub.catalog import CATALOG, Schedule
 from derlink.hub.connections import Targets
 from derlink.hub.executor import Executor
 from derlink.hub.flows import Flow
-from derlink.hub.flows.dev_status import DeviceStatusAnswer, DeviceStatusCheck
+from derlink.hub.flows.dev_status import DeviceStatusCheck
+from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
 from derlink.hub.flows.files import FileOptions
-from derlink.hub.flows.ouai_enr import (
-    AnalyticsEnrollmentAcknowledgement,
-    EnrollmentSyncToAnalytics,
-)
+from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
+from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
 from derlink.hub.lookups import LookupStore
 from derlink.hub.notify import Notifier
@@ -38,19 +37,6 @@ from derlink.platform.settings import Settings
 from derlink.platform.web import create_app
 
 log = logging.getLogger("derlink.hub")
-
-#: Concurrent instances per flow on one worker.
-CONCURRENCY = {
-    "ENR-REQ": 4,
-    "ENR-SYNC": 4,
-    "ENR-ACK": 4,
-    "DEV-STATUS": 2,
-    "DEV-STATUS-ACK": 2,
-    "RECONCILE": 1,
-    # One file at a time per flow and worker: a file is already many batches.
-    "OUAI-ENR": 1,
-    "OUAI-ENR-ACK": 1,
-}
 
 
 @dataclass
@@ -86,41 +72,28 @@ def build_flows(
     targets: Targets,
     lookups: LookupStore,
     clock: Clock,
-    reconcile_cron: str,
     *,
     receipts: FileReceipts,
     notifier: Notifier,
     files: FileSettings,
 ) -> dict[str, Flow]:
-    def options(prefix: str) -> FileOptions:
-        return FileOptions(prefix=prefix, schedule=files.cron, max_bytes=files.max_bytes)
-
+    """Every flow of the catalog, in its order; the file flows only where the hub has stores."""
     flows: list[Flow] = [
         EnrollmentRequestFlow(targets, lookups, clock),
         EnrollmentSync(targets),
         EnrollmentAcknowledgement(targets),
         DeviceStatusCheck(targets),
-        DeviceStatusAnswer(targets),
-        EnrollmentReconciliation(targets, reconcile_cron),
+        DeviceStatusAcknowledgement(targets),
+        EnrollmentReconciliation(targets),
     ]
     if targets.stores:
+        options = FileOptions(max_bytes=files.max_bytes)
         flows += [
-            EnrollmentSyncToAnalytics(
-                store=targets.store("cpm-content"),
-                target_store=targets.store("analytics-storage"),
-                options=options(EXTRACT_PREFIX),
-                receipts=receipts,
-                notifier=notifier,
-            ),
-            AnalyticsEnrollmentAcknowledgement(
-                targets=targets,
-                store=targets.store("analytics-content"),
-                options=options(ACK_PREFIX),
-                receipts=receipts,
-                notifier=notifier,
-            ),
+            flow(targets=targets, options=options, receipts=receipts, notifier=notifier)
+            for flow in (EnrollmentSyncToAnalytics, AnalyticsEnrollmentAcknowledgement)
         ]
-    return {f.code: f for f in flows}
+    by_code = {f.spec.code: f for f in flows}
+    return {spec.code: by_code[spec.code] for spec in CATALOG if spec.code in by_code}
 
 
 def create_part(
@@ -141,16 +114,11 @@ def create_part(
     store = InstanceStore(db, clock)
     notifier = Notifier(db, mailer)
     receipts = FileReceipts(db, clock)
-    flows = build_flows(
-        targets,
-        lookups,
-        clock,
-        reconcile_cron,
-        receipts=receipts,
-        notifier=notifier,
-        files=files or FileSettings(),
-    )
+    files = files or FileSettings()
+    flows = build_flows(targets, lookups, clock, receipts=receipts, notifier=notifier, files=files)
     executor = Executor(flows, store, notifier)
+    # The catalog says which schedule starts a scheduled flow; the settings say when.
+    crons: dict[Schedule, str] = {"reconcile": reconcile_cron, "files": files.cron}
     hub = Hub(
         db=db,
         clock=clock,
@@ -159,11 +127,12 @@ def create_part(
         runtime=runtime,
         targets=targets,
         receipts=receipts,
+        crons=crons,
     )
     for code, flow in flows.items():
-        runtime.register(code, executor, concurrency=CONCURRENCY.get(code, 2))
-        if flow.schedule:
-            runtime.register_schedule(code, flow.schedule, partial(hub.tick, code))
+        runtime.register(code, executor, concurrency=flow.spec.concurrency)
+        if cron := hub.cron(code):
+            runtime.register_schedule(code, cron, partial(hub.tick, code))
     app = create_app("derlink hub", credentials=credentials, max_body_bytes=max_body_bytes)
     app.include_router(create_router(hub, lookups), prefix="/api/v1")
     return HubPart(name="hub", app=app, db=db, hub=hub, lookups=lookups)

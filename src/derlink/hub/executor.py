@@ -84,7 +84,7 @@ class Executor:
             await ctx.step(
                 "notify-business",
                 self._notify_business,
-                flow.code,
+                flow.spec.code,
                 instance_id,
                 [e.to_dict() for e in outcome.errors],
             )
@@ -108,7 +108,7 @@ class Executor:
         await ctx.step(
             "notify-technical",
             self._notify_technical,
-            flow.code,
+            flow.spec.code,
             instance_id,
             category,
             step,
@@ -117,7 +117,9 @@ class Executor:
         try:
             await flow.on_fault(TrackedContext(ctx, self.store), message, fault)
         except Fault as ack_fault:
-            log.error("%s: FAILURE ack for %s not delivered: %s", flow.code, instance_id, ack_fault)
+            log.error(
+                "%s: FAILURE ack for %s not delivered: %s", flow.spec.code, instance_id, ack_fault
+            )
         return "Faulted"
 
     async def _running(self, instance_id: str) -> None:

@@ -16,13 +16,14 @@ from pydantic import BaseModel
 from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError, Fault, NotFound, RemoteFault
 from derlink.common.ids import new_id
+from derlink.hub.catalog import Schedule
 from derlink.hub.connections import Targets
 from derlink.hub.flows import Flow
 from derlink.hub.flows.files import FileFlow, batch_id
+from derlink.hub.flows.reconcile import reconcile
 from derlink.hub.model import InstanceStatus
 from derlink.hub.notify import DEFAULT_PROPERTIES
 from derlink.hub.receipts import FileReceipts
-from derlink.hub.reconcile import reconcile
 from derlink.hub.runtime.port import Runtime
 from derlink.hub.tables import (
     flow_properties,
@@ -50,6 +51,8 @@ class Hub:
     store: InstanceStore
     runtime: Runtime
     targets: Targets
+    #: The cron of each schedule a scheduled flow of the catalog names (from the settings).
+    crons: Mapping[Schedule, str]
     receipts: FileReceipts | None = None
 
     def flow(self, code: str) -> Flow:
@@ -60,12 +63,17 @@ class Hub:
                 f"no flow {code!r}; flows: {', '.join(sorted(self.flows))}", code="HUB-FLOW-UNKNOWN"
             ) from None
 
+    def cron(self, code: str) -> str | None:
+        """When a scheduled flow runs (six fields, seconds first, UTC); None for a message flow."""
+        schedule = self.flow(code).spec.schedule
+        return None if schedule is None else self.crons[schedule]
+
     # intake -----------------------------------------------------------------------------
     async def accept(self, code: str, batch: BaseModel, sender: str) -> Received:
         """Persist a message and queue its instance; answers before any target is called."""
         flow = self.flow(code)
         payload = batch.model_dump(mode="json")
-        records: list[dict[str, Any]] = payload[flow.field]
+        records: list[dict[str, Any]] = payload[flow.spec.field]
         instance_id = f"{code}:{payload['batchId']}"
         held = await asyncio.to_thread(self.is_paused, code)
         received = await asyncio.to_thread(
@@ -96,12 +104,8 @@ class Hub:
         """Run faulted instances again from the beginning; every step is idempotent."""
         done = []
         for instance_id in instance_ids:
-            status = await asyncio.to_thread(self.store.status, instance_id)
-            if status is not InstanceStatus.FAULTED:
-                raise BusinessError(
-                    f"instance {instance_id} is {status.value}, not in the hospital",
-                    code="HUB-NOT-IN-HOSPITAL",
-                )
+            # Refused (HUB-NOT-IN-HOSPITAL) unless Faulted, checked in the same statement that
+            # takes it out, so of two resubmits at once exactly one starts a run.
             run = await asyncio.to_thread(
                 self.store.prepare_rerun, instance_id, actor, "resubmit", note
             )
@@ -113,12 +117,8 @@ class Hub:
     async def discard(self, instance_ids: list[str], actor: str, note: str = "") -> list[str]:
         done = []
         for instance_id in instance_ids:
-            status = await asyncio.to_thread(self.store.status, instance_id)
-            if status is not InstanceStatus.FAULTED:
-                raise BusinessError(
-                    f"instance {instance_id} is {status.value}, not in the hospital",
-                    code="HUB-NOT-IN-HOSPITAL",
-                )
+            # Refused (HUB-NOT-IN-HOSPITAL) unless Faulted, in one statement: a discard racing
+            # a resubmit of the same instance never both happen.
             await asyncio.to_thread(self.store.discard, instance_id, actor, note)
             if self.receipts is not None:
                 # The content of a discarded file may be delivered again.
@@ -165,9 +165,9 @@ class Hub:
     async def run_now(self, code: str, actor: str) -> list[Received]:
         """Start a scheduled flow now, outside its schedule: the instances it started."""
         flow = self.flow(code)
-        if flow.trigger != "schedule":
+        if flow.spec.trigger != "schedule":
             raise BusinessError(
-                f"{flow.code} is triggered by messages from {flow.source}, not by a schedule; "
+                f"{code} is triggered by messages from {flow.spec.source}, not by a schedule; "
                 "there is nothing to run now",
                 code="HUB-NOT-SCHEDULED",
             )
@@ -199,15 +199,15 @@ class Hub:
         try:
             files = await flow.scan()
         except Fault as fault:
-            log.error("%s: listing %s failed: %s", flow.code, flow.store.location, fault)
+            log.error("%s: listing %s failed: %s", flow.spec.code, flow.store.location, fault)
             raise
         started = []
         ready: bool | None = None  # asked once per listing, and only when a file needs it
         for info in files:
-            batch = flow.batch.model_validate(
+            batch = flow.spec.batch.model_validate(
                 {
                     "batchId": batch_id(info),
-                    flow.field: [
+                    flow.spec.field: [
                         {
                             "fileName": info.name,
                             "size": info.size,
@@ -219,26 +219,34 @@ class Hub:
                     ],
                 }
             )
-            received = await self.accept(flow.code, batch, actor)
+            received = await self.accept(flow.spec.code, batch, actor)
             if received.duplicate and received.status is InstanceStatus.FAULTED:
                 category = await asyncio.to_thread(self.store.fault_category, received.instance_id)
                 if category == "remote" and ready is None:
                     ready = await flow.ready()
                 if category == "remote" and ready:
-                    await self.resubmit(
-                        [received.instance_id], actor, "the file is still waiting: run again"
-                    )
+                    await self._resubmit_waiting(received.instance_id, actor)
             started.append(received)
         return started
+
+    async def _resubmit_waiting(self, instance_id: str, actor: str) -> None:
+        """Run again the instance of a file still waiting after a remote fault, unless another
+        listing (a second worker, a run-now) took it out of the hospital first."""
+        try:
+            await self.resubmit([instance_id], actor, "the file is still waiting: run again")
+        except BusinessError as refused:
+            if refused.code != "HUB-NOT-IN-HOSPITAL":
+                raise
+            log.info("%s was taken up by another listing", instance_id)
 
     async def _start_scheduled(
         self, code: str, batch_id: str, at: datetime, actor: str
     ) -> Received:
-        flow = self.flow(code)
-        batch = flow.batch.model_validate(
+        spec = self.flow(code).spec
+        batch = spec.batch.model_validate(
             {
                 "batchId": batch_id,
-                flow.field: [{"scheduledAt": at.isoformat(), "requestedBy": actor}],
+                spec.field: [{"scheduledAt": at.isoformat(), "requestedBy": actor}],
             }
         )
         return await self.accept(code, batch, actor)
@@ -249,16 +257,16 @@ class Hub:
             paused = {r.flow: r.paused for r in conn.execute(sa.select(flow_state))}
         return [
             {
-                "code": f.code,
-                "name": f.name,
-                "source": f.source,
-                "target": f.target,
-                "trigger": f.trigger,
-                "schedule": f.schedule,
-                "status": "paused" if paused.get(f.code) else "active",
-                "instances": counts.get(f.code, {}),
+                "code": code,
+                "name": flow.spec.name,
+                "source": flow.spec.source,
+                "target": flow.spec.target,
+                "trigger": flow.spec.trigger,
+                "schedule": self.cron(code),
+                "status": "paused" if paused.get(code) else "active",
+                "instances": counts.get(code, {}),
             }
-            for f in self.flows.values()
+            for code, flow in self.flows.items()
         ]
 
     # health ----------------------------------------------------------------------------------
@@ -278,7 +286,7 @@ class Hub:
         return dict(results)
 
     async def reconcile(self) -> dict[str, Any]:
-        """Compare cpm's subscriptions with the DERMS registry (see ``reconcile.py``)."""
+        """Compare cpm's subscriptions with the DERMS registry (see ``flows/reconcile.py``)."""
         return await reconcile(self.targets.cpm, self.targets.derms)
 
     async def stats(self) -> dict[str, Any]:

@@ -13,10 +13,11 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from derlink.common.clock import Clock
-from derlink.common.errors import NotFound
+from derlink.common.errors import BusinessError, NotFound
 from derlink.hub.model import FINAL_STATUSES, FlowOutcome, InstanceStatus
 from derlink.hub.tables import hospital_actions, instance_events, instance_keys, instances
 from derlink.platform.database import Database
@@ -200,63 +201,89 @@ class InstanceStore:
         self.event(instance_id, step, "faulted", f"{category}: {message}")
 
     def prepare_rerun(self, instance_id: str, actor: str, action: str, note: str = "") -> int:
-        """Count one more run of the instance and log who asked; returns the run number."""
+        """Take a Faulted instance out of the hospital for one more run and log who asked;
+        returns the run number. Refused (``HUB-NOT-IN-HOSPITAL``) unless it is Faulted."""
         now = self._now()
         with self.db.begin() as conn:
-            runs = conn.execute(
-                sa.select(instances.c.runs).where(instances.c.id == instance_id)
-            ).scalar()
-            if runs is None:
-                raise NotFound(f"no instance {instance_id!r}")
-            runs = int(runs) + 1
-            conn.execute(
-                instances.update()
-                .where(instances.c.id == instance_id)
-                .values(
-                    runs=runs,
-                    status=InstanceStatus.RECEIVED.value,
-                    updated_at=now,
-                    finished_at=None,
-                )
+            runs = self._leave_hospital(
+                conn,
+                instance_id,
+                runs=instances.c.runs + 1,
+                status=InstanceStatus.RECEIVED.value,
+                updated_at=now,
+                finished_at=None,
             )
-            conn.execute(
-                hospital_actions.insert().values(
-                    instance_id=instance_id, action=action, actor=actor, at=now, note=note
-                )
-            )
-            conn.execute(
-                instance_events.insert().values(
-                    instance_id=instance_id,
-                    at=now,
-                    step=action,
-                    outcome="requested",
-                    detail=f"by {actor}" + (f": {note}" if note else ""),
-                )
-            )
+            self._hospital_action(conn, instance_id, action, "requested", actor, now, note)
         return runs
 
     def discard(self, instance_id: str, actor: str, note: str = "") -> None:
+        """Take a Faulted instance out of the hospital for good and log who did it. Refused
+        (``HUB-NOT-IN-HOSPITAL``) unless it is Faulted."""
         now = self._now()
         with self.db.begin() as conn:
-            conn.execute(
-                instances.update()
-                .where(instances.c.id == instance_id)
-                .values(status=InstanceStatus.DISCARDED.value, updated_at=now, finished_at=now)
+            self._leave_hospital(
+                conn,
+                instance_id,
+                status=InstanceStatus.DISCARDED.value,
+                updated_at=now,
+                finished_at=now,
             )
-            conn.execute(
-                hospital_actions.insert().values(
-                    instance_id=instance_id, action="discard", actor=actor, at=now, note=note
-                )
+            self._hospital_action(conn, instance_id, "discard", "Discarded", actor, now, note)
+
+    @staticmethod
+    def _leave_hospital(conn: Connection, instance_id: str, **values: Any) -> int:
+        """Change a Faulted instance, in one statement guarded by its status; its run count.
+
+        Checking the status and then updating would let two hospital actions on one instance
+        (two resubmits, a resubmit and a discard) both pass the check and both act: two runs
+        of one instance. ``UPDATE … WHERE status = 'Faulted'`` checks and changes at once, so
+        exactly one of them finds the row; the other is refused (SPEC §2.2).
+        """
+        changed = conn.execute(
+            instances.update()
+            .where(
+                instances.c.id == instance_id,
+                instances.c.status == InstanceStatus.FAULTED.value,
             )
-            conn.execute(
-                instance_events.insert().values(
-                    instance_id=instance_id,
-                    at=now,
-                    step="discard",
-                    outcome="Discarded",
-                    detail=f"by {actor}" + (f": {note}" if note else ""),
-                )
+            .values(**values)
+            .returning(instances.c.runs)
+        ).scalar()
+        if changed is not None:
+            return int(changed)
+        status = conn.execute(
+            sa.select(instances.c.status).where(instances.c.id == instance_id)
+        ).scalar()
+        if status is None:
+            raise NotFound(f"no instance {instance_id!r}")
+        raise BusinessError(
+            f"instance {instance_id} is {status}, not in the hospital", code="HUB-NOT-IN-HOSPITAL"
+        )
+
+    @staticmethod
+    def _hospital_action(
+        conn: Connection,
+        instance_id: str,
+        action: str,
+        outcome: str,
+        actor: str,
+        at: str,
+        note: str,
+    ) -> None:
+        """Record who took an instance out of the hospital, and how, on its timeline too."""
+        conn.execute(
+            hospital_actions.insert().values(
+                instance_id=instance_id, action=action, actor=actor, at=at, note=note
             )
+        )
+        conn.execute(
+            instance_events.insert().values(
+                instance_id=instance_id,
+                at=at,
+                step=action,
+                outcome=outcome,
+                detail=f"by {actor}" + (f": {note}" if note else ""),
+            )
+        )
 
     def ids_with_status(
         self,

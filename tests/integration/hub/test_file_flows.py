@@ -15,6 +15,7 @@ from derlink.common.clock import FixedClock
 from derlink.common.errors import RemoteFault
 from derlink.hub.app import FileSettings, HubPart, create_part
 from derlink.hub.connections import Targets
+from derlink.hub.flows.files import FileOptions
 from derlink.hub.model import InstanceStatus
 from derlink.hub.runtime.memory import MemoryRuntime
 from derlink.hub.runtime.port import RetryPolicy
@@ -29,7 +30,12 @@ ACK_HEADER = "rowNumber,syncRequestId,subscriptionId,result,reasonCode,reason\n"
 
 class FileHarness:
     def __init__(
-        self, tmp_path: Path, *, max_bytes: int = 1 << 30, cpm_mode: str = "collection"
+        self,
+        tmp_path: Path,
+        *,
+        max_bytes: int = 1 << 30,
+        cpm_mode: str = "collection",
+        database_url: str | None = None,
     ) -> None:
         self.cpm = FakeTarget(self.cpm_answer)
         self.cpm_down = False
@@ -41,7 +47,7 @@ class FileHarness:
         self.mailer = MemoryMailer()
         self.runtime = MemoryRuntime(RetryPolicy(max_attempts=2, interval_s=0.001))
         self.part: HubPart = create_part(
-            database_url=f"sqlite:///{tmp_path}/hub.sqlite",
+            database_url=database_url or f"sqlite:///{tmp_path}/hub.sqlite",
             credentials=CredentialStore.generate(),
             clock=FixedClock(datetime(2026, 11, 30, 23, 0, tzinfo=UTC)),
             targets=Targets(
@@ -346,9 +352,7 @@ async def test_a_refused_file_resubmitted_from_the_hospital_is_taken_back(tmp_pa
     (instance,) = await files.run("OUAI-ENR-ACK")
     assert files.names("analytics-content") == ["Error-ENROLL_ACK_3.csv"]
     # The operator raises the limit and resubmits.
-    files.hub.flows["OUAI-ENR-ACK"].options = files.hub.flows[  # type: ignore[attr-defined]
-        "OUAI-ENR-ACK"
-    ].options.__class__(prefix="ENROLL_ACK", schedule="0 * * * * *", max_bytes=1 << 20)
+    files.hub.flows["OUAI-ENR-ACK"].options = FileOptions(max_bytes=1 << 20)  # type: ignore[attr-defined]
     await files.hub.resubmit([instance], "operator")
     await files.runtime.drain()
     assert files.detail(instance)["status"] == InstanceStatus.COMPLETED.value

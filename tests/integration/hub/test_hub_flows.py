@@ -47,11 +47,16 @@ class FakeTarget:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        database_url: str | None = None,
+        runtime: MemoryRuntime | None = None,
+    ) -> None:
         self.cpm = FakeTarget()
         self.derms = FakeTarget()
         self.mailer = MemoryMailer()
-        self.runtime = MemoryRuntime(RetryPolicy(max_attempts=3, interval_s=0.001))
+        self.runtime = runtime or MemoryRuntime(RetryPolicy(max_attempts=3, interval_s=0.001))
         self.part: HubPart = create_part(
             database_url=database_url or f"sqlite:///{tmp_path}/hub.sqlite",
             credentials=CredentialStore.generate(),
@@ -64,7 +69,7 @@ class Harness:
         self.hub = self.part.hub
 
     async def send(self, code: str, body: dict[str, Any], sender: str = "test") -> str:
-        batch = self.hub.flow(code).batch.model_validate(body)
+        batch = self.hub.flow(code).spec.batch.model_validate(body)
         received = await self.hub.accept(code, batch, sender)
         await self.runtime.drain()
         return received.instance_id
@@ -227,10 +232,10 @@ async def test_a_target_that_stays_down_lands_in_the_hospital_and_resubmit_compl
 async def test_a_redelivered_batch_has_no_second_effect(harness: Harness):
     body = {"batchId": "B3", "messages": [sync_record("SR1")]}
     first = await harness.hub.accept(
-        "ENR-SYNC", harness.hub.flow("ENR-SYNC").batch.model_validate(body), "cpm"
+        "ENR-SYNC", harness.hub.flow("ENR-SYNC").spec.batch.model_validate(body), "cpm"
     )
     second = await harness.hub.accept(
-        "ENR-SYNC", harness.hub.flow("ENR-SYNC").batch.model_validate(body), "cpm"
+        "ENR-SYNC", harness.hub.flow("ENR-SYNC").spec.batch.model_validate(body), "cpm"
     )
     await harness.runtime.drain()
     assert (first.duplicate, second.duplicate) == (False, True)
@@ -311,6 +316,61 @@ async def test_single_record_mode_calls_update_and_transition_once_per_ack(harne
     assert sorted(p for p, _ in harness.cpm.calls) == [
         "/api/v1/sync-requests/S1/update-and-transition",
         "/api/v1/sync-requests/S2/update-and-transition",
+    ]
+
+
+@pytest.mark.parametrize("mode", ["single", "collection"])
+async def test_an_ack_cpm_refuses_is_the_same_record_error_in_either_mode(
+    harness: Harness, mode: str
+):
+    harness.hub.targets.cpm_mode = mode  # type: ignore[assignment]
+    problem = {"code": "CPM-SYNC-UNKNOWN", "detail": "no such sync request"}
+
+    async def cpm(path: str, body: Any) -> Any:
+        if path.endswith("/acknowledgements"):
+            return {
+                "results": [
+                    {"syncRequestId": a["syncRequestId"], "outcome": "Rejected", **problem}
+                    for a in body["acknowledgements"]
+                ]
+            }
+        raise BusinessFault(f"cpm rejected POST {path} (404)", status=404, body=problem)
+
+    harness.cpm.handler = cpm
+    acks = [{"ackType": "SUCCESS", "whenISO": "x", "dacsMessageId": "S9", "responses": []}]
+    instance = await harness.send("ENR-ACK", {"batchId": "B5R", "acks": acks})
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert detail["outcome"]["errors"] == [
+        {"key": "S9", "code": "CPM-SYNC-UNKNOWN", "message": "no such sync request"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("problem", "code"),
+    [
+        (
+            {"code": "CPM-PROGRAM-INACTIVE", "detail": "program is not Active"},
+            "CPM-PROGRAM-INACTIVE",
+        ),
+        ({"messageNumber": 20001, "detail": "program is not Active"}, "20001"),
+        ({"detail": "program is not Active"}, "HTTP-422"),
+    ],
+)
+async def test_a_request_refused_by_a_single_record_target_is_acked_with_its_code(
+    harness: Harness, problem: dict[str, Any], code: str
+):
+    harness.hub.targets.cpm_mode = "single"
+
+    async def cpm(path: str, body: Any) -> Any:
+        raise BusinessFault("cpm rejected POST /api/v1/enrollments (422)", status=422, body=problem)
+
+    harness.cpm.handler = cpm
+    await harness.send("ENR-REQ", {"batchId": "B6R", "requests": [enrollment_request(1)]})
+    ((_, ack),) = harness.derms.calls
+    assert ack["ackType"] == "ERROR"
+    assert [(r["responseCode"], r["value"]) for r in ack["responses"]] == [
+        (code, "program is not Active")
     ]
 
 

@@ -1,6 +1,9 @@
-"""One module per integration flow of the SPEC §2.1 catalog, named after it.
+"""The hub's flows: one module per flow of the catalog, named after its code (ENR-REQ is
+``enr_req.py``); the machinery several flows share lives in modules named for what it does
+(``files.py``: the file flows; ``delivery.py``: a collection call or one call per record).
 
-Every flow has the same shape: ``code``, the batch schema of its intake, ``keys`` (the
+What a flow *is* (code, name, trigger, source, target, intake schema, concurrency) is its row
+of the catalog (``hub/catalog.py``); a flow module holds only what it *does*: ``keys`` (the
 business identifiers of a record, primary first), ``run`` (the steps, through the runtime
 port's ``FlowContext``) and ``on_fault`` (the FAILURE ack, where the sender expects one).
 """
@@ -9,25 +12,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel
-
 from derlink.common.errors import Fault
+from derlink.hub.catalog import FlowSpec
 from derlink.hub.model import FlowOutcome
 from derlink.hub.runtime.port import FlowContext
 
 
 class Flow(Protocol):
-    code: ClassVar[str]
-    name: ClassVar[str]
-    source: ClassVar[str]
-    target: ClassVar[str]
-    #: "message" (a party sends it) or "schedule" (the hub starts it on its cron).
-    trigger: ClassVar[str]
-    #: The cron of a scheduled flow (six fields, seconds first, UTC); None for message flows.
-    schedule: str | None
-    #: The list field of the intake body that carries the records.
-    field: ClassVar[str]
-    batch: ClassVar[type[BaseModel]]
+    #: The flow's row of the catalog.
+    spec: ClassVar[FlowSpec]
 
     def keys(self, record: dict[str, Any]) -> list[tuple[str, str]]:
         """Up to three business identifiers of one record, the primary one first."""

@@ -1,32 +1,22 @@
-"""DEV-STATUS — Device Status Check (+ ack) (SPEC §2.1).
+"""DEV-STATUS — Device Status Check (SPEC §2.1): cpm → DERMS status check.
 
-Out: cpm asks whether DERMS can reach a device; the hub delivers the checks to DERMS.
-Back (DEV-STATUS-ACK): DERMS answers each check asynchronously; the hub delivers the answers
-to cpm's device-status response, ``transactionId`` being the original dacsMessageId.
+cpm asks whether DERMS can reach a device; the hub delivers the checks to DERMS, which answers
+each one later, asynchronously, through DEV-STATUS-ACK (``dev_status_ack.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from derlink.common.errors import Fault
+from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.model import FlowOutcome
 from derlink.hub.runtime.port import FlowContext
-from derlink.hub.schemas import StatusAnswerBatch, StatusCheckBatch
 
 
 class DeviceStatusCheck:
-    code: ClassVar[str] = "DEV-STATUS"
-    name: ClassVar[str] = "Device Status Check"
-    source: ClassVar[str] = "cpm"
-    target: ClassVar[str] = "derms"
-    trigger: ClassVar[str] = "message"
-    schedule: str | None = None
-    field: ClassVar[str] = "messages"
-    batch: ClassVar[type[BaseModel]] = StatusCheckBatch
+    spec: ClassVar[FlowSpec] = FLOWS["DEV-STATUS"]
 
     def __init__(self, targets: Targets) -> None:
         self.targets = targets
@@ -50,34 +40,6 @@ class DeviceStatusCheck:
             {"batchId": batch_id, "messages": records},
             idempotency_key=f"DEV-STATUS-{batch_id}",
         )
-
-    async def on_fault(self, ctx: FlowContext, message: dict[str, Any], fault: Fault) -> None:
-        return None
-
-
-class DeviceStatusAnswer:
-    code: ClassVar[str] = "DEV-STATUS-ACK"
-    name: ClassVar[str] = "Device Status Check Acknowledgement"
-    source: ClassVar[str] = "derms"
-    target: ClassVar[str] = "cpm"
-    trigger: ClassVar[str] = "message"
-    schedule: str | None = None
-    field: ClassVar[str] = "responses"
-    batch: ClassVar[type[BaseModel]] = StatusAnswerBatch
-
-    def __init__(self, targets: Targets) -> None:
-        self.targets = targets
-
-    def keys(self, record: dict[str, Any]) -> list[tuple[str, str]]:
-        return [("dacsMessageId", record["transactionId"])]
-
-    async def run(self, ctx: FlowContext, message: dict[str, Any]) -> FlowOutcome:
-        records = message["responses"]
-        await ctx.step("deliver-cpm-status-response", self._deliver, records)
-        return FlowOutcome(processed=len(records), succeeded=len(records))
-
-    async def _deliver(self, records: list[dict[str, Any]]) -> None:
-        await self.targets.cpm.post("/api/v1/device-status-responses", {"responses": records})
 
     async def on_fault(self, ctx: FlowContext, message: dict[str, Any], fault: Fault) -> None:
         return None

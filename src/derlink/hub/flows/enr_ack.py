@@ -10,72 +10,18 @@ syncRequestId (outcome Duplicate) — that is success, not an error. A record cp
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
-from derlink.common.errors import BusinessFault, Fault
+from derlink.common.errors import Fault
+from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
-from derlink.hub.model import (
-    FlowOutcome,
-    RecordError,
-    acknowledgement_from_msgack,
-    correlation_id,
-)
+from derlink.hub.flows.delivery import acknowledge, record_error, rejected
+from derlink.hub.model import FlowOutcome, acknowledgement_from_msgack, correlation_id
 from derlink.hub.runtime.port import FlowContext
-from derlink.hub.schemas import EnrollAckBatch
-
-SINGLE_CALL_CONCURRENCY = 16
-#: The most acknowledgements one collection call to cpm carries.
-COLLECTION = 5000
-
-
-async def deliver_acknowledgements(
-    targets: Targets, acknowledgements: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """cpm's update-and-transition for each acknowledgement, one result each, in order.
-
-    To derlink's cpm as collections; to a target that only takes single records, one call per
-    record (at most SINGLE_CALL_CONCURRENCY at once), a refused record being a result too."""
-    if targets.cpm_mode != "single":
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(acknowledgements), COLLECTION):
-            body = await targets.cpm.post(
-                "/api/v1/sync-requests/acknowledgements",
-                {"acknowledgements": acknowledgements[start : start + COLLECTION]},
-            )
-            results.extend(body["results"])
-        return results
-    gate = asyncio.Semaphore(SINGLE_CALL_CONCURRENCY)
-
-    async def one(ack: dict[str, Any]) -> dict[str, Any]:
-        async with gate:
-            try:
-                result: dict[str, Any] = await targets.cpm.post(
-                    f"/api/v1/sync-requests/{ack['syncRequestId']}/update-and-transition", ack
-                )
-                return result
-            except BusinessFault as exc:
-                return {
-                    "syncRequestId": ack["syncRequestId"],
-                    "outcome": "Rejected",
-                    "code": exc.code,
-                    "detail": exc.message,
-                }
-
-    return list(await asyncio.gather(*(one(a) for a in acknowledgements)))
 
 
 class EnrollmentAcknowledgement:
-    code: ClassVar[str] = "ENR-ACK"
-    name: ClassVar[str] = "Enrollment Acknowledgement"
-    source: ClassVar[str] = "derms"
-    target: ClassVar[str] = "cpm"
-    trigger: ClassVar[str] = "message"
-    schedule: str | None = None
-    field: ClassVar[str] = "acks"
-    batch: ClassVar[type[BaseModel]] = EnrollAckBatch
+    spec: ClassVar[FlowSpec] = FLOWS["ENR-ACK"]
 
     def __init__(self, targets: Targets) -> None:
         self.targets = targets
@@ -86,12 +32,8 @@ class EnrollmentAcknowledgement:
     async def run(self, ctx: FlowContext, message: dict[str, Any]) -> FlowOutcome:
         acknowledgements = [acknowledgement_from_msgack(a) for a in message["acks"]]
         name = "deliver-cpm-single" if self.targets.cpm_mode == "single" else "deliver-cpm"
-        results = await ctx.step(name, deliver_acknowledgements, self.targets, acknowledgements)
-        errors = [
-            RecordError(r["syncRequestId"], r.get("code") or "CPM-REJECTED", r.get("detail") or "")
-            for r in results
-            if r.get("outcome") == "Rejected"
-        ]
+        results = await ctx.step(name, acknowledge, self.targets, acknowledgements)
+        errors = [record_error(r, r["syncRequestId"]) for r in results if rejected(r)]
         return FlowOutcome(
             processed=len(results),
             succeeded=len(results) - len(errors),

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from derlink.common.clock import Clock
-from derlink.common.errors import BusinessFault, Fault, TechnicalFault
+from derlink.common.errors import Fault
 from derlink.contracts.acks import ALREADY_EXISTS, RESPONSE_SUCCESS, AckType
+from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
-from derlink.hub.lookups import LookupStore
+from derlink.hub.flows.delivery import deliver, record_error, rejected
 from derlink.hub.model import (
     FlowOutcome,
     RecordError,
@@ -28,25 +27,19 @@ from derlink.hub.model import (
     fill_specifications,
     msg_ack,
 )
+from derlink.hub.ports import LookupTables
 from derlink.hub.runtime.port import FlowContext
-from derlink.hub.schemas import EnrollmentRequestBatch
 
-#: Requests per durable step, and concurrent enroll calls within a step.
+#: Requests per durable step (and per collection call to derlink's cpm). A remote fault on
+#: any request fails its step, which is retried whole: requests that already went through
+#: come back as 10589 (or Exists) and count as success.
 CHUNK = 100
-CONCURRENCY = 16
 
 
 class EnrollmentRequestFlow:
-    code: ClassVar[str] = "ENR-REQ"
-    name: ClassVar[str] = "Enrollment Request"
-    source: ClassVar[str] = "derms"
-    target: ClassVar[str] = "cpm"
-    trigger: ClassVar[str] = "message"
-    schedule: str | None = None
-    field: ClassVar[str] = "requests"
-    batch: ClassVar[type[BaseModel]] = EnrollmentRequestBatch
+    spec: ClassVar[FlowSpec] = FLOWS["ENR-REQ"]
 
-    def __init__(self, targets: Targets, lookups: LookupStore, clock: Clock) -> None:
+    def __init__(self, targets: Targets, lookups: LookupTables, clock: Clock) -> None:
         self.targets = targets
         self.lookups = lookups
         self.clock = clock
@@ -94,75 +87,29 @@ class EnrollmentRequestFlow:
         return mapped, errors
 
     async def _enroll_chunk(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if self.targets.cpm_mode == "collection":
-            return await self._enroll_collection(chunk)
-        return await self._enroll_single(chunk)
+        results = await deliver(
+            chunk,
+            mode=self.targets.cpm_mode,
+            collection=self._enroll_collection,
+            single=self._enroll_one,
+            chunk=CHUNK,
+            key="messageId",
+        )
+        return [_enrolled(r) for r in results]
 
     async def _enroll_collection(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """derlink's cpm: the chunk in one call, each request enrolled on its own there."""
         body = await self.targets.cpm.post("/api/v1/enrollments/collection", {"requests": chunk})
-        results = []
-        for r in body["results"]:
-            if r["outcome"] in ("Created", "Exists"):
-                results.append(
-                    {
-                        "messageId": r["messageId"],
-                        "ok": True,
-                        "existed": r["outcome"] == "Exists",
-                        "enrollmentId": r["enrollmentId"],
-                    }
-                )
-            else:
-                results.append(
-                    {
-                        "messageId": r["messageId"],
-                        "ok": False,
-                        "code": r.get("code") or "CPM-REJECTED",
-                        "message": r.get("detail") or "",
-                    }
-                )
-        if len(results) != len(chunk):
-            raise TechnicalFault(f"cpm answered {len(results)} results for {len(chunk)} requests")
+        results: list[dict[str, Any]] = body["results"]
         return results
 
-    async def _enroll_single(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _enroll_one(self, request: dict[str, Any]) -> dict[str, Any]:
         """A target with Oracle's single-record enroll: one call per request."""
-        gate = asyncio.Semaphore(CONCURRENCY)
-
-        async def enroll(request: dict[str, Any]) -> dict[str, Any]:
-            message_id = request["messageId"]
-            async with gate:
-                try:
-                    body = await self.targets.cpm.post(
-                        "/api/v1/enrollments", request, idempotency_key=message_id
-                    )
-                    return {
-                        "messageId": message_id,
-                        "ok": True,
-                        "enrollmentId": body["enrollmentId"],
-                    }
-                except BusinessFault as exc:
-                    body = exc.body if isinstance(exc.body, dict) else {}
-                    if (
-                        str(body.get("code")) == ALREADY_EXISTS
-                        or str(body.get("messageNumber")) == ALREADY_EXISTS
-                    ):
-                        return {
-                            "messageId": message_id,
-                            "ok": True,
-                            "existed": True,
-                            "enrollmentId": str(body.get("enrollmentId", "")),
-                        }
-                    return {
-                        "messageId": message_id,
-                        "ok": False,
-                        "code": str(body.get("code") or exc.status),
-                        "message": str(body.get("detail") or exc.message),
-                    }
-
-        # A remote fault on any request fails the step, which is retried whole: requests
-        # that already went through come back as 10589 and count as success.
-        return list(await asyncio.gather(*(enroll(r) for r in chunk)))
+        message_id = request["messageId"]
+        body = await self.targets.cpm.post(
+            "/api/v1/enrollments", request, idempotency_key=message_id
+        )
+        return {"messageId": message_id, "outcome": "Created", "enrollmentId": body["enrollmentId"]}
 
     async def _ack_results(self, batch_id: str, results: list[dict[str, Any]]) -> None:
         failed = sum(1 for r in results if not r["ok"])
@@ -202,3 +149,30 @@ class EnrollmentRequestFlow:
         await ctx.step(
             "failure-ack-derms", self._failure_ack, message["batchId"], message_ids, fault.message
         )
+
+
+def _enrolled(result: dict[str, Any]) -> dict[str, Any]:
+    """One request's result as the enroll step keeps it: ok with its enrollment id, or the
+    code and message of its refusal."""
+    message_id = result["messageId"]
+    outcome = result["outcome"]
+    if outcome in ("Created", "Exists"):
+        return {
+            "messageId": message_id,
+            "ok": True,
+            "existed": outcome == "Exists",
+            "enrollmentId": result["enrollmentId"],
+        }
+    # SPEC §2.2: an enrollment request that already exists (10589) counts as success.
+    if rejected(result) and ALREADY_EXISTS in (
+        str(result.get("code")),
+        str(result.get("messageNumber")),
+    ):
+        return {
+            "messageId": message_id,
+            "ok": True,
+            "existed": True,
+            "enrollmentId": str(result.get("enrollmentId", "")),
+        }
+    error = record_error(result, message_id)
+    return {"messageId": message_id, "ok": False, "code": error.code, "message": error.message}

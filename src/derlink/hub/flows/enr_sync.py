@@ -12,24 +12,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from derlink.common.errors import Fault
+from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.model import FlowOutcome
 from derlink.hub.runtime.port import FlowContext
-from derlink.hub.schemas import EnrollSyncBatch
 
 
 class EnrollmentSync:
-    code: ClassVar[str] = "ENR-SYNC"
-    name: ClassVar[str] = "Enrollment Synchronization"
-    source: ClassVar[str] = "cpm"
-    target: ClassVar[str] = "derms"
-    trigger: ClassVar[str] = "message"
-    schedule: str | None = None
-    field: ClassVar[str] = "messages"
-    batch: ClassVar[type[BaseModel]] = EnrollSyncBatch
+    spec: ClassVar[FlowSpec] = FLOWS["ENR-SYNC"]
 
     def __init__(self, targets: Targets) -> None:
         self.targets = targets

@@ -25,20 +25,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
-from derlink.common.errors import BusinessFault, Fault, TechnicalFault
+from derlink.common.errors import BusinessFault, ConfigurationError, Fault, TechnicalFault
+from derlink.hub.catalog import FlowSpec
+from derlink.hub.connections import Targets
 from derlink.hub.model import FlowOutcome, RecordError
-from derlink.hub.notify import Notifier
-from derlink.hub.receipts import FileReceipts
+from derlink.hub.ports import FileMail, ReceiptBook
 from derlink.hub.runtime.port import FlowContext
-from derlink.hub.schemas import FileBatch
 from derlink.platform.files import (
     CHUNK,
     FileExists,
     FileInfo,
     FileMissing,
-    FileStore,
     checksum,
     iterate,
 )
@@ -67,10 +64,9 @@ class FileRefused(BusinessFault):
 
 @dataclass(frozen=True)
 class FileOptions:
-    """A file flow's configuration (SPEC §2.5): where it lists, what, and how much it takes."""
+    """A file flow's configuration (SPEC §2.5) beyond its catalog row (where it lists and
+    what): how much it takes."""
 
-    prefix: str
-    schedule: str
     max_bytes: int
 
 
@@ -86,37 +82,35 @@ class RowsResult:
 
 
 class FileFlow:
-    """A scheduled file flow. Subclasses set the catalog fields and implement ``transfer``."""
+    """A scheduled file flow. Subclasses point at their catalog row (whose ``files`` names the
+    stores and the prefix) and implement ``transfer``."""
 
-    code: ClassVar[str]
-    name: ClassVar[str]
-    source: ClassVar[str]
-    target: ClassVar[str]
-    trigger: ClassVar[str] = "schedule"
-    field: ClassVar[str] = "files"
-    batch: ClassVar[type[BaseModel]] = FileBatch
+    spec: ClassVar[FlowSpec]
 
     def __init__(
         self,
         *,
-        store: FileStore,
+        targets: Targets,
         options: FileOptions,
-        receipts: FileReceipts,
-        notifier: Notifier,
+        receipts: ReceiptBook,
+        notifier: FileMail,
     ) -> None:
-        self.store = store
+        if self.spec.files is None:
+            raise ConfigurationError(f"{self.spec.code} names no stores in the flow catalog")
+        self.exchange = self.spec.files
+        self.targets = targets
+        self.store = targets.store(self.exchange.source_store)
         self.options = options
         self.receipts = receipts
         self.notifier = notifier
-        self.schedule: str | None = options.schedule
 
     # listing ------------------------------------------------------------------------------
     async def scan(self) -> list[FileInfo]:
         """The files waiting in the source; the "no file" e-mail when there are none."""
-        files = await self.store.list_files(self.options.prefix)
+        files = await self.store.list_files(self.exchange.prefix)
         if not files:
             await self.notifier.no_file(
-                flow=self.code, location=self.store.location, prefix=self.options.prefix
+                flow=self.spec.code, location=self.store.location, prefix=self.exchange.prefix
             )
         return files
 
@@ -187,7 +181,7 @@ class FileFlow:
     async def _claim(self, instance_id: str, digest: str, name: str) -> str:
         return await asyncio.to_thread(
             self.receipts.take,
-            flow=self.code,
+            flow=self.spec.code,
             checksum=digest,
             instance_id=instance_id,
             file_name=name,
@@ -211,15 +205,19 @@ class FileFlow:
             return ""  # nothing left to set aside
 
     async def _notify_complete(self, instance_id: str, outcome: dict[str, Any]) -> None:
-        await self.notifier.file_complete(flow=self.code, instance_id=instance_id, outcome=outcome)
+        await self.notifier.file_complete(
+            flow=self.spec.code, instance_id=instance_id, outcome=outcome
+        )
 
 
 class CopyFileFlow(FileFlow):
     """Copies each file to a target store, part by part (a crash resumes at the next part)."""
 
-    def __init__(self, *, target_store: FileStore, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.target_store = target_store
+        if self.exchange.target_store is None:
+            raise ConfigurationError(f"{self.spec.code} names no target store in the catalog")
+        self.target_store = self.targets.store(self.exchange.target_store)
 
     async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
         if size == 0:

@@ -1,123 +1,18 @@
-"""OUAI-ENR and OUAI-ENR-ACK — the enrollment exchange with analytics (SPEC §2.1, §2.4).
+"""OUAI-ENR — Enrollment sync to analytics (SPEC §2.1, §2.4): cpm → analytics object storage.
 
-OUAI-ENR copies cpm's enrollment extract files (prefix ``ENROLL_SYNC``) from cpm's content
-server to analytics' object storage. Analytics takes each file and writes an acknowledgement
-file per input file to its content server; OUAI-ENR-ACK reads those (prefix ``ENROLL_ACK``)
-and turns every row into cpm's update-and-transition of the row's sync request: ACCEPTED →
-Synchronized, REJECTED → Error with the reason. A syncRequestId cpm has seen already is
-suppressed as a duplicate, not an error. The layouts are in docs/contracts/enrollment-files.md.
+Copies cpm's enrollment extract files (prefix ``ENROLL_SYNC``) from cpm's content server to
+analytics' object storage, part by part (``files.py``). Analytics takes each file and writes an
+acknowledgement file per input file, which OUAI-ENR-ACK (``ouai_enr_ack.py``) brings back to
+cpm. The layouts are in docs/contracts/enrollment-files.md.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from derlink.common.errors import RemoteFault
-from derlink.contracts.enrollment_files import (
-    ACCEPTED,
-    ACK_HEADER,
-    REJECTED,
-)
-from derlink.hub.connections import Targets
-from derlink.hub.flows.enr_ack import deliver_acknowledgements
-from derlink.hub.flows.files import CopyFileFlow, RecordFileFlow, RowsResult
-from derlink.hub.model import FlowOutcome, RecordError
-from derlink.hub.runtime.port import FlowContext
-
-RESULTS = (ACCEPTED, REJECTED)
+from derlink.hub.catalog import FLOWS, FlowSpec
+from derlink.hub.flows.files import CopyFileFlow
 
 
 class EnrollmentSyncToAnalytics(CopyFileFlow):
-    code: ClassVar[str] = "OUAI-ENR"
-    name: ClassVar[str] = "Enrollment sync to analytics"
-    source: ClassVar[str] = "cpm"
-    target: ClassVar[str] = "analytics"
-
-
-class AnalyticsEnrollmentAcknowledgement(RecordFileFlow):
-    code: ClassVar[str] = "OUAI-ENR-ACK"
-    name: ClassVar[str] = "Analytics enrollment acknowledgement"
-    source: ClassVar[str] = "analytics"
-    target: ClassVar[str] = "cpm"
-    header: ClassVar[tuple[str, ...]] = ACK_HEADER
-
-    def __init__(self, *, targets: Targets, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.targets = targets
-
-    async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
-        # Fail fast, before any row, when cpm is down: the file stays for the next run.
-        await ctx.step("health-cpm", self._health)
-        return await super().transfer(ctx, name, size)
-
-    async def _health(self) -> None:
-        await self.targets.cpm.get("/api/v1/health")
-
-    async def ready(self) -> bool:
-        try:
-            await self._health()
-        except RemoteFault:
-            return False
-        return True
-
-    async def deliver(self, rows: list[tuple[int, list[str]]]) -> RowsResult:
-        acks: list[dict[str, Any]] = []
-        numbers: list[int] = []
-        errors: list[RecordError] = []
-        positive = negative = 0
-        for number, (_row, sync_id, _subscription, result, code, reason) in rows:
-            sync_id, result = sync_id.strip(), result.strip()
-            if not sync_id:
-                detail = f"{code}: {reason}" if code else "no syncRequestId"
-                errors.append(RecordError(f"row {number}", "HUB-ACK-NO-SYNC-REQUEST", detail))
-                continue
-            if result not in RESULTS:
-                errors.append(
-                    RecordError(
-                        f"row {number}",
-                        "HUB-ACK-RESULT",
-                        f"{sync_id}: result {result!r} is not ACCEPTED or REJECTED",
-                    )
-                )
-                continue
-            accepted = result == ACCEPTED
-            positive += accepted
-            negative += not accepted
-            # cpm's postAcknowledgement; an accepted row needs nothing but its id.
-            acks.append(
-                {"syncRequestId": sync_id}
-                if accepted
-                else {
-                    "syncRequestId": sync_id,
-                    "hasError": True,
-                    "exceptionInfo": [
-                        {
-                            "messageCategory": "ANALYTICS",
-                            "messageNumber": code or "REJECTED",
-                            "messageParameters": [],
-                            "comments": reason,
-                        }
-                    ],
-                }
-            )
-            numbers.append(number)
-        results = await deliver_acknowledgements(self.targets, acks) if acks else []
-        duplicates = 0
-        for number, outcome in zip(numbers, results, strict=True):
-            if outcome.get("outcome") == "Duplicate":
-                duplicates += 1
-            elif outcome.get("outcome") == "Rejected":
-                errors.append(
-                    RecordError(
-                        f"row {number}",
-                        outcome.get("code") or "CPM-REJECTED",
-                        f"{outcome['syncRequestId']}: {outcome.get('detail') or ''}",
-                    )
-                )
-        rejected_by_cpm = sum(1 for r in results if r.get("outcome") == "Rejected")
-        return RowsResult(
-            succeeded=len(acks) - rejected_by_cpm,
-            duplicates=duplicates,
-            errors=errors,
-            counts={"ackedPositive": positive, "ackedNegative": negative},
-        )
+    spec: ClassVar[FlowSpec] = FLOWS["OUAI-ENR"]

@@ -1,0 +1,175 @@
+"""The hub's flow catalog (SPEC §2.1) as data: one row per flow the hub runs.
+
+A row says what the flow is (code, name, who sends, who receives), what starts it (a message
+from its source, or one of the hub's schedules), the intake schema of its batches, how many of
+its instances one worker runs at once, and for a file flow where it lists and what it takes.
+The flow modules (``hub/flows/``) hold only the behaviour and point at their row; the service,
+the API and the console read the row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
+from derlink.hub.schemas import (
+    EnrollAckBatch,
+    EnrollmentRequestBatch,
+    EnrollSyncBatch,
+    FileBatch,
+    ScheduledBatch,
+    StatusAnswerBatch,
+    StatusCheckBatch,
+)
+
+#: "message": a party sends it to the intake; "schedule": the hub starts it on a schedule.
+Trigger = Literal["message", "schedule"]
+#: Which of the hub's schedules starts a scheduled flow; its cron is a setting
+#: (``reconcile_cron``, ``file_cron``) given to ``hub.app.create_part``.
+Schedule = Literal["reconcile", "files"]
+
+
+@dataclass(frozen=True)
+class FileExchange:
+    """Where a file flow lists and what it takes (SPEC §2.4, §2.5): stores by name
+    (platform/settings.py FILE_STORES)."""
+
+    #: The store listed for files.
+    source_store: str
+    #: The file-name prefix of the files the flow takes.
+    prefix: str
+    #: The store a copy flow writes to; None for a flow that delivers records.
+    target_store: str | None = None
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """One row of the catalog."""
+
+    code: str
+    name: str
+    trigger: Trigger
+    source: str
+    target: str
+    #: The schedule that starts a scheduled flow; None for a message flow.
+    schedule: Schedule | None
+    #: The intake schema: ``batchId`` and one list of records.
+    batch: type[BaseModel]
+    #: Instances of this flow one worker runs at once.
+    concurrency: int
+    #: A file flow's stores and prefix; None for every other flow.
+    files: FileExchange | None = None
+    #: The list field of the batch that carries the records (derived from ``batch``).
+    field: str = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        lists = [
+            name
+            for name, info in self.batch.model_fields.items()
+            if name != "batchId" and typing.get_origin(info.annotation) is list
+        ]
+        if len(lists) != 1:
+            raise ValueError(f"{self.batch.__name__} must have one list of records, has {lists}")
+        object.__setattr__(self, "field", lists[0])
+        if (self.trigger == "schedule") != (self.schedule is not None):
+            raise ValueError(f"{self.code}: a schedule is what starts a scheduled flow, only")
+
+
+CATALOG: tuple[FlowSpec, ...] = (
+    FlowSpec(
+        code="ENR-REQ",
+        name="Enrollment Request",
+        trigger="message",
+        source="derms",
+        target="cpm",
+        schedule=None,
+        batch=EnrollmentRequestBatch,
+        concurrency=4,
+    ),
+    FlowSpec(
+        code="ENR-SYNC",
+        name="Enrollment Synchronization",
+        trigger="message",
+        source="cpm",
+        target="derms",
+        schedule=None,
+        batch=EnrollSyncBatch,
+        concurrency=4,
+    ),
+    FlowSpec(
+        code="ENR-ACK",
+        name="Enrollment Acknowledgement",
+        trigger="message",
+        source="derms",
+        target="cpm",
+        schedule=None,
+        batch=EnrollAckBatch,
+        concurrency=4,
+    ),
+    FlowSpec(
+        code="DEV-STATUS",
+        name="Device Status Check",
+        trigger="message",
+        source="cpm",
+        target="derms",
+        schedule=None,
+        batch=StatusCheckBatch,
+        concurrency=2,
+    ),
+    FlowSpec(
+        code="DEV-STATUS-ACK",
+        name="Device Status Check Acknowledgement",
+        trigger="message",
+        source="derms",
+        target="cpm",
+        schedule=None,
+        batch=StatusAnswerBatch,
+        concurrency=2,
+    ),
+    # Not a message flow of SPEC §2.1 but the hub's own check that the enrollment flows did
+    # their job: cpm's subscriptions against the DERMS registry.
+    FlowSpec(
+        code="RECONCILE",
+        name="Enrollment Reconciliation",
+        trigger="schedule",
+        source="cpm+derms",
+        target="hub",
+        schedule="reconcile",
+        batch=ScheduledBatch,
+        concurrency=1,
+    ),
+    # One file at a time per file flow and worker: a file is already many batches.
+    FlowSpec(
+        code="OUAI-ENR",
+        name="Enrollment sync to analytics",
+        trigger="schedule",
+        source="cpm",
+        target="analytics",
+        schedule="files",
+        batch=FileBatch,
+        concurrency=1,
+        files=FileExchange(
+            source_store="cpm-content", prefix=EXTRACT_PREFIX, target_store="analytics-storage"
+        ),
+    ),
+    FlowSpec(
+        code="OUAI-ENR-ACK",
+        name="Analytics enrollment acknowledgement",
+        trigger="schedule",
+        source="analytics",
+        target="cpm",
+        schedule="files",
+        batch=FileBatch,
+        concurrency=1,
+        files=FileExchange(source_store="analytics-content", prefix=ACK_PREFIX),
+    ),
+)
+
+#: The catalog by flow code.
+FLOWS: Mapping[str, FlowSpec] = {spec.code: spec for spec in CATALOG}

@@ -1,0 +1,75 @@
+"""The flow catalog: one row per flow, the intake field read from the schema, and every flow
+module pointing at its own row."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from pydantic import BaseModel
+
+from derlink.hub.catalog import CATALOG, FLOWS
+from derlink.hub.flows.dev_status import DeviceStatusCheck
+from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
+from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
+from derlink.hub.flows.enr_req import EnrollmentRequestFlow
+from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
+from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
+from derlink.hub.flows.reconcile import EnrollmentReconciliation
+
+
+def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
+    flows = [
+        EnrollmentRequestFlow,
+        EnrollmentSync,
+        EnrollmentAcknowledgement,
+        DeviceStatusCheck,
+        DeviceStatusAcknowledgement,
+        EnrollmentReconciliation,
+        EnrollmentSyncToAnalytics,
+        AnalyticsEnrollmentAcknowledgement,
+    ]
+    assert [f.spec for f in flows] == list(CATALOG)
+    assert list(FLOWS) == [s.code for s in CATALOG]
+    for flow in flows:
+        module = flow.__module__.rsplit(".", 1)[1]
+        assert module == flow.spec.code.lower().replace("-", "_")
+
+
+def test_the_records_field_is_the_one_list_of_the_batch_schema():
+    fields = {s.code: s.field for s in CATALOG}
+    assert fields == {
+        "ENR-REQ": "requests",
+        "ENR-SYNC": "messages",
+        "ENR-ACK": "acks",
+        "DEV-STATUS": "messages",
+        "DEV-STATUS-ACK": "responses",
+        "RECONCILE": "runs",
+        "OUAI-ENR": "files",
+        "OUAI-ENR-ACK": "files",
+    }
+
+
+def test_scheduled_flows_name_their_schedule_and_file_flows_their_stores():
+    for spec in CATALOG:
+        assert (spec.trigger == "schedule") == (spec.schedule is not None)
+        assert (spec.schedule == "files") == (spec.files is not None)
+    assert FLOWS["OUAI-ENR"].files is not None
+    assert FLOWS["OUAI-ENR"].files.target_store == "analytics-storage"
+
+
+class TwoLists(BaseModel):
+    batchId: str
+    first: list[str]
+    second: list[str]
+
+
+def test_a_batch_schema_without_exactly_one_list_of_records_is_refused():
+    with pytest.raises(ValueError, match="one list of records"):
+        dataclasses.replace(FLOWS["ENR-SYNC"], batch=TwoLists)
+
+
+def test_a_message_flow_with_a_schedule_is_refused():
+    with pytest.raises(ValueError, match="scheduled flow"):
+        dataclasses.replace(FLOWS["ENR-SYNC"], schedule="reconcile")
