@@ -49,8 +49,12 @@ def test_derms_down_lands_the_sync_in_the_hospital_and_resubmit_completes_it(tmp
         detail = api.get(f"/hub/api/v1/instances/{faulted[0]['id']}").json()
         attempts = [e for e in detail["timeline"] if e["outcome"] == "failed:remote"]  # one run
         assert len(attempts) == 3  # the whole retry policy ran before giving up
-        mails = list((home / "outbox").glob("*.eml"))
-        assert any("faulted (remote)" in m.read_text() for m in mails)
+
+        def the_fault_mail() -> bool:
+            # The executor marks the instance faulted in one step and e-mails in the next.
+            return any("faulted (remote)" in m.read_text() for m in (home / "outbox").glob("*.eml"))
+
+        wait_for(the_fault_mail, what="the e-mail of the fault")
         counts = api.get("/cpm/api/v1/sync-requests/counts").json()
         assert counts["Synchronized"] == 0
         assert counts["Pending"] + counts["Awaiting Acknowledgement"] == 3  # nothing lost
