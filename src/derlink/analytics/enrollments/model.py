@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from derlink.analytics.enrollments.fields import FIELD_MAX
 from derlink.contracts.enrollment_files import ACCEPTED, ACK_HEADER, EXTRACT_HEADER, REJECTED
 
 HEADER = EXTRACT_HEADER
@@ -50,9 +51,6 @@ AN_STALE = "AN-STALE"
 
 #: cpm's subscription statuses, the only ones an extract row may carry.
 STATUSES = frozenset({"Pending", "Active", "Inactive"})
-
-#: The longest field analytics keeps (the database columns' width).
-FIELD_MAX = 200
 
 #: The largest version analytics stores (a 32-bit integer column on both databases).
 VERSION_MAX = 2**31 - 1

@@ -1,9 +1,10 @@
-"""analytics' tables (SQLAlchemy Core) and their migrations: the same on SQLite and PostgreSQL.
+"""The enrollment intake's tables (SQLAlchemy Core): the same on SQLite and PostgreSQL.
 
 ``subscriptions`` holds the newest version analytics has seen of each cpm subscription
 (SPEC OUAI-ENR); ``enrollment_files`` tracks every extract file the intake took, by checksum,
 so that a re-delivered file has no second effect (SPEC §2.2). Timestamps are ISO-8601 text in
-UTC, as everywhere in derlink.
+UTC, as everywhere in derlink. They belong to the part's ``db.metadata``; ``migrations.py``
+creates them.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from derlink.analytics.enrollment_rows import FIELD_MAX
-from derlink.platform.database import Migration, create_all
-
-metadata = sa.MetaData()
+from derlink.analytics.db import metadata
+from derlink.analytics.enrollments.fields import FIELD_MAX
 
 TS = 40
 NAME = 200  # a file name (platform.files.safe_name allows 200 characters)
@@ -95,7 +94,3 @@ enrollment_files = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=1),
     sa.UniqueConstraint("checksum", name="uq_enrollment_files_checksum"),
 )
-
-MIGRATIONS: list[Migration] = [
-    Migration(1, "analytics: subscriptions and enrollment files", create_all(metadata)),
-]

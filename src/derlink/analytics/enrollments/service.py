@@ -23,6 +23,9 @@ subscription, so the stored data and the ack file come out the same. A run that 
 file vanishes mid-read, the store or the database fails) records the error on the row, state
 ``Refused`` with no ack file, and the next run takes the file again if it is still (or again)
 there, up to ``max_attempts`` runs; then it is renamed ``Error-``.
+
+The reads at the end (files taken, subscriptions by page, by id and by status) are what the API
+answers with: plain rows, which ``api.py`` turns into its schemas.
 """
 
 from __future__ import annotations
@@ -41,12 +44,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
-from derlink.analytics import enrollment_rows as er
-from derlink.analytics.tables import FileState, enrollment_files
+from derlink.analytics.enrollments import model as er
+from derlink.analytics.enrollments.tables import FileState, enrollment_files, subscriptions
 from derlink.common.clock import Clock, parse_iso
-from derlink.common.errors import DerlinkError, TechnicalFault
+from derlink.common.errors import DerlinkError, NotFound, TechnicalFault
 from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
 from derlink.platform.database import Database
 from derlink.platform.files import FileExists, FileMissing, FileStore, UnsafeName, checksum
@@ -718,3 +721,49 @@ def _parts(items: list[str], size: int) -> Iterator[list[str]]:
 async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
     for part in parts:
         yield part
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def recent_files(*, db: Database, limit: int) -> list[RowMapping]:
+    """The enrollment files taken, newest first."""
+    f = enrollment_files
+    with db.read() as conn:
+        rows = conn.execute(sa.select(f).order_by(f.c.id.desc()).limit(limit)).all()
+    return [r._mapping for r in rows]
+
+
+def find_subscription(*, db: Database, subscription_id: str) -> RowMapping:
+    """One subscription as analytics holds it; NotFound if it never came in an extract."""
+    s = subscriptions
+    with db.read() as conn:
+        row = conn.execute(sa.select(s).where(s.c.subscription_id == subscription_id)).first()
+    if row is None:
+        raise NotFound(f"no subscription {subscription_id} in analytics")
+    return row._mapping
+
+
+def subscription_page(
+    *, db: Database, after: str | None, limit: int
+) -> tuple[list[RowMapping], str | None]:
+    """A keyset page: the ``limit`` subscriptions whose id follows ``after``, and the ``after``
+    of the next page (None on the last one)."""
+    s = subscriptions
+    query = sa.select(s).order_by(s.c.subscription_id).limit(limit + 1)
+    if after is not None:
+        query = query.where(s.c.subscription_id > after)
+    with db.read() as conn:
+        rows = conn.execute(query).all()
+    items = [r._mapping for r in rows[:limit]]
+    return items, items[-1]["subscription_id"] if len(rows) > limit else None
+
+
+def subscription_counts(*, db: Database) -> dict[str, int]:
+    """Subscriptions by status, every status named."""
+    s = subscriptions
+    with db.read() as conn:
+        found = conn.execute(sa.select(s.c.status, sa.func.count()).group_by(s.c.status))
+        counts = {status: 0 for status in sorted(er.STATUSES)}
+        counts.update({str(r[0]): int(r[1]) for r in found})
+    return counts
