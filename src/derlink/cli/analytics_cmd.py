@@ -16,32 +16,37 @@ from pathlib import Path
 from typing import Annotated
 
 import polars as pl
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from derlink.analytics.baselines.regression import RegressionMethod
-from derlink.analytics.baselines.rules import PRESETS, preset
 from derlink.analytics.errors import AnalyticsError
-from derlink.analytics.events import (
-    Event,
-    EventHistory,
-    ServicePoints,
-    read_events,
-    read_participation,
+from derlink.analytics.kernels.baselines.methods import (
+    METHODS,
+    BaselineMethod,
+    UnknownMethod,
 )
-from derlink.analytics.forecast import ResponseStats, forecast_window
-from derlink.analytics.grid import ValueBounds
-from derlink.analytics.groups import Population
-from derlink.analytics.measurements import IntervalBatch, iter_batches
-from derlink.analytics.pipeline import BaselineMethod, settle_event
-from derlink.analytics.scores import device_scores, read_history, write_scores
-from derlink.analytics.settlement import write_csv
-from derlink.analytics.sufficiency import WarningLog
-from derlink.analytics.tuning import keep_freed_memory
-from derlink.analytics.weather import Weather
+from derlink.analytics.kernels.baselines.methods import method_of as named_method
+from derlink.analytics.kernels.events import Event, EventHistory, ServicePoints
+from derlink.analytics.kernels.forecast import ResponseStats, forecast_window
+from derlink.analytics.kernels.grid import ValueBounds
+from derlink.analytics.kernels.groups import Population
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.kwh_avoided import event_kwh_avoided
+from derlink.analytics.kernels.scores import device_scores
+from derlink.analytics.kernels.sufficiency import WarningLog
+from derlink.analytics.measurements.batches import iter_batches, rows_in
+from derlink.analytics.measurements.weather import read_weather
+from derlink.analytics.runs.inputs import (
+    read_events,
+    read_history,
+    read_participation,
+    read_service_points,
+)
+from derlink.analytics.runs.memory import keep_freed_memory
+from derlink.analytics.runs.outputs import write_csv
+from derlink.analytics.runs.scores import write_scores
 from derlink.cli.client import HomeOption, settings_for
 from derlink.common.clock import parse_iso
 
@@ -58,7 +63,6 @@ def _setup() -> None:
     keep_freed_memory()  # batch runs reuse their memory instead of faulting it in again
 
 
-METHODS = [*sorted(PRESETS), "caltrack-hourly"]
 MeasurementsOption = Annotated[
     Path, typer.Option("--measurements", "-m", help="Interval data: CSV, Parquet or ESPI XML.")
 ]
@@ -80,11 +84,9 @@ MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHODS)}
 
 
 def method_of(name: str) -> BaselineMethod:
-    if name == "caltrack-hourly":
-        return RegressionMethod()
     try:
-        return preset(name)
-    except ValueError as exc:
+        return named_method(name)
+    except UnknownMethod as exc:
         raise typer.BadParameter(str(exc)) from exc
 
 
@@ -97,7 +99,7 @@ def _population(
     holidays: str,
 ) -> Population:
     points = (
-        ServicePoints.read(service_points, time_zone)
+        read_service_points(service_points, time_zone)
         if service_points
         else ServicePoints.empty(time_zone)
     )
@@ -106,14 +108,8 @@ def _population(
         history=EventHistory(events, read_participation(participation) if participation else None),
         holidays=frozenset(date.fromisoformat(d.strip()) for d in holidays.split(",") if d.strip()),
         bounds=ValueBounds(),
-        weather=Weather.read(weather) if weather else None,
+        weather=read_weather(weather) if weather else None,
     )
-
-
-def _rows_in(path: Path) -> int | None:
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    return None
 
 
 def _tracked(
@@ -128,7 +124,7 @@ def _tracked(
         console=console,
         transient=False,
     ) as progress:
-        task = progress.add_task(label, total=_rows_in(path))
+        task = progress.add_task(label, total=rows_in(path))
         for batch in iter_batches(path, batch_size, warnings):
             yield batch
             progress.advance(task, batch.rows)
@@ -183,7 +179,7 @@ def kwh_avoided(
             rows = read_participation(participation).filter(pl.col("event_id") == event_id)
             participants = frozenset(rows["sp_id"].to_list()) if rows.height else None
         log = WarningLog()
-        run = settle_event(
+        run = event_kwh_avoided(
             _tracked(measurements, batch_size, log, f"{event_id} ({chosen})"),
             event=event,
             method=method_of(chosen),
@@ -222,7 +218,7 @@ def baseline(
             service_points, time_zone, all_events, participation, weather, holidays
         )
         log = WarningLog()
-        run = settle_event(
+        run = event_kwh_avoided(
             _tracked(measurements, batch_size, log, f"{event_id} baseline"),
             event=event,
             method=method_of(method),
@@ -349,7 +345,7 @@ def synthetic(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Generate a synthetic population with known ground truth (for trials and benchmarks)."""
-    from derlink.analytics.synthetic_files import write_population
+    from derlink.analytics.runs.synthetic import write_population
 
     written = write_population(
         out_dir, service_points=service_points, days=days, events=events, seed=seed

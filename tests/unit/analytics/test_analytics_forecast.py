@@ -8,12 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from derlink.analytics.baselines.regression import RegressionMethod
-from derlink.analytics.events import Event, EventHistory, ServicePoints
-from derlink.analytics.forecast import FORECAST_HEAD, ResponseStats, forecast_window
-from derlink.analytics.groups import Population
-from derlink.analytics.synthetic import PopulationSpec, build_population
-from derlink.analytics.weather import Weather
+from derlink.analytics.kernels.baselines.regression import RegressionMethod
+from derlink.analytics.kernels.events import Event, EventHistory, ServicePoints
+from derlink.analytics.kernels.forecast import FORECAST_HEAD, ResponseStats, forecast_window
+from derlink.analytics.kernels.groups import Population
+from derlink.analytics.kernels.synthetic import PopulationSpec, build_population
+from derlink.analytics.kernels.weather import Weather
 
 
 def kwh_rows(rows):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from derlink.analytics.synthetic import PopulationSpec, build_population
+from derlink.analytics.kernels.synthetic import PopulationSpec, build_population
 
 
 def test_the_truth_is_the_counterfactual_minus_the_actual_load():

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from derlink.analytics import sufficiency
 from derlink.analytics.errors import InputFileError
-from derlink.analytics.measurements import MEASUREMENT_SCHEMA
-from derlink.analytics.sufficiency import WarningLog
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.intervals import MEASUREMENT_SCHEMA
+from derlink.analytics.kernels.sufficiency import WarningLog
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ESPI = "{http://naesb.org/espi}"

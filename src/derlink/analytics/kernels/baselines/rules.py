@@ -17,7 +17,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from derlink.analytics.localtime import DayType, DayTypeScheme
+from derlink.analytics.kernels.localtime import DayType, DayTypeScheme
 
 
 class Pick(StrEnum):

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from derlink.analytics.grid import UtcGrid, column_calendar
-from derlink.analytics.localtime import SECONDS_PER_DAY, US_PER_SECOND
+from derlink.analytics.kernels.grid import UtcGrid, column_calendar
+from derlink.analytics.kernels.localtime import SECONDS_PER_DAY, US_PER_SECOND
 
 Int64Array = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

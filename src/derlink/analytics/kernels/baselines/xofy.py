@@ -11,6 +11,11 @@ intervals). Every step is an array operation over the whole population:
    to the more recent day);
 4. the per-interval mean of the chosen days;
 5. the day-of adjustment from the adjustment window, capped.
+
+``XofYMethod`` is a rule as a baseline method (``methods.BaselineMethod``): for a group of
+service points it builds the grid, cuts the prior days out of it (``windows.py``), marks each
+service point's event days and runs the kernel — for a past event, or, without the adjustment,
+for the expected load over a coming window.
 """
 
 from __future__ import annotations
@@ -20,14 +25,26 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from derlink.analytics.baselines.rules import (
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.baselines.results import EventSavings, ExpectedLoad
+from derlink.analytics.kernels.baselines.rules import (
     AdjustmentKind,
     DaySelection,
     Pick,
     XofYRule,
 )
-from derlink.analytics.baselines.windows import PriorDays
-from derlink.analytics.localtime import DayType
+from derlink.analytics.kernels.baselines.windows import PriorDays, prior_days
+from derlink.analytics.kernels.events import Event
+from derlink.analytics.kernels.groups import Group, Population, event_day
+from derlink.analytics.kernels.localtime import (
+    US_PER_SECOND,
+    DayType,
+    day_types,
+    delta_us,
+    holiday_numbers,
+    local_midnight_us,
+)
+from derlink.analytics.kernels.sufficiency import WarningLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -178,3 +195,146 @@ def xofy_baseline(
         adjustment_capped=capped,
         adjustment_missing=missing,
     )
+
+
+@dataclass(frozen=True)
+class XofYMethod:
+    """An X-of-Y rule as a baseline method (``methods.BaselineMethod``) over a group.
+
+    A wrapper rather than methods of ``XofYRule`` itself: the rule is data read by this module
+    (``rules.py`` sits below ``xofy.py``), and giving it methods that call this kernel would
+    make the two import each other.
+    """
+
+    rule: XofYRule
+
+    def event_baseline(
+        self, group: Group, event: Event, population: Population, warnings: WarningLog
+    ) -> EventSavings | None:
+        """The group's baselines over a past event (never None: a service point without one
+        has NaN and a ``too_few_days`` warning)."""
+        return _event_savings(group, event, self.rule, population, warnings)
+
+    def expected_load(
+        self, group: Group, window: Event, population: Population, warnings: WarningLog
+    ) -> ExpectedLoad | None:
+        """Mean and spread of the most recent like days in the window's local slots, in kW.
+
+        The rule's day selection without its day-of adjustment: there is no day-of data yet.
+        """
+        mean, sd, starts = _like_day_load(group, window, self.rule, population, warnings)
+        hours = group.interval_s / 3600.0
+        return ExpectedLoad(mean / hours, sd / hours, starts, group.interval_s)
+
+
+def _event_savings(
+    group: Group, event: Event, rule: XofYRule, population: Population, warnings: WarningLog
+) -> EventSavings:
+    """Each service point's baseline over the event, beside its actual load, with a warning for
+    each shortfall. The grid runs from the first local midnight of the lookback (or the
+    adjustment window's start, when earlier) to the event's end."""
+    zone, interval = group.time_zone, group.interval_s
+    step = interval * US_PER_SECOND
+    days = rule.lookback_days
+    first_day = event_day(event, zone) - days
+    grid_start = local_midnight_us(zone, first_day)
+    adjusting = rule.adjustment.kind is not AdjustmentKind.NONE
+    adjust_start = event.start_us - delta_us(rule.adjustment.starts_before)
+    adjust_end = event.start_us - delta_us(rule.adjustment.ends_before)
+    if adjusting:
+        grid_start = min(grid_start, adjust_start - (adjust_start - grid_start) % step)
+    grid_end = event.end_us + (-(event.end_us - grid_start)) % step
+    grid = group.grid(grid_start, grid_end, population.bounds, warnings)
+    prior = prior_days(
+        grid,
+        time_zone=zone,
+        event_start_us=event.start_us,
+        event_end_us=event.end_us,
+        days=days,
+        adjust_start_us=adjust_start if adjusting else None,
+        adjust_end_us=adjust_end if adjusting else None,
+    )
+    ids = group.sp_ids
+    excluded = population.history.excluded_days(
+        ids, group.programs, zone, prior.day_numbers, skip_event_id=event.event_id
+    )
+    holidays = holiday_numbers(population.holidays)
+    types = day_types(prior.day_numbers, holidays, rule.day_types)
+    event_type = DayType(int(day_types(np.asarray([prior.event_day]), holidays, rule.day_types)[0]))
+    result = xofy_baseline(
+        prior, rule, excluded=excluded, day_types=types, event_day_type=event_type
+    )
+    selection = rule.selection(event_type)
+    none = result.days_used == 0
+    warnings.add(
+        sufficiency.TOO_FEW_DAYS,
+        f"fewer than {selection.min_days} eligible like days: no {rule.name} baseline",
+        ids[none],
+        np.maximum(result.candidates[none], 0) + 1,
+    )
+    warnings.add(
+        sufficiency.FEWER_DAYS_THAN_RULE,
+        f"fewer than {selection.y_days} eligible like days: baseline from fewer",
+        ids,
+        np.where(~none & (result.candidates < selection.y_days), result.candidates, 0),
+    )
+    warnings.add(
+        sufficiency.ADJUSTMENT_UNAVAILABLE,
+        "no day-of adjustment: the adjustment window lacks data",
+        ids[result.adjustment_missing],
+    )
+    warnings.add(
+        sufficiency.ADJUSTMENT_CAPPED,
+        "the day-of adjustment hit its cap",
+        ids[result.adjustment_capped],
+    )
+    missing_actual = np.isnan(prior.event_window).sum(axis=1)
+    warnings.add(
+        sufficiency.EVENT_DATA_MISSING,
+        "event intervals without an actual reading (left blank)",
+        ids,
+        np.where(none, 0, missing_actual),
+    )
+    return EventSavings(
+        ids, zone, interval, prior.interval_starts_us, result.baseline, prior.event_window
+    )
+
+
+def _like_day_load(
+    group: Group, window: Event, rule: XofYRule, population: Population, warnings: WarningLog
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
+    """(mean, sd) of the like days' kWh in the window's slots, and the intervals' starts."""
+    zone, interval = group.time_zone, group.interval_s
+    step = interval * US_PER_SECOND
+    day = event_day(window, zone)
+    start = local_midnight_us(zone, day - rule.lookback_days)
+    # Only the days before the window's day are read: the window itself is still to come.
+    end = local_midnight_us(zone, day)
+    end += (-(end - start)) % step
+    grid = group.grid(start, end, population.bounds, warnings)
+    prior = prior_days(
+        grid,
+        time_zone=zone,
+        event_start_us=window.start_us,
+        event_end_us=window.end_us,
+        days=rule.lookback_days,
+        future=True,
+    )
+    holidays = holiday_numbers(population.holidays)
+    types = day_types(prior.day_numbers, holidays, rule.day_types)
+    wanted = DayType(int(day_types(np.asarray([day]), holidays, rule.day_types)[0]))
+    selection = rule.selection(wanted)
+    excluded = population.history.excluded_days(
+        group.sp_ids, group.programs, zone, prior.day_numbers
+    )
+    like = (types == wanted)[None, :] & ~excluded & ~np.isnan(prior.window).any(axis=2)
+    chosen = like & (np.cumsum(like, axis=1) <= selection.y_days)
+    count = chosen.sum(axis=1)
+    mask = chosen[:, :, None]
+    total = np.where(mask, prior.window, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], np.nan)
+        square = np.where(mask, (prior.window - mean[:, None, :]) ** 2, 0.0).sum(axis=1)
+        sd = np.sqrt(square / np.maximum(count - 1, 1)[:, None])
+    mean[count < selection.min_days] = np.nan
+    return mean, sd, prior.interval_starts_us

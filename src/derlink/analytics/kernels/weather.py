@@ -1,23 +1,20 @@
 """Hourly temperature per weather station, on one UTC hour axis.
 
-Input layout (CSV or Parquet): ``station_id, start, temperature_f`` (or ``temperature_c``),
-``start`` an ISO timestamp with offset (CSV) or a UTC timestamp (Parquet). Readings within an
-hour are averaged; an hour without a reading is NaN. Each service point reads its station's
-column through the service point → station mapping of ``events.ServicePoints``.
+Built from a long frame ``station_id, start, temperature_f`` (the weather file is read by
+``measurements/weather.py``). Readings within an hour are averaged; an hour without a reading
+is NaN. Each service point reads its station's column through the service point → station
+mapping of ``events.ServicePoints``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from derlink.analytics.errors import InputFileError
-from derlink.analytics.localtime import US_PER_SECOND
-from derlink.analytics.measurements import OFFSET_AT_END
+from derlink.analytics.kernels.localtime import US_PER_SECOND
 
 FloatArray = npt.NDArray[np.float64]
 Int64Array = npt.NDArray[np.int64]
@@ -80,33 +77,3 @@ class Weather:
         with np.errstate(invalid="ignore", divide="ignore"):
             grid = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         return cls(tuple(stations), first, grid.reshape(len(stations), hours))
-
-    @classmethod
-    def read(cls, path: Path) -> Weather:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            raw = pl.read_parquet(path)
-        else:
-            raw = pl.read_csv(path, infer_schema=False)
-        lowered = {c.lower(): c for c in raw.columns}
-        if "station_id" not in lowered or "start" not in lowered:
-            raise InputFileError(f"{path.name}: weather needs columns station_id, start")
-        start = pl.col(lowered["start"])
-        if raw.schema[lowered["start"]] == pl.Utf8:
-            # SPEC §2.3: timestamps carry an offset; a naive one is dropped, not guessed.
-            start = (
-                pl.when(start.str.contains(OFFSET_AT_END))
-                .then(start.str.to_datetime(time_unit="us", time_zone="UTC", strict=False))
-                .otherwise(None)
-            )
-        if "temperature_f" in lowered:
-            temperature = pl.col(lowered["temperature_f"]).cast(pl.Float64, strict=False)
-        elif "temperature_c" in lowered:
-            temperature = pl.col(lowered["temperature_c"]).cast(pl.Float64, strict=False) * 1.8 + 32
-        else:
-            raise InputFileError(f"{path.name}: weather needs temperature_f or temperature_c")
-        frame = raw.select(
-            pl.col(lowered["station_id"]).alias("station_id"),
-            start.dt.convert_time_zone("UTC").alias("start"),
-            temperature.alias("temperature_f"),
-        )
-        return cls.from_frame(frame)

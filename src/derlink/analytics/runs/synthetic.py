@@ -7,9 +7,10 @@ from pathlib import Path
 
 import polars as pl
 
-from derlink.analytics.events import events_to_dicts
-from derlink.analytics.measurements import IntervalBatch, write_parquet
-from derlink.analytics.synthetic import PopulationSpec, build_population
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.synthetic import PopulationSpec, build_population
+from derlink.analytics.measurements.parquet import write_parquet
+from derlink.analytics.runs.inputs import events_to_dicts
 
 
 def write_population(

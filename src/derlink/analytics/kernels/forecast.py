@@ -2,9 +2,10 @@
 
 For each service point and each interval of the window (method in docs/analytics.md):
 
-1. predicted load ``L`` (kW): the mean of the most recent like days in the window's local slots
-   (an X-of-Y rule without day-of adjustment: there is no day-of data yet), or the CalTRACK
-   hourly regression with the forecast temperature;
+1. predicted load ``L`` (kW), the baseline method's ``expected_load``: for an X-of-Y rule the
+   mean of the most recent like days in the window's local slots (without day-of adjustment:
+   there is no day-of data yet), for the CalTRACK hourly regression its prediction with the
+   forecast temperature;
 2. response ratio ``r``: the share of its baseline the service point saved in past events
    (``TotalKwhSavedForPeriod / (TotalKwh + TotalKwhSavedForPeriod)`` of the kWh avoided
    files), shrunk toward the program's mean by empirical Bayes: with ``n`` past events,
@@ -18,30 +19,25 @@ For each service point and each interval of the window (method in docs/analytics
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from derlink.analytics.baselines.regression import RegressionMethod, regression_event_baseline
-from derlink.analytics.baselines.rules import CAISO_10_IN_10, DayOfAdjustment, XofYRule
-from derlink.analytics.baselines.windows import prior_days
-from derlink.analytics.events import Event
-from derlink.analytics.groups import Group, Population, event_day, split_batch
-from derlink.analytics.localtime import (
-    US_PER_SECOND,
-    DayType,
-    day_types,
-    from_us,
-    holiday_numbers,
-    local_midnight_us,
-)
-from derlink.analytics.measurements import IntervalBatch
-from derlink.analytics.sufficiency import WarningLog
+from derlink.analytics.kernels.baselines.methods import BaselineMethod
+from derlink.analytics.kernels.baselines.rules import CAISO_10_IN_10
+from derlink.analytics.kernels.baselines.xofy import XofYMethod
+from derlink.analytics.kernels.events import Event
+from derlink.analytics.kernels.groups import Population, split_batch
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.localtime import from_us
+from derlink.analytics.kernels.sufficiency import WarningLog
 
 FloatArray = npt.NDArray[np.float64]
+#: The load prediction when none is chosen: CAISO's like days (without their adjustment).
+DEFAULT_METHOD = XofYMethod(CAISO_10_IN_10)
 Z90 = 1.2815515655446004  # standard normal quantile of 0.90
 FORECAST_HEAD = [
     "ProgramId",
@@ -137,76 +133,26 @@ class ForecastRun:
         return forecast_frame(self.window, self.groups)
 
 
-def _like_day_load(
-    group: Group, window: Event, rule: XofYRule, population: Population, warnings: WarningLog
-) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
-    """(mean, sd) of the like days' kWh in the window's slots, and the intervals' starts."""
-    zone, interval = group.time_zone, group.interval_s
-    step = interval * US_PER_SECOND
-    day = event_day(window, zone)
-    start = local_midnight_us(zone, day - rule.lookback_days)
-    # Only the days before the window's day are read: the window itself is still to come.
-    end = local_midnight_us(zone, day)
-    end += (-(end - start)) % step
-    grid = group.grid(start, end, population.bounds, warnings)
-    prior = prior_days(
-        grid,
-        time_zone=zone,
-        event_start_us=window.start_us,
-        event_end_us=window.end_us,
-        days=rule.lookback_days,
-        future=True,
-    )
-    holidays = holiday_numbers(population.holidays)
-    types = day_types(prior.day_numbers, holidays, rule.day_types)
-    wanted = DayType(int(day_types(np.asarray([day]), holidays, rule.day_types)[0]))
-    selection = rule.selection(wanted)
-    excluded = population.history.excluded_days(
-        group.sp_ids, group.programs, zone, prior.day_numbers
-    )
-    like = (types == wanted)[None, :] & ~excluded & ~np.isnan(prior.window).any(axis=2)
-    chosen = like & (np.cumsum(like, axis=1) <= selection.y_days)
-    count = chosen.sum(axis=1)
-    mask = chosen[:, :, None]
-    total = np.where(mask, prior.window, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], np.nan)
-        square = np.where(mask, (prior.window - mean[:, None, :]) ** 2, 0.0).sum(axis=1)
-        sd = np.sqrt(square / np.maximum(count - 1, 1)[:, None])
-    mean[count < selection.min_days] = np.nan
-    return mean, sd, prior.interval_starts_us
-
-
 def forecast_window(
     batches: Iterable[IntervalBatch],
     *,
     window: Event,
     responses: ResponseStats,
     population: Population,
-    method: XofYRule | RegressionMethod = CAISO_10_IN_10,
+    method: BaselineMethod = DEFAULT_METHOD,
     progress: Callable[[int], None] | None = None,
 ) -> ForecastRun:
     """Expected kW reduction per interval of ``window`` for every service point of the program."""
     run = ForecastRun(window)
-    rule = replace(method, adjustment=DayOfAdjustment()) if isinstance(method, XofYRule) else None
     for batch in batches:
         _, programs, _ = population.service_points.lookup(batch.sp_ids)
         unknown = np.asarray([p is None for p in programs.tolist()], dtype=bool)
         keep = np.asarray(unknown | (programs == window.program_id), dtype=bool)
         for group in split_batch(batch, population.service_points, run.warnings, keep):
-            hours = group.interval_s / 3600.0
-            if rule is not None:
-                mean, sd, starts = _like_day_load(group, window, rule, population, run.warnings)
-                interval_s = group.interval_s
-            else:
-                assert isinstance(method, RegressionMethod)
-                savings = regression_event_baseline(group, window, method, population, run.warnings)
-                if savings is None:
-                    continue
-                mean, starts, interval_s = savings.baseline, savings.interval_starts_us, 3600
-                sd = np.zeros_like(mean)
-                hours = 1.0
-            load_kw, load_sd = mean / hours, sd / hours
+            load = method.expected_load(group, window, population, run.warnings)
+            if load is None:
+                continue
+            load_kw, load_sd = load.mean_kw, load.sd_kw
             events, ratio, ratio_sd = responses.shrunk(group.sp_ids)
             expected = load_kw * ratio[:, None]
             spread = np.sqrt((load_kw * ratio_sd[:, None]) ** 2 + (ratio[:, None] * load_sd) ** 2)
@@ -215,8 +161,8 @@ def forecast_window(
                     sp_ids=group.sp_ids,
                     program_ids=group.programs,
                     time_zone=group.time_zone,
-                    interval_s=interval_s,
-                    interval_starts_us=starts,
+                    interval_s=load.interval_s,
+                    interval_starts_us=load.interval_starts_us,
                     events=events,
                     ratio=ratio,
                     expected_kw=expected,

@@ -4,6 +4,9 @@ An event is settled against the days before it, and a baseline must skip every d
 service point itself had an event ("not an event day for that service point"). ``EventHistory``
 answers that question for a whole batch at once: which of D prior days were event days of each
 of N service points, in each service point's local calendar.
+
+Everything here is built from values and frames; the events, participation and service point
+files are read by ``runs/inputs.py``.
 """
 
 from __future__ import annotations
@@ -11,16 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from derlink.analytics.errors import InputFileError
-from derlink.analytics.localtime import offset_table, to_us
-from derlink.common.clock import parse_iso
+from derlink.analytics.kernels.localtime import offset_table, to_us
 
 ObjectArray = npt.NDArray[np.object_]
 Int64Array = npt.NDArray[np.int64]
@@ -50,50 +50,6 @@ class Event:
     @property
     def end_us(self) -> int:
         return to_us(self.end)
-
-
-def _column(frame: pl.DataFrame, names: Sequence[str], path: Path) -> str:
-    lowered = {c.lower().replace("_", ""): c for c in frame.columns}
-    for name in names:
-        if name.lower().replace("_", "") in lowered:
-            return lowered[name.lower().replace("_", "")]
-    raise InputFileError(f"{path.name}: missing column {names[0]}", columns=frame.columns)
-
-
-def read_events(path: Path) -> list[Event]:
-    """Events CSV: ``EventId, EventType, ProgramId, StartTime, EndTime`` (ISO with offset)."""
-    frame = pl.read_csv(path, infer_schema=False)
-    cols = {
-        "id": _column(frame, ["EventId"], path),
-        "type": _column(frame, ["EventType"], path),
-        "program": _column(frame, ["ProgramId"], path),
-        "start": _column(frame, ["StartTime", "ActualStartTime"], path),
-        "end": _column(frame, ["EndTime", "ActualEndTime"], path),
-    }
-    events = []
-    for number, row in enumerate(frame.iter_rows(named=True), start=2):
-        try:
-            events.append(
-                Event(
-                    event_id=row[cols["id"]],
-                    program_id=row[cols["program"]] or "",
-                    event_type=row[cols["type"]] or "",
-                    start=parse_iso(row[cols["start"]]),
-                    end=parse_iso(row[cols["end"]]),
-                )
-            )
-        except (TypeError, ValueError) as exc:
-            raise InputFileError(f"{path.name} row {number}: {exc}") from exc
-    return events
-
-
-def read_participation(path: Path) -> pl.DataFrame:
-    """Participation CSV: ``EventId, SPId`` (one row per service point per event)."""
-    frame = pl.read_csv(path, infer_schema=False)
-    return frame.select(
-        pl.col(_column(frame, ["EventId"], path)).alias("event_id"),
-        pl.col(_column(frame, ["SPId", "sp_id"], path)).alias("sp_id"),
-    )
 
 
 @dataclass(frozen=True)
@@ -156,22 +112,6 @@ class ServicePoints:
     @classmethod
     def empty(cls, default_time_zone: str = "UTC") -> ServicePoints:
         return cls(pl.DataFrame({"sp_id": []}, schema={"sp_id": pl.Utf8}), default_time_zone)
-
-    @classmethod
-    def read(cls, path: Path, default_time_zone: str = "UTC") -> ServicePoints:
-        """Service point CSV: ``SPId, TimeZone, ProgramId, StationId`` (last three optional)."""
-        frame = pl.read_csv(path, infer_schema=False)
-        renamed: dict[str, str] = {_column(frame, ["SPId", "sp_id"], path): "sp_id"}
-        for wanted, names in {
-            "time_zone": ["TimeZone", "time_zone"],
-            "program_id": ["ProgramId", "program_id"],
-            "station_id": ["StationId", "station_id"],
-        }.items():
-            try:
-                renamed[_column(frame, names, path)] = wanted
-            except InputFileError:
-                continue
-        return cls(frame.rename(renamed).select(list(renamed.values())), default_time_zone)
 
 
 @dataclass(frozen=True)
@@ -271,16 +211,3 @@ class EventHistory:
             for col in cols:
                 out[applies, col] = True
         return out
-
-
-def events_to_dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
-    return [
-        {
-            "EventId": e.event_id,
-            "EventType": e.event_type,
-            "ProgramId": e.program_id,
-            "StartTime": e.start.isoformat(),
-            "EndTime": e.end.isoformat(),
-        }
-        for e in events
-    ]

@@ -15,19 +15,19 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from derlink.analytics import sufficiency
-from derlink.analytics.events import Event, EventHistory, ServicePoints
-from derlink.analytics.grid import (
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.events import Event, EventHistory, ServicePoints
+from derlink.analytics.kernels.grid import (
     UtcGrid,
     ValueBounds,
     build_grid,
     detect_interval_seconds,
     interval_supported,
 )
-from derlink.analytics.localtime import offset_table
-from derlink.analytics.measurements import IntervalBatch
-from derlink.analytics.sufficiency import WarningLog
-from derlink.analytics.weather import Weather
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.localtime import offset_table
+from derlink.analytics.kernels.sufficiency import WarningLog
+from derlink.analytics.kernels.weather import Weather
 
 ObjectArray = npt.NDArray[np.object_]
 Int64Array = npt.NDArray[np.int64]

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from derlink.analytics import sufficiency
-from derlink.analytics.localtime import (
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.intervals import IntervalBatch, KwhArray
+from derlink.analytics.kernels.localtime import (
     SECONDS_PER_DAY,
     US_PER_SECOND,
     offset_table,
 )
-from derlink.analytics.measurements import IntervalBatch, KwhArray
-from derlink.analytics.sufficiency import WarningLog
+from derlink.analytics.kernels.sufficiency import WarningLog
 
 Int64Array = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

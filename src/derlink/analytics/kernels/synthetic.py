@@ -27,15 +27,15 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from derlink.analytics.events import Event
-from derlink.analytics.localtime import (
+from derlink.analytics.kernels.events import Event
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.localtime import (
     SECONDS_PER_DAY,
     US_PER_SECOND,
     offset_table,
     to_us,
     weekday,
 )
-from derlink.analytics.measurements import IntervalBatch
 
 FloatArray = npt.NDArray[np.float64]
 Int64Array = npt.NDArray[np.int64]

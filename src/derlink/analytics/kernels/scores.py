@@ -23,17 +23,14 @@ Computed for every device at once with one polars group-by.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 
 import polars as pl
 
-from derlink.analytics.measurements import OFFSET_AT_END
 from derlink.common.clock import iso_z
 
 OUTCOME_VALUES = {"D1SP": 1.0, "D1IO": 0.25, "D1ND": 0.0, "D1ER": 0.0}
 CANCELLED = "D1CN"
-SCORE_FILE_PREFIX = "SDCSE"
 HISTORY_SCHEMA = {
     "device_id": pl.Utf8,
     "head_end_system": pl.Utf8,
@@ -181,50 +178,3 @@ def _per_device(rows: pl.DataFrame, key: str) -> pl.DataFrame:
         pl.col("wr").sum(),
         pl.col("event_start").max().alias("last_event"),
     )
-
-
-def read_history(path: Path) -> pl.DataFrame:
-    """Participation history CSV/Parquet: ``DeviceId, HeadEndSystem, NicId, EventId,
-    EventStartTime, Outcome, ReductionKw`` (the last three names as in the outcome file)."""
-    raw = (
-        pl.read_parquet(path)
-        if path.suffix.lower() == ".parquet"
-        else pl.read_csv(path, infer_schema=False)
-    )
-    names = {c.lower().replace("_", ""): c for c in raw.columns}
-
-    def col(*options: str) -> pl.Expr:
-        for option in options:
-            if option in names:
-                return pl.col(names[option])
-        return pl.lit(None)
-
-    start = col("eventstarttime", "eventstart", "participationstartdatetime")
-    if "eventstarttime" in names and raw.schema[names["eventstarttime"]] == pl.Utf8:
-        # Timestamps carry an offset (SPEC §2.3); a naive one is dropped rather than guessed.
-        start = (
-            pl.when(start.str.contains(OFFSET_AT_END))
-            .then(start.str.to_datetime(time_unit="us", time_zone="UTC", strict=False))
-            .otherwise(None)
-        )
-    return raw.select(
-        col("deviceid").cast(pl.Utf8).alias("device_id"),
-        col("headendsystem").cast(pl.Utf8).alias("head_end_system"),
-        col("nicid").cast(pl.Utf8).alias("nic_id"),
-        col("eventid").cast(pl.Utf8).alias("event_id"),
-        start.cast(pl.Datetime("us", "UTC")).alias("event_start"),
-        col("outcome").cast(pl.Utf8).alias("outcome"),
-        col("reductionkw").cast(pl.Float64, strict=False).alias("reduction_kw"),
-    )
-
-
-def score_file_name(as_of: datetime) -> str:
-    """``SDCSE_<UTC timestamp>.csv``: the prefix the DEV-SCORE flow lists (SPEC §2.1)."""
-    return f"{SCORE_FILE_PREFIX}_{as_of.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.csv"
-
-
-def write_scores(scores: pl.DataFrame, folder: Path, as_of: datetime) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / score_file_name(as_of)
-    scores.write_csv(path, null_value="")
-    return path

@@ -28,16 +28,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from derlink.analytics import sufficiency
-from derlink.analytics.grid import column_calendar
-from derlink.analytics.groups import event_day
-from derlink.analytics.localtime import US_PER_SECOND, local_midnight_us, offset_table, weekday
-from derlink.analytics.settlement import EventSavings
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.baselines.results import EventSavings, ExpectedLoad
+from derlink.analytics.kernels.grid import column_calendar
+from derlink.analytics.kernels.groups import event_day
+from derlink.analytics.kernels.localtime import (
+    US_PER_SECOND,
+    local_midnight_us,
+    offset_table,
+    weekday,
+)
 
 if TYPE_CHECKING:
-    from derlink.analytics.events import Event
-    from derlink.analytics.groups import Group, Population
-    from derlink.analytics.sufficiency import WarningLog
+    from derlink.analytics.kernels.events import Event
+    from derlink.analytics.kernels.groups import Group, Population
+    from derlink.analytics.kernels.sufficiency import WarningLog
 
 FloatArray = npt.NDArray[np.float64]
 Int64Array = npt.NDArray[np.int64]
@@ -50,7 +55,8 @@ DEFAULT_BIN_ENDPOINTS = (30.0, 45.0, 55.0, 65.0, 75.0, 90.0)
 
 @dataclass(frozen=True)
 class RegressionMethod:
-    """Settings of the CalTRACK-hourly baseline (defaults as eemeter's)."""
+    """The CalTRACK-hourly baseline as a baseline method (``methods.BaselineMethod``), with its
+    settings (defaults as eemeter's)."""
 
     name: str = "caltrack-hourly"
     lookback_days: int = 45
@@ -62,6 +68,25 @@ class RegressionMethod:
     # service points × hours handled at once: small enough for the temporaries to stay in cache
     # (1,000 meter-years fit in 2.7 s at 120,000, 8.7 s at 4,000,000 on the bench machine)
     chunk_cells: int = 150_000
+
+    def event_baseline(
+        self, group: Group, event: Event, population: Population, warnings: WarningLog
+    ) -> EventSavings | None:
+        """The group's hourly baselines over a past event (``regression_event_baseline``)."""
+        return regression_event_baseline(group, event, self, population, warnings)
+
+    def expected_load(
+        self, group: Group, window: Event, population: Population, warnings: WarningLog
+    ) -> ExpectedLoad | None:
+        """The load predicted for each hour of a coming window with its forecast temperature.
+
+        An hourly prediction in kWh is the hour's mean kW; the regression gives no spread.
+        """
+        savings = regression_event_baseline(group, window, self, population, warnings)
+        if savings is None:
+            return None
+        mean = savings.baseline
+        return ExpectedLoad(mean, np.zeros_like(mean), savings.interval_starts_us, 3600)
 
 
 @dataclass(frozen=True)

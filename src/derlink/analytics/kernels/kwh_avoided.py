@@ -1,4 +1,5 @@
-"""kWh avoided and kW drop per service point per event, and the two settlement files.
+"""kWh avoided and kW drop per service point per event: computed over batches, and the rows
+of their two files.
 
 ``kWh saved`` of an interval is baseline minus actual; ``kW drop`` is the same energy divided by
 the interval's length in hours. Both files follow the Oracle layouts of SPEC §2.3:
@@ -11,24 +12,31 @@ the interval's length in hours. Both files follow the Oracle layouts of SPEC §2
 Times carry the service point's local UTC offset. An interval without an actual reading is left
 blank (in both files); ``TotalKwh`` and ``TotalKwhSavedForPeriod`` add the intervals present.
 A service point without a baseline has no row (its warning says why).
+
+``event_kwh_avoided`` streams batches of whole service points, splits each batch by time zone
+and interval length (the only two things a vectorized kernel cannot mix) and asks the baseline
+method (``baselines/methods.py``) for each group's baseline, the same call whatever the method.
+Memory stays bounded by the batch size, whatever the population. (Settlement, the money, is
+to live in cpm; this is the energy it is computed from.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from derlink.analytics.events import Event
-from derlink.analytics.localtime import US_PER_SECOND, from_us
+from derlink.analytics.kernels.baselines.methods import BaselineMethod
+from derlink.analytics.kernels.baselines.results import EventSavings
+from derlink.analytics.kernels.events import Event
+from derlink.analytics.kernels.groups import Population, split_batch
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.sufficiency import WarningLog
 
 FloatArray = npt.NDArray[np.float64]
-Int64Array = npt.NDArray[np.int64]
-ObjectArray = npt.NDArray[np.object_]
 
 KWH_AVOIDED_HEAD = [
     "EventId",
@@ -53,47 +61,13 @@ KW_DROP_HEAD = [
 DECIMALS = 4
 
 
-@dataclass(frozen=True)
-class EventSavings:
-    """Baseline and actual kWh of N service points over one event's K intervals.
-
-    One instance holds service points that share a time zone and an interval length.
-    """
-
-    sp_ids: ObjectArray  # (N,)
-    time_zone: str
-    interval_s: int
-    interval_starts_us: Int64Array  # (K,)
-    baseline: FloatArray  # (N, K)
-    actual: FloatArray  # (N, K)
-
-    @property
-    def kwh_saved(self) -> FloatArray:
-        return self.baseline - self.actual
-
-    @property
-    def kw_drop(self) -> FloatArray:
-        return self.kwh_saved / (self.interval_s / 3600.0)
-
-    def settled(self) -> npt.NDArray[np.bool_]:
-        """Service points with a baseline (the ones that get a row)."""
-        return np.asarray(~np.isnan(self.baseline).all(axis=1), dtype=bool)
-
-    def window_text(self) -> tuple[str, str]:
-        """ActualStartTime and ActualEndTime as ISO text with the local offset."""
-        step = self.interval_s * US_PER_SECOND
-        start = from_us(int(self.interval_starts_us[0]), self.time_zone)
-        end = from_us(int(self.interval_starts_us[-1]) + step, self.time_zone)
-        return start.isoformat(), end.isoformat()
-
-
 def _sum_present(values: FloatArray) -> FloatArray:
     present = ~np.isnan(values)
     return np.where(present.any(axis=1), np.where(present, values, 0.0).sum(axis=1), np.nan)
 
 
 def _part(event: Event, savings: EventSavings, kind: str) -> pl.DataFrame:
-    keep = savings.settled()
+    keep = savings.with_baseline()
     ids = savings.sp_ids[keep]
     start, end = savings.window_text()
     head: dict[str, object] = {
@@ -144,8 +118,56 @@ def kw_drop_frame(event: Event, savings: Sequence[EventSavings]) -> pl.DataFrame
     return _assemble([_part(event, s, "kw") for s in savings], KW_DROP_HEAD, "KwDrop")
 
 
-def write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    """Write a settlement frame as CSV; missing values are blank cells."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(path, null_value="", float_precision=DECIMALS)
-    return path
+@dataclass(frozen=True)
+class KwhAvoidedRun:
+    """One event's kWh avoided over a population: each group's savings and the warnings."""
+
+    event: Event
+    savings: list[EventSavings]
+    warnings: WarningLog
+    service_points: int = 0
+
+    def kwh_avoided(self) -> pl.DataFrame:
+        return kwh_avoided_frame(self.event, self.savings)
+
+    def kw_drop(self) -> pl.DataFrame:
+        return kw_drop_frame(self.event, self.savings)
+
+
+def _participants_mask(
+    batch: IntervalBatch, event: Event, population: Population, participants: frozenset[str] | None
+) -> npt.NDArray[np.bool_]:
+    if participants is not None:
+        return np.asarray([sp in participants for sp in batch.sp_ids.tolist()], dtype=bool)
+    _, programs, _ = population.service_points.lookup(batch.sp_ids)
+    unknown = np.asarray([p is None for p in programs.tolist()], dtype=bool)
+    return np.asarray(unknown | (programs == event.program_id), dtype=bool)
+
+
+def event_kwh_avoided(
+    batches: Iterable[IntervalBatch],
+    *,
+    event: Event,
+    method: BaselineMethod,
+    population: Population,
+    participants: frozenset[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> KwhAvoidedRun:
+    """kWh avoided and kW drop of one event for every participating service point.
+
+    Participants are ``participants`` when given, else the service points of the event's
+    program (and those whose program is unknown).
+    """
+    warnings = WarningLog()
+    savings: list[EventSavings] = []
+    seen = 0
+    for batch in batches:
+        seen += batch.size
+        keep = _participants_mask(batch, event, population, participants)
+        for group in split_batch(batch, population.service_points, warnings, keep):
+            part = method.event_baseline(group, event, population, warnings)
+            if part is not None:
+                savings.append(part)
+        if progress is not None:
+            progress(batch.size)
+    return KwhAvoidedRun(event, savings, warnings, seen)
