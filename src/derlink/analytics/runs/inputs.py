@@ -1,9 +1,11 @@
-"""A run's input files besides the measurements: events, participation, service points and the
-participation history of devices (layouts in docs/contracts/analytics-files.md).
+"""A run's input files besides the measurements and the weather: events, participation, service
+points, the baseline method per program, past kWh avoided files and the participation history
+of devices (layouts in docs/contracts/analytics-files.md).
 
 Each reader turns its file into the values the kernels take (``Event``, ``ServicePoints``,
-frames); a file that cannot be used raises ``InputFileError`` naming the file and, for a bad
-row, the row. Column names are matched without case or underscores (``SPId`` = ``sp_id``).
+frames). An events, participation or service point file without a needed column, or an event
+row that cannot be read, raises ``InputFileError`` naming the file (and the row); column names
+are matched without case or underscores (``SPId`` = ``sp_id``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,18 @@ def read_events(path: Path) -> list[Event]:
     return events
 
 
+class UnknownEvent(ValueError):
+    """The event asked for is not in the events file."""
+
+
+def find_event(events: Sequence[Event], event_id: str) -> Event:
+    """The event ``event_id`` of an events file; ``UnknownEvent`` when it is not there."""
+    for event in events:
+        if event.event_id == event_id:
+            return event
+    raise UnknownEvent(f"event {event_id!r} is not in the events file")
+
+
 def read_participation(path: Path) -> pl.DataFrame:
     """Participation CSV: ``EventId, SPId`` (one row per service point per event)."""
     frame = pl.read_csv(path, infer_schema=False)
@@ -78,6 +92,44 @@ def read_service_points(path: Path, default_time_zone: str = "UTC") -> ServicePo
         except InputFileError:
             continue
     return ServicePoints(frame.rename(renamed).select(list(renamed.values())), default_time_zone)
+
+
+def read_participants(path: Path, event_id: str) -> frozenset[str] | None:
+    """The service points listed for ``event_id``; None when the file lists none for it (the
+    event then covers its program)."""
+    rows = read_participation(path).filter(pl.col("event_id") == event_id)
+    return frozenset(rows["sp_id"].to_list()) if rows.height else None
+
+
+def program_method(path: Path, program_id: str, default: str) -> str:
+    """The method named for ``program_id`` in a ``ProgramId, Method`` CSV, else ``default``."""
+    table = pl.read_csv(path, infer_schema=False)
+    match = table.filter(pl.col(table.columns[0]) == program_id)
+    return str(match.row(0)[1]) if match.height else default
+
+
+def read_kwh_avoided_totals(paths: Sequence[Path]) -> pl.DataFrame:
+    """``SPId, TotalKwh, TotalKwhSavedForPeriod`` of past kWh avoided files (a forecast's
+    history of responses); an empty frame of those columns when there are none."""
+    frames = [pl.read_csv(p, infer_schema_length=0) for p in paths]
+    if not frames:
+        return pl.DataFrame(
+            schema={
+                "SPId": pl.Utf8,
+                "TotalKwh": pl.Float64,
+                "TotalKwhSavedForPeriod": pl.Float64,
+            }
+        )
+    return pl.concat(
+        [
+            f.select(
+                "SPId",
+                pl.col("TotalKwh").cast(pl.Float64, strict=False),
+                pl.col("TotalKwhSavedForPeriod").cast(pl.Float64, strict=False),
+            )
+            for f in frames
+        ]
+    )
 
 
 def read_history(path: Path) -> pl.DataFrame:
