@@ -75,10 +75,6 @@ class UtcGrid:
     def columns(self) -> int:
         return int(self.kwh.shape[1]) - self.offset if self.width is None else self.width
 
-    def column_starts(self) -> Int64Array:
-        step = self.interval_s * US_PER_SECOND
-        return self.start_us + np.arange(self.columns, dtype=np.int64) * step
-
     def take(self, columns: Int64Array) -> FloatArray:
         """(N, *columns.shape) float64 values of the given columns (a copy, out of range NaN)."""
         flat = np.asarray(columns, dtype=np.int64).ravel() + self.offset

@@ -82,7 +82,11 @@ class SyntheticBatch:
 
 
 @dataclass(frozen=True)
-class Population:
+class SyntheticPopulation:
+    """A drawn population: its weather, its events and each service point's parameters; the
+    loads and the truth are generated per batch (``batches``). Not ``groups.Population``,
+    which is what a run knows about real service points."""
+
     spec: PopulationSpec
     temperature_f: FloatArray  # (stations, H_utc) on the shared UTC hour axis
     utc_start_us: int
@@ -241,7 +245,7 @@ def _local_hours(
     return hours_us, seconds // 3600, weekday(days) >= 5
 
 
-def build_population(spec: PopulationSpec) -> Population:
+def build_population(spec: PopulationSpec) -> SyntheticPopulation:
     """Draw the population's parameters, weather and events (the loads come per batch)."""
     rng = np.random.default_rng([spec.seed, 1])
     n = spec.service_points
@@ -315,7 +319,7 @@ def build_population(spec: PopulationSpec) -> Population:
         )
     params["takes_part"] = (rng.random((len(events), n)) < spec.participation).astype(np.int8)
     params["event_effect"] = rng.uniform(0.8, 1.2, len(events))
-    return Population(
+    return SyntheticPopulation(
         spec=spec,
         temperature_f=temperature,
         utc_start_us=int(utc_start),

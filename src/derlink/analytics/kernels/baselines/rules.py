@@ -80,10 +80,6 @@ class XofYRule:
     def selection(self, day_type: DayType) -> DaySelection:
         return self.selections[day_type]
 
-    @property
-    def max_y(self) -> int:
-        return max(s.y_days for s in self.selections.values())
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
