@@ -38,10 +38,22 @@ def participants(population, event):
     return frozenset(frame["sp_id"].to_list())
 
 
+# The mean absolute error of TotalKwhSavedForPeriod against the true saving, as a share of the
+# mean true saving, is what each method achieves on this population: 0.304 (CAISO), 0.422 (PJM)
+# and 0.0044 (the regression), measured. The X-of-Y errors are the rules' own: the events fall
+# on the hottest days, hotter than the like days, and the day-of adjustments are capped. The
+# population is noiseless and seeded, so the figures are exact, not a sample; the bounds add
+# about a tenth (X-of-Y) and 0.0016 (the regression, whose batched pseudo-inverse may round
+# differently with another BLAS) for floating-point differences between machines.
 @pytest.mark.parametrize(
-    "method", [XofYMethod(CAISO_10_IN_10), XofYMethod(PJM_HIGH_4_OF_5), RegressionMethod()]
+    ("method", "bound"),
+    [
+        (XofYMethod(CAISO_10_IN_10), 0.33),
+        (XofYMethod(PJM_HIGH_4_OF_5), 0.46),
+        (RegressionMethod(), 0.006),
+    ],
 )
-def test_every_participant_gets_a_row_with_a_saving_near_the_truth(world, method):
+def test_every_participant_gets_a_row_with_a_saving_near_the_truth(world, method, bound):
     population, batches, truth, context = world
     event = population.events[-1]
     chosen = participants(population, event)
@@ -54,7 +66,7 @@ def test_every_participant_gets_a_row_with_a_saving_near_the_truth(world, method
         truth.filter(pl.col("event_id") == event.event_id), left_on="SPId", right_on="sp_id"
     )
     error = (joined["TotalKwhSavedForPeriod"] - joined["saved_kwh"]).abs().mean()
-    assert error < 0.6 * joined["saved_kwh"].mean()
+    assert error < bound * joined["saved_kwh"].mean()
 
 
 def test_the_regression_baseline_is_close_to_the_noiseless_counterfactual(world):
