@@ -14,6 +14,8 @@ unknown event or method: a usage error).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -104,9 +106,21 @@ class _ProgressBar:
         self._bar.stop()
 
 
-def _fail(exc: AnalyticsError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc.message}")
-    return typer.Exit(code=2)
+@contextmanager
+def _reported(usage_errors: tuple[type[ValueError], ...]) -> Iterator[None]:
+    """A run's errors as the CLI shows them: an unusable file as ``error:`` and exit 2, a bad
+    name or value (``usage_errors``) as a usage error."""
+    try:
+        yield
+    except AnalyticsError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(code=2) from exc
+    except usage_errors as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+#: What the event commands report as a usage error: an event or a method that is not known.
+_UNKNOWN_NAMES = (UnknownEvent, UnknownMethod)
 
 
 @app.command("kwh-avoided")
@@ -129,7 +143,7 @@ def kwh_avoided(
     batch_size: BatchOption = 8192,
 ) -> None:
     """Settle one event: kWh avoided and kW drop per service point (SPEC §2.3 layouts)."""
-    try:
+    with _reported(_UNKNOWN_NAMES):
         result = compute_kwh_avoided(
             measurements=measurements,
             events=events,
@@ -140,10 +154,6 @@ def kwh_avoided(
             batch_size=batch_size,
             progress=_ProgressBar(),
         )
-    except AnalyticsError as exc:
-        raise _fail(exc) from exc
-    except (UnknownEvent, UnknownMethod) as exc:
-        raise typer.BadParameter(str(exc)) from exc
     files = write_kwh_avoided(result, out_dir)
     console.print(
         f"kWh avoided: {files.kwh_avoided}\nkW drop:     {files.kw_drop}\n"
@@ -166,7 +176,7 @@ def baseline(
     batch_size: BatchOption = 8192,
 ) -> None:
     """Baseline kWh per service point per event interval, beside the actual kWh."""
-    try:
+    with _reported(_UNKNOWN_NAMES):
         result = compute_baselines(
             measurements=measurements,
             events=events,
@@ -176,10 +186,6 @@ def baseline(
             batch_size=batch_size,
             progress=_ProgressBar(),
         )
-    except AnalyticsError as exc:
-        raise _fail(exc) from exc
-    except (UnknownEvent, UnknownMethod) as exc:
-        raise typer.BadParameter(str(exc)) from exc
     rows = write_baselines(result, out)
     console.print(f"baselines: {out} ({rows} rows)")
 
@@ -206,7 +212,9 @@ def forecast(
     batch_size: BatchOption = 8192,
 ) -> None:
     """Expected kW reduction per service point for a coming event window, with P10–P90."""
-    try:
+    # A window that ends before it starts, or a holiday or a time that is not ISO, is a usage
+    # error as well.
+    with _reported((ValueError,)):
         result = compute_forecast(
             measurements=measurements,
             program_id=program_id,
@@ -219,10 +227,6 @@ def forecast(
             batch_size=batch_size,
             progress=_ProgressBar(),
         )
-    except (AnalyticsError, ValueError) as exc:
-        if isinstance(exc, AnalyticsError):
-            raise _fail(exc) from exc
-        raise typer.BadParameter(str(exc)) from exc
     service_point_count = write_forecast(result, out)
     console.print(f"forecast: {out} ({service_point_count} service points)")
 

@@ -1,6 +1,6 @@
 """DR events, who took part in them, and the service points' attributes analytics needs.
 
-An event is settled against the days before it, and a baseline must skip every day on which the
+An event's baseline comes from the days before it, and must skip every day on which the
 service point itself had an event ("not an event day for that service point"). ``EventHistory``
 answers that question for a whole batch at once: which of D prior days were event days of each
 of N service points, in each service point's local calendar.

@@ -1,6 +1,6 @@
 """A batch of service points on one shared grid of UTC intervals: ``kwh[sp, column]``.
 
-Baselines, settlement, regressions and forecasts all start from this dense shape. Column ``c``
+Baselines, kWh avoided, regressions and forecasts all start from this dense shape. Column ``c``
 is the interval starting at ``start_us + c × interval``; a missing interval is NaN. Local
 calendar facts are computed for the columns (a few thousand instants per time zone), never per
 row, which is what keeps DST handling cheap and exact.

@@ -24,6 +24,8 @@ HOUR_US = 3600 * US_PER_SECOND
 
 @dataclass(frozen=True)
 class Weather:
+    """Hourly temperature (°F) of each station on one UTC hour axis, NaN where none was read."""
+
     station_ids: tuple[str, ...]
     start_us: int  # UTC start of hour column 0
     temperature_f: FloatArray  # (stations, hours)

@@ -10,27 +10,16 @@ list).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from derlink.analytics.kernels.baselines.methods import method_of
 from derlink.analytics.kernels.baselines.results import EventSavings
-from derlink.analytics.kernels.kwh_avoided import KwhAvoidedRun, event_kwh_avoided
-from derlink.analytics.kernels.sufficiency import WarningLog
 from derlink.analytics.runs.inputs import find_event, read_events
+from derlink.analytics.runs.kwh_avoided import KwhAvoided, kwh_avoided_over
 from derlink.analytics.runs.outputs import write_csv
 from derlink.analytics.runs.population import RunInputs, read_population
-from derlink.analytics.runs.progress import Progress, tracked_batches
-
-
-@dataclass(frozen=True)
-class Baselines:
-    """A computed baselines run: the kernel's result and every warning, reading included."""
-
-    run: KwhAvoidedRun
-    warnings: WarningLog
+from derlink.analytics.runs.progress import Progress
 
 
 def compute_baselines(
@@ -42,7 +31,7 @@ def compute_baselines(
     inputs: RunInputs,
     batch_size: int,
     progress: Progress,
-) -> Baselines:
+) -> KwhAvoided:
     """The baselines of the event ``event_id`` under ``method``.
 
     Raises ``UnknownEvent`` and ``UnknownMethod`` (``ValueError``s) for a name not found, and
@@ -50,16 +39,16 @@ def compute_baselines(
     """
     all_events = read_events(events)
     event = find_event(all_events, event_id)
-    population = read_population(inputs, all_events)
-    log = WarningLog()
-    run = event_kwh_avoided(
-        tracked_batches(measurements, batch_size, log, f"{event_id} baseline", progress),
+    return kwh_avoided_over(
+        measurements,
         event=event,
-        method=method_of(method),
-        population=population,
+        method=method,
+        population=read_population(inputs, all_events),
+        participants=None,
+        label=f"{event_id} baseline",
+        batch_size=batch_size,
+        progress=progress,
     )
-    log.extend(run.warnings)
-    return Baselines(run, log)
 
 
 def baseline_frame(savings: Sequence[EventSavings]) -> pl.DataFrame:
@@ -86,7 +75,7 @@ def baseline_frame(savings: Sequence[EventSavings]) -> pl.DataFrame:
     return pl.concat(parts) if parts else pl.DataFrame({"SPId": []})
 
 
-def write_baselines(result: Baselines, out: Path) -> int:
+def write_baselines(result: KwhAvoided, out: Path) -> int:
     """Write the baselines to ``out`` and the warnings beside it; returns the rows written."""
     frame = baseline_frame(result.run.savings)
     write_csv(frame, out)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from derlink.analytics.kernels.baselines.methods import method_of
+from derlink.analytics.kernels.events import Event
+from derlink.analytics.kernels.groups import Population
 from derlink.analytics.kernels.kwh_avoided import KwhAvoidedRun, event_kwh_avoided
 from derlink.analytics.kernels.sufficiency import WarningLog
 from derlink.analytics.runs.inputs import (
@@ -28,7 +30,8 @@ from derlink.analytics.runs.progress import Progress, tracked_batches
 
 @dataclass(frozen=True)
 class KwhAvoided:
-    """A computed kWh avoided run: the kernel's result and every warning, reading included."""
+    """A computed kWh avoided (or baselines) run: the kernel's result and every warning,
+    reading included."""
 
     run: KwhAvoidedRun
     warnings: WarningLog
@@ -69,11 +72,36 @@ def compute_kwh_avoided(
     participants = None
     if inputs.participation is not None:
         participants = read_participants(inputs.participation, event_id)
+    return kwh_avoided_over(
+        measurements,
+        event=event,
+        method=chosen,
+        population=population,
+        participants=participants,
+        label=f"{event_id} ({chosen})",
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def kwh_avoided_over(
+    measurements: Path,
+    *,
+    event: Event,
+    method: str,
+    population: Population,
+    participants: frozenset[str] | None,
+    label: str,
+    batch_size: int,
+    progress: Progress,
+) -> KwhAvoided:
+    """The kernel over the measurement file's batches, under the method named ``method``, its
+    warnings after the reading's. (The baselines run is this too, for the program.)"""
     log = WarningLog()
     run = event_kwh_avoided(
-        tracked_batches(measurements, batch_size, log, f"{event_id} ({chosen})", progress),
+        tracked_batches(measurements, batch_size, log, label, progress),
         event=event,
-        method=method_of(chosen),
+        method=method_of(method),
         population=population,
         participants=participants,
     )

@@ -5,7 +5,7 @@ the kernel is faulted in and zeroed again for the next batch, and on the bench m
 machines, where a page fault is dear) that was the largest single cost of a run
 (docs/benchmarks-analytics.md). arrow's jemalloc, as arrow configures it, still handed much of
 it back whatever decay was set from Python; mimalloc reuses more of it: a 1,000,000 service
-point settlement took 21 CPU-seconds with it against 24-25 with jemalloc. (Keeping glibc's
+point kWh avoided run took 21 CPU-seconds with it against 24-25 with jemalloc. (Keeping glibc's
 freed memory as well made no measurable difference, so numpy's allocations are left alone.)
 """
 

@@ -132,7 +132,7 @@ def prior_days(
         day_numbers=prior,
         window=window.reshape(n, days, len(columns)),
         adjust=adjust.reshape(n, days, len(adjust_columns)),
-        # Copies: the event's own values outlive this batch (in the settlement), and a view
+        # Copies: the event's own values outlive this batch (in the run's savings), and a view
         # would keep the whole gathered block alive with them.
         event_window=event_window.copy(),
         event_adjust=event_adjust.copy(),
