@@ -29,9 +29,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
-from derlink.analytics.baselines.regression import fit_hourly, hours_of_week, predict_hourly
-from derlink.analytics.localtime import US_PER_SECOND
-from derlink.analytics.synthetic import PopulationSpec, build_population
+from derlink.analytics.kernels.baselines.regression import fit_hourly, hours_of_week, predict_hourly
+from derlink.analytics.kernels.localtime import US_PER_SECOND
+from derlink.analytics.kernels.synthetic import PopulationSpec, build_population
 from record import write_result
 
 HERE = Path(__file__).resolve().parent

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import polars as pl
 
-from derlink.analytics.events import Event, EventHistory, ServicePoints, read_events
-from derlink.analytics.forecast import ResponseStats, forecast_window
-from derlink.analytics.groups import Population
-from derlink.analytics.measurements import iter_batches
-from derlink.analytics.settlement import write_csv
-from derlink.analytics.tuning import keep_freed_memory
+from derlink.analytics.kernels.events import Event, EventHistory
+from derlink.analytics.kernels.forecast import ResponseStats, forecast_window
+from derlink.analytics.kernels.groups import Population
+from derlink.analytics.measurements.batches import iter_batches
+from derlink.analytics.runs.inputs import read_events, read_service_points
+from derlink.analytics.runs.memory import keep_freed_memory
+from derlink.analytics.runs.outputs import write_csv
 from record import process_usage, write_result
 
 HERE = Path(__file__).resolve().parent
@@ -60,7 +61,7 @@ def main() -> None:
     began = time.perf_counter()
     responses = ResponseStats.from_history(history)
     population = Population(
-        service_points=ServicePoints.read(folder / "service_points.csv"),
+        service_points=read_service_points(folder / "service_points.csv"),
         history=EventHistory(events),
     )
     run = forecast_window(

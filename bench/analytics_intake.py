@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from derlink.analytics.app import open_analytics_database
-from derlink.analytics.enrollment_rows import HEADER
-from derlink.analytics.intake import EnrollmentIntake, FileSummary
+from derlink.analytics.enrollments.model import HEADER
+from derlink.analytics.enrollments.service import EnrollmentIntake, FileSummary
 from derlink.common.clock import SystemClock
 from derlink.platform.files import LocalFolder
 from record import process_usage, write_result

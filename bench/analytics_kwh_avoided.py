@@ -40,8 +40,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def generate(folder: Path, service_points: int, days: int) -> dict[str, Path]:
-    from derlink.analytics.measurements import STREAMING_LAYOUT_VERSION
-    from derlink.analytics.synthetic_files import write_population
+    from derlink.analytics.measurements.parquet import STREAMING_LAYOUT_VERSION
+    from derlink.analytics.runs.synthetic import write_population
 
     marker = folder / "complete.json"
     names = ["measurements", "service_points", "events", "participation", "weather", "truth"]
@@ -64,19 +64,14 @@ def generate(folder: Path, service_points: int, days: int) -> dict[str, Path]:
 
 def measure(folder: Path, method_name: str, batch: int) -> dict[str, object]:
     """Runs in the child: settle the last event, report time, memory and accuracy."""
-    from derlink.analytics.baselines.regression import RegressionMethod
-    from derlink.analytics.baselines.rules import preset
-    from derlink.analytics.events import (
-        EventHistory,
-        ServicePoints,
-        read_events,
-        read_participation,
-    )
-    from derlink.analytics.groups import Population
-    from derlink.analytics.measurements import iter_batches
-    from derlink.analytics.pipeline import settle_event
-    from derlink.analytics.tuning import keep_freed_memory
-    from derlink.analytics.weather import Weather
+    from derlink.analytics.kernels.baselines.methods import method_of
+    from derlink.analytics.kernels.events import EventHistory
+    from derlink.analytics.kernels.groups import Population
+    from derlink.analytics.kernels.kwh_avoided import event_kwh_avoided
+    from derlink.analytics.measurements.batches import iter_batches
+    from derlink.analytics.measurements.weather import read_weather
+    from derlink.analytics.runs.inputs import read_events, read_participation, read_service_points
+    from derlink.analytics.runs.memory import keep_freed_memory
 
     keep_freed_memory()
     started = time.perf_counter()
@@ -86,16 +81,16 @@ def measure(folder: Path, method_name: str, batch: int) -> dict[str, object]:
     participants = frozenset(
         participation.filter(pl.col("event_id") == event.event_id)["sp_id"].to_list()
     )
-    method = RegressionMethod() if method_name == "caltrack-hourly" else preset(method_name)
+    method = method_of(method_name)
     population = Population(
-        service_points=ServicePoints.read(folder / "service_points.csv"),
+        service_points=read_service_points(folder / "service_points.csv"),
         history=EventHistory(events, participation),
-        weather=Weather.read(folder / "weather.parquet")
+        weather=read_weather(folder / "weather.parquet")
         if method_name == "caltrack-hourly"
         else None,
     )
     setup_s = time.perf_counter() - started
-    run = settle_event(
+    run = event_kwh_avoided(
         iter_batches(folder / "measurements.parquet", batch),
         event=event,
         method=method,
@@ -174,7 +169,7 @@ def main() -> None:
             f" (mean true saving {figures['mean_true_saved_kwh']:.3f} kWh){spread}",
             flush=True,
         )
-    from derlink.analytics.measurements import STREAMING_LAYOUT_VERSION
+    from derlink.analytics.measurements.parquet import STREAMING_LAYOUT_VERSION
 
     write_result(
         f"analytics_kwh_avoided_{args.service_points}.json",

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from derlink.analytics.scores import device_scores, read_history, write_scores
-from derlink.analytics.tuning import keep_freed_memory
+from derlink.analytics.kernels.scores import device_scores
+from derlink.analytics.runs.inputs import read_history
+from derlink.analytics.runs.memory import keep_freed_memory
+from derlink.analytics.runs.scores import write_scores
 from record import process_usage, write_result
 
 HERE = Path(__file__).resolve().parent

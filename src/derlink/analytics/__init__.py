@@ -1,23 +1,20 @@
 """Analytics: interval measurements, baselines, kWh avoided, kW drop, forecasts and device scores.
 
 The part plays the role of Oracle Analytics Insights (SPEC §3 Analytics). Every computation
-here is a vectorized kernel over a whole population of service points: numpy arrays in, numpy
+is a vectorized kernel over a whole population of service points: numpy arrays in, numpy
 arrays out, no Python loop per service point on the hot path. File layouts are documented in
 ``docs/contracts/analytics-files.md``; the methods in ``docs/analytics.md``.
 
-Modules by role:
+Packages, each importing only the ones below it (import-linter keeps the order):
 
-- ``localtime``     local days, interval slots and day types, computed from UTC (DST-safe)
-- ``sufficiency``   data-sufficiency warnings as data, with dotted names (eemeter style)
-- ``measurements``  interval-data readers and writers (CSV, Parquet) and ``IntervalBatch``
-- ``espi``          Green Button (NAESB ESPI) XML reader
-- ``grid``          a batch of service points on a shared grid of UTC intervals
-- ``weather``       hourly temperature per station and the service point → station mapping
-- ``events``        DR events and each service point's past event days
-- ``baselines``     X-of-Y day matching with presets, and the CalTRACK-hourly regression
-- ``settlement``    kWh avoided and kW drop per service point per event, and their files
-- ``forecast``      load-reduction forecast per service point for a coming event window
-- ``scores``        device score from participation history (the SDCSE file)
-- ``synthetic``     a synthetic population with known ground truth
-- ``pipeline``      file-to-file runs in batches of service points
+- ``app``           the part: its API app, its database, the enrollment intake's loop
+- ``migrations``    the part's migrations (every feature's tables)
+- ``enrollments/``  the enrollment intake: extract files in, subscriptions and ack files out,
+                    and the API over what it stored
+- ``runs/``         what ``derlink analytics`` does with files: read the inputs, choose the
+                    baseline method, run a kernel over streamed batches, write the outputs
+- ``measurements/`` interval data files (CSV, Parquet, Green Button XML) and the weather file
+- ``kernels/``      pure computation: local time, grids, baselines behind one protocol, kWh
+                    avoided, forecasts, device scores, a synthetic population
+- ``db``, ``errors`` the part's ``MetaData``, and what it raises on purpose
 """

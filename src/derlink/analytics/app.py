@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from derlink.analytics import api
-from derlink.analytics.intake import EnrollmentIntake
-from derlink.analytics.tables import MIGRATIONS
+from derlink.analytics.enrollments import api
+from derlink.analytics.enrollments.service import EnrollmentIntake
+from derlink.analytics.migrations import MIGRATIONS
 from derlink.common.clock import Clock
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database

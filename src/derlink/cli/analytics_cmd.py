@@ -6,42 +6,41 @@ command reads the documented input files (docs/contracts/analytics-files.md), st
 measurements in batches of whole service points with a progress bar, and writes its output files
 plus a ``warnings.csv`` of data-sufficiency warnings. ``intake`` asks the running analytics part
 to take the enrollment files waiting in its object storage now (docs/analytics.md).
+
+The work is ``derlink.analytics.runs``'s: a command parses its options, hands the run a progress
+bar, and prints what was written or why nothing was (an unusable file: ``error:`` and exit 2; an
+unknown event or method: a usage error).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from derlink.analytics.baselines.regression import RegressionMethod
-from derlink.analytics.baselines.rules import PRESETS, preset
 from derlink.analytics.errors import AnalyticsError
-from derlink.analytics.events import (
-    Event,
-    EventHistory,
-    ServicePoints,
-    read_events,
-    read_participation,
-)
-from derlink.analytics.forecast import ResponseStats, forecast_window
-from derlink.analytics.grid import ValueBounds
-from derlink.analytics.groups import Population
-from derlink.analytics.measurements import IntervalBatch, iter_batches
-from derlink.analytics.pipeline import BaselineMethod, settle_event
-from derlink.analytics.scores import device_scores, read_history, write_scores
-from derlink.analytics.settlement import write_csv
-from derlink.analytics.sufficiency import WarningLog
-from derlink.analytics.tuning import keep_freed_memory
-from derlink.analytics.weather import Weather
+from derlink.analytics.kernels.baselines.methods import METHODS, UnknownMethod
+from derlink.analytics.runs.baselines import compute_baselines, write_baselines
+from derlink.analytics.runs.forecast import compute_forecast, write_forecast
+from derlink.analytics.runs.inputs import UnknownEvent
+from derlink.analytics.runs.kwh_avoided import compute_kwh_avoided, write_kwh_avoided
+from derlink.analytics.runs.memory import keep_freed_memory
+from derlink.analytics.runs.population import RunInputs
+from derlink.analytics.runs.scores import run_scores
 from derlink.cli.client import HomeOption, settings_for
 from derlink.common.clock import parse_iso
 
@@ -58,7 +57,6 @@ def _setup() -> None:
     keep_freed_memory()  # batch runs reuse their memory instead of faulting it in again
 
 
-METHODS = [*sorted(PRESETS), "caltrack-hourly"]
 MeasurementsOption = Annotated[
     Path, typer.Option("--measurements", "-m", help="Interval data: CSV, Parquet or ESPI XML.")
 ]
@@ -79,71 +77,50 @@ BatchOption = Annotated[int, typer.Option(help="Service points per batch.")]
 MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHODS)}.")]
 
 
-def method_of(name: str) -> BaselineMethod:
-    if name == "caltrack-hourly":
-        return RegressionMethod()
+class _ProgressBar:
+    """A run's progress (``runs.progress.Progress``) as a bar of the rows read."""
+
+    def __init__(self) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task: TaskID | None = None
+
+    def start(self) -> None:
+        self._bar.start()
+
+    def expect(self, label: str, total_rows: int | None) -> None:
+        self._task = self._bar.add_task(label, total=total_rows)
+
+    def advance(self, rows: int) -> None:
+        if self._task is not None:
+            self._bar.advance(self._task, rows)
+
+    def stop(self) -> None:
+        self._bar.stop()
+
+
+@contextmanager
+def _reported(usage_errors: tuple[type[ValueError], ...]) -> Iterator[None]:
+    """A run's errors as the CLI shows them: an unusable file as ``error:`` and exit 2, a bad
+    name or value (``usage_errors``) as a usage error."""
     try:
-        return preset(name)
-    except ValueError as exc:
+        yield
+    except AnalyticsError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(code=2) from exc
+    except usage_errors as exc:
         raise typer.BadParameter(str(exc)) from exc
 
 
-def _population(
-    service_points: Path | None,
-    time_zone: str,
-    events: list[Event],
-    participation: Path | None,
-    weather: Path | None,
-    holidays: str,
-) -> Population:
-    points = (
-        ServicePoints.read(service_points, time_zone)
-        if service_points
-        else ServicePoints.empty(time_zone)
-    )
-    return Population(
-        service_points=points,
-        history=EventHistory(events, read_participation(participation) if participation else None),
-        holidays=frozenset(date.fromisoformat(d.strip()) for d in holidays.split(",") if d.strip()),
-        bounds=ValueBounds(),
-        weather=Weather.read(weather) if weather else None,
-    )
-
-
-def _rows_in(path: Path) -> int | None:
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    return None
-
-
-def _tracked(
-    path: Path, batch_size: int, warnings: WarningLog, label: str
-) -> Iterator[IntervalBatch]:
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("rows"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
-        task = progress.add_task(label, total=_rows_in(path))
-        for batch in iter_batches(path, batch_size, warnings):
-            yield batch
-            progress.advance(task, batch.rows)
-
-
-def _event(events: list[Event], event_id: str) -> Event:
-    for event in events:
-        if event.event_id == event_id:
-            return event
-    raise typer.BadParameter(f"event {event_id!r} is not in the events file")
-
-
-def _fail(exc: AnalyticsError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc.message}")
-    return typer.Exit(code=2)
+#: What the event commands report as a usage error: an event or a method that is not known.
+_UNKNOWN_NAMES = (UnknownEvent, UnknownMethod)
 
 
 @app.command("kwh-avoided")
@@ -166,38 +143,22 @@ def kwh_avoided(
     batch_size: BatchOption = 8192,
 ) -> None:
     """Settle one event: kWh avoided and kW drop per service point (SPEC §2.3 layouts)."""
-    try:
-        all_events = read_events(events)
-        event = _event(all_events, event_id)
-        chosen = method
-        if program_methods is not None:
-            table = pl.read_csv(program_methods, infer_schema=False)
-            match = table.filter(pl.col(table.columns[0]) == event.program_id)
-            if match.height:
-                chosen = str(match.row(0)[1])
-        population = _population(
-            service_points, time_zone, all_events, participation, weather, holidays
+    with _reported(_UNKNOWN_NAMES):
+        result = compute_kwh_avoided(
+            measurements=measurements,
+            events=events,
+            event_id=event_id,
+            method=method,
+            program_methods=program_methods,
+            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            batch_size=batch_size,
+            progress=_ProgressBar(),
         )
-        participants = None
-        if participation is not None:
-            rows = read_participation(participation).filter(pl.col("event_id") == event_id)
-            participants = frozenset(rows["sp_id"].to_list()) if rows.height else None
-        log = WarningLog()
-        run = settle_event(
-            _tracked(measurements, batch_size, log, f"{event_id} ({chosen})"),
-            event=event,
-            method=method_of(chosen),
-            population=population,
-            participants=participants,
-        )
-        log.extend(run.warnings)
-    except AnalyticsError as exc:
-        raise _fail(exc) from exc
-    stem = f"{event_id}_{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    kwh = write_csv(run.kwh_avoided(), out_dir / f"KWHAVOIDED_{stem}.csv")
-    kw = write_csv(run.kw_drop(), out_dir / f"KWDROP_{stem}.csv")
-    warnings_path = write_csv(log.to_frame(), out_dir / f"WARNINGS_{stem}.csv")
-    console.print(f"kWh avoided: {kwh}\nkW drop:     {kw}\nwarnings:    {warnings_path}")
+    files = write_kwh_avoided(result, out_dir)
+    console.print(
+        f"kWh avoided: {files.kwh_avoided}\nkW drop:     {files.kw_drop}\n"
+        f"warnings:    {files.warnings}"
+    )
 
 
 @app.command()
@@ -215,45 +176,18 @@ def baseline(
     batch_size: BatchOption = 8192,
 ) -> None:
     """Baseline kWh per service point per event interval, beside the actual kWh."""
-    try:
-        all_events = read_events(events)
-        event = _event(all_events, event_id)
-        population = _population(
-            service_points, time_zone, all_events, participation, weather, holidays
+    with _reported(_UNKNOWN_NAMES):
+        result = compute_baselines(
+            measurements=measurements,
+            events=events,
+            event_id=event_id,
+            method=method,
+            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            batch_size=batch_size,
+            progress=_ProgressBar(),
         )
-        log = WarningLog()
-        run = settle_event(
-            _tracked(measurements, batch_size, log, f"{event_id} baseline"),
-            event=event,
-            method=method_of(method),
-            population=population,
-        )
-        log.extend(run.warnings)
-    except AnalyticsError as exc:
-        raise _fail(exc) from exc
-    parts = []
-    for s in run.savings:
-        k = s.baseline.shape[1]
-        parts.append(
-            pl.DataFrame(
-                {
-                    "SPId": s.sp_ids.repeat(k).tolist(),
-                    "IntervalStart": pl.Series(
-                        list(s.interval_starts_us) * len(s.sp_ids), dtype=pl.Int64
-                    )
-                    .cast(pl.Datetime("us", "UTC"))
-                    .dt.convert_time_zone(s.time_zone)
-                    .dt.to_string("%Y-%m-%dT%H:%M:%S%:z"),
-                    "IntervalSize(Seconds)": s.interval_s,
-                    "BaselineKwh": s.baseline.ravel(),
-                    "ActualKwh": s.actual.ravel(),
-                }
-            ).with_columns(pl.col(pl.Float64).fill_nan(None).round(4))
-        )
-    frame = pl.concat(parts) if parts else pl.DataFrame({"SPId": []})
-    write_csv(frame, out)
-    write_csv(log.to_frame(), out.with_name(out.stem + "_warnings.csv"))
-    console.print(f"baselines: {out} ({frame.height} rows)")
+    rows = write_baselines(result, out)
+    console.print(f"baselines: {out} ({rows} rows)")
 
 
 @app.command()
@@ -278,48 +212,23 @@ def forecast(
     batch_size: BatchOption = 8192,
 ) -> None:
     """Expected kW reduction per service point for a coming event window, with P10–P90."""
-    try:
-        window = Event("FORECAST", program_id, "", parse_iso(start), parse_iso(end))
-        past = read_events(events) if events else []
-        population = _population(service_points, time_zone, past, participation, weather, holidays)
-        frames = [pl.read_csv(p, infer_schema_length=0) for p in history or []]
-        rows = (
-            pl.concat(
-                [
-                    f.select(
-                        "SPId",
-                        pl.col("TotalKwh").cast(pl.Float64, strict=False),
-                        pl.col("TotalKwhSavedForPeriod").cast(pl.Float64, strict=False),
-                    )
-                    for f in frames
-                ]
-            )
-            if frames
-            else pl.DataFrame(
-                schema={
-                    "SPId": pl.Utf8,
-                    "TotalKwh": pl.Float64,
-                    "TotalKwhSavedForPeriod": pl.Float64,
-                }
-            )
+    # A window that ends before it starts, or a holiday or a time that is not ISO, is a usage
+    # error as well.
+    with _reported((ValueError,)):
+        result = compute_forecast(
+            measurements=measurements,
+            program_id=program_id,
+            start=parse_iso(start),
+            end=parse_iso(end),
+            history=history or [],
+            method=method,
+            events=events,
+            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            batch_size=batch_size,
+            progress=_ProgressBar(),
         )
-        log = WarningLog()
-        run = forecast_window(
-            _tracked(measurements, batch_size, log, "forecast"),
-            window=window,
-            responses=ResponseStats.from_history(rows),
-            population=population,
-            method=method_of(method),
-        )
-        log.extend(run.warnings)
-    except (AnalyticsError, ValueError) as exc:
-        if isinstance(exc, AnalyticsError):
-            raise _fail(exc) from exc
-        raise typer.BadParameter(str(exc)) from exc
-    frame = run.frame()
-    write_csv(frame, out)
-    write_csv(log.to_frame(), out.with_name(out.stem + "_warnings.csv"))
-    console.print(f"forecast: {out} ({frame.height} service points)")
+    service_point_count = write_forecast(result, out)
+    console.print(f"forecast: {out} ({service_point_count} service points)")
 
 
 @app.command()
@@ -335,9 +244,8 @@ def scores(
 ) -> None:
     """Device scores (0–100) from participation history, as an SDCSE file."""
     moment = parse_iso(as_of) if as_of else datetime.now(UTC)
-    frame = device_scores(read_history(history), as_of=moment)
-    path = write_scores(frame, out_dir, moment)
-    console.print(f"device scores: {path} ({frame.height} devices)")
+    written = run_scores(history, out_dir, moment)
+    console.print(f"device scores: {written.path} ({written.devices} devices)")
 
 
 @app.command()
@@ -349,7 +257,7 @@ def synthetic(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Generate a synthetic population with known ground truth (for trials and benchmarks)."""
-    from derlink.analytics.synthetic_files import write_population
+    from derlink.analytics.runs.synthetic import write_population
 
     written = write_population(
         out_dir, service_points=service_points, days=days, events=events, seed=seed

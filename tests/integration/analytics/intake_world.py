@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from derlink.analytics.app import open_analytics_database
-from derlink.analytics.enrollment_rows import ACK_HEADER, HEADER
-from derlink.analytics.intake import EnrollmentIntake
-from derlink.analytics.tables import enrollment_files, subscriptions
+from derlink.analytics.enrollments.model import ACK_HEADER, HEADER
+from derlink.analytics.enrollments.service import EnrollmentIntake
+from derlink.analytics.enrollments.tables import enrollment_files, subscriptions
 from derlink.platform.database import Database
 from derlink.platform.files import LocalFolder
 

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from derlink.analytics.synthetic import PopulationSpec
-from derlink.analytics.synthetic_files import write_population
+from derlink.analytics.kernels.synthetic import PopulationSpec
+from derlink.analytics.runs.synthetic import write_population
 from derlink.cli.analytics_cmd import app
 
 runner = CliRunner()

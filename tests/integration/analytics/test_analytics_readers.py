@@ -11,18 +11,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from derlink.analytics import sufficiency
 from derlink.analytics.errors import InputFileError, UnsortedMeasurements
-from derlink.analytics.espi import read_espi
-from derlink.analytics.measurements import (
-    IntervalBatch,
-    iter_batches,
-    iter_parquet_batches,
-    read_csv,
-    read_measurements,
-    write_frame_parquet,
-)
-from derlink.analytics.sufficiency import WarningLog
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.sufficiency import WarningLog
+from derlink.analytics.measurements.batches import iter_batches
+from derlink.analytics.measurements.espi import read_espi
+from derlink.analytics.measurements.parquet import iter_parquet_batches, write_frame_parquet
+from derlink.analytics.measurements.readers import read_csv, read_measurements
 
 DATA = Path(__file__).parents[2] / "data" / "analytics"
 

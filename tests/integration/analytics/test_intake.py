@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from intake_world import World, accepted, extract, open_world, row
 
 from derlink.analytics.app import open_analytics_database
-from derlink.analytics.intake import EnrollmentIntake, new_run_id
-from derlink.analytics.tables import FileState, enrollment_files
+from derlink.analytics.enrollments.service import EnrollmentIntake, new_run_id
+from derlink.analytics.enrollments.tables import FileState, enrollment_files
 from derlink.common.clock import SystemClock
 from derlink.common.errors import RemoteFault
 from derlink.platform.files import CHUNK, LocalFolder
@@ -361,7 +361,7 @@ KILLED_RUN = textwrap.dedent(
     import asyncio, sys
     from pathlib import Path
     from derlink.analytics.app import open_analytics_database
-    from derlink.analytics.intake import EnrollmentIntake
+    from derlink.analytics.enrollments.service import EnrollmentIntake
     from derlink.common.clock import SystemClock
     from derlink.platform.files import LocalFolder
 

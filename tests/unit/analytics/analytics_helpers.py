@@ -7,9 +7,9 @@ from datetime import date
 
 import numpy as np
 
-from derlink.analytics.grid import UtcGrid
-from derlink.analytics.localtime import day_number, local_midnight_us
-from derlink.analytics.measurements import IntervalBatch
+from derlink.analytics.kernels.grid import UtcGrid
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.localtime import day_number, local_midnight_us
 
 HOUR_US = 3_600_000_000
 
@@ -31,7 +31,7 @@ def hourly_grid(
 
     ``kwh_at(sp_index, local_day_index, local_hour)`` gives each value.
     """
-    from derlink.analytics.grid import column_calendar
+    from derlink.analytics.kernels.grid import column_calendar
 
     start = local_midnight_us(time_zone, day_number(first_day))
     end = local_midnight_us(time_zone, day_number(first_day) + days)

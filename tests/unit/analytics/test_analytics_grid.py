@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from analytics_helpers import HOUR_US, batch
 
-from derlink.analytics import sufficiency
-from derlink.analytics.grid import (
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.grid import (
     ValueBounds,
     build_grid,
     detect_interval_seconds,
     interval_supported,
 )
-from derlink.analytics.sufficiency import WarningLog
+from derlink.analytics.kernels.sufficiency import WarningLog
 
 T0 = 1_780_000_000 // 3600 * 3600 * 1_000_000  # an hour boundary
 

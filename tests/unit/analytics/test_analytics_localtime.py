@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from derlink.analytics.localtime import (
+from derlink.analytics.kernels.localtime import (
     DayType,
     DayTypeScheme,
     day_from_number,

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 from analytics_helpers import batch
 
-from derlink.analytics.measurements import IntervalBatch, frame_batches
+from derlink.analytics.kernels.intervals import IntervalBatch, frame_batches
 
 
 def frame(rows):

@@ -6,15 +6,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from derlink.analytics import sufficiency
-from derlink.analytics.baselines.regression import RegressionMethod
-from derlink.analytics.baselines.rules import CAISO_10_IN_10, PJM_HIGH_4_OF_5
-from derlink.analytics.events import EventHistory, ServicePoints
-from derlink.analytics.groups import Population
-from derlink.analytics.measurements import IntervalBatch
-from derlink.analytics.pipeline import settle_event
-from derlink.analytics.synthetic import PopulationSpec, build_population
-from derlink.analytics.weather import Weather
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.baselines.regression import RegressionMethod
+from derlink.analytics.kernels.baselines.rules import CAISO_10_IN_10, PJM_HIGH_4_OF_5
+from derlink.analytics.kernels.baselines.xofy import XofYMethod
+from derlink.analytics.kernels.events import EventHistory, ServicePoints
+from derlink.analytics.kernels.groups import Population
+from derlink.analytics.kernels.intervals import IntervalBatch
+from derlink.analytics.kernels.kwh_avoided import event_kwh_avoided
+from derlink.analytics.kernels.synthetic import PopulationSpec, build_population
+from derlink.analytics.kernels.weather import Weather
 
 SPEC = PopulationSpec(service_points=60, days=46, events=3, noise=0.0, seed=3)
 
@@ -37,25 +38,41 @@ def participants(population, event):
     return frozenset(frame["sp_id"].to_list())
 
 
-@pytest.mark.parametrize("method", [CAISO_10_IN_10, PJM_HIGH_4_OF_5, RegressionMethod()])
-def test_every_participant_gets_a_row_with_a_saving_near_the_truth(world, method):
+# The mean absolute error of TotalKwhSavedForPeriod against the true saving, as a share of the
+# mean true saving, is what each method achieves on this population: 0.304 (CAISO), 0.422 (PJM)
+# and 0.0044 (the regression), measured. The X-of-Y errors are the rules' own: the events fall
+# on the hottest days, hotter than the like days, and the day-of adjustments are capped. The
+# population is noiseless and seeded, so the figures are exact, not a sample; the bounds add
+# about a tenth (X-of-Y) and 0.0016 (the regression, whose batched pseudo-inverse may round
+# differently with another BLAS) for floating-point differences between machines.
+@pytest.mark.parametrize(
+    ("method", "bound"),
+    [
+        (XofYMethod(CAISO_10_IN_10), 0.33),
+        (XofYMethod(PJM_HIGH_4_OF_5), 0.46),
+        (RegressionMethod(), 0.006),
+    ],
+)
+def test_every_participant_gets_a_row_with_a_saving_near_the_truth(world, method, bound):
     population, batches, truth, context = world
     event = population.events[-1]
     chosen = participants(population, event)
-    run = settle_event(batches, event=event, method=method, population=context, participants=chosen)
+    run = event_kwh_avoided(
+        batches, event=event, method=method, population=context, participants=chosen
+    )
     frame = run.kwh_avoided()
     assert set(frame["SPId"].to_list()) == chosen
     joined = frame.join(
         truth.filter(pl.col("event_id") == event.event_id), left_on="SPId", right_on="sp_id"
     )
     error = (joined["TotalKwhSavedForPeriod"] - joined["saved_kwh"]).abs().mean()
-    assert error < 0.6 * joined["saved_kwh"].mean()
+    assert error < bound * joined["saved_kwh"].mean()
 
 
 def test_the_regression_baseline_is_close_to_the_noiseless_counterfactual(world):
     population, batches, truth, context = world
     event = population.events[-1]
-    run = settle_event(
+    run = event_kwh_avoided(
         batches,
         event=event,
         method=RegressionMethod(),
@@ -79,10 +96,10 @@ def test_a_service_point_with_one_reading_is_reported_not_settled(world):
         batches[0].start_us[:1],
         batches[0].kwh[:1],
     )
-    run = settle_event(
+    run = event_kwh_avoided(
         [*batches, lonely],
         event=population.events[-1],
-        method=CAISO_10_IN_10,
+        method=XofYMethod(CAISO_10_IN_10),
         population=context,
     )
     assert "ZZ" not in run.kwh_avoided()["SPId"].to_list()
@@ -91,8 +108,8 @@ def test_a_service_point_with_one_reading_is_reported_not_settled(world):
 
 def test_without_a_participation_list_the_programs_service_points_are_settled(world):
     population, batches, _, context = world
-    run = settle_event(
-        batches, event=population.events[-1], method=CAISO_10_IN_10, population=context
+    run = event_kwh_avoided(
+        batches, event=population.events[-1], method=XofYMethod(CAISO_10_IN_10), population=context
     )
     assert run.kwh_avoided().height == SPEC.service_points
     assert run.service_points == SPEC.service_points
@@ -101,10 +118,10 @@ def test_without_a_participation_list_the_programs_service_points_are_settled(wo
 def test_progress_is_reported_per_batch(world):
     population, batches, _, context = world
     seen: list[int] = []
-    settle_event(
+    event_kwh_avoided(
         batches,
         event=population.events[-1],
-        method=CAISO_10_IN_10,
+        method=XofYMethod(CAISO_10_IN_10),
         population=context,
         progress=seen.append,
     )
@@ -136,8 +153,8 @@ def test_an_event_day_is_excluded_only_for_the_service_points_that_took_part():
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
-    from derlink.analytics.events import Event
-    from derlink.analytics.localtime import day_number
+    from derlink.analytics.kernels.events import Event
+    from derlink.analytics.kernels.localtime import day_number
 
     la = ZoneInfo("America/Los_Angeles")
     listed = Event("E1", "P", "X1RE", datetime(2026, 7, 6, 16, tzinfo=la),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derlink.analytics.baselines.regression import (
+from derlink.analytics.kernels.baselines.regression import (
     HourlyModels,
     RegressionMethod,
     _fit_bins,
@@ -13,7 +13,7 @@ from derlink.analytics.baselines.regression import (
     hourly_from_grid,
     hours_of_week,
 )
-from derlink.analytics.localtime import US_PER_SECOND
+from derlink.analytics.kernels.localtime import US_PER_SECOND
 
 HOURS = 24 * 7 * 6
 

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from derlink.analytics.scores import (
+from derlink.analytics.kernels.scores import (
     SCORE_COLUMNS,
     ScoreSettings,
     device_scores,
-    score_file_name,
 )
+from derlink.analytics.runs.scores import score_file_name
 
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
 
@@ -107,7 +107,7 @@ def test_a_naive_scoring_instant_is_refused():
 
 
 def test_grouping_by_id_text_or_by_its_hash_gives_the_same_sums():
-    from derlink.analytics.scores import _per_device
+    from derlink.analytics.kernels.scores import _per_device
 
     rows = pl.DataFrame(
         {

@@ -7,15 +7,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from derlink.analytics.events import Event
-from derlink.analytics.localtime import to_us
-from derlink.analytics.settlement import (
+from derlink.analytics.kernels.baselines.results import EventSavings
+from derlink.analytics.kernels.events import Event
+from derlink.analytics.kernels.kwh_avoided import (
     KW_DROP_HEAD,
     KWH_AVOIDED_HEAD,
-    EventSavings,
     kw_drop_frame,
     kwh_avoided_frame,
 )
+from derlink.analytics.kernels.localtime import to_us
 
 LA = ZoneInfo("America/Los_Angeles")
 EVENT = Event(

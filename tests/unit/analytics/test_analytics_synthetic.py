@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from derlink.analytics.synthetic import PopulationSpec, build_population
+from derlink.analytics.kernels.synthetic import PopulationSpec, build_population
 
 
 def test_the_truth_is_the_counterfactual_minus_the_actual_load():
@@ -18,13 +18,34 @@ def test_the_truth_is_the_counterfactual_minus_the_actual_load():
     assert (truth.filter(~pl.col("takes_part"))["saved_kwh"] == 0).all()
 
 
-def test_the_same_seed_gives_the_same_loads_whatever_the_batch_size():
-    population = build_population(PopulationSpec(service_points=12, days=5, events=1))
-    small = np.concatenate([p.batch.kwh for p in population.batches(5)])
-    large = next(iter(population.batches(100))).batch.kwh
-    assert small.shape == large.shape
-    first_of_small = next(iter(population.batches(5))).batch
-    assert np.array_equal(first_of_small.kwh, next(iter(population.batches(5))).batch.kwh)
+def test_the_same_seed_gives_the_same_noiseless_loads_whatever_the_batch_size():
+    # Only the noiseless load: the noise is drawn per batch (its generator is seeded with the
+    # batch's first service point and time zone), so with noise the loads depend on the batch
+    # size. Two time zones, so that batches are also reassembled in service point order.
+    spec = PopulationSpec(
+        service_points=12,
+        days=5,
+        events=1,
+        noise=0.0,
+        time_zones=("America/Los_Angeles", "America/New_York"),
+    )
+    population = build_population(spec)
+    whole = next(iter(build_population(spec).batches(spec.service_points)))
+    for size in (5, 7):
+        parts = list(population.batches(size))
+        assert [p.batch.size for p in parts] == [size] * (12 // size) + [12 % size]
+        assert (
+            np.concatenate([p.batch.sp_ids for p in parts]).tolist() == whole.batch.sp_ids.tolist()
+        )
+        assert np.array_equal(
+            np.concatenate([p.batch.counts() for p in parts]), whole.batch.counts()
+        )
+        assert np.array_equal(
+            np.concatenate([p.batch.start_us for p in parts]), whole.batch.start_us
+        )
+        assert np.array_equal(np.concatenate([p.batch.kwh for p in parts]), whole.batch.kwh)
+        truth = pl.concat([p.truth for p in parts]).sort("event_id", "sp_id")
+        assert truth.equals(whole.truth.sort("event_id", "sp_id"))
 
 
 def test_events_fall_on_weekdays_at_the_configured_local_hour():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from analytics_helpers import hourly_grid
 
-from derlink.analytics.baselines.windows import prior_days
-from derlink.analytics.grid import column_calendar
-from derlink.analytics.localtime import day_number, to_us
+from derlink.analytics.kernels.baselines.windows import prior_days
+from derlink.analytics.kernels.grid import column_calendar
+from derlink.analytics.kernels.localtime import day_number, to_us
 
 LA = "America/Los_Angeles"
 

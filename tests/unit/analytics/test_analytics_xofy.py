@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from derlink.analytics.baselines.rules import (
+from derlink.analytics.kernels.baselines.rules import (
     CAISO_10_IN_10,
     NYISO_5_OF_10,
     PJM_HIGH_4_OF_5,
@@ -20,9 +20,9 @@ from derlink.analytics.baselines.rules import (
     XofYRule,
     preset,
 )
-from derlink.analytics.baselines.windows import PriorDays
-from derlink.analytics.baselines.xofy import xofy_baseline
-from derlink.analytics.localtime import DayType, DayTypeScheme
+from derlink.analytics.kernels.baselines.windows import PriorDays
+from derlink.analytics.kernels.baselines.xofy import xofy_baseline
+from derlink.analytics.kernels.localtime import DayType, DayTypeScheme
 
 WEEKDAY = DayType.WEEKDAY
 NO_ADJUSTMENT = DayOfAdjustment()

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from derlink.analytics import enrollment_rows as er
-from derlink.analytics.enrollment_rows import (
+from derlink.analytics.enrollments import model as er
+from derlink.analytics.enrollments.model import (
     HEADER,
     ExtractRows,
     RecordSplitter,

@@ -1,0 +1,181 @@
+"""A run's input files besides the measurements and the weather: events, participation, service
+points, the baseline method per program, past kWh avoided files and the participation history
+of devices (layouts in docs/contracts/analytics-files.md).
+
+Each reader turns its file into the values the kernels take (``Event``, ``ServicePoints``,
+frames). An events, participation or service point file without a needed column, or an event
+row that cannot be read, raises ``InputFileError`` naming the file (and the row); column names
+are matched without case or underscores (``SPId`` = ``sp_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from derlink.analytics.errors import InputFileError
+from derlink.analytics.kernels.events import Event, ServicePoints
+from derlink.analytics.measurements.readers import OFFSET_AT_END
+from derlink.common.clock import parse_iso
+
+
+def _column(frame: pl.DataFrame, names: Sequence[str], path: Path) -> str:
+    lowered = {c.lower().replace("_", ""): c for c in frame.columns}
+    for name in names:
+        if name.lower().replace("_", "") in lowered:
+            return lowered[name.lower().replace("_", "")]
+    raise InputFileError(f"{path.name}: missing column {names[0]}", columns=frame.columns)
+
+
+def read_events(path: Path) -> list[Event]:
+    """Events CSV: ``EventId, EventType, ProgramId, StartTime, EndTime`` (ISO with offset)."""
+    frame = pl.read_csv(path, infer_schema=False)
+    cols = {
+        "id": _column(frame, ["EventId"], path),
+        "type": _column(frame, ["EventType"], path),
+        "program": _column(frame, ["ProgramId"], path),
+        "start": _column(frame, ["StartTime", "ActualStartTime"], path),
+        "end": _column(frame, ["EndTime", "ActualEndTime"], path),
+    }
+    events = []
+    for number, row in enumerate(frame.iter_rows(named=True), start=2):
+        try:
+            events.append(
+                Event(
+                    event_id=row[cols["id"]],
+                    program_id=row[cols["program"]] or "",
+                    event_type=row[cols["type"]] or "",
+                    start=parse_iso(row[cols["start"]]),
+                    end=parse_iso(row[cols["end"]]),
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            raise InputFileError(f"{path.name} row {number}: {exc}") from exc
+    return events
+
+
+class UnknownEvent(ValueError):
+    """The event asked for is not in the events file."""
+
+
+def find_event(events: Sequence[Event], event_id: str) -> Event:
+    """The event ``event_id`` of an events file; ``UnknownEvent`` when it is not there."""
+    for event in events:
+        if event.event_id == event_id:
+            return event
+    raise UnknownEvent(f"event {event_id!r} is not in the events file")
+
+
+def read_participation(path: Path) -> pl.DataFrame:
+    """Participation CSV: ``EventId, SPId`` (one row per service point per event)."""
+    frame = pl.read_csv(path, infer_schema=False)
+    return frame.select(
+        pl.col(_column(frame, ["EventId"], path)).alias("event_id"),
+        pl.col(_column(frame, ["SPId", "sp_id"], path)).alias("sp_id"),
+    )
+
+
+def read_service_points(path: Path, default_time_zone: str = "UTC") -> ServicePoints:
+    """Service point CSV: ``SPId, TimeZone, ProgramId, StationId`` (last three optional)."""
+    frame = pl.read_csv(path, infer_schema=False)
+    renamed: dict[str, str] = {_column(frame, ["SPId", "sp_id"], path): "sp_id"}
+    for wanted, names in {
+        "time_zone": ["TimeZone", "time_zone"],
+        "program_id": ["ProgramId", "program_id"],
+        "station_id": ["StationId", "station_id"],
+    }.items():
+        try:
+            renamed[_column(frame, names, path)] = wanted
+        except InputFileError:
+            continue
+    return ServicePoints(frame.rename(renamed).select(list(renamed.values())), default_time_zone)
+
+
+def read_participants(path: Path, event_id: str) -> frozenset[str] | None:
+    """The service points listed for ``event_id``; None when the file lists none for it (the
+    event then covers its program)."""
+    rows = read_participation(path).filter(pl.col("event_id") == event_id)
+    return frozenset(rows["sp_id"].to_list()) if rows.height else None
+
+
+def program_method(path: Path, program_id: str, default: str) -> str:
+    """The method named for ``program_id`` in a ``ProgramId, Method`` CSV, else ``default``."""
+    table = pl.read_csv(path, infer_schema=False)
+    match = table.filter(pl.col(table.columns[0]) == program_id)
+    return str(match.row(0)[1]) if match.height else default
+
+
+def read_kwh_avoided_totals(paths: Sequence[Path]) -> pl.DataFrame:
+    """``SPId, TotalKwh, TotalKwhSavedForPeriod`` of past kWh avoided files (a forecast's
+    history of responses); an empty frame of those columns when there are none."""
+    frames = [pl.read_csv(p, infer_schema_length=0) for p in paths]
+    if not frames:
+        return pl.DataFrame(
+            schema={
+                "SPId": pl.Utf8,
+                "TotalKwh": pl.Float64,
+                "TotalKwhSavedForPeriod": pl.Float64,
+            }
+        )
+    return pl.concat(
+        [
+            f.select(
+                "SPId",
+                pl.col("TotalKwh").cast(pl.Float64, strict=False),
+                pl.col("TotalKwhSavedForPeriod").cast(pl.Float64, strict=False),
+            )
+            for f in frames
+        ]
+    )
+
+
+def read_history(path: Path) -> pl.DataFrame:
+    """Participation history CSV/Parquet: ``DeviceId, HeadEndSystem, NicId, EventId,
+    EventStartTime, Outcome, ReductionKw`` (the last three names as in the outcome file)."""
+    raw = (
+        pl.read_parquet(path)
+        if path.suffix.lower() == ".parquet"
+        else pl.read_csv(path, infer_schema=False)
+    )
+    names = {c.lower().replace("_", ""): c for c in raw.columns}
+
+    def col(*options: str) -> pl.Expr:
+        for option in options:
+            if option in names:
+                return pl.col(names[option])
+        return pl.lit(None)
+
+    start = col("eventstarttime", "eventstart", "participationstartdatetime")
+    if "eventstarttime" in names and raw.schema[names["eventstarttime"]] == pl.Utf8:
+        # Timestamps carry an offset (SPEC §2.3); a naive one is dropped rather than guessed.
+        start = (
+            pl.when(start.str.contains(OFFSET_AT_END))
+            .then(start.str.to_datetime(time_unit="us", time_zone="UTC", strict=False))
+            .otherwise(None)
+        )
+    return raw.select(
+        col("deviceid").cast(pl.Utf8).alias("device_id"),
+        col("headendsystem").cast(pl.Utf8).alias("head_end_system"),
+        col("nicid").cast(pl.Utf8).alias("nic_id"),
+        col("eventid").cast(pl.Utf8).alias("event_id"),
+        start.cast(pl.Datetime("us", "UTC")).alias("event_start"),
+        col("outcome").cast(pl.Utf8).alias("outcome"),
+        col("reductionkw").cast(pl.Float64, strict=False).alias("reduction_kw"),
+    )
+
+
+def events_to_dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The rows of an events file (what ``read_events`` reads back)."""
+    return [
+        {
+            "EventId": e.event_id,
+            "EventType": e.event_type,
+            "ProgramId": e.program_id,
+            "StartTime": e.start.isoformat(),
+            "EndTime": e.end.isoformat(),
+        }
+        for e in events
+    ]

@@ -1,0 +1,52 @@
+"""What a run knows about the service points besides their measurements, from its options.
+
+Every measurement run (kWh avoided, baselines, forecasts) takes the same optional inputs: the
+service point file (time zone, program, weather station), the participation file, the weather
+file, the holidays and the time zone of service points the file does not list. ``read_population``
+reads them, in that order, into the ``kernels.groups.Population`` the kernels take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from derlink.analytics.kernels.events import Event, EventHistory, ServicePoints
+from derlink.analytics.kernels.grid import ValueBounds
+from derlink.analytics.kernels.groups import Population
+from derlink.analytics.measurements.weather import read_weather
+from derlink.analytics.runs.inputs import read_participation, read_service_points
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """The optional inputs of a measurement run, as the CLI's options give them."""
+
+    service_points: Path | None = None
+    participation: Path | None = None
+    weather: Path | None = None
+    #: Holidays (a baseline day type), comma separated ``YYYY-MM-DD``.
+    holidays: str = ""
+    #: The time zone of service points the service point file does not list.
+    time_zone: str = "UTC"
+
+
+def read_population(inputs: RunInputs, events: Sequence[Event]) -> Population:
+    """The run's population; ``events`` are the past events whose days baselines skip."""
+    points = (
+        read_service_points(inputs.service_points, inputs.time_zone)
+        if inputs.service_points
+        else ServicePoints.empty(inputs.time_zone)
+    )
+    participation = read_participation(inputs.participation) if inputs.participation else None
+    return Population(
+        service_points=points,
+        history=EventHistory(events, participation),
+        holidays=frozenset(
+            date.fromisoformat(d.strip()) for d in inputs.holidays.split(",") if d.strip()
+        ),
+        bounds=ValueBounds(),
+        weather=read_weather(inputs.weather) if inputs.weather else None,
+    )
