@@ -473,7 +473,7 @@ def _instances(
                 }
                 for s, o, ms in (
                     ("received", "Received", None),
-                    ("deliver-cpm-acknowledgements", "ok", 8.0),
+                    ("deliver-cpm", "ok", 8.0),
                     ("completed", "Completed", None),
                 )
             ],

@@ -55,7 +55,8 @@ instance_events = sa.Table(
     sa.Column("instance_id", sa.String(120), nullable=False),
     sa.Column("at", sa.String(40), nullable=False),
     sa.Column("step", sa.String(80), nullable=False),
-    sa.Column("outcome", sa.String(20), nullable=False),
+    #: ``ok``, ``failed:<category>``, or a status ("Completed with errors" is 21 characters).
+    sa.Column("outcome", sa.String(40), nullable=False),
     sa.Column("elapsed_ms", sa.Float, nullable=True),
     sa.Column("detail", sa.Text, nullable=True),
     sa.Index("ix_instance_events_instance", "instance_id"),
@@ -196,8 +197,16 @@ def _console_schema(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _wider_event_outcome(conn: Connection) -> None:
+    """PostgreSQL refused the timeline row "Completed with errors" in a 20-character column
+    (SQLite does not enforce the length): 40 characters on a database made before."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("ALTER TABLE instance_events ALTER COLUMN outcome TYPE VARCHAR(40)"))
+
+
 MIGRATIONS = [
     Migration(1, "instances, keys, timeline, hospital, lookups, flow state", create_all(metadata)),
     Migration(2, "file receipts of the file flows", _create(file_receipts)),
     Migration(3, "console: instance indexes, flow property audit", _console_schema),
+    Migration(4, "instance timeline: outcomes of up to 40 characters", _wider_event_outcome),
 ]

@@ -99,8 +99,8 @@ class FileHarness:
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> FileHarness:
-    return FileHarness(tmp_path)
+def files(tmp_path: Path, database_url: str) -> FileHarness:
+    return FileHarness(tmp_path, database_url=database_url)
 
 
 def put(harness: FileHarness, store: str, name: str, data: bytes) -> None:
@@ -190,8 +190,8 @@ async def test_the_process_complete_mail_lists_what_was_and_was_not_transferred(
     assert "row 3: HUB-FILE-COLUMNS" in body
 
 
-async def test_a_file_over_the_size_limit_is_refused_whole(tmp_path: Path):
-    files = FileHarness(tmp_path, max_bytes=10)
+async def test_a_file_over_the_size_limit_is_refused_whole(tmp_path: Path, database_url: str):
+    files = FileHarness(tmp_path, max_bytes=10, database_url=database_url)
     put(files, "cpm-content", "ENROLL_SYNC_BIG.csv", b"x" * 11)
     (instance,) = await files.run("OUAI-ENR")
     detail = files.detail(instance)
@@ -271,8 +271,10 @@ async def test_acks_become_update_and_transition_with_per_row_rejects(files: Fil
     assert "4 record(s) rejected" in str(files.mailer.sent[-1]["subject"])
 
 
-async def test_acks_go_one_record_at_a_time_to_a_single_record_target(tmp_path: Path):
-    files = FileHarness(tmp_path, cpm_mode="single")
+async def test_acks_go_one_record_at_a_time_to_a_single_record_target(
+    tmp_path: Path, database_url: str
+):
+    files = FileHarness(tmp_path, cpm_mode="single", database_url=database_url)
     files.known.update({"SR1": "Awaiting Acknowledgement", "SR2": "Awaiting Acknowledgement"})
     put(
         files,
@@ -289,8 +291,10 @@ async def test_acks_go_one_record_at_a_time_to_a_single_record_target(tmp_path: 
     ]
 
 
-async def test_many_rows_are_read_in_windows_and_every_row_counted(tmp_path: Path):
-    files = FileHarness(tmp_path)
+async def test_many_rows_are_read_in_windows_and_every_row_counted(
+    tmp_path: Path, database_url: str
+):
+    files = FileHarness(tmp_path, database_url=database_url)
     files.part.hub.flows["OUAI-ENR-ACK"].window = 4096  # type: ignore[attr-defined]
     rows = [f'{n + 2},SR{n},S{n},ACCEPTED,,"quoted, with a comma"' for n in range(3000)]
     files.known.update({f"SR{n}": "Awaiting Acknowledgement" for n in range(3000)})
@@ -345,8 +349,10 @@ async def test_cpm_down_stops_mails_and_the_file_waits_for_the_next_run(files: F
     assert files.names("analytics-content") == ["Sent-ENROLL_ACK_2.csv"]
 
 
-async def test_a_refused_file_resubmitted_from_the_hospital_is_taken_back(tmp_path: Path):
-    files = FileHarness(tmp_path, max_bytes=30)
+async def test_a_refused_file_resubmitted_from_the_hospital_is_taken_back(
+    tmp_path: Path, database_url: str
+):
+    files = FileHarness(tmp_path, max_bytes=30, database_url=database_url)
     files.known["SR1"] = "Awaiting Acknowledgement"
     put(files, "analytics-content", "ENROLL_ACK_3.csv", ack_file("2,SR1,S1,ACCEPTED,,"))
     (instance,) = await files.run("OUAI-ENR-ACK")
@@ -382,11 +388,13 @@ async def test_a_discarded_file_gives_its_content_back(files: FileHarness):
 # -- the same flows over a real SFTP server and a real S3 server on loopback -----------------
 
 
-async def test_the_exchange_runs_over_sftp_and_s3(tmp_path: Path, sftp_server, s3_server):
+async def test_the_exchange_runs_over_sftp_and_s3(
+    tmp_path: Path, database_url: str, sftp_server, s3_server
+):
     from derlink.platform.files import iterate, open_store
 
     fresh = os.urandom(4).hex()
-    files = FileHarness(tmp_path)
+    files = FileHarness(tmp_path, database_url=database_url)
     stores = {
         "cpm-content": open_store(sftp_server.url(f"/cpm-{fresh}")),
         "analytics-storage": open_store(s3_server.url(f"storage-{fresh}")),

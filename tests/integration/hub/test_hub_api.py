@@ -13,8 +13,8 @@ from .test_hub_flows import Harness, sync_record
 
 
 @pytest.fixture
-def api(tmp_path: Path):
-    harness = Harness(tmp_path)
+def api(tmp_path: Path, database_url: str):
+    harness = Harness(tmp_path, database_url)
     store: CredentialStore = harness.part.app.state.credentials
     with TestClient(harness.part.app) as client:
         client.harness = harness  # type: ignore[attr-defined]

@@ -134,8 +134,8 @@ def enrollment_request(n: int, **asset: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Harness:
-    return Harness(tmp_path)
+def harness(tmp_path: Path, database_url: str) -> Harness:
+    return Harness(tmp_path, database_url)
 
 
 @pytest.mark.parametrize("mode", ["single", "collection"])
