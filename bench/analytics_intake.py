@@ -2,7 +2,7 @@
 
 Method (docs/analytics.md, "Enrollment intake"): a valid extract file of --rows subscriptions
 (the contract's header; cpm-shaped ids; RFC 4180 quoting where a field needs it) is written to
-a local-folder object storage (not timed). Then, timed: one ``EnrollmentIntake.run_once`` on a
+a local-folder object storage (not timed). Then, timed: one ``run_once`` of the intake on a
 fresh database, which checksums the file, streams it in batches, upserts every subscription,
 writes the ack file to a local-folder content server and renames the input ``Acked-``.
 Prints wall seconds, rows/s and peak RSS; writes bench/results/analytics_intake_<N>.json
@@ -23,9 +23,10 @@ from pathlib import Path
 
 from derlink.analytics.app import open_analytics_database
 from derlink.analytics.enrollments.model import HEADER
-from derlink.analytics.enrollments.service import EnrollmentIntake, FileSummary
+from derlink.analytics.enrollments.service import enrollment_intake
 from derlink.common.clock import SystemClock
 from derlink.platform.files import LocalFolder
+from derlink.platform.intake.driver import FileSummary
 from record import process_usage, write_result
 
 NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_BENCH.csv"
@@ -71,7 +72,7 @@ async def timed_intake(
     storage: LocalFolder, content: LocalFolder, url: str, batch_rows: int
 ) -> tuple[FileSummary, float]:
     db = open_analytics_database(url)
-    intake = EnrollmentIntake(
+    intake = enrollment_intake(
         db, SystemClock(), storage, content, 4 * 1024**3, batch_rows=batch_rows
     )
     try:

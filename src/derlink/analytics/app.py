@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from derlink.analytics.enrollments import api
-from derlink.analytics.enrollments.service import EnrollmentIntake
+from derlink.analytics.enrollments.service import enrollment_intake
 from derlink.analytics.migrations import MIGRATIONS
 from derlink.common.clock import Clock
 from derlink.platform.auth import CredentialStore
@@ -51,7 +51,7 @@ class AnalyticsPart:
         self.clock = clock
         self.storage = storage
         self.content = content
-        self.intake = EnrollmentIntake(db, clock, storage, content, settings.max_file_bytes)
+        self.intake = enrollment_intake(db, clock, storage, content, settings.max_file_bytes)
         self.app = create_app(
             title="derlink analytics",
             credentials=credentials,

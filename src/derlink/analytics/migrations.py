@@ -8,10 +8,15 @@ versions applied to it (platform/database.py), so existing databases stay valid.
 from __future__ import annotations
 
 # Imported for what importing it does: it declares the enrollment tables on ``metadata``.
-import derlink.analytics.enrollments.tables  # noqa: F401
 from derlink.analytics.db import metadata
+from derlink.analytics.enrollments import tables as enrollment_tables
 from derlink.platform.database import Migration, create_all
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "analytics: subscriptions and enrollment files", create_all(metadata)),
+    Migration(
+        2,
+        "analytics: the enrollment files taken move to the file-intake machinery's claims",
+        enrollment_tables.move_enrollment_files,
+    ),
 ]

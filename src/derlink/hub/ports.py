@@ -37,10 +37,6 @@ class ReceiptBook(Protocol):
     """The file flows' receipts: one per file content (flow, checksum), the claim that makes a
     re-delivered file a duplicate with no second effect (SPEC §2.2)."""
 
-    def take(self, *, flow: str, checksum: str, instance_id: str, file_name: str) -> str:
+    def take(self, *, flow: str, checksum: str, instance_id: str, file_name: str, size: int) -> str:
         """Claim a content for an instance; the instance that holds it (maybe this one)."""
-        ...
-
-    def release(self, instance_id: str) -> int:
-        """Forget the receipts of a discarded instance, so its content may come again."""
         ...

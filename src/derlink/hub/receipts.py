@@ -1,43 +1,37 @@
-"""The file flows' memory of what they took: a receipt per file content (flow, checksum).
+"""The file flows' memory of what they took: a receipt per file content (flow, checksum), held
+in the hub's ``file_claims`` table by the platform's file-intake machinery
+(platform/intake/claims.py) on behalf of the instance that took it.
 
 Taking the receipt is the claim: of two instances that meet the same content — the same file
 delivered twice, under one name or two — only the first goes on; the other completes as a
-duplicate with no second effect (SPEC §2.2). A receipt is released when its instance is
-discarded from the hospital, so that the content can be delivered again.
+duplicate with no second effect (SPEC §2.2). The hub's runtime resumes a crashed instance, so
+its receipt is never taken over; it is released when its instance is discarded from the
+hospital (in the discard's transaction), so that the content can be delivered again.
 """
 
 from __future__ import annotations
 
-import contextlib
-
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 
 from derlink.common.clock import Clock
-from derlink.hub.tables import file_receipts, instance_keys
+from derlink.hub.tables import file_claims, instance_keys
 from derlink.platform.database import Database
+from derlink.platform.intake.claims import FileClaims
 
 
 class FileReceipts:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
-        self.clock = clock
+        self.claims = FileClaims(db, file_claims, clock)
 
-    def take(self, *, flow: str, checksum: str, instance_id: str, file_name: str) -> str:
+    def take(self, *, flow: str, checksum: str, instance_id: str, file_name: str, size: int) -> str:
         """Claim a content for an instance; returns the instance that holds it (maybe this one).
 
         Also records the checksum as a business key of the instance, for search."""
-        stamp = self.clock.now().isoformat()
-        with contextlib.suppress(IntegrityError), self.db.begin() as conn:
-            conn.execute(
-                file_receipts.insert().values(
-                    flow=flow,
-                    checksum=checksum,
-                    instance_id=instance_id,
-                    file_name=file_name,
-                    at=stamp,
-                )
-            )
+        holder = self.claims.hold(
+            source=flow, checksum=checksum, holder=instance_id, name=file_name, size=size
+        )
         with self.db.begin() as conn:
             known = conn.execute(
                 sa.select(instance_keys.c.value).where(
@@ -50,18 +44,8 @@ class FileReceipts:
                         instance_id=instance_id, name="checksum", value=checksum, primary_key=False
                     )
                 )
-        with self.db.read() as conn:
-            holder: str = conn.execute(
-                sa.select(file_receipts.c.instance_id).where(
-                    file_receipts.c.flow == flow, file_receipts.c.checksum == checksum
-                )
-            ).scalar_one()
         return holder
 
-    def release(self, instance_id: str) -> int:
+    def release(self, instance_id: str, conn: Connection | None = None) -> int:
         """Forget the receipts an instance holds (it was discarded)."""
-        with self.db.begin() as conn:
-            result = conn.execute(
-                file_receipts.delete().where(file_receipts.c.instance_id == instance_id)
-            )
-        return int(result.rowcount or 0)
+        return self.claims.release(instance_id, conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -119,10 +120,11 @@ class Hub:
         for instance_id in instance_ids:
             # Refused (HUB-NOT-IN-HOSPITAL) unless Faulted, in one statement: a discard racing
             # a resubmit of the same instance never both happen.
-            await asyncio.to_thread(self.store.discard, instance_id, actor, note)
-            if self.receipts is not None:
-                # The content of a discarded file may be delivered again.
-                await asyncio.to_thread(self.receipts.release, instance_id)
+            # The content of a discarded file may be delivered again: its receipt goes with it.
+            release = None if self.receipts is None else self.receipts.release
+            await asyncio.to_thread(
+                functools.partial(self.store.discard, instance_id, actor, note, also=release)
+            )
             done.append(instance_id)
         return done
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from derlink.platform.database import Migration, create_all
+from derlink.platform.intake.claims import claims_table
 
 metadata = sa.MetaData()
 
@@ -136,11 +137,15 @@ def set_audited(
     conn.execute(audit.insert().values(**where, old_value=old, new_value=value, actor=actor, at=at))
 
 
-#: A file a file flow has taken, by content: the claim that makes a re-delivered file (same
-#: checksum, any name) have no second effect. Released when its instance is discarded.
+#: The files the file flows have taken, by content (platform/intake/claims.py): each held by the
+#: instance that took it, so that a re-delivered file (same checksum, any name) has no second
+#: effect. Released when its instance is discarded.
+file_claims = claims_table(metadata)
+
+#: What held those claims before migration 5: kept only to migrate a database made before.
 file_receipts = sa.Table(
     "file_receipts",
-    metadata,
+    sa.MetaData(),
     sa.Column("flow", sa.String(40), primary_key=True),
     sa.Column("checksum", sa.String(64), primary_key=True),
     sa.Column("instance_id", sa.String(120), nullable=False),
@@ -204,9 +209,27 @@ def _wider_event_outcome(conn: Connection) -> None:
         conn.execute(sa.text("ALTER TABLE instance_events ALTER COLUMN outcome TYPE VARCHAR(40)"))
 
 
+def _receipts_to_claims(conn: Connection) -> None:
+    """The receipts move into ``file_claims``, the claims table of the platform's file-intake
+    machinery: each held by its instance, as before."""
+    file_claims.create(conn, checkfirst=True)
+    if not sa.inspect(conn).has_table(file_receipts.name):
+        return
+    conn.execute(
+        sa.text(
+            "INSERT INTO file_claims (source, name, checksum, size, state, rows, accepted,"
+            " rejected, received_at, holder, attempts)"
+            " SELECT flow, file_name, checksum, 0, 'Held', 0, 0, 0, at, instance_id, 1"
+            " FROM file_receipts"
+        )
+    )
+    file_receipts.drop(conn)
+
+
 MIGRATIONS = [
     Migration(1, "instances, keys, timeline, hospital, lookups, flow state", create_all(metadata)),
     Migration(2, "file receipts of the file flows", _create(file_receipts)),
     Migration(3, "console: instance indexes, flow property audit", _console_schema),
     Migration(4, "instance timeline: outcomes of up to 40 characters", _wider_event_outcome),
+    Migration(5, "file receipts move to the file-intake machinery's claims", _receipts_to_claims),
 ]

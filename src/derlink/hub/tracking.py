@@ -7,7 +7,7 @@ record, one primary).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,9 +216,17 @@ class InstanceStore:
             self._hospital_action(conn, instance_id, action, "requested", actor, now, note)
         return runs
 
-    def discard(self, instance_id: str, actor: str, note: str = "") -> None:
+    def discard(
+        self,
+        instance_id: str,
+        actor: str,
+        note: str = "",
+        *,
+        also: Callable[[str, Connection], object] | None = None,
+    ) -> None:
         """Take a Faulted instance out of the hospital for good and log who did it. Refused
-        (``HUB-NOT-IN-HOSPITAL``) unless it is Faulted."""
+        (``HUB-NOT-IN-HOSPITAL``) unless it is Faulted. ``also`` runs in the same transaction
+        (the file receipts an instance holds are released with its discard, or not at all)."""
         now = self._now()
         with self.db.begin() as conn:
             self._leave_hospital(
@@ -229,6 +237,8 @@ class InstanceStore:
                 finished_at=now,
             )
             self._hospital_action(conn, instance_id, "discard", "Discarded", actor, now, note)
+            if also is not None:
+                also(instance_id, conn)
 
     @staticmethod
     def _leave_hospital(conn: Connection, instance_id: str, **values: Any) -> int:

@@ -13,11 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from derlink.analytics.app import open_analytics_database
-from derlink.analytics.enrollments.model import ACK_HEADER, HEADER
-from derlink.analytics.enrollments.service import EnrollmentIntake
-from derlink.analytics.enrollments.tables import enrollment_files, subscriptions
+from derlink.analytics.enrollments.model import HEADER
+from derlink.analytics.enrollments.service import enrollment_intake
+from derlink.analytics.enrollments.tables import file_claims, subscriptions
+from derlink.contracts.enrollment_files import ACK_HEADER
 from derlink.platform.database import Database
 from derlink.platform.files import LocalFolder
+from derlink.platform.intake.driver import FileIntake
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
@@ -89,9 +91,9 @@ class World:
         self.storage = LocalFolder(self.root / "storage")
         self.content = LocalFolder(self.root / "content")
 
-    def intake(self, storage: LocalFolder | None = None, **options: Any) -> EnrollmentIntake:
+    def intake(self, storage: LocalFolder | None = None, **options: Any) -> FileIntake:
         limit = options.pop("max_file_bytes", 10 * 1024 * 1024)
-        return EnrollmentIntake(
+        return enrollment_intake(
             self.db, self.clock, storage or self.storage, self.content, limit, **options
         )
 
@@ -115,7 +117,7 @@ class World:
 
     def files(self) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            found = conn.execute(sa.select(enrollment_files).order_by(enrollment_files.c.id))
+            found = conn.execute(sa.select(file_claims).order_by(file_claims.c.id))
             return [dict(r._mapping) for r in found]
 
     def subscriptions(self) -> dict[str, dict[str, Any]]:

@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from intake_world import World, accepted, extract, open_world, row
 
 from derlink.analytics.app import open_analytics_database
-from derlink.analytics.enrollments.service import EnrollmentIntake, new_run_id
-from derlink.analytics.enrollments.tables import FileState, enrollment_files
+from derlink.analytics.enrollments.tables import file_claims
 from derlink.common.clock import SystemClock
 from derlink.common.errors import RemoteFault
 from derlink.platform.files import CHUNK, LocalFolder
+from derlink.platform.intake.claims import FileState, new_run_id
+from derlink.platform.intake.driver import FileIntake
 
 NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_X1.csv"
 
@@ -56,7 +57,7 @@ async def test_a_good_file_is_stored_acked_row_by_row_and_renamed_acked(any_worl
 
     assert (summary.name, summary.state) == (NAME, FileState.ACKED)
     assert (summary.rows, summary.accepted, summary.rejected) == (3, 3, 0)
-    assert summary.ack_file == f"ENROLL_ACK_{NAME}" and summary.renamed_to == f"Acked-{NAME}"
+    assert summary.output == f"ENROLL_ACK_{NAME}" and summary.renamed_to == f"Acked-{NAME}"
     assert w.ack(NAME) == accepted(1, 2, 3)
     assert w.names(w.storage) == [f"Acked-{NAME}"]
     assert w.names(w.content) == [f"ENROLL_ACK_{NAME}"]
@@ -79,7 +80,7 @@ async def test_a_good_file_is_stored_acked_row_by_row_and_renamed_acked(any_worl
     assert tracked["state"] == "Acked" and tracked["checksum"] and tracked["attempts"] == 1
     assert (tracked["rows"], tracked["accepted"], tracked["rejected"]) == (3, 3, 0)
     assert tracked["renamed_to"] == f"Acked-{NAME}" and tracked["error"] is None
-    assert tracked["run_id"] is None and tracked["finished_at"] is not None
+    assert tracked["holder"] is None and tracked["finished_at"] is not None
 
 
 async def test_a_file_with_only_the_header_is_acked_with_no_rows(world: World):
@@ -148,7 +149,7 @@ async def test_an_empty_file_is_refused_whole_unread(world: World):
     assert ack[:5] == ["1", "", "", "REJECTED", "AN-EMPTY"]
     assert world.names(world.storage) == [f"Error-{NAME}"]
     (tracked,) = world.files()
-    assert (tracked["state"], tracked["checksum"], tracked["ack_file"]) == (
+    assert (tracked["state"], tracked["checksum"], tracked["output"]) == (
         "Refused", None, f"ENROLL_ACK_{NAME}",
     )  # fmt: skip
     assert tracked["error"].startswith("AN-EMPTY: the file is empty")
@@ -322,7 +323,7 @@ async def test_a_run_that_died_mid_file_is_taken_over_and_the_file_completes_onc
     with pytest.raises(asyncio.CancelledError):
         await task
     (left,) = world.files()
-    assert left["state"] == "Processing" and left["run_id"]
+    assert left["state"] == "Processing" and left["holder"]
     assert 0 < len(world.subscriptions()) < 40
     assert world.names(world.content) == []  # nothing published
 
@@ -340,10 +341,11 @@ async def test_a_file_held_by_a_live_process_waits_for_its_lease_to_expire(world
     alive = f"{new_run_id().split('/')[0]}/{os.getppid()}/elsewhere"
     with world.db.begin() as conn:
         conn.execute(
-            enrollment_files.insert().values(
-                name=NAME, checksum=hashlib.sha256(data).hexdigest(), size=len(data),
+            file_claims.insert().values(
+                source="OUAI-ENR", name=NAME, checksum=hashlib.sha256(data).hexdigest(),
+                size=len(data),
                 state="Processing", rows=0, accepted=0, rejected=0,
-                received_at=world.clock.now().isoformat(), run_id=alive,
+                received_at=world.clock.now().isoformat(), holder=alive,
                 heartbeat_at=world.clock.now().isoformat(), attempts=1,
             )
         )  # fmt: skip
@@ -361,7 +363,7 @@ KILLED_RUN = textwrap.dedent(
     import asyncio, sys
     from pathlib import Path
     from derlink.analytics.app import open_analytics_database
-    from derlink.analytics.enrollments.service import EnrollmentIntake
+    from derlink.analytics.enrollments.service import enrollment_intake
     from derlink.common.clock import SystemClock
     from derlink.platform.files import LocalFolder
 
@@ -372,7 +374,7 @@ KILLED_RUN = textwrap.dedent(
                 await asyncio.sleep(0.1)
 
     db = open_analytics_database(sys.argv[1])
-    intake = EnrollmentIntake(
+    intake = enrollment_intake(
         db, SystemClock(), SlowFolder(Path(sys.argv[2])), LocalFolder(Path(sys.argv[3])),
         10**9, batch_rows=5, chunk_size=400,
     )
@@ -397,7 +399,7 @@ async def test_a_killed_process_leaves_its_file_to_the_next_run_which_completes_
         child.kill()
         child.wait()
     (left,) = w.files()
-    assert left["state"] == "Processing" and left["run_id"].split("/")[1] == str(child.pid)
+    assert left["state"] == "Processing" and left["holder"].split("/")[1] == str(child.pid)
     assert w.names(w.content) == [] and w.names(w.storage) == [NAME]
 
     (summary,) = await w.intake().run_once()
@@ -413,7 +415,7 @@ async def test_an_ack_published_before_a_crash_is_not_written_again(world: World
     # The crash came after the file was marked Acked and before the input was renamed.
     (world.storage.root / f"Acked-{NAME}").rename(world.storage.root / NAME)
     with world.db.begin() as conn:
-        conn.execute(enrollment_files.update().values(renamed_to=None))
+        conn.execute(file_claims.update().values(renamed_to=None))
     ack = (world.content.root / f"ENROLL_ACK_{NAME}").stat().st_mtime_ns
 
     assert await world.intake().run_once() == []
@@ -455,12 +457,12 @@ async def test_a_file_that_goes_away_mid_read_fails_cleanly_and_the_others_go_on
 
     assert gone.name == NAME and gone.state == FileState.REFUSED
     assert gone.error is not None and "went away while it was read" in gone.error
-    assert gone.ack_file is None and gone.renamed_to is None
+    assert gone.output is None and gone.renamed_to is None
     assert (done.name, done.state) == (other, FileState.ACKED)
     assert world.names(world.content) == [f"ENROLL_ACK_{other}"]
     assert world.leftovers() == []  # nothing half-published
     failed = world.files()[0]
-    assert (failed["state"], failed["ack_file"], failed["run_id"]) == ("Refused", None, None)
+    assert (failed["state"], failed["output"], failed["holder"]) == ("Refused", None, None)
     assert "went away" in failed["error"]
 
     # Nothing is lost: delivered again, the file is taken again and completes.
@@ -503,13 +505,13 @@ async def test_a_file_that_keeps_failing_is_retried_then_given_up(world: World):
     assert world.names(world.content) == [] and world.leftovers() == []
     assert await world.intake(storage, max_attempts=2).run_once() == []
     with world.db.read() as conn:
-        assert conn.execute(sa.select(enrollment_files.c.attempts)).scalar_one() == 2
+        assert conn.execute(sa.select(file_claims.c.attempts)).scalar_one() == 2
 
 
 class StopsMidRead(LocalFolder):
     """Asks the intake to stop once its processing read has sent two chunks."""
 
-    intake: EnrollmentIntake
+    intake: FileIntake
 
     async def read(
         self, name: str, offset: int = 0, chunk_size: int = CHUNK
@@ -558,7 +560,7 @@ async def test_a_file_that_changes_while_it_is_read_publishes_nothing_and_is_rea
     world.put(NAME, extract(row(1), row(2)))
     (changed,) = await world.intake(ChangesUnderneath(world.storage.root)).run_once()
     assert changed.state == FileState.REFUSED
-    assert changed.error is not None and changed.error.startswith("DL-ANALYTICS-FILE-CHANGED")
+    assert changed.error is not None and changed.error.startswith("DL-INTAKE-FILE-CHANGED")
     assert world.names(world.content) == [] and world.names(world.storage) == [NAME]
 
     (summary,) = await world.intake().run_once()

@@ -92,7 +92,7 @@ class ReadingWork:
 class Readings:
     spec = SPEC
 
-    def new_file(self) -> FileWork:
+    def new_file(self, name: str) -> FileWork:
         return ReadingWork()
 
     def refused_row(self, reject: RowReject) -> Sequence[Any]:

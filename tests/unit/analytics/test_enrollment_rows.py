@@ -1,4 +1,6 @@
-"""The enrollment extract's rows and the ack file's rows: splitting, every reason code, quoting."""
+"""The enrollment extract's rows and the ack file's rows: every reason code, and the ack rows.
+(Splitting bytes into records, the header and the rows' shape are the file-intake machinery's:
+tests/unit/platform/test_intake_records.py.)"""
 
 from __future__ import annotations
 
@@ -11,14 +13,11 @@ from derlink.analytics.enrollments import model as er
 from derlink.analytics.enrollments.model import (
     HEADER,
     ExtractRows,
-    RecordSplitter,
-    RowReject,
     SeenSyncIds,
     SubscriptionRecord,
-    Unreadable,
 )
-
-HEADER_LINE = ",".join(HEADER) + "\n"
+from derlink.contracts.enrollment_files import ACK_HEADER
+from derlink.platform.intake.records import RowReject, Unreadable, check_shape, csv_text
 
 
 def fields(**changes: str) -> list[str]:
@@ -44,118 +43,29 @@ def fields(**changes: str) -> list[str]:
     return [row[name] for name in HEADER]
 
 
+def shaped(
+    records: list[tuple[int, list[str] | Unreadable]],
+) -> list[tuple[int, list[str] | RowReject]]:
+    """Records as the intake machinery hands them on: their shape checked under analytics'
+    codes."""
+    rows = check_shape(
+        records,
+        width=len(HEADER),
+        suspect=False,
+        columns_code=er.AN_COLUMNS,
+        encoding_code=er.AN_VALUE,
+        keys=er.row_keys,
+    )
+    return [(number, row) for (number, _), row in zip(records, rows, strict=True)]
+
+
 def check(*rows: list[str] | Unreadable) -> list[SubscriptionRecord | RowReject]:
-    return ExtractRows().check_all([(n + 2, r) for n, r in enumerate(rows)])
+    return ExtractRows().check(shaped([(n + 2, r) for n, r in enumerate(rows)]))
 
 
 def rejected(result: SubscriptionRecord | RowReject) -> RowReject:
     assert isinstance(result, RowReject), result
     return result
-
-
-def split(data: bytes, chunk: int) -> list[tuple[int, list[str] | Unreadable]]:
-    splitter = RecordSplitter()
-    out = []
-    for start in range(0, len(data), chunk):
-        out.extend(splitter.feed(data[start : start + chunk]))
-    out.extend(splitter.finish())
-    return out
-
-
-# -- splitting bytes into records ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("chunk", [1, 2, 7, 64, 100_000])
-def test_records_come_out_the_same_whatever_the_chunks_and_quoted_newlines_stay_in_their_field(
-    chunk: int,
-):
-    data = (
-        HEADER_LINE
-        + 'SR1,SUB1,"a ""quoted"", comma",x\n'
-        + 'SR2,"line one\nline two\n",z\n'
-        + "SR3,é,ü\r\n"
-        + "SR4,last,no newline"
-    ).encode()
-    records = split(data, chunk)
-    assert records == [
-        (1, list(HEADER)),
-        (2, ["SR1", "SUB1", 'a "quoted", comma', "x"]),
-        (3, ["SR2", "line one\nline two\n", "z"]),
-        (4, ["SR3", "é", "ü"]),
-        (5, ["SR4", "last", "no newline"]),
-    ]
-
-
-def test_a_lone_carriage_return_is_data_and_only_newline_ends_a_line():
-    records = split(b'h\n"a\rb",c\nd\x0bx,e\n', 3)
-    assert records == [(1, ["h"]), (2, ["a\rb", "c"]), (3, ["d\x0bx", "e"])]
-
-
-def test_bytes_that_are_not_utf8_mark_the_records_suspect_and_the_row_is_rejected():
-    splitter = RecordSplitter()
-    good = splitter.feed(HEADER_LINE.encode())
-    assert not splitter.suspect and good[0][0] == 1
-    bad_line = ",".join(fields(division="\udcff")).encode("utf-8", "surrogateescape") + b"\n"
-    (record,) = splitter.feed(bad_line)
-    assert splitter.suspect
-    result = ExtractRows().check(*record, suspect=True)
-    assert rejected(result).code == er.AN_VALUE
-    assert "UTF-8" in rejected(result).reason
-
-
-def test_a_line_over_the_limit_is_one_unreadable_record_and_the_next_lines_go_on(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    monkeypatch.setattr(er, "LINE_MAX_BYTES", 50)
-    data = b"h\n" + b"x" * 120 + b"\nnext,row\n"
-    records = split(data, 16)
-    assert [n for n, _ in records] == [1, 2, 3]
-    assert isinstance(records[1][1], Unreadable)
-    assert "longer than 50 bytes" in records[1][1].reason
-    assert records[2] == (3, ["next", "row"])
-
-
-def test_a_field_too_large_for_the_csv_reader_is_an_unreadable_record():
-    data = b"h\n" + b'a,"' + b"y" * 200_000 + b'"\nb,c\n'
-    records = split(data, 65536)
-    assert isinstance(records[1][1], Unreadable)
-    assert "not readable as CSV" in records[1][1].reason
-    assert records[-1] == (3, ["b", "c"])
-
-
-def test_an_unreadable_record_is_rejected_as_wrong_columns_naming_its_row():
-    result = rejected(check(Unreadable("a line longer than 9 bytes"))[0])
-    assert (result.row_number, result.code) == (2, er.AN_COLUMNS)
-    assert result.reason == "row 2 is a line longer than 9 bytes"
-
-
-# -- the header --------------------------------------------------------------------------------
-
-
-def test_the_contract_header_passes():
-    assert er.header_problem(list(HEADER)) is None
-
-
-def test_no_header_at_all_is_an_empty_file():
-    problem = er.header_problem(None)
-    assert problem is not None
-    assert (problem.row_number, problem.code) == (1, er.AN_EMPTY)
-
-
-@pytest.mark.parametrize(
-    ("found", "hint"),
-    [
-        (["syncRequestId", "subscriptionId"], "found syncRequestId,subscriptionId"),
-        ([*HEADER[:-1], "Version"], "found syncRequestId"),
-        (["\ufeff" + HEADER[0], *HEADER[1:]], "byte-order mark"),
-        ([], "found "),
-    ],
-)
-def test_a_wrong_header_is_refused_saying_what_was_expected_and_found(found, hint):
-    problem = er.header_problem(found)
-    assert problem is not None and problem.code == er.AN_HEADER
-    assert problem.reason.startswith("expected header " + ",".join(HEADER))
-    assert hint in problem.reason
 
 
 # -- each reason code --------------------------------------------------------------------------
@@ -182,12 +92,18 @@ def test_a_row_with_the_wrong_number_of_columns_is_rejected(count):
     result = rejected(check(row)[0])
     assert result.code == er.AN_COLUMNS
     assert result.reason == f"expected 15 columns, found {count}"
-    assert result.sync_request_id == "SR1"
+    assert result.keys[0] == "SR1"
+
+
+def test_an_unreadable_record_is_rejected_as_wrong_columns_naming_its_row():
+    result = rejected(check(Unreadable("a line longer than 9 bytes"))[0])
+    assert (result.row_number, result.code) == (2, er.AN_COLUMNS)
+    assert result.reason == "row 2 is a line longer than 9 bytes"
 
 
 def test_a_blank_line_is_a_row_without_columns():
     result = rejected(check([])[0])
-    assert (result.code, result.sync_request_id) == (er.AN_COLUMNS, "")
+    assert (result.code, result.keys) == (er.AN_COLUMNS, ("", ""))
 
 
 @pytest.mark.parametrize(
@@ -263,13 +179,13 @@ def test_a_field_wider_than_analytics_keeps_is_a_bad_value():
 
 def test_a_repeated_sync_request_is_a_duplicate_and_the_first_row_stands():
     rows = ExtractRows()
-    first, other = rows.check_all([(2, fields()), (3, fields(syncRequestId="SR2"))])
+    first, other = rows.check(shaped([(2, fields()), (3, fields(syncRequestId="SR2"))]))
     assert isinstance(first, SubscriptionRecord) and isinstance(other, SubscriptionRecord)
-    (again,) = rows.check_all([(4, fields(subscriptionId="SUB9"))])
+    (again,) = rows.check(shaped([(4, fields(subscriptionId="SUB9"))]))
     result = rejected(again)
     assert result.code == er.AN_DUPLICATE
     assert result.reason == "syncRequestId SR1 already appeared in row 2"
-    assert (result.sync_request_id, result.subscription_id) == ("SR1", "SUB9")
+    assert result.keys == ("SR1", "SUB9")
 
 
 def test_a_sync_request_first_seen_on_a_rejected_row_still_makes_later_ones_duplicates():
@@ -286,12 +202,12 @@ def test_blank_sync_request_ids_are_missing_not_duplicates():
 def test_duplicates_are_found_after_the_seen_ids_are_compacted():
     rows = ExtractRows()
     rows._seen.SEGMENT = 3  # compact every 3 ids
-    first = rows.check_all([(n, fields(syncRequestId=f"SR{n}")) for n in range(2, 12)])
+    first = rows.check(shaped([(n, fields(syncRequestId=f"SR{n}")) for n in range(2, 12)]))
     assert all(isinstance(r, SubscriptionRecord) for r in first)
-    again = rows.check_all(
+    again = rows.check(shaped(
         [(12, fields(syncRequestId="SR5")), (13, fields(syncRequestId="SR99")),
          (14, fields(syncRequestId="SR11")), (15, fields(syncRequestId="SR99"))]
-    )  # fmt: skip
+    ))  # fmt: skip
     assert [getattr(r, "code", "ok") for r in again] == [
         er.AN_DUPLICATE, "ok", er.AN_DUPLICATE, er.AN_DUPLICATE,
     ]  # fmt: skip
@@ -327,7 +243,7 @@ def test_the_ack_text_quotes_as_rfc_4180_asks_and_reads_back():
         (3, "SR,2", 'S"2', "REJECTED", er.AN_DATE, "line\nbreak"),
         (4, "SR\r3", "", "REJECTED", er.AN_COLUMNS, "cr"),
     ]
-    text = er.ack_text(rows, with_header=True)
+    text = csv_text(rows, header=ACK_HEADER)
     assert text.splitlines()[0] == "rowNumber,syncRequestId,subscriptionId,result,reasonCode,reason"
     assert '3,"SR,2","S""2",REJECTED,AN-DATE,"line\nbreak"\n' in text
     assert '4,"SR\r3",,REJECTED,AN-COLUMNS,cr\n' in text
@@ -336,7 +252,7 @@ def test_the_ack_text_quotes_as_rfc_4180_asks_and_reads_back():
 
 
 def test_a_rejected_row_carries_its_code_and_reason():
-    reject = RowReject(7, er.AN_MISSING, "version is blank", "SR7", "SUB7")
+    reject = RowReject(7, er.AN_MISSING, "version is blank", ("SR7", "SUB7"))
     assert er.rejected_row(reject) == (
         7,
         "SR7",

@@ -21,16 +21,16 @@ from derlink.analytics.enrollments.schemas import (
     SubscriptionPage,
     SubscriptionRead,
 )
-from derlink.analytics.enrollments.service import EnrollmentIntake, FileSummary
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
+from derlink.platform.intake.driver import FileIntake, FileSummary
 from derlink.platform.web import require
 
 Reader = Annotated[Client, Depends(require("analytics:read"))]
 Writer = Annotated[Client, Depends(require("analytics:write"))]
 
 
-def create_router(*, db: Database, intake: EnrollmentIntake) -> APIRouter:
+def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
     """The routes of ``/analytics/api/v1``, bound to one database and intake."""
     router = APIRouter()
 
@@ -85,7 +85,7 @@ def _summary_read(s: FileSummary) -> FileSummaryRead:
         rows=s.rows,
         accepted=s.accepted,
         rejected=s.rejected,
-        ackFile=s.ack_file,
+        ackFile=s.output,
         renamedTo=s.renamed_to,
         error=s.error,
     )
@@ -101,7 +101,7 @@ def _file_read(r: Any) -> EnrollmentFileRead:
         rows=r["rows"],
         accepted=r["accepted"],
         rejected=r["rejected"],
-        ackFile=r["ack_file"],
+        ackFile=r["output"],
         renamedTo=r["renamed_to"],
         receivedAt=r["received_at"],
         finishedAt=r["finished_at"],

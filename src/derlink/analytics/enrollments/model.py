@@ -1,31 +1,24 @@
 """The enrollment extract's rows (SPEC OUAI-ENR) and the ack file's rows (OUAI-ENR-ACK). Pure.
 
-The layouts are docs/contracts/enrollment-files.md. Three same-shaped steps, none doing I/O:
-
-- :class:`RecordSplitter` turns the file's bytes, pushed in chunks of any size, into CSV
-  records numbered as the contract numbers them (the header is row 1), so the intake never
-  holds more than one chunk plus one record in memory. A quoted field may hold line breaks and
-  may straddle two chunks;
-- :func:`header_problem` checks the header; :class:`ExtractRows` turns each record after it
-  into a :class:`SubscriptionRecord` or a :class:`RowReject` (row number, reason code, reason);
-- :func:`accepted_row` / :func:`rejected_row` give the ack file's row for each.
+The layouts are docs/contracts/enrollment-files.md. The file-intake machinery
+(platform/intake) splits the file into numbered records, checks the header and each row's
+shape; here, :class:`ExtractRows` turns each well-shaped row into a
+:class:`SubscriptionRecord` or a ``RowReject`` (row number, reason code, reason), and
+:func:`accepted_row` / :func:`rejected_row` give the ack file's row for each.
 
 Reason codes (the contract's, plus ``AN-SIZE``): ``AN-EMPTY`` and ``AN-HEADER`` refuse a file
 whole, as ``AN-SIZE`` does one over the size limit; ``AN-COLUMNS``, ``AN-MISSING``,
 ``AN-DATE``, ``AN-VALUE`` and ``AN-DUPLICATE`` reject one row; ``AN-STALE`` accepts a row that
 changed nothing because analytics holds a newer version. Beyond the contract's cases, a record
-the CSV reader cannot read (or a line over ``LINE_MAX_BYTES``) is ``AN-COLUMNS``, and a field
-wider than ``FIELD_MAX`` or a row that is not UTF-8 is ``AN-VALUE``.
+the CSV reader cannot read (or a line over the machinery's line limit) is ``AN-COLUMNS``, and a
+field wider than ``FIELD_MAX`` or a row that is not UTF-8 is ``AN-VALUE``.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -33,7 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from derlink.analytics.enrollments.fields import FIELD_MAX
-from derlink.contracts.enrollment_files import ACCEPTED, ACK_HEADER, EXTRACT_HEADER, REJECTED
+from derlink.contracts.enrollment_files import ACCEPTED, EXTRACT_HEADER, REJECTED
+from derlink.platform.intake.records import RowReject
 
 HEADER = EXTRACT_HEADER
 
@@ -55,9 +49,6 @@ STATUSES = frozenset({"Pending", "Active", "Inactive"})
 #: The largest version analytics stores (a 32-bit integer column on both databases).
 VERSION_MAX = 2**31 - 1
 
-#: A line longer than this is not read: its record is rejected and skipped to the next line end.
-LINE_MAX_BYTES = 1024 * 1024
-
 _COLUMNS = len(HEADER)
 # Required fields, by index: blank → AN-MISSING (the contract's list).
 _REQUIRED = tuple(
@@ -76,7 +67,6 @@ _REQUIRED = tuple(
 )
 # YYYY-MM-DDThh:mm:ss(.fff)Z, UTC (the MsgAck timestamp shape, SPEC §2.2).
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z")
-_NOT_UTF8 = "\ufffd"
 
 
 class SubscriptionRecord(NamedTuple):
@@ -101,157 +91,6 @@ class SubscriptionRecord(NamedTuple):
     start_at: str
     end_at: str | None
     version: int
-
-
-@dataclass(frozen=True, slots=True)
-class RowReject:
-    """A row (or a whole file, row 1) that analytics did not take, and why."""
-
-    row_number: int
-    code: str
-    reason: str
-    sync_request_id: str = ""
-    subscription_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Unreadable:
-    """A record the CSV reader could not read, or a line too long to read at all."""
-
-    reason: str
-
-
-#: What the splitter yields: a row number and the record's fields, or why it has none.
-Record = tuple[int, "list[str] | Unreadable"]
-
-
-# -- bytes → CSV records -------------------------------------------------------------------
-
-
-class _NeedMore(Exception):
-    """The lines so far end inside a quoted field: the record goes on in the next chunk."""
-
-
-def _lines_then_need_more(lines: list[str], eof: bool) -> Iterator[str]:
-    yield from lines
-    if not eof:
-        raise _NeedMore
-
-
-class RecordSplitter:
-    """Bytes in, numbered CSV records out; push chunks with :meth:`feed`, then :meth:`finish`.
-
-    Lines are cut at ``\\n`` only (a lone ``\\r`` is data) and decoded as UTF-8; a chunk that
-    is not valid UTF-8 is decoded with U+FFFD in place of the bad bytes and its records are
-    marked ``suspect`` so that :class:`ExtractRows` can reject them. Records are numbered from
-    1 (the header) in the order they come, whatever lines they span.
-    """
-
-    def __init__(self) -> None:
-        self._tail = b""  # the bytes after the last line end seen
-        self._pending: list[str] = []  # whole lines of a record that is not finished yet
-        self._pending_suspect = False
-        self._skipping = False  # inside a line over LINE_MAX_BYTES, up to its end
-        self._number = 0
-        #: Whether the records of the last call may hold U+FFFD for bytes that were not UTF-8.
-        self.suspect = False
-
-    def feed(self, chunk: bytes) -> list[Record]:
-        """The records that end in the bytes pushed so far."""
-        out: list[Record] = []
-        self.suspect = False
-        data = self._tail + chunk if self._tail else chunk
-        if self._skipping:
-            end = data.find(b"\n")
-            if end < 0:
-                self._tail = b""
-                return out
-            self._skipping = False
-            data = data[end + 1 :]
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self._tail = data
-            if len(data) > LINE_MAX_BYTES:
-                out.extend(self._drop_long_line())
-            return out
-        self._tail = data[cut + 1 :]
-        out.extend(self._parse(data[: cut + 1], eof=False))
-        if len(self._tail) > LINE_MAX_BYTES:
-            out.extend(self._drop_long_line())
-        return out
-
-    def finish(self) -> list[Record]:
-        """The last records, once every byte was pushed."""
-        self.suspect = False
-        if self._skipping:
-            self._tail = b""
-        data, self._tail = self._tail, b""
-        if not data and not self._pending:
-            return []
-        return self._parse(data, eof=True)
-
-    def _drop_long_line(self) -> list[Record]:
-        """A line over the limit: one unreadable record, and skip to its end."""
-        self._tail = b""
-        self._pending = []
-        self._pending_suspect = False
-        self._skipping = True
-        self._number += 1
-        return [(self._number, Unreadable(f"a line longer than {LINE_MAX_BYTES} bytes"))]
-
-    def _parse(self, data: bytes, *, eof: bool) -> list[Record]:
-        try:
-            text = data.decode("utf-8")
-            suspect = self._pending_suspect
-        except UnicodeDecodeError:
-            text = data.decode("utf-8", errors="replace")
-            suspect = True
-        self.suspect = suspect
-        lines = io.StringIO(text, newline="\n").readlines()
-        if self._pending:
-            lines = self._pending + lines
-            self._pending = []
-        reader = csv.reader(_lines_then_need_more(lines, eof), strict=False)
-        out: list[Record] = []
-        while True:
-            start = reader.line_num
-            try:
-                fields = next(reader)
-            except StopIteration:
-                break
-            except _NeedMore:
-                self._pending = lines[start:]
-                self._pending_suspect = suspect
-                break
-            except csv.Error as exc:
-                self._number += 1
-                out.append((self._number, Unreadable(f"not readable as CSV: {exc}")))
-                continue
-            self._number += 1
-            out.append((self._number, fields))
-        return out
-
-
-# -- records → subscriptions or rejects ------------------------------------------------------
-
-
-def empty_file() -> RowReject:
-    return RowReject(1, AN_EMPTY, f"the file is empty: expected the header {','.join(HEADER)}")
-
-
-def header_problem(fields: list[str] | Unreadable | None) -> RowReject | None:
-    """Why the first record is not the contract's header (AN-EMPTY, AN-HEADER), or None."""
-    if fields is None:
-        return empty_file()
-    if isinstance(fields, Unreadable):
-        return RowReject(1, AN_HEADER, f"the header row is {fields.reason}")
-    if tuple(fields) == HEADER:
-        return None
-    found = ",".join(fields)
-    if len(found) > 300:
-        found = found[:300] + "…"
-    hint = " (the file starts with a byte-order mark)" if found.startswith("\ufeff") else ""
-    return RowReject(1, AN_HEADER, f"expected header {','.join(HEADER)}; found {found}{hint}")
 
 
 def canonical_timestamp(text: str) -> str | None:
@@ -349,32 +188,21 @@ class ExtractRows:
         self._seen = SeenSyncIds()
 
     def check(
-        self, row_number: int, fields: list[str] | Unreadable, *, suspect: bool = False
-    ) -> SubscriptionRecord | RowReject:
-        """One record (see :meth:`check_all`)."""
-        return self.check_all([(row_number, fields)], suspect=suspect)[0]
-
-    def check_all(
-        self, records: Sequence[Record], *, suspect: bool = False
+        self, rows: Sequence[tuple[int, list[str] | RowReject]]
     ) -> list[SubscriptionRecord | RowReject]:
-        """The records that follow the ones checked before, each a subscription or a reject.
-
-        ``suspect``: the records may hold U+FFFD for bytes that were not UTF-8."""
-        shaped: list[RowReject | list[str]] = [
-            _shape(number, fields, suspect) for number, fields in records
-        ]
+        """The rows that follow the ones checked before (their number, and their fields or the
+        machinery's reject of their shape), each a subscription or a reject."""
         keyed = [
             (i, fields[0])
-            for i, fields in enumerate(shaped)
+            for i, (_, fields) in enumerate(rows)
             if not isinstance(fields, RowReject) and fields[0].strip()
         ]
-        firsts = self._seen.first_rows([(sync_id, records[i][0]) for i, sync_id in keyed])
+        firsts = self._seen.first_rows([(sync_id, rows[i][0]) for i, sync_id in keyed])
         earlier: dict[int, int] = {
             i: first for (i, _), first in zip(keyed, firsts, strict=True) if first is not None
         }
         out: list[SubscriptionRecord | RowReject] = []
-        for i, fields in enumerate(shaped):
-            number = records[i][0]
+        for i, (number, fields) in enumerate(rows):
             if isinstance(fields, RowReject):
                 out.append(fields)
             elif i in earlier:
@@ -383,7 +211,7 @@ class ExtractRows:
                         number,
                         AN_DUPLICATE,
                         f"syncRequestId {fields[0]} already appeared in row {earlier[i]}",
-                        *_ids(fields),
+                        row_keys(fields),
                     )
                 )
             else:
@@ -391,20 +219,7 @@ class ExtractRows:
         return out
 
 
-def _shape(number: int, fields: list[str] | Unreadable, suspect: bool) -> RowReject | list[str]:
-    """The record's fields if it has the contract's shape, else why not."""
-    if isinstance(fields, Unreadable):
-        return RowReject(number, AN_COLUMNS, f"row {number} is {fields.reason}")
-    if len(fields) != _COLUMNS:
-        return RowReject(
-            number, AN_COLUMNS, f"expected {_COLUMNS} columns, found {len(fields)}", *_ids(fields)
-        )
-    if suspect and any(_NOT_UTF8 in f for f in fields):
-        return RowReject(number, AN_VALUE, "the row is not valid UTF-8", *_ids(fields))
-    return fields
-
-
-def _ids(fields: Sequence[str]) -> tuple[str, str]:
+def row_keys(fields: Sequence[str]) -> tuple[str, str]:
     """The syncRequestId and subscriptionId of a row of any shape, for its ack row."""
     sync_id = fields[0][:FIELD_MAX] if fields else ""
     subscription_id = fields[1][:FIELD_MAX] if len(fields) > 1 else ""
@@ -415,7 +230,7 @@ def _check_fields(row_number: int, f: list[str]) -> SubscriptionRecord | RowReje
     sync_id, subscription_id = f[0], f[1]
 
     def reject(code: str, reason: str) -> RowReject:
-        return RowReject(row_number, code, reason, *_ids(f))
+        return RowReject(row_number, code, reason, row_keys(f))
 
     if not (
         f[0].strip()
@@ -489,33 +304,12 @@ def accepted_row(record: SubscriptionRecord, held_version: int | None = None) ->
 
 
 def rejected_row(reject: RowReject) -> AckRow:
+    sync_request_id, subscription_id = (*reject.keys, "", "")[:2]
     return (
         reject.row_number,
-        reject.sync_request_id,
-        reject.subscription_id,
+        sync_request_id,
+        subscription_id,
         REJECTED,
         reject.code,
         reject.reason,
     )
-
-
-def ack_text(rows: Sequence[AckRow], *, with_header: bool = False) -> str:
-    """Ack rows as CSV text: RFC 4180 quoting, ``\\n`` line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    if with_header:
-        writer.writerow(ACK_HEADER)
-    plain = writer.writerow
-    for row in rows:
-        # The csv module leaves a lone \r unquoted when the line end is \n; RFC 4180 quotes it.
-        if "\r" in row[1] or "\r" in row[2] or "\r" in row[5]:
-            out.write(",".join(_quoted(str(value)) for value in row) + "\n")
-        else:
-            plain(row)
-    return out.getvalue()
-
-
-def _quoted(value: str) -> str:
-    if any(c in value for c in ',"\r\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value

@@ -1,7 +1,7 @@
 """The enrollment intake's tables (SQLAlchemy Core): the same on SQLite and PostgreSQL.
 
 ``subscriptions`` holds the newest version analytics has seen of each cpm subscription
-(SPEC OUAI-ENR); ``enrollment_files`` tracks every extract file the intake took, by checksum,
+(SPEC OUAI-ENR); ``file_claims`` tracks every extract file the intake took, by checksum,
 so that a re-delivered file has no second effect (SPEC §2.2). Timestamps are ISO-8601 text in
 UTC, as everywhere in derlink. They belong to the part's ``db.metadata``; ``migrations.py``
 creates them.
@@ -9,32 +9,15 @@ creates them.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from derlink.analytics.db import metadata
 from derlink.analytics.enrollments.fields import FIELD_MAX
+from derlink.platform.intake.claims import claims_table
 
 TS = 40
 NAME = 200  # a file name (platform.files.safe_name allows 200 characters)
-
-
-class FileState(StrEnum):
-    """Where an enrollment file is (docs/analytics.md, "Enrollment intake").
-
-    ``Processing``: a run holds it (``run_id``; ``heartbeat_at`` moves on every batch).
-    ``Acked``: its ack file is published and the input renamed ``Acked-``.
-    ``Refused``: refused whole with an ack file (AN-EMPTY, AN-HEADER, AN-SIZE), or a run failed
-    before publishing anything (``error`` says why, ``ack_file`` is empty): such a file is
-    taken again while it has attempts left. ``Duplicate`` is never stored: it is what a run
-    reports for a file whose checksum is already here.
-    """
-
-    PROCESSING = "Processing"
-    ACKED = "Acked"
-    REFUSED = "Refused"
-    DUPLICATE = "Duplicate"
 
 
 def _field(name: str, *, nullable: bool = False) -> sa.Column[str]:
@@ -67,30 +50,34 @@ subscriptions = sa.Table(
     sa.Column("source_file", sa.String(NAME), nullable=False),
 )
 
-enrollment_files = sa.Table(
-    "enrollment_files",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(NAME), nullable=False),
-    #: SHA-256 of the content: the claim (unique, so two runs never take one file) and what
-    #: makes a re-delivery a duplicate. Empty for a file refused unread (empty, too large).
-    sa.Column("checksum", sa.String(64), nullable=True),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("state", sa.String(20), nullable=False),
-    #: Data rows read, and how many were accepted (AN-STALE included) and rejected.
-    sa.Column("rows", sa.Integer, nullable=False, default=0),
-    sa.Column("accepted", sa.Integer, nullable=False, default=0),
-    sa.Column("rejected", sa.Integer, nullable=False, default=0),
-    sa.Column("ack_file", sa.String(NAME), nullable=True),
-    #: What the input was renamed to (Acked-…, Error-…), once it was.
-    sa.Column("renamed_to", sa.String(NAME + 20), nullable=True),
-    sa.Column("received_at", sa.String(TS), nullable=False),
-    sa.Column("finished_at", sa.String(TS), nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
-    #: The run holding a Processing file: ``host/pid/token``.
-    sa.Column("run_id", sa.String(120), nullable=True),
-    sa.Column("heartbeat_at", sa.String(TS), nullable=True),
-    #: Runs that took the file; a file that failed this often is given up (Error-).
-    sa.Column("attempts", sa.Integer, nullable=False, default=1),
-    sa.UniqueConstraint("checksum", name="uq_enrollment_files_checksum"),
-)
+#: The enrollment files taken, by content (platform/intake/claims.py): of two runs (or processes)
+#: that meet one content, one takes it; a re-delivered content has no second effect.
+file_claims = claims_table(metadata)
+
+
+def move_enrollment_files(conn: Connection) -> None:
+    """Migration 2: the files taken before move from ``enrollment_files`` into ``file_claims``,
+    the claims table of the platform's file-intake machinery, under the source OUAI-ENR; their
+    ids, counts, states and errors as they were."""
+    file_claims.create(conn, checkfirst=True)
+    if not sa.inspect(conn).has_table("enrollment_files"):
+        return
+    columns = (
+        "id, source, name, checksum, size, state, rows, accepted, rejected, output, renamed_to,"
+        " received_at, finished_at, error, holder, heartbeat_at, attempts"
+    )
+    conn.execute(
+        sa.text(
+            f"INSERT INTO file_claims ({columns}) SELECT id, 'OUAI-ENR', name, checksum, size,"
+            " state, rows, accepted, rejected, ack_file, renamed_to, received_at, finished_at,"
+            " error, run_id, heartbeat_at, attempts FROM enrollment_files"
+        )
+    )
+    if conn.dialect.name == "postgresql":  # the ids were given: the sequence goes on after them
+        conn.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('file_claims', 'id'),"
+                " COALESCE((SELECT MAX(id) FROM file_claims), 0) + 1, false)"
+            )
+        )
+    conn.execute(sa.text("DROP TABLE enrollment_files"))

@@ -13,39 +13,36 @@
 Two kinds of transfer: :class:`CopyFileFlow` copies the bytes to another store in resumable
 parts; :class:`RecordFileFlow` reads CSV records in windows of bytes and hands each window's
 rows to the flow, which reports per-row rejects (row number and reason) while good rows go on.
+The pieces are the platform's one file-intake machinery (platform/intake): the content's
+claim (receipts.py, on its claims), the records read from a position, the header and the
+rows' shape checked, the renames.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from derlink.common.errors import BusinessFault, ConfigurationError, Fault, TechnicalFault
+from derlink.common.errors import BusinessFault, ConfigurationError, Fault
 from derlink.hub.catalog import FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.model import FlowOutcome, RecordError
 from derlink.hub.ports import FileMail, ReceiptBook
 from derlink.hub.runtime.port import FlowContext
-from derlink.platform.files import (
-    CHUNK,
-    FileExists,
-    FileInfo,
-    FileMissing,
-    checksum,
-    iterate,
-)
+from derlink.platform.files import CHUNK, FileInfo, FileMissing, checksum, iterate
+from derlink.platform.intake.names import ERROR_TAG, SENT_TAG, rename_tagged
+from derlink.platform.intake.reader import WINDOW, read_window
+from derlink.platform.intake.records import Position, RowReject, check_shape, header_problem
 
-SENT = "Sent-"
-ERROR = "Error-"
+SENT = SENT_TAG
+ERROR = ERROR_TAG
 #: Record errors kept on the instance and in the e-mail; the counts are always complete.
 KEEP_ERRORS = 1000
 #: The bytes one batch of records reads; a record longer than this widens its window.
-RECORD_WINDOW = 2 * 1024 * 1024
+RECORD_WINDOW = WINDOW
 _BATCH_ID = re.compile(r"[^A-Za-z0-9._\-]")
 
 
@@ -128,7 +125,7 @@ class FileFlow:
         name = found["fileName"]
         size = await ctx.step("inspect", self._inspect, name, found["size"])
         digest = await ctx.step("checksum", self._checksum, name)
-        holder = await ctx.step("claim", self._claim, ctx.instance_id, digest, name)
+        holder = await ctx.step("claim", self._claim, ctx.instance_id, digest, name, size)
         if holder != ctx.instance_id:
             renamed = await ctx.step("rename-sent", self._rename, name, SENT)
             return FlowOutcome(
@@ -178,25 +175,19 @@ class FileFlow:
     async def _checksum(self, name: str) -> str:
         return await checksum(self.store, name)
 
-    async def _claim(self, instance_id: str, digest: str, name: str) -> str:
+    async def _claim(self, instance_id: str, digest: str, name: str, size: int) -> str:
         return await asyncio.to_thread(
             self.receipts.take,
             flow=self.spec.code,
             checksum=digest,
             instance_id=instance_id,
             file_name=name,
+            size=size,
         )
 
     async def _rename(self, name: str, tag: str) -> str:
         """Rename ``name`` to ``<tag><name>`` (``.2``, ``.3``… if taken); the new name."""
-        for n in range(1, 1000):
-            target = f"{tag}{name}" if n == 1 else f"{tag}{name}.{n}"
-            try:
-                await self.store.rename(name, target)
-                return target
-            except FileExists:
-                continue
-        raise TechnicalFault(f"no free name to rename {name} to with {tag}")
+        return await rename_tagged(self.store, name, tag)
 
     async def _rename_error(self, name: str) -> str:
         try:
@@ -256,8 +247,7 @@ class RecordFileFlow(FileFlow):
         raise NotImplementedError
 
     async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
-        offset = await ctx.step("read-header", self._header, name, size)
-        row = 2
+        offset, row = await ctx.step("read-header", self._header, name, size)
         processed = succeeded = duplicates = rejected = batches = 0
         errors: list[dict[str, str]] = []
         counts: dict[str, int] = {}
@@ -279,75 +269,50 @@ class RecordFileFlow(FileFlow):
             notes={"rejected": rejected, "duplicates": duplicates, "batches": batches, **counts},
         )
 
-    async def _header(self, name: str, size: int) -> int:
-        if size == 0:
-            raise FileRefused(f"{name} is empty: no header", code="HUB-FILE-EMPTY")
-        data = await self.store.read_range(name, 0, min(size, 64 * 1024))
-        end = data.find(b"\n")
-        line = data if end < 0 else data[:end]
-        found = next(csv.reader([line.decode("utf-8-sig", "replace").rstrip("\r")]), [])
-        if tuple(found) != self.header:
+    async def _header(self, name: str, size: int) -> tuple[int, int]:
+        """Check the header; where the batches start: the first record, which is the header
+        (read again, and passed over, by the first batch)."""
+        first = None
+        if size > 0:
+            window = await read_window(self.store, name, Position(), size=size, window=64 * 1024)
+            first = window.records[0][1] if window.records else None
+        problem = header_problem(first, self.header)
+        if problem is not None and problem.empty:
+            raise FileRefused(f"{name}: {problem.reason}", code="HUB-FILE-EMPTY")
+        if problem is not None:
             raise FileRefused(
-                f"{name} has the wrong header: expected {','.join(self.header)!r}, "
-                f"found {','.join(found)!r}",
-                code="HUB-FILE-HEADER",
+                f"{name} has the wrong header: {problem.reason}", code="HUB-FILE-HEADER"
             )
-        return size if end < 0 else end + 1
+        return Position()
 
     async def _batch(self, name: str, size: int, offset: int, row: int) -> dict[str, Any]:
-        rows, consumed = await self._read_rows(name, size, offset)
+        window = await read_window(
+            self.store, name, Position(offset, row), size=size, window=self.window
+        )
+        records = [(n, fields) for n, fields in window.records if n > 1]  # not the header
+        shaped = check_shape(
+            records,
+            width=len(self.header),
+            suspect=window.suspect,
+            columns_code="HUB-FILE-COLUMNS",
+            encoding_code="HUB-FILE-ENCODING",
+        )
         good: list[tuple[int, list[str]]] = []
         errors: list[RecordError] = []
-        width = len(self.header)
-        for number, fields in enumerate(rows, start=row):
-            if len(fields) == width:
+        for (number, _), fields in zip(records, shaped, strict=True):
+            if isinstance(fields, RowReject):
+                errors.append(RecordError(f"row {number}", fields.code, fields.reason))
+            else:
                 good.append((number, fields))
-            elif fields:
-                errors.append(
-                    RecordError(
-                        f"row {number}",
-                        "HUB-FILE-COLUMNS",
-                        f"expected {width} columns, found {len(fields)}",
-                    )
-                )
         result = await self.deliver(good) if good else RowsResult()
         errors.extend(result.errors)
         return {
-            "next": offset + consumed,
-            "nextRow": row + len(rows),
-            "rows": len(rows),
+            "next": window.next.offset,
+            "nextRow": window.next.row,
+            "rows": len(records),
             "succeeded": result.succeeded,
             "duplicates": result.duplicates,
             "rejected": len(errors),
             "errors": [e.to_dict() for e in errors[:KEEP_ERRORS]],
             "counts": result.counts,
         }
-
-    async def _read_rows(self, name: str, size: int, offset: int) -> tuple[list[list[str]], int]:
-        """The complete records from ``offset`` within one window, and the bytes they span."""
-        window = self.window
-        while True:
-            data = await self.store.read_range(name, offset, window)
-            at_end = offset + len(data) >= size
-            if not data:
-                raise FileMissing(f"{name} ended at {offset:,} bytes, before its listed size")
-            cut = len(data) if at_end else data.rfind(b"\n") + 1
-            while cut > 0:
-                try:
-                    text = data[:cut].decode("utf-8")
-                    return list(csv.reader(io.StringIO(text, newline=""))), cut
-                except csv.Error:
-                    if at_end and cut == len(data):
-                        raise TechnicalFault(
-                            f"{name}: the record at byte {offset:,} is not valid CSV"
-                        ) from None
-                    # A quoted field runs past the cut: end the window a line earlier.
-                    cut = data.rfind(b"\n", 0, cut - 1) + 1
-                    at_end = False
-                except UnicodeDecodeError as exc:
-                    raise TechnicalFault(
-                        f"{name} is not UTF-8 near byte {offset:,}: {exc}"
-                    ) from None
-            if window >= 64 * RECORD_WINDOW:
-                raise TechnicalFault(f"{name}: a record at byte {offset:,} is over 128 MiB")
-            window *= 2

@@ -6,7 +6,7 @@
     → check each record's shape and validate them in batches, rejected rows kept as data
       (``records.RowReject``: row number, code, reason)
     → apply the good rows, write the acknowledgement or error output atomically
-    → rename the input ``Acked-``, ``Sent-``, ``Error-`` or ``Duplicate-`` (``rename_tagged``)
+    → rename the input ``Acked-``, ``Sent-``, ``Error-`` or ``Duplicate-`` (``names``)
 
 A part plugs its file kind in as an ``driver.IntakeHandler`` (the enrollment extracts in
 analytics; reservations, outcomes and kWh avoided in cpm) and ``driver.FileIntake`` runs it:

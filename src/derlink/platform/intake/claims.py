@@ -432,14 +432,15 @@ class FileClaims:
             ).scalar_one()
         return found
 
-    def release(self, holder: str) -> int:
-        """Forget the claims a durable holder has (it was discarded)."""
+    def release(self, holder: str, conn: Connection | None = None) -> int:
+        """Forget the claims a durable holder has (it was discarded), in ``conn``'s transaction
+        when given (the discard's own), else in one of its own."""
         f = self.table
-        with self.db.begin() as conn:
-            result = conn.execute(
-                f.delete().where(f.c.holder == holder, f.c.state == FileState.HELD)
-            )
-        return int(result.rowcount or 0)
+        statement = f.delete().where(f.c.holder == holder, f.c.state == FileState.HELD)
+        if conn is not None:
+            return int(conn.execute(statement).rowcount or 0)
+        with self.db.begin() as own:
+            return int(own.execute(statement).rowcount or 0)
 
 
 def _failed_without_effect(state: str, output: str | None, renamed_to: str | None) -> bool:

@@ -42,7 +42,6 @@ from sqlalchemy.engine import Connection
 from derlink.common.errors import DerlinkError, TechnicalFault
 from derlink.platform.database import Database
 from derlink.platform.files import (
-    FileExists,
     FileMissing,
     FileStore,
     UnsafeName,
@@ -59,6 +58,7 @@ from derlink.platform.intake.claims import (
     Known,
     live_run,
 )
+from derlink.platform.intake.names import ACKED_TAG, DUPLICATE_TAG, ERROR_TAG, rename_tagged
 from derlink.platform.intake.reader import stream_records
 from derlink.platform.intake.records import (
     Record,
@@ -69,11 +69,6 @@ from derlink.platform.intake.records import (
 )
 
 log = logging.getLogger("derlink.intake")
-
-ACKED_TAG = "Acked-"
-ERROR_TAG = "Error-"
-DUPLICATE_TAG = "Duplicate-"
-SENT_TAG = "Sent-"
 
 #: Rows per database transaction.
 BATCH_ROWS = 20_000
@@ -158,7 +153,9 @@ class IntakeHandler(Protocol):
 
     spec: IntakeSpec
 
-    def new_file(self) -> FileWork: ...
+    def new_file(self, name: str) -> FileWork:
+        """The pass through one file, named ``name``."""
+        ...
 
     def refused_row(self, reject: RowReject) -> Sequence[Any]:
         """The one output row of a file refused whole (row 1)."""
@@ -181,23 +178,6 @@ class FileSummary:
     output: str | None = None
     renamed_to: str | None = None
     error: str | None = None
-
-
-# -- renaming ----------------------------------------------------------------------------------
-
-
-async def rename_tagged(store: FileStore, name: str, tag: str) -> str:
-    """Rename ``name`` to ``<tag><name>`` (``.2``, ``.3``… when taken); the new name.
-
-    :class:`FileMissing` if the file is gone."""
-    for n in range(1, 1000):
-        target = f"{tag}{name}" if n == 1 else f"{tag}{name}.{n}"
-        try:
-            await store.rename(name, target)
-            return target
-        except FileExists:
-            continue
-    raise TechnicalFault(f"no free name to rename {name} to with {tag}")
 
 
 # -- the driver --------------------------------------------------------------------------------
@@ -357,7 +337,7 @@ class FileIntake:
 
     async def _process(self, name: str, claim: Claim, run: str) -> FileSummary | None:
         output = self.spec.output_prefix + name
-        work = _FileWork(self.handler.new_file(), self.batch_rows)
+        work = _FileWork(self.handler.new_file(name), self.batch_rows)
         try:
             with ThreadPoolExecutor(1, thread_name_prefix=f"intake-{self.spec.source}") as worker:
                 await self.output.write(output, self._output(name, claim, run, work, worker))

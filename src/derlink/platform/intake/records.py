@@ -285,13 +285,20 @@ def csv_text(rows: Sequence[Sequence[Any]], *, header: Sequence[str] | None = No
     writer = csv.writer(out, lineterminator="\n")
     if header is not None:
         writer.writerow(header)
-    plain = writer.writerow
+    writer.writerows(rows)
+    text = out.getvalue()
+    if "\r" not in text:
+        return text
+    # The csv module leaves a lone \r unquoted when the line end is \n; RFC 4180 quotes it.
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header is not None:
+        writer.writerow(header)
     for row in rows:
-        # The csv module leaves a lone \r unquoted when the line end is \n; RFC 4180 quotes it.
         if any(isinstance(value, str) and "\r" in value for value in row):
             out.write(",".join(_quoted(str(value)) for value in row) + "\n")
         else:
-            plain(row)
+            writer.writerow(row)
     return out.getvalue()
 
 
