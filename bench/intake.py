@@ -78,7 +78,7 @@ def main() -> None:
         server = ServerProcess(Path(home))
         server.start()
         try:
-            store = CredentialStore.load_or_create(Path(home) / "credentials.json")
+            store = CredentialStore.load(Path(home) / "credentials.json")
             token = f"cpm.{store.client('cpm').secret}"
             httpx.post(
                 server.base_url + "/derms/api/v1/head-end-systems",

@@ -9,34 +9,54 @@ every part runs in this process, mounted under its own prefix on one server; wit
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from derlink.analytics import app as analytics_app
+from derlink.analytics import scopes as analytics_scopes
+from derlink.analytics.settings import AnalyticsSettings
 from derlink.common.clock import Clock, SystemClock
-from derlink.common.errors import ConfigurationError
 from derlink.cpm import app as cpm_app
+from derlink.cpm import scopes as cpm_scopes
+from derlink.cpm.settings import CpmSettings
 from derlink.derms import app as derms_app
+from derlink.derms import scopes as derms_scopes
 from derlink.hub import app as hub_app
+from derlink.hub import scopes as hub_scopes
 from derlink.hub.connections import Targets
 from derlink.hub.runtime.port import RetryPolicy, Runtime
-from derlink.platform.auth import CredentialStore
+from derlink.hub.settings import HubSettings
+from derlink.platform.auth import CredentialStore, compose_clients
 from derlink.platform.database import driver_url, is_sqlite
 from derlink.platform.files import open_store
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.mail import Mailer, OutboxMailer, SmtpMailer
 from derlink.platform.part import Part
-from derlink.platform.settings import FILE_STORES, Settings
+from derlink.platform.settings import PartSettings, Settings
 from derlink.platform.web import NO_TELEMETRY, JSONResponse
 
 log = logging.getLogger("derlink")
 
 ALL_PARTS = ("hub", "cpm", "derms", "analytics")
+
+#: Every part's own settings (DERMS has none yet), read from the environment with the
+#: platform's.
+PART_SETTINGS: tuple[type[PartSettings], ...] = (CpmSettings, AnalyticsSettings, HubSettings)
+
+#: The clients an embedded start creates, and what each may do: every part's grants.
+DEFAULT_CLIENTS = compose_clients(
+    cpm_scopes.GRANTS, derms_scopes.GRANTS, analytics_scopes.GRANTS, hub_scopes.GRANTS
+)
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """The platform's settings and every part's own, from the environment."""
+    return Settings.from_env(env, parts=PART_SETTINGS)
 
 
 @dataclass
@@ -72,14 +92,6 @@ def _client_to(
     )
 
 
-def _cpm_mode(value: str) -> Literal["collection", "single"]:
-    if value == "collection":
-        return "collection"
-    if value == "single":
-        return "single"
-    raise ConfigurationError(f"DERLINK_CPM_MODE must be collection or single, not {value!r}")
-
-
 def build(
     settings: Settings,
     *,
@@ -89,19 +101,22 @@ def build(
     mailer: Mailer | None = None,
 ) -> Platform:
     settings.home.mkdir(parents=True, exist_ok=True)
-    credentials = CredentialStore.load_or_create(settings.home / "credentials.json")
+    credentials = CredentialStore.load_or_create(
+        settings.home / "credentials.json", DEFAULT_CLIENTS
+    )
     clock = clock or SystemClock()
     built: dict[str, Part] = {}
 
     if "hub" in parts:
         from derlink.hub.runtime.dbos_engine import DbosRuntime, DbosSettings
 
+        hub = settings.part(HubSettings)
         runtime = runtime or DbosRuntime(
             DbosSettings(system_database_url=runtime_database_url(settings)),
             retry=RetryPolicy(
-                max_attempts=settings.retry_attempts,
-                interval_s=settings.retry_interval_s,
-                backoff=settings.retry_backoff,
+                max_attempts=hub.retry_attempts,
+                interval_s=hub.retry_interval_s,
+                backoff=hub.retry_backoff,
             ),
         )
         if mailer is None:
@@ -113,10 +128,12 @@ def build(
         targets = Targets(
             cpm=_client_to(settings, "cpm", credentials, "hub"),
             derms=_client_to(settings, "derms", credentials, "hub"),
-            cpm_mode=_cpm_mode(settings.cpm_mode),
+            cpm_mode=hub.cpm_mode,
+            # The hub's file flows reach every part's file stores.
             stores={
                 name: open_store(settings.store_url(name), home=settings.home)
-                for name in FILE_STORES
+                for part in PART_SETTINGS
+                for name in part.stores
             },
         )
         built["hub"] = hub_app.create_part(
@@ -127,8 +144,8 @@ def build(
             runtime=runtime,
             mailer=mailer,
             max_body_bytes=settings.max_body_bytes,
-            reconcile_cron=settings.reconcile_cron,
-            files=hub_app.FileSettings(cron=settings.file_cron, max_bytes=settings.max_file_bytes),
+            settings=hub,
+            max_file_bytes=settings.max_file_bytes,
         )
     if "cpm" in parts:
         built["cpm"] = cpm_app.create_part(

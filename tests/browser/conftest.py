@@ -78,7 +78,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterat
     main, derms = split_platform(home)
     main.start()
     derms.start()
-    credentials = CredentialStore.load_or_create(home / "credentials.json")
+    credentials = CredentialStore.load(home / "credentials.json")
     operator = {"Authorization": f"Bearer operator.{credentials.client('operator').secret}"}
     api = httpx.Client(base_url=main.base_url, headers=operator, timeout=60.0)
     try:

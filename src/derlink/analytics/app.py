@@ -1,8 +1,8 @@
 """analytics as a part: its API application, its database, and the enrollment intake's loop.
 
 The composition root mounts ``part.app`` at ``/analytics`` and calls ``start``/``stop``. The
-loop runs the intake every ``settings.intake_interval_s`` seconds (0: never; the API and the
-CLI still run it on demand); a failed run is logged and the loop goes on.
+loop runs the intake every ``AnalyticsSettings.intake_interval_s`` seconds (0: never; the API
+and the CLI still run it on demand); a failed run is logged and the loop goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 from derlink.analytics.enrollments import api
 from derlink.analytics.enrollments.service import enrollment_intake
 from derlink.analytics.migrations import MIGRATIONS
+from derlink.analytics.settings import AnalyticsSettings
 from derlink.common.clock import Clock
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
@@ -63,11 +64,12 @@ class AnalyticsPart:
 
     async def start(self) -> None:
         """Start the intake loop (unless its interval is 0)."""
-        if self._task is not None or self.settings.intake_interval_s <= 0:
+        interval = self.settings.part(AnalyticsSettings).intake_interval_s
+        if self._task is not None or interval <= 0:
             return
         self._task = Every(
             "enrollment intake",
-            self.settings.intake_interval_s,
+            interval,
             self.intake.run_once,
             at_once=True,
             grace_s=STOP_GRACE_S,

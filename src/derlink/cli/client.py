@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from derlink.bootstrap import settings_from_env
 from derlink.platform.auth import CredentialStore
 from derlink.platform.settings import Settings
 
@@ -20,7 +21,7 @@ HomeOption = Annotated[
 
 def settings_for(home: Path | None = None, **overrides: Any) -> Settings:
     """The environment's settings, with the command line's data directory and overrides."""
-    settings = Settings.from_env()
+    settings = settings_from_env()
     if home is not None:
         settings = replace(settings, home=home)
     return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
@@ -33,7 +34,7 @@ class Api:
             raise typer.BadParameter(
                 f"no credentials at {path}: start derlink first (derlink up), or set DERLINK_HOME"
             )
-        client = CredentialStore.load_or_create(path).client(client_id)
+        client = CredentialStore.load(path).client(client_id)
         self.settings = settings
         self.headers = client.header()
 

@@ -102,9 +102,7 @@ class ServerProcess:
         return self.peak_rss_kb
 
     def operator_secret(self) -> str:
-        return (
-            CredentialStore.load_or_create(self.home / "credentials.json").client("operator").secret
-        )
+        return CredentialStore.load(self.home / "credentials.json").client("operator").secret
 
     def stop(self, timeout_s: float = 30.0) -> None:
         if self.proc is None:

@@ -24,13 +24,14 @@ from derlink.common.clock import Clock
 from derlink.common.errors import ConfigurationError, DerlinkError
 from derlink.console import views
 from derlink.console.session import FLASH_COOKIE, SESSION_COOKIE, Signer, fingerprint, same_token
+from derlink.hub import scopes
 from derlink.hub.lookups import LookupStore
 from derlink.hub.service import Hub
 from derlink.platform.auth import CredentialStore, Forbidden
 
 HERE = Path(__file__).parent
-READ_SCOPE = "hub:read"
-OPERATE_SCOPE = "hub:operate"
+READ_SCOPE = scopes.READ
+OPERATE_SCOPE = scopes.OPERATE
 
 
 class LoginRequired(DerlinkError):

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from derlink.common.clock import Clock
+from derlink.cpm import scopes
 from derlink.cpm.catalog import api as catalog_api
 from derlink.cpm.enrollment import api as enrollment_api
 from derlink.cpm.schemas import HealthRead
@@ -19,7 +20,7 @@ from derlink.platform.database import Database
 from derlink.platform.files import FileStore
 from derlink.platform.web import require
 
-Reader = Annotated[Client, Depends(require("cpm:read"))]
+Reader = Annotated[Client, Depends(require(scopes.READ))]
 
 
 def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:

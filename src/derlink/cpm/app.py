@@ -15,6 +15,7 @@ from derlink.cpm.db import outbox
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
 from derlink.cpm.migrations import MIGRATIONS
+from derlink.cpm.settings import CpmSettings
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.files import FileStore, open_store
@@ -87,7 +88,7 @@ class CpmPart:
         if not self._recovered:
             await extracts.recover_extracts(db=self.db, clock=self.clock, store=self.store)
             self._recovered = True
-        interval = self.settings.extract_interval_s
+        interval = self.settings.part(CpmSettings).extract_interval_s
         if interval > 0 and self.extract_schedule is None:
             self.extract_schedule = Every(
                 "scheduled enrollment extract", interval, self._scheduled_extract

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from derlink.common.clock import Clock
+from derlink.derms import scopes
 from derlink.derms.registry import api as registry_api
 from derlink.platform.database import Database
 from derlink.platform.web import JSONResponse, require
@@ -15,7 +16,7 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
     """Every route of ``/derms/api/v1``, bound to derms's database and clock."""
     router = APIRouter()
 
-    @router.get("/health", dependencies=[Depends(require("derms:read"))])
+    @router.get("/health", dependencies=[Depends(require(scopes.READ))])
     def health() -> Response:
         """UP when derms's database answers, DOWN (503) otherwise."""
         status = "UP" if db.answers() else "DOWN"

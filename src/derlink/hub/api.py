@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
 from derlink.common.errors import BusinessError
+from derlink.hub import scopes
 from derlink.hub.lookups import LookupStore
 from derlink.hub.metrics import exposition
 from derlink.hub.schemas import Accepted, LookupValue, Selection
@@ -21,8 +22,8 @@ from derlink.platform.logs import mask
 from derlink.platform.web import JSONResponse, require
 
 # Module level: with postponed annotations FastAPI resolves these names in module globals.
-Operator = Annotated[Client, Depends(require("hub:operate"))]
-Publisher = Annotated[Client, Depends(require("hub:publish"))]
+Operator = Annotated[Client, Depends(require(scopes.OPERATE))]
+Publisher = Annotated[Client, Depends(require(scopes.PUBLISH))]
 
 
 def _actor(client: Client, request: Request) -> str:
@@ -33,7 +34,7 @@ def _actor(client: Client, request: Request) -> str:
 
 def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
     router = APIRouter()
-    read = Depends(require("hub:read"))
+    read = Depends(require(scopes.READ))
 
     @router.post("/flows/{code}/messages", status_code=202, response_model=Accepted)
     async def receive(

@@ -28,6 +28,7 @@ from derlink.hub.notify import Notifier
 from derlink.hub.receipts import FileReceipts
 from derlink.hub.runtime.port import Runtime
 from derlink.hub.service import Hub
+from derlink.hub.settings import HubSettings
 from derlink.hub.tables import MIGRATIONS
 from derlink.hub.tracking import InstanceStore
 from derlink.platform.auth import CredentialStore
@@ -59,15 +60,6 @@ class HubPart:
         self.db.dispose()
 
 
-@dataclass(frozen=True)
-class FileSettings:
-    """The file flows' schedule and size limit (platform settings ``file_cron``,
-    ``max_file_bytes``)."""
-
-    cron: str = Settings.file_cron
-    max_bytes: int = Settings.max_file_bytes
-
-
 def build_flows(
     targets: Targets,
     lookups: LookupStore,
@@ -75,7 +67,7 @@ def build_flows(
     *,
     receipts: FileReceipts,
     notifier: Notifier,
-    files: FileSettings,
+    max_file_bytes: int,
 ) -> dict[str, Flow]:
     """Every flow of the catalog, in its order; the file flows only where the hub has stores."""
     flows: list[Flow] = [
@@ -87,7 +79,7 @@ def build_flows(
         EnrollmentReconciliation(targets),
     ]
     if targets.stores:
-        options = FileOptions(max_bytes=files.max_bytes)
+        options = FileOptions(max_bytes=max_file_bytes)
         flows += [
             flow(targets=targets, options=options, receipts=receipts, notifier=notifier)
             for flow in (EnrollmentSyncToAnalytics, AnalyticsEnrollmentAcknowledgement)
@@ -105,20 +97,24 @@ def create_part(
     runtime: Runtime,
     mailer: Mailer,
     max_body_bytes: int,
-    reconcile_cron: str = "0 0 2 * * *",
-    files: FileSettings | None = None,
+    settings: HubSettings | None = None,
+    max_file_bytes: int = Settings.max_file_bytes,
 ) -> HubPart:
+    """Open (and migrate) the hub's database and build its part: its flows on ``runtime``,
+    scheduled as ``settings`` says (the hub's own, HubSettings)."""
+    settings = settings or HubSettings()
     db = open_part_database(database_url, "hub", MIGRATIONS)
     lookups = LookupStore(db, clock)
     lookups.seed()
     store = InstanceStore(db, clock)
     notifier = Notifier(db, mailer)
     receipts = FileReceipts(db, clock)
-    files = files or FileSettings()
-    flows = build_flows(targets, lookups, clock, receipts=receipts, notifier=notifier, files=files)
+    flows = build_flows(
+        targets, lookups, clock, receipts=receipts, notifier=notifier, max_file_bytes=max_file_bytes
+    )
     executor = Executor(flows, store, notifier)
     # The catalog says which schedule starts a scheduled flow; the settings say when.
-    crons: dict[Schedule, str] = {"reconcile": reconcile_cron, "files": files.cron}
+    crons: dict[Schedule, str] = {"reconcile": settings.reconcile_cron, "files": settings.file_cron}
     hub = Hub(
         db=db,
         clock=clock,

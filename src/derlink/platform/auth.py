@@ -14,7 +14,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,32 +42,22 @@ class Client:
         return {"Authorization": f"Bearer {self.bearer()}"}
 
 
-#: The clients an embedded start creates, and what each may do. Scopes are ``part:area``.
-DEFAULT_CLIENTS: Mapping[str, tuple[str, ...]] = {
-    # The operator: people and the CLI. Everything, including the hospital.
-    "operator": (
-        "cpm:read",
-        "cpm:write",
-        "cpm:sync",
-        "cpm:admin",
-        "derms:read",
-        "derms:write",
-        "derms:sync",
-        "analytics:read",
-        "analytics:write",
-        "hub:read",
-        "hub:publish",
-        "hub:operate",
-    ),
-    # A read-only user of the console and the APIs.
-    "viewer": ("cpm:read", "derms:read", "analytics:read", "hub:read"),
-    # The hub's connections to the parts.
-    "hub": ("cpm:sync", "cpm:read", "derms:sync", "derms:read", "analytics:write"),
-    # The parts, publishing their outbound messages to the hub.
-    "cpm": ("hub:publish",),
-    "derms": ("hub:publish",),
-    "analytics": ("hub:publish",),
-}
+#: A part's grants: which of its scopes (``part:area``) each of the clients an embedded start
+#: creates holds, by client name (each part's ``scopes.py``).
+Grants = Mapping[str, Sequence[str]]
+
+
+def compose_clients(*grants: Grants) -> dict[str, tuple[str, ...]]:
+    """The clients an embedded start creates, with every part's grants to each, in the order
+    the parts name them."""
+    clients: dict[str, list[str]] = {}
+    for part in grants:
+        for client, scopes in part.items():
+            held = clients.setdefault(client, [])
+            for scope in scopes:
+                if scope not in held:
+                    held.append(scope)
+    return {client: tuple(scopes) for client, scopes in clients.items()}
 
 
 def _digest(secret: str) -> bytes:
@@ -124,32 +114,38 @@ class CredentialStore:
         )
 
     @classmethod
-    def generate(cls, clients: Mapping[str, tuple[str, ...]] = DEFAULT_CLIENTS) -> CredentialStore:
+    def generate(cls, clients: Mapping[str, Sequence[str]]) -> CredentialStore:
+        """Fresh secrets for ``clients`` (compose_clients)."""
         return cls(
             Client(name, secrets.token_urlsafe(32), frozenset(scopes))
             for name, scopes in clients.items()
         )
 
     @classmethod
-    def load_or_create(cls, path: Path) -> CredentialStore:
-        """Read the credentials file, writing a fresh one (mode 600) on first start."""
+    def load(cls, path: Path) -> CredentialStore:
+        """Read the credentials file; it must be there and readable by its owner only."""
+        if not path.exists():
+            raise ConfigurationError(f"no credentials file at {path}")
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise ConfigurationError(
+                f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+            )
+        try:
+            data = json.loads(path.read_text())
+            return cls(
+                Client(c["client_id"], c["secret"], frozenset(c["scopes"])) for c in data["clients"]
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"{path} is not a derlink credentials file: {exc}") from None
+
+    @classmethod
+    def load_or_create(cls, path: Path, clients: Mapping[str, Sequence[str]]) -> CredentialStore:
+        """Read the credentials file, writing a fresh one for ``clients`` (mode 600) on first
+        start."""
         if path.exists():
-            mode = path.stat().st_mode & 0o777
-            if mode & 0o077:
-                raise ConfigurationError(
-                    f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
-                )
-            try:
-                data = json.loads(path.read_text())
-                return cls(
-                    Client(c["client_id"], c["secret"], frozenset(c["scopes"]))
-                    for c in data["clients"]
-                )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigurationError(
-                    f"{path} is not a derlink credentials file: {exc}"
-                ) from None
-        store = cls.generate()
+            return cls.load(path)
+        store = cls.generate(clients)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -1,21 +1,37 @@
 """Settings, read once from the environment by the composition root.
 
-Every setting has an embedded default, so ``derlink up`` works on a fresh machine.
+Every setting has an embedded default, so ``derlink up`` works on a fresh machine. What every
+part shares (the data directory, the server, the databases, the file stores' URLs, the outbox
+and file limits) is here; each part's own settings are a class in the part's ``settings.py``
+(:class:`PartSettings`), read by :meth:`Settings.from_env` for the parts the composition root
+names and found again with :meth:`Settings.part`. A new setting of a part edits that part only.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar, Protocol, Self, TypeVar
 
 PARTS = ("cpm", "derms", "analytics", "hub")
 
-#: The file stores of the file flows (SPEC §2.4), by name: ``DERLINK_<NAME>_URL`` with the
-#: dashes as underscores (e.g. ``DERLINK_CPM_CONTENT_URL``). Each defaults to a local folder
-#: under ``<home>/files/<name>``; see platform/files.py for the URL forms.
-FILE_STORES = ("cpm-content", "analytics-storage", "analytics-content")
+
+class PartSettings(Protocol):
+    """A part's own settings: a frozen dataclass whose defaults are the embedded ones."""
+
+    #: The file stores the part owns, by name: ``DERLINK_<NAME>_URL`` with the dashes as
+    #: underscores (e.g. ``DERLINK_CPM_CONTENT_URL``); see :meth:`Settings.store_url`.
+    stores: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """The part's settings from the environment, each absent one at its default."""
+        ...
+
+
+P = TypeVar("P")
 
 
 @dataclass(frozen=True)
@@ -32,32 +48,22 @@ class Settings:
     smtp_url: str | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     log_level: str = "INFO"
-    #: Retry policy for remote faults (SPEC §2.2): attempts and first interval in seconds.
-    retry_attempts: int = 5
-    retry_interval_s: float = 1.0
-    retry_backoff: float = 2.0
     #: Outbox publishers: the largest batch one call carries, and the idle poll interval.
     publish_batch: int = 500
     publish_interval_s: float = 0.05
     load_sample: bool = True
-    #: When the hub reconciles cpm with DERMS: cron with seconds first, UTC (daily, 02:00).
-    reconcile_cron: str = "0 0 2 * * *"
-    #: How the hub calls cpm: "collection" (derlink's cpm, many records a call) or "single"
-    #: (one call per record, for a CPM that only offers single-record services).
-    cpm_mode: str = "collection"
-    #: File stores by name (FILE_STORES); an absent one is a local folder under the home.
+    #: File stores by name (the parts' ``stores``); an absent one is a local folder under home.
     file_store_urls: Mapping[str, str] = field(default_factory=dict)
-    #: When the file flows list their sources: cron with seconds first, UTC (every minute).
-    file_cron: str = "0 * * * * *"
     #: A file larger than this is refused whole (renamed Error-, reported).
     max_file_bytes: int = 2 * 1024 * 1024 * 1024
-    #: cpm's incremental enrollment extract: seconds between runs, 0 for never (CLI/API only).
-    extract_interval_s: float = 0.0
-    #: How often analytics looks for enrollment files in its object storage, in seconds.
-    intake_interval_s: float = 5.0
+    #: Each part's own settings, by class; a part absent here has its class's defaults.
+    parts: Mapping[type, object] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, parts: Sequence[type[PartSettings]] = ()
+    ) -> Settings:
+        """The settings from the environment, with the own settings of ``parts``."""
         env = os.environ if env is None else env
         base = cls()
         parts_db = {
@@ -70,6 +76,7 @@ class Settings:
             for p in PARTS
             if env.get(f"DERLINK_{p.upper()}_URL")
         }
+        stores = [name for part in parts for name in part.stores]
         return replace(
             base,
             home=Path(env.get("DERLINK_HOME", str(base.home))),
@@ -81,23 +88,22 @@ class Settings:
             smtp_url=env.get("DERLINK_SMTP_URL") or None,
             max_body_bytes=int(env.get("DERLINK_MAX_BODY_BYTES", base.max_body_bytes)),
             log_level=env.get("DERLINK_LOG_LEVEL", base.log_level),
-            retry_attempts=int(env.get("DERLINK_RETRY_ATTEMPTS", base.retry_attempts)),
-            retry_interval_s=float(env.get("DERLINK_RETRY_INTERVAL_S", base.retry_interval_s)),
             load_sample=env.get("DERLINK_LOAD_SAMPLE", "1") not in ("0", "false", "no"),
-            reconcile_cron=env.get("DERLINK_RECONCILE_CRON", base.reconcile_cron),
-            cpm_mode=env.get("DERLINK_CPM_MODE", base.cpm_mode),
             file_store_urls={
-                name: env[_store_variable(name)]
-                for name in FILE_STORES
-                if env.get(_store_variable(name))
+                name: env[store_variable(name)] for name in stores if env.get(store_variable(name))
             },
-            file_cron=env.get("DERLINK_FILE_CRON", base.file_cron),
             max_file_bytes=int(env.get("DERLINK_MAX_FILE_BYTES", base.max_file_bytes)),
-            extract_interval_s=float(
-                env.get("DERLINK_EXTRACT_INTERVAL_S", base.extract_interval_s)
-            ),
-            intake_interval_s=float(env.get("DERLINK_INTAKE_INTERVAL_S", base.intake_interval_s)),
+            parts={part: part.from_env(env) for part in parts},
         )
+
+    def part(self, kind: type[P]) -> P:
+        """A part's own settings: as read or given, else its class's defaults."""
+        found = self.parts.get(kind)
+        return found if isinstance(found, kind) else kind()
+
+    def with_part(self, settings: object) -> Settings:
+        """These settings, with one part's own settings replaced."""
+        return replace(self, parts={**self.parts, type(settings): settings})
 
     @property
     def base_url(self) -> str:
@@ -108,9 +114,8 @@ class Settings:
         return self.part_base_urls.get(part, f"{self.base_url}/{part}")
 
     def store_url(self, name: str) -> str:
-        """The URL of a named file store (FILE_STORES): configured, or a folder under home."""
-        if name not in FILE_STORES:
-            raise KeyError(f"no file store {name!r}; known: {', '.join(FILE_STORES)}")
+        """The URL of a named file store (a part's ``stores``): configured, or a folder under
+        home. See platform/files.py for the URL forms."""
         return self.file_store_urls.get(name) or f"file://{(self.home / 'files' / name).resolve()}"
 
     def database_for(self, part: str) -> str:
@@ -122,5 +127,6 @@ class Settings:
         return f"sqlite:///{(self.home / f'{part}.sqlite').resolve()}"
 
 
-def _store_variable(name: str) -> str:
+def store_variable(name: str) -> str:
+    """The environment variable of a file store's URL: ``cpm-content`` → DERLINK_CPM_CONTENT_URL."""
     return f"DERLINK_{name.upper().replace('-', '_')}_URL"

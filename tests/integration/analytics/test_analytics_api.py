@@ -14,6 +14,8 @@ from tests.support.servers import serve
 from typer.testing import CliRunner
 
 from derlink.analytics.app import AnalyticsPart, create_part
+from derlink.analytics.settings import AnalyticsSettings
+from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.cli.main import app as cli
 from derlink.platform.auth import CredentialStore
 from derlink.platform.settings import Settings
@@ -24,12 +26,10 @@ NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_API.csv"
 
 def build(home: Path, database_url: str, **settings: object) -> AnalyticsPart:
     return create_part(
-        settings=Settings(
-            home=home,
-            part_database_urls={"analytics": database_url},
-            **{"intake_interval_s": 0.0, **settings},  # type: ignore[arg-type]
+        settings=Settings(home=home, part_database_urls={"analytics": database_url}).with_part(
+            AnalyticsSettings(**{"intake_interval_s": 0.0, **settings})  # type: ignore[arg-type]
         ),
-        credentials=CredentialStore.load_or_create(home / "credentials.json"),
+        credentials=CredentialStore.load_or_create(home / "credentials.json", DEFAULT_CLIENTS),
         clock=StillClock(),
     )
 
@@ -55,11 +55,7 @@ def http(part: AnalyticsPart) -> Iterator[TestClient]:
 
 
 def headers(part: AnalyticsPart, client: str = "operator") -> dict[str, str]:
-    return (
-        CredentialStore.load_or_create(part.settings.home / "credentials.json")
-        .client(client)
-        .header()
-    )
+    return CredentialStore.load(part.settings.home / "credentials.json").client(client).header()
 
 
 def test_the_intake_runs_on_demand_and_its_results_can_be_read(

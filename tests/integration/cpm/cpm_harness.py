@@ -11,6 +11,7 @@ import orjson
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.cpm.app import CpmPart, create_part
 from derlink.cpm.db import metadata, outbox
 from derlink.cpm.enrollment.tables import sync_request_history, sync_requests
@@ -177,7 +178,7 @@ class Cpm:
 
 
 def build_part(database_url: str, home: Path, hub: HttpClient | None = None) -> Cpm:
-    credentials = CredentialStore.generate()
+    credentials = CredentialStore.generate(DEFAULT_CLIENTS)
     clock = StillClock()
     settings = Settings(home=home, part_database_urls={"cpm": database_url})
     part = create_part(settings=settings, credentials=credentials, clock=clock, hub=hub)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,6 +36,7 @@ from derlink.cpm.enrollment.tables import (
     sync_requests,
 )
 from derlink.cpm.migrations import MIGRATIONS
+from derlink.cpm.settings import CpmSettings
 from derlink.platform.database import make_engine, migrate
 
 INITIAL, INCREMENTAL = m.ExtractKind.INITIAL, m.ExtractKind.INCREMENTAL
@@ -414,7 +414,7 @@ def test_the_schedule_runs_incremental_extracts_until_cpm_stops(
     try:
         world.seed()
         enroll(world, 1)
-        settings = replace(world.part.settings, extract_interval_s=0.05)
+        settings = world.part.settings.with_part(CpmSettings(extract_interval_s=0.05))
         scheduled = create_part(
             settings=settings, credentials=world.credentials, clock=world.clock, hub=None
         )

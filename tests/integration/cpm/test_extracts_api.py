@@ -10,6 +10,7 @@ from extract_support import enroll, file_rows
 from tests.support.servers import free_port, serve
 from typer.testing import CliRunner
 
+from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.cli.main import app as cli
 from derlink.platform.auth import CredentialStore
 
@@ -111,7 +112,7 @@ def test_the_cli_runs_an_extract_and_says_what_it_wrote(seeded: Cpm, tmp_path: P
 
 
 def test_the_cli_says_when_cpm_is_not_running(tmp_path: Path) -> None:
-    CredentialStore.load_or_create(tmp_path / "credentials.json")
+    CredentialStore.load_or_create(tmp_path / "credentials.json", DEFAULT_CLIENTS)
     result = CliRunner().invoke(
         cli,
         ["cpm", "extract", "--url", f"http://127.0.0.1:{free_port()}/cpm"],

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.common.clock import FixedClock
 from derlink.derms.app import DermsPart, create_part
 from derlink.platform.auth import CredentialStore
@@ -20,7 +21,7 @@ from .support import FakeHub, Headers
 
 @pytest.fixture
 def credentials() -> CredentialStore:
-    return CredentialStore.generate()
+    return CredentialStore.generate(DEFAULT_CLIENTS)
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.common.clock import FixedClock
 from derlink.common.errors import RemoteFault
-from derlink.hub.app import FileSettings, HubPart, create_part
+from derlink.hub.app import HubPart, create_part
 from derlink.hub.connections import Targets
 from derlink.hub.flows.files import FileOptions
 from derlink.hub.model import InstanceStatus
@@ -48,7 +49,7 @@ class FileHarness:
         self.runtime = MemoryRuntime(RetryPolicy(max_attempts=2, interval_s=0.001))
         self.part: HubPart = create_part(
             database_url=database_url or f"sqlite:///{tmp_path}/hub.sqlite",
-            credentials=CredentialStore.generate(),
+            credentials=CredentialStore.generate(DEFAULT_CLIENTS),
             clock=FixedClock(datetime(2026, 11, 30, 23, 0, tzinfo=UTC)),
             targets=Targets(
                 cpm=self.cpm,
@@ -59,7 +60,7 @@ class FileHarness:
             runtime=self.runtime,
             mailer=self.mailer,
             max_body_bytes=1024 * 1024,
-            files=FileSettings(max_bytes=max_bytes),
+            max_file_bytes=max_bytes,
         )
         self.hub = self.part.hub
 

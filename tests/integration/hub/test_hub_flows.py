@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.common.clock import FixedClock
 from derlink.common.errors import BusinessFault, RemoteFault
 from derlink.hub.app import HubPart, create_part
@@ -59,7 +60,7 @@ class Harness:
         self.runtime = runtime or MemoryRuntime(RetryPolicy(max_attempts=3, interval_s=0.001))
         self.part: HubPart = create_part(
             database_url=database_url or f"sqlite:///{tmp_path}/hub.sqlite",
-            credentials=CredentialStore.generate(),
+            credentials=CredentialStore.generate(DEFAULT_CLIENTS),
             clock=FixedClock(datetime(2026, 7, 1, 18, 0, tzinfo=UTC)),
             targets=Targets(cpm=self.cpm, derms=self.derms),
             runtime=self.runtime,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
+from derlink.analytics import scopes
 from derlink.analytics.enrollments import service
 from derlink.analytics.enrollments.schemas import (
     EnrollmentFileRead,
@@ -26,8 +27,8 @@ from derlink.platform.database import Database
 from derlink.platform.intake.driver import FileIntake, FileSummary
 from derlink.platform.web import require
 
-Reader = Annotated[Client, Depends(require("analytics:read"))]
-Writer = Annotated[Client, Depends(require("analytics:write"))]
+Reader = Annotated[Client, Depends(require(scopes.READ))]
+Writer = Annotated[Client, Depends(require(scopes.WRITE))]
 
 
 def create_router(*, db: Database, intake: FileIntake) -> APIRouter:

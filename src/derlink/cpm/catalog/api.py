@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from derlink.common.clock import Clock
+from derlink.cpm import scopes
 from derlink.cpm.catalog import model as m
 from derlink.cpm.catalog import schemas as s
 from derlink.cpm.catalog import service
@@ -20,8 +21,8 @@ from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.web import require
 
-Reader = Annotated[Client, Depends(require("cpm:read"))]
-Admin = Annotated[Client, Depends(require("cpm:admin"))]
+Reader = Annotated[Client, Depends(require(scopes.READ))]
+Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
 
 
 def create_router(*, db: Database, clock: Clock) -> APIRouter:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from derlink.common.clock import Clock
+from derlink.cpm import scopes
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment import schemas as s
 from derlink.cpm.enrollment.service import (
@@ -33,11 +34,11 @@ from derlink.platform.database import Database
 from derlink.platform.files import FileStore
 from derlink.platform.web import json_body_schema, parse_json_body, require, require_any
 
-Reader = Annotated[Client, Depends(require("cpm:read"))]
-Writer = Annotated[Client, Depends(require("cpm:write"))]
-Syncer = Annotated[Client, Depends(require("cpm:sync"))]
-Admin = Annotated[Client, Depends(require("cpm:admin"))]
-Enroller = Annotated[Client, Depends(require_any("cpm:write", "cpm:sync"))]
+Reader = Annotated[Client, Depends(require(scopes.READ))]
+Writer = Annotated[Client, Depends(require(scopes.WRITE))]
+Syncer = Annotated[Client, Depends(require(scopes.SYNC))]
+Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
+Enroller = Annotated[Client, Depends(require_any(scopes.WRITE, scopes.SYNC))]
 
 
 def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from derlink.common.clock import Clock
+from derlink.derms import scopes
 from derlink.derms.registry import model, schemas, service
 from derlink.platform.database import Database
 from derlink.platform.web import require
@@ -61,9 +62,9 @@ def _receipt(receipt: service.Receipt) -> schemas.BatchReceipt:
 def create_router(*, db: Database, clock: Clock) -> APIRouter:
     """The registry's routes of derms's API, bound to its database and clock."""
     router = APIRouter()
-    read = [Depends(require("derms:read"))]
-    write = [Depends(require("derms:write"))]
-    sync = [Depends(require("derms:sync"))]
+    read = [Depends(require(scopes.READ))]
+    write = [Depends(require(scopes.WRITE))]
+    sync = [Depends(require(scopes.SYNC))]
 
     @router.post("/enrollments", status_code=202, dependencies=sync)
     def receive_enrollments(body: schemas.EnrollBatch) -> schemas.BatchReceipt:

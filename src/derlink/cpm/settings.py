@@ -1,0 +1,23 @@
+"""cpm's own settings, read from the environment with embedded defaults (docs/configuration.md).
+The platform composes them with every other part's (platform/settings.py ``Settings.part``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class CpmSettings:
+    #: The incremental enrollment extract: seconds between runs, 0 for never (CLI/API only).
+    extract_interval_s: float = 0.0
+
+    #: The file stores cpm owns: its content server, where enrollment extracts are written.
+    stores: ClassVar[tuple[str, ...]] = ("cpm-content",)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CpmSettings:
+        return cls(
+            extract_interval_s=float(env.get("DERLINK_EXTRACT_INTERVAL_S", cls.extract_interval_s)),
+        )

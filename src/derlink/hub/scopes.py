@@ -1,0 +1,21 @@
+"""The hub's scopes, and which of the clients an embedded start creates hold them (composed by
+platform/auth.py ``compose_clients``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+READ = "hub:read"
+#: Send a flow's messages to the hub's intake (the parts' outbox publishers).
+PUBLISH = "hub:publish"
+#: Pause, resume and run flows; resubmit and discard; set lookups and flow properties.
+OPERATE = "hub:operate"
+
+GRANTS: Mapping[str, tuple[str, ...]] = {
+    "operator": (READ, PUBLISH, OPERATE),
+    "viewer": (READ,),
+    # The parts, publishing their outbound messages to the hub.
+    "cpm": (PUBLISH,),
+    "derms": (PUBLISH,),
+    "analytics": (PUBLISH,),
+}
