@@ -38,7 +38,7 @@ Schedule = Literal["reconcile", "files"]
 @dataclass(frozen=True)
 class FileExchange:
     """Where a file flow lists and what it takes (SPEC §2.4, §2.5): stores by name
-    (platform/settings.py FILE_STORES)."""
+    (the parts' ``stores``, platform/settings.py)."""
 
     #: The store listed for files.
     source_store: str

@@ -24,7 +24,7 @@ class Targets:
     #: call, each record still handled as its own single-record operation; "single": one call
     #: per record, for a target that only offers Oracle's single-record services.
     cpm_mode: Literal["collection", "single"] = "collection"
-    #: File stores by name (platform/settings.py FILE_STORES).
+    #: File stores by name (the parts' ``stores``, platform/settings.py).
     stores: Mapping[str, FileStore] = field(default_factory=dict)
 
     def store(self, name: str) -> FileStore:
