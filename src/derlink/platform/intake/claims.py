@@ -215,11 +215,42 @@ class FileClaims:
     def _now(self) -> str:
         return self.clock.now().isoformat()
 
-    def _insert(self) -> Any:
-        """An INSERT with the dialect's ON CONFLICT clauses (SQLite and PostgreSQL share them)."""
-        if self.db.dialect == "postgresql":
-            return postgresql.insert(self.table)
-        return sqlite.insert(self.table)
+    def _insert_new(
+        self,
+        conn: Connection,
+        *,
+        source: str,
+        name: str,
+        size: int,
+        checksum: str,
+        state: FileState,
+        holder: str,
+        heartbeat_at: str | None,
+    ) -> int | None:
+        """The claim's row, unless the content is claimed already: its id, or None. (An INSERT …
+        ON CONFLICT DO NOTHING, the same on SQLite and PostgreSQL: the unique content decides.)"""
+        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        f = self.table
+        inserted = conn.execute(
+            insert(f)
+            .values(
+                source=source,
+                name=name,
+                checksum=checksum,
+                size=size,
+                state=state,
+                rows=0,
+                accepted=0,
+                rejected=0,
+                received_at=self._now(),
+                holder=holder,
+                heartbeat_at=heartbeat_at,
+                attempts=1,
+            )
+            .on_conflict_do_nothing(index_elements=[f.c.source, f.c.checksum])
+            .returning(f.c.id)
+        ).scalar()
+        return None if inserted is None else int(inserted)
 
     # -- leased by a run -------------------------------------------------------------------
 
@@ -247,27 +278,18 @@ class FileClaims:
         f = self.table
         now = self._now()
         with self.db.begin() as conn:
-            inserted = conn.execute(
-                self._insert()
-                .values(
-                    source=source,
-                    name=name,
-                    checksum=checksum,
-                    size=size,
-                    state=FileState.PROCESSING,
-                    rows=0,
-                    accepted=0,
-                    rejected=0,
-                    received_at=now,
-                    holder=run,
-                    heartbeat_at=now,
-                    attempts=1,
-                )
-                .on_conflict_do_nothing(index_elements=[f.c.source, f.c.checksum])
-                .returning(f.c.id)
-            ).scalar()
+            inserted = self._insert_new(
+                conn,
+                source=source,
+                name=name,
+                size=size,
+                checksum=checksum,
+                state=FileState.PROCESSING,
+                holder=run,
+                heartbeat_at=now,
+            )
             if inserted is not None:
-                return Claim(int(inserted), checksum, 1)
+                return Claim(inserted, checksum, 1)
             row = conn.execute(
                 sa.select(f).where(f.c.source == source, f.c.checksum == checksum)
             ).first()
@@ -408,24 +430,16 @@ class FileClaims:
     def hold(self, *, source: str, checksum: str, holder: str, name: str, size: int) -> str:
         """Claim a content for a durable ``holder``; the holder it has (maybe this one)."""
         f = self.table
-        now = self._now()
         with self.db.begin() as conn:
-            conn.execute(
-                self._insert()
-                .values(
-                    source=source,
-                    name=name,
-                    checksum=checksum,
-                    size=size,
-                    state=FileState.HELD,
-                    rows=0,
-                    accepted=0,
-                    rejected=0,
-                    received_at=now,
-                    holder=holder,
-                    attempts=1,
-                )
-                .on_conflict_do_nothing(index_elements=[f.c.source, f.c.checksum])
+            self._insert_new(
+                conn,
+                source=source,
+                name=name,
+                size=size,
+                checksum=checksum,
+                state=FileState.HELD,
+                holder=holder,
+                heartbeat_at=None,
             )
             found: str = conn.execute(
                 sa.select(f.c.holder).where(f.c.source == source, f.c.checksum == checksum)
