@@ -82,11 +82,17 @@ class ReadingWork:
             conn.execute(readings.insert().values(meter=row.meter, kwh=row.kwh))
         return {row.row_number: "stored" for row in rows}
 
-    def output_row(self, row: Accepted | RowReject, note: Any) -> Sequence[Any]:
-        if isinstance(row, RowReject):
-            return (row.row_number, *row.keys[:1], "REJECTED", row.code, row.reason)
-        assert isinstance(row, Reading)
-        return (row.row_number, row.meter, "ACCEPTED", "", note)
+    def output_rows(
+        self, rows: Sequence[Accepted | RowReject], notes: Mapping[int, Any]
+    ) -> list[Sequence[Any]]:
+        out: list[Sequence[Any]] = []
+        for row in rows:
+            if isinstance(row, RowReject):
+                out.append((row.row_number, *row.keys[:1], "REJECTED", row.code, row.reason))
+            else:
+                assert isinstance(row, Reading)
+                out.append((row.row_number, row.meter, "ACCEPTED", "", notes.get(row.row_number)))
+        return out
 
 
 class Readings:

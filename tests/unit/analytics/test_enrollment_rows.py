@@ -48,7 +48,7 @@ def shaped(
 ) -> list[tuple[int, list[str] | RowReject]]:
     """Records as the intake machinery hands them on: their shape checked under analytics'
     codes."""
-    rows = check_shape(
+    return check_shape(
         records,
         width=len(HEADER),
         suspect=False,
@@ -56,7 +56,6 @@ def shaped(
         encoding_code=er.AN_VALUE,
         keys=er.row_keys,
     )
-    return [(number, row) for (number, _), row in zip(records, rows, strict=True)]
 
 
 def check(*rows: list[str] | Unreadable) -> list[SubscriptionRecord | RowReject]:

@@ -166,11 +166,11 @@ def test_each_badly_shaped_row_is_rejected_as_data_and_the_good_ones_pass():
         keys=lambda fields: tuple(fields[:1]),
     )
     assert shaped == [
-        ["1", "a", "x"],
-        RowReject(3, "COLS", "expected 3 columns, found 2", ("2",)),
-        RowReject(4, "COLS", "expected 3 columns, found 0", ()),
-        RowReject(5, "COLS", "row 5 is not readable as CSV: field larger than field limit"),
-        RowReject(6, "UTF8", "the row is not valid UTF-8", ("3",)),
+        (2, ["1", "a", "x"]),
+        (3, RowReject(3, "COLS", "expected 3 columns, found 2", ("2",))),
+        (4, RowReject(4, "COLS", "expected 3 columns, found 0", ())),
+        (5, RowReject(5, "COLS", "row 5 is not readable as CSV: field larger than field limit")),
+        (6, RowReject(6, "UTF8", "the row is not valid UTF-8", ("3",))),
     ]
 
 
@@ -178,7 +178,7 @@ def test_a_replacement_character_is_data_where_every_byte_was_utf8():
     (row,) = check_shape(
         [(2, ["1", "c\ufffd", "y"])], width=3, suspect=False, columns_code="C", encoding_code="U"
     )
-    assert row == ["1", "c\ufffd", "y"]
+    assert row == (2, ["1", "c\ufffd", "y"])
 
 
 # -- output rows -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ answers with: plain rows, which ``api.py`` turns into its schemas.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
@@ -116,11 +116,15 @@ class EnrollmentFileWork:
             sql.write(conn, writes.values(), self.kind.clock.now().isoformat(), self.name)
         return stale
 
-    def output_row(self, row: Accepted | RowReject, note: Any) -> Sequence[Any]:
-        if isinstance(row, RowReject):
-            return er.rejected_row(row)
-        assert isinstance(row, er.SubscriptionRecord)
-        return er.accepted_row(row, note)
+    def output_rows(
+        self, rows: Sequence[Accepted | RowReject], notes: Mapping[int, Any]
+    ) -> list[Sequence[Any]]:
+        return [
+            er.accepted_row(r, notes.get(r.row_number))
+            if isinstance(r, er.SubscriptionRecord)
+            else er.rejected_row(cast(RowReject, r))
+            for r in rows
+        ]
 
 
 def enrollment_intake(

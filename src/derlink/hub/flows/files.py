@@ -299,7 +299,7 @@ class RecordFileFlow(FileFlow):
         )
         good: list[tuple[int, list[str]]] = []
         errors: list[RecordError] = []
-        for (number, _), fields in zip(records, shaped, strict=True):
+        for number, fields in shaped:
             if isinstance(fields, RowReject):
                 errors.append(RecordError(f"row {number}", fields.code, fields.reason))
             else:

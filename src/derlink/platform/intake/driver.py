@@ -143,8 +143,11 @@ class FileWork(Protocol):
         row number where the output row needs one."""
         ...
 
-    def output_row(self, row: Accepted | RowReject, note: Any) -> Sequence[Any]:
-        """The output row of one input row."""
+    def output_rows(
+        self, rows: Sequence[Accepted | RowReject], notes: Mapping[int, Any]
+    ) -> list[Sequence[Any]]:
+        """The output row of each input row, in order (``notes``: what ``store`` said, by row
+        number)."""
         ...
 
 
@@ -461,8 +464,7 @@ class FileIntake:
                 encoding_code=spec.codes.encoding,
                 keys=self.handler.keys,
             )
-            numbered = [(number, row) for (number, _), row in zip(records, shaped, strict=True)]
-            work.batch.extend(work.work.check(numbered))
+            work.batch.extend(work.work.check(shaped))
         out: list[str] = []
         while len(work.batch) >= work.batch_rows:
             out.append(self._flush(work, claim, run))
@@ -488,8 +490,4 @@ class FileIntake:
             # The counts commit with the batch they count.
             self.claims.heartbeat(conn, claim, run, work.counts)
             notes = work.work.store(conn, accepted) if accepted else {}
-        rows = [
-            work.work.output_row(i, None if isinstance(i, RowReject) else notes.get(i.row_number))
-            for i in items
-        ]
-        return csv_text(rows)
+        return csv_text(work.work.output_rows(items, notes))

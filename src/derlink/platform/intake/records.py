@@ -22,7 +22,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 #: A line longer than this is not read: its record is unreadable and skipped to the line's end.
 LINE_MAX_BYTES = 1024 * 1024
@@ -173,11 +173,16 @@ class RecordSplitter:
         self._pending_bytes = 0
         reader = csv.reader(_lines_then_need_more(lines, eof), strict=False)
         out: list[Record] = []
+        append = out.append
+        number = self._number
+        start = 0  # the line the record being read begins on
         while True:
-            start = reader.line_num
             try:
-                fields = next(reader)
-            except StopIteration:
+                # The hot loop: one record a turn, in C but for the append.
+                for fields in reader:
+                    number += 1
+                    append((number, fields))
+                    start = reader.line_num
                 break
             except _NeedMore:
                 self._pending = lines[start:]
@@ -188,11 +193,10 @@ class RecordSplitter:
                 self._pending_suspect = suspect
                 break
             except csv.Error as exc:
-                self._number += 1
-                out.append((self._number, Unreadable(f"not readable as CSV: {exc}")))
-                continue
-            self._number += 1
-            out.append((self._number, fields))
+                number += 1
+                append((number, Unreadable(f"not readable as CSV: {exc}")))
+                start = reader.line_num
+        self._number = number
         return out
 
 
@@ -243,6 +247,10 @@ def no_keys(_fields: Sequence[str]) -> tuple[str, ...]:
     return ()
 
 
+#: A row as the machinery hands it on: its number, and its fields or why its shape is wrong.
+ShapedRow = tuple[int, "list[str] | RowReject"]
+
+
 def check_shape(
     records: Sequence[Record],
     *,
@@ -251,28 +259,26 @@ def check_shape(
     columns_code: str,
     encoding_code: str,
     keys: Callable[[Sequence[str]], tuple[str, ...]] = no_keys,
-) -> list[list[str] | RowReject]:
-    """Each record's fields when it is readable, has ``width`` columns and (``suspect``: its
-    chunk held bytes that were not UTF-8) no U+FFFD; else why not, under the kind's codes.
+) -> list[ShapedRow]:
+    """Each record with its fields when it is readable, has ``width`` columns and (``suspect``:
+    its chunk held bytes that were not UTF-8) no U+FFFD; else with why not, under the kind's
+    codes. A good record is handed on as it is (a million rows make no new tuples).
 
     A blank line is a row without columns: reported, never dropped silently."""
-    out: list[list[str] | RowReject] = []
-    for number, fields in records:
+    out: list[ShapedRow] = []
+    for record in records:
+        number, fields = record
         if isinstance(fields, Unreadable):
-            out.append(RowReject(number, columns_code, f"row {number} is {fields.reason}"))
+            reason = f"row {number} is {fields.reason}"
+            out.append((number, RowReject(number, columns_code, reason)))
         elif len(fields) != width:
-            out.append(
-                RowReject(
-                    number,
-                    columns_code,
-                    f"expected {width} columns, found {len(fields)}",
-                    keys(fields),
-                )
-            )
+            reason = f"expected {width} columns, found {len(fields)}"
+            out.append((number, RowReject(number, columns_code, reason, keys(fields))))
         elif suspect and any(_NOT_UTF8 in f for f in fields):
-            out.append(RowReject(number, encoding_code, "the row is not valid UTF-8", keys(fields)))
+            reason = "the row is not valid UTF-8"
+            out.append((number, RowReject(number, encoding_code, reason, keys(fields))))
         else:
-            out.append(fields)
+            out.append(cast(ShapedRow, record))
     return out
 
 
