@@ -37,12 +37,8 @@ from derlink.platform.intake.names import ERROR_TAG, SENT_TAG, rename_tagged
 from derlink.platform.intake.reader import WINDOW, read_window
 from derlink.platform.intake.records import Position, RowReject, check_shape, header_problem
 
-SENT = SENT_TAG
-ERROR = ERROR_TAG
 #: Record errors kept on the instance and in the e-mail; the counts are always complete.
 KEEP_ERRORS = 1000
-#: The bytes one batch of records reads; a record longer than this widens its window.
-RECORD_WINDOW = WINDOW
 _BATCH_ID = re.compile(r"[^A-Za-z0-9._\-]")
 
 
@@ -127,7 +123,7 @@ class FileFlow:
         digest = await ctx.step("checksum", self._checksum, name)
         holder = await ctx.step("claim", self._claim, ctx.instance_id, digest, name, size)
         if holder != ctx.instance_id:
-            renamed = await ctx.step("rename-sent", self._rename, name, SENT)
+            renamed = await ctx.step("rename-sent", self._rename, name, SENT_TAG)
             return FlowOutcome(
                 notes={
                     "file": name,
@@ -137,7 +133,7 @@ class FileFlow:
                 }
             )
         outcome = await self.transfer(ctx, name, size)
-        renamed = await ctx.step("rename-sent", self._rename, name, SENT)
+        renamed = await ctx.step("rename-sent", self._rename, name, SENT_TAG)
         outcome.notes.update(file=name, checksum=digest, bytes=size, renamedTo=renamed)
         await ctx.step("notify-complete", self._notify_complete, ctx.instance_id, outcome.to_dict())
         return outcome
@@ -157,7 +153,7 @@ class FileFlow:
         except FileMissing:
             # A resubmitted instance whose file an earlier run set aside: take it back.
             try:
-                await self.store.rename(ERROR + name, name)
+                await self.store.rename(ERROR_TAG + name, name)
             except FileMissing:
                 raise FileMissing(
                     f"{name} is no longer in {self.store.location}: it was renamed or removed "
@@ -191,7 +187,7 @@ class FileFlow:
 
     async def _rename_error(self, name: str) -> str:
         try:
-            return await self._rename(name, ERROR)
+            return await self._rename(name, ERROR_TAG)
         except FileMissing:
             return ""  # nothing left to set aside
 
@@ -240,7 +236,8 @@ class RecordFileFlow(FileFlow):
     """Reads a CSV file with a fixed header in windows of records and delivers their rows."""
 
     header: ClassVar[tuple[str, ...]]
-    window: int = RECORD_WINDOW
+    #: The bytes one batch of records reads; a record longer than this widens its window.
+    window: int = WINDOW
 
     async def deliver(self, rows: list[tuple[int, list[str]]]) -> RowsResult:
         """Hand one window's rows (row number, fields) to the target."""
@@ -269,7 +266,7 @@ class RecordFileFlow(FileFlow):
             notes={"rejected": rejected, "duplicates": duplicates, "batches": batches, **counts},
         )
 
-    async def _header(self, name: str, size: int) -> tuple[int, int]:
+    async def _header(self, name: str, size: int) -> Position:
         """Check the header; where the batches start: the first record, which is the header
         (read again, and passed over, by the first batch)."""
         first = None

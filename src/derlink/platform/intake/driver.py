@@ -261,11 +261,7 @@ class FileIntake:
         try:
             info = await self.source.stat(name)
             if info.size == 0:
-                empty = header_problem(None, self.spec.header)
-                assert empty is not None
-                return await self._refuse_unread(
-                    name, info.size, RowReject(1, codes.empty, empty.reason)
-                )
+                return await self._refuse_unread(name, info.size, self._empty())
             if info.size > self.max_file_bytes:
                 reason = f"the file has {info.size} bytes, over the limit of {self.max_file_bytes}"
                 return await self._refuse_unread(name, info.size, RowReject(1, codes.size, reason))
@@ -288,6 +284,12 @@ class FileIntake:
         if isinstance(claim, GiveUp):
             return await self._give_up(name, claim)
         return await self._process(name, claim, run)
+
+    def _empty(self) -> RowReject:
+        """Why a file without a record (not even its header) is refused: row 1."""
+        problem = header_problem(None, self.spec.header)
+        assert problem is not None
+        return RowReject(1, self.spec.codes.empty, problem.reason)
 
     async def _refuse_unread(self, name: str, size: int, why: RowReject) -> FileSummary | None:
         """Refuse a file without reading it: the output first (a repeat replaces it with the
@@ -470,9 +472,7 @@ class FileIntake:
             out.append(self._flush(work, claim, run))
         if last:
             if not work.header_seen:
-                empty = header_problem(None, spec.header)
-                assert empty is not None
-                work.refusal = RowReject(1, spec.codes.empty, empty.reason)
+                work.refusal = self._empty()
                 return csv_text([self.handler.refused_row(work.refusal)])
             out.append(self._flush(work, claim, run))
         return "".join(out)
