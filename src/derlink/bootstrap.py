@@ -102,7 +102,7 @@ def build(
 ) -> Platform:
     settings.home.mkdir(parents=True, exist_ok=True)
     credentials = CredentialStore.load_or_create(
-        settings.home / "credentials.json", DEFAULT_CLIENTS
+        settings.home / "credentials.json", DEFAULT_CLIENTS, limits=settings.attempt_limits
     )
     clock = clock or SystemClock()
     built: dict[str, Part] = {}

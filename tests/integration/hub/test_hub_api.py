@@ -138,3 +138,18 @@ def test_metrics_are_exposed_in_prometheus_format(api: TestClient):
     assert response.headers["content-type"].startswith("text/plain")
     assert 'derlink_hub_instances{flow="ENR-SYNC",status=' in response.text
     assert api.get("/api/v1/metrics").status_code == 401
+
+
+def test_repeated_wrong_secrets_get_429_with_retry_after(api: TestClient):
+    wrong = {"Authorization": "Bearer operator.wrong"}
+    answers = [api.get("/api/v1/flows", headers=wrong).status_code for _ in range(10)]
+    assert answers == [401] * 10
+    throttled = api.get("/api/v1/flows", headers=_auth(api, "operator"))
+    assert throttled.status_code == 429
+    assert throttled.headers["content-type"] == "application/problem+json"
+    assert 0 < int(throttled.headers["retry-after"]) <= 300
+    assert throttled.json()["code"] == "DL-TOO-MANY-ATTEMPTS"
+    # The refusal does not tell whether the client exists: an unknown one is answered alike.
+    for _ in range(10):
+        api.get("/api/v1/flows", headers={"Authorization": "Bearer nobody.wrong"})
+    assert api.get("/api/v1/flows", headers={"Authorization": "Bearer nobody.x"}).status_code == 429

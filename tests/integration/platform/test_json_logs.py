@@ -1,20 +1,25 @@
 """Every line a derlink process writes on standard error is one JSON object, secrets masked:
 DBOS's own logger (its warnings and the tracebacks of failed workflows), Python warnings, a
-library printing to standard error, uncaught exceptions in a thread and in the main program."""
+library printing to standard error, uncaught exceptions in a thread and in the main program,
+and a real ``derlink up`` refusing credentials."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
 from derlink.bootstrap import runtime_database_url
+from derlink.cli.server import free_port
 from derlink.platform.settings import Settings
 
 #: Run as its own program: it configures the logs as ``derlink up`` does, starts the hub's DBOS
@@ -112,3 +117,52 @@ def test_dbos_warnings_tracebacks_and_uncaught_exceptions_are_json_lines(
     uncaught = by_logger["derlink.uncaught"]
     assert "ZeroDivisionError" in uncaught[0]["exc"] and "worker" in uncaught[0]["msg"]
     assert "SystemError: the end" in uncaught[-1]["exc"]
+
+
+def _wait_until_up(http: httpx.Client, proc: subprocess.Popen[bytes], stderr: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"derlink exited: {stderr.read_text()}"
+        try:
+            http.get("/")
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail(f"derlink did not answer: {stderr.read_text()}")
+
+
+def test_a_running_derlink_logs_refused_credentials_as_json_lines(tmp_path: Path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DERLINK_")}
+    env.update(
+        DERLINK_HOME=str(tmp_path / "home"),
+        DERLINK_PORT=str(port),
+        DERLINK_LOAD_SAMPLE="0",
+        DERLINK_AUTH_MAX_FAILURES="2",
+    )
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("wb") as err:
+        proc = subprocess.Popen(  # this interpreter, and derlink's own module
+            [sys.executable, "-m", "derlink", "up", "--parts", "hub"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10.0) as http:
+            _wait_until_up(http, proc, stderr)
+            wrong = {"Authorization": "Bearer operator.not-the-secret"}
+            answers = [http.get("/hub/api/v1/flows", headers=wrong).status_code for _ in range(3)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert answers == [401, 401, 429]
+    entries = _entries(stderr.read_text())
+    assert "not-the-secret" not in stderr.read_text()
+    refused = [e for e in entries if e.get("event", "").startswith("auth.")]
+    assert [(e["event"], e["client"], e["remote"]) for e in refused] == [
+        ("auth.failed", "operator", "127.0.0.1"),
+        ("auth.failed", "operator", "127.0.0.1"),
+        ("auth.throttled", "operator", "127.0.0.1"),
+    ]
