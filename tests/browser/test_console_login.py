@@ -28,12 +28,6 @@ def console(tmp_path: Path, database_url: str) -> Iterator[Console]:
     opened.close()
 
 
-@pytest.fixture
-def web(console: Console) -> Iterator[TestClient]:
-    with TestClient(console.app, follow_redirects=False) as client:
-        yield client
-
-
 def test_a_stored_session_expires_and_carries_a_fingerprint_of_the_secret(
     tmp_path: Path, database_url: str
 ):

@@ -67,12 +67,6 @@ def console(tmp_path: Path) -> Iterator[Console]:
     opened.close()
 
 
-@pytest.fixture
-def web(console: Console) -> Iterator[TestClient]:
-    with TestClient(console.app, follow_redirects=False) as client:
-        yield client
-
-
 def token_of(html: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
