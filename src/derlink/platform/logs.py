@@ -92,7 +92,7 @@ class _JsonLines:
     becomes one JSON line on the real standard error."""
 
     def __init__(self, target: TextIO) -> None:
-        self._target = target
+        self.target = target
         self._pending = ""
         self._lock = threading.Lock()
 
@@ -108,18 +108,18 @@ class _JsonLines:
         if not line.strip():
             return
         record = logging.LogRecord("stderr", logging.WARNING, "", 0, line.rstrip(), None, None)
-        self._target.write(JsonFormatter().format(record) + "\n")
-        self._target.flush()
+        self.target.write(JsonFormatter().format(record) + "\n")
+        self.target.flush()
 
     def flush(self) -> None:
         with self._lock:
             if self._pending:
                 self._emit(self._pending)
                 self._pending = ""
-        self._target.flush()
+        self.target.flush()
 
     def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding …
-        return getattr(self._target, name)
+        return getattr(self.target, name)
 
 
 #: The loggers of libraries that install a handler of their own when they start (DBOS does
@@ -157,8 +157,7 @@ def _log_unraisable(args: Any) -> None:
 
 def configure(level: str = "INFO") -> None:
     """Send every log, warning and uncaught exception to standard error as JSON lines."""
-    stream = sys.__stderr__ if isinstance(sys.stderr, _JsonLines) else sys.stderr
-    assert stream is not None
+    stream = sys.stderr.target if isinstance(sys.stderr, _JsonLines) else sys.stderr
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
