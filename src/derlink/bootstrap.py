@@ -32,7 +32,7 @@ from derlink.hub.connections import Targets
 from derlink.hub.runtime.port import RetryPolicy, Runtime
 from derlink.hub.settings import HubSettings
 from derlink.platform.auth import CredentialStore, compose_clients
-from derlink.platform.database import driver_url, is_sqlite
+from derlink.platform.database import Database, driver_url, is_sqlite
 from derlink.platform.files import open_store
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.mail import Mailer, OutboxMailer, SmtpMailer
@@ -102,7 +102,7 @@ def build(
 ) -> Platform:
     settings.home.mkdir(parents=True, exist_ok=True)
     credentials = CredentialStore.load_or_create(
-        settings.home / "credentials.json", DEFAULT_CLIENTS
+        settings.home / "credentials.json", DEFAULT_CLIENTS, limits=settings.attempt_limits
     )
     clock = clock or SystemClock()
     built: dict[str, Part] = {}
@@ -166,6 +166,9 @@ def build(
             hub=_client_to(settings, "hub", credentials, "derms"),
         )
 
+    #: What the console opened (its sessions' database), closed with the parts.
+    console_databases: list[Database] = []
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The hub first, so that the parts' first outbox batches find it ready; stop in reverse.
@@ -181,6 +184,8 @@ def build(
                     await built[name].stop()
                 except Exception:  # one part failing to stop must not keep the others running
                     log.exception("stopping %s failed", name)
+            for database in console_databases:
+                database.dispose()
 
     root = FastAPI(
         title="derlink", lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=NO_TELEMETRY
@@ -204,15 +209,15 @@ def build(
         # The operations console (docs/console.md), over the hub part and its connections.
         from derlink.console.app import create_console
 
-        root.mount(
-            "/console",
-            create_console(
-                hub_part=hub_part,
-                credentials=credentials,
-                key_file=settings.home / "console.key",
-                clock=clock,
-            ),
+        console = create_console(
+            hub_part=hub_part,
+            credentials=credentials,
+            key_file=settings.home / "console.key",
+            database_url=settings.database_for("console"),
+            clock=clock,
         )
+        console_databases.append(console.state.console.sessions.db)
+        root.mount("/console", console)
     return Platform(
         settings=settings, credentials=credentials, parts=built, app=root, runtime=runtime
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from derlink.cli import sample
 from derlink.cli.server import ServerProcess
@@ -24,6 +25,13 @@ from tests.e2e.support import split_platform
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def web(console: Any) -> Iterator[TestClient]:
+    """A browser-free client of the module's ``console`` fixture (a console over a hub)."""
+    with TestClient(console.app, follow_redirects=False) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

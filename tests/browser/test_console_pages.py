@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from derlink.common.errors import RemoteFault
@@ -24,15 +25,33 @@ from tests.integration.hub.test_hub_flows import Harness, sync_record
 
 
 class Console:
-    def __init__(self, tmp_path: Path) -> None:
-        self.harness = Harness(tmp_path)
+    def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
+        self.tmp_path = tmp_path
+        # On PostgreSQL the console has a schema of its own; on SQLite a file of its own.
+        postgres = database_url is not None and database_url.startswith("postgresql")
+        self.database_url = database_url if postgres else f"sqlite:///{tmp_path}/console.sqlite"
+        self.harness = Harness(tmp_path, database_url)
         self.credentials: CredentialStore = self.harness.part.app.state.credentials
-        self.app = create_console(
+        self.apps: list[FastAPI] = []
+        self.app = self.new_app()
+
+    def new_app(self) -> FastAPI:
+        """A console over the same hub, database and key: what a restart or a second worker
+        serves."""
+        app = create_console(
             hub_part=self.harness.part,
             credentials=self.credentials,
-            key_file=tmp_path / "console.key",
+            key_file=self.tmp_path / "console.key",
+            database_url=self.database_url,
             clock=self.harness.hub.clock,
         )
+        self.apps.append(app)
+        return app
+
+    def close(self) -> None:
+        for app in self.apps:
+            app.state.console.sessions.db.dispose()
+        self.harness.part.db.dispose()
 
     def send_sync(self, batch_id: str, *sync_ids: str, **extra: Any) -> str:
         records = [{**sync_record(s), **extra} for s in sync_ids]
@@ -42,14 +61,10 @@ class Console:
 
 
 @pytest.fixture
-def console(tmp_path: Path) -> Console:
-    return Console(tmp_path)
-
-
-@pytest.fixture
-def web(console: Console) -> Iterator[TestClient]:
-    with TestClient(console.app, follow_redirects=False) as client:
-        yield client
+def console(tmp_path: Path) -> Iterator[Console]:
+    opened = Console(tmp_path)
+    yield opened
+    opened.close()
 
 
 def token_of(html: str) -> str:

@@ -1,4 +1,4 @@
-"""The console's pure parts: signed sessions, timelines with retries, trends, masked payloads."""
+"""The console's pure parts: signed values, timelines with retries, trends, masked payloads."""
 
 from __future__ import annotations
 
@@ -24,16 +24,6 @@ def test_a_signed_value_comes_back_only_unaltered_and_for_its_purpose():
     assert Signer(b"x" * 32).verify(token, "flash") is None
     assert signer.verify("not-a-token", "flash") is None
     assert signer.verify(None, "flash") is None
-
-
-def test_a_session_expires_and_carries_a_fingerprint_of_the_secret():
-    signer = Signer(b"k" * 32)
-    session, token = signer.new_session(OPERATOR, now=1000.0)
-    assert signer.session(token, now=1001.0) == session
-    assert signer.session(token, now=session.expires + 1) is None
-    rotated = Client("operator", "new", OPERATOR.scopes)
-    _, other = signer.new_session(rotated, now=1000.0)
-    assert signer.session(other, now=1001.0).fingerprint != session.fingerprint  # type: ignore[union-attr]
 
 
 def test_the_csrf_check_wants_the_exact_token():

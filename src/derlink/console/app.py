@@ -1,7 +1,8 @@
 """The console application, mounted by the composition root at ``/console``.
 
 It reads and acts through the hub part it is given (its store, service and connections to
-cpm and DERMS) and checks sign-ins against the platform's credential store.
+cpm and DERMS), checks sign-ins against the platform's credential store, and keeps its sessions
+in a database of its own (tables.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from starlette.exceptions import HTTPException
 from derlink.common.clock import Clock, SystemClock
 from derlink.common.errors import BusinessError, DerlinkError, Fault, NotFound
 from derlink.console import configuration, dashboard, hospital, instances, login, records
-from derlink.console.session import Signer, load_or_create_key
+from derlink.console.session import SessionStore, Signer, load_or_create_key
+from derlink.console.tables import MIGRATIONS
 from derlink.console.web import (
     HERE,
     Console,
@@ -32,6 +34,7 @@ from derlink.console.web import (
 )
 from derlink.hub.app import HubPart
 from derlink.platform.auth import CredentialStore, Forbidden
+from derlink.platform.database import open_part_database
 from derlink.platform.web import NO_TELEMETRY
 
 #: HTTP status and page title of each error a page can meet.
@@ -44,9 +47,16 @@ ERROR_PAGES: tuple[tuple[type[DerlinkError], int, str], ...] = (
 
 
 def create_console(
-    *, hub_part: HubPart, credentials: CredentialStore, key_file: Path, clock: Clock | None = None
+    *,
+    hub_part: HubPart,
+    credentials: CredentialStore,
+    key_file: Path,
+    database_url: str,
+    clock: Clock | None = None,
 ) -> FastAPI:
-    """The console over ``hub_part``; sessions are signed with the key kept in ``key_file``."""
+    """The console over ``hub_part``; its sessions are kept in the database at
+    ``database_url`` (schema ``console`` on PostgreSQL), their cookies signed with the key kept
+    in ``key_file``."""
     app = FastAPI(
         title="derlink console",
         docs_url=None,
@@ -54,11 +64,13 @@ def create_console(
         openapi_url=None,
         telemetry=NO_TELEMETRY,
     )
+    signer = Signer(load_or_create_key(key_file))
     app.state.console = Console(
         hub=hub_part.hub,
         lookups=hub_part.lookups,
         credentials=credentials,
-        signer=Signer(load_or_create_key(key_file)),
+        signer=signer,
+        sessions=SessionStore(open_part_database(database_url, "console", MIGRATIONS), signer),
         clock=clock or SystemClock(),
         templates=templates(),
     )

@@ -1,8 +1,17 @@
-"""Signing in and out: a client id and secret from the credentials file, as for the APIs."""
+"""Signing in and out: a client id and secret from the credentials file, as for the APIs.
+
+Sign-ins go through the credential store's check, so they are throttled and their failures
+logged as the APIs' are (platform/auth.py): after too many wrong secrets for a client id, or
+from one address, the form says how long to wait (429), whether or not the client exists.
+Signing out closes the session server-side.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+import math
 import secrets
 from typing import Annotated
 
@@ -21,9 +30,11 @@ from derlink.console.web import (
     redirect,
     render,
 )
-from derlink.platform.auth import Unauthorized
+from derlink.platform.auth import TooManyAttempts, Unauthorized
+from derlink.platform.web import remote
 
 router = APIRouter()
+log = logging.getLogger("derlink.console")
 
 
 def _safe_next(request: Request, target: str | None) -> str:
@@ -88,7 +99,22 @@ async def login(
         )
     basic = base64.b64encode(f"{client_id.strip()}:{secret}".encode()).decode()
     try:
-        client = console.credentials.authenticate(f"Basic {basic}")
+        client = console.credentials.authenticate(f"Basic {basic}", remote=remote(request))
+    except TooManyAttempts as exc:
+        wait = int(exc.details["retryAfter"])
+        minutes = math.ceil(wait / 60)
+        page = _login_page(
+            request,
+            target=next_page,
+            client_id=client_id,
+            error=(
+                "Too many failed sign-ins for this client id or from this address. "
+                f"Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again."
+            ),
+            status_code=429,
+        )
+        page.headers["Retry-After"] = str(wait)
+        return page
     except Unauthorized:
         return _login_page(
             request,
@@ -105,7 +131,19 @@ async def login(
             error=f"The client {client.client_id} may not use the console (it lacks {READ_SCOPE}).",
             status_code=403,
         )
-    _, token = console.signer.new_session(client)
+    _, token = await asyncio.to_thread(console.sessions.open, client, console.clock.now())
+    log.info(
+        "console sign-in: %s from %s",
+        client.client_id,
+        remote(request),
+        extra={
+            "fields": {
+                "event": "console.signin",
+                "client": client.client_id,
+                "remote": remote(request) or "",
+            }
+        },
+    )
     response = redirect(request, _safe_next(request, next_page))
     response.set_cookie(
         SESSION_COOKIE,
@@ -121,7 +159,13 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, _: Annotated[User, Depends(posting_user)]) -> Response:
+async def logout(request: Request, user: Annotated[User, Depends(posting_user)]) -> Response:
+    await asyncio.to_thread(console_of(request).sessions.close, user.session_id)
+    log.info(
+        "console sign-out: %s",
+        user.client_id,
+        extra={"fields": {"event": "console.signout", "client": user.client_id}},
+    )
     response = redirect(request, "/login", "Signed out.")
     response.delete_cookie(SESSION_COOKIE, path=base(request) or "/")
     return response

@@ -1,8 +1,10 @@
-"""Console sessions: a signed cookie naming the signed-in client, and a CSRF token.
+"""Console sessions: kept server-side in the console's database, named by a signed cookie.
 
-The cookie holds ``base64url(JSON).hex(HMAC-SHA256)``, signed with a key kept in the data
-directory (mode 600), so a restart keeps everyone signed in and nothing is stored server-side.
-The session carries a fingerprint of the client's secret: rotating a secret in the
+A session is a row of ``console_sessions`` (tables.py): the signed-in client, a fingerprint of
+its secret, the session's CSRF token and when it expires. The cookie holds a random token,
+signed as ``base64url(JSON).hex(HMAC-SHA256)`` with a key kept in the data directory (mode 600);
+the row is found by the token's SHA-256. Signing out deletes the row, so the cookie, replayed
+afterwards, by any worker or after a restart, opens nothing. Rotating a secret in the
 credentials file signs out every session opened with the old one. Every form that changes
 something posts the session's CSRF token, compared in constant time.
 """
@@ -14,15 +16,18 @@ import hashlib
 import hmac
 import os
 import secrets
-import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 
 from derlink.common.errors import ConfigurationError
+from derlink.console.tables import sessions
 from derlink.platform.auth import Client
+from derlink.platform.database import Database
 
 SESSION_COOKIE = "derlink_console"
 FLASH_COOKIE = "derlink_console_flash"
@@ -61,6 +66,7 @@ def fingerprint(client: Client) -> str:
 
 @dataclass(frozen=True)
 class Session:
+    id: str
     client_id: str
     fingerprint: str
     csrf: str
@@ -92,36 +98,60 @@ class Signer:
         except (ValueError, orjson.JSONDecodeError):
             return None
 
-    # sessions ------------------------------------------------------------------------------
-    def new_session(self, client: Client, now: float | None = None) -> tuple[Session, str]:
+
+class SessionStore:
+    """Opens, finds and closes sessions; the cookie's value is the signed token."""
+
+    def __init__(self, db: Database, signer: Signer) -> None:
+        self.db = db
+        self.signer = signer
+
+    def open(self, client: Client, now: datetime) -> tuple[Session, str]:
+        """A new session of ``client``, and the cookie naming it. Expired sessions go."""
+        token = secrets.token_urlsafe(32)
+        at = now.timestamp()
         session = Session(
+            id=_session_id(token),
             client_id=client.client_id,
             fingerprint=fingerprint(client),
             csrf=secrets.token_urlsafe(24),
-            expires=(now if now is not None else time.time()) + SESSION_SECONDS,
+            expires=at + SESSION_SECONDS,
         )
-        token = self.sign(
-            {
-                "c": session.client_id,
-                "f": session.fingerprint,
-                "x": session.csrf,
-                "e": session.expires,
-            },
-            "session",
-        )
-        return session, token
+        with self.db.begin() as conn:
+            conn.execute(sessions.delete().where(sessions.c.expires_at < at))
+            conn.execute(
+                sessions.insert().values(
+                    id=session.id,
+                    client_id=session.client_id,
+                    fingerprint=session.fingerprint,
+                    csrf=session.csrf,
+                    created_at=at,
+                    expires_at=session.expires,
+                )
+            )
+        return session, self.signer.sign({"t": token}, "session")
 
-    def session(self, token: str | None, now: float | None = None) -> Session | None:
-        value = self.verify(token, "session")
-        if not isinstance(value, dict):
+    def find(self, cookie: str | None, now: datetime) -> Session | None:
+        """The open session the cookie names, or None (absent, altered, closed or expired)."""
+        value = self.signer.verify(cookie, "session")
+        if not isinstance(value, dict) or not isinstance(value.get("t"), str):
             return None
-        try:
-            session = Session(str(value["c"]), str(value["f"]), str(value["x"]), float(value["e"]))
-        except (KeyError, TypeError, ValueError):
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.select(sessions).where(sessions.c.id == _session_id(value["t"]))
+            ).first()
+        if row is None or row.expires_at <= now.timestamp():
             return None
-        if session.expires < (now if now is not None else time.time()):
-            return None
-        return session
+        return Session(row.id, row.client_id, row.fingerprint, row.csrf, row.expires_at)
+
+    def close(self, session_id: str) -> None:
+        """End a session: its cookie opens nothing from now on."""
+        with self.db.begin() as conn:
+            conn.execute(sessions.delete().where(sessions.c.id == session_id))
+
+
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def same_token(presented: str | None, expected: str) -> bool:

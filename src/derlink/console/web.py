@@ -8,6 +8,7 @@ showed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,14 @@ from starlette.templating import Jinja2Templates
 from derlink.common.clock import Clock
 from derlink.common.errors import ConfigurationError, DerlinkError
 from derlink.console import views
-from derlink.console.session import FLASH_COOKIE, SESSION_COOKIE, Signer, fingerprint, same_token
+from derlink.console.session import (
+    FLASH_COOKIE,
+    SESSION_COOKIE,
+    SessionStore,
+    Signer,
+    fingerprint,
+    same_token,
+)
 from derlink.hub import scopes
 from derlink.hub.lookups import LookupStore
 from derlink.hub.service import Hub
@@ -43,6 +51,7 @@ class User:
     client_id: str
     can_operate: bool
     csrf: str
+    session_id: str
 
 
 @dataclass
@@ -53,6 +62,7 @@ class Console:
     lookups: LookupStore
     credentials: CredentialStore
     signer: Signer
+    sessions: SessionStore
     clock: Clock
     templates: Jinja2Templates
 
@@ -82,9 +92,15 @@ def base(request: Request) -> str:
 
 
 async def current_user(request: Request) -> User:
-    """The signed-in client, still known to the credential store with the same secret."""
+    """The signed-in client of an open session, still known to the credential store with the
+    same secret."""
     console = console_of(request)
-    session = console.signer.session(request.cookies.get(SESSION_COOKIE))
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = (
+        await asyncio.to_thread(console.sessions.find, cookie, console.clock.now())
+        if cookie
+        else None
+    )
     if session is None:
         raise LoginRequired("sign in to use the console")
     try:
@@ -93,7 +109,7 @@ async def current_user(request: Request) -> User:
         raise LoginRequired("the client of this session is no longer known") from None
     if fingerprint(client) != session.fingerprint or READ_SCOPE not in client.scopes:
         raise LoginRequired("the credentials of this session changed; sign in again")
-    return User(client.client_id, OPERATE_SCOPE in client.scopes, session.csrf)
+    return User(client.client_id, OPERATE_SCOPE in client.scopes, session.csrf, session.id)
 
 
 async def posting_user(request: Request) -> User:

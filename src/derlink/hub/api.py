@@ -17,7 +17,7 @@ from derlink.hub.lookups import LookupStore
 from derlink.hub.metrics import exposition
 from derlink.hub.schemas import Accepted, LookupValue, Selection
 from derlink.hub.service import Hub
-from derlink.platform.auth import Client
+from derlink.platform.auth import Client, Forbidden
 from derlink.platform.logs import mask
 from derlink.platform.web import JSONResponse, require
 
@@ -26,10 +26,29 @@ Operator = Annotated[Client, Depends(require(scopes.OPERATE))]
 Publisher = Annotated[Client, Depends(require(scopes.PUBLISH))]
 
 
+#: The longest user name ``X-Derlink-User`` may carry (the audit's actor column holds 80).
+USER_MAX = 40
+
+
 def _actor(client: Client, request: Request) -> str:
-    """Who did it: the client, and the console user acting through it when there is one."""
-    user = request.headers.get("x-derlink-user", "").strip()[:60]
-    return f"{client.client_id}/{user}" if user else client.client_id
+    """Who did it, from the credentials: the client; with ``X-Derlink-User``, the user a client
+    trusted to act for users (``hub:act-for-users``) names, as ``<user> via <client>``. From any
+    other client the header is refused, never written into the audit trail."""
+    named = request.headers.get("x-derlink-user")
+    if named is None:
+        return client.client_id
+    if scopes.ACT_FOR_USERS not in client.scopes:
+        raise Forbidden(
+            f"client {client.client_id!r} may not name the user it acts for (X-Derlink-User): "
+            f"that needs the scope {scopes.ACT_FOR_USERS}"
+        )
+    user = named.strip()
+    if not user or len(user) > USER_MAX or not user.isprintable():
+        raise BusinessError(
+            f"X-Derlink-User must be 1 to {USER_MAX} printable characters",
+            code="HUB-USER",
+        )
+    return f"{user} via {client.client_id}"
 
 
 def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:

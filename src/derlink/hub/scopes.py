@@ -10,6 +10,10 @@ READ = "hub:read"
 PUBLISH = "hub:publish"
 #: Pause, resume and run flows; resubmit and discard; set lookups and flow properties.
 OPERATE = "hub:operate"
+#: Name, in ``X-Derlink-User``, the person a call acts for (a front end that signs its own users
+#: in); recorded as ``<user> via <client>``. No embedded client holds it: the console acts in
+#: the hub's process, as the client that signed in.
+ACT_FOR_USERS = "hub:act-for-users"
 
 GRANTS: Mapping[str, tuple[str, ...]] = {
     "operator": (READ, PUBLISH, OPERATE),

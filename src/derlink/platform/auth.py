@@ -4,6 +4,16 @@ Every API call carries a client's credentials, as ``Authorization: Bearer <clien
 or HTTP Basic ``client_id:secret``. Each client holds a set of scopes; each route requires one.
 The embedded start writes the credentials file (mode 600) into the data directory; only the
 SHA-256 of each secret is kept in memory for checking, and secrets are never logged.
+
+Guessing is throttled (:class:`Throttle`, :class:`AttemptLimits`): after too many wrong
+credentials for one client id, or from one address, within a window, further attempts are
+refused with :class:`TooManyAttempts` (HTTP 429 with ``Retry-After``) until the oldest failure
+leaves the window, the right secret included, so a guess that happens to be right teaches
+nothing. A client id under attack still authenticates from the addresses it authenticated from
+before, so the parts' own publishers keep working. Unknown client ids are counted and refused
+exactly like known ones. Each refusal is one log line (logger ``derlink.auth``: the client id
+tried, the remote address, the reason; never the secret). The counts live in the process's
+memory: a restart forgets them, and each process of a scaled-out deployment counts its own.
 """
 
 from __future__ import annotations
@@ -12,17 +22,31 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
+import math
 import os
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from derlink.common.errors import ConfigurationError, DerlinkError
 
+log = logging.getLogger("derlink.auth")
+
 
 class Unauthorized(DerlinkError):
     code = "DL-UNAUTHORIZED"
+
+
+class TooManyAttempts(Unauthorized):
+    """Too many failed attempts for this client id or from this address: wait ``retryAfter``
+    seconds (the details)."""
+
+    code = "DL-TOO-MANY-ATTEMPTS"
 
 
 class Forbidden(DerlinkError):
@@ -64,12 +88,123 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-class CredentialStore:
-    """Checks presented credentials against known clients in constant time."""
+@dataclass(frozen=True)
+class AttemptLimits:
+    """How many failed authentications a window allows before further attempts wait."""
 
-    def __init__(self, clients: Iterable[Client]) -> None:
+    #: Failures for one client id (known or not), from addresses it has not authenticated from.
+    per_client: int = 10
+    #: Failures from one remote address, whatever client ids they try.
+    per_address: int = 50
+    window_s: float = 300.0
+
+
+#: How many client ids and addresses the throttle remembers at most (the oldest are forgotten).
+_REMEMBERED = 10_000
+
+#: Failed attempts, oldest first: when, and from which address.
+_Failures = deque[tuple[float, str | None]]
+
+
+class Throttle:
+    """Failed attempts per client id and per remote address in a sliding window, in memory."""
+
+    def __init__(self, limits: AttemptLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._lock = threading.Lock()
+        #: client id, and address → the times and addresses of its failures in the window
+        self._clients: OrderedDict[str, _Failures] = OrderedDict()
+        self._addresses: OrderedDict[str, _Failures] = OrderedDict()
+        #: client id → addresses it authenticated from
+        self._known: OrderedDict[str, set[str]] = OrderedDict()
+
+    def wait(self, client_id: str, remote: str | None) -> int:
+        """Seconds this attempt must wait, or 0 when it may go on."""
+        now = self._clock()
+        since = now - self.limits.window_s
+        limit = self.limits.per_address
+        with self._lock:
+            oldest = [
+                _nth_last(self._addresses.get(remote) if remote else None, limit, since),
+                None
+                if remote is not None and remote in self._known.get(client_id, ())
+                else _nth_last(self._clients.get(client_id), self.limits.per_client, since),
+            ]
+        times = [t for t in oldest if t is not None]
+        if not times:
+            return 0
+        return max(1, math.ceil(max(times) + self.limits.window_s - now))
+
+    def failed(self, client_id: str, remote: str | None) -> int:
+        """Count a failure; returns how many the client id has in the window."""
+        now = self._clock()
+        with self._lock:
+            if remote is not None:
+                _remember(self._addresses, remote).append((now, remote))
+            failures = _remember(self._clients, client_id)
+            failures.append((now, remote))
+            while failures[0][0] <= now - self.limits.window_s:
+                failures.popleft()
+            return len(failures)
+
+    def succeeded(self, client_id: str, remote: str | None) -> None:
+        """The client id authenticated from ``remote``: the failures from there are forgotten
+        and the address is known to it from now on."""
+        if remote is None:
+            return
+        with self._lock:
+            known = self._known.get(client_id)
+            if known is not None and remote in known and client_id not in self._clients:
+                return  # the usual case, kept cheap
+            known = self._known.setdefault(client_id, set())
+            known.add(remote)
+            if len(self._known) > _REMEMBERED:
+                self._known.popitem(last=False)
+            failures = self._clients.get(client_id)
+            if failures is not None:
+                kept = deque(f for f in failures if f[1] != remote)
+                if kept:
+                    self._clients[client_id] = kept
+                else:
+                    del self._clients[client_id]
+
+
+def _nth_last(failures: _Failures | None, limit: int, since: float) -> float | None:
+    """When the ``limit``-th last failure after ``since`` happened, if there are that many."""
+    if not failures:
+        return None
+    while failures and failures[0][0] <= since:
+        failures.popleft()
+    return failures[-limit][0] if len(failures) >= limit else None
+
+
+def _remember(table: OrderedDict[str, _Failures], key: str) -> _Failures:
+    """The failures of ``key``, made the newest; the oldest key goes when the table is full."""
+    failures = table.get(key)
+    if failures is None:
+        failures = table[key] = deque()
+        if len(table) > _REMEMBERED:
+            table.popitem(last=False)
+    else:
+        table.move_to_end(key)
+    return failures
+
+
+class CredentialStore:
+    """Checks presented credentials against known clients in constant time, throttling
+    repeated failures (see the module's documentation)."""
+
+    def __init__(
+        self,
+        clients: Iterable[Client],
+        *,
+        limits: AttemptLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._clients = {c.client_id: c for c in clients}
         self._digests = {c.client_id: _digest(c.secret) for c in self._clients.values()}
+        self.throttle = Throttle(limits or AttemptLimits(), clock)
 
     def client(self, client_id: str) -> Client:
         try:
@@ -77,7 +212,10 @@ class CredentialStore:
         except KeyError:
             raise ConfigurationError(f"no credentials for client {client_id!r}") from None
 
-    def authenticate(self, authorization: str | None) -> Client:
+    def authenticate(self, authorization: str | None, *, remote: str | None = None) -> Client:
+        """The client whose credentials ``authorization`` (the header's value) carries, sent
+        from the address ``remote`` (the peer's IP address, when known; the throttle counts
+        failures per address only when it is given)."""
         if not authorization:
             raise Unauthorized("credentials required: send Authorization: Bearer <token>")
         scheme, _, value = authorization.partition(" ")
@@ -88,14 +226,26 @@ class CredentialStore:
             try:
                 decoded = base64.b64decode(value, validate=True).decode()
             except (ValueError, UnicodeDecodeError):
-                raise Unauthorized("malformed Basic credentials") from None
+                raise self._refused("", remote, "malformed Basic credentials") from None
             client_id, _, secret = decoded.partition(":")
         else:
-            raise Unauthorized(f"unsupported authorization scheme {scheme!r}")
+            raise self._refused("", remote, f"unsupported authorization scheme {scheme[:20]!r}")
+        wait = self.throttle.wait(client_id, remote)
+        if wait:
+            _log_refusal("auth.throttled", client_id, remote, "too many failed attempts", wait)
+            raise TooManyAttempts(
+                f"too many failed attempts: try again in {wait} s", retryAfter=wait
+            )
         expected = self._digests.get(client_id)
         if expected is None or not hmac.compare_digest(expected, _digest(secret)):
-            raise Unauthorized("invalid credentials")
+            raise self._refused(client_id, remote, "invalid credentials")
+        self.throttle.succeeded(client_id, remote)
         return self._clients[client_id]
+
+    def _refused(self, client_id: str, remote: str | None, reason: str) -> Unauthorized:
+        failures = self.throttle.failed(client_id, remote)
+        _log_refusal("auth.failed", client_id, remote, reason, failures=failures)
+        return Unauthorized(reason)
 
     @staticmethod
     def require(client: Client, scope: str) -> None:
@@ -114,15 +264,25 @@ class CredentialStore:
         )
 
     @classmethod
-    def generate(cls, clients: Mapping[str, Sequence[str]]) -> CredentialStore:
+    def generate(
+        cls,
+        clients: Mapping[str, Sequence[str]],
+        *,
+        limits: AttemptLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> CredentialStore:
         """Fresh secrets for ``clients`` (compose_clients)."""
         return cls(
-            Client(name, secrets.token_urlsafe(32), frozenset(scopes))
-            for name, scopes in clients.items()
+            (
+                Client(name, secrets.token_urlsafe(32), frozenset(scopes))
+                for name, scopes in clients.items()
+            ),
+            limits=limits,
+            clock=clock,
         )
 
     @classmethod
-    def load(cls, path: Path) -> CredentialStore:
+    def load(cls, path: Path, *, limits: AttemptLimits | None = None) -> CredentialStore:
         """Read the credentials file; it must be there and readable by its owner only."""
         if not path.exists():
             raise ConfigurationError(f"no credentials file at {path}")
@@ -134,20 +294,59 @@ class CredentialStore:
         try:
             data = json.loads(path.read_text())
             return cls(
-                Client(c["client_id"], c["secret"], frozenset(c["scopes"])) for c in data["clients"]
+                (
+                    Client(c["client_id"], c["secret"], frozenset(c["scopes"]))
+                    for c in data["clients"]
+                ),
+                limits=limits,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"{path} is not a derlink credentials file: {exc}") from None
 
     @classmethod
-    def load_or_create(cls, path: Path, clients: Mapping[str, Sequence[str]]) -> CredentialStore:
+    def load_or_create(
+        cls,
+        path: Path,
+        clients: Mapping[str, Sequence[str]],
+        *,
+        limits: AttemptLimits | None = None,
+    ) -> CredentialStore:
         """Read the credentials file, writing a fresh one for ``clients`` (mode 600) on first
         start."""
         if path.exists():
-            return cls.load(path)
-        store = cls.generate(clients)
+            return cls.load(path, limits=limits)
+        store = cls.generate(clients, limits=limits)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(store.to_json())
         return store
+
+
+def _log_refusal(
+    event: str,
+    client_id: str,
+    remote: str | None,
+    reason: str,
+    retry_after: int | None = None,
+    *,
+    failures: int | None = None,
+) -> None:
+    fields: dict[str, object] = {
+        "event": event,
+        "client": client_id[:80],
+        "remote": remote or "",
+        "reason": reason,
+    }
+    if failures is not None:
+        fields["failures"] = failures
+    if retry_after is not None:
+        fields["retryAfter"] = retry_after
+    log.warning(
+        "%s: client %r from %s (%s)",
+        "authentication throttled" if retry_after is not None else "authentication failed",
+        client_id[:80],
+        remote or "an unknown address",
+        reason,
+        extra={"fields": fields},
+    )

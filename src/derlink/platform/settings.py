@@ -15,6 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar, Protocol, Self, TypeVar
 
+from derlink.common.errors import ConfigurationError
+from derlink.platform.auth import AttemptLimits
+
 PARTS = ("cpm", "derms", "analytics", "hub")
 
 
@@ -58,6 +61,8 @@ class Settings:
     max_file_bytes: int = 2 * 1024 * 1024 * 1024
     #: Each part's own settings, by class; a part absent here has its class's defaults.
     parts: Mapping[type, object] = field(default_factory=dict)
+    #: Failed authentications allowed per client id and per address in a window (auth.py).
+    attempt_limits: AttemptLimits = field(default_factory=AttemptLimits)
 
     @classmethod
     def from_env(
@@ -77,6 +82,7 @@ class Settings:
             if env.get(f"DERLINK_{p.upper()}_URL")
         }
         stores = [name for part in parts for name in part.stores]
+        limits = base.attempt_limits
         return replace(
             base,
             home=Path(env.get("DERLINK_HOME", str(base.home))),
@@ -94,6 +100,13 @@ class Settings:
             },
             max_file_bytes=int(env.get("DERLINK_MAX_FILE_BYTES", base.max_file_bytes)),
             parts={part: part.from_env(env) for part in parts},
+            attempt_limits=AttemptLimits(
+                per_client=_positive(env, "DERLINK_AUTH_MAX_FAILURES", limits.per_client),
+                per_address=_positive(
+                    env, "DERLINK_AUTH_MAX_FAILURES_PER_ADDRESS", limits.per_address
+                ),
+                window_s=float(_positive(env, "DERLINK_AUTH_WINDOW_S", limits.window_s)),
+            ),
         )
 
     def part(self, kind: type[P]) -> P:
@@ -125,6 +138,23 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / f'{part}.sqlite').resolve()}"
+
+
+N = TypeVar("N", int, float)
+
+
+def _positive(env: Mapping[str, str], name: str, default: N) -> N:
+    """A number above zero from ``env[name]``, of the default's type, or the default."""
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = type(default)(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be above zero, not {text!r}")
+    return value
 
 
 def store_variable(name: str) -> str:

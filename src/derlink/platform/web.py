@@ -24,9 +24,16 @@ from derlink.common.errors import (
     NotFound,
     RemoteFault,
 )
-from derlink.platform.auth import Client, CredentialStore, Forbidden, Unauthorized
+from derlink.platform.auth import (
+    Client,
+    CredentialStore,
+    Forbidden,
+    TooManyAttempts,
+    Unauthorized,
+)
 
 STATUS_BY_ERROR: Mapping[type[DerlinkError], int] = {
+    TooManyAttempts: 429,
     Unauthorized: 401,
     Forbidden: 403,
     NotFound: 404,
@@ -51,6 +58,8 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     response.headers["content-type"] = "application/problem+json"
     if status == 401:
         response.headers["www-authenticate"] = 'Bearer realm="derlink"'
+    if status == 429 and "retryAfter" in extra:
+        response.headers["retry-after"] = str(extra["retryAfter"])
     return response
 
 
@@ -151,12 +160,17 @@ def _is_json(value: Any) -> bool:
     return isinstance(value, str | int | float | bool | list | dict) or value is None
 
 
+def remote(request: Request) -> str | None:
+    """The caller's address, as the server saw it (a proxy in front is the address seen)."""
+    return request.client.host if request.client else None
+
+
 def require(scope: str) -> Callable[[Request], Awaitable[Client]]:
     """A FastAPI dependency: the calling client, which must hold ``scope``."""
 
     async def dependency(request: Request) -> Client:
         store: CredentialStore = request.app.state.credentials
-        client = store.authenticate(request.headers.get("authorization"))
+        client = store.authenticate(request.headers.get("authorization"), remote=remote(request))
         store.require(client, scope)
         return client
 
@@ -168,7 +182,7 @@ def require_any(*scopes: str) -> Callable[[Request], Awaitable[Client]]:
 
     async def dependency(request: Request) -> Client:
         store: CredentialStore = request.app.state.credentials
-        client = store.authenticate(request.headers.get("authorization"))
+        client = store.authenticate(request.headers.get("authorization"), remote=remote(request))
         if not client.scopes.intersection(scopes):
             raise Forbidden(f"client {client.client_id!r} lacks any of the scopes {list(scopes)}")
         return client

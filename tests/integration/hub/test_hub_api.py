@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from derlink.bootstrap import DEFAULT_CLIENTS
+from derlink.hub import scopes
 from derlink.platform.auth import CredentialStore
 
 from .test_hub_flows import Harness, sync_record
@@ -107,11 +109,7 @@ def test_operators_pause_and_resume_flows_and_edit_lookups(api: TestClient):
     flows = {f["code"]: f for f in api.get("/api/v1/flows", headers=op).json()}
     assert flows["ENR-SYNC"]["status"] == "paused"
     assert api.post("/api/v1/flows/ENR-SYNC/resume", headers=op).json()["status"] == "active"
-    response = api.put(
-        "/api/v1/lookups/AssetSpec/ACME!X1",
-        json={"value": "ACME-X"},
-        headers={**op, "x-derlink-user": "alice"},
-    )
+    response = api.put("/api/v1/lookups/AssetSpec/ACME!X1", json={"value": "ACME-X"}, headers=op)
     assert response.status_code == 200
     assert api.get("/api/v1/lookups", headers=op).json()["AssetSpec"]["ACME!X1"] == "ACME-X"
     unknown = api.put("/api/v1/lookups/Nope/K", json={"value": "V"}, headers=op)
@@ -138,3 +136,68 @@ def test_metrics_are_exposed_in_prometheus_format(api: TestClient):
     assert response.headers["content-type"].startswith("text/plain")
     assert 'derlink_hub_instances{flow="ENR-SYNC",status=' in response.text
     assert api.get("/api/v1/metrics").status_code == 401
+
+
+def test_repeated_wrong_secrets_get_429_with_retry_after(api: TestClient):
+    wrong = {"Authorization": "Bearer operator.wrong"}
+    answers = [api.get("/api/v1/flows", headers=wrong).status_code for _ in range(10)]
+    assert answers == [401] * 10
+    throttled = api.get("/api/v1/flows", headers=_auth(api, "operator"))
+    assert throttled.status_code == 429
+    assert throttled.headers["content-type"] == "application/problem+json"
+    assert 0 < int(throttled.headers["retry-after"]) <= 300
+    assert throttled.json()["code"] == "DL-TOO-MANY-ATTEMPTS"
+    # The refusal does not tell whether the client exists: an unknown one is answered alike.
+    for _ in range(10):
+        api.get("/api/v1/flows", headers={"Authorization": "Bearer nobody.wrong"})
+    assert api.get("/api/v1/flows", headers={"Authorization": "Bearer nobody.x"}).status_code == 429
+
+
+def _audited_actor(api: TestClient) -> str:
+    history = api.harness.hub.configuration_history()  # type: ignore[attr-defined]
+    return str(history["lookups"][0]["actor"])
+
+
+def test_the_actor_is_the_client_and_a_named_user_is_refused_from_a_client_not_trusted_to(
+    api: TestClient,
+):
+    op = _auth(api, "operator")
+    forged = api.put(
+        "/api/v1/lookups/AssetSpec/ACME!X1",
+        json={"value": "ACME-X"},
+        headers={**op, "x-derlink-user": "alice"},
+    )
+    assert forged.status_code == 403
+    assert scopes.ACT_FOR_USERS in forged.json()["detail"]
+    assert "ACME!X1" not in api.get("/api/v1/lookups", headers=op).json()["AssetSpec"]
+    assert (
+        api.put(
+            "/api/v1/lookups/AssetSpec/ACME!X1", json={"value": "ACME-X"}, headers=op
+        ).status_code
+        == 200
+    )
+    assert _audited_actor(api) == "operator"
+
+
+def test_a_client_trusted_to_act_for_users_is_recorded_as_user_via_client(api: TestClient):
+    store = CredentialStore.generate(
+        {**DEFAULT_CLIENTS, "portal": (scopes.READ, scopes.OPERATE, scopes.ACT_FOR_USERS)}
+    )
+    api.harness.part.app.state.credentials = store  # type: ignore[attr-defined]
+    portal = store.client("portal").header()
+    response = api.put(
+        "/api/v1/lookups/AssetSpec/ACME!X1",
+        json={"value": "ACME-X"},
+        headers={**portal, "x-derlink-user": "alice"},
+    )
+    assert response.status_code == 200
+    assert _audited_actor(api) == "alice via portal"
+    paused = api.post("/api/v1/flows/ENR-SYNC/pause", headers={**portal, "x-derlink-user": "bob"})
+    assert paused.status_code == 200
+    too_long = api.put(
+        "/api/v1/lookups/AssetSpec/ACME!X2",
+        json={"value": "ACME-X"},
+        headers={**portal, "x-derlink-user": "x" * 41},
+    )
+    assert too_long.status_code == 422
+    assert "X-Derlink-User" in too_long.json()["detail"]

@@ -1,11 +1,22 @@
 import base64
+import io
+import logging
 import stat
 from pathlib import Path
 
+import orjson
 import pytest
 
 from derlink.common.errors import ConfigurationError
-from derlink.platform.auth import CredentialStore, Forbidden, Unauthorized, compose_clients
+from derlink.platform.auth import (
+    AttemptLimits,
+    CredentialStore,
+    Forbidden,
+    TooManyAttempts,
+    Unauthorized,
+    compose_clients,
+)
+from derlink.platform.logs import JsonFormatter
 
 #: Two parts' grants, as each part's scopes.py declares them.
 CLIENTS = compose_clients(
@@ -64,3 +75,111 @@ def test_the_parts_grants_compose_into_one_client_each_in_the_order_they_come():
 def test_reading_credentials_that_are_not_there_says_where_it_looked(tmp_path: Path):
     with pytest.raises(ConfigurationError, match="no credentials file at"):
         CredentialStore.load(tmp_path / "credentials.json")
+
+
+class Ticks:
+    """Monotonic time the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+LIMITS = AttemptLimits(per_client=3, per_address=5, window_s=60.0)
+
+
+def _store(ticks: Ticks) -> CredentialStore:
+    return CredentialStore.generate(CLIENTS, limits=LIMITS, clock=ticks)
+
+
+def _wrong(store: CredentialStore, client: str, remote: str) -> None:
+    with pytest.raises(Unauthorized) as refused:
+        store.authenticate(f"Bearer {client}.wrong", remote=remote)
+    assert not isinstance(refused.value, TooManyAttempts)
+
+
+def test_after_the_limit_of_wrong_secrets_even_the_right_one_waits_until_the_window_passes():
+    ticks = Ticks()
+    store = _store(ticks)
+    hub = store.client("hub")
+    for _ in range(LIMITS.per_client):
+        _wrong(store, "hub", "192.0.2.7")
+    with pytest.raises(TooManyAttempts) as throttled:
+        store.authenticate(f"Bearer {hub.bearer()}", remote="192.0.2.7")
+    assert throttled.value.details["retryAfter"] == 60
+    ticks.now += 45
+    with pytest.raises(TooManyAttempts) as still:
+        store.authenticate(f"Bearer {hub.bearer()}", remote="192.0.2.8")
+    assert still.value.details["retryAfter"] == 15
+    ticks.now += 15
+    assert store.authenticate(f"Bearer {hub.bearer()}", remote="192.0.2.7") is hub
+
+
+def test_an_unknown_client_is_throttled_like_a_known_one():
+    store = _store(Ticks())
+    for _ in range(LIMITS.per_client):
+        _wrong(store, "nobody", "192.0.2.7")
+    with pytest.raises(TooManyAttempts):
+        store.authenticate("Bearer nobody.wrong", remote="192.0.2.9")
+
+
+def test_failures_from_one_address_are_throttled_whatever_client_they_try():
+    store = _store(Ticks())
+    for n in range(LIMITS.per_address):
+        _wrong(store, f"guess{n}", "198.51.100.1")
+    with pytest.raises(TooManyAttempts):
+        store.authenticate(f"Bearer {store.client('viewer').bearer()}", remote="198.51.100.1")
+    # Another address is not concerned.
+    assert store.authenticate(f"Bearer {store.client('viewer').bearer()}", remote="198.51.100.2")
+
+
+def test_a_client_under_attack_still_works_from_where_it_authenticated_before():
+    store = _store(Ticks())
+    hub = store.client("hub")
+    assert store.authenticate(f"Bearer {hub.bearer()}", remote="127.0.0.1") is hub
+    for _ in range(LIMITS.per_client):
+        _wrong(store, "hub", "203.0.113.5")
+    with pytest.raises(TooManyAttempts):
+        store.authenticate(f"Bearer {hub.bearer()}", remote="203.0.113.5")
+    assert store.authenticate(f"Bearer {hub.bearer()}", remote="127.0.0.1") is hub
+
+
+def test_a_success_forgets_the_failures_made_from_that_address():
+    store = _store(Ticks())
+    hub = store.client("hub")
+    for _ in range(LIMITS.per_client - 1):
+        _wrong(store, "hub", "192.0.2.7")
+    assert store.authenticate(f"Bearer {hub.bearer()}", remote="192.0.2.7") is hub
+    for _ in range(LIMITS.per_client - 1):
+        _wrong(store, "hub", "192.0.2.7")
+    assert store.authenticate(f"Bearer {hub.bearer()}", remote="192.0.2.7") is hub
+
+
+def test_each_failure_is_one_json_line_naming_who_and_where_but_never_the_secret():
+    store = _store(Ticks())
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("derlink.auth")
+    logger.addHandler(handler)
+    try:
+        _wrong(store, "hub", "192.0.2.7")
+        with pytest.raises(Unauthorized):
+            store.authenticate(
+                "Basic " + base64.b64encode(b"operator:guessed-pw").decode(), remote="192.0.2.7"
+            )
+        with pytest.raises(Unauthorized):
+            store.authenticate("Basic !!!", remote="192.0.2.7")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    entries = [orjson.loads(line) for line in lines]
+    assert [(e["event"], e["client"], e["remote"]) for e in entries] == [
+        ("auth.failed", "hub", "192.0.2.7"),
+        ("auth.failed", "operator", "192.0.2.7"),
+        ("auth.failed", "", "192.0.2.7"),
+    ]
+    assert entries[2]["reason"] == "malformed Basic credentials"
+    assert "wrong" not in stream.getvalue() and "guessed-pw" not in stream.getvalue()

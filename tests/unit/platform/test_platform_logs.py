@@ -1,6 +1,8 @@
 import logging
+import sys
 
 import orjson
+import pytest
 
 from derlink.platform.logs import JsonFormatter, mask
 
@@ -41,3 +43,47 @@ def test_log_records_are_json_lines_with_secrets_masked():
     assert entry["level"] == "error"
     assert "topsecret" not in line
     assert entry["msg"] == "calling cpm with Authorization: Bearer ****"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("calling cpm with Bearer abc.def", "abc.def"),
+        ("header was 'Bearer hub.Zx-9_q~' and failed", "hub.Zx-9_q~"),
+        ("sent Basic dXNlcjpwYXNz to the SMTP relay", "dXNlcjpwYXNz"),
+        ("s3://AKIAEXAMPLE:wJalr/XUtnF+EMI/K7MDENG@bucket/prefix", "wJalr/XUtnF+EMI/K7MDENG"),
+        ("s3://AKIAEXAMPLE:wJalr%2FXUtn+EMI@bucket", "wJalr%2FXUtn+EMI"),
+        ("aws_secret_access_key=wJalr/XUtnF+EMI/K7MDENG", "wJalr/XUtnF+EMI/K7MDENG"),
+        ('{"SecretAccessKey": "wJalr/XUtnF+EMI/K7MDENG"}', "wJalr/XUtnF+EMI/K7MDENG"),
+    ],
+)
+def test_bare_credentials_and_s3_secrets_are_masked(text: str, secret: str):
+    masked = mask(text)
+    assert secret not in masked
+    assert "****" in masked
+
+
+def test_the_word_basic_alone_is_not_a_credential():
+    text = "Basic validation of the header failed; basic checks passed"
+    assert mask(text) == text
+
+
+def test_masking_keeps_json_text_parseable():
+    text = orjson.dumps(
+        {"auth": "Bearer abc.def", "url": "s3://AK:se/cr+et@bucket", "password": 'a"b'}
+    ).decode()
+    assert orjson.loads(mask(text))["auth"] == "Bearer ****"
+
+
+def test_a_secret_in_an_exception_is_masked_in_the_json_line():
+    try:
+        raise RuntimeError("refused s3://AKIAEXAMPLE:wJalr/XUtn+EMI@b with Basic dXNlcjpwYXNz")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "derlink", logging.ERROR, __file__, 1, "upload failed", (), sys.exc_info()
+        )
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = orjson.loads(line)
+    assert "RuntimeError" in entry["exc"]
+    assert "wJalr/XUtn+EMI" not in line and "dXNlcjpwYXNz" not in line
