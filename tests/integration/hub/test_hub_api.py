@@ -138,3 +138,67 @@ def test_metrics_are_exposed_in_prometheus_format(api: TestClient):
     assert response.headers["content-type"].startswith("text/plain")
     assert 'derlink_hub_instances{flow="ENR-SYNC",status=' in response.text
     assert api.get("/api/v1/metrics").status_code == 401
+
+
+def _ack(sync_id: str) -> dict[str, object]:
+    return {"ackType": "SUCCESS", "whenISO": "2026-07-01T18:00:01.000Z", "dacsMessageId": sync_id}
+
+
+@pytest.mark.parametrize(
+    ("client", "code", "body", "message"),
+    [
+        (
+            "cpm",
+            "ENR-ACK",
+            {"batchId": "B1", "acks": [_ack("SR1")]},
+            "client 'cpm' publishes for cpm; ENR-ACK (Enrollment Acknowledgement) takes "
+            "messages from derms only",
+        ),
+        (
+            "analytics",
+            "ENR-SYNC",
+            {"batchId": "B1", "messages": [sync_record("SR1")]},
+            "client 'analytics' publishes for analytics; ENR-SYNC (Enrollment "
+            "Synchronization) takes messages from cpm only",
+        ),
+        (
+            "operator",
+            "ENR-SYNC",
+            {"batchId": "B1", "messages": [sync_record("SR1")]},
+            "client 'operator' lacks scope 'hub:publish'",
+        ),
+        (
+            "cpm",
+            "RECONCILE",
+            {"batchId": "B1", "runs": [{"scheduledAt": "2026-07-01T18:00:00Z"}]},
+            "RECONCILE is started by the hub's reconcile schedule, not by messages: no client "
+            "publishes into it",
+        ),
+    ],
+)  # fmt: skip
+def test_a_publisher_is_confined_to_the_flows_whose_source_it_is(
+    api: TestClient, client: str, code: str, body: dict[str, object], message: str
+):
+    harness: Harness = api.harness  # type: ignore[attr-defined]
+    response = api.post(f"/api/v1/flows/{code}/messages", json=body, headers=_auth(api, client))
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == message
+    # Nothing was received, nothing ran, no target heard of it.
+    assert harness.hub.store.search(flow=code) == []
+    assert (harness.cpm.calls, harness.derms.calls) == ([], [])
+
+
+def test_each_part_publishes_into_the_flows_whose_source_it_is(api: TestClient):
+    ack = api.post(
+        "/api/v1/flows/ENR-ACK/messages",
+        json={"batchId": "B1", "acks": [_ack("SR1")]},
+        headers=_auth(api, "derms"),
+    )
+    sync = api.post(
+        "/api/v1/flows/ENR-SYNC/messages",
+        json={"batchId": "B1", "messages": [sync_record("SR1")]},
+        headers=_auth(api, "cpm"),
+    )
+    assert (ack.status_code, sync.status_code) == (202, 202)
+
