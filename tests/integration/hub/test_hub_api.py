@@ -202,3 +202,42 @@ def test_each_part_publishes_into_the_flows_whose_source_it_is(api: TestClient):
     )
     assert (ack.status_code, sync.status_code) == (202, 202)
 
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"whenISO": "yesterday"}, "acks[0].whenISO"),
+        ({"whenISO": "2026-07-01T18:00:01"}, "acks[0].whenISO"),
+        ({"whenISO": "2026-13-01T18:00:01.000Z"}, "acks[0].whenISO"),
+        (
+            {"responses": [{"id": "D1", "value": "D1RE", "responseCode": "SUCCESS",
+                            "dacsMessageId": "SR1", "responseTimeISO": "soon"}]},
+            "acks[0].responses[0].responseTimeISO",
+        ),
+    ],
+)  # fmt: skip
+def test_an_ack_timestamp_that_is_not_one_gets_422_naming_it(
+    api: TestClient, change: dict[str, object], field: str
+):
+    response = api.post(
+        "/api/v1/flows/ENR-ACK/messages",
+        json={"batchId": "B1", "acks": [{**_ack("SR1"), **change}]},
+        headers=_auth(api, "derms"),
+    )
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == field
+    assert "an ISO 8601 timestamp with its UTC offset" in error["message"]
+    assert api.harness.hub.store.search(flow="ENR-ACK") == []  # type: ignore[attr-defined]
+
+
+def test_ack_timestamps_with_z_or_an_offset_are_taken(api: TestClient):
+    response_ = {"id": "D1", "value": "D1RE", "responseCode": "SUCCESS",
+                 "dacsMessageId": "SR1", "responseTimeISO": "2026-07-01T18:00:01Z"}  # fmt: skip
+    ack = {**_ack("SR1"), "whenISO": "2026-07-01T11:00:01-07:00", "responses": [response_]}
+    response = api.post(
+        "/api/v1/flows/ENR-ACK/messages",
+        json={"batchId": "B1", "acks": [ack]},
+        headers=_auth(api, "derms"),
+    )
+    assert response.status_code == 202, response.text
