@@ -128,6 +128,9 @@ SYNC_DISCARDED = "CPM-SYNC-DISCARDED"
 SYNC_SYNCHRONIZED = "CPM-SYNC-SYNCHRONIZED"
 #: derlink's addition: a device-status response for a check cpm never started.
 CHECK_UNKNOWN = "CPM-CHECK-UNKNOWN"
+#: derlink's addition: an enrollment request whose programInfo.endDateTimeISO is not after its
+#: start.
+END_NOT_AFTER_START = "CPM-END-NOT-AFTER-START"
 #: derlink's addition: an enrollment extract was asked for while another one runs.
 EXTRACT_RUNNING = "CPM-EXTRACT-RUNNING"
 #: derlink's addition: no enrollment extract with that id.
@@ -220,8 +223,11 @@ class NewEnrollment:
     assets: Sequence[Asset]
     cis_person_id: str = ""
     start_at: datetime | None = None
+    end_at: datetime | None = None
     installation_method: str = ""
     asset_ownership: str = ""
+    #: The DERMS instance that sent the request (Oracle's ``drmsInstanceId``).
+    drms_instance_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -318,6 +324,16 @@ def check_enrollment(facts: EnrollmentFacts) -> Program:
         )
     check_assets(program, facts.assets, facts.devices_in_use)
     return program
+
+
+def check_period(start_at: datetime, end_at: datetime | None) -> None:
+    """An enrollment that ends must end after it starts."""
+    if end_at is not None and end_at <= start_at:
+        raise CpmBusinessError(
+            f"programInfo.endDateTimeISO {end_at.isoformat()} is not after the start "
+            f"{start_at.isoformat()}",
+            code=END_NOT_AFTER_START,
+        )
 
 
 def check_changeable(

@@ -1,0 +1,84 @@
+"""Oracle's published shapes in cpm: every field of the enrollment request taken, unknown ones
+ignored and reported."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import pytest
+from cpm_harness import Cpm, enrollment_request
+
+
+def _oracle_request(message_id: str = "REQ-1", **program: Any) -> dict[str, Any]:
+    """The enrollment request with the fields of Oracle's mapping the contract example omits."""
+    body = enrollment_request(message_id)
+    body["drmsInstanceId"] = "derms-1"
+    body["programInfo"]["endDateTimeISO"] = "2026-10-01T00:00:00-07:00"
+    body["programInfo"].update(program)
+    return body
+
+
+def test_an_enrollment_request_with_every_oracle_field_is_enrolled_and_keeps_them(
+    seeded: Cpm,
+) -> None:
+    answer = seeded.post("/enrollments", _oracle_request(), client="hub")
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["ignoredFields"] == []
+    enrollment = seeded.enrollment(answer.json()["enrollmentId"])
+    assert enrollment["drmsInstanceId"] == "derms-1"
+    assert enrollment["endDateTimeISO"] == "2026-10-01T00:00:00-07:00"
+    [message] = seeded.outbox_messages()
+    assert message["subscriptionInfo"]["endDateTimeISO"] == "2026-10-01T00:00:00-07:00"
+
+
+def test_an_end_that_is_not_after_the_start_answers_its_code(seeded: Cpm) -> None:
+    body = _oracle_request(endDateTimeISO="2026-06-01T07:00:00+00:00")
+    answer = seeded.post("/enrollments", body, client="hub")
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "CPM-END-NOT-AFTER-START"
+    assert seeded.outbox_messages() == []
+
+
+def test_an_end_without_an_offset_answers_422_naming_it(seeded: Cpm) -> None:
+    body = _oracle_request(endDateTimeISO="2026-10-01T00:00:00")
+    answer = seeded.post("/enrollments", body, client="hub")
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["programInfo.endDateTimeISO"]
+
+
+def test_unknown_fields_are_ignored_reported_and_logged_once_per_name(
+    seeded: Cpm, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A field name no other test sends: the log line is once per name and process.
+    unknown = f"extra{uuid.uuid4().hex[:8]}"
+    first = _oracle_request("REQ-1")
+    first["customerInfo"][unknown] = "x"
+    first["assetInfo"]["assetList"][0]["firmware"] = "1.2"
+    second = enrollment_request("REQ-2", account="A2", service_point="SP2",
+                                assets=[seeded.asset("NIC-2")])  # fmt: skip
+    second["customerInfo"][unknown] = "y"
+
+    with caplog.at_level(logging.WARNING, logger="derlink.cpm"):
+        one = seeded.post("/enrollments", first, client="hub")
+        many = seeded.post("/enrollments/collection", {"requests": [second]}, client="hub")
+
+    assert one.status_code == 201, one.text
+    assert sorted(one.json()["ignoredFields"]) == [
+        "assetInfo.assetList.firmware",
+        f"customerInfo.{unknown}",
+    ]
+    [result] = many.json()["results"]
+    assert (result["outcome"], result["ignoredFields"]) == ("Created", [f"customerInfo.{unknown}"])
+    lines = [r.getMessage() for r in caplog.records if unknown in r.getMessage()]
+    assert len(lines) == 1
+    assert f"customerInfo.{unknown}" in lines[0]
+
+
+def test_derlinks_own_device_api_stays_strict(seeded: Cpm) -> None:
+    enrollment_id = seeded.active_enrollment()["enrollmentId"]
+    asset = seeded.asset("NIC-9", firmware="1.2")
+    answer = seeded.post(f"/enrollments/{enrollment_id}/devices", {"asset": asset})
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["asset.firmware"]
