@@ -228,3 +228,23 @@ async def test_every_oracle_field_is_taken_and_unknown_ones_are_ignored_and_coun
     assert enrollment["drmsInstanceId"] == "derms-1"
     assert enrollment["startDateTimeISO"] == "2026-06-01T00:00:00-07:00"
     assert enrollment["endDateTimeISO"] == "2026-10-01T00:00:00-07:00"
+
+
+async def test_a_specification_sent_as_make_model_is_mapped_through_asset_spec(world: World):
+    lookup = await world.hub.put(
+        "/api/v1/lookups/AssetSpec/ACME!X1",
+        json={"value": "ACME-SPEC"},
+        headers=world.credentials.client("operator").header(),
+    )
+    assert lookup.status_code == 200, lookup.text
+    requests = [request("M1", specification="acme!x1"),
+                request("M2", nic="NIC-2", specification="NOPE!Z9")]  # fmt: skip
+
+    answer = await world.publish("derms", "ENR-REQ", {"batchId": "REQ-B2", "requests": requests})
+
+    detail = world.instance(answer.json()["instanceId"])
+    assert detail["outcome"]["errors"] == [
+        {"key": "M2", "code": "HUB-LOOKUP-ASSETSPEC", "message": "no AssetSpec value for 'NOPE!Z9'"}
+    ]
+    (device,) = _only_enrollment(world)["devices"]
+    assert (device["specification"], device["make"], device["model"]) == ("ACME-SPEC", "ACME", "X1")

@@ -62,7 +62,8 @@ class LocationInfo(External):
 class AssetCreate(External):
     sequence: int | None = None
     assetId: Text = ""
-    #: Filled by the hub from the AssetSpec lookup (MAKE!MODEL) when derms sent make and model.
+    #: The hub maps a ``MAKE!MODEL`` specification, or a make and model sent without one,
+    #: through its AssetSpec lookup.
     specification: Text = ""
     make: Text = ""
     model: Text = ""
