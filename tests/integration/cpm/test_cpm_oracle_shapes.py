@@ -1,5 +1,5 @@
 """Oracle's published shapes in cpm: every field of the enrollment request taken, unknown ones
-ignored and reported."""
+ignored and reported; acknowledgements checked against the sync request they name."""
 
 from __future__ import annotations
 
@@ -82,3 +82,71 @@ def test_derlinks_own_device_api_stays_strict(seeded: Cpm) -> None:
     answer = seeded.post(f"/enrollments/{enrollment_id}/devices", {"asset": asset})
     assert answer.status_code == 422
     assert [e["field"] for e in answer.json()["errors"]] == ["asset.firmware"]
+
+
+# -- acknowledgements ---------------------------------------------------------------------------
+
+
+def test_update_and_transition_refuses_a_body_naming_another_sync_request(seeded: Cpm) -> None:
+    sync_id = seeded.enroll()["syncRequestId"]
+    other = seeded.enroll("REQ-2", account="A2", service_point="SP2",
+                          assets=[seeded.asset("NIC-2")])["syncRequestId"]  # fmt: skip
+    answer = seeded.post(
+        f"/sync-requests/{sync_id}/update-and-transition",
+        {"syncRequestId": other, "hasError": False},
+        client="hub",
+    )
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert error["field"] == "syncRequestId"
+    assert error["message"] == (
+        f"the body names sync request {other!r}, the path {sync_id!r}: they must be the same"
+    )
+    assert (seeded.sync_state(sync_id), seeded.sync_state(other)) == ("Pending", "Pending")
+
+
+@pytest.mark.parametrize("route", ["collection", "update-and-transition"])
+def test_an_ack_naming_a_device_the_subscription_does_not_hold_is_rejected(
+    seeded: Cpm, route: str
+) -> None:
+    created = seeded.enroll()
+    sync_id = created["syncRequestId"]
+    other = seeded.enroll("REQ-2", account="A2", service_point="SP2",
+                          assets=[seeded.asset("NIC-2")])  # fmt: skip
+    held = seeded.enrollment(created["enrollmentId"])["devices"][0]["deviceId"]
+    foreign = seeded.enrollment(other["enrollmentId"])["devices"][0]["deviceId"]
+    devices = [{"deviceId": d, "headEndRegistration": "D1RE"} for d in (held, foreign, "D-none")]
+    ack = {"syncRequestId": sync_id, "hasError": False, "deviceHeadendStatus": devices}
+    if route == "collection":
+        answer = seeded.post("/sync-requests/acknowledgements", {"acknowledgements": [ack]},
+                             client="hub")  # fmt: skip
+        [result] = answer.json()["results"]
+    else:
+        answer = seeded.post(f"/sync-requests/{sync_id}/update-and-transition", ack, client="hub")
+        result = answer.json()
+    assert answer.status_code == 200, answer.text
+    assert result == {
+        "syncRequestId": sync_id,
+        "outcome": "Rejected",
+        "code": "CPM-DEVICE-NOT-ON-ENROLLMENT",
+        "detail": f"enrollment {created['enrollmentId']} holds no device {foreign}, D-none",
+    }
+    assert seeded.sync_state(sync_id) == "Pending"
+    enrollment = seeded.enrollment(created["enrollmentId"])
+    assert enrollment["status"] == "Pending"
+    assert enrollment["devices"][0]["headEndRegistration"] is None
+    # A corrected ack settles it.
+    ack["deviceHeadendStatus"] = ack["deviceHeadendStatus"][:1]
+    assert seeded.ack(sync_id, **{k: v for k, v in ack.items() if k != "syncRequestId"}) == {
+        "syncRequestId": sync_id,
+        "outcome": "Synchronized",
+    }
+
+
+def test_a_status_answer_for_an_unknown_check_says_which(seeded: Cpm) -> None:
+    body = {"responses": [{"transactionId": "DS-none", "status": "SUCCESS"}]}
+    answer = seeded.post("/device-status-responses", body, client="hub")
+    assert answer.json()["results"] == [
+        {"transactionId": "DS-none", "outcome": "Rejected", "code": "CPM-CHECK-UNKNOWN",
+         "detail": "no device status check with dacsMessageId 'DS-none'"},
+    ]  # fmt: skip

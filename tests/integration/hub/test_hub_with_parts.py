@@ -248,3 +248,61 @@ async def test_a_specification_sent_as_make_model_is_mapped_through_asset_spec(w
     ]
     (device,) = _only_enrollment(world)["devices"]
     assert (device["specification"], device["make"], device["model"]) == ("ACME-SPEC", "ACME", "X1")
+
+
+# -- acknowledgements --------------------------------------------------------------------------
+
+
+async def test_device_status_answers_are_recorded_per_record(world: World):
+    created = world.enroll()
+    (device,) = world.enrollment(created["enrollmentId"])["devices"]
+    check = world.cpm_call("POST", f"/devices/{device['deviceId']}/status-checks")["dacsMessageId"]
+    answers = [
+        {"transactionId": check, "status": "SUCCESS", "message": ""},
+        {"transactionId": "DS-none", "status": "FAILURE", "message": "no answer"},
+    ]
+
+    first = await world.publish(
+        "derms", "DEV-STATUS-ACK", {"batchId": "DS-B1", "responses": answers}
+    )
+    again = await world.publish(
+        "derms", "DEV-STATUS-ACK", {"batchId": "DS-B2", "responses": answers[:1]}
+    )
+
+    detail = world.instance(first.json()["instanceId"])
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert (detail["outcome"]["processed"], detail["succeeded"], detail["failed"]) == (2, 1, 1)
+    assert detail["outcome"]["errors"] == [
+        {"key": "DS-none", "code": "CPM-CHECK-UNKNOWN",
+         "message": "no device status check with dacsMessageId 'DS-none'"}
+    ]  # fmt: skip
+    repeated = world.instance(again.json()["instanceId"])
+    assert repeated["status"] == InstanceStatus.COMPLETED
+    assert repeated["outcome"]["duplicates"] == 1
+
+
+async def test_an_ack_naming_a_device_the_subscription_does_not_hold_is_a_record_error(
+    world: World,
+):
+    created = world.enroll()
+    sync_id = created["syncRequestId"]
+    (device,) = world.enrollment(created["enrollmentId"])["devices"]
+    ack = _msg_ack(
+        sync_id,
+        {"id": device["deviceId"], "value": "D1RE", "responseCode": "SUCCESS",
+         "dacsMessageId": sync_id},
+        {"id": "D-stranger", "value": "D1RE", "responseCode": "SUCCESS",
+         "dacsMessageId": sync_id},
+    )  # fmt: skip
+
+    answer = await world.publish("derms", "ENR-ACK", {"batchId": "ACK-B1", "acks": [ack]})
+
+    detail = world.instance(answer.json()["instanceId"])
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    [error] = detail["outcome"]["errors"]
+    assert (error["key"], error["code"]) == (sync_id, "CPM-DEVICE-NOT-ON-ENROLLMENT")
+    assert "D-stranger" in error["message"]
+    enrollment = world.enrollment(created["enrollmentId"])
+    assert enrollment["status"] == "Pending"
+    assert [s["state"] for s in enrollment["syncRequests"]] == ["Pending"]
+    assert enrollment["devices"][0]["headEndRegistration"] is None

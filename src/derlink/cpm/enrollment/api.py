@@ -16,6 +16,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -196,6 +197,7 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
     async def update_and_transition(
         sync_request_id: str, body: s.SingleAcknowledgementCreate, client: Syncer
     ) -> s.AckResultRead:
+        _check_same_sync_request(body, sync_request_id)
         result = await run_in_threadpool(
             sync_requests.update_and_transition,
             db=db,
@@ -256,7 +258,7 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         return s.DeviceStatusResultsRead(
             results=[
                 s.DeviceStatusResultRead(
-                    transactionId=r.transaction_id, outcome=r.outcome, code=r.code
+                    transactionId=r.transaction_id, outcome=r.outcome, code=r.code, detail=r.detail
                 )
                 for r in results
             ]
@@ -358,6 +360,22 @@ def _ignored(body: s.EnrollmentRequest) -> list[str]:
                 name,
             )
     return list(body.ignored)
+
+
+def _check_same_sync_request(body: s.SingleAcknowledgementCreate, sync_request_id: str) -> None:
+    """update-and-transition: a body that names a sync request names the path's."""
+    named = body.syncRequestId
+    if named is not None and named != sync_request_id:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "syncRequestId"),
+                    "msg": f"the body names sync request {named!r}, the path "
+                    f"{sync_request_id!r}: they must be the same",
+                    "type": "value_error",
+                }
+            ]
+        )
 
 
 def _new_enrollment(body: s.EnrollmentRequest) -> m.NewEnrollment:

@@ -375,15 +375,29 @@ class AckDecision:
     detail: str | None = None
 
 
-def decide_acknowledgement(state: SyncState | None, *, has_error: bool) -> AckDecision:
+def decide_acknowledgement(
+    state: SyncState | None,
+    *,
+    has_error: bool,
+    enrollment_id: str = "",
+    unheld_devices: Sequence[str] = (),
+) -> AckDecision:
     """Apply an ack: open → Synchronized | Error; final → Duplicate; else Rejected.
 
     An ack may overtake the hub's acceptance and find the request still Pending; it is applied
-    all the same (contract, "Sync request states").
+    all the same (contract, "Sync request states"). An ack that would settle the request but
+    names devices its subscription does not hold (``unheld_devices``) is Rejected whole, and
+    the request stays open for a corrected one.
     """
     if state is None:
         return AckDecision(AckOutcome.REJECTED, code=SYNC_UNKNOWN, detail="no such sync request")
     if state in OPEN_STATES:
+        if unheld_devices:
+            return AckDecision(
+                AckOutcome.REJECTED,
+                code=DEVICE_NOT_ON_ENROLLMENT,
+                detail=f"enrollment {enrollment_id} holds no device {', '.join(unheld_devices)}",
+            )
         if has_error:
             return AckDecision(AckOutcome.ERROR, SyncState.ERROR)
         return AckDecision(AckOutcome.SYNCHRONIZED, SyncState.SYNCHRONIZED)
@@ -424,6 +438,11 @@ def subscription_status_after(
     if sync_type is SyncType.UNENROLL and status is not SubscriptionStatus.INACTIVE:
         return SubscriptionStatus.INACTIVE
     return None
+
+
+def unknown_check(transaction_id: str) -> str:
+    """Why a device-status response for a check cpm never started is Rejected."""
+    return f"no device status check with dacsMessageId {transaction_id!r}"
 
 
 def decide_status_answer(state: DeviceCheckState | None) -> AnswerOutcome:

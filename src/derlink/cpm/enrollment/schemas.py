@@ -277,6 +277,7 @@ class DeviceStatusResultRead(Out):
     transactionId: str
     outcome: AnswerOutcome
     code: str | None = None
+    detail: str | None = None
 
 
 class DeviceStatusResultsRead(Out):

@@ -5,7 +5,8 @@ request id) and a head-end registration per device. The hub maps each MsgAck to 
 postAcknowledgement and delivers them: as one collection to derlink's cpm, or one call per
 record to a target that only takes single records. cpm suppresses a second ack for the same
 syncRequestId (outcome Duplicate) — that is success, not an error. A record cpm rejects
-(unknown or discarded sync request) is a business error of that record only.
+(unknown or discarded sync request, a device the subscription does not hold) is a business
+error of that record only.
 """
 
 from __future__ import annotations
