@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from derlink.common.errors import Fault, TechnicalFault
 from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
-from derlink.hub.flows.delivery import record_error, rejected
+from derlink.hub.flows.delivery import results_outcome
 from derlink.hub.model import FlowOutcome
 from derlink.hub.runtime.port import FlowContext
 
@@ -31,13 +31,7 @@ class DeviceStatusAcknowledgement:
     async def run(self, ctx: FlowContext, message: dict[str, Any]) -> FlowOutcome:
         records = message["responses"]
         results = await ctx.step("deliver-cpm-status-response", self._deliver, records)
-        errors = [record_error(r, r["transactionId"]) for r in results if rejected(r)]
-        return FlowOutcome(
-            processed=len(results),
-            succeeded=len(results) - len(errors),
-            errors=errors,
-            notes={"duplicates": sum(1 for r in results if r.get("outcome") == "Duplicate")},
-        )
+        return results_outcome(results, "transactionId")
 
     async def _deliver(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         body = await self.targets.cpm.post(
