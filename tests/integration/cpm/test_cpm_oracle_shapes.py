@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from cpm_harness import Cpm, enrollment_request
 
+from derlink.cpm.enrollment import api as enrollment_api
+
 
 def _oracle_request(message_id: str = "REQ-1", **program: Any) -> dict[str, Any]:
     """The enrollment request with the fields of Oracle's mapping the contract example omits."""
@@ -74,6 +76,23 @@ def test_unknown_fields_are_ignored_reported_and_logged_once_per_name(
     lines = [r.getMessage() for r in caplog.records if unknown in r.getMessage()]
     assert len(lines) == 1
     assert f"customerInfo.{unknown}" in lines[0]
+
+
+def test_past_a_number_of_names_no_more_are_logged(
+    seeded: Cpm, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(enrollment_api, "_LOGGED_IGNORED", set())
+    monkeypatch.setattr(enrollment_api, "_MOST_LOGGED", 2)
+    body = _oracle_request()
+    body.update({f"made{n}": n for n in range(5)})
+    with caplog.at_level(logging.WARNING, logger="derlink.cpm"):
+        answer = seeded.post("/enrollments", body, client="hub")
+    assert answer.json()["ignoredFields"] == [f"made{n}" for n in range(5)]
+    assert [r.getMessage().split(",")[0] for r in caplog.records] == [
+        "enrollment requests carry made0",
+        "enrollment requests carry made1",
+        "enrollment requests carry more unknown fields: no more are logged",
+    ]
 
 
 def test_derlinks_own_device_api_stays_strict(seeded: Cpm) -> None:

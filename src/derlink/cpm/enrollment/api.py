@@ -345,20 +345,26 @@ def _read_request(
     return message_id, _new_enrollment(body), _ignored(body)
 
 
-#: The ignored field names already logged by this process: each is logged once.
+#: The ignored field names already logged by this process: each is logged once, and after
+#: ``_MOST_LOGGED`` names no more are (a sender inventing names fills neither log nor memory).
 _LOGGED_IGNORED: set[str] = set()
+_MOST_LOGGED = 1000
 
 
 def _ignored(body: s.EnrollmentRequest) -> list[str]:
     """The fields of an enrollment request cpm ignored; a name not seen before is logged."""
     for name in body.ignored:
-        if name not in _LOGGED_IGNORED:
-            _LOGGED_IGNORED.add(name)
-            log.warning(
-                "enrollment requests carry %s, a field cpm does not know: it is ignored "
-                "(logged once; each answer lists the fields it ignored)",
-                name,
-            )
+        if name in _LOGGED_IGNORED or len(_LOGGED_IGNORED) > _MOST_LOGGED:
+            continue
+        _LOGGED_IGNORED.add(name)
+        if len(_LOGGED_IGNORED) > _MOST_LOGGED:
+            log.warning("enrollment requests carry more unknown fields: no more are logged")
+            continue
+        log.warning(
+            "enrollment requests carry %s, a field cpm does not know: it is ignored "
+            "(logged once; each answer lists the fields it ignored)",
+            name,
+        )
     return list(body.ignored)
 
 
