@@ -118,6 +118,7 @@ def _subscription(
     return {
         "id": f"E-{base:012x}{n:014x}",
         "message_id": f"BENCH-{n:09d}",
+        "drms_instance_id": "",
         "program_id": program_ids[p],
         "program_code": PROGRAMS[p],
         "contact_id": f"C-{n:024d}",

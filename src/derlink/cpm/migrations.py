@@ -20,4 +20,9 @@ MIGRATIONS: list[Migration] = [
         "cpm: enrollment extracts, and the version analytics holds of each subscription",
         enrollment_tables.add_enrollment_extracts,
     ),
+    Migration(
+        3,
+        "cpm: the DERMS instance an enrollment request came from",
+        enrollment_tables.add_drms_instance_id,
+    ),
 ]

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from derlink.common.errors import BusinessError
 from derlink.hub import scopes
+from derlink.hub.catalog import publishing_refusal
 from derlink.hub.lookups import LookupStore
 from derlink.hub.metrics import exposition
 from derlink.hub.schemas import Accepted, LookupValue, Selection
@@ -63,6 +64,9 @@ def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
     ) -> Any:
         """Accept one message (a batch of records) for a flow: persisted, then 202."""
         flow = hub.flow(code)
+        refusal = publishing_refusal(flow.spec, client.client_id)
+        if refusal is not None:
+            raise Forbidden(refusal, code="HUB-PUBLISH-SOURCE")
         try:
             batch = flow.spec.batch.model_validate(body)
         except ValidationError as exc:

@@ -27,6 +27,7 @@ from derlink.hub.schemas import (
     StatusAnswerBatch,
     StatusCheckBatch,
 )
+from derlink.hub.scopes import PUBLISHERS
 
 #: "message": a party sends it to the intake; "schedule": the hub starts it on a schedule.
 Trigger = Literal["message", "schedule"]
@@ -173,3 +174,24 @@ CATALOG: tuple[FlowSpec, ...] = (
 
 #: The catalog by flow code.
 FLOWS: Mapping[str, FlowSpec] = {spec.code: spec for spec in CATALOG}
+
+
+def publishing_refusal(spec: FlowSpec, client_id: str) -> str | None:
+    """Why the client ``client_id`` may not publish into the flow of ``spec``; None when it may.
+
+    A client publishes only into the message flows whose source is the part it speaks for
+    (``hub.scopes.PUBLISHERS``); a scheduled flow is started by the hub, never by a message.
+    """
+    if spec.trigger != "message":
+        return (
+            f"{spec.code} is started by the hub's {spec.schedule} schedule, not by messages: "
+            "no client publishes into it"
+        )
+    part = PUBLISHERS.get(client_id)
+    speaks = f"publishes for {part}" if part else "publishes for no part"
+    if part != spec.source:
+        return (
+            f"client {client_id!r} {speaks}; {spec.code} ({spec.name}) takes messages from "
+            f"{spec.source} only"
+        )
+    return None

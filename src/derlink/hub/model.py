@@ -144,27 +144,39 @@ def asset_spec_key(make: str, model: str) -> str:
 def fill_specifications(
     request: Mapping[str, Any], asset_spec: Mapping[str, str]
 ) -> tuple[dict[str, Any], RecordError | None]:
-    """Fill each asset's ``specification`` from the AssetSpec lookup when DERMS sent none.
+    """Map each asset's specification through the AssetSpec lookup (SPEC §2.3, §2.5).
 
-    An asset with neither a specification nor a mapped make and model is a mapping failure of
-    that record: it is reported as a record error (code ``HUB-LOOKUP-ASSETSPEC``) and the other
-    records go on.
+    DERMS names a device's model as ``MAKE!MODEL``: sent as the ``specification``, or as a make
+    and a model without one. Either is looked up (case and surrounding blanks aside) and
+    replaced by cpm's specification; the make and model are filled from it where the asset
+    left them blank. A specification without ``!`` is cpm's own and passes as sent. An asset
+    whose ``MAKE!MODEL`` has no AssetSpec value is a mapping failure of that record: it is
+    reported as a record error (code ``HUB-LOOKUP-ASSETSPEC``) and the other records go on.
     """
     mapped = dict(request)
     asset_info = dict(mapped.get("assetInfo") or {})
     assets = []
     for asset in asset_info.get("assetList") or []:
         asset = dict(asset)
-        if not asset.get("specification"):
-            key = asset_spec_key(str(asset.get("make", "")), str(asset.get("model", "")))
-            spec = asset_spec.get(key)
-            if spec is None:
-                return mapped, RecordError(
-                    key=str(request.get("messageId", "")),
-                    code="HUB-LOOKUP-ASSETSPEC",
-                    message=f"no AssetSpec value for {key!r}",
-                )
-            asset["specification"] = spec
+        sent = str(asset.get("specification") or "")
+        if sent and "!" not in sent:
+            assets.append(asset)
+            continue
+        make, _, model = sent.partition("!")
+        if not sent:
+            make, model = str(asset.get("make", "")), str(asset.get("model", ""))
+        key = asset_spec_key(make, model)
+        spec = asset_spec.get(key)
+        if spec is None:
+            return mapped, RecordError(
+                key=str(request.get("messageId", "")),
+                code="HUB-LOOKUP-ASSETSPEC",
+                message=f"no AssetSpec value for {key!r}",
+            )
+        make, _, model = key.partition("!")
+        asset["specification"] = spec
+        asset["make"] = asset.get("make") or make
+        asset["model"] = asset.get("model") or model
         assets.append(asset)
     asset_info["assetList"] = assets
     mapped["assetInfo"] = asset_info

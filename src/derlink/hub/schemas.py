@@ -4,11 +4,33 @@ which validates its own contract."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 BatchId = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
+
+#: A date, a time to the second (a fraction allowed) and a UTC offset or Z.
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
+
+
+def _timestamp(value: str) -> str:
+    """An acknowledgement's timestamp (SPEC §2.2), kept as it was sent."""
+    try:
+        if _TIMESTAMP.fullmatch(value):
+            datetime.fromisoformat(value)
+            return value
+    except ValueError:
+        pass
+    raise ValueError(
+        "must be an ISO 8601 timestamp with its UTC offset, like 2026-07-01T18:00:00.000Z"
+    )
+
+
+#: ``whenISO``, ``responseTimeISO``: a real moment, with its offset.
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
 
 
 class _Open(BaseModel):
@@ -49,12 +71,13 @@ class AckResponse(_Open):
     id: str
     value: str = ""
     responseCode: str
+    responseTimeISO: Timestamp | None = None
     dacsMessageId: str = Field(min_length=1)
 
 
 class MsgAck(_Open):
     ackType: Literal["SUCCESS", "ERROR", "FAILURE"]
-    whenISO: str
+    whenISO: Timestamp
     #: derms also names the sync request at the top, so that an ack without responses (a
     #: sync that lists no device) still correlates.
     dacsMessageId: str | None = Field(default=None, min_length=1)

@@ -1,12 +1,13 @@
 """The hub's scopes, and which of the clients an embedded start creates hold them (composed by
-platform/auth.py ``compose_clients``)."""
+platform/auth.py ``compose_clients``); and the part each publishing client speaks for."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 READ = "hub:read"
-#: Send a flow's messages to the hub's intake (the parts' outbox publishers).
+#: Send a flow's messages to the hub's intake (the parts' outbox publishers), into the flows
+#: whose source is the part the client speaks for (``PUBLISHERS``).
 PUBLISH = "hub:publish"
 #: Pause, resume and run flows; resubmit and discard; set lookups and flow properties.
 OPERATE = "hub:operate"
@@ -16,10 +17,16 @@ OPERATE = "hub:operate"
 ACT_FOR_USERS = "hub:act-for-users"
 
 GRANTS: Mapping[str, tuple[str, ...]] = {
-    "operator": (READ, PUBLISH, OPERATE),
+    # People operate flows; they publish into none (no flow has them as its source).
+    "operator": (READ, OPERATE),
     "viewer": (READ,),
     # The parts, publishing their outbound messages to the hub.
     "cpm": (PUBLISH,),
     "derms": (PUBLISH,),
     "analytics": (PUBLISH,),
 }
+
+#: The part each publishing client speaks for: it may publish only into the message flows whose
+#: source is that part (hub/catalog.py, ``FlowSpec.source``). A system that replaces a part
+#: (an external DERMS) publishes with that part's client.
+PUBLISHERS: Mapping[str, str] = {"cpm": "cpm", "derms": "derms", "analytics": "analytics"}

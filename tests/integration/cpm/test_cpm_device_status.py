@@ -44,8 +44,9 @@ def test_responses_are_recorded_once_and_unknown_ones_rejected(seeded: Cpm) -> N
     assert answer.json()["results"] == [
         {"transactionId": check_id, "outcome": "Recorded"},
         {"transactionId": check_id, "outcome": "Duplicate"},
-        {"transactionId": "DS-none", "outcome": "Rejected", "code": "CPM-CHECK-UNKNOWN"},
-    ]
+        {"transactionId": "DS-none", "outcome": "Rejected", "code": "CPM-CHECK-UNKNOWN",
+         "detail": "no device status check with dacsMessageId 'DS-none'"},
+    ]  # fmt: skip
 
 
 def test_a_status_other_than_success_or_failure_answers_422(seeded: Cpm) -> None:

@@ -10,7 +10,9 @@ from derlink.cpm.enrollment.service.sync_requests import enroll_sync_sent
 
 
 def test_a_collection_of_acknowledgements_gets_one_outcome_each(seeded: Cpm) -> None:
-    good = seeded.enroll("REQ-1")["syncRequestId"]
+    enrolled = seeded.enroll("REQ-1")
+    good = enrolled["syncRequestId"]
+    device = seeded.enrollment(enrolled["enrollmentId"])["devices"][0]["deviceId"]
     bad = seeded.enroll("REQ-2", account="A2", service_point="SP2",
                         assets=[seeded.asset("NIC-2")])["syncRequestId"]  # fmt: skip
     failure = {"messageCategory": "DERMS", "messageNumber": "DERMS-DEVICE-CONFLICT",
@@ -19,7 +21,7 @@ def test_a_collection_of_acknowledgements_gets_one_outcome_each(seeded: Cpm) -> 
         "/sync-requests/acknowledgements",
         {"acknowledgements": [
             {"syncRequestId": good, "hasError": False,
-             "deviceHeadendStatus": [{"deviceId": "D-x", "headEndRegistration": "D1RE"}]},
+             "deviceHeadendStatus": [{"deviceId": device, "headEndRegistration": "D1RE"}]},
             {"syncRequestId": bad, "hasError": True, "exceptionInfo": [failure]},
             {"syncRequestId": good, "hasError": False},
             {"syncRequestId": "SR-unknown", "hasError": False},

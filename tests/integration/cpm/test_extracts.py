@@ -451,12 +451,14 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def old_cpm(fresh_url: str) -> Iterator[sa.Engine]:
-    """A cpm database as migration 1 left it before migration 2 existed, with a subscription."""
+    """A cpm database as migration 1 left it before migrations 2 and 3 existed, with a
+    subscription."""
     engine = make_engine(fresh_url, schema=None if fresh_url.startswith("sqlite") else "cpm")
     migrate(engine, MIGRATIONS[:1])
     with engine.begin() as conn:
         conn.execute(sa.text("DROP INDEX ix_subscriptions_analytics_due"))
         conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN analytics_version"))
+        conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN drms_instance_id"))
         conn.execute(sa.text("DROP TABLE enrollment_extracts"))
         conn.execute(sa.text(
             "INSERT INTO programs (id, code, name, program_type, status, eligible_specifications,"
@@ -475,8 +477,8 @@ def old_cpm(fresh_url: str) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
-def test_migration_2_brings_an_older_database_up_to_date(old_cpm: sa.Engine) -> None:
-    assert migrate(old_cpm, MIGRATIONS) == [2]
+def test_migrations_2_and_3_bring_an_older_database_up_to_date(old_cpm: sa.Engine) -> None:
+    assert migrate(old_cpm, MIGRATIONS) == [2, 3]
     inspector = sa.inspect(old_cpm)
     assert "enrollment_extracts" in inspector.get_table_names()
     assert "analytics_version" in {c["name"] for c in inspector.get_columns("subscriptions")}
@@ -484,6 +486,8 @@ def test_migration_2_brings_an_older_database_up_to_date(old_cpm: sa.Engine) -> 
         i["name"] for i in inspector.get_indexes("subscriptions")
     }
     with old_cpm.connect() as conn:
-        row = conn.execute(sa.text("SELECT version, analytics_version FROM subscriptions")).one()
-    assert tuple(row) == (3, None)  # kept, and due for the first incremental
+        row = conn.execute(
+            sa.text("SELECT version, analytics_version, drms_instance_id FROM subscriptions")
+        ).one()
+    assert tuple(row) == (3, None, "")  # kept, and due for the first incremental
     assert migrate(old_cpm, MIGRATIONS) == []

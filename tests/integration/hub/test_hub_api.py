@@ -201,3 +201,106 @@ def test_a_client_trusted_to_act_for_users_is_recorded_as_user_via_client(api: T
     )
     assert too_long.status_code == 422
     assert "X-Derlink-User" in too_long.json()["detail"]
+
+
+def _ack(sync_id: str) -> dict[str, object]:
+    return {"ackType": "SUCCESS", "whenISO": "2026-07-01T18:00:01.000Z", "dacsMessageId": sync_id}
+
+
+@pytest.mark.parametrize(
+    ("client", "code", "body", "message"),
+    [
+        (
+            "cpm",
+            "ENR-ACK",
+            {"batchId": "B1", "acks": [_ack("SR1")]},
+            "client 'cpm' publishes for cpm; ENR-ACK (Enrollment Acknowledgement) takes "
+            "messages from derms only",
+        ),
+        (
+            "analytics",
+            "ENR-SYNC",
+            {"batchId": "B1", "messages": [sync_record("SR1")]},
+            "client 'analytics' publishes for analytics; ENR-SYNC (Enrollment "
+            "Synchronization) takes messages from cpm only",
+        ),
+        (
+            "operator",
+            "ENR-SYNC",
+            {"batchId": "B1", "messages": [sync_record("SR1")]},
+            "client 'operator' lacks scope 'hub:publish'",
+        ),
+        (
+            "cpm",
+            "RECONCILE",
+            {"batchId": "B1", "runs": [{"scheduledAt": "2026-07-01T18:00:00Z"}]},
+            "RECONCILE is started by the hub's reconcile schedule, not by messages: no client "
+            "publishes into it",
+        ),
+    ],
+)  # fmt: skip
+def test_a_publisher_is_confined_to_the_flows_whose_source_it_is(
+    api: TestClient, client: str, code: str, body: dict[str, object], message: str
+):
+    harness: Harness = api.harness  # type: ignore[attr-defined]
+    response = api.post(f"/api/v1/flows/{code}/messages", json=body, headers=_auth(api, client))
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == message
+    # Nothing was received, nothing ran, no target heard of it.
+    assert harness.hub.store.search(flow=code) == []
+    assert (harness.cpm.calls, harness.derms.calls) == ([], [])
+
+
+def test_each_part_publishes_into_the_flows_whose_source_it_is(api: TestClient):
+    ack = api.post(
+        "/api/v1/flows/ENR-ACK/messages",
+        json={"batchId": "B1", "acks": [_ack("SR1")]},
+        headers=_auth(api, "derms"),
+    )
+    sync = api.post(
+        "/api/v1/flows/ENR-SYNC/messages",
+        json={"batchId": "B1", "messages": [sync_record("SR1")]},
+        headers=_auth(api, "cpm"),
+    )
+    assert (ack.status_code, sync.status_code) == (202, 202)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"whenISO": "yesterday"}, "acks[0].whenISO"),
+        ({"whenISO": "2026-07-01T18:00:01"}, "acks[0].whenISO"),
+        ({"whenISO": "2026-13-01T18:00:01.000Z"}, "acks[0].whenISO"),
+        (
+            {"responses": [{"id": "D1", "value": "D1RE", "responseCode": "SUCCESS",
+                            "dacsMessageId": "SR1", "responseTimeISO": "soon"}]},
+            "acks[0].responses[0].responseTimeISO",
+        ),
+    ],
+)  # fmt: skip
+def test_an_ack_timestamp_that_is_not_one_gets_422_naming_it(
+    api: TestClient, change: dict[str, object], field: str
+):
+    response = api.post(
+        "/api/v1/flows/ENR-ACK/messages",
+        json={"batchId": "B1", "acks": [{**_ack("SR1"), **change}]},
+        headers=_auth(api, "derms"),
+    )
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == field
+    assert "an ISO 8601 timestamp with its UTC offset" in error["message"]
+    assert api.harness.hub.store.search(flow="ENR-ACK") == []  # type: ignore[attr-defined]
+
+
+def test_ack_timestamps_with_z_or_an_offset_are_taken(api: TestClient):
+    response_ = {"id": "D1", "value": "D1RE", "responseCode": "SUCCESS",
+                 "dacsMessageId": "SR1", "responseTimeISO": "2026-07-01T18:00:01Z"}  # fmt: skip
+    ack = {**_ack("SR1"), "whenISO": "2026-07-01T11:00:01-07:00", "responses": [response_]}
+    response = api.post(
+        "/api/v1/flows/ENR-ACK/messages",
+        json={"batchId": "B1", "acks": [ack]},
+        headers=_auth(api, "derms"),
+    )
+    assert response.status_code == 202, response.text

@@ -278,7 +278,7 @@ async def test_acks_are_delivered_to_cpm_as_one_collection_and_refusals_are_reco
     acks = [
         {
             "ackType": "SUCCESS",
-            "whenISO": "x",
+            "whenISO": "2026-07-01T18:00:01.000Z",
             "responses": [
                 {"id": "D1", "value": "D1RE", "responseCode": "SUCCESS", "dacsMessageId": sid}
             ],
@@ -310,7 +310,12 @@ async def test_single_record_mode_calls_update_and_transition_once_per_ack(harne
 
     harness.cpm.handler = cpm
     acks = [
-        {"ackType": "SUCCESS", "whenISO": "x", "dacsMessageId": sid, "responses": []}
+        {
+            "ackType": "SUCCESS",
+            "whenISO": "2026-07-01T18:00:01.000Z",
+            "dacsMessageId": sid,
+            "responses": [],
+        }
         for sid in ("S1", "S2")
     ]
     await harness.send("ENR-ACK", {"batchId": "B5", "acks": acks})
@@ -338,7 +343,14 @@ async def test_an_ack_cpm_refuses_is_the_same_record_error_in_either_mode(
         raise BusinessFault(f"cpm rejected POST {path} (404)", status=404, body=problem)
 
     harness.cpm.handler = cpm
-    acks = [{"ackType": "SUCCESS", "whenISO": "x", "dacsMessageId": "S9", "responses": []}]
+    acks = [
+        {
+            "ackType": "SUCCESS",
+            "whenISO": "2026-07-01T18:00:01.000Z",
+            "dacsMessageId": "S9",
+            "responses": [],
+        }
+    ]
     instance = await harness.send("ENR-ACK", {"batchId": "B5R", "acks": acks})
     detail = harness.hub.store.detail(instance)
     assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -134,3 +135,13 @@ def test_a_repeated_message_id_is_the_10589_conflict_carrying_the_enrollment() -
     assert isinstance(error, Conflict)
     assert error.code == "10589"
     assert error.details == {"messageNumber": 10589, "enrollmentId": "E-1"}
+
+
+def test_an_enrollment_ends_after_it_starts_or_not_at_all() -> None:
+    start = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    m.check_period(start, None)
+    m.check_period(start, start + timedelta(seconds=1))
+    for end in (start, start - timedelta(days=1)):
+        with pytest.raises(CpmBusinessError) as caught:
+            m.check_period(start, end)
+        assert caught.value.code == m.END_NOT_AFTER_START

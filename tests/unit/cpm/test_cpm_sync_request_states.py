@@ -46,6 +46,27 @@ def test_an_ack_for_a_discarded_request_is_rejected_with_its_code() -> None:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("state", [SyncState.PENDING, SyncState.AWAITING_ACKNOWLEDGEMENT])
+def test_an_ack_naming_devices_the_subscription_does_not_hold_is_rejected_whole(
+    state: SyncState,
+) -> None:
+    decision = m.decide_acknowledgement(
+        state, has_error=False, enrollment_id="E-1", unheld_devices=["D-2", "D-3"]
+    )
+    assert decision == m.AckDecision(
+        AckOutcome.REJECTED,
+        code=m.DEVICE_NOT_ON_ENROLLMENT,
+        detail="enrollment E-1 holds no device D-2, D-3",
+    )
+
+
+def test_a_repeated_ack_stays_a_duplicate_whatever_devices_it_names() -> None:
+    decision = m.decide_acknowledgement(
+        SyncState.SYNCHRONIZED, has_error=False, enrollment_id="E-1", unheld_devices=["D-2"]
+    )
+    assert decision.outcome is AckOutcome.DUPLICATE
+
+
 def test_only_a_pending_request_moves_to_awaiting_acknowledgement_when_sent() -> None:
     assert m.state_when_sent(SyncState.PENDING) is SyncState.AWAITING_ACKNOWLEDGEMENT
     for state in SyncState:

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from pydantic import BaseModel
 
-from derlink.hub.catalog import CATALOG, FLOWS
+from derlink.hub.catalog import CATALOG, FLOWS, publishing_refusal
 from derlink.hub.flows.dev_status import DeviceStatusCheck
 from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
@@ -17,6 +17,7 @@ from derlink.hub.flows.enr_sync import EnrollmentSync
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
+from derlink.hub.scopes import PUBLISHERS
 
 
 def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
@@ -73,3 +74,21 @@ def test_a_batch_schema_without_exactly_one_list_of_records_is_refused():
 def test_a_message_flow_with_a_schedule_is_refused():
     with pytest.raises(ValueError, match="scheduled flow"):
         dataclasses.replace(FLOWS["ENR-SYNC"], schedule="reconcile")
+
+
+def test_every_message_flow_has_a_publisher_and_only_its_source_publishes_into_it():
+    for spec in CATALOG:
+        allowed = [c for c in PUBLISHERS if publishing_refusal(spec, c) is None]
+        if spec.trigger == "message":
+            assert allowed == [spec.source]
+        else:
+            assert allowed == []
+
+
+def test_a_client_that_speaks_for_no_part_publishes_into_no_flow():
+    # An operator whose credentials file still grants hub:publish (written before it was
+    # taken away) is refused all the same.
+    assert publishing_refusal(FLOWS["ENR-SYNC"], "operator") == (
+        "client 'operator' publishes for no part; ENR-SYNC (Enrollment Synchronization) takes "
+        "messages from cpm only"
+    )

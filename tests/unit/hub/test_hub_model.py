@@ -127,6 +127,28 @@ def test_an_unmapped_make_and_model_is_a_record_error_not_a_crash():
     assert "ACME!X1" in error.message
 
 
+@pytest.mark.parametrize("sent", ["ACME!X1", " acme ! x1 "])
+def test_a_specification_sent_as_make_model_is_mapped_and_names_the_make_and_model(sent: str):
+    mapped, error = fill_specifications(_request(spec=sent, make="", model=""), {"ACME!X1": "AX"})
+    assert error is None
+    asset = mapped["assetInfo"]["assetList"][0]
+    assert (asset["specification"], asset["make"], asset["model"]) == ("AX", "ACME", "X1")
+
+
+def test_a_make_and_model_the_asset_named_are_kept_when_its_specification_is_mapped():
+    mapped, _ = fill_specifications(_request(spec="ACME!X1", make="Acme Inc."), {"ACME!X1": "AX"})
+    assert mapped["assetInfo"]["assetList"][0]["make"] == "Acme Inc."
+
+
+def test_an_unmapped_make_model_specification_is_a_record_error():
+    _, error = fill_specifications(_request(spec="NOPE!Z9"), {"ACME!X1": "AX"})
+    assert error is not None
+    assert (error.code, error.message) == (
+        "HUB-LOOKUP-ASSETSPEC",
+        "no AssetSpec value for 'NOPE!Z9'",
+    )
+
+
 def test_utc_is_required_for_acks():
     with pytest.raises(ValueError):
         msg_ack(AckType.SUCCESS, datetime(2026, 1, 1), [])

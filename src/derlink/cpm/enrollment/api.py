@@ -11,10 +11,12 @@ threads several times for it), and enroll and acknowledgements are on the hot pa
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -40,6 +42,8 @@ Syncer = Annotated[Client, Depends(require(scopes.SYNC))]
 Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
 Enroller = Annotated[Client, Depends(require_any(scopes.WRITE, scopes.SYNC))]
 
+log = logging.getLogger("derlink.cpm")
+
 
 def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
     """The enrollment feature's routes of ``/cpm/api/v1``, bound to one database, clock and
@@ -50,6 +54,7 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
 
     @router.post("/enrollments", status_code=201)
     async def enroll(body: s.EnrollmentRequest, client: Enroller) -> s.EnrollmentCreated:
+        ignored = _ignored(body)
         receipt = await run_in_threadpool(
             subscriptions.enroll,
             db=db,
@@ -61,6 +66,7 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
             enrollmentId=receipt.enrollment_id,
             status=receipt.status,
             syncRequestId=receipt.sync_request_id,
+            ignoredFields=ignored,
         )
 
     @router.post("/enrollments/collection", response_model_exclude_none=True)
@@ -68,9 +74,13 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         body: s.EnrollmentCollection, client: Enroller
     ) -> s.EnrollmentCollectionResult:
         """Many single-record enrolls in one call (the hub's ENR-REQ to derlink's own cpm)."""
-        requests = [_read_request(i, raw) for i, raw in enumerate(body.requests)]
+        read = [_read_request(i, raw) for i, raw in enumerate(body.requests)]
         outcomes = await run_in_threadpool(
-            subscriptions.enroll_many, db=db, clock=clock, requests=requests, actor=client.client_id
+            subscriptions.enroll_many,
+            db=db,
+            clock=clock,
+            requests=[(message_id, request) for message_id, request, _ in read],
+            actor=client.client_id,
         )
         return s.EnrollmentCollectionResult(
             results=[
@@ -81,8 +91,9 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
                     syncRequestId=o.sync_request_id,
                     code=o.code,
                     detail=o.detail,
+                    ignoredFields=ignored or None,
                 )
-                for o in outcomes
+                for o, (_, _, ignored) in zip(outcomes, read, strict=True)
             ]
         )
 
@@ -186,6 +197,7 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
     async def update_and_transition(
         sync_request_id: str, body: s.SingleAcknowledgementCreate, client: Syncer
     ) -> s.AckResultRead:
+        _check_same_sync_request(body, sync_request_id)
         result = await run_in_threadpool(
             sync_requests.update_and_transition,
             db=db,
@@ -246,7 +258,7 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         return s.DeviceStatusResultsRead(
             results=[
                 s.DeviceStatusResultRead(
-                    transactionId=r.transaction_id, outcome=r.outcome, code=r.code
+                    transactionId=r.transaction_id, outcome=r.outcome, code=r.code, detail=r.detail
                 )
                 for r in results
             ]
@@ -317,26 +329,71 @@ def _asset(a: s.AssetCreate) -> m.Asset:
     )
 
 
-def _read_request(index: int, raw: dict[str, object]) -> tuple[str, m.NewEnrollment | str]:
-    """One record of a collection: the request, or why it is not one (as a 422 would say)."""
+def _read_request(
+    index: int, raw: dict[str, object]
+) -> tuple[str, m.NewEnrollment | str, list[str]]:
+    """One record of a collection: the request, or why it is not one (as a 422 would say), and
+    the fields it ignored."""
     message_id = str(raw.get("messageId") or f"#{index}")
     try:
-        return message_id, _new_enrollment(s.EnrollmentRequest.model_validate(raw))
+        body = s.EnrollmentRequest.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
         )
-        return message_id, f"requests[{index}] is not a valid enrollment request: {problems}"
+        return message_id, f"requests[{index}] is not a valid enrollment request: {problems}", []
+    return message_id, _new_enrollment(body), _ignored(body)
+
+
+#: The ignored field names already logged by this process: each is logged once, and after
+#: ``_MOST_LOGGED`` names no more are (a sender inventing names fills neither log nor memory).
+_LOGGED_IGNORED: set[str] = set()
+_MOST_LOGGED = 1000
+
+
+def _ignored(body: s.EnrollmentRequest) -> list[str]:
+    """The fields of an enrollment request cpm ignored; a name not seen before is logged."""
+    for name in body.ignored:
+        if name in _LOGGED_IGNORED or len(_LOGGED_IGNORED) > _MOST_LOGGED:
+            continue
+        _LOGGED_IGNORED.add(name)
+        if len(_LOGGED_IGNORED) > _MOST_LOGGED:
+            log.warning("enrollment requests carry more unknown fields: no more are logged")
+            continue
+        log.warning(
+            "enrollment requests carry %s, a field cpm does not know: it is ignored "
+            "(logged once; each answer lists the fields it ignored)",
+            name,
+        )
+    return list(body.ignored)
+
+
+def _check_same_sync_request(body: s.SingleAcknowledgementCreate, sync_request_id: str) -> None:
+    """update-and-transition: a body that names a sync request names the path's."""
+    named = body.syncRequestId
+    if named is not None and named != sync_request_id:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "syncRequestId"),
+                    "msg": f"the body names sync request {named!r}, the path "
+                    f"{sync_request_id!r}: they must be the same",
+                    "type": "value_error",
+                }
+            ]
+        )
 
 
 def _new_enrollment(body: s.EnrollmentRequest) -> m.NewEnrollment:
     loc = body.locationInfo
     return m.NewEnrollment(
         message_id=body.messageId,
+        drms_instance_id=body.drmsInstanceId,
         cis_account_id=body.customerInfo.cisAccountId,
         cis_person_id=body.customerInfo.cisPersonId,
         program_code=body.programInfo.programCode,
         start_at=body.programInfo.startDateTimeISO,
+        end_at=body.programInfo.endDateTimeISO,
         location=m.Location(
             cis_service_point_id=loc.cisServicePointId,
             location_id=loc.locationId,
@@ -414,6 +471,7 @@ def _enrollment_read(v: reads.EnrollmentView) -> s.EnrollmentRead:
     return s.EnrollmentRead(
         enrollmentId=v.enrollment_id,
         messageId=v.message_id,
+        drmsInstanceId=v.drms_instance_id,
         status=v.status,
         programCode=v.program_code,
         cisAccountId=v.cis_account_id,

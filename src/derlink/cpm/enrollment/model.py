@@ -128,6 +128,9 @@ SYNC_DISCARDED = "CPM-SYNC-DISCARDED"
 SYNC_SYNCHRONIZED = "CPM-SYNC-SYNCHRONIZED"
 #: derlink's addition: a device-status response for a check cpm never started.
 CHECK_UNKNOWN = "CPM-CHECK-UNKNOWN"
+#: derlink's addition: an enrollment request whose programInfo.endDateTimeISO is not after its
+#: start.
+END_NOT_AFTER_START = "CPM-END-NOT-AFTER-START"
 #: derlink's addition: an enrollment extract was asked for while another one runs.
 EXTRACT_RUNNING = "CPM-EXTRACT-RUNNING"
 #: derlink's addition: no enrollment extract with that id.
@@ -220,8 +223,11 @@ class NewEnrollment:
     assets: Sequence[Asset]
     cis_person_id: str = ""
     start_at: datetime | None = None
+    end_at: datetime | None = None
     installation_method: str = ""
     asset_ownership: str = ""
+    #: The DERMS instance that sent the request (Oracle's ``drmsInstanceId``).
+    drms_instance_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -320,6 +326,16 @@ def check_enrollment(facts: EnrollmentFacts) -> Program:
     return program
 
 
+def check_period(start_at: datetime, end_at: datetime | None) -> None:
+    """An enrollment that ends must end after it starts."""
+    if end_at is not None and end_at <= start_at:
+        raise CpmBusinessError(
+            f"programInfo.endDateTimeISO {end_at.isoformat()} is not after the start "
+            f"{start_at.isoformat()}",
+            code=END_NOT_AFTER_START,
+        )
+
+
 def check_changeable(
     enrollment_id: str, status: SubscriptionStatus, *, unenrollment_under_way: bool
 ) -> None:
@@ -359,15 +375,29 @@ class AckDecision:
     detail: str | None = None
 
 
-def decide_acknowledgement(state: SyncState | None, *, has_error: bool) -> AckDecision:
+def decide_acknowledgement(
+    state: SyncState | None,
+    *,
+    has_error: bool,
+    enrollment_id: str = "",
+    unheld_devices: Sequence[str] = (),
+) -> AckDecision:
     """Apply an ack: open → Synchronized | Error; final → Duplicate; else Rejected.
 
     An ack may overtake the hub's acceptance and find the request still Pending; it is applied
-    all the same (contract, "Sync request states").
+    all the same (contract, "Sync request states"). An ack that would settle the request but
+    names devices its subscription does not hold (``unheld_devices``) is Rejected whole, and
+    the request stays open for a corrected one.
     """
     if state is None:
         return AckDecision(AckOutcome.REJECTED, code=SYNC_UNKNOWN, detail="no such sync request")
     if state in OPEN_STATES:
+        if unheld_devices:
+            return AckDecision(
+                AckOutcome.REJECTED,
+                code=DEVICE_NOT_ON_ENROLLMENT,
+                detail=f"enrollment {enrollment_id} holds no device {', '.join(unheld_devices)}",
+            )
         if has_error:
             return AckDecision(AckOutcome.ERROR, SyncState.ERROR)
         return AckDecision(AckOutcome.SYNCHRONIZED, SyncState.SYNCHRONIZED)
@@ -408,6 +438,11 @@ def subscription_status_after(
     if sync_type is SyncType.UNENROLL and status is not SubscriptionStatus.INACTIVE:
         return SubscriptionStatus.INACTIVE
     return None
+
+
+def unknown_check(transaction_id: str) -> str:
+    """Why a device-status response for a check cpm never started is Rejected."""
+    return f"no device status check with dacsMessageId {transaction_id!r}"
 
 
 def decide_status_answer(state: DeviceCheckState | None) -> AnswerOutcome:

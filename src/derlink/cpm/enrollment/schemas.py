@@ -19,12 +19,15 @@ from derlink.cpm.enrollment.model import (
     SyncState,
     SyncType,
 )
-from derlink.cpm.schemas import In, Key, Note, Out, Text
+from derlink.cpm.schemas import External, ExternalRecord, In, Key, Note, Out, Text
 
 # -- the enrollment request -----------------------------------------------------------------
+# Oracle's shape, sent by DERMS or any external system: every field of Oracle's published
+# mapping is taken, and a field it does not name is ignored and reported (cpm/schemas.py,
+# External), never a reason to refuse the request.
 
 
-class CustomerInfo(In):
+class CustomerInfo(External):
     cisPersonId: Text = ""
     cisAccountId: Key
     name: Text = ""
@@ -33,14 +36,16 @@ class CustomerInfo(In):
     email: Text = ""
 
 
-class ProgramInfo(In):
+class ProgramInfo(External):
     cisServiceAgreementId: Text = ""
     programCode: Key
     #: With a UTC offset; absent means "now".
     startDateTimeISO: AwareDatetime | None = None
+    #: With a UTC offset; absent means open-ended. After the start.
+    endDateTimeISO: AwareDatetime | None = None
 
 
-class LocationInfo(In):
+class LocationInfo(External):
     locationId: Text = ""
     division: Text = ""
     cisPremiseId: Text = ""
@@ -54,10 +59,11 @@ class LocationInfo(In):
     postal: Text = ""
 
 
-class AssetCreate(In):
+class AssetCreate(External):
     sequence: int | None = None
     assetId: Text = ""
-    #: Filled by the hub from the AssetSpec lookup (MAKE!MODEL) when derms sent make and model.
+    #: The hub maps a ``MAKE!MODEL`` specification, or a make and model sent without one,
+    #: through its AssetSpec lookup.
     specification: Text = ""
     make: Text = ""
     model: Text = ""
@@ -68,16 +74,18 @@ class AssetCreate(In):
     headEndSystem: Key
 
 
-class AssetInfo(In):
+class AssetInfo(External):
     installationMethod: Text = ""
     assetOwnership: Text = ""
     assetList: list[AssetCreate] = Field(default_factory=list, max_length=100)
 
 
-class EnrollmentRequest(In):
+class EnrollmentRequest(ExternalRecord):
     """Oracle's enrollment request (ENR-REQ record), cpm's enroll input."""
 
     messageId: Key
+    #: The DERMS instance that sent the request; kept on the subscription.
+    drmsInstanceId: Text = ""
     customerInfo: CustomerInfo
     programInfo: ProgramInfo
     locationInfo: LocationInfo
@@ -89,6 +97,8 @@ class EnrollmentCreated(Out):
     enrollmentId: str
     status: SubscriptionStatus
     syncRequestId: str
+    #: Fields of the request cpm does not know and ignored (ExternalRecord.ignored).
+    ignoredFields: list[str] = Field(default_factory=list)
 
 
 class EnrollmentCollection(BaseModel):
@@ -105,6 +115,8 @@ class EnrollmentOutcomeRead(Out):
     syncRequestId: str | None = None
     code: str | None = None
     detail: str | None = None
+    #: Fields of the request cpm does not know and ignored; absent when none.
+    ignoredFields: list[str] | None = None
 
 
 class EnrollmentCollectionResult(Out):
@@ -124,8 +136,14 @@ class UnenrollmentCreate(In):
     endDateTimeISO: AwareDatetime | None = None
 
 
+class DeviceAsset(AssetCreate):
+    """A device derlink's own API adds: strict, like every other block derlink defines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class DeviceAdd(In):
-    asset: AssetCreate
+    asset: DeviceAsset
 
 
 class DeviceRead(Out):
@@ -158,6 +176,7 @@ class SyncRequestRead(Out):
 class EnrollmentRead(Out):
     enrollmentId: str
     messageId: str | None
+    drmsInstanceId: str
     status: SubscriptionStatus
     programCode: str
     cisAccountId: str
@@ -258,6 +277,7 @@ class DeviceStatusResultRead(Out):
     transactionId: str
     outcome: AnswerOutcome
     code: str | None = None
+    detail: str | None = None
 
 
 class DeviceStatusResultsRead(Out):

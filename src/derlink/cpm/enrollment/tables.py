@@ -43,6 +43,8 @@ subscriptions = sa.Table(
     id_column(),
     #: The enrollment request's messageId; unique, so a second delivery answers 10589.
     sa.Column("message_id", sa.String(EXT), nullable=True, unique=True),
+    #: The DERMS instance that sent the enrollment request (``drmsInstanceId``), or "".
+    sa.Column("drms_instance_id", sa.String(TEXT), nullable=False, default="", server_default=""),
     sa.Column("program_id", sa.String(ID), sa.ForeignKey("programs.id"), nullable=False),
     sa.Column("program_code", sa.String(EXT), nullable=False),
     sa.Column("contact_id", sa.String(ID), nullable=False),
@@ -211,3 +213,15 @@ def add_enrollment_extracts(conn: Connection) -> None:
     if subscriptions.c.analytics_version.name not in columns:
         conn.execute(sa.text("ALTER TABLE subscriptions ADD COLUMN analytics_version INTEGER"))
     ix_subscriptions_analytics_due.create(conn, checkfirst=True)
+
+
+def add_drms_instance_id(conn: Connection) -> None:
+    """Migration 3: the DERMS instance an enrollment request came from, on its subscription."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns(subscriptions.name)}
+    if subscriptions.c.drms_instance_id.name not in columns:
+        conn.execute(
+            sa.text(
+                f"ALTER TABLE subscriptions ADD COLUMN drms_instance_id VARCHAR({TEXT}) "
+                "NOT NULL DEFAULT ''"
+            )
+        )

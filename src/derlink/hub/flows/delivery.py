@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from derlink.common.errors import BusinessFault, TechnicalFault
 from derlink.hub.connections import Targets
-from derlink.hub.model import RecordError
+from derlink.hub.model import FlowOutcome, RecordError
 
 Record = dict[str, Any]
 #: One collection call: the records in, one result per record out, in order.
@@ -30,6 +30,8 @@ Single = Callable[[Record], Awaitable[Record]]
 
 #: The outcome of a record the target refused on business grounds.
 REJECTED = "Rejected"
+#: The outcome of a record the target already had: suppressed, not an error (SPEC §2.2).
+DUPLICATE = "Duplicate"
 #: The code of a refused record whose target named none.
 NO_CODE = "CPM-REJECTED"
 #: Single-record calls under way at once, per delivery.
@@ -108,6 +110,18 @@ def record_error(result: Mapping[str, Any], key: str, *, about: str = "") -> Rec
     detail = str(result.get("detail") or "")
     return RecordError(
         key, str(result.get("code") or NO_CODE), f"{about}: {detail}" if about else detail
+    )
+
+
+def results_outcome(results: Sequence[Mapping[str, Any]], key: str) -> FlowOutcome:
+    """A flow's outcome from one result per record: each refused record a record error under
+    its ``key`` field, each one the target already had counted in ``duplicates``."""
+    errors = [record_error(r, str(r[key])) for r in results if rejected(r)]
+    return FlowOutcome(
+        processed=len(results),
+        succeeded=len(results) - len(errors),
+        errors=errors,
+        notes={"duplicates": sum(1 for r in results if r.get("outcome") == DUPLICATE)},
     )
 
 

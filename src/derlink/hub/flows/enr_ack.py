@@ -5,7 +5,8 @@ request id) and a head-end registration per device. The hub maps each MsgAck to 
 postAcknowledgement and delivers them: as one collection to derlink's cpm, or one call per
 record to a target that only takes single records. cpm suppresses a second ack for the same
 syncRequestId (outcome Duplicate) — that is success, not an error. A record cpm rejects
-(unknown or discarded sync request) is a business error of that record only.
+(unknown or discarded sync request, a device the subscription does not hold) is a business
+error of that record only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, ClassVar
 from derlink.common.errors import Fault
 from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
-from derlink.hub.flows.delivery import acknowledge, record_error, rejected
+from derlink.hub.flows.delivery import acknowledge, results_outcome
 from derlink.hub.model import FlowOutcome, acknowledgement_from_msgack, correlation_id
 from derlink.hub.runtime.port import FlowContext
 
@@ -33,13 +34,7 @@ class EnrollmentAcknowledgement:
         acknowledgements = [acknowledgement_from_msgack(a) for a in message["acks"]]
         name = "deliver-cpm-single" if self.targets.cpm_mode == "single" else "deliver-cpm"
         results = await ctx.step(name, acknowledge, self.targets, acknowledgements)
-        errors = [record_error(r, r["syncRequestId"]) for r in results if rejected(r)]
-        return FlowOutcome(
-            processed=len(results),
-            succeeded=len(results) - len(errors),
-            errors=errors,
-            notes={"duplicates": sum(1 for r in results if r.get("outcome") == "Duplicate")},
-        )
+        return results_outcome(results, "syncRequestId")
 
     async def on_fault(self, ctx: FlowContext, message: dict[str, Any], fault: Fault) -> None:
         return None

@@ -1,7 +1,9 @@
 """ENR-REQ — Enrollment Request (SPEC §2.1): DERMS (or any external system) → cpm enroll.
 
-DERMS sends a batch of enrollment requests. The hub fills each asset's specification from the
-AssetSpec lookup (``MAKE!MODEL``), then calls cpm's enroll once per request. It carries on past
+DERMS sends a batch of enrollment requests. The hub maps each asset's specification through the
+AssetSpec lookup (``MAKE!MODEL``), then calls cpm's enroll once per request; fields of a request
+cpm does not know are ignored there, and counted by name in the instance's outcome
+(``ignoredFields``). It carries on past
 business failures: a refused request is recorded and the others go on. An enrollment request
 that already exists (Oracle message number 10589) counts as success, with the enrollment id
 cpm returns — so a retried chunk, a resubmit or a re-delivered batch has no second effect.
@@ -12,6 +14,7 @@ request; after a technical or remote failure of the whole message, a FAILURE ack
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any, ClassVar
 
 from derlink.common.clock import Clock
@@ -65,11 +68,15 @@ class EnrollmentRequestFlow:
             RecordError(r["messageId"], r["code"], r["message"]) for r in results if not r["ok"]
         ]
         await ctx.step("ack-derms", self._ack_results, message["batchId"], results)
+        notes: dict[str, Any] = {"alreadyExisted": sum(1 for r in results if r.get("existed"))}
+        ignored = Counter(name for r in results for name in r.get("ignored", ()))
+        if ignored:
+            notes["ignoredFields"] = dict(ignored)
         return FlowOutcome(
             processed=len(results),
             succeeded=len(results) - len(errors),
             errors=errors,
-            notes={"alreadyExisted": sum(1 for r in results if r.get("existed"))},
+            notes=notes,
         )
 
     async def _map(
@@ -109,7 +116,12 @@ class EnrollmentRequestFlow:
         body = await self.targets.cpm.post(
             "/api/v1/enrollments", request, idempotency_key=message_id
         )
-        return {"messageId": message_id, "outcome": "Created", "enrollmentId": body["enrollmentId"]}
+        return {
+            "messageId": message_id,
+            "outcome": "Created",
+            "enrollmentId": body["enrollmentId"],
+            "ignoredFields": body.get("ignoredFields"),
+        }
 
     async def _ack_results(self, batch_id: str, results: list[dict[str, Any]]) -> None:
         failed = sum(1 for r in results if not r["ok"])
@@ -152,8 +164,8 @@ class EnrollmentRequestFlow:
 
 
 def _enrolled(result: dict[str, Any]) -> dict[str, Any]:
-    """One request's result as the enroll step keeps it: ok with its enrollment id, or the
-    code and message of its refusal."""
+    """One request's result as the enroll step keeps it: ok with its enrollment id and the
+    fields cpm ignored, or the code and message of its refusal."""
     message_id = result["messageId"]
     outcome = result["outcome"]
     if outcome in ("Created", "Exists"):
@@ -162,6 +174,7 @@ def _enrolled(result: dict[str, Any]) -> dict[str, Any]:
             "ok": True,
             "existed": outcome == "Exists",
             "enrollmentId": result["enrollmentId"],
+            "ignored": [str(name) for name in result.get("ignoredFields") or ()],
         }
     # SPEC §2.2: an enrollment request that already exists (10589) counts as success.
     if rejected(result) and ALREADY_EXISTS in (

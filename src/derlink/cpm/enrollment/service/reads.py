@@ -47,6 +47,7 @@ class DeviceView:
 class EnrollmentView:
     enrollment_id: str
     message_id: str | None
+    drms_instance_id: str
     status: m.SubscriptionStatus
     program_code: str
     cis_account_id: str
@@ -73,6 +74,7 @@ def get_enrollment(*, db: Database, enrollment_id: str) -> EnrollmentView:
     return EnrollmentView(
         enrollment_id=row.id,
         message_id=row.message_id,
+        drms_instance_id=row.drms_instance_id,
         status=m.SubscriptionStatus(row.status),
         program_code=row.program_code,
         cis_account_id=row.cis_account_id,

@@ -83,6 +83,7 @@ class AnswerResult:
     transaction_id: str
     outcome: m.AnswerOutcome
     code: str | None = None
+    detail: str | None = None
 
 
 def record_device_status_responses(
@@ -105,8 +106,17 @@ def record_device_status_responses(
         recorded: list[dict[str, Any]] = []
         for answer in answers:
             outcome = m.decide_status_answer(state.get(answer.transaction_id))
-            code = m.CHECK_UNKNOWN if outcome is m.AnswerOutcome.REJECTED else None
-            results.append(AnswerResult(answer.transaction_id, outcome, code))
+            if outcome is m.AnswerOutcome.REJECTED:
+                results.append(
+                    AnswerResult(
+                        answer.transaction_id,
+                        outcome,
+                        m.CHECK_UNKNOWN,
+                        m.unknown_check(answer.transaction_id),
+                    )
+                )
+            else:
+                results.append(AnswerResult(answer.transaction_id, outcome))
             if outcome is m.AnswerOutcome.RECORDED:
                 state[answer.transaction_id] = m.DeviceCheckState.ANSWERED
                 recorded.append(

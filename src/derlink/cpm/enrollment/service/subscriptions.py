@@ -205,6 +205,8 @@ def _enroll_once(
             )
         )
         assert program_row is not None and account is not None and point is not None
+        start_at = request.start_at or now
+        m.check_period(start_at, request.end_at)
 
         division = loc.division or point.division or point.premise_division or ""
         device_ids = _put_devices(conn, now, request.assets, known, division)
@@ -217,8 +219,8 @@ def _enroll_once(
             subscription_type=SUBSCRIPTION_TYPE,
             program_id=program_row.id,
             program_code=program_row.code,
-            start_at=request.start_at or now,
-            end_at=None,
+            start_at=start_at,
+            end_at=request.end_at,
             division=division,
             service_point_id=point.id,
             cis_premise_id=point.cis_premise_id,
@@ -230,6 +232,7 @@ def _enroll_once(
             {
                 "id": snapshot.subscription_id,
                 "message_id": request.message_id,
+                "drms_instance_id": request.drms_instance_id,
                 "program_id": snapshot.program_id,
                 "program_code": snapshot.program_code,
                 "contact_id": snapshot.contact_id,
@@ -244,7 +247,7 @@ def _enroll_once(
                 "installation_method": request.installation_method,
                 "asset_ownership": request.asset_ownership,
                 "start_at": snapshot.start_at.isoformat(),
-                "end_at": None,
+                "end_at": snapshot.end_at.isoformat() if snapshot.end_at else None,
                 "unenroll_reason": None,
                 "version": 1,
                 "created_at": stamp,

@@ -55,6 +55,10 @@ _TRANSITION = (
         acknowledged_at=sa.bindparam("b_at"),
     )
 )
+# The devices each subscription holds or held: an ack may name only these.
+_LINKED = sa.select(subscription_devices.c.subscription_id, subscription_devices.c.device_id).where(
+    subscription_devices.c.subscription_id.in_(sa.bindparam("ids", expanding=True))
+)
 # Only a device the subscription holds (or held) takes the head-end's word.
 _REGISTER = (
     devices.update()
@@ -130,9 +134,21 @@ def acknowledge_many(
         sync_of = {r.id: (m.SyncType(r.sync_type), r.subscription_id) for r in rows}
         before = {r.subscription_id: m.SubscriptionStatus(r.subscription_status) for r in rows}
         status = dict(before)
+        linked = _linked_devices(conn, acks, sync_of)
         for ack in acks:
             sync_id = ack.sync_request_id
-            decision = m.decide_acknowledgement(state.get(sync_id), has_error=ack.has_error)
+            subscription_of = sync_of[sync_id][1] if sync_id in sync_of else ""
+            unheld = [
+                reg.device_id
+                for reg in ack.device_registrations
+                if (subscription_of, reg.device_id) not in linked
+            ]
+            decision = m.decide_acknowledgement(
+                state.get(sync_id),
+                has_error=ack.has_error,
+                enrollment_id=subscription_of,
+                unheld_devices=list(dict.fromkeys(unheld)),
+            )
             results.append(AckResult(sync_id, decision.outcome, decision.code, decision.detail))
             if decision.to_state is None:
                 continue
@@ -167,6 +183,23 @@ def acknowledge_many(
             ids = [k for k, st in status.items() if st is new_status and st is not before[k]]
             conn.execute(_SET_STATUS, {"ids": ids, "b_status": new_status.value, "b_at": stamp})
     return results
+
+
+def _linked_devices(
+    conn: Connection,
+    acks: Sequence[m.Acknowledgement],
+    sync_of: dict[str, tuple[m.SyncType, str]],
+) -> set[tuple[str, str]]:
+    """(subscription, device) of every device the subscriptions these acks name hold or held;
+    read only for the acks that name devices."""
+    named = {
+        sync_of[a.sync_request_id][1]
+        for a in acks
+        if a.device_registrations and a.sync_request_id in sync_of
+    }
+    if not named:
+        return set()
+    return {(r.subscription_id, r.device_id) for r in conn.execute(_LINKED, {"ids": list(named)})}
 
 
 def update_and_transition(
