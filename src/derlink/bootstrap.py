@@ -117,6 +117,7 @@ def build(
                 max_attempts=hub.retry_attempts,
                 interval_s=hub.retry_interval_s,
                 backoff=hub.retry_backoff,
+                database_patience_s=hub.database_patience_s,
             ),
         )
         if mailer is None:

@@ -34,6 +34,7 @@ from derlink.hub.tracking import InstanceStore
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.mail import Mailer
+from derlink.platform.periodic import Every
 from derlink.platform.settings import Settings
 from derlink.platform.web import create_app
 
@@ -47,14 +48,17 @@ class HubPart:
     db: Database
     hub: Hub
     lookups: LookupStore
+    sweep: Every
 
     async def start(self) -> None:
         await self.hub.runtime.start()
         requeued = await self.hub.submit_waiting()
         if requeued:
             log.info("queued %d instance(s) received before a restart", requeued)
+        self.sweep.start()
 
     async def stop(self) -> None:
+        await self.sweep.stop()
         await self.hub.runtime.stop()
         await self.hub.targets.close()
         self.db.dispose()
@@ -124,6 +128,8 @@ def create_part(
         targets=targets,
         receipts=receipts,
         crons=crons,
+        notifier=notifier,
+        sweep_grace_s=max(30.0, 2 * settings.sweep_interval_s),
     )
     for code, flow in flows.items():
         runtime.register(code, executor, concurrency=flow.spec.concurrency)
@@ -131,4 +137,5 @@ def create_part(
             runtime.register_schedule(code, cron, partial(hub.tick, code))
     app = create_app("derlink hub", credentials=credentials, max_body_bytes=max_body_bytes)
     app.include_router(create_router(hub, lookups), prefix="/api/v1")
-    return HubPart(name="hub", app=app, db=db, hub=hub, lookups=lookups)
+    sweep = Every("hub-sweep", settings.sweep_interval_s, hub.sweep)
+    return HubPart(name="hub", app=app, db=db, hub=hub, lookups=lookups, sweep=sweep)

@@ -18,10 +18,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from derlink.common.errors import BusinessFault, Fault, TechnicalFault
+from derlink.common.errors import BusinessFault, Fault, RemoteFault, TechnicalFault
 from derlink.hub.flows import Flow
 from derlink.hub.model import FlowOutcome, RecordError
 from derlink.hub.notify import Notifier
+from derlink.hub.runtime.patience import waiting_for_a_database
 from derlink.hub.runtime.port import FlowContext
 from derlink.hub.tracking import InstanceStore
 
@@ -50,15 +51,26 @@ class TrackedContext:
             except Exception as exc:
                 elapsed = (time.perf_counter() - started) * 1000
                 outcome = exc.category if isinstance(exc, Fault) else "error"
-                await asyncio.to_thread(
-                    store.event, instance_id, name, f"failed:{outcome}", str(exc), elapsed
-                )
+                await _on_timeline(store, instance_id, name, f"failed:{outcome}", str(exc), elapsed)
                 raise
             elapsed = (time.perf_counter() - started) * 1000
-            await asyncio.to_thread(store.event, instance_id, name, "ok", "", elapsed)
+            await _on_timeline(store, instance_id, name, "ok", "", elapsed)
             return result
 
         return await self.inner.step(name, timed, *args)
+
+
+async def _on_timeline(
+    store: InstanceStore, instance_id: str, step: str, outcome: str, detail: str, elapsed: float
+) -> None:
+    """Write a step attempt to the timeline; a failed write is logged, never fails the step
+    (the timeline tells what happened, the step's own effects are what must happen)."""
+    try:
+        await asyncio.to_thread(store.event, instance_id, step, outcome, detail, elapsed)
+    except Exception as exc:
+        log.warning(
+            "%s: the %s attempt (%s) is not on the timeline: %s", instance_id, step, outcome, exc
+        )
 
 
 class Executor:
@@ -79,6 +91,16 @@ class Executor:
             # A message the flow could not map: a technical fault, never retried.
             mapping = TechnicalFault(f"mapping failed: {type(exc).__name__}: {exc}")
             return await self._fault(ctx, flow, instance_id, message, mapping, tracked.last_step)
+        except Exception as exc:
+            if waiting_for_a_database(exc):
+                # The database stayed away longer than the steps' patience: remote, and in
+                # the hospital for a resubmit once it is back.
+                unforeseen: Fault = RemoteFault(f"the database is unavailable: {exc}")
+            else:
+                # Anything else unforeseen stops the instance in the hospital rather than
+                # ending its run with the instance left Running.
+                unforeseen = TechnicalFault(f"unexpected error: {type(exc).__name__}: {exc}")
+            return await self._fault(ctx, flow, instance_id, message, unforeseen, tracked.last_step)
         await ctx.step("completed", self._completed, instance_id, outcome.to_dict())
         if outcome.errors:
             await ctx.step(

@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,9 +23,9 @@ from derlink.hub.flows import Flow
 from derlink.hub.flows.files import FileFlow, batch_id
 from derlink.hub.flows.reconcile import reconcile
 from derlink.hub.model import InstanceStatus
-from derlink.hub.notify import DEFAULT_PROPERTIES
+from derlink.hub.notify import DEFAULT_PROPERTIES, Notifier
 from derlink.hub.receipts import FileReceipts
-from derlink.hub.runtime.port import Runtime
+from derlink.hub.runtime.port import RunState, Runtime
 from derlink.hub.tables import (
     flow_properties,
     flow_property_audit,
@@ -33,7 +33,7 @@ from derlink.hub.tables import (
     lookup_audit,
     set_audited,
 )
-from derlink.hub.tracking import InstanceStore, Received, plain
+from derlink.hub.tracking import REQUEUE, InstanceStore, Received, plain
 from derlink.platform.database import Database
 
 log = logging.getLogger("derlink.hub")
@@ -55,6 +55,11 @@ class Hub:
     #: The cron of each schedule a scheduled flow of the catalog names (from the settings).
     crons: Mapping[Schedule, str]
     receipts: FileReceipts | None = None
+    notifier: Notifier | None = None
+    #: The sweep looks at instances unchanged for this long, and queues one again at most
+    #: this many times before it goes to the hospital.
+    sweep_grace_s: float = 30.0
+    sweep_requeues: int = 3
 
     def flow(self, code: str) -> Flow:
         try:
@@ -90,6 +95,11 @@ class Hub:
         )
         if not received.duplicate and not held:
             await self.runtime.submit(code, run_id(instance_id, 1), instance_id, payload)
+        elif received.duplicate and received.status is InstanceStatus.RECEIVED:
+            # Sent again because the first delivery was answered with an error after the
+            # instance was stored but before it was queued: queue it now (once per run).
+            _, _, runs = await asyncio.to_thread(self.store.payload, instance_id)
+            await self.runtime.submit(code, run_id(instance_id, runs), instance_id, payload)
         return received
 
     async def submit_waiting(self) -> int:
@@ -100,16 +110,104 @@ class Hub:
             await self.runtime.submit(flow, run_id(instance_id, runs), instance_id, payload)
         return len(ids)
 
+    async def sweep(self) -> dict[str, int]:
+        """Find accepted work that no run will finish, and see that one does.
+
+        An instance Received whose run was never queued (the queueing failed after it was
+        stored) is queued. An instance Received or Running whose run has ended – failed, say,
+        on an outage longer than the steps' patience – or vanished is queued again for a new
+        run (every step is idempotent), up to ``sweep_requeues`` times; after that it goes to
+        the hospital as a technical fault and the technical recipients are told.
+        """
+        before = (self.clock.now() - timedelta(seconds=self.sweep_grace_s)).isoformat()
+        candidates = await asyncio.to_thread(self.store.unfinished, before=before)
+        counts = {"queued": 0, "requeued": 0, "faulted": 0}
+        if not candidates:
+            return counts
+        states = await self.runtime.run_states([run_id(i, runs) for i, _, runs in candidates])
+        for instance_id, status, runs in candidates:
+            state = states[run_id(instance_id, runs)]
+            if state in (RunState.QUEUED, RunState.RUNNING):
+                continue
+            if state is RunState.UNKNOWN and status == InstanceStatus.RECEIVED.value:
+                flow, payload, _ = await asyncio.to_thread(self.store.payload, instance_id)
+                await self.runtime.submit(flow, run_id(instance_id, runs), instance_id, payload)
+                counts["queued"] += 1
+                continue
+            ended = "ended" if state is RunState.ENDED else "vanished"
+            why = f"run {runs} {ended} with the instance {status}"
+            if await asyncio.to_thread(self.store.requeues, instance_id) < self.sweep_requeues:
+                if await self._rerun_stuck(instance_id, runs, "sweep", REQUEUE, why):
+                    counts["requeued"] += 1
+                continue
+            message = f"{why}, after {self.sweep_requeues} new run(s): see the timeline"
+            if await asyncio.to_thread(
+                self.store.fault_stuck, instance_id, runs, step="sweep", message=message
+            ):
+                counts["faulted"] += 1
+                if self.notifier is not None:
+                    await self.notifier.technical(
+                        flow=instance_id.split(":", 1)[0],
+                        instance_id=instance_id,
+                        category="technical",
+                        step="sweep",
+                        message=message,
+                    )
+        if any(counts.values()):
+            log.warning(
+                "sweep: %(queued)d instance(s) queued that never were, %(requeued)d queued "
+                "again after their run ended unfinished, %(faulted)d put in the hospital",
+                counts,
+            )
+        return counts
+
+    async def _rerun_stuck(
+        self, instance_id: str, runs: int, actor: str, action: str, note: str
+    ) -> bool:
+        run = await asyncio.to_thread(
+            self.store.rerun_stuck, instance_id, runs, actor, action, note
+        )
+        if run is None:  # it moved on meanwhile
+            return False
+        flow, payload, _ = await asyncio.to_thread(self.store.payload, instance_id)
+        await self.runtime.submit(flow, run_id(instance_id, run), instance_id, payload)
+        return True
+
+    async def _stuck_run(self, instance_id: str) -> int | None:
+        """The run number of an instance left Received or Running by a run that has ended or
+        vanished (None when it is not stuck)."""
+        status = await asyncio.to_thread(self.store.status, instance_id)
+        if status not in (InstanceStatus.RECEIVED, InstanceStatus.RUNNING):
+            return None
+        _, _, runs = await asyncio.to_thread(self.store.payload, instance_id)
+        state = (await self.runtime.run_states([run_id(instance_id, runs)]))[
+            run_id(instance_id, runs)
+        ]
+        ended = state is RunState.ENDED or (
+            state is RunState.UNKNOWN and status is InstanceStatus.RUNNING
+        )
+        return runs if ended else None
+
     # error hospital ------------------------------------------------------------------------
     async def resubmit(self, instance_ids: list[str], actor: str, note: str = "") -> list[str]:
-        """Run faulted instances again from the beginning; every step is idempotent."""
+        """Run faulted instances again from the beginning; every step is idempotent. An
+        instance left Received or Running by a run that has ended is accepted too."""
         done = []
         for instance_id in instance_ids:
             # Refused (HUB-NOT-IN-HOSPITAL) unless Faulted, checked in the same statement that
             # takes it out, so of two resubmits at once exactly one starts a run.
-            run = await asyncio.to_thread(
-                self.store.prepare_rerun, instance_id, actor, "resubmit", note
-            )
+            try:
+                run = await asyncio.to_thread(
+                    self.store.prepare_rerun, instance_id, actor, "resubmit", note
+                )
+            except BusinessError as refused:
+                stuck = await self._stuck_run(instance_id)
+                if refused.code != "HUB-NOT-IN-HOSPITAL" or stuck is None:
+                    raise
+                if not await self._rerun_stuck(instance_id, stuck, actor, "resubmit", note):
+                    raise
+                done.append(instance_id)
+                continue
             flow, payload, _ = await asyncio.to_thread(self.store.payload, instance_id)
             await self.runtime.submit(flow, run_id(instance_id, run), instance_id, payload)
             done.append(instance_id)

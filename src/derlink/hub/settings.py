@@ -18,6 +18,10 @@ class HubSettings:
     retry_attempts: int = 5
     retry_interval_s: float = 1.0
     retry_backoff: float = 2.0
+    #: How long a step waits for a database of the platform that cannot serve (seconds).
+    database_patience_s: float = 300.0
+    #: How often the hub looks for accepted work that no run will finish (seconds; 0: never).
+    sweep_interval_s: float = 60.0
     #: When the hub reconciles cpm with DERMS: cron with seconds first, UTC (daily, 02:00).
     reconcile_cron: str = "0 0 2 * * *"
     #: When the file flows list their sources: cron with seconds first, UTC (every minute).
@@ -34,6 +38,10 @@ class HubSettings:
         return cls(
             retry_attempts=int(env.get("DERLINK_RETRY_ATTEMPTS", cls.retry_attempts)),
             retry_interval_s=float(env.get("DERLINK_RETRY_INTERVAL_S", cls.retry_interval_s)),
+            database_patience_s=float(
+                env.get("DERLINK_DATABASE_PATIENCE_S", cls.database_patience_s)
+            ),
+            sweep_interval_s=float(env.get("DERLINK_SWEEP_INTERVAL_S", cls.sweep_interval_s)),
             reconcile_cron=env.get("DERLINK_RECONCILE_CRON", cls.reconcile_cron),
             file_cron=env.get("DERLINK_FILE_CRON", cls.file_cron),
             cpm_mode=_cpm_mode(env.get("DERLINK_CPM_MODE", cls.cpm_mode)),

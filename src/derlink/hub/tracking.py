@@ -24,6 +24,9 @@ from derlink.platform.database import Database
 
 Key = tuple[str, str]
 
+#: The hospital action of the sweep that queues again an instance whose run ended unfinished.
+REQUEUE = "requeue"
+
 
 def plain(row: sa.Row[Any]) -> dict[str, Any]:
     # Column names can come back as str subclasses (quoted_name), which JSON encoders refuse.
@@ -215,6 +218,96 @@ class InstanceStore:
             )
             self._hospital_action(conn, instance_id, action, "requested", actor, now, note)
         return runs
+
+    def unfinished(self, *, before: str, limit: int = 1000) -> list[tuple[str, str, int]]:
+        """(id, status, runs) of instances Received or Running, unchanged since ``before``:
+        the candidates of the sweep for runs that ended without finishing them."""
+        q = (
+            sa.select(instances.c.id, instances.c.status, instances.c.runs)
+            .where(
+                instances.c.status.in_(
+                    [InstanceStatus.RECEIVED.value, InstanceStatus.RUNNING.value]
+                ),
+                instances.c.updated_at < before,
+            )
+            .order_by(instances.c.updated_at)
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [(r.id, r.status, int(r.runs)) for r in conn.execute(q)]
+
+    def requeues(self, instance_id: str) -> int:
+        """How many times the sweep has queued an instance again."""
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(hospital_actions)
+                    .where(
+                        hospital_actions.c.instance_id == instance_id,
+                        hospital_actions.c.action == REQUEUE,
+                    )
+                ).scalar_one()
+            )
+
+    def rerun_stuck(
+        self, instance_id: str, runs: int, actor: str, action: str, note: str
+    ) -> int | None:
+        """Give an instance whose run ended without finishing it (still Received or Running
+        at run ``runs``) one more run, and log who asked; the new run number, or None when the
+        instance moved on meanwhile (checked and changed in one statement)."""
+        now = self._now()
+        with self.db.begin() as conn:
+            changed = conn.execute(
+                self._stuck(instance_id, runs)
+                .values(
+                    runs=instances.c.runs + 1,
+                    status=InstanceStatus.RECEIVED.value,
+                    updated_at=now,
+                    finished_at=None,
+                )
+                .returning(instances.c.runs)
+            ).scalar()
+            if changed is None:
+                return None
+            self._hospital_action(conn, instance_id, action, "requested", actor, now, note)
+        return int(changed)
+
+    def fault_stuck(self, instance_id: str, runs: int, *, step: str, message: str) -> bool:
+        """Put an instance whose run ended without finishing it into the hospital (technical);
+        False when the instance moved on meanwhile."""
+        now = self._now()
+        with self.db.begin() as conn:
+            changed = conn.execute(
+                self._stuck(instance_id, runs).values(
+                    status=InstanceStatus.FAULTED.value,
+                    updated_at=now,
+                    finished_at=now,
+                    fault_category="technical",
+                    fault_step=step,
+                    fault_message=message[:4000],
+                )
+            ).rowcount
+            if not changed:
+                return False
+            conn.execute(
+                instance_events.insert().values(
+                    instance_id=instance_id,
+                    at=now,
+                    step=step,
+                    outcome="faulted",
+                    detail=f"technical: {message}",
+                )
+            )
+        return True
+
+    @staticmethod
+    def _stuck(instance_id: str, runs: int) -> sa.Update:
+        return instances.update().where(
+            instances.c.id == instance_id,
+            instances.c.runs == runs,
+            instances.c.status.in_([InstanceStatus.RECEIVED.value, InstanceStatus.RUNNING.value]),
+        )
 
     def discard(
         self,

@@ -64,6 +64,33 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> 
     return engine
 
 
+#: The code of the 503 a part answers while its database cannot serve.
+DATABASE_UNAVAILABLE = "DL-DATABASE-UNAVAILABLE"
+
+#: SQLSTATE classes of a PostgreSQL server that cannot serve now (connection exceptions,
+#: insufficient resources, operator intervention such as a shutdown or a restart).
+_UNAVAILABLE_SQLSTATE = ("08", "53", "57P")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or cannot serve now – a refused or
+    dropped connection, a pool that found no connection in time, a server shutting down, SQLite
+    busy – rather than that a statement is wrong. Such errors pass: callers retry them."""
+    if isinstance(exc, sa.exc.TimeoutError | sa.exc.DisconnectionError):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlstate", None)
+    if isinstance(code, str):
+        return code.startswith(_UNAVAILABLE_SQLSTATE)
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+    # A connection that failed before the server answered carries no SQLSTATE.
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced, for logs and errors."""
     try:

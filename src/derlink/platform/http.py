@@ -142,7 +142,10 @@ class HttpClient:
             except orjson.JSONDecodeError:
                 body = raw[:500].decode(errors="replace")
         if status == 429 or status >= 500:
-            raise RemoteFault(f"{c.name} answered {status} to {method} {path}", status=status)
+            code = body.get("code") if isinstance(body, dict) else None
+            raise RemoteFault(
+                f"{c.name} answered {status} to {method} {path}", status=status, code=code
+            )
         if status >= 400:
             detail = body.get("detail", "") if isinstance(body, dict) else str(body)
             code = body.get("code") if isinstance(body, dict) else None

@@ -6,10 +6,12 @@ the path of every bad field; a body over the limit answers 413 before it is read
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import orjson
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -31,6 +33,9 @@ from derlink.platform.auth import (
     TooManyAttempts,
     Unauthorized,
 )
+from derlink.platform.database import DATABASE_UNAVAILABLE, unavailable
+
+log = logging.getLogger("derlink.web")
 
 STATUS_BY_ERROR: Mapping[type[DerlinkError], int] = {
     TooManyAttempts: 429,
@@ -152,8 +157,28 @@ def create_app(title: str, *, credentials: CredentialStore, max_body_bytes: int)
         extra = {k: v for k, v in exc.details.items() if _is_json(v) and k not in reserved}
         return problem(status, type(exc).__name__, exc.message, code=exc.code, **extra)
 
+    @app.exception_handler(sa.exc.SQLAlchemyError)
+    async def _database(_request: Request, exc: sa.exc.SQLAlchemyError) -> Response:
+        if unavailable(exc):
+            # Nothing was accepted: the caller sends again once the database is back.
+            log.warning("database unavailable: %s", exc)
+            response = problem(
+                503,
+                "Service Unavailable",
+                "the database is unavailable; nothing was accepted, try again shortly",
+                code=DATABASE_UNAVAILABLE,
+            )
+            response.headers["retry-after"] = str(RETRY_AFTER_S)
+            return response
+        log.error("database error", exc_info=exc)
+        return problem(500, "Internal Server Error", "the request failed on a database error")
+
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     return app
+
+
+#: When to try again after a 503 for a database that cannot serve.
+RETRY_AFTER_S = 5
 
 
 def _is_json(value: Any) -> bool:

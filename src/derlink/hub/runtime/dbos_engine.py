@@ -24,7 +24,8 @@ from dbos import DBOS, DBOSConfig
 from dbos._error import DBOSMaxStepRetriesExceeded
 
 from derlink.common.errors import RemoteFault
-from derlink.hub.runtime.port import Handler, RetryPolicy, Tick
+from derlink.hub.runtime.patience import patient
+from derlink.hub.runtime.port import Handler, RetryPolicy, RunState, Tick
 
 T = TypeVar("T")
 
@@ -57,7 +58,9 @@ class DbosContext:
             "should_retry": lambda exc: isinstance(exc, RemoteFault),
         }
         try:
-            result: T = await DBOS.run_step_async(cast(Any, options), cast(Any, fn), *args)
+            result: T = await DBOS.run_step_async(
+                cast(Any, options), cast(Any, patient(name, fn, retry)), *args
+            )
         except DBOSMaxStepRetriesExceeded as exc:
             last = exc.errors[-1] if exc.errors else None
             detail = last.message if isinstance(last, RemoteFault) else str(last)
@@ -192,3 +195,23 @@ class DbosRuntime:
             status=["ENQUEUED", "PENDING"], load_input=False, load_output=False, limit=10_000
         )
         return len(runs)
+
+    async def run_states(self, run_ids: list[str]) -> dict[str, RunState]:
+        states = dict.fromkeys(run_ids, RunState.UNKNOWN)
+        for start in range(0, len(run_ids), 500):
+            runs = await DBOS.list_workflows_async(
+                workflow_ids=run_ids[start : start + 500], load_input=False, load_output=False
+            )
+            for run in runs:
+                states[run.workflow_id] = _RUN_STATES.get(run.status, RunState.ENDED)
+        return states
+
+
+#: DBOS's workflow statuses; any other (ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED …)
+#: is a run that has ended.
+_RUN_STATES = {
+    "ENQUEUED": RunState.QUEUED,
+    "DELAYED": RunState.QUEUED,
+    "PENDING": RunState.RUNNING,
+    "SUCCESS": RunState.ENDED,
+}

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from derlink.common.errors import RemoteFault
-from derlink.hub.runtime.port import Handler, RetryPolicy, Tick
+from derlink.hub.runtime.patience import patient
+from derlink.hub.runtime.port import Handler, RetryPolicy, RunState, Tick
 
 T = TypeVar("T")
 
@@ -30,7 +31,7 @@ class MemoryContext:
             attempt += 1
             self.steps.append(name)
             try:
-                result = await fn(*args)
+                result = await patient(name, fn, self.retry)(*args)
             except RemoteFault as exc:
                 if attempt > len(delays):
                     raise RemoteFault(
@@ -76,6 +77,15 @@ class MemoryRuntime:
 
     async def active_runs(self) -> int:
         return sum(1 for t in self.tasks.values() if not t.done())
+
+    async def run_states(self, run_ids: list[str]) -> dict[str, RunState]:
+        def state(run_id: str) -> RunState:
+            task = self.tasks.get(run_id)
+            if task is None:
+                return RunState.UNKNOWN
+            return RunState.ENDED if task.done() else RunState.RUNNING
+
+        return {run_id: state(run_id) for run_id in run_ids}
 
     async def drain(self) -> None:
         """Wait until every submitted run has finished (tests)."""

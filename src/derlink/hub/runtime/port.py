@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -24,9 +25,21 @@ class RetryPolicy:
     max_attempts: int = 5
     interval_s: float = 1.0
     backoff: float = 2.0
+    #: How long a step waits for a database that cannot serve (the hub's own, or a part's
+    #: that answered 503 DL-DATABASE-UNAVAILABLE) before the attempt counts as failed.
+    database_patience_s: float = 300.0
 
     def delays(self) -> list[float]:
         return [self.interval_s * self.backoff**n for n in range(self.max_attempts - 1)]
+
+
+class RunState(StrEnum):
+    """Where the durable run of an instance is, as the engine knows it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    ENDED = "ended"  # finished, failed or cancelled: it will not run again
+    UNKNOWN = "unknown"  # the engine has no such run
 
 
 class FlowContext(Protocol):
@@ -61,4 +74,8 @@ class Runtime(Protocol):
 
     async def active_runs(self) -> int:
         """How many runs are queued or under way (for draining and the demo's settle check)."""
+        ...
+
+    async def run_states(self, run_ids: list[str]) -> dict[str, RunState]:
+        """The state of each run (UNKNOWN for a run the engine never queued)."""
         ...
