@@ -17,8 +17,12 @@ CUSTOMERS = 400
 
 
 @pytest.mark.slow
-def test_after_a_sigkill_mid_journey_every_accepted_message_completes_exactly_once(tmp_path: Path):
-    server = ServerProcess(tmp_path / "home")
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_after_a_sigkill_mid_journey_every_accepted_message_completes_exactly_once(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+):
+    url = None if database == "sqlite" else str(request.getfixturevalue("postgres_url"))
+    server = ServerProcess(tmp_path / "home", database_url=url)
     server.start()
     api = client(server)
     try:

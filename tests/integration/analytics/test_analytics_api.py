@@ -137,9 +137,9 @@ def test_each_route_asks_for_its_scope(
 
 
 async def test_the_loop_takes_files_as_they_come_and_outlives_a_failed_run(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
 ):
-    part = build(tmp_path, f"sqlite:///{tmp_path}/analytics.sqlite", intake_interval_s=0.05)
+    part = build(tmp_path, database_url, intake_interval_s=0.05)
     storage = Path(part.storage.location.removeprefix("file://"))
     storage.rmdir()  # the object storage is not there: runs fail
     await part.start()
@@ -158,8 +158,8 @@ async def test_the_loop_takes_files_as_they_come_and_outlives_a_failed_run(
     assert part._task is None
 
 
-def test_the_cli_runs_the_intake_of_a_running_analytics(tmp_path: Path):
-    part = build(tmp_path, f"sqlite:///{tmp_path}/analytics.sqlite")
+def test_the_cli_runs_the_intake_of_a_running_analytics(tmp_path: Path, database_url: str):
+    part = build(tmp_path, database_url)
     put(part, NAME, extract(row(1), row(2, version="0")))
     try:
         with serve(part.app) as base:

@@ -29,15 +29,12 @@ NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_X1.csv"
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    """On a SQLite file."""
-    yield from open_world(tmp_path, f"sqlite:///{tmp_path}/analytics.sqlite")
-
-
-@pytest.fixture
-def any_world(tmp_path: Path, database_url: str) -> Iterator[World]:
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     """On SQLite, then on PostgreSQL."""
     yield from open_world(tmp_path, database_url)
+
+
+any_world = world
 
 
 # -- a good file -------------------------------------------------------------------------------
