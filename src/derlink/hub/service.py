@@ -114,20 +114,26 @@ class Hub:
         """Find accepted work that no run will finish, and see that one does.
 
         An instance Received whose run was never queued (the queueing failed after it was
-        stored) is queued. An instance Received or Running whose run has ended – failed, say,
-        on an outage longer than the steps' patience – or vanished is queued again for a new
-        run (every step is idempotent), up to ``sweep_requeues`` times; after that it goes to
-        the hospital as a technical fault and the technical recipients are told.
+        stored) is queued. A run taken off its queue whose taking was never answered (the
+        connection dropped as it committed), so that nothing executes it, is resumed. An
+        instance Received or Running whose run has ended – failed, say, on an outage longer
+        than the steps' patience – or vanished is queued again for a new run (every step is
+        idempotent), up to ``sweep_requeues`` times; after that it goes to the hospital as a
+        technical fault and the technical recipients are told.
         """
         before = (self.clock.now() - timedelta(seconds=self.sweep_grace_s)).isoformat()
         candidates = await asyncio.to_thread(self.store.unfinished, before=before)
-        counts = {"queued": 0, "requeued": 0, "faulted": 0}
+        counts = {"queued": 0, "resumed": 0, "requeued": 0, "faulted": 0}
         if not candidates:
             return counts
         states = await self.runtime.run_states([run_id(i, runs) for i, _, runs in candidates])
         for instance_id, status, runs in candidates:
             state = states[run_id(instance_id, runs)]
             if state in (RunState.QUEUED, RunState.RUNNING):
+                continue
+            if state is RunState.ORPHANED:
+                await self.runtime.resume(run_id(instance_id, runs))
+                counts["resumed"] += 1
                 continue
             if state is RunState.UNKNOWN and status == InstanceStatus.RECEIVED.value:
                 flow, payload, _ = await asyncio.to_thread(self.store.payload, instance_id)
@@ -155,8 +161,9 @@ class Hub:
                     )
         if any(counts.values()):
             log.warning(
-                "sweep: %(queued)d instance(s) queued that never were, %(requeued)d queued "
-                "again after their run ended unfinished, %(faulted)d put in the hospital",
+                "sweep: %(queued)d instance(s) queued that never were, %(resumed)d orphaned "
+                "run(s) resumed, %(requeued)d queued again after their run ended unfinished, "
+                "%(faulted)d put in the hospital",
                 counts,
             )
         return counts

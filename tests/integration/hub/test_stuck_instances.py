@@ -107,10 +107,10 @@ def stored_not_queued(harness: Harness) -> Any:
 
 async def test_the_sweep_queues_an_instance_stored_but_never_queued(harness: Harness):
     stored_not_queued(harness)
-    assert await harness.hub.sweep() == {"queued": 1, "requeued": 0, "faulted": 0}
+    assert await harness.hub.sweep() == {"queued": 1, "resumed": 0, "requeued": 0, "faulted": 0}
     await harness.runtime.drain()
     assert harness.hub.store.status("ENR-SYNC:B1") is InstanceStatus.COMPLETED
-    assert await harness.hub.sweep() == {"queued": 0, "requeued": 0, "faulted": 0}
+    assert await harness.hub.sweep() == {"queued": 0, "resumed": 0, "requeued": 0, "faulted": 0}
 
 
 async def test_a_message_sent_again_queues_its_instance_when_the_first_was_not(
@@ -148,7 +148,7 @@ async def test_the_sweep_runs_again_an_instance_whose_run_ended_unfinished(
     assert harness.hub.store.status(instance) is InstanceStatus.RUNNING  # its run has ended
     assert harness.hub.hospital_ids(flow=None, category=None) == []
 
-    assert await harness.hub.sweep() == {"queued": 0, "requeued": 1, "faulted": 0}
+    assert await harness.hub.sweep() == {"queued": 0, "resumed": 0, "requeued": 1, "faulted": 0}
     await harness.runtime.drain()
     assert harness.hub.store.status(instance) is InstanceStatus.COMPLETED
     actions = harness.hub.store.detail(instance)["actions"]
@@ -163,7 +163,7 @@ async def test_the_sweep_gives_up_after_three_new_runs_and_tells_the_technical_r
     for _ in range(3):
         assert (await harness.hub.sweep())["requeued"] == 1
         await harness.runtime.drain()
-    assert await harness.hub.sweep() == {"queued": 0, "requeued": 0, "faulted": 1}
+    assert await harness.hub.sweep() == {"queued": 0, "resumed": 0, "requeued": 0, "faulted": 1}
     detail = harness.hub.store.detail(instance)
     assert detail["status"] == InstanceStatus.FAULTED.value
     assert detail["fault_step"] == "sweep"

@@ -70,9 +70,19 @@ class DbosContext:
         return result
 
 
+#: The runs executing in this process: a run DBOS holds as taken by this executor but that is
+#: not here is orphaned.
+_EXECUTING: set[str] = set()
+
+
 @DBOS.workflow(name=WORKFLOW_NAME)
 async def _run(flow: str, instance_id: str, message: dict[str, Any]) -> Any:
-    return await _HANDLERS[flow](DbosContext(instance_id), instance_id, message)
+    run_id = DBOS.workflow_id or instance_id
+    _EXECUTING.add(run_id)
+    try:
+        return await _HANDLERS[flow](DbosContext(instance_id), instance_id, message)
+    finally:
+        _EXECUTING.discard(run_id)
 
 
 @DBOS.workflow(name="derlink.hub.tick")
@@ -203,8 +213,18 @@ class DbosRuntime:
                 workflow_ids=run_ids[start : start + 500], load_input=False, load_output=False
             )
             for run in runs:
-                states[run.workflow_id] = _RUN_STATES.get(run.status, RunState.ENDED)
+                state = _RUN_STATES.get(run.status, RunState.ENDED)
+                if (
+                    state is RunState.RUNNING
+                    and run.executor_id == self.settings.executor_id
+                    and run.workflow_id not in _EXECUTING
+                ):
+                    state = RunState.ORPHANED
+                states[run.workflow_id] = state
         return states
+
+    async def resume(self, run_id: str) -> None:
+        await DBOS.resume_workflow_async(run_id, queue_name=QUEUE)
 
 
 #: DBOS's workflow statuses; any other (ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED …)

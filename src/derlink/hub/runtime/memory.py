@@ -87,6 +87,9 @@ class MemoryRuntime:
 
         return {run_id: state(run_id) for run_id in run_ids}
 
+    async def resume(self, run_id: str) -> None:
+        """Runs here are never orphaned: a task runs until it ends."""
+
     async def drain(self) -> None:
         """Wait until every submitted run has finished (tests)."""
         while pending := [t for t in self.tasks.values() if not t.done()]:

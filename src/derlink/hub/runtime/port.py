@@ -40,6 +40,9 @@ class RunState(StrEnum):
     RUNNING = "running"
     ENDED = "ended"  # finished, failed or cancelled: it will not run again
     UNKNOWN = "unknown"  # the engine has no such run
+    #: Taken off its queue by this process but not executing here: the answer to taking it
+    #: was lost (a dropped database connection), so nothing will run it until it is resumed.
+    ORPHANED = "orphaned"
 
 
 class FlowContext(Protocol):
@@ -79,3 +82,6 @@ class Runtime(Protocol):
     async def run_states(self, run_ids: list[str]) -> dict[str, RunState]:
         """The state of each run (UNKNOWN for a run the engine never queued)."""
         ...
+
+    async def resume(self, run_id: str) -> None:
+        """Queue an ORPHANED run again; it goes on from its last finished step."""
