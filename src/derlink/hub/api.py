@@ -20,7 +20,7 @@ from derlink.hub.schemas import Accepted, LookupValue, Selection
 from derlink.hub.service import Hub
 from derlink.platform.auth import Client, Forbidden
 from derlink.platform.logs import mask
-from derlink.platform.web import JSONResponse, require
+from derlink.platform.web import JSONResponse, JsonRoute, require
 
 # Module level: with postponed annotations FastAPI resolves these names in module globals.
 Operator = Annotated[Client, Depends(require(scopes.OPERATE))]
@@ -53,7 +53,7 @@ def _actor(client: Client, request: Request) -> str:
 
 
 def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)
     read = Depends(require(scopes.READ))
 
     @router.post("/flows/{code}/messages", status_code=202, response_model=Accepted)

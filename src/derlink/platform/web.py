@@ -3,14 +3,15 @@
 Domain errors map to HTTP in one table (``STATUS_BY_ERROR``). Validation errors answer 422 with
 the path of every bad field; a body over the limit answers 413 before it is read whole, whether
 it declares its length or comes in chunks. A route that requires credentials checks them before
-it reads a byte of the body (``Authenticate``).
+it reads a byte of the body (``Authenticate``); JSON bodies are decoded within the limits of
+``json_body``, on a worker thread when large (``JsonRoute``).
 """
 
 from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -19,7 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +34,7 @@ from derlink.common.errors import (
     NotFound,
     RemoteFault,
 )
+from derlink.platform import json_body
 from derlink.platform.auth import (
     Client,
     CredentialStore,
@@ -197,6 +200,32 @@ class Authenticate:
         await self.app(scope, authenticated, send)
 
 
+class _JsonRequest(Request):
+    """A request whose JSON body is decoded by ``json_body`` (its limits; large bodies on a
+    worker thread) instead of on the event loop by ``json.loads``."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_decoded"):
+            try:
+                self._decoded = await json_body.decode_body(await self.body())
+            except RequestValidationError as exc:
+                raise _Refusal(validation_problem(exc.errors())) from None
+        return self._decoded
+
+
+class JsonRoute(APIRoute):
+    """The route class of every part's API: the body of a route is read as a ``_JsonRequest``
+    (``APIRouter(route_class=JsonRoute)``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(_JsonRequest(request.scope, request.receive))
+
+        return handle
+
+
 #: FastAPI's built-in OpenTelemetry spans, metrics and logs are off: derlink exports its own
 #: Prometheus metrics, and the per-request spans cost a sizeable share of a request's CPU.
 NO_TELEMETRY: Any = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
@@ -312,15 +341,11 @@ def _client(request: Request) -> Client:
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_json_body(model: type[M], raw: bytes) -> M:
+async def parse_json_body(model: type[M], raw: bytes) -> M:
     """A JSON body validated by ``model`` in one pass of pydantic's JSON parser (a hot path's
-    alternative to FastAPI's body handling); errors as FastAPI's 422, field paths under body."""
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-        ) from None
+    alternative to FastAPI's body handling), within ``json_body``'s limits and on a worker
+    thread when large; errors as FastAPI's 422, field paths under body."""
+    return await json_body.validate_body(model, raw)
 
 
 def json_body_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.hub import scopes
 from derlink.platform.auth import CredentialStore
+from tests.support.poison import POISON, expect_refused, with_poison
 
 from .test_hub_flows import Harness, sync_record
 
@@ -304,3 +306,37 @@ def test_ack_timestamps_with_z_or_an_offset_are_taken(api: TestClient):
         headers=_auth(api, "derms"),
     )
     assert response.status_code == 202, response.text
+
+
+def _post_raw(api: TestClient, raw: bytes, who: str = "cpm") -> Any:
+    headers = {**_auth(api, who), "content-type": "application/json"}
+    return api.post("/api/v1/flows/ENR-SYNC/messages", content=raw, headers=headers)
+
+
+def _instances(api: TestClient) -> list[Any]:
+    answer = api.get("/api/v1/instances", headers=_auth(api, "viewer"))
+    assert answer.status_code == 200, answer.text
+    listed: list[Any] = answer.json()
+    return listed
+
+
+@pytest.mark.parametrize("case", POISON)
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        # A field the hub passes on to the target as it came.
+        (("messages", 0, "locationInfo", "controllableDevices"), "messages[0].locationInfo"),
+        (("messages", 0, "contactInfo"), "messages[0].contactInfo"),
+    ],
+)
+def test_poison_at_the_intake_is_refused_naming_the_field(
+    api: TestClient, case: str, where: tuple[str | int, ...], field: str
+):
+    text, message = POISON[case]
+    body = {"batchId": "B1", "messages": [sync_record("SR1")]}
+    if where[-1] == "controllableDevices":
+        where = (*where, 0)
+        body["messages"][0]["locationInfo"]["controllableDevices"] = [{"deviceId": "D1"}]
+    answer = _post_raw(api, with_poison(body, where, text))
+    expect_refused(answer, field, message)
+    assert _instances(api) == []

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from derlink.bootstrap import DEFAULT_CLIENTS, Platform, build, settings_from_env
 from derlink.hub.runtime.memory import MemoryRuntime
 from derlink.hub.runtime.port import RetryPolicy
+from derlink.platform.web import JsonRoute
 from tests.conftest import fresh_postgres_database
 from tests.support.servers import serve
 
@@ -59,6 +60,23 @@ def operations(app: FastAPI) -> list[tuple[str, str, bool]]:
         for method, operation in methods.items():
             found.append((method.upper(), filled, "requestBody" in operation))
     return found
+
+
+def api_routes(routes: list[Any]) -> Iterator[Any]:
+    """The routes of an app, those of included routers too."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from api_routes(included.routes)
+        else:
+            yield route
+
+
+def test_every_route_of_every_part_reads_its_body_through_the_edge(platform: Platform):
+    for name in PARTS:
+        app = platform.parts[name].app
+        others = {r.path for r in api_routes(app.routes) if not isinstance(r, JsonRoute)}
+        assert others == PUBLIC, name
 
 
 def test_the_api_documentation_is_public(http: TestClient):
