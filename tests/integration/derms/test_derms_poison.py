@@ -31,6 +31,38 @@ def registry_is_empty(client: TestClient, headers: Headers) -> bool:
     return answer.json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (2**63, "outside the signed 64-bit range"),
+        (2**64, "outside the signed 64-bit range"),
+        # Within 64 bits, beyond the registry's column (32 bits on PostgreSQL).
+        (2**31, "less than or equal to 2147483647"),
+    ],
+)
+def test_a_version_no_column_holds_is_refused_naming_the_field(
+    client: TestClient, hub_headers: Headers, version: int, message: str
+) -> None:
+    sync = enroll_sync("DM-1", "SUB-1", thermostat("NIC-1"), version=version)
+    answer = client.post(
+        "/api/v1/enrollments", json={"batchId": "B-1", "messages": [sync]}, headers=hub_headers
+    )
+    expect_refused(answer, "messages[0].subscriptionInfo.version", message)
+    assert registry_is_empty(client, hub_headers)
+
+
+def test_the_largest_version_the_column_holds_is_taken(
+    client: TestClient, hub_headers: Headers
+) -> None:
+    sync = enroll_sync("DM-1", "SUB-1", thermostat("NIC-1"), version=2**31 - 1)
+    answer = client.post(
+        "/api/v1/enrollments", json={"batchId": "B-1", "messages": [sync]}, headers=hub_headers
+    )
+    assert answer.status_code == 202, answer.text
+    entry = client.get("/api/v1/registry/SUB-1", headers=hub_headers).json()
+    assert entry["version"] == 2**31 - 1
+
+
 @pytest.mark.parametrize("case", POISON)
 def test_poison_in_a_sync_is_refused_naming_the_field(
     client: TestClient, hub_headers: Headers, case: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -339,4 +340,22 @@ def test_poison_at_the_intake_is_refused_naming_the_field(
         body["messages"][0]["locationInfo"]["controllableDevices"] = [{"deviceId": "D1"}]
     answer = _post_raw(api, with_poison(body, where, text))
     expect_refused(answer, field, message)
+    assert _instances(api) == []
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (2**63, "outside the signed 64-bit range"),
+        # Within 64 bits, beyond the contract (32-bit columns on PostgreSQL).
+        (2**31, "less than or equal to 2147483647"),
+    ],
+)
+def test_a_version_beyond_the_contract_is_refused_at_the_intake(
+    api: TestClient, version: int, message: str
+):
+    record = sync_record("SR1")
+    record["subscriptionInfo"]["version"] = version
+    answer = _post_raw(api, json.dumps({"batchId": "B1", "messages": [record]}).encode())
+    expect_refused(answer, "messages[0].subscriptionInfo.version", message)
     assert _instances(api) == []
