@@ -4,7 +4,9 @@ Domain errors map to HTTP in one table (``STATUS_BY_ERROR``). Validation errors 
 the path of every bad field; a body over the limit answers 413 before it is read whole, whether
 it declares its length or comes in chunks. A route that requires credentials checks them before
 it reads a byte of the body (``Authenticate``); JSON bodies are decoded within the limits of
-``json_body``, on a worker thread when large (``JsonRoute``).
+``json_body``, on a worker thread when large (``JsonRoute``). A database that does not answer
+is a 503, which callers retry; any other failure of a part stays a 500, which callers take as
+a failure on the message itself, not to be retried (platform/http.py).
 """
 
 from __future__ import annotations
