@@ -24,7 +24,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -165,14 +164,14 @@ class Authenticate:
     of the body is read, parsed or validated.
 
     The check runs when the route first asks for the body, by then routed (a route without a
-    body authenticates in its dependencies, before anything else). Public routes (the OpenAPI
+    body authenticates in its dependencies, before anything else), against the app's credential
+    store as ``require`` does (``app.state.credentials``). Public routes (the OpenAPI
     document, /docs) have no credential dependency and are left alone; scopes stay checked per
     route by ``require``.
     """
 
-    def __init__(self, app: ASGIApp, credentials: CredentialStore) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.credentials = credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -190,10 +189,11 @@ class Authenticate:
                     and isinstance(dependant, Dependant)
                     and requires_credentials(dependant)
                 ):
-                    authorization = Headers(scope=scope).get("authorization")
+                    request = Request(scope)
+                    store: CredentialStore = request.app.state.credentials
                     try:
-                        scope[_CLIENT] = self.credentials.authenticate(
-                            authorization, remote=remote(Request(scope))
+                        scope[_CLIENT] = store.authenticate(
+                            request.headers.get("authorization"), remote=remote(request)
                         )
                     except Unauthorized as exc:
                         raise _Refusal(error_problem(exc)) from None
@@ -270,7 +270,7 @@ def create_app(title: str, *, credentials: CredentialStore, max_body_bytes: int)
 
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     # Outermost, so that a request without credentials is refused before anything else.
-    app.add_middleware(Authenticate, credentials=credentials)
+    app.add_middleware(Authenticate)
     return app
 
 
