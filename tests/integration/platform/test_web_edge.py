@@ -43,6 +43,12 @@ def platform(
         yield built
         for part in built.parts.values():
             part.db.dispose()
+        for mounted in built.app.routes:  # the console keeps its sessions in a database too
+            console = getattr(
+                getattr(getattr(mounted, "app", None), "state", None), "console", None
+            )
+            if console is not None:
+                console.sessions.db.dispose()
 
 
 @pytest.fixture(scope="module")
