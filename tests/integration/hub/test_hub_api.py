@@ -156,6 +156,17 @@ def test_repeated_wrong_secrets_get_429_with_retry_after(api: TestClient):
     assert api.get("/api/v1/flows", headers={"Authorization": "Bearer nobody.x"}).status_code == 429
 
 
+def test_wrong_secrets_on_a_route_with_a_body_are_counted_before_the_body_is_read(api: TestClient):
+    def intake(authorization: str) -> Any:
+        headers = {"Authorization": authorization, "content-type": "application/json"}
+        return api.post("/api/v1/flows/ENR-SYNC/messages", content=b"{not json", headers=headers)
+
+    assert [intake("Bearer cpm.wrong").status_code for _ in range(10)] == [401] * 10
+    throttled = intake(f"Bearer {api.store.client('cpm').bearer()}")  # type: ignore[attr-defined]
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "DL-TOO-MANY-ATTEMPTS"
+
+
 def _audited_actor(api: TestClient) -> str:
     history = api.harness.hub.configuration_history()  # type: ignore[attr-defined]
     return str(history["lookups"][0]["actor"])
