@@ -18,14 +18,14 @@ from derlink.cpm.schemas import HealthRead
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.files import FileStore
-from derlink.platform.web import require
+from derlink.platform.web import JsonRoute, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 
 
 def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
     """Every route of ``/cpm/api/v1``, bound to one database, clock and content server."""
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)
 
     @router.get("/health")
     async def health(_: Reader) -> HealthRead:

@@ -9,12 +9,12 @@ from derlink.common.clock import Clock
 from derlink.derms import scopes
 from derlink.derms.registry import api as registry_api
 from derlink.platform.database import Database
-from derlink.platform.web import JSONResponse, require
+from derlink.platform.web import JSONResponse, JsonRoute, require
 
 
 def create_router(*, db: Database, clock: Clock) -> APIRouter:
     """Every route of ``/derms/api/v1``, bound to derms's database and clock."""
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)
 
     @router.get("/health", dependencies=[Depends(require(scopes.READ))])
     def health() -> Response:

@@ -32,6 +32,10 @@ def _timestamp(value: str) -> str:
 #: ``whenISO``, ``responseTimeISO``: a real moment, with its offset.
 Timestamp = Annotated[str, AfterValidator(_timestamp)]
 
+#: The largest subscription version the contract carries: cpm, DERMS and analytics each keep
+#: it in an integer column, 32 bits on PostgreSQL (docs/contracts/enrollment.md).
+VERSION_MAX = 2**31 - 1
+
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -46,7 +50,7 @@ class SubscriptionInfo(_Open):
     subscriptionId: str = Field(min_length=1)
     programCode: str = Field(min_length=1)
     status: Literal["ACTIVE", "INACTIVE"]
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=VERSION_MAX)
 
 
 class SyncLocationInfo(_Open):

@@ -78,7 +78,7 @@ class Hub:
     async def accept(self, code: str, batch: BaseModel, sender: str) -> Received:
         """Persist a message and queue its instance; answers before any target is called."""
         flow = self.flow(code)
-        payload = batch.model_dump(mode="json")
+        payload: dict[str, Any] = await asyncio.to_thread(batch.model_dump, mode="json")
         records: list[dict[str, Any]] = payload[flow.spec.field]
         instance_id = f"{code}:{payload['batchId']}"
         held = await asyncio.to_thread(self.is_paused, code)

@@ -1,9 +1,18 @@
 """Outbound HTTP: one client for every call a part or the hub makes to another.
 
 aiohttp is the transport (measured at roughly 14x httpx.AsyncClient on these machines, see
-STYLE.md). Failures are translated at this boundary into the SPEC §2.2 fault categories:
-connection errors, timeouts, 5xx and 429 become ``RemoteFault`` (retried); other 4xx become
-``BusinessFault`` carrying the target's answer; an unreadable answer is a ``TechnicalFault``.
+STYLE.md). Failures are translated at this boundary into the SPEC §2.2 fault categories, by
+what a retry of the same call could change:
+
+- the target is unreachable or unavailable for now: connection errors, timeouts, and the
+  statuses in ``UNAVAILABLE`` (429 throttled, 502/504 a gateway before it could not reach it,
+  503 down or overloaded; derlink's parts answer 503 when their database does not answer)
+  become ``RemoteFault``, retried with backoff;
+- the target failed on this call: any other 5xx (500 above all: an error the target did not
+  expect, which the same message meets again) becomes ``TechnicalFault``, never retried;
+- the target refused the call: other 4xx become ``BusinessFault`` carrying its answer;
+- an answer that is not JSON is a ``TechnicalFault``.
+
 Every call carries an ``Idempotency-Key`` so a retried call has no second effect.
 """
 
@@ -21,6 +30,9 @@ import orjson
 from derlink.common.errors import BusinessFault, RemoteFault, TechnicalFault
 
 AuthKind = Literal["none", "basic", "bearer", "oauth2"]
+
+#: The statuses that say the target cannot take the call now but may later: retried.
+UNAVAILABLE = frozenset({429, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -141,7 +153,7 @@ class HttpClient:
                 body = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 body = raw[:500].decode(errors="replace")
-        if status == 429 or status >= 500:
+        if status in UNAVAILABLE:
             code = body.get("code") if isinstance(body, dict) else None
             raise RemoteFault(
                 f"{c.name} answered {status} to {method} {path}", status=status, code=code
@@ -149,6 +161,13 @@ class HttpClient:
         if status >= 400:
             detail = body.get("detail", "") if isinstance(body, dict) else str(body)
             code = body.get("code") if isinstance(body, dict) else None
+            if status >= 500:
+                raise TechnicalFault(
+                    f"{c.name} failed on {method} {path} ({status}): {detail}",
+                    code=code,
+                    status=status,
+                    body=body,
+                )
             raise BusinessFault(
                 f"{c.name} rejected {method} {path} ({status}): {detail}",
                 status=status,

@@ -1,21 +1,30 @@
 """The web edge every part's API shares: app factory, credentials, problem+json errors.
 
 Domain errors map to HTTP in one table (``STATUS_BY_ERROR``). Validation errors answer 422 with
-the path of every bad field; a body over the limit answers 413 before it is read whole.
+the path of every bad field; a body over the limit answers 413 before it is read whole, whether
+it declares its length or comes in chunks. A route that requires credentials checks them before
+it reads a byte of the body (``Authenticate``); JSON bodies are decoded within the limits of
+``json_body``, on a worker thread when large (``JsonRoute``). A database that does not answer
+is a 503, which callers retry; any other failure of a part stays a 500, which callers take as
+a failure on the message itself, not to be retried (platform/http.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from derlink.common.errors import (
@@ -26,6 +35,7 @@ from derlink.common.errors import (
     NotFound,
     RemoteFault,
 )
+from derlink.platform import json_body
 from derlink.platform.auth import (
     Client,
     CredentialStore,
@@ -83,8 +93,24 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return path or "body"
 
 
+class _Refusal(HTTPException):
+    """The edge's answer in place of the route's, raised where the route reads its body.
+
+    FastAPI turns any other error raised while it reads a body into a 400; an
+    ``HTTPException`` it passes on, and ``create_app`` answers it with ``response``.
+    """
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, whether or not they declare a length."""
+    """Refuse request bodies over ``limit`` bytes with 413, whether or not they declare a length.
+
+    A declared length over the limit is refused before the body is read; a chunked body as
+    soon as the bytes read pass the limit, wherever the route was reading it.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -96,7 +122,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
+            await self._too_large()(scope, receive, send)
             return
         seen = 0
 
@@ -106,23 +132,100 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    raise _Refusal(self._too_large())
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        await self.app(scope, limited, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(
+    def _too_large(self) -> Response:
+        return problem(
             413, "Payload Too Large", f"request body exceeds the limit of {self.limit} bytes"
         )
-        await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+#: Where the edge keeps the client a request authenticated as, in the request's ASGI scope.
+_CLIENT = "derlink.client"
+
+#: The dependencies that authenticate (``require``, ``require_any``): a route that depends on
+#: one of them requires credentials.
+_CREDENTIAL_CHECKS: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
+
+def requires_credentials(dependant: Dependant) -> bool:
+    """Whether a route (its FastAPI dependant) checks credentials, at any depth."""
+    return any(
+        d.call in _CREDENTIAL_CHECKS or requires_credentials(d) for d in dependant.dependencies
+    )
+
+
+class Authenticate:
+    """Authenticate a request to a route that requires credentials before the route reads its
+    body: without valid credentials the answer is the 401 the route would give, and not a byte
+    of the body is read, parsed or validated.
+
+    The check runs when the route first asks for the body, by then routed (a route without a
+    body authenticates in its dependencies, before anything else), against the app's credential
+    store as ``require`` does (``app.state.credentials``). Public routes (the OpenAPI
+    document, /docs) have no credential dependency and are left alone; scopes stay checked per
+    route by ``require``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        checked = False
+
+        async def authenticated() -> Message:
+            nonlocal checked
+            if not checked and "route" in scope:
+                checked = True
+                dependant = getattr(scope["route"], "dependant", None)
+                if (
+                    _CLIENT not in scope
+                    and isinstance(dependant, Dependant)
+                    and requires_credentials(dependant)
+                ):
+                    request = Request(scope)
+                    store: CredentialStore = request.app.state.credentials
+                    try:
+                        scope[_CLIENT] = store.authenticate(
+                            request.headers.get("authorization"), remote=remote(request)
+                        )
+                    except Unauthorized as exc:
+                        raise _Refusal(error_problem(exc)) from None
+            return await receive()
+
+        await self.app(scope, authenticated, send)
+
+
+class _JsonRequest(Request):
+    """A request whose JSON body is decoded by ``json_body`` (its limits; large bodies on a
+    worker thread) instead of on the event loop by ``json.loads``."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_decoded"):
+            try:
+                self._decoded = await json_body.decode_body(await self.body())
+            except RequestValidationError as exc:
+                raise _Refusal(validation_problem(exc.errors())) from None
+        return self._decoded
+
+
+class JsonRoute(APIRoute):
+    """The route class of every part's API: the body of a route is read as a ``_JsonRequest``
+    (``APIRouter(route_class=JsonRoute)``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(_JsonRequest(request.scope, request.receive))
+
+        return handle
 
 
 #: FastAPI's built-in OpenTelemetry spans, metrics and logs are off: derlink exports its own
@@ -139,23 +242,15 @@ def create_app(title: str, *, credentials: CredentialStore, max_body_bytes: int)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {
-                "field": _field_path(e.get("loc", ())),
-                "message": e.get("msg", ""),
-                "type": e.get("type"),
-            }
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem(422, "Unprocessable Entity", detail, errors=errors)
+        return validation_problem(exc.errors())
 
     @app.exception_handler(DerlinkError)
     async def _domain(_request: Request, exc: DerlinkError) -> Response:
-        status = _status_for(exc)
-        reserved = {"type", "title", "status", "detail", "code"}
-        extra = {k: v for k, v in exc.details.items() if _is_json(v) and k not in reserved}
-        return problem(status, type(exc).__name__, exc.message, code=exc.code, **extra)
+        return error_problem(exc)
+
+    @app.exception_handler(_Refusal)
+    async def _refused(_request: Request, exc: _Refusal) -> Response:
+        return exc.response
 
     @app.exception_handler(sa.exc.SQLAlchemyError)
     async def _database(_request: Request, exc: sa.exc.SQLAlchemyError) -> Response:
@@ -174,11 +269,31 @@ def create_app(title: str, *, credentials: CredentialStore, max_body_bytes: int)
         return problem(500, "Internal Server Error", "the request failed on a database error")
 
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    # Outermost, so that a request without credentials is refused before anything else.
+    app.add_middleware(Authenticate)
     return app
 
 
 #: When to try again after a 503 for a database that cannot serve.
 RETRY_AFTER_S = 5
+
+
+def validation_problem(errors: Sequence[Any]) -> Response:
+    """The 422 of invalid input: every error with its field path, the first five in the detail."""
+    listed = [
+        {"field": _field_path(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+        for e in errors
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
+    return problem(422, "Unprocessable Entity", detail, errors=listed)
+
+
+def error_problem(exc: DerlinkError) -> Response:
+    """The answer to a domain error, by ``STATUS_BY_ERROR``."""
+    status = _status_for(exc)
+    reserved = {"type", "title", "status", "detail", "code"}
+    extra = {k: v for k, v in exc.details.items() if _is_json(v) and k not in reserved}
+    return problem(status, type(exc).__name__, exc.message, code=exc.code, **extra)
 
 
 def _is_json(value: Any) -> bool:
@@ -194,11 +309,11 @@ def require(scope: str) -> Callable[[Request], Awaitable[Client]]:
     """A FastAPI dependency: the calling client, which must hold ``scope``."""
 
     async def dependency(request: Request) -> Client:
-        store: CredentialStore = request.app.state.credentials
-        client = store.authenticate(request.headers.get("authorization"), remote=remote(request))
-        store.require(client, scope)
+        client = _client(request)
+        CredentialStore.require(client, scope)
         return client
 
+    _CREDENTIAL_CHECKS.add(dependency)
     return dependency
 
 
@@ -206,27 +321,33 @@ def require_any(*scopes: str) -> Callable[[Request], Awaitable[Client]]:
     """A FastAPI dependency: the calling client, which must hold one of ``scopes``."""
 
     async def dependency(request: Request) -> Client:
-        store: CredentialStore = request.app.state.credentials
-        client = store.authenticate(request.headers.get("authorization"), remote=remote(request))
+        client = _client(request)
         if not client.scopes.intersection(scopes):
             raise Forbidden(f"client {client.client_id!r} lacks any of the scopes {list(scopes)}")
         return client
 
+    _CREDENTIAL_CHECKS.add(dependency)
     return dependency
+
+
+def _client(request: Request) -> Client:
+    """The client the request authenticated as (``Authenticate`` may have checked already)."""
+    client = request.scope.get(_CLIENT)
+    if not isinstance(client, Client):
+        store: CredentialStore = request.app.state.credentials
+        client = store.authenticate(request.headers.get("authorization"), remote=remote(request))
+        request.scope[_CLIENT] = client
+    return client
 
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_json_body(model: type[M], raw: bytes) -> M:
+async def parse_json_body(model: type[M], raw: bytes) -> M:
     """A JSON body validated by ``model`` in one pass of pydantic's JSON parser (a hot path's
-    alternative to FastAPI's body handling); errors as FastAPI's 422, field paths under body."""
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-        ) from None
+    alternative to FastAPI's body handling), within ``json_body``'s limits and on a worker
+    thread when large; errors as FastAPI's 422, field paths under body."""
+    return await json_body.validate_body(model, raw)
 
 
 def json_body_schema(model: type[BaseModel]) -> dict[str, Any]:

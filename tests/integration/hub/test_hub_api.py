@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +12,7 @@ from fastapi.testclient import TestClient
 from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.hub import scopes
 from derlink.platform.auth import CredentialStore
+from tests.support.poison import POISON, expect_refused, with_poison
 
 from .test_hub_flows import Harness, sync_record
 
@@ -151,6 +154,17 @@ def test_repeated_wrong_secrets_get_429_with_retry_after(api: TestClient):
     for _ in range(10):
         api.get("/api/v1/flows", headers={"Authorization": "Bearer nobody.wrong"})
     assert api.get("/api/v1/flows", headers={"Authorization": "Bearer nobody.x"}).status_code == 429
+
+
+def test_wrong_secrets_on_a_route_with_a_body_are_counted_before_the_body_is_read(api: TestClient):
+    def intake(authorization: str) -> Any:
+        headers = {"Authorization": authorization, "content-type": "application/json"}
+        return api.post("/api/v1/flows/ENR-SYNC/messages", content=b"{not json", headers=headers)
+
+    assert [intake("Bearer cpm.wrong").status_code for _ in range(10)] == [401] * 10
+    throttled = intake(f"Bearer {api.store.client('cpm').bearer()}")  # type: ignore[attr-defined]
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "DL-TOO-MANY-ATTEMPTS"
 
 
 def _audited_actor(api: TestClient) -> str:
@@ -304,3 +318,55 @@ def test_ack_timestamps_with_z_or_an_offset_are_taken(api: TestClient):
         headers=_auth(api, "derms"),
     )
     assert response.status_code == 202, response.text
+
+
+def _post_raw(api: TestClient, raw: bytes, who: str = "cpm") -> Any:
+    headers = {**_auth(api, who), "content-type": "application/json"}
+    return api.post("/api/v1/flows/ENR-SYNC/messages", content=raw, headers=headers)
+
+
+def _instances(api: TestClient) -> list[Any]:
+    answer = api.get("/api/v1/instances", headers=_auth(api, "viewer"))
+    assert answer.status_code == 200, answer.text
+    listed: list[Any] = answer.json()
+    return listed
+
+
+@pytest.mark.parametrize("case", POISON)
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        # A field the hub passes on to the target as it came.
+        (("messages", 0, "locationInfo", "controllableDevices"), "messages[0].locationInfo"),
+        (("messages", 0, "contactInfo"), "messages[0].contactInfo"),
+    ],
+)
+def test_poison_at_the_intake_is_refused_naming_the_field(
+    api: TestClient, case: str, where: tuple[str | int, ...], field: str
+):
+    text, message = POISON[case]
+    body = {"batchId": "B1", "messages": [sync_record("SR1")]}
+    if where[-1] == "controllableDevices":
+        where = (*where, 0)
+        body["messages"][0]["locationInfo"]["controllableDevices"] = [{"deviceId": "D1"}]
+    answer = _post_raw(api, with_poison(body, where, text))
+    expect_refused(answer, field, message)
+    assert _instances(api) == []
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (2**63, "outside the signed 64-bit range"),
+        # Within 64 bits, beyond the contract (32-bit columns on PostgreSQL).
+        (2**31, "less than or equal to 2147483647"),
+    ],
+)
+def test_a_version_beyond_the_contract_is_refused_at_the_intake(
+    api: TestClient, version: int, message: str
+):
+    record = sync_record("SR1")
+    record["subscriptionInfo"]["version"] = version
+    answer = _post_raw(api, json.dumps({"batchId": "B1", "messages": [record]}).encode())
+    expect_refused(answer, "messages[0].subscriptionInfo.version", message)
+    assert _instances(api) == []

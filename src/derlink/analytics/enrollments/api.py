@@ -25,7 +25,7 @@ from derlink.analytics.enrollments.schemas import (
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.intake.driver import FileIntake, FileSummary
-from derlink.platform.web import require
+from derlink.platform.web import JsonRoute, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 Writer = Annotated[Client, Depends(require(scopes.WRITE))]
@@ -33,7 +33,7 @@ Writer = Annotated[Client, Depends(require(scopes.WRITE))]
 
 def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
     """The routes of ``/analytics/api/v1``, bound to one database and intake."""
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)
 
     @router.get("/health")
     async def health(_: Reader) -> HealthRead:

@@ -19,7 +19,7 @@ from derlink.cpm.catalog import schemas as s
 from derlink.cpm.catalog import service
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
-from derlink.platform.web import require
+from derlink.platform.web import JsonRoute, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
@@ -27,7 +27,7 @@ Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
 
 def create_router(*, db: Database, clock: Clock) -> APIRouter:
     """The catalog's routes of ``/cpm/api/v1``, bound to one database and clock."""
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)
 
     @router.post("/programs", status_code=201)
     async def create_program(body: s.ProgramCreate, _: Admin) -> s.ProgramRead:

@@ -14,7 +14,7 @@ from derlink.common.clock import Clock
 from derlink.derms import scopes
 from derlink.derms.registry import model, schemas, service
 from derlink.platform.database import Database
-from derlink.platform.web import require
+from derlink.platform.web import JsonRoute, require
 
 
 def _item(subscription: model.Subscription, devices: list[model.Device]) -> schemas.RegistryItem:
@@ -61,7 +61,7 @@ def _receipt(receipt: service.Receipt) -> schemas.BatchReceipt:
 
 def create_router(*, db: Database, clock: Clock) -> APIRouter:
     """The registry's routes of derms's API, bound to its database and clock."""
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)
     read = [Depends(require(scopes.READ))]
     write = [Depends(require(scopes.WRITE))]
     sync = [Depends(require(scopes.SYNC))]

@@ -15,6 +15,10 @@ from derlink.derms.registry import model as domain
 Text = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 MaybeText = str | None
 
+#: The largest subscription version the registry stores (its column is a 32-bit integer on
+#: PostgreSQL): a larger one is refused with 422 rather than failing the insert (a 500).
+VERSION_MAX = 2**31 - 1
+
 
 class Inbound(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -55,7 +59,7 @@ class SubscriptionInfo(Inbound):
     programCode: MaybeText = None
     startDateTimeISO: MaybeText = None
     endDateTimeISO: MaybeText = None
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=VERSION_MAX)
 
 
 class SyncLocationInfo(Inbound):

@@ -1,0 +1,213 @@
+"""The web edge every part shares (platform/web.py): credentials before the body, and the body
+limit on chunked bodies, through every part's API as the composition root builds it, on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from derlink.bootstrap import DEFAULT_CLIENTS, Platform, build, settings_from_env
+from derlink.hub.runtime.memory import MemoryRuntime
+from derlink.hub.runtime.port import RetryPolicy
+from derlink.platform.web import JsonRoute
+from tests.conftest import fresh_postgres_database
+from tests.support.servers import serve
+
+PARTS = ("hub", "cpm", "derms", "analytics")
+#: What a part's API serves to anyone: its OpenAPI document and the pages that show it.
+PUBLIC = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+EIGHT_MIB = 8 * 1024 * 1024
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """Every part, as the composition root builds them, once per module and database (the
+    tests change nothing that another would see)."""
+    with contextlib.ExitStack() as stack:
+        env = {"DERLINK_HOME": str(tmp_path_factory.mktemp("home"))}
+        if request.param == "postgres":
+            admin_url = request.getfixturevalue("postgres_admin_url")
+            env["DERLINK_DATABASE_URL"] = stack.enter_context(fresh_postgres_database(admin_url))
+        runtime = MemoryRuntime(RetryPolicy(max_attempts=1, interval_s=0))
+        built = build(settings_from_env(env), runtime=runtime)
+        yield built
+        for part in built.parts.values():
+            part.db.dispose()
+        for mounted in built.app.routes:  # the console keeps its sessions in a database too
+            console = getattr(
+                getattr(getattr(mounted, "app", None), "state", None), "console", None
+            )
+            if console is not None:
+                console.sessions.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def http(platform: Platform) -> TestClient:
+    """A client of every part's API; the parts' background work is not started."""
+    return TestClient(platform.app)
+
+
+def operations(app: FastAPI) -> list[tuple[str, str, bool]]:
+    """Every operation of a part's API, from its OpenAPI document: (method, path with each
+    parameter filled, whether it takes a body)."""
+    found = []
+    for path, methods in app.openapi()["paths"].items():
+        filled = "/".join("X" if p.startswith("{") else p for p in path.split("/"))
+        for method, operation in methods.items():
+            found.append((method.upper(), filled, "requestBody" in operation))
+    return found
+
+
+def api_routes(routes: list[Any]) -> Iterator[Any]:
+    """The routes of an app, those of included routers too."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from api_routes(included.routes)
+        else:
+            yield route
+
+
+def test_every_route_of_every_part_reads_its_body_through_the_edge(platform: Platform):
+    for name in PARTS:
+        app = platform.parts[name].app
+        others = {r.path for r in api_routes(app.routes) if not isinstance(r, JsonRoute)}
+        assert others == PUBLIC, name
+
+
+def test_the_api_documentation_is_public(http: TestClient):
+    for name in PARTS:
+        assert http.get(f"/{name}/openapi.json").status_code == 200
+        assert http.get(f"/{name}/docs").status_code == 200
+
+
+def test_every_operation_refuses_a_call_without_credentials_before_parsing_its_body(
+    platform: Platform, http: TestClient
+):
+    """A malformed body without credentials is a 401, as a call without a body is: the 422 of
+    the body would tell a caller without credentials about the route."""
+    expected = http.get("/hub/api/v1/flows").json()
+    for name in PARTS:
+        for method, path, has_body in operations(platform.parts[name].app):
+            answer = http.request(
+                method,
+                f"/{name}{path}",
+                content=b"{not json" if has_body else None,
+                headers={"content-type": "application/json"} if has_body else {},
+            )
+            assert answer.status_code == 401, (method, path, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.headers["www-authenticate"] == 'Bearer realm="derlink"'
+            assert answer.json() == expected, (method, path)
+
+
+def test_every_operation_answers_a_client_that_holds_its_scope(
+    platform: Platform, http: TestClient
+):
+    for name in PARTS:
+        for method, path, has_body in operations(platform.parts[name].app):
+            statuses = []
+            for client in DEFAULT_CLIENTS:
+                answer = http.request(
+                    method,
+                    f"/{name}{path}",
+                    json={} if has_body else None,
+                    headers=platform.credentials.client(client).header(),
+                )
+                statuses.append(answer.status_code)
+                if answer.status_code not in (401, 403):
+                    break
+            assert statuses[-1] not in (401, 403, 500), (method, path, statuses)
+            assert 401 not in statuses, (method, path, statuses)
+
+
+async def call_with_a_large_body(app: FastAPI, method: str, path: str) -> tuple[int, int]:
+    """Call ``app`` as a server does, with 8 MiB declared and there to be received, without
+    credentials: the status it answers, and how many times it asked for the body."""
+    received: list[int] = []
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        received.append(1)
+        return {"type": "http.request", "body": b"{" * 1024, "more_body": True}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(EIGHT_MIB).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8400),
+    }
+    await app(scope, receive, send)
+    return sent[0]["status"], len(received)
+
+
+@pytest.mark.parametrize("name", PARTS)
+async def test_without_credentials_not_a_byte_of_the_body_is_read(platform: Platform, name: str):
+    app = platform.parts[name].app
+    for method, path, has_body in operations(app):
+        if has_body:
+            answer = await call_with_a_large_body(app, method, path)
+            assert answer == (401, 0), (name, method, path)
+
+
+def test_a_server_answers_401_before_the_body_arrives(platform: Platform):
+    """Through a real server: headers that announce 8 MiB, and not one byte of the body."""
+    with serve(platform.parts["hub"].app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(
+                b"POST /api/v1/flows/ENR-SYNC/messages HTTP/1.1\r\n"
+                b"Host: hub\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % EIGHT_MIB
+            )
+            status_line = conn.makefile("rb").readline()
+    assert status_line.split()[1] == b"401", status_line
+
+
+def test_a_chunked_body_over_the_limit_gets_413_like_a_sized_one(platform: Platform):
+    """9 MiB over the default 8 MiB limit, sent in chunks without a declared length, through a
+    real server (the in-process client sends a body whole)."""
+    hub = platform.credentials.client("cpm").header()
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"batchId":"B1","messages":['
+        for _ in range(9):
+            yield b" " * (1024 * 1024)
+        yield b"]}"
+
+    with serve(platform.parts["hub"].app) as base, httpx.Client(base_url=base) as http:
+        headers = {**hub, "content-type": "application/json"}
+        chunked = http.post("/api/v1/flows/ENR-SYNC/messages", content=chunks(), headers=headers)
+        sized = http.post(
+            "/api/v1/flows/ENR-SYNC/messages", content=b"".join(chunks()), headers=headers
+        )
+    assert "content-length" not in chunked.request.headers
+    assert chunked.request.headers["transfer-encoding"] == "chunked"
+    for answer in (chunked, sized):
+        assert answer.status_code == 413, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["detail"] == f"request body exceeds the limit of {EIGHT_MIB} bytes"
