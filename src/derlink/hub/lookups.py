@@ -45,6 +45,10 @@ DEFAULT_LOOKUPS: Mapping[str, Mapping[str, str]] = {
 }
 
 
+#: The longest lookup key: its column's size.
+KEY_MAX = 200
+
+
 class LookupStore:
     def __init__(self, db: Database, clock: Clock, ttl_s: float = 2.0) -> None:
         self.db = db
@@ -103,6 +107,11 @@ class LookupStore:
             )
         if not key.strip():
             raise BusinessError("a lookup key must not be empty", code="HUB-LOOKUP-KEY")
+        if len(key) > KEY_MAX:
+            raise BusinessError(
+                f"a lookup key has at most {KEY_MAX} characters, not {len(key)}",
+                code="HUB-LOOKUP-KEY",
+            )
         now = self.clock.now().isoformat()
         with self.db.begin() as conn:
             set_audited(

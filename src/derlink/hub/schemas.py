@@ -8,9 +8,18 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 BatchId = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
+#: An identifier of a record: the hub keeps it as a search key (a column of 200 characters).
+RecordId = Field(min_length=1, max_length=200)
 
 #: A date, a time to the second (a fraction allowed) and a UTC offset or Z.
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
@@ -30,7 +39,7 @@ def _timestamp(value: str) -> str:
 
 
 #: ``whenISO``, ``responseTimeISO``: a real moment, with its offset.
-Timestamp = Annotated[str, AfterValidator(_timestamp)]
+Timestamp = Annotated[str, StringConstraints(max_length=40), AfterValidator(_timestamp)]
 
 #: The largest subscription version the contract carries: cpm, DERMS and analytics each keep
 #: it in an integer column, 32 bits on PostgreSQL (docs/contracts/enrollment.md).
@@ -47,14 +56,14 @@ class _Closed(BaseModel):
 
 # ENR-SYNC (cpm → hub): EnrollSync records, docs/contracts/enrollment.md
 class SubscriptionInfo(_Open):
-    subscriptionId: str = Field(min_length=1)
-    programCode: str = Field(min_length=1)
+    subscriptionId: str = RecordId
+    programCode: str = RecordId
     status: Literal["ACTIVE", "INACTIVE"]
     version: int = Field(ge=0, le=VERSION_MAX)
 
 
 class SyncLocationInfo(_Open):
-    cisServicePointId: str = Field(min_length=1)
+    cisServicePointId: str = RecordId
     controllableDevices: list[dict[str, Any]]
 
 
@@ -72,11 +81,11 @@ class EnrollSyncBatch(_Closed):
 
 # ENR-ACK (derms → hub): MsgAck per EnrollSync
 class AckResponse(_Open):
-    id: str
-    value: str = ""
-    responseCode: str
+    id: str = Field(max_length=200)
+    value: str = Field(default="", max_length=200)
+    responseCode: str = Field(max_length=40)
     responseTimeISO: Timestamp | None = None
-    dacsMessageId: str = Field(min_length=1)
+    dacsMessageId: str = RecordId
 
 
 class MsgAck(_Open):
@@ -84,7 +93,7 @@ class MsgAck(_Open):
     whenISO: Timestamp
     #: derms also names the sync request at the top, so that an ack without responses (a
     #: sync that lists no device) still correlates.
-    dacsMessageId: str | None = Field(default=None, min_length=1)
+    dacsMessageId: str | None = Field(default=None, min_length=1, max_length=200)
     responses: list[AckResponse] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -101,20 +110,20 @@ class EnrollAckBatch(_Closed):
 
 # ENR-REQ (derms → hub): Oracle enrollment requests
 class CustomerInfo(_Open):
-    cisAccountId: str = Field(min_length=1)
+    cisAccountId: str = RecordId
 
 
 class ProgramInfo(_Open):
-    programCode: str = Field(min_length=1)
+    programCode: str = RecordId
 
 
 class LocationInfo(_Open):
-    cisServicePointId: str = Field(min_length=1)
+    cisServicePointId: str = RecordId
 
 
 class Asset(_Open):
-    nicId: str = Field(min_length=1)
-    headEndSystem: str = Field(min_length=1)
+    nicId: str = RecordId
+    headEndSystem: str = RecordId
 
 
 class AssetInfo(_Open):
@@ -136,8 +145,8 @@ class EnrollmentRequestBatch(_Closed):
 
 # DEV-STATUS (cpm → hub) and DEV-STATUS-ACK (derms → hub)
 class DeviceInfo(_Open):
-    headEndSystem: str = Field(min_length=1)
-    nicId: str = Field(min_length=1)
+    headEndSystem: str = RecordId
+    nicId: str = RecordId
 
 
 class StatusCheck(_Open):
@@ -151,9 +160,9 @@ class StatusCheckBatch(_Closed):
 
 
 class StatusAnswer(_Open):
-    transactionId: str = Field(min_length=1)
+    transactionId: str = RecordId
     status: Literal["SUCCESS", "FAILURE"]
-    message: str = ""
+    message: str = Field(default="", max_length=4000)
 
 
 class StatusAnswerBatch(_Closed):
@@ -163,8 +172,8 @@ class StatusAnswerBatch(_Closed):
 
 # Scheduled flows: one record per run, saying when and who asked
 class ScheduledRun(_Open):
-    scheduledAt: str = Field(min_length=1)
-    requestedBy: str = "schedule"
+    scheduledAt: str = RecordId
+    requestedBy: str = Field(default="schedule", max_length=80)
 
 
 class ScheduledBatch(_Closed):
@@ -183,9 +192,11 @@ class Accepted(BaseModel):
 class Selection(_Closed):
     """Instances to act on: listed ids, or every hospital instance matching a filter."""
 
-    ids: list[str] = Field(default_factory=list, max_length=10_000)
+    ids: list[Annotated[str, StringConstraints(max_length=120)]] = Field(
+        default_factory=list, max_length=10_000
+    )
     all: bool = False
-    flow: str | None = None
+    flow: str | None = Field(default=None, max_length=40)
     category: Literal["technical", "remote", "business"] | None = None
     note: str = Field(default="", max_length=500)
 
@@ -200,8 +211,8 @@ class FoundFile(_Open):
     size: int = Field(ge=0)
     modified: float
     version: str = Field(min_length=1, max_length=60)
-    foundAt: str = Field(min_length=1)
-    requestedBy: str = "schedule"
+    foundAt: str = RecordId
+    requestedBy: str = Field(default="schedule", max_length=80)
 
 
 class FileBatch(_Closed):

@@ -8,7 +8,8 @@ part can store or pass on:
 - an integer outside the signed 64-bit range (no database column holds it);
 - a number that is not finite (``NaN``, ``Infinity``, ``1e999``);
 - a string with a lone surrogate (``"\\ud800"``), which is not Unicode text and cannot be written
-  as UTF-8.
+  as UTF-8;
+- a string with a NUL character (``"\\u0000"``), which PostgreSQL cannot store in text.
 
 Integer fields with a narrower column bound themselves in their part's wire schema
 (``Field(ge=…, le=…)``). Bodies over ``OFFLOAD_BYTES`` are decoded and validated on a worker
@@ -34,8 +35,9 @@ OFFLOAD_BYTES = 256 * 1024
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-#: A ``\\u`` escape of a UTF-16 surrogate: only a body with one can hold a lone surrogate.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+#: A ``\\u`` escape of a UTF-16 surrogate or of NUL: only a body with one can hold a string
+#: that no part can store (a lone surrogate, a NUL character).
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 #: Every digit as "0", every other byte as a space: a body holds an integer beyond 64 bits only
 #: if it holds a run of 19 digits (a byte table and a substring search, not a regex, for speed).
 _DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
@@ -94,7 +96,7 @@ def decode(raw: bytes) -> Any:
         raise _refuse((), message, "json_invalid") from None
     except RecursionError:
         raise _refuse((), f"nested deeper than {MAX_DEPTH} levels", "json_too_deep") from None
-    strings = _SURROGATE_ESCAPE.search(raw) is not None
+    strings = _UNSTORABLE_ESCAPE.search(raw) is not None
     if not _fits(value, strings):
         found = _first_unfit(value, (), 1, strings)
         raise _refuse(*(found or ((), "holds a value no part can store", "value_error")))
@@ -116,8 +118,8 @@ def validate(model: type[M], raw: bytes) -> M:
     and takes integers of any size into untyped fields: such a body is decoded once more to
     name the field.
     """
-    if _NINETEEN_DIGITS in raw.translate(_DIGITS_ONLY):
-        decode(raw)  # refuses an integer beyond 64 bits by its field
+    if _NINETEEN_DIGITS in raw.translate(_DIGITS_ONLY) or b"\\u0000" in raw:
+        decode(raw)  # refuses an integer beyond 64 bits, or a NUL character, by its field
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -135,6 +137,9 @@ async def validate_body(model: type[M], raw: bytes) -> M:
 
 
 def _lone_surrogate(text: str) -> bool:
+    """Whether ``text`` cannot be stored: it holds a lone surrogate or a NUL character."""
+    if "\x00" in text:
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -197,7 +202,7 @@ def _unfit_here(
         if isinstance(value, dict) and strings:
             for key in value:
                 if _lone_surrogate(key):
-                    return loc, f"the key {_shown(key)} holds a lone surrogate", "string_unicode"
+                    return loc, f"the key {_shown(key)} {_unstorable(key)}", "string_unicode"
         return None
     if isinstance(value, _Unfit):
         text = (
@@ -207,10 +212,17 @@ def _unfit_here(
             return loc, f"integer {text} is outside the signed 64-bit range", "int_out_of_range"
         return loc, f"number {text} is not finite", "finite_number"
     if strings and isinstance(value, str) and _lone_surrogate(value):
-        return loc, f"the string {_shown(value)} holds a lone surrogate", "string_unicode"
+        return loc, f"the string {_shown(value)} {_unstorable(value)}", "string_unicode"
     return None
+
+
+def _unstorable(text: str) -> str:
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000), which derlink does not accept"
+    return "holds a lone surrogate"
 
 
 def _shown(text: str) -> str:
     """A string for an error message, its surrogates escaped, cut at 40 characters."""
-    return '"' + text.encode("utf-8", "backslashreplace").decode()[:40] + '"'
+    shown = text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode()
+    return '"' + shown[:40] + '"'

@@ -265,13 +265,48 @@ def create_app(title: str, *, credentials: CredentialStore, max_body_bytes: int)
             )
             response.headers["retry-after"] = str(RETRY_AFTER_S)
             return response
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if isinstance(code, str) and code.startswith("22"):
+            # A data exception: a value the API let through that its column does not take. The
+            # schemas size every string; this answers any that slipped through as the 4xx it is.
+            log.error("a value does not fit its column (SQLSTATE %s)", code, exc_info=exc)
+            return problem(
+                422,
+                "Unprocessable Entity",
+                f"a value does not fit its column (SQLSTATE {code}): too long or not storable",
+            )
         log.error("database error", exc_info=exc)
         return problem(500, "Internal Server Error", "the request failed on a database error")
 
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(NoNulInUrl)
     # Outermost, so that a request without credentials is refused before anything else.
     app.add_middleware(Authenticate)
     return app
+
+
+class NoNulInUrl:
+    """Refuse with 422 a path or query string holding a NUL character (``%00``): no database
+    stores one in text, and no id or name of derlink's holds one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "")
+            or b"%00" in scope.get("query_string", b"")
+            or b"\x00" in scope.get("query_string", b"")
+        ):
+            where = "path" if "\x00" in scope.get("path", "") else "query string"
+            response = problem(
+                422,
+                "Unprocessable Entity",
+                f"the {where} holds a NUL character (%00), which derlink does not accept",
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 #: When to try again after a 503 for a database that cannot serve.

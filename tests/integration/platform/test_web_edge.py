@@ -4,7 +4,6 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -14,47 +13,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from derlink.bootstrap import DEFAULT_CLIENTS, Platform, build, settings_from_env
-from derlink.hub.runtime.memory import MemoryRuntime
-from derlink.hub.runtime.port import RetryPolicy
+from derlink.bootstrap import DEFAULT_CLIENTS, Platform
 from derlink.platform.web import JsonRoute
-from tests.conftest import fresh_postgres_database
 from tests.support.servers import serve
 
 PARTS = ("hub", "cpm", "derms", "analytics")
 #: What a part's API serves to anyone: its OpenAPI document and the pages that show it.
 PUBLIC = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 EIGHT_MIB = 8 * 1024 * 1024
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def platform(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Platform]:
-    """Every part, as the composition root builds them, once per module and database (the
-    tests change nothing that another would see)."""
-    with contextlib.ExitStack() as stack:
-        env = {"DERLINK_HOME": str(tmp_path_factory.mktemp("home"))}
-        if request.param == "postgres":
-            admin_url = request.getfixturevalue("postgres_admin_url")
-            env["DERLINK_DATABASE_URL"] = stack.enter_context(fresh_postgres_database(admin_url))
-        runtime = MemoryRuntime(RetryPolicy(max_attempts=1, interval_s=0))
-        built = build(settings_from_env(env), runtime=runtime)
-        yield built
-        for part in built.parts.values():
-            part.db.dispose()
-        for mounted in built.app.routes:  # the console keeps its sessions in a database too
-            console = getattr(
-                getattr(getattr(mounted, "app", None), "state", None), "console", None
-            )
-            if console is not None:
-                console.sessions.db.dispose()
-
-
-@pytest.fixture(scope="module")
-def http(platform: Platform) -> TestClient:
-    """A client of every part's API; the parts' background work is not started."""
-    return TestClient(platform.app)
 
 
 def operations(app: FastAPI) -> list[tuple[str, str, bool]]:

@@ -217,7 +217,7 @@ class ExceptionInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     messageCategory: Note = ""
-    messageNumber: str | int = ""
+    messageNumber: Text | int = ""
     messageParameters: list[Any] = Field(default_factory=list)
     comments: Note = ""
 

@@ -10,10 +10,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from derlink.derms.db import EXT, TS
 from derlink.derms.registry import model as domain
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=80)]
-MaybeText = str | None
+#: Strings in their columns' sizes: a longer one is refused with 422 rather than failing the
+#: write on PostgreSQL (SQLite would store it whole).
+Text = Annotated[str, StringConstraints(min_length=1, max_length=EXT)]
+MaybeText = Annotated[str, StringConstraints(max_length=EXT)] | None
+MaybeStamp = Annotated[str, StringConstraints(max_length=TS)] | None
 
 #: The largest subscription version the registry stores (its column is a 32-bit integer on
 #: PostgreSQL): a larger one is refused with 422 rather than failing the insert (a 500).
@@ -57,8 +61,8 @@ class SubscriptionInfo(Inbound):
     status: Literal["ACTIVE", "INACTIVE"]
     programId: MaybeText = None
     programCode: MaybeText = None
-    startDateTimeISO: MaybeText = None
-    endDateTimeISO: MaybeText = None
+    startDateTimeISO: MaybeStamp = None
+    endDateTimeISO: MaybeStamp = None
     version: int = Field(ge=0, le=VERSION_MAX)
 
 
@@ -124,13 +128,13 @@ class AckResponse(Inbound):
     id: Text
     value: MaybeText = None
     responseCode: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    responseTimeISO: MaybeText = None
+    responseTimeISO: MaybeStamp = None
     dacsMessageId: MaybeText = None
 
 
 class MsgAck(Inbound):
     ackType: Literal["SUCCESS", "ERROR", "FAILURE"]
-    whenISO: MaybeText = None
+    whenISO: MaybeStamp = None
     responses: list[AckResponse] = Field(default_factory=list)
 
 
