@@ -37,13 +37,18 @@ from derlink.common.errors import (
     TechnicalFault,
 )
 from derlink.platform.files import (
+    BAD_NAME,
     CHUNK,
     FileExists,
     FileInfo,
     FileMissing,
+    Listing,
+    Refused,
     UnsafeName,
+    check_entry,
     is_safe_name,
     safe_name,
+    shown,
 )
 
 #: Size of the parts a write sends; S3 wants every part but the last to be 5 MiB or more.
@@ -249,24 +254,34 @@ class S3Store:
 
     # -- the FileStore calls --------------------------------------------------------------
 
-    async def list_files(self, prefix: str = "") -> list[FileInfo]:
-        def scan() -> list[FileInfo]:
+    async def scan(self, prefix: str = "") -> Listing:
+        def scan() -> Listing:
             pages = self._s3().get_paginator("list_objects_v2")
-            found = []
+            files: list[FileInfo] = []
+            refused: list[Refused] = []
             # The delimiter keeps "folders" under the prefix out: names are flat.
             for page in pages.paginate(
                 Bucket=self.bucket, Prefix=self.prefix + prefix, Delimiter="/"
             ):
                 for item in page.get("Contents", []):
                     name = str(item["Key"])[len(self.prefix) :]
+                    if not name or name.startswith("."):
+                        continue  # the prefix's own marker, or a hidden object
                     if is_safe_name(name):
-                        found.append(
+                        files.append(
                             FileInfo(name, int(item["Size"]), item["LastModified"].timestamp())
                         )
-            return sorted(found, key=lambda f: f.name)
+                    else:
+                        refused.append(Refused(name, BAD_NAME))
+            return Listing(
+                sorted(files, key=lambda f: f.name), sorted(refused, key=lambda r: r.entry)
+            )
 
-        result: list[FileInfo] = await self._thread(f"listing {prefix}*", None, scan)
+        result: Listing = await self._thread(f"listing {prefix}*", None, scan)
         return result
+
+    async def list_files(self, prefix: str = "") -> list[FileInfo]:
+        return (await self.scan(prefix)).files
 
     async def stat(self, name: str) -> FileInfo:
         head = await self._call(
@@ -404,6 +419,22 @@ class S3Store:
             doing, source, "copy_object", Key=dst, CopySource={"Bucket": self.bucket, "Key": src}
         )
         await self._call(doing, source, "delete_object", Key=src)
+
+    async def set_aside(self, entry: str, target: str) -> None:
+        src, dst = self.prefix + check_entry(entry), self._key(target)
+        doing = f"setting '{shown(entry)}' aside"
+        try:
+            await self._call(doing, target, "head_object", Key=dst)
+        except FileMissing:
+            pass
+        else:
+            raise FileExists(f"{target} is already in {self.location}", file=target)
+        label = f"'{shown(entry)}'"
+        await self._call(doing, label, "head_object", Key=src)
+        await self._call(
+            doing, label, "copy_object", Key=dst, CopySource={"Bucket": self.bucket, "Key": src}
+        )
+        await self._call(doing, label, "delete_object", Key=src)
 
     async def delete(self, name: str) -> None:
         # S3 answers a delete of a missing key with success.
