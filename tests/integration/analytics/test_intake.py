@@ -138,6 +138,33 @@ async def test_bad_rows_are_acked_rejected_with_their_reason_and_the_good_rows_g
     assert world.names(world.storage) == [f"Acked-{NAME}"]
 
 
+async def test_a_stray_quote_rejects_its_row_and_every_data_row_gets_one_ack_row(world: World):
+    rows: list[list[str] | str] = [row(n) for n in range(1, 20)]
+    # Row 7 of the file (extract row 6) opens a quoted field it never closes; a later row holds
+    # a quoted field of its own, whose first quote would close it, swallowing the rows between.
+    rows[5] = 'SR6,SUB6,"PRG1,BYOT,A6,P6,SPT6,SP6,PR6,CA,DR,Active,2026-06-01T07:00:00.000Z,,1'
+    rows[17] = row(18, division="North, Zone 1")
+    world.put(NAME, extract(*rows))
+
+    (summary,) = await world.intake(chunk_size=64).run_once()
+
+    acks = world.ack(NAME)
+    assert [r[0] for r in acks] == [str(n) for n in range(2, 21)]
+    assert (summary.rows, summary.accepted, summary.rejected) == (19, 18, 1)
+    rejected = [r for r in acks if r[3] == "REJECTED"]
+    assert rejected == [
+        [
+            "7",
+            "SR6",
+            "SUB6",
+            "REJECTED",
+            "AN-COLUMNS",
+            "row 7 is not readable as CSV: the quoted field in column 3 does not close",
+        ]
+    ]
+    assert sorted(world.subscriptions()) == sorted(f"SUB{n}" for n in range(1, 20) if n != 6)
+
+
 async def test_an_empty_file_is_refused_whole_unread(world: World):
     world.put(NAME, b"")
     (summary,) = await world.intake().run_once()
@@ -174,7 +201,7 @@ async def test_a_wrong_header_refuses_the_file_whole_and_its_redelivery_is_a_dup
     assert summary.state == FileState.REFUSED and summary.renamed_to == f"Error-{NAME}"
     (ack,) = world.ack(NAME)
     assert ack[:5] == ["1", "", "", "REJECTED", "AN-HEADER"]
-    assert ack[5].endswith("found syncRequestId,subscriptionId,version")
+    assert ack[5].endswith("; the first row has 3 columns, not 15")
     assert world.subscriptions() == {}
 
     world.put(NAME, bad)

@@ -272,6 +272,32 @@ async def test_acks_become_update_and_transition_with_per_row_rejects(files: Fil
     assert "4 record(s) rejected" in str(files.mailer.sent[-1]["subject"])
 
 
+async def test_a_stray_quote_in_an_ack_file_costs_its_row_and_the_next_rows_are_applied(
+    files: FileHarness,
+):
+    files.known.update({f"SR{i}": "Awaiting Acknowledgement" for i in range(1, 9)})
+    put(
+        files,
+        "analytics-content",
+        "ENROLL_ACK_STRAY.csv",
+        ack_file(
+            "2,SR1,S1,ACCEPTED,,",
+            '3,SR2,S2,REJECTED,AN-DATE,"a reason that never closes',
+            *[f"{n + 1},SR{n},S{n},ACCEPTED,," for n in range(3, 8)],
+            '9,SR8,S8,REJECTED,AN-VALUE,"a quoted, closed reason"',
+        ),
+    )
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    outcome = files.detail(instance)["outcome"]
+    assert outcome["processed"] == 8
+    assert [(e["key"], e["code"]) for e in outcome["errors"]] == [("row 3", "HUB-FILE-COLUMNS")]
+    assert "column 6 does not close" in outcome["errors"][0]["message"]
+    assert "never closes" not in str(outcome)
+    assert files.known["SR2"] == "Awaiting Acknowledgement"
+    assert [files.known[f"SR{n}"] for n in range(3, 8)] == ["Synchronized"] * 5
+    assert files.known["SR8"] == "Error"
+
+
 async def test_acks_go_one_record_at_a_time_to_a_single_record_target(
     tmp_path: Path, database_url: str
 ):

@@ -271,7 +271,9 @@ class RecordFileFlow(FileFlow):
         (read again, and passed over, by the first batch)."""
         first = None
         if size > 0:
-            window = await read_window(self.store, name, Position(), size=size, window=64 * 1024)
+            window = await read_window(
+                self.store, name, Position(), size=size, window=64 * 1024, width=len(self.header)
+            )
             first = window.records[0][1] if window.records else None
         problem = header_problem(first, self.header)
         if problem is not None and problem.empty:
@@ -284,7 +286,12 @@ class RecordFileFlow(FileFlow):
 
     async def _batch(self, name: str, size: int, offset: int, row: int) -> dict[str, Any]:
         window = await read_window(
-            self.store, name, Position(offset, row), size=size, window=self.window
+            self.store,
+            name,
+            Position(offset, row),
+            size=size,
+            window=self.window,
+            width=len(self.header),
         )
         records = [(n, fields) for n, fields in window.records if n > 1]  # not the header
         shaped = check_shape(

@@ -389,7 +389,13 @@ class FileIntake:
         30 MB more peak memory on a 100,000-row file)."""
         loop = asyncio.get_running_loop()
         yield csv_text([], header=self.spec.output_header).encode()
-        reading = stream_records(self.source, name, chunk_size=self.chunk_size, executor=worker)
+        reading = stream_records(
+            self.source,
+            name,
+            chunk_size=self.chunk_size,
+            width=len(self.spec.header),
+            executor=worker,
+        )
         async with contextlib.aclosing(reading) as batches:
             async for batch in batches:
                 if self._stopping:
