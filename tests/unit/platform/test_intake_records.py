@@ -185,6 +185,15 @@ def test_a_quoted_field_open_over_the_line_limit_is_cut_there_and_loses_no_row(c
     assert records[-1] == (40, ["late", "q", "r"])
 
 
+@pytest.mark.parametrize("chunk", [5, 100_000])
+def test_a_stray_quote_on_every_line_is_still_one_record_per_line(chunk: int):
+    data = rows("a,b,c", *['"x,y,z'] * 300, "1,2,3")
+    records = split(data, chunk, width=3)
+    assert [n for n, _ in records] == list(range(1, 303))
+    assert all(isinstance(fields, Unreadable) for _, fields in records[1:300])
+    assert records[-1] == (302, ["1", "2", "3"])
+
+
 def test_a_quoted_line_break_stays_in_a_record_of_the_right_width():
     data = rows("a,b,c", 'SR2,"line one', 'line two",z', "SR3,y,z")
     assert split(data, 4, width=3) == [

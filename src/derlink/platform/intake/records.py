@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
@@ -72,7 +71,9 @@ class _NeedMore(Exception):
 
 
 def _lines_then_need_more(lines: list[str], first: int, eof: bool) -> Iterator[str]:
-    yield from (lines if first == 0 else itertools.islice(lines, first, None))
+    # From a line on without skipping the ones before it one by one: a file with many stray
+    # quotes starts many times in one chunk.
+    yield from (lines if first == 0 else map(lines.__getitem__, range(first, len(lines))))
     if not eof:
         raise _NeedMore
 
@@ -104,6 +105,7 @@ class RecordSplitter:
         # bytes with the tail: a record that grows past that is broken, and settled at once).
         self._pending = b""
         self._skipping = False  # inside a line over line_max, up to its end
+        self._offsets: list[int] | None = None  # of the data being parsed, once needed
         self._number = first_row - 1
         self._fed = 0
         self.suspect = False
@@ -169,6 +171,7 @@ class RecordSplitter:
     def _parse(self, block: bytes, *, eof: bool) -> list[Record]:
         data = self._pending + block if self._pending else block
         self._pending = b""
+        self._offsets = None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -176,25 +179,22 @@ class RecordSplitter:
             self.suspect = True
         lines = io.StringIO(text, newline="\n").readlines()
         out: list[Record] = []
-        first = 0
-        while first < len(lines):
-            first = self._read(lines, first, data, out, eof=eof)
+        first = self._read(lines, data, out, eof=eof) if lines else 0
+        while first < len(lines):  # after a broken record: the rest, record by record
+            first = self._read_checked(lines, first, data, out, eof=eof)
         return out
 
-    def _read(
-        self, lines: list[str], first: int, data: bytes, out: list[Record], *, eof: bool
-    ) -> int:
-        """Records from ``lines[first:]`` into ``out``; the line to go on from (all read:
+    def _read(self, lines: list[str], data: bytes, out: list[Record], *, eof: bool) -> int:
+        """Records from ``lines`` into ``out``; the line to go on from (all read:
         ``len(lines)``).
 
         The hot loop reads as if each record were one line, which they nearly always are, and
         checks that after the fact (as many records as lines): where not, the lines are read
         again, record by record (:meth:`_read_checked`)."""
-        mark = len(out)
         append = out.append
         number = self._number
-        reader = csv.reader(_lines_then_need_more(lines, first, eof), strict=False)
-        start = 0  # the line, from ``first``, the record being read begins on
+        reader = csv.reader(_lines_then_need_more(lines, 0, eof), strict=False)
+        start = 0  # the line the record being read begins on
         need_more = False
         try:
             # The hot loop: one record a turn, in C but for the append.
@@ -205,14 +205,14 @@ class RecordSplitter:
         except _NeedMore:
             need_more = True
         except csv.Error:
-            del out[mark:]
-            return self._read_checked(lines, first, data, out, eof=eof)
+            out.clear()
+            return self._read_checked(lines, 0, data, out, eof=eof)
         if number - self._number != start:  # a record spanned lines
-            del out[mark:]
-            return self._read_checked(lines, first, data, out, eof=eof)
+            out.clear()
+            return self._read_checked(lines, 0, data, out, eof=eof)
         self._number = number
         if need_more:
-            return self._hold(lines, first + start, data, out)
+            return self._hold(lines, start, data, out)
         return len(lines)
 
     def _read_checked(
@@ -247,13 +247,28 @@ class RecordSplitter:
         """Whether ``lines[start:end]``, read as ``fields``, make a record that may span lines."""
         if self.width is not None and len(fields) != self.width:
             return False
-        if _lines_bytes(data, start, end) > self.line_max:
+        offsets = self._line_offsets(data)
+        if offsets[end] - offsets[start] > self.line_max:
             return False
         try:
             strict = next(csv.reader(lines[start:end], strict=True))
         except (csv.Error, StopIteration):
             return False
         return strict == fields
+
+    def _line_offsets(self, data: bytes) -> list[int]:
+        """Where each line of the data being parsed starts (and, last, its end): found once per
+        parse, and only when a record spanned lines."""
+        if self._offsets is None:
+            offsets = [0]
+            at = data.find(b"\n")
+            while at >= 0:
+                offsets.append(at + 1)
+                at = data.find(b"\n", at + 1)
+            if offsets[-1] != len(data):
+                offsets.append(len(data))
+            self._offsets = offsets
+        return self._offsets
 
     def _hold(self, lines: list[str], start: int, data: bytes, out: list[Record]) -> int:
         """``lines[start:]`` begin a record the next bytes may finish: keep them, unless it is
@@ -284,18 +299,6 @@ def _unclosed(line: str) -> Unreadable:
         f"not readable as CSV: the quoted field in column {column} does not close",
         tuple(fields[: column - 1]),
     )
-
-
-def _lines_bytes(data: bytes, start: int, end: int) -> int:
-    """The length in bytes of lines ``start`` to ``end`` (excluded) of ``data``."""
-    at = 0
-    for _ in range(start):
-        at = data.index(b"\n", at) + 1
-    begin = at
-    for _ in range(end - start):
-        found = data.find(b"\n", at)
-        at = len(data) if found < 0 else found + 1
-    return at - begin
 
 
 def _last_lines_bytes(data: bytes, lines: int) -> int:
