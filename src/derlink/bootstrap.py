@@ -35,7 +35,7 @@ from derlink.platform.auth import CredentialStore, compose_clients
 from derlink.platform.database import Database, driver_url, is_sqlite
 from derlink.platform.files import open_store
 from derlink.platform.http import Connection, HttpClient
-from derlink.platform.mail import Mailer, OutboxMailer, SmtpMailer
+from derlink.platform.mail import Mailer, default_mailer
 from derlink.platform.part import Part
 from derlink.platform.settings import PartSettings, Settings
 from derlink.platform.web import NO_TELEMETRY, JSONResponse
@@ -105,6 +105,7 @@ def build(
         settings.home / "credentials.json", DEFAULT_CLIENTS, limits=settings.attempt_limits
     )
     clock = clock or SystemClock()
+    mailer = mailer or default_mailer(settings.smtp_url, settings.home)
     built: dict[str, Part] = {}
 
     if "hub" in parts:
@@ -120,12 +121,6 @@ def build(
                 database_patience_s=hub.database_patience_s,
             ),
         )
-        if mailer is None:
-            mailer = (
-                SmtpMailer(settings.smtp_url)
-                if settings.smtp_url
-                else OutboxMailer(settings.home / "outbox")
-            )
         targets = Targets(
             cpm=_client_to(settings, "cpm", credentials, "hub"),
             derms=_client_to(settings, "derms", credentials, "hub"),
@@ -157,7 +152,7 @@ def build(
         )
     if "analytics" in parts:
         built["analytics"] = analytics_app.create_part(
-            settings=settings, credentials=credentials, clock=clock
+            settings=settings, credentials=credentials, clock=clock, mailer=mailer
         )
     if "derms" in parts:
         built["derms"] = derms_app.create_part(

@@ -46,6 +46,11 @@ class OutboxMailer:
         return str(msg["Message-ID"])
 
 
+def default_mailer(smtp_url: str | None, home: Path) -> Mailer:
+    """SMTP when a server is configured, else the data directory's outbox."""
+    return SmtpMailer(smtp_url) if smtp_url else OutboxMailer(home / "outbox")
+
+
 class SmtpMailer:
     """Sends through an SMTP server given as ``smtp://[user:pass@]host:port``."""
 

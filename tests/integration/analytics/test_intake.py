@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from derlink.common.errors import RemoteFault
 from derlink.platform.files import CHUNK, LocalFolder
 from derlink.platform.intake.claims import FileState, new_run_id
 from derlink.platform.intake.driver import FileIntake
+from derlink.platform.intake.refusals import MailRefusals
+from derlink.platform.mail import MemoryMailer
 
 NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_X1.csv"
 
@@ -91,6 +94,45 @@ async def test_files_without_the_prefix_are_left_alone(world: World):
     world.put("OTHER.csv", extract(row(1)))
     assert await world.intake().run_once() == []
     assert world.names(world.storage) == ["OTHER.csv"]
+
+
+# -- entries that cannot be taken: set aside once, reported once -------------------------------
+
+
+async def test_entries_that_cannot_be_taken_are_set_aside_and_reported_once(
+    world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    secret = tmp_path / "console.key"
+    secret.write_bytes(b"signing-key-material\n")
+    long = "ENROLL_SYNC_" + "L" * 184 + ".csv"  # 200 characters: no room for ENROLL_ACK_
+    world.put(long, extract(row(1)))
+    world.put("ENROLL_SYNC_ spaced.csv", extract(row(2)))
+    (world.storage.root / "ENROLL_SYNC_LINK.csv").symlink_to(secret)
+    world.put(NAME, extract(row(3)))
+    mailer = MemoryMailer()
+    intake = world.intake(refused=MailRefusals(mailer, ["ops@utility.example"]))
+
+    with caplog.at_level(logging.INFO, logger="derlink.intake"):
+        summaries = [await intake.run_once() for _ in range(4)]
+
+    assert [len(s) for s in summaries] == [1, 0, 0, 0]  # the good file, once
+    assert world.names(world.storage) == sorted(
+        [
+            f"Acked-{NAME}",
+            "Error-ENROLL_SYNC_" + "L" * 168,
+            "Error-ENROLL_SYNC_LINK.csv",
+            "Error-ENROLL_SYNC__spaced.csv",
+        ]
+    )
+    assert (world.storage.root / "Error-ENROLL_SYNC_LINK.csv").is_symlink()
+    assert world.names(world.content) == [f"ENROLL_ACK_{NAME}"]
+    assert len(mailer.sent) == 3
+    assert {tuple(m["to"]) for m in mailer.sent} == {("ops@utility.example",)}  # type: ignore[arg-type]
+    bodies = "\n".join(str(m["body"]) for m in mailer.sent)
+    assert "a symbolic link, not a file" in bodies and "signing-key" not in bodies
+    refusals = [r for r in caplog.records if "set aside" in r.getMessage()]
+    assert len(refusals) == 3
+    assert sorted(world.subscriptions()) == ["SUB3"]
 
 
 # -- bad rows and bad files ------------------------------------------------------------------------

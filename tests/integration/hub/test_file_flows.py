@@ -412,6 +412,88 @@ async def test_a_discarded_file_gives_its_content_back(files: FileHarness):
     assert "duplicateOf" not in files.detail(again)["outcome"]
 
 
+# -- entries that are not files, names that cannot be taken -----------------------------------
+
+SECRETS = b'{"clients": {"hub": {"secret": "hub-s3cr3t"}, "operator": {"secret": "op-s3cr3t"}}}'
+
+
+def everything_the_hub_said(files: FileHarness, instances: list[str]) -> str:
+    """What could quote a file: instances (faults, outcomes, timelines) and e-mails."""
+    said = [str(files.detail(i)) for i in instances]
+    said += [str(m) for m in files.mailer.sent]
+    return "\n".join(said)
+
+
+async def test_a_link_to_the_credentials_in_cpm_content_is_never_copied_and_reported_once(
+    files: FileHarness, tmp_path: Path
+):
+    secret = tmp_path / "credentials.json"
+    secret.write_bytes(SECRETS)
+    folder = Path(files.stores["cpm-content"].location[7:])
+    (folder / "ENROLL_SYNC_INITIAL_LINK.csv").symlink_to(secret)
+    put(files, "cpm-content", "ENROLL_SYNC_INITIAL_OK.csv", b"a real extract\n")
+
+    started = await files.run("OUAI-ENR")
+    again = await files.run("OUAI-ENR")
+
+    assert len(started) == 1 and again == []
+    assert files.names("analytics-storage") == ["ENROLL_SYNC_INITIAL_OK.csv"]
+    assert (folder / "Error-ENROLL_SYNC_INITIAL_LINK.csv").is_symlink()
+    assert "ENROLL_SYNC_INITIAL_LINK.csv" not in files.names("cpm-content")
+    (mail,) = [m for m in files.mailer.sent if "set aside" in str(m["subject"])]
+    assert mail["to"] == ["integration-ops@utility.example"]
+    body = str(mail["body"])
+    assert "ENROLL_SYNC_INITIAL_LINK.csv" in body and "a symbolic link, not a file" in body
+    assert "Error-ENROLL_SYNC_INITIAL_LINK.csv" in body
+    assert "s3cr3t" not in everything_the_hub_said(files, started)
+    assert secret.read_bytes() == SECRETS
+
+
+async def test_a_link_to_the_console_key_in_analytics_content_is_never_read_nor_quoted(
+    files: FileHarness, tmp_path: Path
+):
+    key = tmp_path / "console.key"
+    key.write_bytes(b"console-signing-key-0123456789abcdef\n")
+    folder = Path(files.stores["analytics-content"].location[7:])
+    (folder / "ENROLL_ACK_ENROLL_SYNC_K.csv").symlink_to(key)
+    # A regular file that is no ack file at all: refused by its header, never quoted.
+    put(files, "analytics-content", "ENROLL_ACK_ENROLL_SYNC_P.csv", b"pem-secret-material,x\n")
+
+    started = await files.run("OUAI-ENR-ACK")
+
+    (instance,) = started
+    detail = files.detail(instance)
+    assert detail["status"] == InstanceStatus.FAULTED.value
+    assert "the first row has 2 columns, not 6" in detail["fault_message"]
+    said = everything_the_hub_said(files, started)
+    assert "console-signing-key" not in said and "pem-secret" not in said
+    assert sorted(files.names("analytics-content")) == [
+        "Error-ENROLL_ACK_ENROLL_SYNC_K.csv",
+        "Error-ENROLL_ACK_ENROLL_SYNC_P.csv",
+    ]
+
+
+async def test_a_file_whose_name_cannot_be_taken_is_set_aside_once_and_reported_once(
+    files: FileHarness,
+):
+    long = "ENROLL_SYNC_" + "L" * 184 + ".csv"  # 200 characters: no room for Sent- or Error-
+    put(files, "cpm-content", long, b"x\n")
+    folder = Path(files.stores["cpm-content"].location[7:])
+    (folder / "ENROLL_SYNC_ spaced name.csv").write_bytes(b"y\n")
+
+    for _ in range(3):
+        assert await files.run("OUAI-ENR") == []
+
+    assert files.names("analytics-storage") == []
+    assert sorted(files.names("cpm-content")) == [
+        "Error-ENROLL_SYNC_" + "L" * 168,
+        "Error-ENROLL_SYNC__spaced_name.csv",
+    ]
+    mails = [m for m in files.mailer.sent if "set aside" in str(m["subject"])]
+    assert len(mails) == 2
+    assert any("characters" in str(m["body"]) for m in mails)
+
+
 # -- the same flows over a real SFTP server and a real S3 server on loopback -----------------
 
 
