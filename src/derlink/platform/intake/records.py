@@ -11,9 +11,12 @@
 - :func:`csv_text` writes output rows (an acknowledgement, an error report) as RFC 4180 CSV.
 
 Lines end at ``\\n`` only (a lone ``\\r`` is data). A quoted field may hold line breaks and may
-straddle two chunks. A line longer than ``line_max`` bytes is one unreadable record, skipped to
-its end; so is a record the CSV reader refuses (a field over its size limit). Bytes that are
-not UTF-8 are decoded as U+FFFD and the records of that chunk are marked ``suspect``.
+straddle two chunks, in a record that is whole (see :class:`RecordSplitter`: else a stray quote
+costs its own line, never the lines after it). A line longer than ``line_max`` bytes is one
+unreadable record, skipped to its end; so is a record the CSV reader refuses (a field over its
+size limit). Bytes that are not UTF-8 are decoded as U+FFFD and the records of that chunk are
+marked ``suspect``. What is said of a record it cannot take names where (row, column), never
+what it holds: a file that is not the kind's may hold anything, a secret included.
 """
 
 from __future__ import annotations
