@@ -64,7 +64,11 @@ def tighten(root: Path) -> list[Path]:
             return
         if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
             return
-        path.chmod(stat.S_IMODE(st.st_mode) & ~_OPEN_BITS)
+        try:
+            path.chmod(stat.S_IMODE(st.st_mode) & ~_OPEN_BITS)
+        except OSError as exc:  # another user's file, a read-only mount: said, not fatal
+            log.error("%s stays readable by others: %s", path, exc.strerror or exc)
+            return
         changed.append(path)
 
     fix(root)

@@ -328,6 +328,27 @@ def on_disk(store: FileStore, request: pytest.FixtureRequest) -> Path | None:
     return None
 
 
+@pytest.fixture(params=["local", "sftp"])
+async def folder_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[FileStore, Path]]:
+    """A store on a folder of this machine (object storage has no links, folders or pipes),
+    and that folder."""
+    fresh = f"t-{uuid.uuid4().hex[:12]}"
+    store: FileStore
+    if request.param == "local":
+        store = LocalFolder(tmp_path / fresh)
+    else:
+        server: SftpServer = request.getfixturevalue("sftp_server")
+        store = open_store(server.url(f"/{fresh}"))
+    folder = on_disk(store, request)
+    assert folder is not None
+    try:
+        yield store, folder
+    finally:
+        await store.close()
+
+
 def secret_file(tmp_path: Path) -> Path:
     """A secret outside every store: what a planted link points at."""
     secret = tmp_path / "outside" / "credentials.json"
@@ -341,11 +362,9 @@ def messages(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
 
 
 async def test_a_link_to_a_secret_is_never_listed_read_renamed_or_quoted(
-    file_store: FileStore, request: pytest.FixtureRequest, tmp_path: Path
+    folder_store: tuple[FileStore, Path], tmp_path: Path
 ) -> None:
-    folder = on_disk(file_store, request)
-    if folder is None:
-        pytest.skip("object storage has no links")
+    file_store, folder = folder_store
     secret = secret_file(tmp_path)
     await file_store.write("ENROLL_SYNC_ok.csv", iterate(b"fine\n"))
     (folder / "ENROLL_SYNC_evil.csv").symlink_to(secret)
@@ -375,11 +394,9 @@ async def test_a_link_to_a_secret_is_never_listed_read_renamed_or_quoted(
 
 
 async def test_a_folder_or_a_fifo_is_refused_and_never_opened(
-    file_store: FileStore, request: pytest.FixtureRequest
+    folder_store: tuple[FileStore, Path],
 ) -> None:
-    folder = on_disk(file_store, request)
-    if folder is None:
-        pytest.skip("object storage has no folders or pipes")
+    file_store, folder = folder_store
     (folder / "IN_folder").mkdir()
     os.mkfifo(folder / "IN_pipe")  # opening it for reading would wait for a writer forever
 
@@ -400,11 +417,9 @@ async def test_a_folder_or_a_fifo_is_refused_and_never_opened(
 
 
 async def test_an_upload_never_writes_through_a_link_swapped_in_for_its_part(
-    file_store: FileStore, request: pytest.FixtureRequest, tmp_path: Path
+    folder_store: tuple[FileStore, Path], tmp_path: Path
 ) -> None:
-    folder = on_disk(file_store, request)
-    if folder is None:
-        pytest.skip("object storage has no links")
+    file_store, folder = folder_store
     secret = secret_file(tmp_path)
     upload = await file_store.begin_upload("big.bin")
     await file_store.upload_part(upload, 1, 0, b"first")
