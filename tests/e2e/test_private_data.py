@@ -12,6 +12,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from derlink.cli.server import ServerProcess
 from derlink.contracts.enrollment_files import EXTRACT_HEADER
 
@@ -45,6 +47,7 @@ def files_under(root: Path) -> list[Path]:
     return found
 
 
+@pytest.mark.slow
 def test_a_start_keeps_the_data_private_and_planted_links_to_secrets_go_nowhere(tmp_path: Path):
     home = tmp_path / "home"
     home.mkdir()
@@ -61,8 +64,8 @@ def test_a_start_keeps_the_data_private_and_planted_links_to_secrets_go_nowhere(
         extra_env={"DERLINK_FILE_CRON": "0 0 0 1 1 *", "DERLINK_INTAKE_INTERVAL_S": "0.2"},
     )
     server.start()
+    api = client(server)
     try:
-        api = client(server)
         (files / "cpm-content" / "ENROLL_SYNC_INITIAL_LINK.csv").symlink_to(
             home / "credentials.json"
         )
@@ -83,6 +86,7 @@ def test_a_start_keeps_the_data_private_and_planted_links_to_secrets_go_nowhere(
             what="the ack file applied",
         )
     finally:
+        api.close()
         server.stop()
 
     # The links were set aside, never followed: nothing of them reached analytics.
