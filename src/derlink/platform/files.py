@@ -30,7 +30,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -119,6 +119,21 @@ class Listing:
 
     files: list[FileInfo]
     refused: list[Refused]
+
+
+def listing(entries: Iterable[tuple[FileInfo, str | None]]) -> Listing:
+    """A scan's entries (each with why its kind is refused, None for a regular file) as files
+    and refused entries, each by name: a regular file of an unsafe name is refused too."""
+    files: list[FileInfo] = []
+    refused: list[Refused] = []
+    for info, kind in entries:
+        if kind is not None:
+            refused.append(Refused(info.name, kind))
+        elif not is_safe_name(info.name):
+            refused.append(Refused(info.name, BAD_NAME))
+        else:
+            files.append(info)
+    return Listing(sorted(files, key=lambda f: f.name), sorted(refused, key=lambda r: r.entry))
 
 
 #: Why an entry is refused, by what it is.
@@ -307,8 +322,7 @@ class LocalFolder:
         return await asyncio.to_thread(self._scan, prefix)
 
     def _scan(self, prefix: str) -> Listing:
-        files: list[FileInfo] = []
-        refused: list[Refused] = []
+        found: list[tuple[FileInfo, str | None]] = []
         with os.scandir(self.root) as entries:
             for entry in entries:
                 name = entry.name
@@ -318,14 +332,8 @@ class LocalFolder:
                     st = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
-                kind = entry_kind(st.st_mode)
-                if kind is not None:
-                    refused.append(Refused(name, kind))
-                elif not is_safe_name(name):
-                    refused.append(Refused(name, BAD_NAME))
-                else:
-                    files.append(FileInfo(name, st.st_size, st.st_mtime))
-        return Listing(sorted(files, key=lambda f: f.name), sorted(refused, key=lambda r: r.entry))
+                found.append((FileInfo(name, st.st_size, st.st_mtime), entry_kind(st.st_mode)))
+        return listing(found)
 
     async def list_files(self, prefix: str = "") -> list[FileInfo]:
         return (await self.scan(prefix)).files

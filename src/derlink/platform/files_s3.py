@@ -37,16 +37,14 @@ from derlink.common.errors import (
     TechnicalFault,
 )
 from derlink.platform.files import (
-    BAD_NAME,
     CHUNK,
     FileExists,
     FileInfo,
     FileMissing,
     Listing,
-    Refused,
     UnsafeName,
     check_entry,
-    is_safe_name,
+    listing,
     safe_name,
     shown,
 )
@@ -257,8 +255,7 @@ class S3Store:
     async def scan(self, prefix: str = "") -> Listing:
         def scan() -> Listing:
             pages = self._s3().get_paginator("list_objects_v2")
-            files: list[FileInfo] = []
-            refused: list[Refused] = []
+            found: list[tuple[FileInfo, str | None]] = []
             # The delimiter keeps "folders" under the prefix out: names are flat.
             for page in pages.paginate(
                 Bucket=self.bucket, Prefix=self.prefix + prefix, Delimiter="/"
@@ -267,15 +264,9 @@ class S3Store:
                     name = str(item["Key"])[len(self.prefix) :]
                     if not name or name.startswith("."):
                         continue  # the prefix's own marker, or a hidden object
-                    if is_safe_name(name):
-                        files.append(
-                            FileInfo(name, int(item["Size"]), item["LastModified"].timestamp())
-                        )
-                    else:
-                        refused.append(Refused(name, BAD_NAME))
-            return Listing(
-                sorted(files, key=lambda f: f.name), sorted(refused, key=lambda r: r.entry)
-            )
+                    info = FileInfo(name, int(item["Size"]), item["LastModified"].timestamp())
+                    found.append((info, None))  # an object is a regular file
+            return listing(found)
 
         result: Listing = await self._thread(f"listing {prefix}*", None, scan)
         return result
@@ -399,15 +390,18 @@ class S3Store:
         )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
+    async def _refuse_taken(self, doing: str, target: str, key: str) -> None:
+        """:class:`FileExists` if ``key`` (the name ``target``) is there."""
+        try:
+            await self._call(doing, target, "head_object", Key=key)
+        except FileMissing:
+            return
+        raise FileExists(f"{target} is already in {self.location}", file=target)
+
     async def rename(self, source: str, target: str) -> None:
         src, dst = self._key(source), self._key(target)
         doing = f"renaming {source} to {target}"
-        try:
-            await self._call(doing, target, "head_object", Key=dst)
-        except FileMissing:
-            pass
-        else:
-            raise FileExists(f"{target} is already in {self.location}", file=target)
+        await self._refuse_taken(doing, target, dst)
         head = await self._call(doing, source, "head_object", Key=src)
         if int(head["ContentLength"]) > _COPY_LIMIT:
             raise TechnicalFault(
@@ -423,12 +417,7 @@ class S3Store:
     async def set_aside(self, entry: str, target: str) -> None:
         src, dst = self.prefix + check_entry(entry), self._key(target)
         doing = f"setting '{shown(entry)}' aside"
-        try:
-            await self._call(doing, target, "head_object", Key=dst)
-        except FileMissing:
-            pass
-        else:
-            raise FileExists(f"{target} is already in {self.location}", file=target)
+        await self._refuse_taken(doing, target, dst)
         label = f"'{shown(entry)}'"
         await self._call(doing, label, "head_object", Key=src)
         await self._call(

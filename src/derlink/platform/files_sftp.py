@@ -40,7 +40,6 @@ import asyncssh
 
 from derlink.common.errors import ConfigurationError, DerlinkError, RemoteFault
 from derlink.platform.files import (
-    BAD_NAME,
     CHUNK,
     FOLDER,
     LINK,
@@ -50,10 +49,9 @@ from derlink.platform.files import (
     FileMissing,
     Listing,
     NotAFile,
-    Refused,
     UnsafeName,
     check_entry,
-    is_safe_name,
+    listing,
     safe_name,
     shown,
 )
@@ -341,8 +339,7 @@ class SftpStore:
         return handle
 
     async def scan(self, prefix: str = "") -> Listing:
-        files: list[FileInfo] = []
-        refused: list[Refused] = []
+        found: list[tuple[FileInfo, str | None]] = []
         with self._faults(f"listing {prefix}*"):
             sftp = await self._client()
             # The server reads a folder's entries with lstat: a link shows as a link.
@@ -352,14 +349,8 @@ class SftpStore:
                     continue
                 if name.startswith("."):
                     continue  # a hidden entry: this store's temporaries, another tool's
-                kind = _kind(entry.attrs)
-                if kind is not None:
-                    refused.append(Refused(name, kind))
-                elif not is_safe_name(name):
-                    refused.append(Refused(name, BAD_NAME))
-                else:
-                    files.append(_info(name, entry.attrs))
-        return Listing(sorted(files, key=lambda f: f.name), sorted(refused, key=lambda r: r.entry))
+                found.append((_info(name, entry.attrs), _kind(entry.attrs)))
+        return listing(found)
 
     async def list_files(self, prefix: str = "") -> list[FileInfo]:
         return (await self.scan(prefix)).files
