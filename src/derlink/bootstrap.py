@@ -32,11 +32,12 @@ from derlink.hub.connections import Targets
 from derlink.hub.runtime.port import RetryPolicy, Runtime
 from derlink.hub.settings import HubSettings
 from derlink.platform.auth import CredentialStore, compose_clients
-from derlink.platform.database import Database, driver_url, is_sqlite
+from derlink.platform.database import Database, create_sqlite_file, driver_url, is_sqlite
 from derlink.platform.files import open_store
 from derlink.platform.http import Connection, HttpClient
-from derlink.platform.mail import Mailer, OutboxMailer, SmtpMailer
+from derlink.platform.mail import Mailer, default_mailer
 from derlink.platform.part import Part
+from derlink.platform.private import secure_home
 from derlink.platform.settings import PartSettings, Settings
 from derlink.platform.web import NO_TELEMETRY, JSONResponse
 
@@ -100,31 +101,31 @@ def build(
     runtime: Runtime | None = None,
     mailer: Mailer | None = None,
 ) -> Platform:
-    settings.home.mkdir(parents=True, exist_ok=True)
+    # The data directory is the running user's alone (platform/private.py).
+    secure_home(settings.home)
     credentials = CredentialStore.load_or_create(
         settings.home / "credentials.json", DEFAULT_CLIENTS, limits=settings.attempt_limits
     )
     clock = clock or SystemClock()
+    mailer = mailer or default_mailer(settings.smtp_url, settings.home)
     built: dict[str, Part] = {}
 
     if "hub" in parts:
         from derlink.hub.runtime.dbos_engine import DbosRuntime, DbosSettings
 
         hub = settings.part(HubSettings)
-        runtime = runtime or DbosRuntime(
-            DbosSettings(system_database_url=runtime_database_url(settings)),
-            retry=RetryPolicy(
-                max_attempts=hub.retry_attempts,
-                interval_s=hub.retry_interval_s,
-                backoff=hub.retry_backoff,
-                database_patience_s=hub.database_patience_s,
-            ),
-        )
-        if mailer is None:
-            mailer = (
-                SmtpMailer(settings.smtp_url)
-                if settings.smtp_url
-                else OutboxMailer(settings.home / "outbox")
+        if runtime is None:
+            runtime_url = runtime_database_url(settings)
+            if is_sqlite(runtime_url):
+                create_sqlite_file(runtime_url)  # DBOS's own database, 0600 like the parts'
+            runtime = DbosRuntime(
+                DbosSettings(system_database_url=runtime_url),
+                retry=RetryPolicy(
+                    max_attempts=hub.retry_attempts,
+                    interval_s=hub.retry_interval_s,
+                    backoff=hub.retry_backoff,
+                    database_patience_s=hub.database_patience_s,
+                ),
             )
         targets = Targets(
             cpm=_client_to(settings, "cpm", credentials, "hub"),
@@ -157,7 +158,7 @@ def build(
         )
     if "analytics" in parts:
         built["analytics"] = analytics_app.create_part(
-            settings=settings, credentials=credentials, clock=clock
+            settings=settings, credentials=credentials, clock=clock, mailer=mailer
         )
     if "derms" in parts:
         built["derms"] = derms_app.create_part(

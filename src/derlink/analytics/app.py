@@ -2,7 +2,9 @@
 
 The composition root mounts ``part.app`` at ``/analytics`` and calls ``start``/``stop``. The
 loop runs the intake every ``AnalyticsSettings.intake_interval_s`` seconds (0: never; the API
-and the CLI still run it on demand); a failed run is logged and the loop goes on.
+and the CLI still run it on demand); a failed run is logged and the loop goes on. An entry of
+the object storage the intake cannot take is set aside and e-mailed once to
+``AnalyticsSettings.intake_notify_to``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from derlink.common.clock import Clock
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.files import FileStore, open_store
+from derlink.platform.intake.refusals import MailRefusals
+from derlink.platform.mail import Mailer, default_mailer
 from derlink.platform.periodic import Every
 from derlink.platform.settings import Settings
 from derlink.platform.web import create_app
@@ -46,13 +50,21 @@ class AnalyticsPart:
         clock: Clock,
         storage: FileStore,
         content: FileStore,
+        mailer: Mailer,
     ) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
         self.storage = storage
         self.content = content
-        self.intake = enrollment_intake(db, clock, storage, content, settings.max_file_bytes)
+        self.intake = enrollment_intake(
+            db,
+            clock,
+            storage,
+            content,
+            settings.max_file_bytes,
+            refused=MailRefusals(mailer, settings.part(AnalyticsSettings).intake_notify_to),
+        )
         self.app = create_app(
             title="derlink analytics",
             credentials=credentials,
@@ -88,8 +100,15 @@ class AnalyticsPart:
         self.db.dispose()
 
 
-def create_part(*, settings: Settings, credentials: CredentialStore, clock: Clock) -> AnalyticsPart:
-    """Open (and migrate) analytics' database and its file stores, and build its part."""
+def create_part(
+    *,
+    settings: Settings,
+    credentials: CredentialStore,
+    clock: Clock,
+    mailer: Mailer | None = None,
+) -> AnalyticsPart:
+    """Open (and migrate) analytics' database and its file stores, and build its part (its
+    e-mails through ``mailer``, else the platform's default one)."""
     db = open_analytics_database(settings.database_for("analytics"))
     try:
         storage = open_store(settings.store_url("analytics-storage"), home=settings.home)
@@ -104,4 +123,5 @@ def create_part(*, settings: Settings, credentials: CredentialStore, clock: Cloc
         clock=clock,
         storage=storage,
         content=content,
+        mailer=mailer or default_mailer(settings.smtp_url, settings.home),
     )

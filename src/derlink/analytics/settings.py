@@ -13,6 +13,9 @@ class AnalyticsSettings:
     #: How often analytics looks for enrollment files in its object storage, in seconds (0:
     #: never; the API and the CLI still run it on demand).
     intake_interval_s: float = 5.0
+    #: Who hears of an entry of the object storage the intake cannot take (a link, a folder, a
+    #: name not allowed), set aside: the technical recipients.
+    intake_notify_to: tuple[str, ...] = ("integration-ops@utility.example",)
 
     #: The file stores analytics owns: its object storage (files in) and its content server
     #: (files out).
@@ -20,6 +23,12 @@ class AnalyticsSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AnalyticsSettings:
+        notify = env.get("DERLINK_INTAKE_NOTIFY_TO")
         return cls(
-            intake_interval_s=float(env.get("DERLINK_INTAKE_INTERVAL_S", cls.intake_interval_s))
+            intake_interval_s=float(env.get("DERLINK_INTAKE_INTERVAL_S", cls.intake_interval_s)),
+            intake_notify_to=(
+                tuple(a.strip() for a in notify.split(",") if a.strip())
+                if notify
+                else cls.intake_notify_to
+            ),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Sequence
 
@@ -34,6 +35,8 @@ async def serve(
     settings: Settings, *, parts: Sequence[str], sample_customers: int, console: Console
 ) -> None:
     logs.configure(settings.log_level)
+    # Whatever this process creates is its user's alone, even where a library picks the mode.
+    os.umask(0o077)
     platform = build(settings, parts=parts)
     marker = settings.home / "sample-loaded"
     server = uvicorn.Server(

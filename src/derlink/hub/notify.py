@@ -14,6 +14,7 @@ from derlink.common.errors import RemoteFault
 from derlink.hub.model import RecordError
 from derlink.hub.tables import flow_properties
 from derlink.platform.database import Database
+from derlink.platform.intake.refusals import refusal_mail
 from derlink.platform.mail import Mailer
 
 log = logging.getLogger("derlink.hub.notify")
@@ -101,6 +102,15 @@ class Notifier:
                 else "\nEverything was transferred.\n"
             ),
         )
+
+    async def refused(
+        self, *, source: str, location: str, entry: str, reason: str, renamed: str | None
+    ) -> None:
+        """An entry of a file flow's source set aside unread: to the technical recipients."""
+        subject, body = refusal_mail(
+            source=source, location=location, entry=entry, reason=reason, renamed=renamed
+        )
+        await self._send(await asyncio.to_thread(self.recipients, source, "to"), subject, body)
 
     async def _send(self, to: list[str], subject: str, body: str) -> None:
         try:

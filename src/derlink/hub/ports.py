@@ -22,7 +22,8 @@ class LookupTables(Protocol):
 
 
 class FileMail(Protocol):
-    """The two e-mails of a file flow (SPEC §2.4), each sent only where its flow asks."""
+    """The e-mails of a file flow (SPEC §2.4): no file and process complete, each sent only
+    where its flow asks, and an entry of the source set aside, always."""
 
     async def no_file(self, *, flow: str, location: str, prefix: str) -> None:
         """A run found no file to take."""
@@ -31,6 +32,12 @@ class FileMail(Protocol):
         self, *, flow: str, instance_id: str, outcome: Mapping[str, Any]
     ) -> None:
         """A file was processed: what was and was not transferred."""
+
+    async def refused(
+        self, *, source: str, location: str, entry: str, reason: str, renamed: str | None
+    ) -> None:
+        """An entry of flow ``source``'s store was refused unread and set aside (to the
+        technical recipients)."""
 
 
 class ReceiptBook(Protocol):

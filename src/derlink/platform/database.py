@@ -1,7 +1,9 @@
 """Databases: one per part, SQLite by default, PostgreSQL (one schema per part) when configured.
 
 Engines are made here and nowhere else. SQLite runs in WAL mode with ``synchronous=NORMAL``
-and immediate transactions, so concurrent writers queue instead of failing.
+and immediate transactions, so concurrent writers queue instead of failing. A SQLite file is
+created ``0600`` before SQLite opens it: its ``-wal`` and ``-shm`` files take its mode
+(platform/private.py).
 """
 
 from __future__ import annotations
@@ -10,16 +12,29 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from derlink.common.errors import ConfigurationError
+from derlink.platform.private import create_private_file
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def create_sqlite_file(url: str) -> None:
+    """The file of a SQLite URL, created empty and ``0600`` if it is not there (SQLite takes an
+    empty file as a new database, and gives its ``-wal`` and ``-shm`` files the same mode)."""
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        create_private_file(path)
 
 
 def driver_url(url: str) -> str:
@@ -32,6 +47,7 @@ def driver_url(url: str) -> str:
 def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> Engine:
     """An engine for one part. On PostgreSQL ``schema`` becomes the connection's search path."""
     if is_sqlite(url):
+        create_sqlite_file(url)
         engine = sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_timeout=60)
 
         @sa.event.listens_for(engine, "connect")

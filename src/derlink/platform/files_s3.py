@@ -41,9 +41,12 @@ from derlink.platform.files import (
     FileExists,
     FileInfo,
     FileMissing,
+    Listing,
     UnsafeName,
-    is_safe_name,
+    check_entry,
+    listing,
     safe_name,
+    shown,
 )
 
 #: Size of the parts a write sends; S3 wants every part but the last to be 5 MiB or more.
@@ -249,24 +252,27 @@ class S3Store:
 
     # -- the FileStore calls --------------------------------------------------------------
 
-    async def list_files(self, prefix: str = "") -> list[FileInfo]:
-        def scan() -> list[FileInfo]:
+    async def scan(self, prefix: str = "") -> Listing:
+        def scan() -> Listing:
             pages = self._s3().get_paginator("list_objects_v2")
-            found = []
+            found: list[tuple[FileInfo, str | None]] = []
             # The delimiter keeps "folders" under the prefix out: names are flat.
             for page in pages.paginate(
                 Bucket=self.bucket, Prefix=self.prefix + prefix, Delimiter="/"
             ):
                 for item in page.get("Contents", []):
                     name = str(item["Key"])[len(self.prefix) :]
-                    if is_safe_name(name):
-                        found.append(
-                            FileInfo(name, int(item["Size"]), item["LastModified"].timestamp())
-                        )
-            return sorted(found, key=lambda f: f.name)
+                    if not name or name.startswith("."):
+                        continue  # the prefix's own marker, or a hidden object
+                    info = FileInfo(name, int(item["Size"]), item["LastModified"].timestamp())
+                    found.append((info, None))  # an object is a regular file
+            return listing(found)
 
-        result: list[FileInfo] = await self._thread(f"listing {prefix}*", None, scan)
+        result: Listing = await self._thread(f"listing {prefix}*", None, scan)
         return result
+
+    async def list_files(self, prefix: str = "") -> list[FileInfo]:
+        return (await self.scan(prefix)).files
 
     async def stat(self, name: str) -> FileInfo:
         head = await self._call(
@@ -384,15 +390,18 @@ class S3Store:
         )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
+    async def _refuse_taken(self, doing: str, target: str, key: str) -> None:
+        """:class:`FileExists` if ``key`` (the name ``target``) is there."""
+        try:
+            await self._call(doing, target, "head_object", Key=key)
+        except FileMissing:
+            return
+        raise FileExists(f"{target} is already in {self.location}", file=target)
+
     async def rename(self, source: str, target: str) -> None:
         src, dst = self._key(source), self._key(target)
         doing = f"renaming {source} to {target}"
-        try:
-            await self._call(doing, target, "head_object", Key=dst)
-        except FileMissing:
-            pass
-        else:
-            raise FileExists(f"{target} is already in {self.location}", file=target)
+        await self._refuse_taken(doing, target, dst)
         head = await self._call(doing, source, "head_object", Key=src)
         if int(head["ContentLength"]) > _COPY_LIMIT:
             raise TechnicalFault(
@@ -404,6 +413,17 @@ class S3Store:
             doing, source, "copy_object", Key=dst, CopySource={"Bucket": self.bucket, "Key": src}
         )
         await self._call(doing, source, "delete_object", Key=src)
+
+    async def set_aside(self, entry: str, target: str) -> None:
+        src, dst = self.prefix + check_entry(entry), self._key(target)
+        doing = f"setting '{shown(entry)}' aside"
+        await self._refuse_taken(doing, target, dst)
+        label = f"'{shown(entry)}'"
+        await self._call(doing, label, "head_object", Key=src)
+        await self._call(
+            doing, label, "copy_object", Key=dst, CopySource={"Bucket": self.bucket, "Key": src}
+        )
+        await self._call(doing, label, "delete_object", Key=src)
 
     async def delete(self, name: str) -> None:
         # S3 answers a delete of a missing key with success.

@@ -18,6 +18,11 @@ A call that meets a network or server failure raises :class:`~derlink.common.err
 
 Writes go to a temporary name in the same folder (``.upload-<random>-<name>``, which listings
 skip), then are renamed over the target, so a reader never sees half a file.
+
+SFTP opens follow links and has no ``O_NOFOLLOW``: before a file is opened its entry is looked
+at with ``lstat`` (a regular file, or :class:`~derlink.platform.files.NotAFile`), and once open
+the handle's own attributes must be the same entry's (type, size, time, owner, mode), so that a
+link swapped in between is refused rather than followed.
 """
 
 from __future__ import annotations
@@ -36,12 +41,19 @@ import asyncssh
 from derlink.common.errors import ConfigurationError, DerlinkError, RemoteFault
 from derlink.platform.files import (
     CHUNK,
+    FOLDER,
+    LINK,
+    SPECIAL,
     FileExists,
     FileInfo,
     FileMissing,
+    Listing,
+    NotAFile,
     UnsafeName,
-    is_safe_name,
+    check_entry,
+    listing,
     safe_name,
+    shown,
 )
 
 #: How long to wait for the server to answer and the login to finish.
@@ -64,6 +76,30 @@ def _target_of(upload_id: str) -> str:
     if found is None:
         raise UnsafeName(f"{upload_id!r} is not an upload id of this store")
     return safe_name(found.group(2))
+
+
+def _kind(attrs: asyncssh.SFTPAttrs) -> str | None:
+    """Why an entry of these attributes is refused, or None: a regular file."""
+    if attrs.type == asyncssh.FILEXFER_TYPE_REGULAR:
+        return None
+    if attrs.type == asyncssh.FILEXFER_TYPE_SYMLINK:
+        return LINK
+    if attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
+        return FOLDER
+    return SPECIAL
+
+
+def _identity(attrs: asyncssh.SFTPAttrs) -> tuple[object, ...]:
+    """What tells one entry from another when the server gives no inode number."""
+    return (
+        attrs.type,
+        attrs.size,
+        attrs.mtime,
+        attrs.mtime_ns,
+        attrs.uid,
+        attrs.gid,
+        attrs.permissions,
+    )
 
 
 def _info(name: str, attrs: asyncssh.SFTPAttrs) -> FileInfo:
@@ -272,26 +308,58 @@ class SftpStore:
 
     # -- the FileStore calls --------------------------------------------------------------
 
-    async def list_files(self, prefix: str = "") -> list[FileInfo]:
+    async def _regular(self, sftp: asyncssh.SFTPClient, path: str, name: str) -> asyncssh.SFTPAttrs:
+        """The entry's own attributes (``lstat``): a regular file's, or :class:`NotAFile`."""
+        attrs = await sftp.lstat(path)
+        kind = _kind(attrs)
+        if kind is not None:
+            raise NotAFile(f"{name} in {self.location} is {kind}: refused", file=name)
+        return attrs
+
+    async def _open_file(
+        self, sftp: asyncssh.SFTPClient, path: str, mode: str, name: str
+    ) -> asyncssh.SFTPClientFile:
+        """Open a regular file, never a link: the entry before and the file opened must be
+        one."""
+        before = await self._regular(sftp, path, name)
+        handle = await sftp.open(path, mode)
+        try:
+            opened = await handle.stat()
+        except BaseException:
+            with contextlib.suppress(OSError, asyncssh.Error):
+                await handle.close()
+            raise
+        if _kind(opened) is not None or _identity(opened) != _identity(before):
+            with contextlib.suppress(OSError, asyncssh.Error):
+                await handle.close()
+            raise NotAFile(
+                f"{name} in {self.location} became another entry while it was opened: refused",
+                file=name,
+            )
+        return handle
+
+    async def scan(self, prefix: str = "") -> Listing:
+        found: list[tuple[FileInfo, str | None]] = []
         with self._faults(f"listing {prefix}*"):
             sftp = await self._client()
-            found = []
+            # The server reads a folder's entries with lstat: a link shows as a link.
             async for entry in sftp.scandir(self.folder):
                 name = entry.filename
-                if (
-                    isinstance(name, str)
-                    and name.startswith(prefix)
-                    and is_safe_name(name)
-                    and entry.attrs.type == asyncssh.FILEXFER_TYPE_REGULAR
-                ):
-                    found.append(_info(name, entry.attrs))
-        return sorted(found, key=lambda f: f.name)
+                if not isinstance(name, str) or not name.startswith(prefix):
+                    continue
+                if name.startswith("."):
+                    continue  # a hidden entry: this store's temporaries, another tool's
+                found.append((_info(name, entry.attrs), _kind(entry.attrs)))
+        return listing(found)
+
+    async def list_files(self, prefix: str = "") -> list[FileInfo]:
+        return (await self.scan(prefix)).files
 
     async def stat(self, name: str) -> FileInfo:
         path = self._path(name)
         with self._faults(f"reading the size of {name}", name):
             sftp = await self._client()
-            attrs = await sftp.stat(path)
+            attrs = await self._regular(sftp, path, name)
         return _info(name, attrs)
 
     async def read(
@@ -300,7 +368,7 @@ class SftpStore:
         path = self._path(name)
         with self._faults(f"reading {name}", name):
             sftp = await self._client()
-            handle = await sftp.open(path, "rb")
+            handle = await self._open_file(sftp, path, "rb", name)
         try:
             position = offset
             while True:
@@ -318,7 +386,7 @@ class SftpStore:
         path = self._path(name)
         with self._faults(f"reading {name}", name):
             sftp = await self._client()
-            async with sftp.open(path, "rb") as handle:
+            async with await self._open_file(sftp, path, "rb", name) as handle:
                 data = await handle.read(length, offset) if length > 0 else b""
         return _binary(data)
 
@@ -351,7 +419,8 @@ class SftpStore:
         src, dst = self._path(source), self._path(target)
         with self._faults(f"renaming {source} to {target}", source):
             sftp = await self._client()
-            if await sftp.exists(dst):
+            await self._regular(sftp, src, source)
+            if await _lexists(sftp, dst):
                 raise FileExists(f"{target} is already in {self.location}", file=target)
             await self._replace(sftp, src, dst)
 
@@ -361,6 +430,17 @@ class SftpStore:
             sftp = await self._client()
             with contextlib.suppress(*_MISSING):
                 await sftp.remove(path)
+
+    async def set_aside(self, entry: str, target: str) -> None:
+        src = posixpath.join(self.folder, check_entry(entry))
+        dst = self._path(target)
+        with self._faults(f"setting '{shown(entry)}' aside", f"'{shown(entry)}'"):
+            sftp = await self._client()
+            if await _lexists(sftp, dst):
+                raise FileExists(f"{target} is already in {self.location}", file=target)
+            # The plain rename moves the entry itself (a link, never what it points at) and
+            # never replaces a target.
+            await sftp.rename(src, dst)
 
     async def begin_upload(self, name: str) -> str:
         upload_id = _temporary_name(name)
@@ -374,7 +454,7 @@ class SftpStore:
         path = self._temporary(upload_id)
         with self._faults(f"writing part {number} of {upload_id}", f"upload {upload_id}"):
             sftp = await self._client()
-            async with sftp.open(path, "r+b") as handle:
+            async with await self._open_file(sftp, path, "r+b", upload_id) as handle:
                 await handle.write(data, offset)
         return f"{number}:{offset}:{len(data)}"
 
@@ -385,14 +465,13 @@ class SftpStore:
         with self._faults(f"publishing {name}", f"upload {upload_id}"):
             sftp = await self._client()
             try:
-                async with sftp.open(path, "r+b") as handle:
+                async with await self._open_file(sftp, path, "r+b", upload_id) as handle:
                     await handle.truncate(size)
                     await _fsync(handle)
                 await self._replace(sftp, path, self._path(name))
             except _MISSING:
                 # Completed before a crash, and replayed: the file is there already.
-                if not await sftp.exists(self._path(name)):
-                    raise
+                await self._regular(sftp, self._path(name), name)
         return None
 
     async def abort_upload(self, upload_id: str) -> None:
@@ -432,6 +511,15 @@ class SftpStore:
                 if await sftp.exists(target) and await sftp.exists(source):
                     await sftp.remove(target)
             await sftp.rename(source, target)
+
+
+async def _lexists(sftp: asyncssh.SFTPClient, path: str) -> bool:
+    """Whether there is an entry at ``path`` (a link counts, whatever it points at)."""
+    try:
+        await sftp.lstat(path)
+    except _MISSING:
+        return False
+    return True
 
 
 async def _remove_quietly(sftp: asyncssh.SFTPClient, path: str) -> None:

@@ -1,8 +1,12 @@
-"""E-mail: ``.eml`` files in the data directory's outbox by default, SMTP when configured."""
+"""E-mail: ``.eml`` files in the data directory's outbox by default, SMTP when configured.
+
+The outbox is ``0700`` and each message ``0600``: e-mails name customers and their addresses.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -12,6 +16,7 @@ from urllib.parse import urlparse
 
 from derlink.common.errors import RemoteFault
 from derlink.common.ids import new_id
+from derlink.platform.private import FILE_MODE, private_dir
 
 
 class Mailer(Protocol):
@@ -38,12 +43,19 @@ class OutboxMailer:
 
     async def send(self, *, to: list[str], subject: str, body: str) -> str:
         msg = _message(to, subject, body, self.sender)
-        self.outbox.mkdir(parents=True, exist_ok=True)
+        private_dir(self.outbox)
         path = self.outbox / f"{new_id()}.eml"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(bytes(msg))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(tmp, flags, FILE_MODE), "wb") as out:
+            out.write(bytes(msg))
         tmp.replace(path)
         return str(msg["Message-ID"])
+
+
+def default_mailer(smtp_url: str | None, home: Path) -> Mailer:
+    """SMTP when a server is configured, else the data directory's outbox."""
+    return SmtpMailer(smtp_url) if smtp_url else OutboxMailer(home / "outbox")
 
 
 class SmtpMailer:

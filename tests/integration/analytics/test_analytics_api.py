@@ -99,6 +99,26 @@ def test_the_intake_runs_on_demand_and_its_results_can_be_read(
     assert counts == {"Active": 1, "Inactive": 0, "Pending": 1}
 
 
+def test_an_entry_the_intake_cannot_take_is_mailed_once_to_the_intake_recipients(
+    tmp_path: Path, database_url: str
+):
+    part = build(tmp_path, database_url, intake_notify_to=("data-ops@utility.example",))
+    try:
+        root = Path(part.storage.location.removeprefix("file://"))
+        (root / "ENROLL_SYNC_LINK.csv").symlink_to(tmp_path / "credentials.json")
+        with TestClient(part.app) as http:
+            for _ in range(2):
+                answer = http.post(f"{API}/enrollment-files/intake", headers=headers(part))
+                assert answer.json() == {"files": []}
+    finally:
+        asyncio.run(part.stop())
+    (mail,) = sorted((tmp_path / "outbox").glob("*.eml"))
+    text = mail.read_text()
+    assert "To: data-ops@utility.example" in text
+    assert "ENROLL_SYNC_LINK.csv" in text and "Error-ENROLL_SYNC_LINK.csv" in text
+    assert '"secret"' not in text
+
+
 def test_subscriptions_come_in_keyset_pages(part: AnalyticsPart, http: TestClient):
     put(part, NAME, extract(*(row(n) for n in range(10, 15))))
     http.post(f"{API}/enrollment-files/intake", headers=headers(part))

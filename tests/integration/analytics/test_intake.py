@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from derlink.common.errors import RemoteFault
 from derlink.platform.files import CHUNK, LocalFolder
 from derlink.platform.intake.claims import FileState, new_run_id
 from derlink.platform.intake.driver import FileIntake
+from derlink.platform.intake.refusals import MailRefusals
+from derlink.platform.mail import MemoryMailer
 
 NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_X1.csv"
 
@@ -93,6 +96,45 @@ async def test_files_without_the_prefix_are_left_alone(world: World):
     assert world.names(world.storage) == ["OTHER.csv"]
 
 
+# -- entries that cannot be taken: set aside once, reported once -------------------------------
+
+
+async def test_entries_that_cannot_be_taken_are_set_aside_and_reported_once(
+    world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    secret = tmp_path / "console.key"
+    secret.write_bytes(b"signing-key-material\n")
+    long = "ENROLL_SYNC_" + "L" * 184 + ".csv"  # 200 characters: no room for ENROLL_ACK_
+    world.put(long, extract(row(1)))
+    world.put("ENROLL_SYNC_ spaced.csv", extract(row(2)))
+    (world.storage.root / "ENROLL_SYNC_LINK.csv").symlink_to(secret)
+    world.put(NAME, extract(row(3)))
+    mailer = MemoryMailer()
+    intake = world.intake(refused=MailRefusals(mailer, ["ops@utility.example"]))
+
+    with caplog.at_level(logging.INFO, logger="derlink.intake"):
+        summaries = [await intake.run_once() for _ in range(4)]
+
+    assert [len(s) for s in summaries] == [1, 0, 0, 0]  # the good file, once
+    assert world.names(world.storage) == sorted(
+        [
+            f"Acked-{NAME}",
+            "Error-ENROLL_SYNC_" + "L" * 168,
+            "Error-ENROLL_SYNC_LINK.csv",
+            "Error-ENROLL_SYNC__spaced.csv",
+        ]
+    )
+    assert (world.storage.root / "Error-ENROLL_SYNC_LINK.csv").is_symlink()
+    assert world.names(world.content) == [f"ENROLL_ACK_{NAME}"]
+    assert len(mailer.sent) == 3
+    assert {tuple(m["to"]) for m in mailer.sent} == {("ops@utility.example",)}  # type: ignore[arg-type]
+    bodies = "\n".join(str(m["body"]) for m in mailer.sent)
+    assert "a symbolic link, not a file" in bodies and "signing-key" not in bodies
+    refusals = [r for r in caplog.records if "set aside" in r.getMessage()]
+    assert len(refusals) == 3
+    assert sorted(world.subscriptions()) == ["SUB3"]
+
+
 # -- bad rows and bad files ------------------------------------------------------------------------
 
 
@@ -138,6 +180,33 @@ async def test_bad_rows_are_acked_rejected_with_their_reason_and_the_good_rows_g
     assert world.names(world.storage) == [f"Acked-{NAME}"]
 
 
+async def test_a_stray_quote_rejects_its_row_and_every_data_row_gets_one_ack_row(world: World):
+    rows: list[list[str] | str] = [row(n) for n in range(1, 20)]
+    # Row 7 of the file (extract row 6) opens a quoted field it never closes; a later row holds
+    # a quoted field of its own, whose first quote would close it, swallowing the rows between.
+    rows[5] = 'SR6,SUB6,"PRG1,BYOT,A6,P6,SPT6,SP6,PR6,CA,DR,Active,2026-06-01T07:00:00.000Z,,1'
+    rows[17] = row(18, division="North, Zone 1")
+    world.put(NAME, extract(*rows))
+
+    (summary,) = await world.intake(chunk_size=64).run_once()
+
+    acks = world.ack(NAME)
+    assert [r[0] for r in acks] == [str(n) for n in range(2, 21)]
+    assert (summary.rows, summary.accepted, summary.rejected) == (19, 18, 1)
+    rejected = [r for r in acks if r[3] == "REJECTED"]
+    assert rejected == [
+        [
+            "7",
+            "SR6",
+            "SUB6",
+            "REJECTED",
+            "AN-COLUMNS",
+            "row 7 is not readable as CSV: the quoted field in column 3 does not close",
+        ]
+    ]
+    assert sorted(world.subscriptions()) == sorted(f"SUB{n}" for n in range(1, 20) if n != 6)
+
+
 async def test_an_empty_file_is_refused_whole_unread(world: World):
     world.put(NAME, b"")
     (summary,) = await world.intake().run_once()
@@ -174,7 +243,7 @@ async def test_a_wrong_header_refuses_the_file_whole_and_its_redelivery_is_a_dup
     assert summary.state == FileState.REFUSED and summary.renamed_to == f"Error-{NAME}"
     (ack,) = world.ack(NAME)
     assert ack[:5] == ["1", "", "", "REJECTED", "AN-HEADER"]
-    assert ack[5].endswith("found syncRequestId,subscriptionId,version")
+    assert ack[5].endswith("; the first row has 3 columns, not 15")
     assert world.subscriptions() == {}
 
     world.put(NAME, bad)

@@ -272,6 +272,32 @@ async def test_acks_become_update_and_transition_with_per_row_rejects(files: Fil
     assert "4 record(s) rejected" in str(files.mailer.sent[-1]["subject"])
 
 
+async def test_a_stray_quote_in_an_ack_file_costs_its_row_and_the_next_rows_are_applied(
+    files: FileHarness,
+):
+    files.known.update({f"SR{i}": "Awaiting Acknowledgement" for i in range(1, 9)})
+    put(
+        files,
+        "analytics-content",
+        "ENROLL_ACK_STRAY.csv",
+        ack_file(
+            "2,SR1,S1,ACCEPTED,,",
+            '3,SR2,S2,REJECTED,AN-DATE,"a reason that never closes',
+            *[f"{n + 1},SR{n},S{n},ACCEPTED,," for n in range(3, 8)],
+            '9,SR8,S8,REJECTED,AN-VALUE,"a quoted, closed reason"',
+        ),
+    )
+    (instance,) = await files.run("OUAI-ENR-ACK")
+    outcome = files.detail(instance)["outcome"]
+    assert outcome["processed"] == 8
+    assert [(e["key"], e["code"]) for e in outcome["errors"]] == [("row 3", "HUB-FILE-COLUMNS")]
+    assert "column 6 does not close" in outcome["errors"][0]["message"]
+    assert "never closes" not in str(outcome)
+    assert files.known["SR2"] == "Awaiting Acknowledgement"
+    assert [files.known[f"SR{n}"] for n in range(3, 8)] == ["Synchronized"] * 5
+    assert files.known["SR8"] == "Error"
+
+
 async def test_acks_go_one_record_at_a_time_to_a_single_record_target(
     tmp_path: Path, database_url: str
 ):
@@ -384,6 +410,88 @@ async def test_a_discarded_file_gives_its_content_back(files: FileHarness):
     (again,) = await files.run("OUAI-ENR")
     assert files.detail(again)["status"] == InstanceStatus.COMPLETED.value
     assert "duplicateOf" not in files.detail(again)["outcome"]
+
+
+# -- entries that are not files, names that cannot be taken -----------------------------------
+
+SECRETS = b'{"clients": {"hub": {"secret": "hub-s3cr3t"}, "operator": {"secret": "op-s3cr3t"}}}'
+
+
+def everything_the_hub_said(files: FileHarness, instances: list[str]) -> str:
+    """What could quote a file: instances (faults, outcomes, timelines) and e-mails."""
+    said = [str(files.detail(i)) for i in instances]
+    said += [str(m) for m in files.mailer.sent]
+    return "\n".join(said)
+
+
+async def test_a_link_to_the_credentials_in_cpm_content_is_never_copied_and_reported_once(
+    files: FileHarness, tmp_path: Path
+):
+    secret = tmp_path / "credentials.json"
+    secret.write_bytes(SECRETS)
+    folder = Path(files.stores["cpm-content"].location[7:])
+    (folder / "ENROLL_SYNC_INITIAL_LINK.csv").symlink_to(secret)
+    put(files, "cpm-content", "ENROLL_SYNC_INITIAL_OK.csv", b"a real extract\n")
+
+    started = await files.run("OUAI-ENR")
+    again = await files.run("OUAI-ENR")
+
+    assert len(started) == 1 and again == []
+    assert files.names("analytics-storage") == ["ENROLL_SYNC_INITIAL_OK.csv"]
+    assert (folder / "Error-ENROLL_SYNC_INITIAL_LINK.csv").is_symlink()
+    assert "ENROLL_SYNC_INITIAL_LINK.csv" not in files.names("cpm-content")
+    (mail,) = [m for m in files.mailer.sent if "set aside" in str(m["subject"])]
+    assert mail["to"] == ["integration-ops@utility.example"]
+    body = str(mail["body"])
+    assert "ENROLL_SYNC_INITIAL_LINK.csv" in body and "a symbolic link, not a file" in body
+    assert "Error-ENROLL_SYNC_INITIAL_LINK.csv" in body
+    assert "s3cr3t" not in everything_the_hub_said(files, started)
+    assert secret.read_bytes() == SECRETS
+
+
+async def test_a_link_to_the_console_key_in_analytics_content_is_never_read_nor_quoted(
+    files: FileHarness, tmp_path: Path
+):
+    key = tmp_path / "console.key"
+    key.write_bytes(b"console-signing-key-0123456789abcdef\n")
+    folder = Path(files.stores["analytics-content"].location[7:])
+    (folder / "ENROLL_ACK_ENROLL_SYNC_K.csv").symlink_to(key)
+    # A regular file that is no ack file at all: refused by its header, never quoted.
+    put(files, "analytics-content", "ENROLL_ACK_ENROLL_SYNC_P.csv", b"pem-secret-material,x\n")
+
+    started = await files.run("OUAI-ENR-ACK")
+
+    (instance,) = started
+    detail = files.detail(instance)
+    assert detail["status"] == InstanceStatus.FAULTED.value
+    assert "the first row has 2 columns, not 6" in detail["fault_message"]
+    said = everything_the_hub_said(files, started)
+    assert "console-signing-key" not in said and "pem-secret" not in said
+    assert sorted(files.names("analytics-content")) == [
+        "Error-ENROLL_ACK_ENROLL_SYNC_K.csv",
+        "Error-ENROLL_ACK_ENROLL_SYNC_P.csv",
+    ]
+
+
+async def test_a_file_whose_name_cannot_be_taken_is_set_aside_once_and_reported_once(
+    files: FileHarness,
+):
+    long = "ENROLL_SYNC_" + "L" * 184 + ".csv"  # 200 characters: no room for Sent- or Error-
+    put(files, "cpm-content", long, b"x\n")
+    folder = Path(files.stores["cpm-content"].location[7:])
+    (folder / "ENROLL_SYNC_ spaced name.csv").write_bytes(b"y\n")
+
+    for _ in range(3):
+        assert await files.run("OUAI-ENR") == []
+
+    assert files.names("analytics-storage") == []
+    assert sorted(files.names("cpm-content")) == [
+        "Error-ENROLL_SYNC_" + "L" * 168,
+        "Error-ENROLL_SYNC__spaced_name.csv",
+    ]
+    mails = [m for m in files.mailer.sent if "set aside" in str(m["subject"])]
+    assert len(mails) == 2
+    assert any("characters" in str(m["body"]) for m in mails)
 
 
 # -- the same flows over a real SFTP server and a real S3 server on loopback -----------------

@@ -191,7 +191,11 @@ async def test_a_redelivered_content_is_a_duplicate_with_no_second_effect(world:
     ("content", "code", "reason"),
     [
         ("", "R-EMPTY", "the file is empty: expected the header meter,kwh"),
-        ("id,kwh\nM1,10\n", "R-HEADER", "expected header meter,kwh; found id,kwh"),
+        (
+            "id,kwh\nM1,10\n",
+            "R-HEADER",
+            "expected header meter,kwh; in the first row, column 1 is not meter",
+        ),
         ("meter,kwh\n" + "M1,10\n" * 20, "R-SIZE", "the file has 130 bytes, over the limit of 100"),
     ],
 )

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from derlink.common.errors import ConfigurationError, RemoteFault
+from derlink.common.errors import ConfigurationError, RemoteFault, TechnicalFault
 from derlink.platform.files import (
     FileExists,
     FileMissing,
     FileStore,
     LocalFolder,
+    NotAFile,
     UnsafeName,
     checksum,
     iterate,
@@ -308,6 +309,194 @@ async def test_a_forged_upload_id_is_refused(file_store: FileStore, upload_id: s
         await file_store.complete_upload(upload_id, ["1:0:1"])
     with pytest.raises(UnsafeName):
         await file_store.abort_upload(upload_id)
+
+
+# -- entries that are not files: links, folders, odd names ------------------------------------
+
+SECRET = b'{"clients": {"hub": "s3cr3t-never-quoted"}}\n'
+
+
+def on_disk(store: FileStore, request: pytest.FixtureRequest) -> Path | None:
+    """The folder a local or SFTP store keeps its files in, on this machine (None for S3)."""
+    if isinstance(store, LocalFolder):
+        return store.root
+    if isinstance(store, SftpStore):
+        sftp: SftpServer = request.getfixturevalue("sftp_server")
+        folder = sftp.root / store.folder.strip("/")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return None
+
+
+@pytest.fixture(params=["local", "sftp"])
+async def folder_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[FileStore, Path]]:
+    """A store on a folder of this machine (object storage has no links, folders or pipes),
+    and that folder."""
+    fresh = f"t-{uuid.uuid4().hex[:12]}"
+    store: FileStore
+    if request.param == "local":
+        store = LocalFolder(tmp_path / fresh)
+    else:
+        server: SftpServer = request.getfixturevalue("sftp_server")
+        store = open_store(server.url(f"/{fresh}"))
+    folder = on_disk(store, request)
+    assert folder is not None
+    try:
+        yield store, folder
+    finally:
+        await store.close()
+
+
+def secret_file(tmp_path: Path) -> Path:
+    """A secret outside every store: what a planted link points at."""
+    secret = tmp_path / "outside" / "credentials.json"
+    secret.parent.mkdir(exist_ok=True)
+    secret.write_bytes(SECRET)
+    return secret
+
+
+def messages(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    return str(excinfo.value) + repr(excinfo.value.args)
+
+
+async def test_a_link_to_a_secret_is_never_listed_read_renamed_or_quoted(
+    folder_store: tuple[FileStore, Path], tmp_path: Path
+) -> None:
+    file_store, folder = folder_store
+    secret = secret_file(tmp_path)
+    await file_store.write("ENROLL_SYNC_ok.csv", iterate(b"fine\n"))
+    (folder / "ENROLL_SYNC_evil.csv").symlink_to(secret)
+    (folder / "ENROLL_SYNC_inside.csv").symlink_to(folder / "ENROLL_SYNC_ok.csv")
+
+    listing = await file_store.scan("ENROLL_SYNC_")
+
+    assert [f.name for f in listing.files] == ["ENROLL_SYNC_ok.csv"]
+    assert [f.name for f in await file_store.list_files("ENROLL_SYNC_")] == ["ENROLL_SYNC_ok.csv"]
+    assert sorted((r.entry, r.reason) for r in listing.refused) == [
+        ("ENROLL_SYNC_evil.csv", "a symbolic link, not a file"),
+        ("ENROLL_SYNC_inside.csv", "a symbolic link, not a file"),
+    ]
+    for name in ("ENROLL_SYNC_evil.csv", "ENROLL_SYNC_inside.csv"):
+        for call in (
+            file_store.stat(name),
+            content(file_store, name),
+            file_store.read_range(name, 0, 100),
+            file_store.rename(name, "Sent-x.csv"),
+        ):
+            with pytest.raises(NotAFile) as refused:
+                await call
+            assert b"s3cr3t" not in messages(refused).encode()
+            assert isinstance(refused.value, FileMissing)  # no file by that name to take
+    assert secret.read_bytes() == SECRET
+    assert (folder / "ENROLL_SYNC_evil.csv").is_symlink()
+
+
+async def test_a_folder_or_a_fifo_is_refused_and_never_opened(
+    folder_store: tuple[FileStore, Path],
+) -> None:
+    file_store, folder = folder_store
+    (folder / "IN_folder").mkdir()
+    os.mkfifo(folder / "IN_pipe")  # opening it for reading would wait for a writer forever
+
+    listing = await file_store.scan("IN_")
+
+    assert listing.files == []
+    assert sorted((r.entry, r.reason) for r in listing.refused) == [
+        ("IN_folder", "a folder, not a file"),
+        ("IN_pipe", "not a regular file"),
+    ]
+    for name in ("IN_folder", "IN_pipe"):
+        with pytest.raises(NotAFile):
+            await file_store.stat(name)
+        with pytest.raises(NotAFile):
+            await content(file_store, name)
+        with pytest.raises(NotAFile):
+            await file_store.read_range(name, 0, 1)
+
+
+async def test_an_upload_never_writes_through_a_link_swapped_in_for_its_part(
+    folder_store: tuple[FileStore, Path], tmp_path: Path
+) -> None:
+    file_store, folder = folder_store
+    secret = secret_file(tmp_path)
+    upload = await file_store.begin_upload("big.bin")
+    await file_store.upload_part(upload, 1, 0, b"first")
+    (part,) = [p for p in folder.rglob("*") if p.is_file() and "big.bin" in p.name]
+    part.unlink()
+    part.symlink_to(secret)
+
+    with pytest.raises(NotAFile):
+        await file_store.upload_part(upload, 2, 5, b"OVERWRITTEN")
+    with pytest.raises(NotAFile):
+        await file_store.complete_upload(upload, ["1:0:5"])
+
+    assert secret.read_bytes() == SECRET
+    assert "big.bin" not in [f.name for f in await file_store.list_files()]
+
+
+async def test_a_write_never_goes_through_a_link_planted_for_its_temporary(
+    tmp_path: Path,
+) -> None:
+    store = LocalFolder(tmp_path / "store")
+    secret = secret_file(tmp_path)
+    (store.root / ".uploads").symlink_to(secret.parent)
+    planted = secret.parent / f"ENROLL_ACK_x.csv.{os.getpid()}.tmp"
+    planted.symlink_to(secret)
+
+    with pytest.raises(TechnicalFault, match="not a folder"):
+        await store.write("ENROLL_ACK_x.csv", iterate(b"ack rows\n"))
+    (store.root / ".uploads").unlink()
+    (store.root / ".uploads").mkdir()
+    (store.root / ".uploads" / planted.name).symlink_to(secret)
+
+    assert await store.write("ENROLL_ACK_x.csv", iterate(b"ack rows\n")) == 9
+
+    assert secret.read_bytes() == SECRET
+    assert await content(store, "ENROLL_ACK_x.csv") == b"ack rows\n"
+    assert not (store.root / "ENROLL_ACK_x.csv").is_symlink()
+
+
+async def test_entries_of_unsafe_names_are_refused_and_set_aside_without_following_them(
+    file_store: FileStore, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    folder = on_disk(file_store, request)
+    odd = ["ENROLL_SYNC_ with space.csv", "ENROLL_SYNC_tab\tname.csv"]
+    if folder is None:
+        s3: S3Server = request.getfixturevalue("s3_server")
+        assert isinstance(file_store, S3Store)
+        client = s3.client()
+        try:
+            for name in odd:
+                client.put_object(Bucket=s3.bucket, Key=file_store.prefix + name, Body=b"odd")
+        finally:
+            client.close()
+    else:
+        for name in odd:
+            (folder / name).write_bytes(b"odd")
+        (folder / "ENROLL_SYNC_link.csv").symlink_to(secret_file(tmp_path))
+        odd.append("ENROLL_SYNC_link.csv")
+    await file_store.write("ENROLL_SYNC_ok.csv", iterate(b"fine"))
+
+    listing = await file_store.scan("ENROLL_SYNC_")
+    assert sorted(r.entry for r in listing.refused) == sorted(odd)
+    assert all(r.reason for r in listing.refused)
+    for refused in listing.refused:
+        await file_store.set_aside(refused.entry, f"Error-aside-{len(refused.entry)}.csv")
+    with pytest.raises(FileExists):
+        await file_store.set_aside("ENROLL_SYNC_ok.csv", f"Error-aside-{len(odd[0])}.csv")
+    with pytest.raises(FileMissing):
+        await file_store.set_aside("ENROLL_SYNC_ gone.csv", "Error-gone.csv")
+    for forged in ("../x", "a/b", "", "..", "."):
+        with pytest.raises(UnsafeName):
+            await file_store.set_aside(forged, "Error-forged.csv")
+
+    again = await file_store.scan("ENROLL_SYNC_")
+    assert again.refused == []
+    assert [f.name for f in again.files] == ["ENROLL_SYNC_ok.csv"]
+    if folder is not None:
+        assert (folder / "Error-aside-20.csv").is_symlink()  # moved, never followed
 
 
 # -- SFTP ---------------------------------------------------------------------------------

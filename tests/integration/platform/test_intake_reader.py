@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from derlink.common.errors import TechnicalFault
 from derlink.platform.files import FileMissing, FileStore, iterate
 from derlink.platform.intake.reader import read_window, stream_records
 from derlink.platform.intake.records import Position, Unreadable
@@ -57,18 +56,32 @@ async def test_a_record_longer_than_a_window_is_read_whole(file_store: FileStore
     assert batch.records == [(2, ["y" * 3000]), (3, ["last", "row"])]
 
 
-async def test_a_file_shorter_than_listed_is_missing_and_a_huge_record_stops_the_file(
-    file_store: FileStore,
-):
+async def test_a_file_shorter_than_listed_is_missing(file_store: FileStore):
     await file_store.write("short.csv", iterate(b"id\n1\n"))
     with pytest.raises(FileMissing, match="before its listed size"):
         await read_window(file_store, "short.csv", Position(5, 3), size=50)
-    quoted = b'id\n"' + b"z\n" * 600
-    await file_store.write("open.csv", iterate(quoted))
-    with pytest.raises(TechnicalFault, match="over 1,000 bytes"):
-        await read_window(
-            file_store, "open.csv", Position(3, 2), size=len(quoted) + 10, record_max=1000
-        )
+
+
+async def test_a_quote_that_never_closes_costs_its_own_row_in_a_stream_and_in_windows(
+    file_store: FileStore,
+):
+    data = b'id,v\n"open,1\n' + b"".join(b"%d,z\n" % n for n in range(3, 603))
+    await file_store.write("open.csv", iterate(data))
+    expected = [(1, ["id", "v"])] + [(n, [str(n), "z"]) for n in range(3, 603)]
+
+    streamed = []
+    async for batch in stream_records(file_store, "open.csv", chunk_size=100, width=2):
+        streamed.extend(batch.records)
+    windows, at = [], Position()
+    while at.offset < len(data):
+        batch = await read_window(file_store, "open.csv", at, size=len(data), window=64, width=2)
+        windows.extend(batch.records)
+        at = batch.next
+
+    for records in (streamed, windows):
+        assert [n for n, _ in records] == list(range(1, 603))
+        assert isinstance(records[1][1], Unreadable)
+        assert [r for r in records if r[0] != 2] == expected
 
 
 async def test_a_line_over_the_limit_in_a_stream_is_unreadable_and_skipped(file_store: FileStore):

@@ -145,13 +145,13 @@ def test_a_timestamp_not_in_the_contract_shape_is_a_bad_date(value):
     for column in ("startDateTimeISO", "endDateTimeISO"):
         result = rejected(check(fields(**{column: value}))[0])
         assert result.code == er.AN_DATE
-        assert result.reason.startswith(f"{column} {value!r} is not YYYY-MM-DDThh:mm:ss(.fff)Z")
+        assert result.reason == f"{column} is not YYYY-MM-DDThh:mm:ss(.fff)Z"
 
 
 def test_a_subscription_that_ends_before_it_starts_is_a_bad_date():
     result = rejected(check(fields(endDateTimeISO="2026-05-31T23:59:59.999Z"))[0])
     assert result.code == er.AN_DATE
-    assert "before startDateTimeISO" in result.reason
+    assert result.reason == "endDateTimeISO is before startDateTimeISO"
     same = check(fields(endDateTimeISO="2026-06-01T07:00:00Z"))[0]
     assert isinstance(same, SubscriptionRecord)
 
@@ -159,14 +159,15 @@ def test_a_subscription_that_ends_before_it_starts_is_a_bad_date():
 @pytest.mark.parametrize("status", ["active", "Canceled", "ACTIVE", " Active"])
 def test_a_status_that_cpm_does_not_have_is_a_bad_value(status):
     result = rejected(check(fields(status=status))[0])
-    assert result.code == er.AN_VALUE and "status" in result.reason
+    assert result.code == er.AN_VALUE
+    assert result.reason == "status is not one of Active, Inactive, Pending"
 
 
 @pytest.mark.parametrize("version", ["0", "-1", "1.0", "x", "٣", "2147483648", " 2"])
 def test_a_version_that_is_not_a_positive_integer_is_a_bad_value(version):
     result = rejected(check(fields(version=version))[0])
     assert result.code == er.AN_VALUE
-    assert result.reason == f"version {version!r} is not a positive integer"
+    assert result.reason == "version is not a positive integer"
 
 
 def test_a_field_wider_than_analytics_keeps_is_a_bad_value():

@@ -248,20 +248,20 @@ def _check_fields(row_number: int, f: list[str]) -> SubscriptionRecord | RowReje
         return reject(AN_VALUE, f"{', '.join(wide)} longer than {FIELD_MAX} characters")
     start = canonical_timestamp(f[12])
     if start is None:
-        return reject(AN_DATE, f"startDateTimeISO {f[12]!r} is not YYYY-MM-DDThh:mm:ss(.fff)Z")
+        return reject(AN_DATE, "startDateTimeISO is not YYYY-MM-DDThh:mm:ss(.fff)Z")
     end: str | None = None
     if f[13]:
         end = canonical_timestamp(f[13])
         if end is None:
-            return reject(AN_DATE, f"endDateTimeISO {f[13]!r} is not YYYY-MM-DDThh:mm:ss(.fff)Z")
+            return reject(AN_DATE, "endDateTimeISO is not YYYY-MM-DDThh:mm:ss(.fff)Z")
         if end < start:
-            return reject(AN_DATE, f"endDateTimeISO {f[13]} is before startDateTimeISO {f[12]}")
+            return reject(AN_DATE, "endDateTimeISO is before startDateTimeISO")
     status = f[11]
     if status not in STATUSES:
-        return reject(AN_VALUE, f"status {status!r} is not one of Active, Inactive, Pending")
+        return reject(AN_VALUE, "status is not one of Active, Inactive, Pending")
     version = _positive_int(f[14])
     if version is None:
-        return reject(AN_VALUE, f"version {f[14]!r} is not a positive integer")
+        return reject(AN_VALUE, "version is not a positive integer")
     return SubscriptionRecord(
         row_number,
         sync_id,

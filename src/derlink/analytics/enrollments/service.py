@@ -39,6 +39,7 @@ from derlink.platform.intake.driver import (
     IntakeSpec,
 )
 from derlink.platform.intake.records import RowReject
+from derlink.platform.intake.refusals import RefusalReport
 
 #: The claims' source of the enrollment files: the flow that brings them.
 SOURCE = "OUAI-ENR"
@@ -138,9 +139,11 @@ def enrollment_intake(
     chunk_size: int = READ_CHUNK,
     lease_s: float = LEASE_S,
     max_attempts: int = MAX_ATTEMPTS,
+    refused: RefusalReport | None = None,
 ) -> FileIntake:
     """The intake of enrollment files: from analytics' object storage (``storage``), acks to its
-    content server (``content``), claims in analytics' database."""
+    content server (``content``), claims in analytics' database; ``refused`` hears of the
+    entries of the storage that cannot be taken."""
     return FileIntake(
         EnrollmentFiles(db, clock),
         db=db,
@@ -150,6 +153,7 @@ def enrollment_intake(
         max_file_bytes=max_file_bytes,
         batch_rows=batch_rows,
         chunk_size=chunk_size,
+        refused=refused,
     )
 
 

@@ -1,6 +1,9 @@
 """The file-flow mechanism (SPEC §2.4), on which every scheduled file flow is built.
 
-    schedule (or run-now) → list the source store by the flow's prefix → one instance per file,
+    schedule (or run-now) → list the source store by the flow's prefix (an entry that cannot be
+    taken — a link, a folder, a name not allowed or too long — is never opened: it is set aside
+    once as ``Error-<its name made safe>`` and the technical recipients are told once) → one
+    instance per file,
     its id made of the file's name and version (size and time), so that two workers listing at
     once start it once — the instance row is the claim;
     instance: inspect (still there, not over the size limit) → checksum (streamed) → take the
@@ -36,6 +39,7 @@ from derlink.platform.files import CHUNK, FileInfo, FileMissing, checksum, itera
 from derlink.platform.intake.names import ERROR_TAG, SENT_TAG, rename_tagged
 from derlink.platform.intake.reader import WINDOW, read_window
 from derlink.platform.intake.records import Position, RowReject, check_shape, header_problem
+from derlink.platform.intake.refusals import Refusals, takeable
 
 #: Record errors kept on the instance and in the e-mail; the counts are always complete.
 KEEP_ERRORS = 1000
@@ -96,11 +100,14 @@ class FileFlow:
         self.options = options
         self.receipts = receipts
         self.notifier = notifier
+        self.refusals = Refusals(self.store, self.spec.code, notifier)
 
     # listing ------------------------------------------------------------------------------
     async def scan(self) -> list[FileInfo]:
-        """The files waiting in the source; the "no file" e-mail when there are none."""
-        files = await self.store.list_files(self.exchange.prefix)
+        """The files waiting in the source, the entries that cannot be taken set aside; the
+        "no file" e-mail when there are none."""
+        files, refused = takeable(await self.store.scan(self.exchange.prefix))
+        await self.refusals.handle(refused)
         if not files:
             await self.notifier.no_file(
                 flow=self.spec.code, location=self.store.location, prefix=self.exchange.prefix
@@ -271,7 +278,9 @@ class RecordFileFlow(FileFlow):
         (read again, and passed over, by the first batch)."""
         first = None
         if size > 0:
-            window = await read_window(self.store, name, Position(), size=size, window=64 * 1024)
+            window = await read_window(
+                self.store, name, Position(), size=size, window=64 * 1024, width=len(self.header)
+            )
             first = window.records[0][1] if window.records else None
         problem = header_problem(first, self.header)
         if problem is not None and problem.empty:
@@ -284,7 +293,12 @@ class RecordFileFlow(FileFlow):
 
     async def _batch(self, name: str, size: int, offset: int, row: int) -> dict[str, Any]:
         window = await read_window(
-            self.store, name, Position(offset, row), size=size, window=self.window
+            self.store,
+            name,
+            Position(offset, row),
+            size=size,
+            window=self.window,
+            width=len(self.header),
         )
         records = [(n, fields) for n, fields in window.records if n > 1]  # not the header
         shaped = check_shape(

@@ -10,6 +10,7 @@ docs/contracts/enrollment-files.md.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from derlink.common.errors import RemoteFault
@@ -25,6 +26,8 @@ from derlink.hub.model import FlowOutcome, RecordError
 from derlink.hub.runtime.port import FlowContext
 
 RESULTS = (ACCEPTED, REJECTED)
+#: What a reason code looks like (AN-MISSING): the only text of a row without an id repeated.
+_CODE = re.compile(r"[A-Z][A-Z0-9-]{0,39}")
 
 
 class AnalyticsEnrollmentAcknowledgement(RecordFileFlow):
@@ -54,7 +57,10 @@ class AnalyticsEnrollmentAcknowledgement(RecordFileFlow):
         for number, (_row, sync_id, _subscription, result, code, reason) in rows:
             sync_id, result = sync_id.strip(), result.strip()
             if not sync_id:
-                detail = f"{code}: {reason}" if code else "no syncRequestId"
+                # Analytics' own code says why it could read no id; its text is not repeated.
+                detail = "no syncRequestId" + (
+                    f" (analytics: {code})" if _CODE.fullmatch(code) else ""
+                )
                 errors.append(RecordError(f"row {number}", "HUB-ACK-NO-SYNC-REQUEST", detail))
                 continue
             if result not in RESULTS:
@@ -62,7 +68,7 @@ class AnalyticsEnrollmentAcknowledgement(RecordFileFlow):
                     RecordError(
                         f"row {number}",
                         "HUB-ACK-RESULT",
-                        f"{sync_id}: result {result!r} is not ACCEPTED or REJECTED",
+                        f"{sync_id}: the result is neither ACCEPTED nor REJECTED",
                     )
                 )
                 continue

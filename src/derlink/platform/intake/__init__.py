@@ -1,6 +1,8 @@
 """The one file-intake machinery: how a part (or the hub) takes in a file (SPEC §2.4).
 
-    list the store by prefix → refuse unread what cannot be taken (empty, over the size limit)
+    list the store by prefix → set aside once, and report once, the entries that cannot be
+      taken, never opening them (links, folders, names not allowed or too long: ``refusals``)
+    → refuse unread what cannot be taken (empty, over the size limit)
     → claim the file by its checksum (``claims``: a re-delivered content has no second effect)
     → stream its CSV records from a position (``reader``, on ``records.RecordSplitter``)
     → check each record's shape and validate them in batches, rejected rows kept as data

@@ -1,7 +1,10 @@
 """The intake driver: takes the files of one kind from a store, a file at a time, through the
 kind's handler, and writes one output file (an acknowledgement) per input.
 
-A run lists the source store by the kind's prefix and takes each file in turn:
+A run lists the source store by the kind's prefix and takes each file in turn. An entry it
+cannot take (a link, a folder, a name not allowed or too long) is never opened: it is set aside
+once as ``Error-<its name made safe>`` and reported once to the technical recipients
+(refusals.Refusals). Then, per file:
 
 1. **stat**: an empty file, or one over ``max_file_bytes``, is refused unread: its output says
    so (row 1) and the input is renamed ``Error-``;
@@ -67,6 +70,7 @@ from derlink.platform.intake.records import (
     csv_text,
     header_problem,
 )
+from derlink.platform.intake.refusals import RefusalReport, Refusals, takeable
 
 log = logging.getLogger("derlink.intake")
 
@@ -214,7 +218,9 @@ class FileIntake:
         max_file_bytes: int,
         batch_rows: int = BATCH_ROWS,
         chunk_size: int = READ_CHUNK,
+        refused: RefusalReport | None = None,
     ) -> None:
+        """``refused``: who hears of the entries set aside (the log alone when None)."""
         self.handler = handler
         self.spec = handler.spec
         self.db = db
@@ -224,6 +230,7 @@ class FileIntake:
         self.max_file_bytes = max_file_bytes
         self.batch_rows = batch_rows
         self.chunk_size = chunk_size
+        self.refusals = Refusals(source, self.spec.source, refused)
         self._stopping = False
 
     def stop(self) -> None:
@@ -234,7 +241,9 @@ class FileIntake:
         """Take every file of the kind in the source now; what became of each one taken."""
         with live_run() as run:
             summaries = []
-            for listed in await self.source.list_files(self.spec.prefix):
+            files, refused = takeable(await self.source.scan(self.spec.prefix))
+            await self.refusals.handle(refused)
+            for listed in files:
                 if self._stopping:
                     break
                 try:
@@ -389,7 +398,13 @@ class FileIntake:
         30 MB more peak memory on a 100,000-row file)."""
         loop = asyncio.get_running_loop()
         yield csv_text([], header=self.spec.output_header).encode()
-        reading = stream_records(self.source, name, chunk_size=self.chunk_size, executor=worker)
+        reading = stream_records(
+            self.source,
+            name,
+            chunk_size=self.chunk_size,
+            width=len(self.spec.header),
+            executor=worker,
+        )
         async with contextlib.aclosing(reading) as batches:
             async for batch in batches:
                 if self._stopping:

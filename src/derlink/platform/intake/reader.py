@@ -6,6 +6,9 @@ Two ways, one splitter (records.RecordSplitter), so both read the same records:
   of each chunk with the position after them: a run that takes a file from start to end;
 - :func:`read_window` reads one window of whole records at a position (``read_range``): a
   durable step of the hub, which a crash resumes at the position its last step returned.
+
+``width``, the number of columns of the file kind, is what a record spanning lines must have
+(records.RecordSplitter): a stray quote costs its own row, never the rows after it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from collections.abc import AsyncGenerator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from derlink.common.errors import TechnicalFault
 from derlink.platform.files import CHUNK, FileMissing, FileStore
 from derlink.platform.intake.records import Position, Record, RecordSplitter
 
@@ -23,8 +25,6 @@ from derlink.platform.intake.records import Position, Record, RecordSplitter
 START = Position()
 #: The bytes one window reads; a record longer than this widens its window.
 WINDOW = 2 * 1024 * 1024
-#: A record (a quoted field over many lines) longer than this stops the file.
-RECORD_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ async def stream_records(
     *,
     start: Position = START,
     chunk_size: int = CHUNK,
-    record_max: int = RECORD_MAX_BYTES,
+    width: int | None = None,
     executor: Executor | None = None,
 ) -> AsyncGenerator[RecordBatch, None]:
     """The file's records from ``start`` to its end, one batch per chunk read (a batch may be
@@ -54,7 +54,7 @@ async def stream_records(
     the end of the file completed. ``executor``: where the splitting runs (the event loop
     when None)."""
     loop = asyncio.get_running_loop()
-    splitter = RecordSplitter(first_row=start.row)
+    splitter = RecordSplitter(first_row=start.row, width=width)
     row = start.row
     chunks = store.read(name, start.offset, chunk_size)
     try:
@@ -64,7 +64,6 @@ async def stream_records(
             else:
                 records = await loop.run_in_executor(executor, splitter.feed, chunk)
             row += len(records)
-            _check_record_size(splitter, name, start.offset, record_max)
             yield RecordBatch(
                 records, splitter.suspect, Position(start.offset + splitter.consumed, row), chunk
             )
@@ -84,11 +83,12 @@ async def read_window(
     *,
     size: int,
     window: int = WINDOW,
-    record_max: int = RECORD_MAX_BYTES,
+    width: int | None = None,
 ) -> RecordBatch:
     """The whole records in about ``window`` bytes from ``start`` of a file of ``size`` bytes
-    (at least one record, reading on while one is longer than the window)."""
-    splitter = RecordSplitter(first_row=start.row)
+    (at least one record, reading on while one is longer than the window; a record is at most
+    records.LINE_MAX_BYTES, so that ends)."""
+    splitter = RecordSplitter(first_row=start.row, width=width)
     records: list[Record] = []
     suspect = False
     offset = start.offset
@@ -106,13 +106,6 @@ async def read_window(
             break
         if records and not splitter.skipping:
             break
-        _check_record_size(splitter, name, start.offset, record_max)
     return RecordBatch(
         records, suspect, Position(start.offset + splitter.consumed, start.row + len(records))
     )
-
-
-def _check_record_size(splitter: RecordSplitter, name: str, start: int, record_max: int) -> None:
-    if splitter.pending > record_max:
-        at = start + splitter.consumed
-        raise TechnicalFault(f"{name}: the record at byte {at:,} is over {record_max:,} bytes")

@@ -11,9 +11,12 @@
 - :func:`csv_text` writes output rows (an acknowledgement, an error report) as RFC 4180 CSV.
 
 Lines end at ``\\n`` only (a lone ``\\r`` is data). A quoted field may hold line breaks and may
-straddle two chunks. A line longer than ``line_max`` bytes is one unreadable record, skipped to
-its end; so is a record the CSV reader refuses (a field over its size limit). Bytes that are
-not UTF-8 are decoded as U+FFFD and the records of that chunk are marked ``suspect``.
+straddle two chunks, in a record that is whole (see :class:`RecordSplitter`: else a stray quote
+costs its own line, never the lines after it). A line longer than ``line_max`` bytes is one
+unreadable record, skipped to its end; so is a record the CSV reader refuses (a field over its
+size limit). Bytes that are not UTF-8 are decoded as U+FFFD and the records of that chunk are
+marked ``suspect``. What is said of a record it cannot take names where (row, column), never
+what it holds: a file that is not the kind's may hold anything, a secret included.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class Unreadable:
     """A record the CSV reader could not read, or a line too long to read at all."""
 
     reason: str
+    #: The fields read before the trouble began (what names the row in its output row).
+    fields: tuple[str, ...] = ()
 
 
 #: What the splitter yields: a row number and the record's fields, or why it has none.
@@ -68,8 +73,10 @@ class _NeedMore(Exception):
     """The lines so far end inside a quoted field: the record goes on in the next chunk."""
 
 
-def _lines_then_need_more(lines: list[str], eof: bool) -> Iterator[str]:
-    yield from lines
+def _lines_then_need_more(lines: list[str], first: int, eof: bool) -> Iterator[str]:
+    # From a line on without skipping the ones before it one by one: a file with many stray
+    # quotes starts many times in one chunk.
+    yield from (lines if first == 0 else map(lines.__getitem__, range(first, len(lines))))
     if not eof:
         raise _NeedMore
 
@@ -80,18 +87,28 @@ class RecordSplitter:
     ``consumed`` counts the bytes pushed that made complete records (or were skipped as part of
     an over-long line): a reader that stops now goes on at ``start + consumed``, row
     ``first_row + records so far``. ``suspect`` says whether the records of the last call may
-    hold U+FFFD for bytes that were not UTF-8.
+    hold U+FFFD for bytes that were not UTF-8. ``width``: the number of columns a record that
+    spans lines must have to stand (None: any).
+
+    **A record that spans lines** (a quoted field holding a line break) stands only if it is
+    whole: strictly quoted (every quoted field closed, each closing quote followed by a comma
+    or the line's end), of ``width`` columns, and at most ``line_max`` bytes. Otherwise the
+    quote that opened it was a stray one: its first line is one unreadable record, and the
+    lines after it are read again as records of their own. So a stray quote costs its own row
+    and no other, whatever the chunks, and every line of the input is in exactly one record.
     """
 
-    def __init__(self, first_row: int = 1, line_max: int = LINE_MAX_BYTES) -> None:
+    def __init__(
+        self, first_row: int = 1, line_max: int = LINE_MAX_BYTES, width: int | None = None
+    ) -> None:
         self.line_max = line_max
+        self.width = width
         self._tail = b""  # the bytes after the last line end seen
-        # The whole lines of a record that is not finished yet, as text and as the bytes they
-        # came from (the text of a line that was not UTF-8 is not its bytes' length).
-        self._pending: list[str] = []
-        self._pending_bytes = 0
-        self._pending_suspect = False
+        # The whole lines of a record that is not finished yet, as they came (at most line_max
+        # bytes with the tail: a record that grows past that is broken, and settled at once).
+        self._pending = b""
         self._skipping = False  # inside a line over line_max, up to its end
+        self._offsets: list[int] | None = None  # of the data being parsed, once needed
         self._number = first_row - 1
         self._fed = 0
         self.suspect = False
@@ -99,12 +116,12 @@ class RecordSplitter:
     @property
     def consumed(self) -> int:
         """Bytes pushed so far that complete records, or were skipped: a record boundary."""
-        return self._fed - len(self._tail) - self._pending_bytes
+        return self._fed - len(self._tail) - len(self._pending)
 
     @property
     def pending(self) -> int:
         """Bytes pushed that are not yet part of a complete record (an unfinished one)."""
-        return len(self._tail) + self._pending_bytes
+        return len(self._tail) + len(self._pending)
 
     @property
     def skipping(self) -> bool:
@@ -127,11 +144,11 @@ class RecordSplitter:
         cut = data.rfind(b"\n")
         if cut < 0:
             self._tail = data
-            if len(data) > self.line_max:
-                out.extend(self._drop_long_line())
-            return out
-        self._tail = data[cut + 1 :]
-        out.extend(self._parse(data[: cut + 1], eof=False))
+            if self._pending and len(self._pending) + len(data) > self.line_max:
+                out.extend(self._parse(b"", eof=False))  # settles the record grown too long
+        else:
+            self._tail = data[cut + 1 :]
+            out.extend(self._parse(data[: cut + 1], eof=False))
         if len(self._tail) > self.line_max:
             out.extend(self._drop_long_line())
         return out
@@ -147,57 +164,144 @@ class RecordSplitter:
         return self._parse(data, eof=True)
 
     def _drop_long_line(self) -> list[Record]:
-        """A line over the limit: one unreadable record, and skip to its end."""
+        """A line over the limit: one unreadable record, and skip to its end. (A record held
+        before it was settled first: with this line it is over the limit.)"""
         self._tail = b""
-        self._pending = []
-        self._pending_bytes = 0
-        self._pending_suspect = False
         self._skipping = True
         self._number += 1
         return [(self._number, Unreadable(f"a line longer than {self.line_max} bytes"))]
 
-    def _parse(self, data: bytes, *, eof: bool) -> list[Record]:
+    def _parse(self, block: bytes, *, eof: bool) -> list[Record]:
+        data = self._pending + block if self._pending else block
+        self._pending = b""
+        self._offsets = None
         try:
             text = data.decode("utf-8")
-            suspect = self._pending_suspect
         except UnicodeDecodeError:
             text = data.decode("utf-8", errors="replace")
-            suspect = True
-        self.suspect = suspect
+            self.suspect = True
         lines = io.StringIO(text, newline="\n").readlines()
-        pending = len(self._pending)
-        if self._pending:
-            lines = self._pending + lines
-            self._pending = []
-        held = self._pending_bytes
-        self._pending_bytes = 0
-        reader = csv.reader(_lines_then_need_more(lines, eof), strict=False)
         out: list[Record] = []
+        first = self._read(lines, data, out, eof=eof) if lines else 0
+        while first < len(lines):  # after a broken record: the rest, record by record
+            first = self._read_checked(lines, first, data, out, eof=eof)
+        return out
+
+    def _read(self, lines: list[str], data: bytes, out: list[Record], *, eof: bool) -> int:
+        """Records from ``lines`` into ``out``; the line to go on from (all read:
+        ``len(lines)``).
+
+        The hot loop reads as if each record were one line, which they nearly always are, and
+        checks that after the fact (as many records as lines): where not, the lines are read
+        again, record by record (:meth:`_read_checked`)."""
         append = out.append
         number = self._number
+        reader = csv.reader(_lines_then_need_more(lines, 0, eof), strict=False)
         start = 0  # the line the record being read begins on
-        while True:
-            try:
-                # The hot loop: one record a turn, in C but for the append.
-                for fields in reader:
-                    number += 1
-                    append((number, fields))
-                    start = reader.line_num
-                break
-            except _NeedMore:
-                self._pending = lines[start:]
-                if start < pending:  # the record began in the lines held from before
-                    self._pending_bytes = held + len(data)
-                else:
-                    self._pending_bytes = _last_lines_bytes(data, len(lines) - start)
-                self._pending_suspect = suspect
-                break
-            except csv.Error as exc:
+        need_more = False
+        try:
+            # The hot loop: one record a turn, in C but for the append.
+            for fields in reader:
                 number += 1
-                append((number, Unreadable(f"not readable as CSV: {exc}")))
+                append((number, fields))
                 start = reader.line_num
+        except _NeedMore:
+            need_more = True
+        except csv.Error:
+            out.clear()
+            return self._read_checked(lines, 0, data, out, eof=eof)
+        if number - self._number != start:  # a record spanned lines
+            out.clear()
+            return self._read_checked(lines, 0, data, out, eof=eof)
         self._number = number
-        return out
+        if need_more:
+            return self._hold(lines, start, data, out)
+        return len(lines)
+
+    def _read_checked(
+        self, lines: list[str], first: int, data: bytes, out: list[Record], *, eof: bool
+    ) -> int:
+        """Like :meth:`_read`, checking each record that spans lines as it comes."""
+        reader = csv.reader(_lines_then_need_more(lines, first, eof), strict=False)
+        start = 0
+        try:
+            for fields in reader:
+                end = reader.line_num
+                if end - start > 1 and not self._whole(
+                    lines, first + start, first + end, fields, data
+                ):
+                    return self._broken(lines, first + start, out)
+                self._number += 1
+                out.append((self._number, fields))
+                start = end
+        except _NeedMore:
+            return self._hold(lines, first + start, data, out)
+        except csv.Error as exc:
+            if reader.line_num - start > 1:
+                return self._broken(lines, first + start, out)
+            self._number += 1
+            out.append((self._number, Unreadable(f"not readable as CSV: {exc}")))
+            return first + reader.line_num
+        return len(lines)
+
+    def _whole(
+        self, lines: list[str], start: int, end: int, fields: list[str], data: bytes
+    ) -> bool:
+        """Whether ``lines[start:end]``, read as ``fields``, make a record that may span lines."""
+        if self.width is not None and len(fields) != self.width:
+            return False
+        offsets = self._line_offsets(data)
+        if offsets[end] - offsets[start] > self.line_max:
+            return False
+        try:
+            strict = next(csv.reader(lines[start:end], strict=True))
+        except (csv.Error, StopIteration):
+            return False
+        return strict == fields
+
+    def _line_offsets(self, data: bytes) -> list[int]:
+        """Where each line of the data being parsed starts (and, last, its end): found once per
+        parse, and only when a record spanned lines."""
+        if self._offsets is None:
+            offsets = [0]
+            at = data.find(b"\n")
+            while at >= 0:
+                offsets.append(at + 1)
+                at = data.find(b"\n", at + 1)
+            if offsets[-1] != len(data):
+                offsets.append(len(data))
+            self._offsets = offsets
+        return self._offsets
+
+    def _hold(self, lines: list[str], start: int, data: bytes, out: list[Record]) -> int:
+        """``lines[start:]`` begin a record the next bytes may finish: keep them, unless it is
+        over the limit already."""
+        held = _last_lines_bytes(data, len(lines) - start)
+        if held + len(self._tail) > self.line_max:
+            return self._broken(lines, start, out)
+        self._pending = data[len(data) - held :]
+        return len(lines)
+
+    def _broken(self, lines: list[str], start: int, out: list[Record]) -> int:
+        """``lines[start]`` opened a quoted field that makes no whole record: that line alone is
+        an unreadable record; the next line begins the next one."""
+        self._number += 1
+        out.append((self._number, _unclosed(lines[start])))
+        return start + 1
+
+
+def _unclosed(line: str) -> Unreadable:
+    """A line whose quoted field runs past its end: where, never what (the fields before it
+    are kept, for the row's keys)."""
+    try:
+        fields = next(csv.reader([line], strict=False), [])
+    except csv.Error:
+        return Unreadable("not readable as CSV: its quoting is broken")
+    column = max(len(fields), 1)
+    return Unreadable(
+        f"not readable as CSV: the quoted field in column {column} does not close",
+        tuple(fields[: column - 1]),
+    )
 
 
 def _last_lines_bytes(data: bytes, lines: int) -> int:
@@ -225,7 +329,11 @@ class HeaderProblem:
 def header_problem(
     fields: list[str] | Unreadable | None, expected: Sequence[str]
 ) -> HeaderProblem | None:
-    """Why the first record is not ``expected`` (the file is empty, or the header is wrong)."""
+    """Why the first record is not ``expected`` (the file is empty, or the header is wrong).
+
+    Said by position and count, never by quoting the row: the first row of a file that is not
+    the kind's is anything at all (a key, a secret), and the reason goes to logs, e-mails and
+    acknowledgements."""
     header = ",".join(expected)
     if fields is None:
         return HeaderProblem(True, f"the file is empty: expected the header {header}")
@@ -233,11 +341,17 @@ def header_problem(
         return HeaderProblem(False, f"the header row is {fields.reason}")
     if tuple(fields) == tuple(expected):
         return None
-    found = ",".join(fields)
-    if len(found) > 300:
-        found = found[:300] + "…"
-    hint = " (the file starts with a byte-order mark)" if found.startswith("\ufeff") else ""
-    return HeaderProblem(False, f"expected header {header}; found {found}{hint}")
+    if len(fields) != len(expected):
+        count = f"{len(fields)} columns" if fields else "no column"
+        found = f"the first row has {count}, not {len(expected)}"
+    else:
+        wrong = [i for i, (f, e) in enumerate(zip(fields, expected, strict=True)) if f != e]
+        listed = ", ".join(f"column {i + 1} is not {expected[i]}" for i in wrong[:5])
+        more = f" and {len(wrong) - 5} more differ" if len(wrong) > 5 else ""
+        found = f"in the first row, {listed}{more}"
+    bom = fields and fields[0].startswith("\ufeff")
+    hint = " (the file starts with a byte-order mark)" if bom else ""
+    return HeaderProblem(False, f"expected header {header}; {found}{hint}")
 
 
 # -- records → fields, or rejects ---------------------------------------------------------------
@@ -270,7 +384,8 @@ def check_shape(
         number, fields = record
         if isinstance(fields, Unreadable):
             reason = f"row {number} is {fields.reason}"
-            out.append((number, RowReject(number, columns_code, reason)))
+            named = keys(fields.fields) if fields.fields else ()
+            out.append((number, RowReject(number, columns_code, reason, named)))
         elif len(fields) != width:
             reason = f"expected {width} columns, found {len(fields)}"
             out.append((number, RowReject(number, columns_code, reason, keys(fields))))
