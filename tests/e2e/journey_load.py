@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -78,6 +79,32 @@ async def wait_until_busy(api: httpx.Client, instances: int) -> None:
             if sum(stats["byStatus"].values()) >= instances:
                 return
             await asyncio.sleep(0.05)
+
+
+def send_through(
+    base_url: str,
+    secret: str,
+    api: httpx.Client,
+    plan: Plan,
+    *,
+    busy: int,
+    disrupt: Callable[[], Awaitable[None]],
+    recover: Callable[[], None] = lambda: None,
+    deadline_s: float = 120,
+) -> None:
+    """Send the journey's first phase and, once the hub holds ``busy`` instances, ``disrupt``
+    it; after ``recover``, send everything again, as a client whose calls failed does (the
+    idempotency of every call absorbs the repeats of those that had been accepted)."""
+
+    async def disrupted() -> None:
+        sender = asyncio.create_task(send_everything(base_url, secret, plan.phase1, deadline_s))
+        await wait_until_busy(api, busy)
+        await disrupt()
+        await sender
+
+    asyncio.run(disrupted())
+    recover()
+    asyncio.run(send_everything(base_url, secret, plan.phase1, 600))
 
 
 def settle_and_check(api: httpx.Client, plan: Plan, *, after: str) -> None:

@@ -3,14 +3,13 @@ After a restart on the same data, every accepted message completes exactly once.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
 from derlink.cli.server import ServerProcess
 
-from .journey_load import prepare, send_everything, settle_and_check, wait_until_busy
+from .journey_load import prepare, send_through, settle_and_check
 from .support import client
 
 CUSTOMERS = 400
@@ -28,18 +27,20 @@ def test_after_a_sigkill_mid_journey_every_accepted_message_completes_exactly_on
     try:
         plan = prepare(api, CUSTOMERS)
 
-        async def crash_mid_journey() -> None:
-            sender = asyncio.create_task(
-                send_everything(server.base_url, server.operator_secret(), plan.phase1, 60)
-            )
-            await wait_until_busy(api, 3)
+        async def crash() -> None:
             server.kill()
-            await sender
 
-        asyncio.run(crash_mid_journey())
-        server.start()
-        # A client whose calls were cut off sends them again; idempotency absorbs the repeats.
-        asyncio.run(send_everything(server.base_url, server.operator_secret(), plan.phase1, 600))
+        # The restarted server takes the calls that were cut off, sent again.
+        send_through(
+            server.base_url,
+            server.operator_secret(),
+            api,
+            plan,
+            busy=3,
+            disrupt=crash,
+            recover=server.start,
+            deadline_s=60,
+        )
         settle_and_check(api, plan, after="the restart")
     finally:
         api.close()

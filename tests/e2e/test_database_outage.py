@@ -16,7 +16,7 @@ import pytest
 from derlink.cli.server import ServerProcess
 from tests.support.proxy import TcpProxy
 
-from .journey_load import prepare, send_everything, settle_and_check, wait_until_busy
+from .journey_load import prepare, send_through, settle_and_check
 from .support import client
 
 CUSTOMERS = 300
@@ -39,20 +39,12 @@ def test_a_database_outage_mid_journey_loses_nothing(tmp_path: Path, postgres_ur
     try:
         plan = prepare(api, CUSTOMERS)
 
-        async def outage_mid_journey() -> None:
-            sender = asyncio.create_task(
-                send_everything(server.base_url, server.operator_secret(), plan.phase1, 120)
-            )
-            await wait_until_busy(api, 5)
+        async def outage() -> None:
             proxy.cut()
             await asyncio.sleep(OUTAGE_S)
             proxy.restore()
-            await sender
 
-        asyncio.run(outage_mid_journey())
-        # A client whose calls failed during the outage sends them again; idempotency absorbs
-        # the repeats of those that had been accepted.
-        asyncio.run(send_everything(server.base_url, server.operator_secret(), plan.phase1, 600))
+        send_through(server.base_url, server.operator_secret(), api, plan, busy=5, disrupt=outage)
         settle_and_check(api, plan, after="the outage")
     finally:
         api.close()
