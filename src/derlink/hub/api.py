@@ -181,7 +181,17 @@ def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
     async def reconciliation() -> dict[str, Any]:
         return await hub.reconcile()
 
-    @router.get("/metrics", dependencies=[read])
+    @router.get(
+        "/metrics",
+        dependencies=[read],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The metrics in Prometheus' text format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     def metrics() -> Response:
         """Prometheus text format: instances by flow and status, hospital, refused records."""
         return Response(exposition(hub.store), media_type=CONTENT_TYPE_LATEST)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import orjson
@@ -252,6 +253,13 @@ def create_app(title: str, *, credentials: CredentialStore, max_body_bytes: int)
     async def _refused(_request: Request, exc: _Refusal) -> Response:
         return exc.response
 
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> Response:
+        # What the framework answers itself – an unknown route (404), a method the route does
+        # not take (405), a body it cannot read as JSON, such as one not in UTF-8 (400) – in
+        # the same problem+json shape as every other error.
+        return http_problem(exc.status_code, str(exc.detail), exc.headers)
+
     @app.exception_handler(sa.exc.SQLAlchemyError)
     async def _database(_request: Request, exc: sa.exc.SQLAlchemyError) -> Response:
         if unavailable(exc):
@@ -323,6 +331,18 @@ def validation_problem(errors: Sequence[Any]) -> Response:
     return problem(422, "Unprocessable Entity", detail, errors=listed)
 
 
+def http_problem(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
+    """The problem+json answer to an error the framework raises itself."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    response = problem(status, title, detail)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def error_problem(exc: DerlinkError) -> Response:
     """The answer to a domain error, by ``STATUS_BY_ERROR``."""
     status = _status_for(exc)
@@ -390,6 +410,31 @@ def json_body_schema(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": inline_definitions(model)}},
         }
     }
+
+
+def inline_definitions(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of ``model`` with every ``$ref`` to its ``$defs`` replaced by the
+    definition itself: placed in an OpenAPI document, a ``#/$defs/…`` reference would point at
+    the document's root, where nothing answers it."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                name = ref.removeprefix("#/$defs/")
+                if name in seen:
+                    raise ValueError(f"{model.__name__}: {name} refers to itself")
+                rest = {k: inline(v, seen) for k, v in node.items() if k != "$ref"}
+                return {**inline(defs[name], (*seen, name)), **rest}
+            return {k: inline(v, seen) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v, seen) for v in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema, ())
+    return inlined

@@ -177,3 +177,58 @@ def test_a_chunked_body_over_the_limit_gets_413_like_a_sized_one(platform: Platf
         assert answer.status_code == 413, answer.text
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["detail"] == f"request body exceeds the limit of {EIGHT_MIB} bytes"
+
+
+def test_an_unknown_route_or_method_and_an_unreadable_body_answer_problem_json(
+    http: TestClient, platform: Platform
+):
+    operator = platform.credentials.client("operator").header()
+    for name in PARTS:
+        unknown = http.get(f"/{name}/api/v1/no-such-route", headers=operator)
+        assert unknown.status_code == 404, name
+        assert unknown.headers["content-type"] == "application/problem+json", name
+        assert unknown.json()["status"] == 404, name
+        wrong = http.delete(f"/{name}/api/v1/health", headers=operator)
+        assert wrong.status_code == 405, name
+        assert wrong.headers["content-type"] == "application/problem+json", name
+        assert "allow" in wrong.headers, name
+    latin1 = http.post(
+        "/cpm/api/v1/programs",
+        content='{"programCode": "Caf\u00e9"}'.encode("latin-1"),
+        headers={**operator, "content-type": "application/json"},
+    )
+    assert 400 <= latin1.status_code < 500
+    assert latin1.headers["content-type"] == "application/problem+json"
+    assert latin1.json()["status"] == latin1.status_code
+
+
+def _references(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _references(value)
+
+
+def test_every_reference_in_every_published_document_resolves(platform: Platform):
+    for name in PARTS:
+        document = platform.parts[name].app.openapi()
+        for ref in _references(document):
+            assert ref.startswith("#/"), (name, ref)
+            node: Any = document
+            for step in ref.removeprefix("#/").split("/"):
+                assert isinstance(node, dict) and step in node, f"{name}: {ref} does not resolve"
+                node = node[step]
+
+
+def test_metrics_are_documented_and_served_as_text(http: TestClient, platform: Platform):
+    operation = platform.parts["hub"].app.openapi()["paths"]["/api/v1/metrics"]["get"]
+    assert list(operation["responses"]["200"]["content"]) == ["text/plain"]
+    reader = platform.credentials.client("operator").header()
+    served = http.get("/hub/api/v1/metrics", headers=reader)
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("text/plain")
