@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,6 +37,25 @@ def postgres_admin_url() -> str:
     return PG_ADMIN_URL
 
 
+#: Every engine that has connected during the tests, to close what a test left open on a
+#: database before the database is dropped (``fresh_postgres_database``).
+_ENGINES: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+@sa.event.listens_for(sa.Engine, "engine_connect")
+def _remember_engine(connection: sa.Connection) -> None:
+    _ENGINES.add(connection.engine)
+
+
+def _close_engines_on(database: str) -> None:
+    """Close the pooled connections of every engine on ``database``: a test harness that does
+    not dispose its engines would otherwise leave connections to a dropped database for the
+    garbage collector, which warns of each, during whichever test runs then."""
+    for engine in list(_ENGINES):
+        if engine.url.database == database:
+            engine.dispose()
+
+
 @contextmanager
 def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for as long as the block runs, dropped afterwards."""
@@ -47,6 +67,7 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     try:
         yield url
     finally:
+        _close_engines_on(name)
         with admin.connect() as conn:
             conn.execute(
                 sa.text(
