@@ -19,10 +19,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any, port: int | None = None) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 in a background thread; yield its base URL."""
+def serve(app: Any, port: int | None = None, *, lifespan: str = "on") -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 in a background thread; yield its base URL. With
+    ``lifespan="off"`` the app's startup (its background work) does not run."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from derlink.platform.openapi import example_of
+
 
 def _blank_if_none(value: Any) -> Any:
     return "" if value is None else value
@@ -100,4 +102,6 @@ class Out(BaseModel):
 
 
 class HealthRead(Out):
+    model_config = ConfigDict(json_schema_extra=example_of({"status": "UP"}))
+
     status: str

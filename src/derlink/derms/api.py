@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
 
 from derlink.common.clock import Clock
 from derlink.derms import scopes
 from derlink.derms.registry import api as registry_api
 from derlink.platform.database import Database
+from derlink.platform.openapi import example_of
 from derlink.platform.web import JSONResponse, JsonRoute, require
+
+
+class HealthRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of({"status": "UP"}))
+
+    status: Literal["UP", "DOWN"]
 
 
 def create_router(*, db: Database, clock: Clock) -> APIRouter:
     """Every route of ``/derms/api/v1``, bound to derms's database and clock."""
     router = APIRouter(route_class=JsonRoute)
 
-    @router.get("/health", dependencies=[Depends(require(scopes.READ))])
+    @router.get(
+        "/health",
+        dependencies=[Depends(require(scopes.READ))],
+        response_model=HealthRead,
+        responses={
+            503: {
+                "model": HealthRead,
+                "description": "DOWN: the database does not answer.",
+                "content": {"application/json": {"example": {"status": "DOWN"}}},
+            }
+        },
+    )
     def health() -> Response:
         """UP when derms's database answers, DOWN (503) otherwise."""
         status = "UP" if db.answers() else "DOWN"

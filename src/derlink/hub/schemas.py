@@ -17,6 +17,9 @@ from pydantic import (
     model_validator,
 )
 
+from derlink.contracts import examples
+from derlink.platform.openapi import example_of, model_example
+
 BatchId = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
 #: An identifier of a record: the hub keeps it as a search key (a column of 200 characters).
 RecordId = Field(min_length=1, max_length=200)
@@ -75,6 +78,13 @@ class EnrollSync(_Open):
 
 
 class EnrollSyncBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "cpm-sync-000451", "messages": [examples.ENROLL_SYNC]}
+        ),
+    )
+
     batchId: str = BatchId
     messages: list[EnrollSync] = Field(min_length=1, max_length=5000)
 
@@ -104,6 +114,13 @@ class MsgAck(_Open):
 
 
 class EnrollAckBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "derms-ack-000212", "acks": [examples.ENROLL_ACK]}
+        ),
+    )
+
     batchId: str = BatchId
     acks: list[MsgAck] = Field(min_length=1, max_length=5000)
 
@@ -139,6 +156,13 @@ class EnrollmentRequest(_Open):
 
 
 class EnrollmentRequestBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "derms-req-000087", "requests": [examples.ENROLLMENT_REQUEST]}
+        ),
+    )
+
     batchId: str = BatchId
     requests: list[EnrollmentRequest] = Field(min_length=1, max_length=5000)
 
@@ -155,6 +179,13 @@ class StatusCheck(_Open):
 
 
 class StatusCheckBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "cpm-status-000019", "messages": [examples.STATUS_CHECK]}
+        ),
+    )
+
     batchId: str = BatchId
     messages: list[StatusCheck] = Field(min_length=1, max_length=5000)
 
@@ -166,6 +197,13 @@ class StatusAnswer(_Open):
 
 
 class StatusAnswerBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "derms-status-000019", "responses": [examples.STATUS_ANSWER]}
+        ),
+    )
+
     batchId: str = BatchId
     responses: list[StatusAnswer] = Field(min_length=1, max_length=5000)
 
@@ -183,6 +221,17 @@ class ScheduledBatch(_Closed):
 
 # Operations
 class Accepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "instanceId": "ENR-SYNC:ENR-SYNC-01a2410e1ec1a6c5f58f8dd4db",
+                "status": "Received",
+                "records": 1,
+                "duplicate": False,
+            }
+        )
+    )
+
     instanceId: str
     status: str
     records: int
@@ -218,3 +267,302 @@ class FoundFile(_Open):
 class FileBatch(_Closed):
     batchId: str = BatchId
     files: list[FoundFile] = Field(min_length=1, max_length=1)
+
+
+# Answers of the operations API (the console and the CLI read the same)
+class FlowRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "code": "ENR-SYNC",
+                "name": "Enrollment Synchronization",
+                "source": "cpm",
+                "target": "derms",
+                "trigger": "message",
+                "schedule": None,
+                "status": "active",
+                "instances": {"Completed": 1843, "Faulted": 2},
+            }
+        )
+    )
+
+    code: str
+    name: str
+    source: str
+    target: str
+    trigger: str
+    #: The cron schedule of a scheduled or file flow; none for a flow that senders push to.
+    schedule: str | None
+    status: Literal["active", "paused"]
+    #: Instances of the flow by status.
+    instances: dict[str, int]
+
+
+class FlowPaused(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"flow": "ENR-SYNC", "status": "paused"})
+    )
+
+    flow: str
+    status: Literal["paused"]
+
+
+class FlowResumed(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"flow": "ENR-SYNC", "status": "active", "released": 12})
+    )
+
+    flow: str
+    status: Literal["active"]
+    #: Instances held while the flow was paused, now queued.
+    released: int
+
+
+class FlowStarted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "flow": "RECONCILE",
+                "status": "started",
+                "instanceId": "RECONCILE:manual-01a2410e518c430f2221127e28",
+                "instances": ["RECONCILE:manual-01a2410e518c430f2221127e28"],
+            }
+        )
+    )
+
+    flow: str
+    status: Literal["started", "nothing to do"]
+    #: The first instance started (a scheduled flow starts one; a file flow one per file).
+    instanceId: str | None
+    instances: list[str]
+
+
+class InstanceRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "id": "ENR-SYNC:ENR-SYNC-01a2410e1ec1a6c5f58f8dd4db",
+                "flow": "ENR-SYNC",
+                "status": "Completed",
+                "batch_id": "ENR-SYNC-01a2410e1ec1a6c5f58f8dd4db",
+                "sender": "cpm",
+                "received_at": "2026-06-01T18:00:05.167000+00:00",
+                "updated_at": "2026-06-01T18:00:05.183000+00:00",
+                "records": 1,
+                "succeeded": 1,
+                "failed": 0,
+                "runs": 1,
+                "fault_category": None,
+                "fault_step": None,
+                "fault_message": None,
+            }
+        )
+    )
+
+    id: str
+    flow: str
+    status: str
+    batch_id: str
+    sender: str
+    received_at: str
+    updated_at: str
+    records: int
+    succeeded: int | None
+    failed: int | None
+    runs: int
+    fault_category: str | None
+    fault_step: str | None
+    fault_message: str | None
+
+
+class InstanceKey(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "name": "syncRequestId",
+                "value": "SR-01a2410e1d806020fdb13c8b16",
+                "primary_key": True,
+            }
+        )
+    )
+
+    name: str
+    value: str
+    primary_key: bool
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "at": "2026-06-01T18:00:05.180000+00:00",
+                "step": "deliver-derms",
+                "outcome": "ok",
+                "elapsed_ms": 9.5,
+                "detail": "",
+            }
+        )
+    )
+
+    at: str
+    step: str
+    outcome: str
+    elapsed_ms: float | None
+    detail: str | None
+
+
+class HospitalAction(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "action": "resubmit",
+                "actor": "ann via operator",
+                "at": "2026-06-01T18:20:00.000000+00:00",
+                "note": "DERMS is back",
+            }
+        )
+    )
+
+    action: str
+    actor: str
+    at: str
+    note: str | None
+
+
+class InstanceDetail(InstanceRead):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                **model_example(InstanceRead),
+                "finished_at": "2026-06-01T18:00:05.183000+00:00",
+                "payload": model_example(EnrollSyncBatch),
+                "outcome": {
+                    "processed": 1,
+                    "succeeded": 1,
+                    "failed": 0,
+                    "errors": [],
+                    "duplicates": 0,
+                },
+                "keys": [model_example(InstanceKey)],
+                "timeline": [
+                    {
+                        "at": "2026-06-01T18:00:05.167000+00:00",
+                        "step": "received",
+                        "outcome": "Received",
+                        "elapsed_ms": None,
+                        "detail": "1 record(s) from cpm",
+                    },
+                    model_example(TimelineEntry),
+                ],
+                "actions": [model_example(HospitalAction)],
+            }
+        )
+    )
+
+    finished_at: str | None
+    #: The message as received, secrets masked.
+    payload: dict[str, Any]
+    #: What the flow's run answered, per record (none until it ends).
+    outcome: dict[str, Any] | None
+    keys: list[InstanceKey]
+    timeline: list[TimelineEntry]
+    actions: list[HospitalAction]
+
+
+class Resubmitted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"resubmitted": ["ENR-SYNC:ENR-SYNC-01a2410e1ec1a6c5f58f8dd4db"]}
+        )
+    )
+
+    resubmitted: list[str]
+
+
+class Discarded(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"discarded": ["ENR-SYNC:ENR-SYNC-01a2410e1ec1a6c5f58f8dd4db"]}
+        )
+    )
+
+    discarded: list[str]
+
+
+class LookupSet(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"name": "AssetSpec", "key": "ECOBEE!SMARTTHERMOSTAT", "value": "ECOBEE-ST"}
+        )
+    )
+
+    name: str
+    key: str
+    #: None: the entry was removed.
+    value: str | None
+
+
+class HubHealth(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "status": "DEGRADED",
+                "targets": {
+                    "cpm": "UP",
+                    "derms": "DOWN: derms unreachable: connection refused",
+                },
+            }
+        )
+    )
+
+    status: Literal["UP", "DEGRADED"]
+    #: Each target's answer to a health check: UP, or DOWN/ERROR with the reason.
+    targets: dict[str, str]
+
+
+class Difference(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "subscriptionId": "E-01a2410e1d7c89c57ddc9d54e0",
+                "difference": "active in cpm, missing in DERMS",
+            }
+        )
+    )
+
+    subscriptionId: str
+    difference: str
+
+
+class Reconciliation(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"compared": 20000, "differences": 1, "items": [model_example(Difference)]}
+        )
+    )
+
+    compared: int
+    differences: int
+    items: list[Difference]
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "instances": {"ENR-SYNC": {"Completed": 1843, "Faulted": 2}},
+                "byStatus": {"Completed": 1843, "Faulted": 2},
+                "hospital": 2,
+                "recordErrors": {"ENR-REQ": {"CPM-UNKNOWN-PROGRAM": 3}},
+                "activeRuns": 0,
+            }
+        )
+    )
+
+    #: Instances by flow, then status.
+    instances: dict[str, dict[str, int]]
+    byStatus: dict[str, int]
+    hospital: int
+    #: Records refused on business grounds, by flow, then code.
+    recordErrors: dict[str, dict[str, int]]
+    activeRuns: int

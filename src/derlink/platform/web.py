@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
+import starlette.responses
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -45,6 +46,7 @@ from derlink.platform.auth import (
     Unauthorized,
 )
 from derlink.platform.database import DATABASE_UNAVAILABLE, unavailable
+from derlink.platform.openapi import carry, document_app, document_route, inline_definitions
 
 log = logging.getLogger("derlink.web")
 
@@ -61,8 +63,9 @@ STATUS_BY_ERROR: Mapping[type[DerlinkError], int] = {
 }
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(starlette.responses.JSONResponse):
+    """The response of every route: JSON by orjson. A subclass of Starlette's, so that the
+    OpenAPI document carries each route's response model."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
@@ -147,16 +150,27 @@ class BodyLimit:
 #: Where the edge keeps the client a request authenticated as, in the request's ASGI scope.
 _CLIENT = "derlink.client"
 
-#: The dependencies that authenticate (``require``, ``require_any``): a route that depends on
-#: one of them requires credentials.
-_CREDENTIAL_CHECKS: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+#: The dependencies that authenticate (``require``, ``require_any``), each with the scopes of
+#: which the client must hold one: a route that depends on one of them requires credentials.
+_CREDENTIAL_CHECKS: weakref.WeakKeyDictionary[Callable[..., Any], tuple[str, ...]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def requires_credentials(dependant: Dependant) -> bool:
     """Whether a route (its FastAPI dependant) checks credentials, at any depth."""
-    return any(
-        d.call in _CREDENTIAL_CHECKS or requires_credentials(d) for d in dependant.dependencies
-    )
+    return bool(scope_checks(dependant))
+
+
+def scope_checks(dependant: Dependant) -> list[tuple[str, ...]]:
+    """The credential checks of a route (its FastAPI dependant), at any depth: for each, the
+    scopes of which the client must hold one."""
+    found: list[tuple[str, ...]] = []
+    for d in dependant.dependencies:
+        if d.call is not None and d.call in _CREDENTIAL_CHECKS:
+            found.append(_CREDENTIAL_CHECKS[d.call])
+        found.extend(scope_checks(d))
+    return found
 
 
 class Authenticate:
@@ -218,7 +232,12 @@ class _JsonRequest(Request):
 
 class JsonRoute(APIRoute):
     """The route class of every part's API: the body of a route is read as a ``_JsonRequest``
-    (``APIRouter(route_class=JsonRoute)``)."""
+    (``APIRouter(route_class=JsonRoute)``), and the route's OpenAPI operation documents what
+    the edge answers for it (``openapi.document_route``)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        document_route(self, scope_checks(self.dependant))
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -286,6 +305,7 @@ def create_app(title: str, *, credentials: CredentialStore, max_body_bytes: int)
         log.error("database error", exc_info=exc)
         return problem(500, "Internal Server Error", "the request failed on a database error")
 
+    document_app(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(NoNulInUrl)
     # Outermost, so that a request without credentials is refused before anything else.
@@ -368,7 +388,7 @@ def require(scope: str) -> Callable[[Request], Awaitable[Client]]:
         CredentialStore.require(client, scope)
         return client
 
-    _CREDENTIAL_CHECKS.add(dependency)
+    _CREDENTIAL_CHECKS[dependency] = (scope,)
     return dependency
 
 
@@ -381,7 +401,7 @@ def require_any(*scopes: str) -> Callable[[Request], Awaitable[Client]]:
             raise Forbidden(f"client {client.client_id!r} lacks any of the scopes {list(scopes)}")
         return client
 
-    _CREDENTIAL_CHECKS.add(dependency)
+    _CREDENTIAL_CHECKS[dependency] = scopes
     return dependency
 
 
@@ -405,36 +425,15 @@ async def parse_json_body(model: type[M], raw: bytes) -> M:
     return await json_body.validate_body(model, raw)
 
 
-def json_body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAPI request body (``openapi_extra``) of a route that parses its body itself."""
+def json_body_schema(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI request body (``openapi_extra``) of a route that parses its body itself,
+    with an example the model takes (checked when the route is defined)."""
+    model.model_validate(example)
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": inline_definitions(model)}},
+            "content": {
+                "application/json": {"schema": inline_definitions(model), **carry(example)}
+            },
         }
     }
-
-
-def inline_definitions(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON schema of ``model`` with every ``$ref`` to its ``$defs`` replaced by the
-    definition itself: placed in an OpenAPI document, a ``#/$defs/…`` reference would point at
-    the document's root, where nothing answers it."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def inline(node: Any, seen: tuple[str, ...]) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                name = ref.removeprefix("#/$defs/")
-                if name in seen:
-                    raise ValueError(f"{model.__name__}: {name} refers to itself")
-                rest = {k: inline(v, seen) for k, v in node.items() if k != "$ref"}
-                return {**inline(defs[name], (*seen, name)), **rest}
-            return {k: inline(v, seen) for k, v in node.items()}
-        if isinstance(node, list):
-            return [inline(v, seen) for v in node]
-        return node
-
-    inlined: dict[str, Any] = inline(schema, ())
-    return inlined

@@ -13,6 +13,7 @@ from derlink.bootstrap import Platform, build, settings_from_env
 from derlink.hub.runtime.memory import MemoryRuntime
 from derlink.hub.runtime.port import RetryPolicy
 from tests.conftest import fresh_postgres_database
+from tests.support.servers import free_port
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -22,7 +23,11 @@ def platform(
     """Every part, as the composition root builds them, once per module and database (the
     tests change nothing that another would see)."""
     with contextlib.ExitStack() as stack:
-        env = {"DERLINK_HOME": str(tmp_path_factory.mktemp("home"))}
+        # A port of its own, where the parts reach each other when a test serves the platform.
+        env = {
+            "DERLINK_HOME": str(tmp_path_factory.mktemp("home")),
+            "DERLINK_PORT": str(free_port()),
+        }
         if request.param == "postgres":
             admin_url = request.getfixturevalue("postgres_admin_url")
             env["DERLINK_DATABASE_URL"] = stack.enter_context(fresh_postgres_database(admin_url))

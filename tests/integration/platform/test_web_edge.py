@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
 
 from derlink.bootstrap import DEFAULT_CLIENTS, Platform
 from derlink.platform.web import JsonRoute
@@ -77,24 +78,128 @@ def test_every_operation_refuses_a_call_without_credentials_before_parsing_its_b
             assert answer.json() == expected, (method, path)
 
 
-def test_every_operation_answers_a_client_that_holds_its_scope(
+def documented_scopes(app: FastAPI) -> dict[tuple[str, str], list[set[str]]]:
+    """The scopes each operation's security requirements name: (method, filled path) → the
+    alternatives, each a set of scopes to hold."""
+    found = {}
+    for path, methods in app.openapi()["paths"].items():
+        filled = "/".join("X" if p.startswith("{") else p for p in path.split("/"))
+        for method, operation in methods.items():
+            found[(method.upper(), filled)] = [
+                set(r["bearer"]) for r in operation.get("security", []) if "bearer" in r
+            ]
+    return found
+
+
+def test_every_operation_answers_exactly_the_clients_holding_the_scopes_it_documents(
     platform: Platform, http: TestClient
 ):
+    """The scopes in an operation's security requirements are the ones it checks: a client
+    holding them gets past the credential check, any other client gets 403."""
     for name in PARTS:
-        for method, path, has_body in operations(platform.parts[name].app):
-            statuses = []
-            for client in DEFAULT_CLIENTS:
+        app = platform.parts[name].app
+        scopes = documented_scopes(app)
+        for method, path, has_body in operations(app):
+            alternatives = scopes[(method, path)]
+            assert alternatives, (name, method, path, "documents no scopes")
+            for client, held in DEFAULT_CLIENTS.items():
                 answer = http.request(
                     method,
                     f"/{name}{path}",
                     json={} if has_body else None,
                     headers=platform.credentials.client(client).header(),
                 )
-                statuses.append(answer.status_code)
-                if answer.status_code not in (401, 403):
-                    break
-            assert statuses[-1] not in (401, 403, 500), (method, path, statuses)
-            assert 401 not in statuses, (method, path, statuses)
+                allowed = any(needed <= set(held) for needed in alternatives)
+                if allowed:
+                    assert answer.status_code not in (401, 403, 500), (method, path, client)
+                else:
+                    assert answer.status_code == 403, (method, path, client, answer.text)
+
+
+def test_every_operation_documents_its_credentials_and_the_edge_errors(platform: Platform):
+    for name in PARTS:
+        document = platform.parts[name].app.openapi()
+        assert set(document["components"]["securitySchemes"]) == {"bearer", "basic"}
+        for path, methods in document["paths"].items():
+            for method, operation in methods.items():
+                where = (name, method, path)
+                errors = {"401", "403", "422", "429", "503"}
+                if "requestBody" in operation:
+                    errors |= {"400", "413"}
+                    media = operation["requestBody"]["content"]["application/json"]
+                    assert "example" in media or "examples" in media, where
+                if "{" in path:
+                    errors.add("404")
+                assert errors <= set(operation["responses"]), where
+                for status, response in operation["responses"].items():
+                    if status.startswith(("4", "5")) and (name, status) != ("derms", "503"):
+                        media = response["content"]["application/problem+json"]
+                        assert media["example"]["status"] == int(status), where
+                success = [s for s in operation["responses"] if s.startswith("2")]
+                assert len(success) == 1, where
+                content = operation["responses"][success[0]]["content"]
+                assert content and all(m["schema"] != {} for m in content.values()), where
+
+
+def documented_examples(document: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """Every example of a published document: (where, its schema, the example)."""
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            bodies = [("request", operation.get("requestBody", {}).get("content", {}))]
+            bodies += [
+                (status, r.get("content", {})) for status, r in operation["responses"].items()
+            ]
+            for what, content in bodies:
+                for media_type, media in content.items():
+                    where = f"{method.upper()} {path} {what} {media_type}"
+                    assert "example" in media or "examples" in media, where
+                    if "example" in media:
+                        yield where, media["schema"], media["example"]
+                    for name, named in media.get("examples", {}).items():
+                        yield f"{where} {name}", media["schema"], named["value"]
+
+
+def test_every_request_and_answer_has_an_example_that_its_schema_takes(platform: Platform):
+    for name in PARTS:
+        document = platform.parts[name].app.openapi()
+        checked = 0
+        for where, schema, example in documented_examples(document):
+            # The schema's references point into the document's components.
+            validator = Draft202012Validator({**schema, "components": document["components"]})
+            problems = [e.message for e in validator.iter_errors(example)]
+            assert problems == [], f"{name} {where}: {problems}"
+            checked += 1
+        assert checked > 3 * len(document["paths"]), name
+
+
+def test_the_intake_documents_the_batch_of_every_flow_that_takes_messages(platform: Platform):
+    document = platform.parts["hub"].app.openapi()
+    body = document["paths"]["/api/v1/flows/{code}/messages"]["post"]["requestBody"]
+    media = body["content"]["application/json"]
+    assert set(media["examples"]) == {
+        "ENR-REQ",
+        "ENR-SYNC",
+        "ENR-ACK",
+        "DEV-STATUS",
+        "DEV-STATUS-ACK",
+    }
+    fields = {
+        next(f for f in shape["properties"] if f != "batchId") for shape in media["schema"]["anyOf"]
+    }
+    assert fields == {"requests", "messages", "acks", "responses"}
+
+
+def test_a_flow_example_is_a_batch_the_flow_accepts(platform: Platform, http: TestClient):
+    document = platform.parts["hub"].app.openapi()
+    body = document["paths"]["/api/v1/flows/{code}/messages"]["post"]["requestBody"]
+    for code, example in body["content"]["application/json"]["examples"].items():
+        sender = "cpm" if code in ("ENR-SYNC", "DEV-STATUS") else "derms"
+        answer = http.post(
+            f"/hub/api/v1/flows/{code}/messages",
+            json=example["value"],
+            headers=platform.credentials.client(sender).header(),
+        )
+        assert answer.status_code == 202, (code, answer.text)
 
 
 async def call_with_a_large_body(app: FastAPI, method: str, path: str) -> tuple[int, int]:

@@ -25,6 +25,7 @@ from derlink.analytics.enrollments.schemas import (
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.intake.driver import FileIntake, FileSummary
+from derlink.platform.openapi import answer_example
 from derlink.platform.web import JsonRoute, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
@@ -64,7 +65,10 @@ def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
         )
         return SubscriptionPage(items=[_subscription_read(r) for r in rows], next=following)
 
-    @router.get("/subscriptions/counts")
+    @router.get(
+        "/subscriptions/counts",
+        openapi_extra=answer_example({"Active": 19990, "Inactive": 10, "Pending": 0}),
+    )
     async def count_subscriptions(_: Reader) -> dict[str, int]:
         """Subscriptions by status (every status named, zero included)."""
         return await run_in_threadpool(service.subscription_counts, db=db)

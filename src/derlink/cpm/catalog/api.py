@@ -19,17 +19,54 @@ from derlink.cpm.catalog import schemas as s
 from derlink.cpm.catalog import service
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
+from derlink.platform.openapi import body_example, documented_error, fields_of
 from derlink.platform.web import JsonRoute, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
 
 
+#: The request bodies the OpenAPI document shows.
+PROGRAM_EXAMPLE = body_example(s.ProgramCreate, fields_of(s.ProgramRead, s.ProgramCreate))
+AGGREGATOR_EXAMPLE = body_example(
+    s.AggregatorCreate, fields_of(s.AggregatorRead, s.AggregatorCreate)
+)
+MASTER_DATA_EXAMPLE = body_example(
+    s.MasterDataLoad,
+    {
+        "persons": [{"cisPersonId": "P1", "name": "Ann Lee", "email": "ann@example.org"}],
+        "accounts": [{"cisAccountId": "A1", "cisPersonId": "P1"}],
+        "premises": [
+            {
+                "cisPremiseId": "PR1",
+                "cisAccountId": "A1",
+                "address1": "1 Main St",
+                "city": "Fresno",
+                "state": "CA",
+                "postal": "93701",
+                "timeZone": "America/Los_Angeles",
+            }
+        ],
+        "servicePoints": [{"cisServicePointId": "SP1", "cisPremiseId": "PR1", "division": "CA"}],
+    },
+)
+
+
 def create_router(*, db: Database, clock: Clock) -> APIRouter:
     """The catalog's routes of ``/cpm/api/v1``, bound to one database and clock."""
     router = APIRouter(route_class=JsonRoute)
 
-    @router.post("/programs", status_code=201)
+    @router.post(
+        "/programs",
+        status_code=201,
+        openapi_extra=PROGRAM_EXAMPLE,
+        responses=documented_error(
+            409,
+            "A program with this code exists already.",
+            "a program with code 'AC-CYCLING' exists already",
+            m.PROGRAM_EXISTS,
+        ),
+    )
     async def create_program(body: s.ProgramCreate, _: Admin) -> s.ProgramRead:
         view = await run_in_threadpool(
             service.create_program,
@@ -52,7 +89,17 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
     async def get_program(program_code: str, _: Reader) -> s.ProgramRead:
         return _program_read(await run_in_threadpool(service.get_program, db=db, code=program_code))
 
-    @router.post("/aggregators", status_code=201)
+    @router.post(
+        "/aggregators",
+        status_code=201,
+        openapi_extra=AGGREGATOR_EXAMPLE,
+        responses=documented_error(
+            409,
+            "An aggregator with this code exists already.",
+            "an aggregator with code 'AGG-1' exists already",
+            m.AGGREGATOR_EXISTS,
+        ),
+    )
     async def create_aggregator(body: s.AggregatorCreate, _: Admin) -> s.AggregatorRead:
         view = await run_in_threadpool(
             service.create_aggregator,
@@ -70,7 +117,7 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
             _aggregator_read(v) for v in await run_in_threadpool(service.list_aggregators, db=db)
         ]
 
-    @router.post("/master-data")
+    @router.post("/master-data", openapi_extra=MASTER_DATA_EXAMPLE)
     async def load_master_data(body: s.MasterDataLoad, _: Admin) -> s.MasterDataLoaded:
         result = await run_in_threadpool(
             service.load_master_data,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from derlink.cpm.catalog.model import (
     MAX_MASTER_DATA_RECORDS,
@@ -11,6 +11,7 @@ from derlink.cpm.catalog.model import (
     SettlementMethod,
 )
 from derlink.cpm.schemas import In, Key, Out, Text
+from derlink.platform.openapi import example_of, model_example
 
 # -- programs and aggregators ---------------------------------------------------------------
 
@@ -26,6 +27,21 @@ class ProgramCreate(In):
 
 
 class ProgramRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "programId": "PG-01a2410e1d4a070bfccdadc212",
+                "programCode": "BYOT-SUMMER",
+                "name": "Bring your own thermostat, summer",
+                "programType": "DR",
+                "status": "Active",
+                "eligibleSpecifications": ["ECOBEE-ST"],
+                "settlementMethod": "KWH_AVOIDED",
+                "createdAt": "2026-05-20T16:04:11.770000+00:00",
+            }
+        )
+    )
+
     programId: str
     programCode: str
     name: str
@@ -43,6 +59,18 @@ class AggregatorCreate(In):
 
 
 class AggregatorRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "aggregatorId": "AG-01a2410e1d51cffd0a3523f3b5",
+                "code": "AGG-1",
+                "name": "Valley Aggregation",
+                "status": "Active",
+                "createdAt": "2026-05-20T16:05:02.577000+00:00",
+            }
+        )
+    )
+
     aggregatorId: str
     code: str
     name: str
@@ -102,6 +130,12 @@ class MasterDataLoad(In):
 
 
 class RejectedRecordRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"kind": "accounts", "index": 3, "cisId": "A4", "reason": "no person P9"}
+        )
+    )
+
     kind: str
     index: int
     cisId: str
@@ -109,6 +143,18 @@ class RejectedRecordRead(Out):
 
 
 class MasterDataLoaded(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "persons": 1,
+                "accounts": 1,
+                "premises": 1,
+                "servicePoints": 1,
+                "rejected": [model_example(RejectedRecordRead)],
+            }
+        )
+    )
+
     persons: int
     accounts: int
     premises: int

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from derlink.common.clock import Clock
+from derlink.contracts import examples
 from derlink.cpm import scopes
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment import schemas as s
@@ -34,6 +35,7 @@ from derlink.cpm.enrollment.service import (
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.files import FileStore
+from derlink.platform.openapi import answer_example, body_example, documented_error
 from derlink.platform.web import JsonRoute, json_body_schema, parse_json_body, require, require_any
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
@@ -45,6 +47,51 @@ Enroller = Annotated[Client, Depends(require_any(scopes.WRITE, scopes.SYNC))]
 log = logging.getLogger("derlink.cpm")
 
 
+#: The conflicts routes answer (409), as their OpenAPI operations document them.
+DUPLICATE_REQUEST = documented_error(
+    409,
+    "An enrollment request with this messageId exists already (message number 10589, which "
+    "the sender counts a success); enrollmentId names the enrollment.",
+    "an enrollment request with messageId 'M-1' exists already",
+    str(m.DUPLICATE_MESSAGE_NUMBER),
+    messageNumber=m.DUPLICATE_MESSAGE_NUMBER,
+    enrollmentId="E-1",
+)
+NOT_ACTIVE = documented_error(
+    409,
+    "The enrollment is not Active, or is being unenrolled.",
+    "enrollment E-1 is Inactive, not Active",
+    m.ENROLLMENT_NOT_ACTIVE,
+)
+SYNCHRONIZED = documented_error(
+    409,
+    "The sync request is Synchronized and cannot be discarded.",
+    "sync request S-1 is Synchronized and cannot be discarded",
+    m.SYNC_SYNCHRONIZED,
+)
+EXTRACT_RUNNING = documented_error(
+    409,
+    "An enrollment extract is running; one runs at a time.",
+    "an enrollment extract is running (extract X-1); one runs at a time",
+    m.EXTRACT_RUNNING,
+)
+
+
+DEVICE_EXAMPLE = body_example(
+    s.DeviceAdd,
+    {
+        "asset": {
+            "make": "ECOBEE",
+            "model": "SMARTTHERMOSTAT",
+            "assetType": "THERMOSTAT",
+            "serialNo": "SN2",
+            "nicId": "NIC-2",
+            "headEndSystem": "ECOBEE-HE",
+        }
+    },
+)
+
+
 def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
     """The enrollment feature's routes of ``/cpm/api/v1``, bound to one database, clock and
     content server."""
@@ -52,7 +99,12 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
 
     # -- enrollments ----------------------------------------------------------------------
 
-    @router.post("/enrollments", status_code=201)
+    @router.post(
+        "/enrollments",
+        status_code=201,
+        responses=DUPLICATE_REQUEST,
+        openapi_extra=body_example(s.EnrollmentRequest, examples.ENROLLMENT_REQUEST),
+    )
     async def enroll(body: s.EnrollmentRequest, client: Enroller) -> s.EnrollmentCreated:
         ignored = _ignored(body)
         receipt = await run_in_threadpool(
@@ -69,7 +121,13 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
             ignoredFields=ignored,
         )
 
-    @router.post("/enrollments/collection", response_model_exclude_none=True)
+    @router.post(
+        "/enrollments/collection",
+        response_model_exclude_none=True,
+        openapi_extra=body_example(
+            s.EnrollmentCollection, {"requests": [examples.ENROLLMENT_REQUEST]}
+        ),
+    )
     async def enroll_collection(
         body: s.EnrollmentCollection, client: Enroller
     ) -> s.EnrollmentCollectionResult:
@@ -103,7 +161,14 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
             await run_in_threadpool(reads.get_enrollment, db=db, enrollment_id=enrollment_id)
         )
 
-    @router.post("/enrollments/{enrollment_id}/unenroll")
+    @router.post(
+        "/enrollments/{enrollment_id}/unenroll",
+        responses=NOT_ACTIVE,
+        openapi_extra=body_example(
+            s.UnenrollmentCreate,
+            {"reason": "moved out", "endDateTimeISO": "2026-09-30T23:59:59-07:00"},
+        ),
+    )
     async def unenroll(
         enrollment_id: str, client: Writer, body: s.UnenrollmentCreate | None = None
     ) -> s.EnrollmentChanged:
@@ -119,7 +184,12 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         )
         return _changed(receipt)
 
-    @router.post("/enrollments/{enrollment_id}/devices", status_code=201)
+    @router.post(
+        "/enrollments/{enrollment_id}/devices",
+        status_code=201,
+        responses=NOT_ACTIVE,
+        openapi_extra=DEVICE_EXAMPLE,
+    )
     async def add_device(
         enrollment_id: str, body: s.DeviceAdd, client: Writer
     ) -> s.EnrollmentChanged:
@@ -133,7 +203,11 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         )
         return _changed(receipt)
 
-    @router.post("/enrollments/{enrollment_id}/devices/{device_id}/replace")
+    @router.post(
+        "/enrollments/{enrollment_id}/devices/{device_id}/replace",
+        responses=NOT_ACTIVE,
+        openapi_extra=DEVICE_EXAMPLE,
+    )
     async def replace_device(
         enrollment_id: str, device_id: str, body: s.DeviceAdd, client: Writer
     ) -> s.EnrollmentChanged:
@@ -162,7 +236,18 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         )
         return s.SyncRequestPage(items=[_sync_read(v) for v in page.items], next=page.next)
 
-    @router.get("/sync-requests/counts")
+    @router.get(
+        "/sync-requests/counts",
+        openapi_extra=answer_example(
+            {
+                "Pending": 0,
+                "Awaiting Acknowledgement": 12,
+                "Synchronized": 19988,
+                "Error": 0,
+                "Discarded": 0,
+            }
+        ),
+    )
     async def sync_request_counts(_: Reader) -> dict[str, int]:
         return await run_in_threadpool(sync_requests.sync_request_counts, db=db)
 
@@ -177,7 +262,11 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
             )
         ]
 
-    @router.post("/sync-requests/{sync_request_id}/discard")
+    @router.post(
+        "/sync-requests/{sync_request_id}/discard",
+        responses=SYNCHRONIZED,
+        openapi_extra=body_example(s.DiscardCreate, {"note": "customer withdrew by phone"}),
+    )
     async def discard(
         sync_request_id: str, client: Admin, body: s.DiscardCreate | None = None
     ) -> s.SyncRequestRead:
@@ -192,7 +281,9 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         return _sync_read(view)
 
     @router.post(
-        "/sync-requests/{sync_request_id}/update-and-transition", response_model_exclude_none=True
+        "/sync-requests/{sync_request_id}/update-and-transition",
+        response_model_exclude_none=True,
+        openapi_extra=body_example(s.SingleAcknowledgementCreate, examples.ACKNOWLEDGEMENT),
     )
     async def update_and_transition(
         sync_request_id: str, body: s.SingleAcknowledgementCreate, client: Syncer
@@ -211,7 +302,9 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         "/sync-requests/acknowledgements",
         response_model=s.AckResultsRead,
         response_model_exclude_none=True,
-        openapi_extra=json_body_schema(s.AcknowledgementsCreate),
+        openapi_extra=json_body_schema(
+            s.AcknowledgementsCreate, {"acknowledgements": [examples.ACKNOWLEDGEMENT]}
+        ),
     )
     async def acknowledgements(request: Request, client: Syncer) -> Response:
         # The hot path of OUAI-ENR-ACK (collections of 5,000): the body is parsed and validated
@@ -243,7 +336,13 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         )
         return s.StatusCheckCreated(dacsMessageId=check_id)
 
-    @router.post("/device-status-responses", response_model_exclude_none=True)
+    @router.post(
+        "/device-status-responses",
+        response_model_exclude_none=True,
+        openapi_extra=body_example(
+            s.DeviceStatusResponsesCreate, {"responses": [examples.STATUS_ANSWER]}
+        ),
+    )
     async def device_status_responses(
         body: s.DeviceStatusResponsesCreate, _: Syncer
     ) -> s.DeviceStatusResultsRead:
@@ -266,7 +365,12 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
 
     # -- enrollment extracts (OUAI-ENR) ------------------------------------------------------
 
-    @router.post("/enrollment-extracts", status_code=201)
+    @router.post(
+        "/enrollment-extracts",
+        status_code=201,
+        responses=EXTRACT_RUNNING,
+        openapi_extra=body_example(s.ExtractCreate, {"kind": "INCREMENTAL"}),
+    )
     async def create_extract(body: s.ExtractCreate, client: Admin) -> s.ExtractRead:
         """Run an extract to its end (tens of seconds for a million rows) and answer it:
         Completed, or Failed with its error and nothing left behind. 409 if one is running."""

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from derlink.contracts import examples
 from derlink.contracts.acks import HeadEndRegistration
 from derlink.cpm.enrollment.model import (
     AckOutcome,
@@ -20,6 +21,7 @@ from derlink.cpm.enrollment.model import (
     SyncType,
 )
 from derlink.cpm.schemas import External, ExternalRecord, In, Key, Note, Out, Text
+from derlink.platform.openapi import example_of, model_example
 
 # -- the enrollment request -----------------------------------------------------------------
 # Oracle's shape, sent by DERMS or any external system: every field of Oracle's published
@@ -94,6 +96,17 @@ class EnrollmentRequest(ExternalRecord):
 
 
 class EnrollmentCreated(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "enrollmentId": "E-01a2410e1d7c89c57ddc9d54e0",
+                "status": "Pending",
+                "syncRequestId": "SR-01a2410e1d806020fdb13c8b16",
+                "ignoredFields": [],
+            }
+        )
+    )
+
     enrollmentId: str
     status: SubscriptionStatus
     syncRequestId: str
@@ -109,6 +122,17 @@ class EnrollmentCollection(BaseModel):
 
 
 class EnrollmentOutcomeRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "messageId": "REQ-000123",
+                "outcome": "Created",
+                "enrollmentId": "E-01a2410e1d7c89c57ddc9d54e0",
+                "syncRequestId": "SR-01a2410e1d806020fdb13c8b16",
+            }
+        )
+    )
+
     messageId: str
     outcome: Literal["Created", "Exists", "Rejected"]
     enrollmentId: str | None = None
@@ -120,10 +144,37 @@ class EnrollmentOutcomeRead(Out):
 
 
 class EnrollmentCollectionResult(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "results": [
+                    model_example(EnrollmentOutcomeRead),
+                    {
+                        "messageId": "REQ-000124",
+                        "outcome": "Rejected",
+                        "code": "CPM-UNKNOWN-PROGRAM",
+                        "detail": "no program BYOT-WINTER",
+                    },
+                ]
+            }
+        )
+    )
+
     results: list[EnrollmentOutcomeRead]
 
 
 class EnrollmentChanged(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "enrollmentId": "E-01a2410e1d7c89c57ddc9d54e0",
+                "status": "Active",
+                "syncRequestId": "SR-01a2410e51837c89ddb0e8d5ab",
+                "deviceId": "D-01a2410e51815a72cc57af4b0a",
+            }
+        )
+    )
+
     enrollmentId: str
     status: SubscriptionStatus
     syncRequestId: str
@@ -147,6 +198,25 @@ class DeviceAdd(In):
 
 
 class DeviceRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "deviceId": "D-01a2410e1d7bb8cf21dda5017e",
+                "headEndSystem": "ECOBEE-HE",
+                "nicId": "NIC-1",
+                "deviceType": "THERMOSTAT",
+                "specification": "ECOBEE-ST",
+                "make": "ECOBEE",
+                "model": "SMARTTHERMOSTAT",
+                "serialNo": "SN1",
+                "badgeNo": "",
+                "status": "ACTIVE",
+                "headEndRegistration": "D1RE",
+                "headEndMessage": "",
+            }
+        )
+    )
+
     deviceId: str
     headEndSystem: str
     nicId: str
@@ -162,6 +232,22 @@ class DeviceRead(Out):
 
 
 class SyncRequestRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "syncRequestId": "SR-01a2410e1d806020fdb13c8b16",
+                "enrollmentId": "E-01a2410e1d7c89c57ddc9d54e0",
+                "syncType": "ENROLL",
+                "state": "Synchronized",
+                "version": 1,
+                "errorInfo": None,
+                "createdAt": "2026-06-01T18:00:04.814000+00:00",
+                "updatedAt": "2026-06-01T18:00:05.614000+00:00",
+                "acknowledgedAt": "2026-06-01T18:00:05.614000+00:00",
+            }
+        )
+    )
+
     syncRequestId: str
     enrollmentId: str
     syncType: SyncType
@@ -174,6 +260,28 @@ class SyncRequestRead(Out):
 
 
 class EnrollmentRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "enrollmentId": "E-01a2410e1d7c89c57ddc9d54e0",
+                "messageId": "REQ-000123",
+                "drmsInstanceId": "derms-1",
+                "status": "Active",
+                "programCode": "BYOT-SUMMER",
+                "cisAccountId": "A1",
+                "cisPersonId": "P1",
+                "cisPremiseId": "PR1",
+                "cisServicePointId": "SP1",
+                "division": "CA",
+                "startDateTimeISO": "2026-06-01T00:00:00-07:00",
+                "endDateTimeISO": "2026-10-01T00:00:00-07:00",
+                "version": 1,
+                "devices": [model_example(DeviceRead)],
+                "syncRequests": [model_example(SyncRequestRead)],
+            }
+        )
+    )
+
     enrollmentId: str
     messageId: str | None
     drmsInstanceId: str
@@ -192,11 +300,27 @@ class EnrollmentRead(Out):
 
 
 class SyncRequestPage(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [model_example(SyncRequestRead)], "next": None})
+    )
+
     items: list[SyncRequestRead]
     next: str | None
 
 
 class HistoryRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "fromState": "Awaiting Acknowledgement",
+                "toState": "Synchronized",
+                "at": "2026-06-01T18:00:05.614000+00:00",
+                "actor": "hub",
+                "note": None,
+            }
+        )
+    )
+
     fromState: str | None
     toState: str
     at: str
@@ -246,6 +370,12 @@ class AcknowledgementsCreate(In):
 
 
 class AckResultRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"syncRequestId": "SR-01a2410e1d806020fdb13c8b16", "outcome": "Synchronized"}
+        )
+    )
+
     syncRequestId: str
     outcome: AckOutcome
     code: str | None = None
@@ -253,6 +383,10 @@ class AckResultRead(Out):
 
 
 class AckResultsRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"results": [model_example(AckResultRead)]})
+    )
+
     results: list[AckResultRead]
 
 
@@ -260,6 +394,10 @@ class AckResultsRead(Out):
 
 
 class StatusCheckCreated(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"dacsMessageId": "DS-01a2410e518617e3fbb3e36f67"})
+    )
+
     dacsMessageId: str
 
 
@@ -274,6 +412,12 @@ class DeviceStatusResponsesCreate(In):
 
 
 class DeviceStatusResultRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"transactionId": "DS-01a2410e518617e3fbb3e36f67", "outcome": "Recorded"}
+        )
+    )
+
     transactionId: str
     outcome: AnswerOutcome
     code: str | None = None
@@ -281,6 +425,10 @@ class DeviceStatusResultRead(Out):
 
 
 class DeviceStatusResultsRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"results": [model_example(DeviceStatusResultRead)]})
+    )
+
     results: list[DeviceStatusResultRead]
 
 
@@ -293,6 +441,21 @@ class ExtractCreate(In):
 
 
 class ExtractRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "extractId": "EX-01a2410e3dd32fc5421de0607e",
+                "kind": "INITIAL",
+                "state": "Completed",
+                "fileName": examples.EXTRACT_FILE,
+                "rows": 1,
+                "startedAt": "2026-06-01T19:00:00.099000+00:00",
+                "finishedAt": "2026-06-01T19:00:00.110000+00:00",
+                "error": None,
+            }
+        )
+    )
+
     extractId: str
     kind: ExtractKind
     state: ExtractState
@@ -308,6 +471,18 @@ class ExtractRead(Out):
 
 
 class ReconciliationItemRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "subscriptionId": "E-01a2410e1d7c89c57ddc9d54e0",
+                "status": "Active",
+                "programCode": "BYOT-SUMMER",
+                "cisServicePointId": "SP1",
+                "devices": ["ECOBEE-HE!NIC-1"],
+            }
+        )
+    )
+
     subscriptionId: str
     status: SubscriptionStatus
     programCode: str
@@ -316,5 +491,11 @@ class ReconciliationItemRead(Out):
 
 
 class ReconciliationPage(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"items": [model_example(ReconciliationItemRead)], "next": None}
+        )
+    )
+
     items: list[ReconciliationItemRead]
     next: str | None

@@ -11,9 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from derlink.common.clock import Clock
+from derlink.contracts import examples
 from derlink.derms import scopes
 from derlink.derms.registry import model, schemas, service
 from derlink.platform.database import Database
+from derlink.platform.openapi import answer_example, body_example
 from derlink.platform.web import JsonRoute, require
 
 
@@ -66,7 +68,14 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
     write = [Depends(require(scopes.WRITE))]
     sync = [Depends(require(scopes.SYNC))]
 
-    @router.post("/enrollments", status_code=202, dependencies=sync)
+    @router.post(
+        "/enrollments",
+        status_code=202,
+        dependencies=sync,
+        openapi_extra=body_example(
+            schemas.EnrollBatch, {"batchId": "cpm-sync-000451", "messages": [examples.ENROLL_SYNC]}
+        ),
+    )
     def receive_enrollments(body: schemas.EnrollBatch) -> schemas.BatchReceipt:
         """DERMS Enroll: apply each sync; each is acked later through the hub's ENR-ACK."""
         receipt = service.receive_enrollments(
@@ -77,18 +86,33 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
         )
         return _receipt(receipt)
 
-    @router.post("/enrollment-requests/originate", status_code=202, dependencies=write)
+    @router.post(
+        "/enrollment-requests/originate",
+        status_code=202,
+        dependencies=write,
+        openapi_extra=body_example(
+            schemas.OriginateRequest, {"requests": [examples.ENROLLMENT_REQUEST]}
+        ),
+    )
     def originate(body: schemas.OriginateRequest) -> schemas.BatchReceipt:
         receipt = service.originate_requests(
             db=db, clock=clock, requests=[r.payload() for r in body.requests]
         )
         return _receipt(receipt)
 
-    @router.get("/enrollment-requests/counts", dependencies=read)
+    @router.get(
+        "/enrollment-requests/counts",
+        dependencies=read,
+        openapi_extra=answer_example({"Pending": 0, "Sent": 0, "Accepted": 1000, "Rejected": 3}),
+    )
     def origination_counts() -> dict[str, int]:
         return service.origination_counts(db=db)
 
-    @router.post("/acks/enrollment-requests", dependencies=sync)
+    @router.post(
+        "/acks/enrollment-requests",
+        dependencies=sync,
+        openapi_extra=body_example(schemas.MsgAck, examples.REQUEST_ACK),
+    )
     def enrollment_request_ack(body: schemas.MsgAck) -> schemas.RequestAckResults:
         answers = [
             model.RequestAnswer(
@@ -103,7 +127,15 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
             results=[schemas.RequestAckResult(messageId=m, outcome=o) for m, o in outcomes]
         )
 
-    @router.post("/device-status-checks", status_code=202, dependencies=sync)
+    @router.post(
+        "/device-status-checks",
+        status_code=202,
+        dependencies=sync,
+        openapi_extra=body_example(
+            schemas.StatusCheckBatch,
+            {"batchId": "cpm-status-000019", "messages": [examples.STATUS_CHECK]},
+        ),
+    )
     def device_status_checks(body: schemas.StatusCheckBatch) -> schemas.BatchReceipt:
         checks = [
             model.StatusCheck(
@@ -130,7 +162,11 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
     def registry_entry(subscription_id: str) -> schemas.RegistryEntry:
         return _entry(*service.registry_entry(db=db, subscription_id=subscription_id))
 
-    @router.post("/head-end-systems", dependencies=write)
+    @router.post(
+        "/head-end-systems",
+        dependencies=write,
+        openapi_extra=body_example(schemas.HeadEndCodes, {"codes": ["ECOBEE-HE", "HONEYWELL-HE"]}),
+    )
     def register_head_ends(body: schemas.HeadEndCodes) -> schemas.HeadEndRegistration:
         return schemas.HeadEndRegistration(
             added=service.register_head_ends(db=db, codes=body.codes)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from derlink.derms.db import EXT, TS
 from derlink.derms.registry import model as domain
+from derlink.platform.openapi import example_of, model_example
 
 #: Strings in their columns' sizes: a longer one is refused with 422 rather than failing the
 #: write on PostgreSQL (SQLite would store it whole).
@@ -117,6 +118,8 @@ class EnrollBatch(Inbound):
 
 
 class BatchReceipt(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of({"accepted": 1, "duplicates": 0}))
+
     accepted: int
     duplicates: int
 
@@ -139,12 +142,20 @@ class MsgAck(Inbound):
 
 
 class RequestAckResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"messageId": "REQ-000123", "outcome": "Accepted"})
+    )
+
     messageId: str
     #: Accepted, Rejected, Duplicate (already final) or Unknown (derms never originated it).
     outcome: str
 
 
 class RequestAckResults(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"results": [model_example(RequestAckResult)]})
+    )
+
     results: list[RequestAckResult]
 
 
@@ -226,6 +237,19 @@ class StatusCheckBatch(Inbound):
 
 
 class RegistryItem(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "subscriptionId": "E-01a2410e1d7c89c57ddc9d54e0",
+                "status": "ACTIVE",
+                "programCode": "BYOT-SUMMER",
+                "cisServicePointId": "SP1",
+                "devices": ["ECOBEE-HE!NIC-1"],
+                "version": 1,
+            }
+        )
+    )
+
     subscriptionId: str
     status: str
     programCode: str
@@ -236,11 +260,29 @@ class RegistryItem(BaseModel):
 
 
 class RegistryPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [model_example(RegistryItem)], "next": None})
+    )
+
     items: list[RegistryItem]
     next: str | None
 
 
 class RegistryDevice(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "deviceId": "D-01a2410e1d7bb8cf21dda5017e",
+                "headEndSystem": "ECOBEE-HE",
+                "nicId": "NIC-1",
+                "status": "ACTIVE",
+                "registration": "D1RE",
+                "deviceType": "THERMOSTAT",
+                "specification": "ECOBEE-ST",
+            }
+        )
+    )
+
     deviceId: str
     headEndSystem: str
     nicId: str
@@ -251,6 +293,22 @@ class RegistryDevice(BaseModel):
 
 
 class RegistryEntry(RegistryItem):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                **model_example(RegistryItem),
+                "programId": "PG-01a2410e1d4a070bfccdadc212",
+                "cisAccountId": "A1",
+                "servicePointId": "SPX-01a2410e1d79d64b4ff06ea7c3",
+                "division": "CA",
+                "startDateTimeISO": "2026-06-01T07:00:00.000Z",
+                "endDateTimeISO": None,
+                "lastDacsMessageId": "SR-01a2410e1d806020fdb13c8b16",
+                "registrations": [model_example(RegistryDevice)],
+            }
+        )
+    )
+
     programId: str
     cisAccountId: str
     servicePointId: str
@@ -267,14 +325,24 @@ class HeadEndCodes(Inbound):
 
 
 class HeadEndRegistration(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of({"added": ["HONEYWELL-HE"]}))
+
     #: The codes that were new; the others were served already.
     added: list[str]
 
 
 class HeadEndSystem(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"code": "ECOBEE-HE", "name": "ECOBEE-HE"})
+    )
+
     code: str
     name: str
 
 
 class HeadEndSystems(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [model_example(HeadEndSystem)]})
+    )
+
     items: list[HeadEndSystem]

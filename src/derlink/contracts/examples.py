@@ -1,0 +1,129 @@
+"""Example records of the wire shapes more than one part speaks (docs/contracts/enrollment.md),
+as the parts' OpenAPI documents show them. Every part checks each example against its own
+schema when its routes are defined (``platform.openapi.body_example``)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+#: An Oracle enrollment request (ENR-REQ record; cpm's enroll input).
+ENROLLMENT_REQUEST: Final[dict[str, Any]] = {
+    "messageId": "REQ-000123",
+    "customerInfo": {"cisPersonId": "P1", "cisAccountId": "A1", "name": "Ann Lee"},
+    "programInfo": {
+        "programCode": "BYOT-SUMMER",
+        "startDateTimeISO": "2026-06-01T00:00:00-07:00",
+        "endDateTimeISO": "2026-10-01T00:00:00-07:00",
+    },
+    "locationInfo": {"cisPremiseId": "PR1", "cisServicePointId": "SP1", "division": "CA"},
+    "assetInfo": {
+        "installationMethod": "SELF",
+        "assetOwnership": "CUSTOMER",
+        "assetList": [
+            {
+                "sequence": 1,
+                "make": "ECOBEE",
+                "model": "SMARTTHERMOSTAT",
+                "assetType": "THERMOSTAT",
+                "serialNo": "SN1",
+                "nicId": "NIC-1",
+                "headEndSystem": "ECOBEE-HE",
+            }
+        ],
+    },
+}
+
+#: A DERMS Enroll record (ENR-SYNC): the subscription's whole state, stamped with its version.
+ENROLL_SYNC: Final[dict[str, Any]] = {
+    "dacsMessageId": "SR-01a2410e1d806020fdb13c8b16",
+    "syncType": "ENROLL",
+    "contactInfo": {"contactId": "C-01a2410e1d7a3e52d3b6c3a2f1", "cisPersonId": "P1"},
+    "subscriptionInfo": {
+        "subscriptionId": "E-01a2410e1d7c89c57ddc9d54e0",
+        "cisAccountId": "A1",
+        "subscriptionType": "DR",
+        "status": "ACTIVE",
+        "programId": "PG-01a2410e1d4a070bfccdadc212",
+        "programCode": "BYOT-SUMMER",
+        "startDateTimeISO": "2026-06-01T07:00:00.000Z",
+        "endDateTimeISO": None,
+        "version": 1,
+    },
+    "locationInfo": {
+        "division": "CA",
+        "servicePointId": "SPX-01a2410e1d79d64b4ff06ea7c3",
+        "cisPremiseId": "PR1",
+        "cisServicePointId": "SP1",
+        "controllableDevices": [
+            {
+                "deviceId": "D-01a2410e1d7bb8cf21dda5017e",
+                "deviceType": "THERMOSTAT",
+                "specification": "ECOBEE-ST",
+                "make": "ECOBEE",
+                "model": "SMARTTHERMOSTAT",
+                "headEndSystem": "ECOBEE-HE",
+                "nicId": "NIC-1",
+                "serialNo": "SN1",
+                "badgeNo": "",
+                "status": "ACTIVE",
+            }
+        ],
+    },
+}
+
+#: DERMS's acknowledgement of an EnrollSync (ENR-ACK record): one response per device.
+ENROLL_ACK: Final[dict[str, Any]] = {
+    "ackType": "SUCCESS",
+    "whenISO": "2026-06-01T18:00:05.000Z",
+    "dacsMessageId": "SR-01a2410e1d806020fdb13c8b16",
+    "responses": [
+        {
+            "id": "D-01a2410e1d7bb8cf21dda5017e",
+            "value": "D1RE",
+            "responseCode": "SUCCESS",
+            "responseTimeISO": "2026-06-01T18:00:05.000Z",
+            "dacsMessageId": "SR-01a2410e1d806020fdb13c8b16",
+        }
+    ],
+}
+
+#: The hub's collection acknowledgement of an ENR-REQ batch to DERMS: one response per request.
+REQUEST_ACK: Final[dict[str, Any]] = {
+    "ackType": "SUCCESS",
+    "whenISO": "2026-06-01T18:00:02.000Z",
+    "responses": [
+        {
+            "id": "REQ-000123",
+            "value": "E-01a2410e1d7c89c57ddc9d54e0",
+            "responseCode": "SUCCESS",
+            "responseTimeISO": "2026-06-01T18:00:02.000Z",
+            "dacsMessageId": "REQ-000123",
+        }
+    ],
+}
+
+#: A device status check (DEV-STATUS record).
+STATUS_CHECK: Final[dict[str, Any]] = {
+    "dacsMessageId": "DS-01a2410e518617e3fbb3e36f67",
+    "deviceInfo": {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-1", "deviceType": "THERMOSTAT"},
+}
+
+#: The head-end's answer to a status check (DEV-STATUS-ACK record).
+STATUS_ANSWER: Final[dict[str, Any]] = {
+    "transactionId": "DS-01a2410e518617e3fbb3e36f67",
+    "status": "SUCCESS",
+    "message": "device online",
+}
+
+#: cpm's acknowledgement input (postAcknowledgement), for the sync request of ENROLL_SYNC.
+ACKNOWLEDGEMENT: Final[dict[str, Any]] = {
+    "syncRequestId": "SR-01a2410e1d806020fdb13c8b16",
+    "hasError": False,
+    "exceptionInfo": [],
+    "deviceHeadendStatus": [
+        {"deviceId": "D-01a2410e1d7bb8cf21dda5017e", "headEndRegistration": "D1RE", "message": ""}
+    ],
+}
+
+#: An enrollment extract's file name (cpm's OUAI-ENR output; docs/contracts/enrollment-files.md).
+EXTRACT_FILE: Final = "ENROLL_SYNC_INITIAL_20260601T190000Z_EX-01a2410e3dd32fc5421de0607e.csv"
