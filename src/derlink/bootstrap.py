@@ -9,37 +9,33 @@ every part runs in this process, mounted under its own prefix on one server; wit
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
-
-from derlink.analytics import app as analytics_app
+# Light on purpose: the CLI reads the settings through this module, and a command's help must
+# not wait for the web stack, the database drivers or the analytics kernels. ``build`` imports
+# the parts themselves.
 from derlink.analytics import scopes as analytics_scopes
 from derlink.analytics.settings import AnalyticsSettings
 from derlink.common.clock import Clock, SystemClock
-from derlink.cpm import app as cpm_app
 from derlink.cpm import scopes as cpm_scopes
 from derlink.cpm.settings import CpmSettings
-from derlink.derms import app as derms_app
 from derlink.derms import scopes as derms_scopes
-from derlink.hub import app as hub_app
 from derlink.hub import scopes as hub_scopes
-from derlink.hub.connections import Targets
-from derlink.hub.runtime.port import RetryPolicy, Runtime
 from derlink.hub.settings import HubSettings
 from derlink.platform.auth import CredentialStore, compose_clients
-from derlink.platform.database import Database, create_sqlite_file, driver_url, is_sqlite
-from derlink.platform.files import open_store
-from derlink.platform.http import Connection, HttpClient
-from derlink.platform.mail import Mailer, default_mailer
-from derlink.platform.part import Part
-from derlink.platform.private import secure_home
 from derlink.platform.settings import PartSettings, Settings
-from derlink.platform.web import NO_TELEMETRY, JSONResponse
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from derlink.hub.runtime.port import Runtime
+    from derlink.platform.http import HttpClient
+    from derlink.platform.mail import Mailer
+    from derlink.platform.part import Part
 
 log = logging.getLogger("derlink")
 
@@ -72,6 +68,8 @@ class Platform:
 
 def runtime_database_url(settings: Settings) -> str:
     """Where DBOS keeps its state: beside the hub's database."""
+    from derlink.platform.database import driver_url, is_sqlite
+
     url = settings.database_for("hub")
     if is_sqlite(url):
         return f"sqlite:///{(settings.home / 'hub-runtime.sqlite').resolve()}"
@@ -81,6 +79,8 @@ def runtime_database_url(settings: Settings) -> str:
 def _client_to(
     settings: Settings, part: str, credentials: CredentialStore, as_client: str
 ) -> HttpClient:
+    from derlink.platform.http import Connection, HttpClient
+
     client = credentials.client(as_client)
     return HttpClient(
         Connection(
@@ -101,6 +101,20 @@ def build(
     runtime: Runtime | None = None,
     mailer: Mailer | None = None,
 ) -> Platform:
+    from fastapi import FastAPI
+
+    from derlink.analytics import app as analytics_app
+    from derlink.cpm import app as cpm_app
+    from derlink.derms import app as derms_app
+    from derlink.hub import app as hub_app
+    from derlink.hub.connections import Targets
+    from derlink.hub.runtime.port import RetryPolicy
+    from derlink.platform.database import Database, create_sqlite_file, is_sqlite
+    from derlink.platform.files import open_store
+    from derlink.platform.mail import default_mailer
+    from derlink.platform.private import secure_home
+    from derlink.platform.web import NO_TELEMETRY, root_index
+
     # The data directory is the running user's alone (platform/private.py).
     secure_home(settings.home)
     credentials = CredentialStore.load_or_create(
@@ -182,10 +196,12 @@ def build(
             yield
         finally:
             for name in reversed(order):
+                started = time.monotonic()
                 try:
                     await built[name].stop()
                 except Exception:  # one part failing to stop must not keep the others running
                     log.exception("stopping %s failed", name)
+                log.info("%s stopped in %.2f s", name, time.monotonic() - started)
             for database in console_databases:
                 database.dispose()
 
@@ -193,17 +209,9 @@ def build(
         title="derlink", lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=NO_TELEMETRY
     )
 
-    @root.get("/", include_in_schema=False)
-    def index(request: Request) -> Response:
-        if "hub" in built and "text/html" in request.headers.get("accept", ""):
-            return RedirectResponse("/console/", status_code=303)  # a browser: the console
-        return JSONResponse(
-            {
-                "derlink": "demand-response and DER programs, end to end",
-                "parts": {name: f"/{name}/api/v1" for name in built},
-                "docs": {name: f"/{name}/docs" for name in built},
-            }
-        )
+    root.add_api_route(
+        "/", root_index(list(built), console="hub" in built), include_in_schema=False
+    )
 
     for name, part in built.items():
         root.mount(f"/{name}", part.app)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from derlink.platform.settings import number
+
 
 @dataclass(frozen=True)
 class AnalyticsSettings:
@@ -25,7 +27,7 @@ class AnalyticsSettings:
     def from_env(cls, env: Mapping[str, str]) -> AnalyticsSettings:
         notify = env.get("DERLINK_INTAKE_NOTIFY_TO")
         return cls(
-            intake_interval_s=float(env.get("DERLINK_INTAKE_INTERVAL_S", cls.intake_interval_s)),
+            intake_interval_s=number(env, "DERLINK_INTAKE_INTERVAL_S", cls.intake_interval_s),
             intake_notify_to=(
                 tuple(a.strip() for a in notify.split(",") if a.strip())
                 if notify

@@ -33,15 +33,11 @@ from rich.progress import (
 from rich.table import Table
 
 from derlink.analytics.errors import AnalyticsError
-from derlink.analytics.kernels.baselines.methods import METHODS, UnknownMethod
-from derlink.analytics.runs.baselines import compute_baselines, write_baselines
-from derlink.analytics.runs.forecast import compute_forecast, write_forecast
-from derlink.analytics.runs.inputs import UnknownEvent
-from derlink.analytics.runs.kwh_avoided import compute_kwh_avoided, write_kwh_avoided
-from derlink.analytics.runs.memory import keep_freed_memory
-from derlink.analytics.runs.population import RunInputs
-from derlink.analytics.runs.scores import run_scores
-from derlink.cli.client import HomeOption, settings_for
+from derlink.analytics.kernels.baselines.names import METHOD_NAMES
+from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
+
+# The runs (polars, pyarrow, numpy) are imported by the commands that use them: the CLI's help
+# and its other commands do not wait for them.
 from derlink.common.clock import parse_iso
 
 app = typer.Typer(
@@ -54,27 +50,43 @@ console = Console(soft_wrap=True)
 @app.callback()
 def _setup() -> None:
     """Analytics: baselines, kWh avoided, kW drop, forecasts, device scores."""
+    from derlink.analytics.runs.memory import keep_freed_memory
+
     keep_freed_memory()  # batch runs reuse their memory instead of faulting it in again
 
 
 MeasurementsOption = Annotated[
-    Path, typer.Option("--measurements", "-m", help="Interval data: CSV, Parquet or ESPI XML.")
+    Path,
+    typer.Option(
+        "--measurements",
+        "-m",
+        exists=True,
+        dir_okay=False,
+        help="Interval data: CSV, Parquet or ESPI XML.",
+    ),
 ]
 ServicePointsOption = Annotated[
     Path | None,
-    typer.Option(help="Service points CSV: SPId, TimeZone, ProgramId, StationId."),
+    typer.Option(
+        exists=True,
+        dir_okay=False,
+        help="Service points CSV: SPId, TimeZone, ProgramId, StationId.",
+    ),
 ]
 TimeZoneOption = Annotated[
     str, typer.Option("--time-zone", help="Time zone of service points the file does not list.")
 ]
 WeatherOption = Annotated[
-    Path | None, typer.Option(help="Hourly temperature: station_id, start, temperature_f.")
+    Path | None,
+    typer.Option(
+        exists=True, dir_okay=False, help="Hourly temperature: station_id, start, temperature_f."
+    ),
 ]
 HolidaysOption = Annotated[
     str, typer.Option(help="Holidays (baseline day type), comma separated YYYY-MM-DD.")
 ]
 BatchOption = Annotated[int, typer.Option(help="Service points per batch.")]
-MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHODS)}.")]
+MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHOD_NAMES)}.")]
 
 
 class _ProgressBar:
@@ -107,43 +119,55 @@ class _ProgressBar:
 
 
 @contextmanager
-def _reported(usage_errors: tuple[type[ValueError], ...]) -> Iterator[None]:
-    """A run's errors as the CLI shows them: an unusable file as ``error:`` and exit 2, a bad
-    name or value (``usage_errors``) as a usage error."""
+def _reported(usage_errors: tuple[type[ValueError], ...] = ()) -> Iterator[None]:
+    """A run's errors as the CLI shows them: an unusable file as ``error:`` and exit 2; an
+    unknown event or method, or another bad value (``usage_errors``), as a usage error."""
+    from derlink.analytics.kernels.baselines.methods import UnknownMethod
+    from derlink.analytics.runs.inputs import UnknownEvent
+
+    usage: tuple[type[Exception], ...] = (UnknownEvent, UnknownMethod, *usage_errors)
     try:
         yield
     except AnalyticsError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(code=2) from exc
-    except usage_errors as exc:
+    except usage as exc:
         raise typer.BadParameter(str(exc)) from exc
-
-
-#: What the event commands report as a usage error: an event or a method that is not known.
-_UNKNOWN_NAMES = (UnknownEvent, UnknownMethod)
 
 
 @app.command("kwh-avoided")
 def kwh_avoided(
     measurements: MeasurementsOption,
-    events: Annotated[Path, typer.Option(help="Events CSV: EventId, EventType, ProgramId, …")],
+    events: Annotated[
+        Path,
+        typer.Option(
+            exists=True, dir_okay=False, help="Events CSV: EventId, EventType, ProgramId, …"
+        ),
+    ],
     event_id: Annotated[str, typer.Option(help="The event to settle.")],
     out_dir: Annotated[Path, typer.Option(help="Folder for the kWh avoided and kW drop files.")],
     method: MethodOption = "caiso-10-in-10",
     program_methods: Annotated[
-        Path | None, typer.Option(help="CSV ProgramId, Method: the baseline per program.")
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="CSV ProgramId, Method: the baseline per program."
+        ),
     ] = None,
     service_points: ServicePointsOption = None,
     participation: Annotated[
-        Path | None, typer.Option(help="Participation CSV: EventId, SPId.")
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Participation CSV: EventId, SPId."),
     ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = "UTC",
     batch_size: BatchOption = 8192,
 ) -> None:
-    """Settle one event: kWh avoided and kW drop per service point (SPEC §2.3 layouts)."""
-    with _reported(_UNKNOWN_NAMES):
+    """Settle one event: kWh avoided and kW drop per service point."""
+    from derlink.analytics.runs.kwh_avoided import compute_kwh_avoided, write_kwh_avoided
+    from derlink.analytics.runs.population import RunInputs
+
+    with _reported():
         result = compute_kwh_avoided(
             measurements=measurements,
             events=events,
@@ -164,19 +188,29 @@ def kwh_avoided(
 @app.command()
 def baseline(
     measurements: MeasurementsOption,
-    events: Annotated[Path, typer.Option(help="Events CSV: EventId, EventType, ProgramId, …")],
+    events: Annotated[
+        Path,
+        typer.Option(
+            exists=True, dir_okay=False, help="Events CSV: EventId, EventType, ProgramId, …"
+        ),
+    ],
     event_id: Annotated[str, typer.Option(help="The event whose baseline to compute.")],
     out: Annotated[Path, typer.Option(help="Output CSV: SPId, IntervalStart, BaselineKwh, …")],
     method: MethodOption = "caiso-10-in-10",
     service_points: ServicePointsOption = None,
-    participation: Annotated[Path | None, typer.Option(help="Participation CSV.")] = None,
+    participation: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Participation CSV.")
+    ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = "UTC",
     batch_size: BatchOption = 8192,
 ) -> None:
     """Baseline kWh per service point per event interval, beside the actual kWh."""
-    with _reported(_UNKNOWN_NAMES):
+    from derlink.analytics.runs.baselines import compute_baselines, write_baselines
+    from derlink.analytics.runs.population import RunInputs
+
+    with _reported():
         result = compute_baselines(
             measurements=measurements,
             events=events,
@@ -198,20 +232,28 @@ def forecast(
     end: Annotated[str, typer.Option(help="Window end, ISO with offset.")],
     out: Annotated[Path, typer.Option(help="Output forecast CSV.")],
     history: Annotated[
-        list[Path] | None, typer.Option(help="Past kWh avoided files (repeatable).")
+        list[Path] | None,
+        typer.Option(exists=True, dir_okay=False, help="Past kWh avoided files (repeatable)."),
     ] = None,
-    method: Annotated[str, typer.Option(help=f"Load prediction: {', '.join(METHODS)}.")] = (
+    method: Annotated[str, typer.Option(help=f"Load prediction: {', '.join(METHOD_NAMES)}.")] = (
         "caiso-10-in-10"
     ),
-    events: Annotated[Path | None, typer.Option(help="Past events (excluded days).")] = None,
+    events: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Past events (excluded days).")
+    ] = None,
     service_points: ServicePointsOption = None,
-    participation: Annotated[Path | None, typer.Option(help="Participation CSV.")] = None,
+    participation: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Participation CSV.")
+    ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = "UTC",
     batch_size: BatchOption = 8192,
 ) -> None:
     """Expected kW reduction per service point for a coming event window, with P10–P90."""
+    from derlink.analytics.runs.forecast import compute_forecast, write_forecast
+    from derlink.analytics.runs.population import RunInputs
+
     # A window that ends before it starts, or a holiday or a time that is not ISO, is a usage
     # error as well.
     with _reported((ValueError,)):
@@ -235,7 +277,11 @@ def forecast(
 def scores(
     history: Annotated[
         Path,
-        typer.Option(help="Participation history: DeviceId, HeadEndSystem, NicId, EventId, …"),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Participation history: DeviceId, HeadEndSystem, NicId, EventId, …",
+        ),
     ],
     out_dir: Annotated[Path, typer.Option(help="Folder for the SDCSE score file.")],
     as_of: Annotated[
@@ -243,6 +289,8 @@ def scores(
     ] = None,
 ) -> None:
     """Device scores (0–100) from participation history, as an SDCSE file."""
+    from derlink.analytics.runs.scores import run_scores
+
     moment = parse_iso(as_of) if as_of else datetime.now(UTC)
     written = run_scores(history, out_dir, moment)
     console.print(f"device scores: {written.path} ({written.devices} devices)")
@@ -270,17 +318,25 @@ def synthetic(
 def intake(
     url: Annotated[
         str | None,
-        typer.Option(help="analytics' base URL (default: the running derlink's /analytics)."),
+        typer.Option(
+            help="analytics' address (default: $DERLINK_ANALYTICS_URL, else /analytics of the "
+            "running derlink)."
+        ),
     ] = None,
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Take the enrollment files waiting in analytics' object storage now (OUAI-ENR)."""
-    from derlink.cli.client import Api
-
-    settings = settings_for(home)
-    base = (url or settings.part_url("analytics")).rstrip("/")
-    result = Api(settings).call("POST", f"{base}/api/v1/enrollment-files/intake")
+    api = api_for(home)
+    base = (url or api.part_url("analytics")).rstrip("/")
+    result = api.call("POST", f"{base}/api/v1/enrollment-files/intake")
     files = result["files"]
+    if as_json:
+        print_json(result)
+        return
+    if not files:
+        console.print("no enrollment file was waiting: nothing taken")
+        return
     table = Table("file", "state", "rows", "accepted", "rejected", "ack file", "renamed to", "note")
     for f in files:
         table.add_row(

@@ -1,60 +1,142 @@
-"""The CLI's client of a running derlink: operator credentials from the data directory."""
+"""The CLI's client of a running derlink: where it runs, and the operator's credentials.
+
+A command finds the server it talks to, first found first: its ``--url``; ``DERLINK_URL``; the
+address ``derlink up`` wrote in the data directory (``server.json``, while it runs); the
+address the settings name (``DERLINK_HOST``, ``DERLINK_PORT``). It calls with the operator's
+credentials from the data directory (``--home``, ``DERLINK_HOME``). What goes wrong is said in
+one line that names the server and where its address came from, or the credentials file.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 
-from derlink.bootstrap import settings_from_env
+from derlink.common.errors import ConfigurationError
 from derlink.platform.auth import CredentialStore
-from derlink.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from derlink.platform.settings import Settings
 
 HomeOption = Annotated[
     Path | None,
     typer.Option("--home", help="Data directory (default: $DERLINK_HOME or ./.derlink)."),
 ]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="The running derlink's address (default: $DERLINK_URL, else the address "
+        "`derlink up` wrote in the data directory, else DERLINK_HOST:DERLINK_PORT).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+#: Where ``derlink up`` writes its address and process id, in the data directory, while it runs.
+SERVER_FILE = "server.json"
+
+
+class CliError(Exception):
+    """What a command says when it cannot do its work: one line, exit status 1."""
 
 
 def settings_for(home: Path | None = None, **overrides: Any) -> Settings:
     """The environment's settings, with the command line's data directory and overrides."""
+    from derlink.bootstrap import settings_from_env
+
     settings = settings_from_env()
     if home is not None:
         settings = replace(settings, home=home)
     return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running derlink's address, and how the CLI found it (said when it does not answer)."""
+
+    url: str
+    found: str
+
+
+def find_server(settings: Settings, url: str | None = None) -> Server:
+    """The address of the derlink a command talks to (see the module's documentation)."""
+    if url:
+        return Server(url.rstrip("/"), "--url")
+    if os.environ.get("DERLINK_URL"):
+        return Server(os.environ["DERLINK_URL"].rstrip("/"), "DERLINK_URL")
+    written = settings.home / SERVER_FILE
+    try:
+        running = json.loads(written.read_text())
+        return Server(str(running["url"]).rstrip("/"), str(written))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CliError(f"{written} cannot be read ({exc}); remove it, or give --url") from None
+    return Server(settings.base_url, "DERLINK_HOST and DERLINK_PORT")
+
+
 class Api:
-    def __init__(self, settings: Settings, client_id: str = "operator") -> None:
-        path = settings.home / "credentials.json"
-        if not path.exists():
-            raise typer.BadParameter(
-                f"no credentials at {path}: start derlink first (derlink up), or set DERLINK_HOME"
-            )
-        client = CredentialStore.load(path).client(client_id)
+    """Calls to a running derlink as the operator."""
+
+    def __init__(self, settings: Settings, url: str | None = None, client_id: str = "operator"):
         self.settings = settings
+        self.server = find_server(settings, url)
+        self.credentials = settings.home / "credentials.json"
+        if not self.credentials.exists():
+            raise CliError(
+                f"no credentials at {self.credentials}: start derlink first (derlink up), or "
+                "name its data directory with --home or DERLINK_HOME"
+            )
+        try:
+            client = CredentialStore.load(self.credentials).client(client_id)
+        except ConfigurationError as exc:
+            raise CliError(exc.message) from None
         self.headers = client.header()
 
+    def part_url(self, part: str) -> str:
+        """Where a part of the running derlink answers: its own address in scale-out
+        (``DERLINK_<PART>_URL``), else under the server's."""
+        return self.settings.part_base_urls.get(part, f"{self.server.url}/{part}").rstrip("/")
+
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call ``path`` (under the server's address, or a whole URL); the answer's JSON."""
+        import httpx
+
+        url = path if "://" in path else f"{self.server.url}{path}"
         try:
-            with httpx.Client(
-                base_url=self.settings.base_url, headers=self.headers, timeout=120.0
-            ) as http:
-                response = http.request(method, path, **kwargs)
+            with httpx.Client(headers=self.headers, timeout=120.0) as http:
+                response = http.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
-            # ``path`` may be a whole URL (a part elsewhere): name what was actually called.
-            where = path if "://" in path else self.settings.base_url
-            raise typer.BadParameter(
-                f"derlink is not reachable at {where} ({exc}); is it running?"
+            found = f" (the address from {self.server.found})" if "://" not in path else ""
+            raise CliError(
+                f"derlink is not reachable at {url}{found}: {exc or type(exc).__name__}; is it "
+                "running? Start it with `derlink up`, or give its address with --url or "
+                "DERLINK_URL"
             ) from None
+        if response.status_code == 401:
+            raise CliError(
+                f"{url} refused the credentials in {self.credentials} (401): is that the data "
+                "directory of the derlink answering there? Name it with --home or DERLINK_HOME"
+            )
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            typer.secho(f"error {response.status_code}: {detail}", fg="red", err=True)
-            raise typer.Exit(1)
+            raise CliError(f"{method} {url} answered {response.status_code}: {detail}")
         return response.json() if response.content else None
+
+
+def api_for(home: Path | None, url: str | None = None) -> Api:
+    """The operator's client of the derlink a command names (``--home``, ``--url``)."""
+    return Api(settings_for(home), url)
+
+
+def print_json(value: Any) -> None:
+    """A command's answer as JSON on standard output (``--json``): ids and times whole."""
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from derlink.cli.client import Api, HomeOption, settings_for
+from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
 
 app = typer.Typer(help="cpm: the enrollment extract to analytics.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -33,19 +33,24 @@ def extract(
     ] = False,
     url: Annotated[
         str | None,
-        typer.Option(help="cpm's base URL (default: $DERLINK_CPM_URL, or the running /cpm)."),
+        typer.Option(
+            help="cpm's address (default: $DERLINK_CPM_URL, else /cpm of the running derlink)."
+        ),
     ] = None,
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run an enrollment extract (OUAI-ENR) now: a file on cpm's content server."""
-    settings = settings_for(home)
-    base = (url or settings.part_url("cpm")).rstrip("/")
+    api = api_for(home)
+    base = (url or api.part_url("cpm")).rstrip("/")
     kind = "INITIAL" if initial else "INCREMENTAL"
-    # An absolute URL: the client's base URL (the whole platform's) does not apply.
-    view: dict[str, Any] = Api(settings).call(
+    view: dict[str, Any] = api.call(
         "POST", f"{base}/api/v1/enrollment-extracts", json={"kind": kind}
     )
-    console.print(_summary(view))
+    if as_json:
+        print_json(view)
+    else:
+        console.print(_summary(view))
     if view["state"] != "Completed":
         raise typer.Exit(1)
 

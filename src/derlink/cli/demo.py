@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from derlink.cli import sample
+from derlink.cli.client import CliError
 from derlink.cli.server import ServerProcess
 from derlink.common.errors import BusinessFault
 from derlink.platform.database import driver_url
@@ -331,7 +332,10 @@ def run_demo(
     console: Console,
 ) -> dict[str, Any]:
     if home is not None and home.exists() and any(home.iterdir()):
-        raise SystemExit(f"{home} is not empty: the demo starts from an empty data directory")
+        raise CliError(
+            f"{home} is not empty: the demo starts from an empty data directory (give a new "
+            "--home, or none for a temporary one)"
+        )
     home = home or Path(tempfile.mkdtemp(prefix="derlink-demo-"))
     drop: Callable[[], None] | None = None
     db_url = None
@@ -480,21 +484,27 @@ async def _journey(
 
 
 def _print_summary(console: Console, s: dict[str, Any]) -> None:
-    console.print(f"sync requests: {s['sync_requests']}")
+    """The demo's outcome in words and figures (``--json`` prints the same as one object)."""
+    states = ", ".join(f"{n} {state}" for state, n in s["sync_requests"].items()) or "none"
+    console.print(f"sync requests: {states}")
+    codes = ", ".join(f"{code} × {n}" for code, n in s["rejected_by_code"].items()) or "none"
     console.print(
-        f"rejected: {s['rejected']} {s['rejected_by_code']}; duplicates: {s['duplicates']}; "
-        f"hospital: {s['hospital']}; reconciliation differences: {s['reconciliation_differences']}"
+        f"requests rejected: {s['rejected']} ({codes}); duplicates sent: {s['duplicates']}; "
+        f"in the hospital: {s['hospital']}; cpm and DERMS differ on "
+        f"{s['reconciliation_differences']} subscription(s)"
     )
+    memory = s["peak_rss_mb"]
     console.print(
-        f"{s['enrollments_synchronized']} enrollments synchronized in {s['enrollment_phase_s']}s "
-        f"= [bold]{s['enrollments_per_s']}/s[/bold]; whole journey {s['elapsed_s']}s; "
-        f"peak memory {s['peak_rss_mb']}"
+        f"{s['enrollments_synchronized']} enrollments synchronized in "
+        f"{s['enrollment_phase_s']:.1f} s = [bold]{s['enrollments_per_s']:.1f}/s[/bold]; whole "
+        f"journey {s['elapsed_s']:.1f} s; peak memory {memory['platform']:.0f} MB (platform), "
+        f"{memory['driver']:.0f} MB (this demo's driver)"
     )
     x = s["analytics_exchange"]
     console.print(
         f"analytics exchange: {x['files_sent']} file(s) sent, {x['rows_extracted']} rows; "
-        f"acked positive {x['rows_acked_positive']}, negative {x['rows_acked_negative']}; "
-        f"rows rejected {x['rows_rejected']}; in {x['elapsed_s']}s"
+        f"acknowledged {x['rows_acked_positive']} accepted and {x['rows_acked_negative']} "
+        f"refused; {x['rows_rejected']} row(s) unreadable; in {x['elapsed_s']:.1f} s"
     )
     for name, ok in s["checks"].items():
         console.print(f"  {'[green]✓' if ok else '[red]✗'}[/] {name}")

@@ -57,8 +57,8 @@ class ServerProcess:
             DERLINK_HOST="127.0.0.1",
             DERLINK_LOAD_SAMPLE="0",
             DERLINK_LOG_LEVEL="WARNING",
-            **self.extra_env,
         )
+        env.update(self.extra_env)
         if self.database_url:
             env["DERLINK_DATABASE_URL"] = self.database_url
         self.home.mkdir(parents=True, exist_ok=True)

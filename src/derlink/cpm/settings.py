@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from derlink.platform.settings import number
+
 
 @dataclass(frozen=True)
 class CpmSettings:
@@ -19,5 +21,7 @@ class CpmSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CpmSettings:
         return cls(
-            extract_interval_s=float(env.get("DERLINK_EXTRACT_INTERVAL_S", cls.extract_interval_s)),
+            extract_interval_s=number(
+                env, "DERLINK_EXTRACT_INTERVAL_S", cls.extract_interval_s, at_least=0
+            ),
         )

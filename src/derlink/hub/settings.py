@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from derlink.common.errors import ConfigurationError
+from derlink.platform.settings import number
 
 CpmMode = Literal["collection", "single"]
 
@@ -36,12 +37,12 @@ class HubSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> HubSettings:
         return cls(
-            retry_attempts=int(env.get("DERLINK_RETRY_ATTEMPTS", cls.retry_attempts)),
-            retry_interval_s=float(env.get("DERLINK_RETRY_INTERVAL_S", cls.retry_interval_s)),
-            database_patience_s=float(
-                env.get("DERLINK_DATABASE_PATIENCE_S", cls.database_patience_s)
+            retry_attempts=number(env, "DERLINK_RETRY_ATTEMPTS", cls.retry_attempts),
+            retry_interval_s=number(env, "DERLINK_RETRY_INTERVAL_S", cls.retry_interval_s),
+            database_patience_s=number(
+                env, "DERLINK_DATABASE_PATIENCE_S", cls.database_patience_s, at_least=0
             ),
-            sweep_interval_s=float(env.get("DERLINK_SWEEP_INTERVAL_S", cls.sweep_interval_s)),
+            sweep_interval_s=number(env, "DERLINK_SWEEP_INTERVAL_S", cls.sweep_interval_s),
             reconcile_cron=env.get("DERLINK_RECONCILE_CRON", cls.reconcile_cron),
             file_cron=env.get("DERLINK_FILE_CRON", cls.file_cron),
             cpm_mode=_cpm_mode(env.get("DERLINK_CPM_MODE", cls.cpm_mode)),

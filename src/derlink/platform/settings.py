@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar, Protocol, Self, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from derlink.common.errors import ConfigurationError
 from derlink.platform.auth import AttemptLimits
@@ -42,6 +43,8 @@ class Settings:
     home: Path = Path(".derlink")
     host: str = "127.0.0.1"
     port: int = 8400
+    #: The utility's time zone (IANA), in which the CLI and the console show times.
+    time_zone: str = "UTC"
     #: One URL for every part (PostgreSQL: one schema per part), or None for SQLite files.
     database_url: str | None = None
     #: Per-part overrides, e.g. ``{"cpm": "postgresql://..."}``.
@@ -87,25 +90,26 @@ class Settings:
             base,
             home=Path(env.get("DERLINK_HOME", str(base.home))),
             host=env.get("DERLINK_HOST", base.host),
-            port=int(env.get("DERLINK_PORT", base.port)),
+            port=_port(env),
+            time_zone=_zone(env.get("DERLINK_TIME_ZONE", base.time_zone)),
             database_url=env.get("DERLINK_DATABASE_URL") or None,
             part_database_urls=parts_db,
             part_base_urls=parts_url,
             smtp_url=env.get("DERLINK_SMTP_URL") or None,
-            max_body_bytes=int(env.get("DERLINK_MAX_BODY_BYTES", base.max_body_bytes)),
+            max_body_bytes=number(env, "DERLINK_MAX_BODY_BYTES", base.max_body_bytes),
             log_level=env.get("DERLINK_LOG_LEVEL", base.log_level),
             load_sample=env.get("DERLINK_LOAD_SAMPLE", "1") not in ("0", "false", "no"),
             file_store_urls={
                 name: env[store_variable(name)] for name in stores if env.get(store_variable(name))
             },
-            max_file_bytes=int(env.get("DERLINK_MAX_FILE_BYTES", base.max_file_bytes)),
+            max_file_bytes=number(env, "DERLINK_MAX_FILE_BYTES", base.max_file_bytes),
             parts={part: part.from_env(env) for part in parts},
             attempt_limits=AttemptLimits(
-                per_client=_positive(env, "DERLINK_AUTH_MAX_FAILURES", limits.per_client),
-                per_address=_positive(
+                per_client=number(env, "DERLINK_AUTH_MAX_FAILURES", limits.per_client),
+                per_address=number(
                     env, "DERLINK_AUTH_MAX_FAILURES_PER_ADDRESS", limits.per_address
                 ),
-                window_s=float(_positive(env, "DERLINK_AUTH_WINDOW_S", limits.window_s)),
+                window_s=float(number(env, "DERLINK_AUTH_WINDOW_S", limits.window_s)),
             ),
         )
 
@@ -143,18 +147,38 @@ class Settings:
 N = TypeVar("N", int, float)
 
 
-def _positive(env: Mapping[str, str], name: str, default: N) -> N:
-    """A number above zero from ``env[name]``, of the default's type, or the default."""
+def number(env: Mapping[str, str], name: str, default: N, *, at_least: float = 0) -> N:
+    """A number from ``env[name]``, of the default's type, above zero (or at least
+    ``at_least``, when that is given), or the default when unset."""
     text = env.get(name)
     if not text:
         return default
+    kind = "a whole number" if isinstance(default, int) else "a number"
     try:
         value = type(default)(text)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
-    if value <= 0:
-        raise ConfigurationError(f"{name} must be above zero, not {text!r}")
+        raise ConfigurationError(f"{name} must be {kind}, not {text!r}") from None
+    if (value < at_least) if at_least else (value <= 0):
+        bound = f"at least {at_least:g}" if at_least else "above zero"
+        raise ConfigurationError(f"{name} must be {bound}, not {text!r}")
     return value
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"DERLINK_TIME_ZONE must be an IANA time zone such as America/Chicago, not {name!r}"
+        ) from None
+    return name
+
+
+def _port(env: Mapping[str, str]) -> int:
+    port = number(env, "DERLINK_PORT", Settings.port)
+    if port > 65535:
+        raise ConfigurationError(f"DERLINK_PORT must be a port from 1 to 65535, not {port}")
+    return port
 
 
 def store_variable(name: str) -> str:

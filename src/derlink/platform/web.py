@@ -23,7 +23,7 @@ import starlette.responses
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
@@ -437,3 +437,21 @@ def json_body_schema(model: type[BaseModel], example: dict[str, Any]) -> dict[st
             },
         }
     }
+
+
+def root_index(parts: Sequence[str], *, console: bool) -> Callable[[Request], Response]:
+    """The answer at ``/`` of a process serving ``parts``: the console for a browser (where the
+    process runs it), else where each part's API and documentation are."""
+
+    def index(request: Request) -> Response:
+        if console and "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/console/", status_code=303)
+        return JSONResponse(
+            {
+                "derlink": "demand-response and DER programs, end to end",
+                "parts": {name: f"/{name}/api/v1" for name in parts},
+                "docs": {name: f"/{name}/docs" for name in parts},
+            }
+        )
+
+    return index

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.cli.main import app as cli
+from derlink.cli.main import run
 from derlink.platform.auth import CredentialStore
 
 
@@ -111,12 +112,11 @@ def test_the_cli_runs_an_extract_and_says_what_it_wrote(seeded: Cpm, tmp_path: P
     assert first["fileName"] in initial.output
 
 
-def test_the_cli_says_when_cpm_is_not_running(tmp_path: Path) -> None:
+def test_the_cli_says_when_cpm_is_not_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     CredentialStore.load_or_create(tmp_path / "credentials.json", DEFAULT_CLIENTS)
-    result = CliRunner().invoke(
-        cli,
-        ["cpm", "extract", "--url", f"http://127.0.0.1:{free_port()}/cpm"],
-        env={"DERLINK_HOME": str(tmp_path)},
-    )
-    assert result.exit_code != 0
-    assert "not reachable" in result.output
+    where = f"http://127.0.0.1:{free_port()}/cpm"
+    assert run(["cpm", "extract", "--url", where, "--home", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: derlink is not reachable at {where}/api/v1/")

@@ -4,7 +4,7 @@ with credentials holding the scopes the document names, and checks each answer: 
 a status the operation documents, in the media type and the schema it documents for it.
 
 On SQLite and on PostgreSQL, as the composition root builds the parts. The number of calls per
-operation is a setting (``DERLINK_FUZZ_EXAMPLES``, 25 by default); the derandomized run is the
+operation is a setting (``DERLINK_FUZZ_EXAMPLES``, 15 by default); the derandomized run is the
 same on every machine.
 """
 
@@ -30,7 +30,7 @@ from derlink.bootstrap import DEFAULT_CLIENTS, Platform
 from tests.integration.platform.test_web_edge import PARTS
 from tests.support.servers import serve
 
-EXAMPLES = int(os.environ.get("DERLINK_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("DERLINK_FUZZ_EXAMPLES", "15"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

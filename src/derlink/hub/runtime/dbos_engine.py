@@ -70,6 +70,9 @@ class DbosContext:
         return result
 
 
+#: How long a stop waits for the runs under way.
+STOP_PATIENCE_S = 5.0
+
 #: The runs executing in this process: a run DBOS holds as taken by this executor but that is
 #: not here is orphaned.
 _EXECUTING: set[str] = set()
@@ -181,8 +184,15 @@ class DbosRuntime:
         )
 
     async def stop(self) -> None:
+        """Stop taking runs: the runs under way get up to ``STOP_PATIENCE_S`` to finish (a run
+        cut short is resumed at the next start), then DBOS stops."""
         if self._launched:
-            await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=5)
+            for _ in range(int(STOP_PATIENCE_S / 0.05)):
+                if not _EXECUTING:
+                    break
+                await asyncio.sleep(0.05)
+            # DBOS's own wait polls once a second even when nothing runs: waited for above.
+            await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
             self._launched = False
 
     async def submit(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from derlink.analytics.kernels.baselines.names import CALTRACK_HOURLY
 from derlink.analytics.kernels.baselines.regression import RegressionMethod
 from derlink.analytics.kernels.baselines.results import EventSavings, ExpectedLoad
 from derlink.analytics.kernels.baselines.rules import PRESETS, preset
@@ -27,9 +28,7 @@ from derlink.analytics.kernels.events import Event
 from derlink.analytics.kernels.groups import Group, Population
 from derlink.analytics.kernels.sufficiency import WarningLog
 
-#: The regression's name.
-CALTRACK_HOURLY = "caltrack-hourly"
-#: Every name ``method_of`` knows: the X-of-Y presets, then the regression.
+#: Every method by name: the presets, then the regression (the same as ``names.METHOD_NAMES``).
 METHODS = [*sorted(PRESETS), CALTRACK_HOURLY]
 
 
@@ -59,5 +58,7 @@ def method_of(name: str) -> BaselineMethod:
         return RegressionMethod()
     try:
         return XofYMethod(preset(name))
-    except ValueError as exc:
-        raise UnknownMethod(str(exc)) from exc
+    except ValueError:
+        raise UnknownMethod(
+            f"unknown baseline method {name!r}; the methods are {', '.join(METHODS)}"
+        ) from None

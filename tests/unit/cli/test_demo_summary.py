@@ -1,0 +1,41 @@
+"""The demo's summary reads as text: counts in words, memory with its unit, no Python dicts."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from derlink.cli.demo import _print_summary
+
+SUMMARY = {
+    "sync_requests": {"Pending": 0, "Synchronized": 1900},
+    "rejected": 100,
+    "rejected_by_code": {"CPM-UNKNOWN-PROGRAM": 60, "DERMS-DEVICE-CONFLICT": 40},
+    "duplicates": 76,
+    "hospital": 0,
+    "reconciliation_differences": 0,
+    "enrollments_synchronized": 1900,
+    "enrollment_phase_s": 12.345,
+    "enrollments_per_s": 153.9,
+    "elapsed_s": 20.5,
+    "peak_rss_mb": {"platform": 262.4, "driver": 120.0},
+    "analytics_exchange": {
+        "files_sent": 1,
+        "rows_extracted": 1900,
+        "rows_acked_positive": 1900,
+        "rows_acked_negative": 0,
+        "rows_rejected": 0,
+        "elapsed_s": 3.2,
+    },
+    "checks": {"settled": True, "hospital empty": True},
+}
+
+
+def test_the_summary_reads_as_text():
+    console = Console(record=True, width=200)
+    _print_summary(console, SUMMARY)
+    text = console.export_text()
+    assert "{" not in text and "}" not in text
+    assert "sync requests: 0 Pending, 1900 Synchronized" in text
+    assert "CPM-UNKNOWN-PROGRAM × 60, DERMS-DEVICE-CONFLICT × 40" in text
+    assert "peak memory 262 MB (platform), 120 MB (this demo's driver)" in text
+    assert "in 12.3 s = 153.9/s" in text
