@@ -1,4 +1,4 @@
-"""The enrollment exchange with analytics, end to end, at utility scale (issue: file flows).
+"""The enrollment exchange with analytics, end to end, at utility scale.
 
     extract (cpm) → OUAI-ENR copy (hub) → intake and ack file (analytics) → OUAI-ENR-ACK →
     update-and-transition of every sync request (cpm)

@@ -1,6 +1,6 @@
 """The operations console in a real browser (Debian's Chromium), against a real platform.
 
-The story of issue 5: sign in; find an instance by a business identifier; watch a flow fail
+An operator's story: sign in; find an instance by a business identifier; watch a flow fail
 into the hospital while its target (DERMS, in its own process) is down; bring DERMS back;
 resubmit from the page; see the instance complete and the enrollment's sync request turn
 Synchronized. Then: a viewer sees no controls and the server refuses its actions; a wrong

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
+from derlink.cli.client import CliError
 from derlink.cli.demo import Plan, make_plan, run_demo
 from derlink.platform.database import driver_url
 
@@ -179,7 +180,7 @@ def _drop(admin_url: str, url: str) -> None:
 
 def test_the_demo_refuses_a_data_directory_that_is_not_empty(tmp_path: Path):
     (tmp_path / "something").write_text("x")
-    with pytest.raises(SystemExit, match="not empty"):
+    with pytest.raises(CliError, match="not empty"):
         run_demo(
             customers=10,
             database_url=None,

@@ -1,9 +1,9 @@
 """Analytics: interval measurements, baselines, kWh avoided, kW drop, forecasts and device scores.
 
-The part plays the role of Oracle Analytics Insights (SPEC §3 Analytics). Every computation
-is a vectorized kernel over a whole population of service points: numpy arrays in, numpy
-arrays out, no Python loop per service point on the hot path. File layouts are documented in
-``docs/contracts/analytics-files.md``; the methods in ``docs/analytics.md``.
+The part plays the role of Oracle Analytics Insights. Every computation is a vectorized kernel over
+a whole population of service points: numpy arrays in, numpy arrays out, no Python loop per service
+point on the hot path. File layouts are documented in ``docs/contracts/analytics-files.md``; the
+methods in ``docs/analytics.md``.
 
 Packages, each importing only the ones below it (import-linter keeps the order):
 

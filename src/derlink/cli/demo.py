@@ -215,7 +215,7 @@ class Driver:
                 await asyncio.sleep(0.25)
 
     async def exchange_with_analytics(self, on_sample: Callable[[], object]) -> dict[str, Any]:
-        """The enrollment exchange (SPEC OUAI-ENR, OUAI-ENR-ACK): an initial extract, then an
+        """The enrollment exchange (OUAI-ENR, OUAI-ENR-ACK): an initial extract, then an
         incremental one (the unenrolled subscriptions), each file copied to analytics, taken
         and acknowledged there, and the acknowledgements applied to cpm's sync requests."""
         started = time.perf_counter()

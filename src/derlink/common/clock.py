@@ -31,7 +31,7 @@ class FixedClock:
 
 
 def iso_z(moment: datetime) -> str:
-    """``YYYY-MM-DDThh:mm:ss.000Z``, the timestamp shape of the MsgAck envelope (SPEC §2.2)."""
+    """``YYYY-MM-DDThh:mm:ss.000Z``, the timestamp shape of the MsgAck envelope."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
     utc = moment.astimezone(UTC)

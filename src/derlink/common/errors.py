@@ -5,7 +5,7 @@
     ├── NotFound                 a record the caller named does not exist
     ├── Conflict                 the request collides with the current state
     ├── BusinessError            a coded business rule rejected the request (cpm, derms)
-    └── Fault                    an integration fault, in the three categories of SPEC §2.2
+    └── Fault                    an integration fault: technical, remote or business
         ├── TechnicalFault       mapping or data-shape failure: never retried
         ├── RemoteFault          target unreachable, timeout, 5xx, 429: retried with backoff
         └── BusinessFault        the target rejected the data (4xx with a message)

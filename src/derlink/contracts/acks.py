@@ -1,4 +1,4 @@
-"""The acknowledgement vocabulary every side of the enrollment flows speaks (SPEC §2.2, §2.3).
+"""The acknowledgement vocabulary every side of the enrollment flows speaks.
 
 The MsgAck envelope's ``ackType``, a response's success code, the head-end registrations of
 postAcknowledgement, and Oracle's "already exists" message number.
@@ -25,12 +25,12 @@ RESPONSE_SUCCESS = "SUCCESS"
 
 
 class HeadEndRegistration(StrEnum):
-    """Oracle's head-end registration values (SPEC §2.3, postAcknowledgement)."""
+    """Oracle's head-end registration values (postAcknowledgement)."""
 
     REGISTERED = "D1RE"
     NOT_REGISTERED = "D1NR"
     DEREGISTERED = "D1DR"
 
 
-#: Oracle message number "enrollment request already exists": counts as success (SPEC §2.2).
+#: Oracle message number "enrollment request already exists": counts as success.
 ALREADY_EXISTS = "10589"

@@ -1,6 +1,6 @@
-"""The enrollment exchange files, as every side reads and writes them (SPEC OUAI-ENR,
-OUAI-ENR-ACK; docs/contracts/enrollment-files.md): cpm writes the extract, analytics reads it
-and writes the acknowledgement, the hub moves both and applies the acknowledgement in cpm."""
+"""The enrollment exchange files, as every side reads and writes them (OUAI-ENR, OUAI-ENR-ACK;
+docs/contracts/enrollment-files.md): cpm writes the extract, analytics reads it and writes the
+acknowledgement, the hub moves both and applies the acknowledgement in cpm."""
 
 from __future__ import annotations
 

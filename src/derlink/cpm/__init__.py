@@ -1,8 +1,8 @@
 """Customer Program Management: programs, customers, devices and program subscriptions.
 
-cpm plays the role of Oracle's CPMCS (SPEC §3 CPM). It enrolls customers' devices in programs,
-keeps each enrollment in sync with the DERMS through sync requests sent over the hub, and
-records the head-end registration of every device from the acknowledgements it gets back.
+cpm plays the role of Oracle's CPMCS. It enrolls customers' devices in programs, keeps each
+enrollment in sync with the DERMS through sync requests sent over the hub, and records the
+head-end registration of every device from the acknowledgements it gets back.
 
 The part is a package per feature, each with the same file roles – ``model.py`` (pure domain),
 ``tables.py``, ``service.py`` (or a ``service/`` package when it outgrows one module),

@@ -1,5 +1,5 @@
 """cpm's wire conventions, shared by its features' schemas, with the Oracle field names
-(SPEC §2.3, docs/contracts/enrollment.md).
+(docs/contracts/enrollment.md).
 
 Named by direction: ``...Create`` comes in, ``...Read`` goes out. The unknown-field policy is
 each schema's, by its base: derlink's own incoming blocks (``In``) forbid unknown fields, so a

@@ -1,4 +1,4 @@
-"""The hub's flow catalog (SPEC §2.1) as data: one row per flow the hub runs.
+"""The hub's flow catalog as data: one row per flow the hub runs.
 
 A row says what the flow is (code, name, who sends, who receives), what starts it (a message
 from its source, or one of the hub's schedules), the intake schema of its batches, how many of
@@ -38,8 +38,8 @@ Schedule = Literal["reconcile", "files"]
 
 @dataclass(frozen=True)
 class FileExchange:
-    """Where a file flow lists and what it takes (SPEC §2.4, §2.5): stores by name
-    (the parts' ``stores``, platform/settings.py)."""
+    """Where a file flow lists and what it takes: stores by name (the parts' ``stores``,
+    platform/settings.py)."""
 
     #: The store listed for files.
     source_store: str
@@ -133,8 +133,8 @@ CATALOG: tuple[FlowSpec, ...] = (
         batch=StatusAnswerBatch,
         concurrency=2,
     ),
-    # Not a message flow of SPEC §2.1 but the hub's own check that the enrollment flows did
-    # their job: cpm's subscriptions against the DERMS registry.
+    # Not one of the integration's message flows but the hub's own check that the enrollment
+    # flows did their job: cpm's subscriptions against the DERMS registry.
     FlowSpec(
         code="RECONCILE",
         name="Enrollment Reconciliation",

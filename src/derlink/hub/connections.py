@@ -1,5 +1,5 @@
-"""The hub's connections to the parts it integrates (SPEC §3 Hub): one HTTP client each, and
-the file stores of the file flows (content servers and object storage, platform/files.py).
+"""The hub's connections to the parts it integrates: one HTTP client each, and the file
+stores of the file flows (content servers and object storage, platform/files.py).
 
 Pointing a connection at an external system (a real CPMCS, another DERMS, an SFTP server, an
 S3 bucket) replaces the part.

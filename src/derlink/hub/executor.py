@@ -4,7 +4,7 @@
     refused records)
     on a fault (remote after its last retry, technical, or a whole-message rejection):
     mark faulted (the instance is now in the error hospital) → e-mail the technical
-    recipients → FAILURE ack to the sender where one is expected (SPEC §2.2)
+    recipients → FAILURE ack to the sender where one is expected
 
 Each bookkeeping write is itself a durable step, so a crash replays none of them twice.
 Every step attempt lands on the instance's timeline with its duration.

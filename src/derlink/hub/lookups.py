@@ -1,4 +1,4 @@
-"""Lookups (value maps, SPEC §2.5), editable at run time without a restart.
+"""Lookups (value maps), editable at run time without a restart.
 
 Reads come from an in-process cache that is refreshed from the database at most every
 ``ttl_s`` seconds, so a change made through another process shows up within that time and a
@@ -36,7 +36,7 @@ DEFAULT_LOOKUPS: Mapping[str, Mapping[str, str]] = {
         "WATER_HEATER": "WATER_HEATER",
         "INVERTER": "INVERTER",
     },
-    # DERMS event type → cpm program event category (SPEC §2.3).
+    # DERMS event type → cpm program event category.
     "EventType": {"ECONOMIC": "X1EC", "EMERGENCY": "X1EM", "RELIABILITY": "X1RE", "TEST": "X1DT"},
     "EnrollmentStatus": {"ACTIVE": "Active", "INACTIVE": "Inactive", "PENDING": "Pending"},
     "AllowEventDays": {"WEEKDAY": "MON,TUE,WED,THU,FRI", "ALL": "MON,TUE,WED,THU,FRI,SAT,SUN"},

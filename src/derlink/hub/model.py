@@ -1,4 +1,4 @@
-"""The hub's pure domain: instance states, per-record outcomes, and the ack mappings (SPEC §2.2).
+"""The hub's pure domain: instance states, per-record outcomes, and the ack mappings.
 
 No I/O here: flows call these functions to turn one party's message into another's.
 """
@@ -75,7 +75,7 @@ def ack_type(failed: int) -> AckType:
 def msg_ack(
     kind: AckType, when: datetime, responses: Iterable[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """The MsgAck envelope (SPEC §2.2), timestamps as ``YYYY-MM-DDThh:mm:ss.000Z``."""
+    """The MsgAck envelope, timestamps as ``YYYY-MM-DDThh:mm:ss.000Z``."""
     stamp = iso_z(when)
     return {
         "ackType": kind.value,
@@ -137,14 +137,14 @@ def acknowledgement_from_msgack(ack: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def asset_spec_key(make: str, model: str) -> str:
-    """The AssetSpec lookup key: DERMS ``MAKE!MODEL`` (SPEC §2.3)."""
+    """The AssetSpec lookup key: DERMS ``MAKE!MODEL``."""
     return f"{make.strip().upper()}!{model.strip().upper()}"
 
 
 def fill_specifications(
     request: Mapping[str, Any], asset_spec: Mapping[str, str]
 ) -> tuple[dict[str, Any], RecordError | None]:
-    """Map each asset's specification through the AssetSpec lookup (SPEC §2.3, §2.5).
+    """Map each asset's specification through the AssetSpec lookup.
 
     DERMS names a device's model as ``MAKE!MODEL``: sent as the ``specification``, or as a make
     and a model without one. Either is looked up (case and surrounding blanks aside) and

@@ -1,5 +1,5 @@
 """Notifications: technical faults to the technical recipients (``to``), business errors to
-the business recipients (``to.ProcessNotification``), per flow (SPEC §2.2, §2.5)."""
+the business recipients (``to.ProcessNotification``), per flow."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ log = logging.getLogger("derlink.hub.notify")
 DEFAULT_PROPERTIES: Mapping[str, str] = {
     "to": "integration-ops@utility.example",
     "to.ProcessNotification": "program-ops@utility.example",
-    # File flows (SPEC §2.4): an e-mail when a run found no file, and one per file processed.
+    # File flows: an e-mail when a run found no file, and one per file processed.
     "notify.noFile": "false",
     "notify.complete": "false",
 }

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 
 class LookupTables(Protocol):
-    """The value maps (SPEC §2.5), editable at run time."""
+    """The value maps, editable at run time."""
 
     def table(self, name: str) -> dict[str, str]:
         """One value map as it is now (a change shows within seconds, without a restart)."""
@@ -22,8 +22,8 @@ class LookupTables(Protocol):
 
 
 class FileMail(Protocol):
-    """The e-mails of a file flow (SPEC §2.4): no file and process complete, each sent only
-    where its flow asks, and an entry of the source set aside, always."""
+    """The e-mails of a file flow: no file and process complete, each sent only where its flow
+    asks, and an entry of the source set aside, always."""
 
     async def no_file(self, *, flow: str, location: str, prefix: str) -> None:
         """A run found no file to take."""
@@ -42,7 +42,7 @@ class FileMail(Protocol):
 
 class ReceiptBook(Protocol):
     """The file flows' receipts: one per file content (flow, checksum), the claim that makes a
-    re-delivered file a duplicate with no second effect (SPEC §2.2)."""
+    re-delivered file a duplicate with no second effect."""
 
     def take(self, *, flow: str, checksum: str, instance_id: str, file_name: str, size: int) -> str:
         """Claim a content for an instance; the instance that holds it (maybe this one)."""

@@ -4,9 +4,9 @@ in the hub's ``file_claims`` table by the platform's file-intake machinery
 
 Taking the receipt is the claim: of two instances that meet the same content — the same file
 delivered twice, under one name or two — only the first goes on; the other completes as a
-duplicate with no second effect (SPEC §2.2). The hub's runtime resumes a crashed instance, so
-its receipt is never taken over; it is released when its instance is discarded from the
-hospital (in the discard's transaction), so that the content can be delivered again.
+duplicate with no second effect. The hub's runtime resumes a crashed instance, so its receipt
+is never taken over; it is released when its instance is discarded from the hospital (in the
+discard's transaction), so that the content can be delivered again.
 """
 
 from __future__ import annotations

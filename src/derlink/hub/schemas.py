@@ -29,7 +29,7 @@ _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:
 
 
 def _timestamp(value: str) -> str:
-    """An acknowledgement's timestamp (SPEC §2.2), kept as it was sent."""
+    """An acknowledgement's timestamp, kept as it was sent."""
     try:
         if _TIMESTAMP.fullmatch(value):
             datetime.fromisoformat(value)

@@ -297,7 +297,7 @@ class Hub:
         )
 
     async def _scan(self, flow: FileFlow, at: datetime, actor: str) -> list[Received]:
-        """List a file flow's source and start an instance per file (SPEC §2.4).
+        """List a file flow's source and start an instance per file.
 
         The instance id names the file and its version, so a file listed twice (two workers,
         two runs) starts once. A file whose instance faulted on a remote fault (a target was

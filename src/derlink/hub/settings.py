@@ -15,7 +15,7 @@ CpmMode = Literal["collection", "single"]
 
 @dataclass(frozen=True)
 class HubSettings:
-    #: Retry policy for remote faults (SPEC §2.2): attempts and first interval in seconds.
+    #: Retry policy for remote faults: attempts and first interval in seconds.
     retry_attempts: int = 5
     retry_interval_s: float = 1.0
     retry_backoff: float = 2.0

@@ -1,8 +1,8 @@
 """Tracking: every flow instance, its business identifiers, its timeline and its outcome.
 
 An instance is written here, with its payload, before the hub answers 202: from then on it
-is the hub's to finish. Search works by any business identifier (SPEC §2: up to three per
-record, one primary).
+is the hub's to finish. Search works by any business identifier (up to three per record, one
+primary).
 """
 
 from __future__ import annotations
@@ -340,7 +340,7 @@ class InstanceStore:
         Checking the status and then updating would let two hospital actions on one instance
         (two resubmits, a resubmit and a discard) both pass the check and both act: two runs
         of one instance. ``UPDATE … WHERE status = 'Faulted'`` checks and changes at once, so
-        exactly one of them finds the row; the other is refused (SPEC §2.2).
+        exactly one of them finds the row; the other is refused.
         """
         changed = conn.execute(
             instances.update()

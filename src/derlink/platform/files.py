@@ -1,4 +1,4 @@
-"""File exchange: one port for content servers and object storage (SPEC §2.4, §3 Hub).
+"""File exchange: one port for content servers and object storage.
 
 Every file flow and every part that writes or reads files goes through :class:`FileStore`:
 

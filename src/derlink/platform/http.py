@@ -1,8 +1,8 @@
 """Outbound HTTP: one client for every call a part or the hub makes to another.
 
-aiohttp is the transport (measured at roughly 14x httpx.AsyncClient on these machines, see
-STYLE.md). Failures are translated at this boundary into the SPEC §2.2 fault categories, by
-what a retry of the same call could change:
+aiohttp is the transport (measured at roughly 14x httpx.AsyncClient on these machines).
+Failures are translated at this boundary into the three fault categories (technical, remote,
+business: docs/operations.md, "Faults"), by what a retry of the same call could change:
 
 - the target is unreachable or unavailable for now: connection errors, timeouts, and the
   statuses in ``UNAVAILABLE`` (429 throttled, 502/504 a gateway before it could not reach it,
@@ -37,7 +37,7 @@ UNAVAILABLE = frozenset({429, 502, 503, 504})
 
 @dataclass(frozen=True)
 class Connection:
-    """Where a target lives and how to authenticate to it (a hub connection, SPEC §3 Hub)."""
+    """Where a target lives and how to authenticate to it (a hub connection)."""
 
     name: str
     base_url: str

@@ -1,5 +1,5 @@
 """The enrollment intake on local-folder stores: good files, bad input, re-deliveries, versions,
-two runs at once, crashes and files that go away mid-read (SPEC OUAI-ENR, OUAI-ENR-ACK)."""
+two runs at once, crashes and files that go away mid-read (OUAI-ENR, OUAI-ENR-ACK)."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ def thermostat(nic: str, *, he: str = "ECOBEE-HE", status: str = "ACTIVE") -> di
 
 
 def enrollment_request(message: str, *, nic: str = "NIC-1") -> dict[str, Any]:
-    """Oracle's enrollment-request shape (SPEC §2.3), as a head-end hands it to derms."""
+    """Oracle's enrollment-request shape, as a head-end hands it to derms."""
     return {
         "messageId": message,
         "customerInfo": {

@@ -1,6 +1,6 @@
 """Hospital actions racing each other on one instance, on SQLite and on PostgreSQL: of two
-operators (or an operator and a file listing) acting at once, exactly one wins (SPEC §2.2:
-resubmitting restarts the instance once; discarding removes it and records who did it)."""
+operators (or an operator and a file listing) acting at once, exactly one wins (resubmitting
+restarts the instance once; discarding removes it and records who did it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""kWh avoided and kW drop rows in the Oracle file layouts (SPEC §2.3)."""
+"""kWh avoided and kW drop rows in the Oracle file layouts (docs/contracts/analytics-files.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The enrollment intake (SPEC OUAI-ENR, OUAI-ENR-ACK): cpm's extract files in, subscriptions and
-ack files out, and the API that runs it and reads what it stored.
+"""The enrollment intake (OUAI-ENR, OUAI-ENR-ACK): cpm's extract files in, subscriptions and ack
+files out, and the API that runs it and reads what it stored.
 
 - ``fields``   how wide a kept field may be (shared by the record checks and the columns)
 - ``model``    the extract's records, their checks and reason codes, the ack rows (pure)

@@ -1,4 +1,4 @@
-"""The enrollment extract's rows (SPEC OUAI-ENR) and the ack file's rows (OUAI-ENR-ACK). Pure.
+"""The enrollment extract's rows (OUAI-ENR) and the ack file's rows (OUAI-ENR-ACK). Pure.
 
 The layouts are docs/contracts/enrollment-files.md. The file-intake machinery
 (platform/intake) splits the file into numbered records, checks the header and each row's
@@ -65,7 +65,7 @@ _REQUIRED = tuple(
         "version",
     )
 )
-# YYYY-MM-DDThh:mm:ss(.fff)Z, UTC (the MsgAck timestamp shape, SPEC §2.2).
+# YYYY-MM-DDThh:mm:ss(.fff)Z, UTC (the MsgAck timestamp shape).
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z")
 
 

@@ -1,5 +1,5 @@
-"""The enrollment intake (SPEC OUAI-ENR, OUAI-ENR-ACK): extract files in, subscriptions and one
-ack file per input out, through the platform's file-intake machinery (platform/intake).
+"""The enrollment intake (OUAI-ENR, OUAI-ENR-ACK): extract files in, subscriptions and one ack
+file per input out, through the platform's file-intake machinery (platform/intake).
 
 :class:`EnrollmentFiles` is the file kind: where the files are (``ENROLL_SYNC_`` in analytics'
 object storage), their header, the ack file (``ENROLL_ACK_<name>`` on analytics' content

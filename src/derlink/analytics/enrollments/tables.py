@@ -1,10 +1,9 @@
 """The enrollment intake's tables (SQLAlchemy Core): the same on SQLite and PostgreSQL.
 
-``subscriptions`` holds the newest version analytics has seen of each cpm subscription
-(SPEC OUAI-ENR); ``file_claims`` tracks every extract file the intake took, by checksum,
-so that a re-delivered file has no second effect (SPEC §2.2). Timestamps are ISO-8601 text in
-UTC, as everywhere in derlink. They belong to the part's ``db.metadata``; ``migrations.py``
-creates them.
+``subscriptions`` holds the newest version analytics has seen of each cpm subscription (OUAI-ENR);
+``file_claims`` tracks every extract file the intake took, by checksum, so that a re-delivered file
+has no second effect. Timestamps are ISO-8601 text in UTC, as everywhere in derlink. They belong to
+the part's ``db.metadata``; ``migrations.py`` creates them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 of their two files.
 
 ``kWh saved`` of an interval is baseline minus actual; ``kW drop`` is the same energy divided by
-the interval's length in hours. Both files follow the Oracle layouts of SPEC §2.3:
+the interval's length in hours. Both files follow Oracle's layouts
+(docs/contracts/analytics-files.md):
 
 - kWh avoided: ``EventId, EventType, ProgramId, SPId, ActualStartTime, ActualEndTime,
   IntervalSize(Seconds), TotalKwh, TotalKwhSavedForPeriod, KwhSaved1..KwhSavedN``

@@ -52,7 +52,7 @@ def _clean_text_rows(raw: pl.DataFrame, warnings: WarningLog, source: str) -> pl
     parsed = raw.select(
         pl.col("sp_id").cast(pl.Utf8).str.strip_chars(),
         pl.when(pl.col("start").cast(pl.Utf8).str.contains(OFFSET_AT_END))
-        # SPEC §2.3: timestamps carry an offset; a naive one is refused rather than guessed.
+        # Timestamps carry an offset; a naive one is refused rather than guessed.
         .then(
             pl.col("start")
             .cast(pl.Utf8)

@@ -26,7 +26,7 @@ def read_weather(path: Path) -> Weather:
         raise InputFileError(f"{path.name}: weather needs columns station_id, start")
     start = pl.col(lowered["start"])
     if raw.schema[lowered["start"]] == pl.Utf8:
-        # SPEC §2.3: timestamps carry an offset; a naive one is dropped, not guessed.
+        # Timestamps carry an offset; a naive one is dropped, not guessed.
         start = (
             pl.when(start.str.contains(OFFSET_AT_END))
             .then(start.str.to_datetime(time_unit="us", time_zone="UTC", strict=False))

@@ -150,7 +150,7 @@ def read_history(path: Path) -> pl.DataFrame:
 
     start = col("eventstarttime", "eventstart", "participationstartdatetime")
     if "eventstarttime" in names and raw.schema[names["eventstarttime"]] == pl.Utf8:
-        # Timestamps carry an offset (SPEC §2.3); a naive one is dropped rather than guessed.
+        # Timestamps carry an offset; a naive one is dropped rather than guessed.
         start = (
             pl.when(start.str.contains(OFFSET_AT_END))
             .then(start.str.to_datetime(time_unit="us", time_zone="UTC", strict=False))

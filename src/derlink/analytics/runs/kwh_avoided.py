@@ -1,5 +1,5 @@
 """kWh avoided as a run: one event's measurements in, its kWh avoided, kW drop and warnings
-files out (the Oracle layouts of SPEC §2.3, docs/contracts/analytics-files.md).
+files out (Oracle's layouts, docs/contracts/analytics-files.md).
 
 The baseline method is the one the program methods file names for the event's program, else
 the one asked for. The files are named ``KWHAVOIDED_``, ``KWDROP_`` and ``WARNINGS_`` followed

@@ -1,7 +1,7 @@
 """Device scores as a run: the participation history file in, the SDCSE score file out.
 
 The scores are ``kernels/scores.py``'s; the file name is what hub's DEV-SCORE flow lists for
-(SPEC §2.1).
+(docs/contracts/analytics-files.md).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def run_scores(history: Path, out_dir: Path, as_of: datetime) -> ScoreFile:
 
 
 def score_file_name(as_of: datetime) -> str:
-    """``SDCSE_<UTC timestamp>.csv``: the prefix the DEV-SCORE flow lists (SPEC §2.1)."""
+    """``SDCSE_<UTC timestamp>.csv``: the prefix the DEV-SCORE flow lists."""
     return f"{SCORE_FILE_PREFIX}_{as_of.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.csv"
 
 

@@ -24,7 +24,7 @@ class AggregatorStatus(StrEnum):
 
 
 class SettlementMethod(StrEnum):
-    #: kWh avoided × interval price, per event (SPEC §3 CPM).
+    #: kWh avoided × interval price, per event.
     KWH_AVOIDED = "KWH_AVOIDED"
     #: kW drop averaged over the season's events, at season end.
     KW_DROP = "KW_DROP"
@@ -98,7 +98,7 @@ class ServicePointRecord:
 
 
 def check_program_takes_enrollments(program_code: str, program: Program | None) -> Program:
-    """Only an Active program takes enrollments (SPEC §3 CPM)."""
+    """Only an Active program takes enrollments."""
     if program is None:
         raise CpmBusinessError(f"no program with code {program_code!r}", code=PROGRAM_UNKNOWN)
     if program.status is not ProgramStatus.ACTIVE:

@@ -192,7 +192,7 @@ def load_master_data(
     """Upsert CIS persons, accounts, premises and service points by their CIS ids.
 
     Parents load before children in the same transaction; a record whose parent is known
-    neither here nor in the call is rejected with its reason, and the others load (SPEC §2.4).
+    neither here nor in the call is rejected with its reason, and the others load.
     """
     total = len(persons_in) + len(accounts_in) + len(premises_in) + len(service_points_in)
     if total > m.MAX_MASTER_DATA_RECORDS:

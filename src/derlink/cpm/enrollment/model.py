@@ -66,7 +66,7 @@ class AckOutcome(StrEnum):
 
 
 class ExtractKind(StrEnum):
-    """Which subscriptions an enrollment extract takes (SPEC OUAI-ENR)."""
+    """Which subscriptions an enrollment extract takes (OUAI-ENR)."""
 
     #: Every Active subscription.
     INITIAL = "INITIAL"
@@ -99,14 +99,14 @@ class AnswerOutcome(StrEnum):
     REJECTED = "Rejected"
 
 
-#: The hub flows that carry cpm's outbound messages (SPEC §2.1).
+#: The hub flows that carry cpm's outbound messages.
 ENR_SYNC = "ENR-SYNC"
 DEV_STATUS = "DEV-STATUS"
 
 
 # -- codes ----------------------------------------------------------------------------------
 
-#: Oracle message number of "enrollment request already exists" (SPEC §2.2 idempotency).
+#: Oracle message number of "enrollment request already exists" (idempotency).
 DUPLICATE_MESSAGE_NUMBER = int(ALREADY_EXISTS)
 
 
@@ -167,7 +167,7 @@ class Asset:
 
     @property
     def key(self) -> tuple[str, str]:
-        """A device is known by its head-end system and NIC id (SPEC §2.3, reserve device)."""
+        """A device is known by its head-end system and NIC id (as in Oracle's reserve device)."""
         return (self.head_end_system, self.nic_id)
 
 
@@ -241,7 +241,7 @@ class DeviceRegistration:
 
 @dataclass(frozen=True)
 class Acknowledgement:
-    """One postAcknowledgement (SPEC §2.3)."""
+    """One postAcknowledgement (docs/contracts/enrollment.md)."""
 
     sync_request_id: str
     has_error: bool
@@ -402,7 +402,7 @@ def decide_acknowledgement(
             return AckDecision(AckOutcome.ERROR, SyncState.ERROR)
         return AckDecision(AckOutcome.SYNCHRONIZED, SyncState.SYNCHRONIZED)
     if state in FINAL_STATES:
-        # SPEC §2.2: a duplicate syncRequestId on update-and-transition is suppressed.
+        # A duplicate syncRequestId on update-and-transition is suppressed.
         return AckDecision(AckOutcome.DUPLICATE)
     return AckDecision(
         AckOutcome.REJECTED, code=SYNC_DISCARDED, detail="the sync request was discarded"
@@ -446,7 +446,7 @@ def unknown_check(transaction_id: str) -> str:
 
 
 def decide_status_answer(state: DeviceCheckState | None) -> AnswerOutcome:
-    """A response answers its check once; re-delivered, it has no second effect (SPEC §2.2)."""
+    """A response answers its check once; re-delivered, it has no second effect."""
     if state is None:
         return AnswerOutcome.REJECTED
     if state is DeviceCheckState.ANSWERED:
@@ -562,7 +562,7 @@ def device_status_check_payload(
     head_end_system: str,
     nic_id: str,
 ) -> dict[str, Any]:
-    """The DEV-STATUS message (SPEC §2.3, device status check)."""
+    """The DEV-STATUS message (device status check)."""
     return {
         "dacsMessageId": dacs_message_id,
         "deviceInfo": {

@@ -1,5 +1,5 @@
-"""The enrollment feature's wire schemas, with the Oracle field names (SPEC §2.3,
-docs/contracts/enrollment.md); the conventions are cpm/schemas.py's."""
+"""The enrollment feature's wire schemas, with the Oracle field names
+(docs/contracts/enrollment.md); the conventions are cpm/schemas.py's."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ devices = sa.Table(
     sa.Column("last_status_at", sa.String(TS), nullable=True),
     sa.Column("created_at", sa.String(TS), nullable=False),
     sa.Column("updated_at", sa.String(TS), nullable=False),
-    # The device key (SPEC §2.3): one row per head-end system and NIC id.
+    # The device key: one row per head-end system and NIC id.
     sa.UniqueConstraint("head_end_system", "nic_id", name="uq_devices_key"),
 )
 

@@ -1,3 +1,3 @@
-"""Settlement (SPEC KWH-AVOIDED, cpm): credits per event from the kWh avoided and kW drop files
-analytics sends, summarized per customer and bill period. Not built yet; this package is its
+"""Settlement: credits per event from the kWh avoided and kW drop files analytics sends
+(KWH-AVOIDED), summarized per customer and bill period. Not built yet; this package is its
 place."""

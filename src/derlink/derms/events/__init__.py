@@ -1,3 +1,2 @@
-"""Strategies, events and stages (SPEC §3 DERMS): the event lifecycle with its approvals, and
-automatic stage generation from scores and forecasts. Not built yet; this package is its
-place."""
+"""Strategies, events and stages: the event lifecycle with its approvals, and automatic stage
+generation from scores and forecasts. Not built yet; this package is its place."""

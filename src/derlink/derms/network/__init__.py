@@ -1,2 +1,2 @@
-"""The network model (SPEC NET-LOC): where every service point sits – transformer, feeder,
-substation – effective-dated, exported to cpm. Not built yet; this package is its place."""
+"""The network model: where every service point sits – transformer, feeder, substation –
+effective-dated, exported to cpm (NET-LOC). Not built yet; this package is its place."""

@@ -7,9 +7,9 @@ registered, ``D1NR`` not registered, ``D1DR`` deregistered — and, when the rec
 business code. Each sync is answered by one MsgAck. The same registry answers device status
 checks (DEV-STATUS).
 
-A device is keyed by (headEndSystem, nicId) (SPEC §2.3) and belongs to at most one subscription
-at a time. A registry device is ``ACTIVE`` while it is an active device of an active subscription
-and ``REMOVED`` once it was removed or its subscription ended.
+A device is keyed by (headEndSystem, nicId) and belongs to at most one subscription at a time. A
+registry device is ``ACTIVE`` while it is an active device of an active subscription and
+``REMOVED`` once it was removed or its subscription ended.
 
 Pure: values in, values out. Time comes in as a timezone-aware datetime.
 """
@@ -48,7 +48,7 @@ DEVICE_CONFLICT = "DERMS-DEVICE-CONFLICT"
 INVALID_DEVICE = "DERMS-INVALID-DEVICE"
 UNKNOWN_SUBSCRIPTION = "DERMS-UNKNOWN-SUBSCRIPTION"
 
-#: (headEndSystem, nicId), the device key of SPEC §2.3.
+#: (headEndSystem, nicId), the device key.
 DeviceKey = tuple[str, str]
 
 
@@ -351,7 +351,7 @@ class RegistrySlice:
 
 
 def msg_ack(result: SyncResult, *, at: datetime) -> dict[str, Any]:
-    """The MsgAck of one sync (SPEC §2.2): one response per device, plus one for the failure.
+    """The MsgAck of one sync: one response per device, plus one for the failure.
 
     ``dacsMessageId`` is repeated at the top so that an ack whose sync names no device can
     still be correlated.

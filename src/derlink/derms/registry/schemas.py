@@ -124,7 +124,7 @@ class BatchReceipt(BaseModel):
     duplicates: int
 
 
-# --- MsgAck (SPEC §2.2) --------------------------------------------------------------------
+# --- MsgAck --------------------------------------------------------------------------------
 
 
 class AckResponse(Inbound):
@@ -159,7 +159,7 @@ class RequestAckResults(BaseModel):
     results: list[RequestAckResult]
 
 
-# --- EnrollmentRequest (ENR-REQ), Oracle's shape (SPEC §2.3) ---------------------------------
+# --- EnrollmentRequest (ENR-REQ), Oracle's shape ---------------------------------------------
 
 
 class CustomerInfo(PassedOn):

@@ -6,7 +6,7 @@ Oracle's single-record services takes one call per record and refuses a record w
 problem. :func:`deliver` hides the difference: one result per record, in order, and a record
 the target refused is a result with outcome ``Rejected``, its code and detail read one way
 whatever the mode. :func:`record_error` turns such a result into the flow's record error (a
-business fault of that record only, SPEC §2.2).
+business fault of that record only).
 
 Also here, because two flows deliver them (ENR-ACK and OUAI-ENR-ACK): cpm's
 update-and-transition of sync requests, :func:`acknowledge`.
@@ -30,7 +30,7 @@ Single = Callable[[Record], Awaitable[Record]]
 
 #: The outcome of a record the target refused on business grounds.
 REJECTED = "Rejected"
-#: The outcome of a record the target already had: suppressed, not an error (SPEC §2.2).
+#: The outcome of a record the target already had: suppressed, not an error.
 DUPLICATE = "Duplicate"
 #: The code of a refused record whose target named none.
 NO_CODE = "CPM-REJECTED"

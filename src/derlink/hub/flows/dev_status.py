@@ -1,4 +1,4 @@
-"""DEV-STATUS — Device Status Check (SPEC §2.1): cpm → DERMS status check.
+"""DEV-STATUS — Device Status Check: cpm → DERMS status check.
 
 cpm asks whether DERMS can reach a device; the hub delivers the checks to DERMS, which answers
 each one later, asynchronously, through DEV-STATUS-ACK (``dev_status_ack.py``).

@@ -1,4 +1,4 @@
-"""DEV-STATUS-ACK — Device Status Check Acknowledgement (SPEC §2.1): DERMS → cpm.
+"""DEV-STATUS-ACK — Device Status Check Acknowledgement: DERMS → cpm.
 
 DERMS answers each status check of DEV-STATUS (``dev_status.py``) asynchronously; the hub
 delivers the answers to cpm's device-status response, ``transactionId`` being the original

@@ -1,4 +1,4 @@
-"""ENR-ACK — Enrollment Acknowledgement (SPEC §2.1): DERMS → cpm update-and-transition.
+"""ENR-ACK — Enrollment Acknowledgement: DERMS → cpm update-and-transition.
 
 DERMS acknowledges each EnrollSync with a MsgAck carrying the dacsMessageId (the sync
 request id) and a head-end registration per device. The hub maps each MsgAck to cpm's

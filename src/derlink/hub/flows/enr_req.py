@@ -1,4 +1,4 @@
-"""ENR-REQ — Enrollment Request (SPEC §2.1): DERMS (or any external system) → cpm enroll.
+"""ENR-REQ — Enrollment Request: DERMS (or any external system) → cpm enroll.
 
 DERMS sends a batch of enrollment requests. The hub maps each asset's specification through the
 AssetSpec lookup (``MAKE!MODEL``), then calls cpm's enroll once per request; fields of a request
@@ -176,7 +176,7 @@ def _enrolled(result: dict[str, Any]) -> dict[str, Any]:
             "enrollmentId": result["enrollmentId"],
             "ignored": [str(name) for name in result.get("ignoredFields") or ()],
         }
-    # SPEC §2.2: an enrollment request that already exists (10589) counts as success.
+    # An enrollment request that already exists (10589) counts as success.
     if rejected(result) and ALREADY_EXISTS in (
         str(result.get("code")),
         str(result.get("messageNumber")),

@@ -1,4 +1,4 @@
-"""ENR-SYNC — Enrollment Synchronization (SPEC §2.1): cpm → DERMS Enroll.
+"""ENR-SYNC — Enrollment Synchronization: cpm → DERMS Enroll.
 
 cpm sends one EnrollSync per completed enrollment, unenrollment or device replacement,
 batched by its outbox. The hub delivers the batch to DERMS Enroll in one call; DERMS answers

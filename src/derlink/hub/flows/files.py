@@ -1,4 +1,4 @@
-"""The file-flow mechanism (SPEC §2.4), on which every scheduled file flow is built.
+"""The file-flow mechanism, on which every scheduled file flow is built.
 
     schedule (or run-now) → list the source store by the flow's prefix (an entry that cannot be
     taken — a link, a folder, a name not allowed or too long — is never opened: it is set aside
@@ -61,8 +61,8 @@ class FileRefused(BusinessFault):
 
 @dataclass(frozen=True)
 class FileOptions:
-    """A file flow's configuration (SPEC §2.5) beyond its catalog row (where it lists and
-    what): how much it takes."""
+    """A file flow's configuration beyond its catalog row (where it lists and what): how much
+    it takes."""
 
     max_bytes: int
 

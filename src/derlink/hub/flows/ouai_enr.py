@@ -1,4 +1,4 @@
-"""OUAI-ENR — Enrollment sync to analytics (SPEC §2.1, §2.4): cpm → analytics object storage.
+"""OUAI-ENR — Enrollment sync to analytics: cpm → analytics object storage.
 
 Copies cpm's enrollment extract files (prefix ``ENROLL_SYNC``) from cpm's content server to
 analytics' object storage, part by part (``files.py``). Analytics takes each file and writes an

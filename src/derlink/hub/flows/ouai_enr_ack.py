@@ -1,4 +1,4 @@
-"""OUAI-ENR-ACK — Analytics enrollment acknowledgement (SPEC §2.1, §2.4): analytics → cpm.
+"""OUAI-ENR-ACK — Analytics enrollment acknowledgement: analytics → cpm.
 
 Analytics writes an acknowledgement file (prefix ``ENROLL_ACK``) to its content server for each
 extract OUAI-ENR (``ouai_enr.py``) copied. The hub reads those files in windows of records

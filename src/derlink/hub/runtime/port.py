@@ -4,7 +4,7 @@ A flow instance is a coroutine ``handler(ctx, instance_id, message)``. Inside it
 effect goes through ``ctx.step(name, fn, *args)``: the engine runs ``fn`` at most once to
 completion per instance (its result is checkpointed and replayed after a crash), retrying it
 with exponential backoff while it raises :class:`~derlink.common.errors.RemoteFault` and
-never retrying any other error (SPEC §2.2). Step results and arguments must be plain data.
+never retrying any other error. Step results and arguments must be plain data.
 """
 
 from __future__ import annotations

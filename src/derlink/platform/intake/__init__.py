@@ -1,4 +1,4 @@
-"""The one file-intake machinery: how a part (or the hub) takes in a file (SPEC §2.4).
+"""The one file-intake machinery: how a part (or the hub) takes in a file.
 
     list the store by prefix → set aside once, and report once, the entries that cannot be
       taken, never opening them (links, folders, names not allowed or too long: ``refusals``)

@@ -1,5 +1,5 @@
-"""Claims on files, by content: what makes a re-delivered file have no second effect (SPEC
-§2.2) and keeps two runs off one file.
+"""Claims on files, by content: what makes a re-delivered file have no second effect and
+keeps two runs off one file.
 
 A part that takes files keeps a ``file_claims`` table (:func:`claims_table`) in its own
 database. A row names a content (``source`` – the file kind or flow – and the file's SHA-256);

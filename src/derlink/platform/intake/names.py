@@ -1,5 +1,5 @@
-"""What a file is renamed to once it was taken (SPEC §2.4), so that the next listing passes it
-over: ``Sent-`` (copied or delivered), ``Acked-`` (taken, its acknowledgement published),
+"""What a file is renamed to once it was taken, so that the next listing passes it over:
+``Sent-`` (copied or delivered), ``Acked-`` (taken, its acknowledgement published),
 ``Error-`` (refused, or given up) or ``Duplicate-`` (a content taken before).
 
 A file taken has a name of at most :data:`TAKEN_NAME_MAX` characters, so that the tag before it

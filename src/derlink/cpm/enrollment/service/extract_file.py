@@ -1,4 +1,4 @@
-"""The enrollment extract file (SPEC OUAI-ENR): its name, its header and its rows.
+"""The enrollment extract file (OUAI-ENR): its name, its header and its rows.
 
 The layout is docs/contracts/enrollment-files.md: CSV in UTF-8 without BOM, ``\\n`` line ends,
 RFC 4180 quoting, one row per subscription, program-subscription data only (never a device).

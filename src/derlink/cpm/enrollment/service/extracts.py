@@ -1,4 +1,4 @@
-"""cpm's enrollment extract (SPEC OUAI-ENR): subscriptions as a CSV file on cpm's content server.
+"""cpm's enrollment extract (OUAI-ENR): subscriptions as a CSV file on cpm's content server.
 
 An INITIAL extract takes every Active subscription; an INCREMENTAL one every subscription whose
 version analytics does not hold (never sent, or changed since, Inactive ones included). Each row

@@ -1,7 +1,7 @@
 """Device status checks (DEV-STATUS): cpm asks derms whether a device answers its head-end.
 
 A check is written with its outbound message in one transaction; the response comes back later
-through the hub, carrying the check's dacsMessageId as ``transactionId`` (SPEC §2.3).
+through the hub, carrying the check's dacsMessageId as ``transactionId``.
 """
 
 from __future__ import annotations
