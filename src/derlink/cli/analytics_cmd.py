@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -34,6 +34,9 @@ from rich.table import Table
 
 from derlink.analytics.errors import AnalyticsError
 from derlink.analytics.kernels.baselines.names import METHOD_NAMES
+
+if TYPE_CHECKING:
+    from derlink.analytics.runs.kwh_avoided import RunSummary
 from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
 
 # The runs (polars, pyarrow, numpy) are imported by the commands that use them: the CLI's help
@@ -135,6 +138,26 @@ def _reported(usage_errors: tuple[type[ValueError], ...] = ()) -> Iterator[None]
         raise typer.BadParameter(str(exc)) from exc
 
 
+def _print_run_summary(summary: RunSummary) -> None:
+    """A run's end in words: what it settled, what it could not, each kind of warning with the
+    first service points it names (every one is in the warnings file)."""
+    console.print(
+        f"settled {summary.settled} of {summary.participants} participating service point(s): "
+        f"{summary.total_kwh_avoided:.4f} kWh avoided in all; "
+        f"{summary.without_baseline} without a baseline",
+        highlight=False,
+    )
+    if not summary.warnings:
+        console.print("no warnings")
+    for kind in summary.warnings:
+        more = " …" if kind.service_points > len(kind.examples) else ""
+        console.print(
+            f"  {kind.name}: {kind.description} — {kind.service_points} service point(s): "
+            f"{', '.join(kind.examples)}{more}",
+            highlight=False,
+        )
+
+
 @app.command("kwh-avoided")
 def kwh_avoided(
     measurements: MeasurementsOption,
@@ -164,7 +187,11 @@ def kwh_avoided(
     batch_size: BatchOption = 8192,
 ) -> None:
     """Settle one event: kWh avoided and kW drop per service point."""
-    from derlink.analytics.runs.kwh_avoided import compute_kwh_avoided, write_kwh_avoided
+    from derlink.analytics.runs.kwh_avoided import (
+        compute_kwh_avoided,
+        summarize,
+        write_kwh_avoided,
+    )
     from derlink.analytics.runs.population import RunInputs
 
     with _reported():
@@ -181,8 +208,17 @@ def kwh_avoided(
     files = write_kwh_avoided(result, out_dir)
     console.print(
         f"kWh avoided: {files.kwh_avoided}\nkW drop:     {files.kw_drop}\n"
-        f"warnings:    {files.warnings}"
+        f"warnings:    {files.warnings}",
+        highlight=False,
     )
+    summary = summarize(result)
+    _print_run_summary(summary)
+    if not summary.settled:
+        console.print(
+            f"[red]error:[/red] nothing settled: none of the {summary.participants} "
+            "participating service point(s) has a baseline (see the warnings above)"
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

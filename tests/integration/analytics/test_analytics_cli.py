@@ -29,6 +29,7 @@ def files(tmp_path_factory):
 def invoke(*args):
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
+    invoke.last = result  # type: ignore[attr-defined]
     return result
 
 
@@ -65,6 +66,45 @@ def test_kwh_avoided_writes_both_settlement_files_and_the_warnings(files, tmp_pa
         "MaxKwDrop",
     ]
     assert next(tmp_path.glob("WARNINGS_*.csv")).exists()
+    output = " ".join(invoke.last.output.split())
+    settled = kwh.filter(pl.col("TotalKwhSavedForPeriod").is_not_null()).height
+    assert f"settled {kwh.height} of {participants.height} participating service point(s)" in (
+        output
+    )
+    assert f"{kwh['TotalKwhSavedForPeriod'].sum():.4f} kWh avoided in all" in output
+    assert settled <= kwh.height
+    warnings = pl.read_csv(next(tmp_path.glob("WARNINGS_*.csv")))
+    for kind in warnings["qualified_name"].unique().to_list():
+        # Each kind is named with the first service points it concerns.
+        first = warnings.filter(pl.col("qualified_name") == kind)["sp_id"][0]
+        assert f"{kind}: " in output and first in output
+    if warnings.is_empty():
+        assert "no warnings" in output
+
+
+def test_a_run_that_settles_nothing_says_so_and_fails(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    # Measurements that end before the event's baseline days: nobody has a baseline.
+    few = tmp_path / "few.parquet"
+    pl.read_parquet(files["measurements"]).head(24).write_parquet(few)
+    result = runner.invoke(
+        app,
+        [
+            "kwh-avoided",
+            "-m",
+            str(few),
+            "--events",
+            str(files["events"]),
+            "--event-id",
+            str(event_id),
+            "--out-dir",
+            str(tmp_path),
+            "--service-points",
+            str(files["service_points"]),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "nothing settled" in " ".join(result.output.split())
 
 
 def test_the_baseline_method_can_be_chosen_per_program(files, tmp_path):

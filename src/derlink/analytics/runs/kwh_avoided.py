@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+
 from derlink.analytics.kernels.baselines.methods import method_of
 from derlink.analytics.kernels.events import Event
 from derlink.analytics.kernels.groups import Population
@@ -117,3 +119,51 @@ def write_kwh_avoided(result: KwhAvoided, out_dir: Path) -> KwhAvoidedFiles:
         kw_drop=write_csv(result.run.kw_drop(), out_dir / f"KWDROP_{stem}.csv"),
         warnings=write_csv(result.warnings.to_frame(), out_dir / f"WARNINGS_{stem}.csv"),
     )
+
+
+@dataclass(frozen=True)
+class WarningKind:
+    """One kind of warning of a run: how many service points it concerns, and the first few."""
+
+    name: str
+    description: str
+    service_points: int
+    examples: list[str]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a kWh avoided run settled, said at its end."""
+
+    participants: int
+    settled: int
+    without_baseline: int
+    total_kwh_avoided: float
+    warnings: list[WarningKind]
+
+
+def summarize(result: KwhAvoided, *, examples: int = 3) -> RunSummary:
+    """The run's summary: service points settled and without a baseline, the total kWh
+    avoided, and each kind of warning with the first ``examples`` service points it names."""
+    savings = result.run.savings
+    participants = sum(len(s.sp_ids) for s in savings)
+    settled = sum(int(s.with_baseline().sum()) for s in savings)
+    frame = result.run.kwh_avoided()
+    total = float(frame["TotalKwhSavedForPeriod"].sum()) if frame.height else 0.0
+    kinds = []
+    found = result.warnings.to_frame()
+    if found.height:
+        grouped = (
+            found.group_by("qualified_name", maintain_order=True)
+            .agg(
+                pl.col("description").first(),
+                pl.col("sp_id").n_unique().alias("service_points"),
+                pl.col("sp_id").unique(maintain_order=True).head(examples).alias("examples"),
+            )
+            .sort("service_points", descending=True)
+        )
+        kinds = [
+            WarningKind(r["qualified_name"], r["description"], r["service_points"], r["examples"])
+            for r in grouped.iter_rows(named=True)
+        ]
+    return RunSummary(participants, settled, participants - settled, round(total, 4), kinds)
