@@ -40,6 +40,7 @@ from derlink.cpm.catalog import tables as cpm_catalog
 from derlink.cpm.enrollment import tables as cpm_enrollment
 from derlink.derms import migrations as derms_migrations
 from derlink.derms.registry import tables as derms
+from derlink.hub import migrations as hub_migrations
 from derlink.hub import tables as hub
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.settings import Settings
@@ -91,7 +92,7 @@ def sync_id(n: int) -> str:
 
 
 def load_cpm(settings: Settings, customers: int) -> None:
-    db = open_part_database(settings.database_for("cpm"), "cpm", cpm_migrations.MIGRATIONS)
+    db = open_part_database(settings.database_for("cpm"), cpm_migrations.SCHEMA)
     at = stamp(NOW - timedelta(days=31))
     program_ids = {p["programCode"]: f"PG-{i:026d}" for i, p in enumerate(sample.PROGRAMS)}
     insert(
@@ -283,7 +284,7 @@ def _subscription(n: int, at: str, program_ids: dict[str, str]) -> dict[str, Any
 
 
 def load_derms(settings: Settings, customers: int) -> None:
-    db = open_part_database(settings.database_for("derms"), "derms", derms_migrations.MIGRATIONS)
+    db = open_part_database(settings.database_for("derms"), derms_migrations.SCHEMA)
     at = stamp(NOW - timedelta(days=31))
     insert(
         db,
@@ -481,7 +482,7 @@ def _instances(
 
 
 def load_hub(settings: Settings, customers: int) -> int:
-    db = open_part_database(settings.database_for("hub"), "hub", hub.MIGRATIONS)
+    db = open_part_database(settings.database_for("hub"), hub_migrations.SCHEMA)
     count = 0
     batch: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] = ([], [], [])
     for instance, keys, events in _instances(customers):

@@ -31,7 +31,7 @@ from derlink.cpm.catalog.tables import programs
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service.extracts import ExtractView, run_extract
 from derlink.cpm.enrollment.tables import subscriptions
-from derlink.cpm.migrations import MIGRATIONS
+from derlink.cpm.migrations import SCHEMA
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.files import LocalFolder
 
@@ -60,7 +60,7 @@ def load_subscriptions(
     """
     if not database_url.startswith("sqlite"):
         raise ValueError("load_subscriptions fills a SQLite database (its inserts are SQLite's)")
-    db = open_part_database(database_url, "cpm", MIGRATIONS)
+    db = open_part_database(database_url, SCHEMA)
     try:
         _load(db, count, enroll_syncs=enroll_syncs, status=status)
     finally:
@@ -195,7 +195,7 @@ def main() -> None:
         print(f"loaded {args.subscriptions:,} subscriptions in {load_s:.1f} s")
 
         folder = Path(home) / "cpm-content"
-        db = open_part_database(url, "cpm", MIGRATIONS)
+        db = open_part_database(url, SCHEMA)
         view, seconds = asyncio.run(_extract(db, folder, m.ExtractKind.INITIAL))
         initial = _figures(view, seconds, folder)
         print(f"INITIAL: {initial}")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from derlink.console.migrations import SCHEMA
 from derlink.console.session import SESSION_COOKIE, SESSION_SECONDS, SessionStore, Signer
-from derlink.console.tables import MIGRATIONS
 from derlink.platform.auth import Client
 from derlink.platform.database import open_part_database
 from tests.browser.test_console_pages import Console, sign_in, token_of
@@ -32,7 +32,7 @@ def test_a_stored_session_expires_and_carries_a_fingerprint_of_the_secret(
     tmp_path: Path, database_url: str
 ):
     url = database_url if database_url.startswith("postgresql") else f"{database_url}.console"
-    db = open_part_database(url, "console", MIGRATIONS)
+    db = open_part_database(url, SCHEMA)
     try:
         store = SessionStore(db, Signer(b"k" * 32))
         now = datetime(2026, 7, 1, 18, 0, tzinfo=UTC)

@@ -113,23 +113,25 @@ def test_a_flow_property_is_validated_and_audited(harness: Harness):
 def test_an_older_hub_database_gets_the_console_s_indexes_and_audit_table(database_url: str):
     import sqlalchemy as sa
 
-    from derlink.hub.tables import MIGRATIONS, console_indexes, flow_property_audit
-    from derlink.platform.database import make_engine, migrate
+    from derlink.hub.migrations import SCHEMA
+    from derlink.hub.tables import console_indexes, flow_property_audit
+    from derlink.platform.database import make_engine
+    from derlink.platform.migrations import upgrade
+    from tests.support.schemas import at_revision
 
     sqlite = database_url.startswith("sqlite")
     engine = make_engine(database_url, schema=None if sqlite else "hub")
     try:
-        older = [m for m in MIGRATIONS if m.version < 3]
-        assert migrate(engine, older) == [m.version for m in older]
+        at_revision(engine, SCHEMA, "0002")
         with engine.begin() as conn:  # as a database made before the console was
             for index in console_indexes:
                 index.drop(conn)
             flow_property_audit.drop(conn)
-        assert 3 in migrate(engine, MIGRATIONS)
+        assert "0003" in upgrade(engine, SCHEMA).ran
         inspector = sa.inspect(engine)
         names = {i["name"] for i in inspector.get_indexes("instances")}
         assert {i.name for i in console_indexes} <= names
         assert inspector.has_table("flow_property_audit")
-        assert migrate(engine, MIGRATIONS) == []
+        assert upgrade(engine, SCHEMA).ran == ()
     finally:
         engine.dispose()

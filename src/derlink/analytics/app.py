@@ -13,7 +13,7 @@ import logging
 
 from derlink.analytics.enrollments import api
 from derlink.analytics.enrollments.service import enrollment_intake
-from derlink.analytics.migrations import MIGRATIONS
+from derlink.analytics.migrations import SCHEMA
 from derlink.analytics.settings import AnalyticsSettings
 from derlink.common.clock import Clock
 from derlink.platform.auth import CredentialStore
@@ -33,7 +33,7 @@ STOP_GRACE_S = 30.0
 
 def open_analytics_database(url: str) -> Database:
     """Open (and migrate) analytics' database."""
-    return open_part_database(url, "analytics", MIGRATIONS)
+    return open_part_database(url, SCHEMA)
 
 
 class AnalyticsPart:

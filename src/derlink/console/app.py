@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException
 from derlink.common.clock import Clock, SystemClock
 from derlink.common.errors import BusinessError, DerlinkError, Fault, NotFound
 from derlink.console import configuration, dashboard, hospital, instances, login, records
+from derlink.console.migrations import SCHEMA
 from derlink.console.session import SessionStore, Signer, load_or_create_key
-from derlink.console.tables import MIGRATIONS
 from derlink.console.web import (
     HERE,
     Console,
@@ -70,7 +70,7 @@ def create_console(
         lookups=hub_part.lookups,
         credentials=credentials,
         signer=signer,
-        sessions=SessionStore(open_part_database(database_url, "console", MIGRATIONS), signer),
+        sessions=SessionStore(open_part_database(database_url, SCHEMA), signer),
         clock=clock or SystemClock(),
         templates=templates(),
     )

@@ -2,7 +2,7 @@
 
 A session is a row of ``console_sessions`` (tables.py): the signed-in client, a fingerprint of
 its secret, the session's CSRF token and when it expires. The cookie holds a random token,
-signed as ``base64url(JSON).hex(HMAC-SHA256)`` with a key kept in the data directory (mode 600);
+signed with itsdangerous (HMAC-SHA256) with a key kept in the data directory (mode 600);
 the row is found by the token's SHA-256. Signing out deletes the row, so the cookie, replayed
 afterwards, by any worker or after a restart, opens nothing. Rotating a secret in the
 credentials file signs out every session opened with the old one. Every form that changes
@@ -11,7 +11,6 @@ something posts the session's CSRF token, compared in constant time.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -21,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
+from itsdangerous import BadData, URLSafeSerializer
 
 from derlink.common.errors import ConfigurationError
 from derlink.console.tables import sessions
@@ -74,28 +73,32 @@ class Session:
 
 
 class Signer:
-    """Signs and verifies small JSON values for cookies."""
+    """Signs and verifies small JSON values for cookies with itsdangerous (HMAC-SHA256, the
+    purpose as the salt, so a value signed for one cookie is refused as another)."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._serializers: dict[str, URLSafeSerializer] = {}
 
-    def _mac(self, body: bytes, purpose: str) -> str:
-        return hmac.new(self._key, purpose.encode() + b"\0" + body, hashlib.sha256).hexdigest()
+    def _for(self, purpose: str) -> URLSafeSerializer:
+        serializer = self._serializers.get(purpose)
+        if serializer is None:
+            serializer = URLSafeSerializer(
+                self._key, salt=purpose, signer_kwargs={"digest_method": hashlib.sha256}
+            )
+            self._serializers[purpose] = serializer
+        return serializer
 
     def sign(self, value: Any, purpose: str) -> str:
-        body = base64.urlsafe_b64encode(orjson.dumps(value)).rstrip(b"=")
-        return f"{body.decode()}.{self._mac(body, purpose)}"
+        return self._for(purpose).dumps(value)
 
     def verify(self, token: str | None, purpose: str) -> Any:
         """The signed value, or None when the token is absent, altered or for another purpose."""
-        if not token or "." not in token:
-            return None
-        body, _, mac = token.rpartition(".")
-        if not hmac.compare_digest(mac, self._mac(body.encode(), purpose)):
+        if not token:
             return None
         try:
-            return orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        except (ValueError, orjson.JSONDecodeError):
+            return self._for(purpose).loads(token)
+        except BadData:
             return None
 
 

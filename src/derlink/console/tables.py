@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from derlink.platform.database import Migration, create_all
-
 metadata = sa.MetaData()
 
 sessions = sa.Table(
@@ -23,5 +21,3 @@ sessions = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Index("ix_console_sessions_expires", "expires_at"),
 )
-
-MIGRATIONS = [Migration(1, "console sessions", create_all(metadata))]

@@ -14,7 +14,7 @@ from derlink.cpm import api
 from derlink.cpm.db import outbox
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
-from derlink.cpm.migrations import MIGRATIONS
+from derlink.cpm.migrations import SCHEMA
 from derlink.cpm.settings import CpmSettings
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
@@ -143,7 +143,7 @@ def create_part(
     *, settings: Settings, credentials: CredentialStore, clock: Clock, hub: HttpClient | None
 ) -> CpmPart:
     """Open (and migrate) cpm's database and build its part."""
-    db = open_part_database(settings.database_for("cpm"), "cpm", MIGRATIONS)
+    db = open_part_database(settings.database_for("cpm"), SCHEMA)
     store = open_store(settings.store_url("cpm-content"), home=settings.home)
     return CpmPart(
         settings=settings, db=db, credentials=credentials, clock=clock, hub=hub, store=store

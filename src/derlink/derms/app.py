@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from derlink.common.clock import Clock
 from derlink.derms import api
 from derlink.derms.db import outbox
-from derlink.derms.migrations import MIGRATIONS
+from derlink.derms.migrations import SCHEMA
 from derlink.derms.registry import service
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
@@ -42,7 +42,7 @@ def create_part(
     *, settings: Settings, credentials: CredentialStore, clock: Clock, hub: HttpClient | None
 ) -> DermsPart:
     """Open derms's database (migrating it) and build its API; ``hub`` is the hub's base URL."""
-    db = open_part_database(settings.database_for("derms"), "derms", MIGRATIONS)
+    db = open_part_database(settings.database_for("derms"), SCHEMA)
     app = create_app(
         title="derlink derms", credentials=credentials, max_body_bytes=settings.max_body_bytes
     )

@@ -24,12 +24,12 @@ from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
 from derlink.hub.lookups import LookupStore
+from derlink.hub.migrations import SCHEMA
 from derlink.hub.notify import Notifier
 from derlink.hub.receipts import FileReceipts
 from derlink.hub.runtime.port import Runtime
 from derlink.hub.service import Hub
 from derlink.hub.settings import HubSettings
-from derlink.hub.tables import MIGRATIONS
 from derlink.hub.tracking import InstanceStore
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
@@ -107,7 +107,7 @@ def create_part(
     """Open (and migrate) the hub's database and build its part: its flows on ``runtime``,
     scheduled as ``settings`` says (the hub's own, HubSettings)."""
     settings = settings or HubSettings()
-    db = open_part_database(database_url, "hub", MIGRATIONS)
+    db = open_part_database(database_url, SCHEMA)
     lookups = LookupStore(db, clock)
     lookups.seed()
     store = InstanceStore(db, clock)

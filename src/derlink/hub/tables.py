@@ -3,12 +3,9 @@ action log, lookups (value maps) and flow state. DBOS keeps its own system table
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from derlink.platform.database import Migration, create_all
 from derlink.platform.intake.claims import claims_table
 
 metadata = sa.MetaData()
@@ -142,26 +139,6 @@ def set_audited(
 #: effect. Released when its instance is discarded.
 file_claims = claims_table(metadata)
 
-#: What held those claims before migration 5: kept only to migrate a database made before.
-file_receipts = sa.Table(
-    "file_receipts",
-    sa.MetaData(),
-    sa.Column("flow", sa.String(40), primary_key=True),
-    sa.Column("checksum", sa.String(64), primary_key=True),
-    sa.Column("instance_id", sa.String(120), nullable=False),
-    sa.Column("file_name", sa.String(200), nullable=False),
-    sa.Column("at", sa.String(40), nullable=False),
-)
-
-
-def _create(*tables: sa.Table) -> Callable[[Connection], None]:
-    def apply(conn: Connection) -> None:
-        for table in tables:
-            table.create(conn, checkfirst=True)
-
-    return apply
-
-
 #: Who changed which flow property, from what to what (the console's configuration audit).
 flow_property_audit = sa.Table(
     "flow_property_audit",
@@ -193,43 +170,3 @@ console_indexes = (
         instances.c.status,
     ),
 )
-
-
-def _console_schema(conn: Connection) -> None:
-    # checkfirst: a database created after this change already has them from version 1.
-    flow_property_audit.create(conn, checkfirst=True)
-    for index in console_indexes:
-        index.create(conn, checkfirst=True)
-
-
-def _wider_event_outcome(conn: Connection) -> None:
-    """PostgreSQL refused the timeline row "Completed with errors" in a 20-character column
-    (SQLite does not enforce the length): 40 characters on a database made before."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("ALTER TABLE instance_events ALTER COLUMN outcome TYPE VARCHAR(40)"))
-
-
-def _receipts_to_claims(conn: Connection) -> None:
-    """The receipts move into ``file_claims``, the claims table of the platform's file-intake
-    machinery: each held by its instance, as before."""
-    file_claims.create(conn, checkfirst=True)
-    if not sa.inspect(conn).has_table(file_receipts.name):
-        return
-    conn.execute(
-        sa.text(
-            "INSERT INTO file_claims (source, name, checksum, size, state, rows, accepted,"
-            " rejected, received_at, holder, attempts)"
-            " SELECT flow, file_name, checksum, 0, 'Held', 0, 0, 0, at, instance_id, 1"
-            " FROM file_receipts"
-        )
-    )
-    file_receipts.drop(conn)
-
-
-MIGRATIONS = [
-    Migration(1, "instances, keys, timeline, hospital, lookups, flow state", create_all(metadata)),
-    Migration(2, "file receipts of the file flows", _create(file_receipts)),
-    Migration(3, "console: instance indexes, flow property audit", _console_schema),
-    Migration(4, "instance timeline: outcomes of up to 40 characters", _wider_event_outcome),
-    Migration(5, "file receipts move to the file-intake machinery's claims", _receipts_to_claims),
-]

@@ -9,9 +9,8 @@ created ``0600`` before SQLite opens it: its ``-wal`` and ``-shm`` files take it
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from derlink.common.errors import ConfigurationError
+from derlink.platform.migrations import PartSchema, upgrade
 from derlink.platform.private import create_private_file
 
 
@@ -115,64 +115,6 @@ def redact_url(url: str) -> str:
         return url.split("@")[-1]
 
 
-@dataclass(frozen=True)
-class Migration:
-    """One numbered, forward-only schema change of a part."""
-
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
-
-
-_migrations_table = sa.Table(
-    "derlink_migrations",
-    sa.MetaData(),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("description", sa.String(200), nullable=False),
-    sa.Column("applied_at", sa.String(40), nullable=False),
-)
-
-
-def migrate(engine: Engine, migrations: Sequence[Migration]) -> list[int]:
-    """Apply the migrations the database has not seen yet, each in its own transaction."""
-    from derlink.common.clock import SystemClock
-
-    versions = [m.version for m in migrations]
-    if versions != sorted(set(versions)):
-        raise ConfigurationError("migrations must have unique, increasing versions")
-    applied: list[int] = []
-    with engine.begin() as conn:
-        _migrations_table.create(conn, checkfirst=True)
-    for migration in migrations:
-        with engine.begin() as conn:
-            seen = conn.execute(
-                sa.select(_migrations_table.c.version).where(
-                    _migrations_table.c.version == migration.version
-                )
-            ).first()
-            if seen:
-                continue
-            migration.apply(conn)
-            conn.execute(
-                _migrations_table.insert().values(
-                    version=migration.version,
-                    description=migration.description,
-                    applied_at=SystemClock().now().isoformat(),
-                )
-            )
-            applied.append(migration.version)
-    return applied
-
-
-def create_all(metadata: sa.MetaData) -> Callable[[Connection], None]:
-    """A migration step that creates every table of ``metadata`` (the first version of a part)."""
-
-    def apply(conn: Connection) -> None:
-        metadata.create_all(conn)
-
-    return apply
-
-
 class Database:
     """A part's database: its engine plus the transaction helper the services use."""
 
@@ -213,8 +155,13 @@ class Database:
         self.engine.dispose()
 
 
-def open_part_database(url: str, part: str, migrations: Sequence[Migration]) -> Database:
-    """Open (and migrate) one part's database: ``url`` from ``Settings.database_for(part)``."""
-    engine = make_engine(url, schema=None if is_sqlite(url) else part)
-    migrate(engine, migrations)
+def open_part_database(url: str, schema: PartSchema) -> Database:
+    """Open one part's database, brought to its newest schema revision (platform/migrations.py):
+    ``url`` from ``Settings.database_for(part)``."""
+    engine = make_engine(url, schema=None if is_sqlite(url) else schema.part)
+    try:
+        upgrade(engine, schema)
+    except BaseException:
+        engine.dispose()
+        raise
     return Database(engine)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from tests.support.schemas import at_revision
 
 from derlink.analytics.enrollments.tables import file_claims
-from derlink.analytics.migrations import MIGRATIONS
+from derlink.analytics.migrations import SCHEMA
 from derlink.common.clock import SystemClock
-from derlink.platform.database import Database, make_engine, migrate
+from derlink.platform.database import Database, make_engine
 from derlink.platform.intake.claims import FileClaims
+from derlink.platform.migrations import upgrade
 
-#: The table the enrollment intake kept its files in before migration 2.
+#: The table the enrollment intake kept its files in before revision 0002.
 OLD = sa.Table(
     "enrollment_files",
     sa.MetaData(),
@@ -38,7 +40,7 @@ def test_the_enrollment_files_taken_move_to_the_claims_with_their_ids(database_u
     sqlite = database_url.startswith("sqlite")
     engine = make_engine(database_url, schema=None if sqlite else "analytics")
     try:
-        assert migrate(engine, MIGRATIONS[:1]) == [1]
+        at_revision(engine, SCHEMA, "0001")
         with engine.begin() as conn:  # as a database made before: the old table, two files
             file_claims.drop(conn)
             OLD.create(conn)
@@ -52,7 +54,7 @@ def test_the_enrollment_files_taken_move_to_the_claims_with_their_ids(database_u
                         received_at="2026-12-01T00:00:00+00:00", attempts=1,
                     )
                 )  # fmt: skip
-        assert migrate(engine, MIGRATIONS) == [2]
+        assert upgrade(engine, SCHEMA).ran == ("0002",)
         assert not sa.inspect(engine).has_table("enrollment_files")
         with engine.connect() as conn:
             moved = [dict(r._mapping) for r in conn.execute(sa.select(file_claims))]
@@ -66,6 +68,6 @@ def test_the_enrollment_files_taken_move_to_the_claims_with_their_ids(database_u
         assert getattr(known, "file_id", None) == 7
         new = claims.claim(source="OUAI-ENR", name="new.csv", size=1, checksum="c10", run="r")
         assert getattr(new, "file_id", 0) > 9
-        assert migrate(engine, MIGRATIONS) == []
+        assert upgrade(engine, SCHEMA).ran == ()
     finally:
         engine.dispose()

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from cpm_harness import Cpm, build_part
 
 from derlink.cpm.db import metadata
-from derlink.cpm.migrations import MIGRATIONS
-from derlink.platform.database import make_engine, migrate
+from derlink.cpm.migrations import SCHEMA
+from derlink.platform.database import make_engine
 from derlink.platform.http import HttpClient
+from derlink.platform.migrations import upgrade
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def cpm_postgres(postgres_admin_url: str) -> Iterator[tuple[str, sa.Engine]]:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
     engine = make_engine(url, schema="cpm", pool_size=1)
-    migrate(engine, MIGRATIONS)
+    upgrade(engine, SCHEMA)
     try:
         yield url, engine
     finally:

@@ -24,6 +24,7 @@ from extract_support import (
     file_text,
     store_names,
 )
+from tests.support.schemas import before_alembic
 
 from derlink.common.errors import Conflict
 from derlink.cpm.app import SCHEDULE_ACTOR, create_part
@@ -35,9 +36,10 @@ from derlink.cpm.enrollment.tables import (
     sync_request_history,
     sync_requests,
 )
-from derlink.cpm.migrations import MIGRATIONS
+from derlink.cpm.migrations import SCHEMA
 from derlink.cpm.settings import CpmSettings
-from derlink.platform.database import make_engine, migrate
+from derlink.platform.database import make_engine
+from derlink.platform.migrations import upgrade
 
 INITIAL, INCREMENTAL = m.ExtractKind.INITIAL, m.ExtractKind.INCREMENTAL
 NAME = re.compile(r"^ENROLL_SYNC_(INITIAL|INCREMENTAL)_20260501T120000Z_EX-[0-9a-f]{26}\.csv$")
@@ -292,7 +294,7 @@ _CRASHING_EXTRACT = textwrap.dedent(
     from derlink.common.clock import SystemClock
     from derlink.cpm.enrollment import model as m
     from derlink.cpm.enrollment.service.extracts import run_extract
-    from derlink.cpm.migrations import MIGRATIONS
+    from derlink.cpm.migrations import SCHEMA
     from derlink.platform.database import open_part_database
     from derlink.platform.files import LocalFolder
 
@@ -315,7 +317,7 @@ _CRASHING_EXTRACT = textwrap.dedent(
                 os._exit(3)  # the file is out, the extract not yet marked Completed
             return size
 
-    db = open_part_database(url, "cpm", MIGRATIONS)
+    db = open_part_database(url, SCHEMA)
     store = Dies(LocalFolder(Path(folder)))
     asyncio.run(run_extract(db=db, clock=SystemClock(), store=store,
                             kind=m.ExtractKind.INITIAL, actor="crasher", page_size=1))
@@ -439,7 +441,7 @@ def test_the_schedule_runs_incremental_extracts_until_cpm_stops(
         world.close()
 
 
-# -- migration 2 ----------------------------------------------------------------------------------
+# -- revisions 0002 and 0003 -----------------------------------------------------------------------
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -451,10 +453,10 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def old_cpm(fresh_url: str) -> Iterator[sa.Engine]:
-    """A cpm database as migration 1 left it before migrations 2 and 3 existed, with a
-    subscription."""
+    """A cpm database as version 1 left it, before derlink used Alembic and before revisions
+    0002 and 0003 existed, with a subscription."""
     engine = make_engine(fresh_url, schema=None if fresh_url.startswith("sqlite") else "cpm")
-    migrate(engine, MIGRATIONS[:1])
+    before_alembic(engine, SCHEMA, versions=1)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP INDEX ix_subscriptions_analytics_due"))
         conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN analytics_version"))
@@ -477,8 +479,11 @@ def old_cpm(fresh_url: str) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
-def test_migrations_2_and_3_bring_an_older_database_up_to_date(old_cpm: sa.Engine) -> None:
-    assert migrate(old_cpm, MIGRATIONS) == [2, 3]
+def test_revisions_0002_and_0003_bring_a_database_of_version_1_up_to_date(
+    old_cpm: sa.Engine,
+) -> None:
+    done = upgrade(old_cpm, SCHEMA)
+    assert (done.before, done.after, done.ran) == ("0001", "0003", ("0002", "0003"))
     inspector = sa.inspect(old_cpm)
     assert "enrollment_extracts" in inspector.get_table_names()
     assert "analytics_version" in {c["name"] for c in inspector.get_columns("subscriptions")}
@@ -490,4 +495,5 @@ def test_migrations_2_and_3_bring_an_older_database_up_to_date(old_cpm: sa.Engin
             sa.text("SELECT version, analytics_version, drms_instance_id FROM subscriptions")
         ).one()
     assert tuple(row) == (3, None, "")  # kept, and due for the first incremental
-    assert migrate(old_cpm, MIGRATIONS) == []
+    assert "derlink_migrations" not in inspector.get_table_names()
+    assert upgrade(old_cpm, SCHEMA).ran == ()

@@ -5,23 +5,26 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from derlink.common.clock import SystemClock
-from derlink.hub.tables import MIGRATIONS, file_claims, file_receipts, instance_events
-from derlink.platform.database import Database, make_engine, migrate
+from derlink.hub.migrations import SCHEMA
+from derlink.hub.migrations.versions.v0002_file_receipts import file_receipts
+from derlink.hub.tables import file_claims, instance_events
+from derlink.platform.database import Database, make_engine
 from derlink.platform.intake.claims import FileClaims
+from derlink.platform.migrations import upgrade
+from tests.support.schemas import at_revision, before_alembic
 
 
 def test_an_older_timeline_takes_outcomes_of_up_to_40_characters(database_url: str):
     sqlite = database_url.startswith("sqlite")
     engine = make_engine(database_url, schema=None if sqlite else "hub")
     try:
-        older = [m for m in MIGRATIONS if m.version < 4]
-        assert migrate(engine, older) == [m.version for m in older]
+        at_revision(engine, SCHEMA, "0003")
         if not sqlite:  # as a database made before: the column was 20 characters
             with engine.begin() as conn:
                 conn.execute(
                     sa.text("ALTER TABLE instance_events ALTER COLUMN outcome TYPE VARCHAR(20)")
                 )
-        assert migrate(engine, [m for m in MIGRATIONS if m.version <= 4]) == [4]
+        assert upgrade(engine, SCHEMA, "0004").ran == ("0004",)
         with engine.begin() as conn:
             conn.execute(
                 instance_events.insert().values(
@@ -35,24 +38,32 @@ def test_an_older_timeline_takes_outcomes_of_up_to_40_characters(database_url: s
         engine.dispose()
 
 
-def test_the_file_receipts_move_to_the_claims_and_still_hold_their_content(database_url: str):
+def test_the_file_receipts_of_a_database_versioned_before_alembic_move_to_the_claims(
+    database_url: str,
+):
     sqlite = database_url.startswith("sqlite")
     engine = make_engine(database_url, schema=None if sqlite else "hub")
     try:
-        migrate(engine, [m for m in MIGRATIONS if m.version < 5])
-        with engine.begin() as conn:
+        before_alembic(engine, SCHEMA, versions=4)
+        with engine.begin() as conn:  # as version 4 left it: receipts, no claims table
+            file_claims.drop(conn)
+            file_receipts.create(conn)
             conn.execute(
                 file_receipts.insert().values(
                     flow="OUAI-ENR", checksum="c1", instance_id="OUAI-ENR:a.csv.1",
                     file_name="a.csv", at="2026-12-01T00:00:00+00:00",
                 )
             )  # fmt: skip
-        assert migrate(engine, MIGRATIONS) == [5]
-        assert not sa.inspect(engine).has_table("file_receipts")
+        done = upgrade(engine, SCHEMA)
+        assert (done.before, done.after, done.ran) == ("0004", "0005", ("0005",))
+        inspector = sa.inspect(engine)
+        assert not inspector.has_table("file_receipts")
+        assert not inspector.has_table("derlink_migrations")
+        assert inspector.has_table("alembic_version_hub")
         claims = FileClaims(Database(engine), file_claims, SystemClock())
         held = claims.hold(source="OUAI-ENR", checksum="c1", holder="OUAI-ENR:b", name="b", size=1)
         assert held == "OUAI-ENR:a.csv.1"  # the content is still the first instance's
         assert claims.release("OUAI-ENR:a.csv.1") == 1
-        assert migrate(engine, MIGRATIONS) == []
+        assert upgrade(engine, SCHEMA).ran == ()
     finally:
         engine.dispose()

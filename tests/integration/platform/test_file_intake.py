@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from derlink.common.clock import FixedClock
-from derlink.platform.database import Database, Migration, create_all, open_part_database
+from derlink.platform.database import Database, make_engine
 from derlink.platform.files import LocalFolder
 from derlink.platform.intake.claims import FileClaims, FileState, claims_table
 from derlink.platform.intake.driver import (
@@ -140,7 +140,10 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    db = open_part_database(database_url, "intake", [Migration(1, "test", create_all(metadata))])
+    sqlite = database_url.startswith("sqlite")
+    engine = make_engine(database_url, schema=None if sqlite else "intake")
+    metadata.create_all(engine)
+    db = Database(engine)
     clock = FixedClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
     yield World(db, LocalFolder(tmp_path / "in"), LocalFolder(tmp_path / "out"), clock)
     db.dispose()

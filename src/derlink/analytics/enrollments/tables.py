@@ -9,7 +9,6 @@ the part's ``db.metadata``; ``migrations.py`` creates them.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from derlink.analytics.db import metadata
 from derlink.analytics.enrollments.fields import FIELD_MAX
@@ -52,31 +51,3 @@ subscriptions = sa.Table(
 #: The enrollment files taken, by content (platform/intake/claims.py): of two runs (or processes)
 #: that meet one content, one takes it; a re-delivered content has no second effect.
 file_claims = claims_table(metadata)
-
-
-def move_enrollment_files(conn: Connection) -> None:
-    """Migration 2: the files taken before move from ``enrollment_files`` into ``file_claims``,
-    the claims table of the platform's file-intake machinery, under the source OUAI-ENR; their
-    ids, counts, states and errors as they were."""
-    file_claims.create(conn, checkfirst=True)
-    if not sa.inspect(conn).has_table("enrollment_files"):
-        return
-    columns = (
-        "id, source, name, checksum, size, state, rows, accepted, rejected, output, renamed_to,"
-        " received_at, finished_at, error, holder, heartbeat_at, attempts"
-    )
-    conn.execute(
-        sa.text(
-            f"INSERT INTO file_claims ({columns}) SELECT id, 'OUAI-ENR', name, checksum, size,"
-            " state, rows, accepted, rejected, ack_file, renamed_to, received_at, finished_at,"
-            " error, run_id, heartbeat_at, attempts FROM enrollment_files"
-        )
-    )
-    if conn.dialect.name == "postgresql":  # the ids were given: the sequence goes on after them
-        conn.execute(
-            sa.text(
-                "SELECT setval(pg_get_serial_sequence('file_claims', 'id'),"
-                " COALESCE((SELECT MAX(id) FROM file_claims), 0) + 1, false)"
-            )
-        )
-    conn.execute(sa.text("DROP TABLE enrollment_files"))

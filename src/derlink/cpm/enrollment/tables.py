@@ -7,7 +7,6 @@ docs/contracts/cpm-data.md explains them.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from derlink.cpm.db import EXT, ID, TEXT, TS, id_column, metadata, text_column
 
@@ -203,25 +202,3 @@ sa.Index(
     sqlite_where=_RUNNING,
     postgresql_where=_RUNNING,
 )
-
-
-def add_enrollment_extracts(conn: Connection) -> None:
-    """Migration 2. Migration 1 creates the whole current schema on a new database, so each
-    step here runs only where it is missing."""
-    enrollment_extracts.create(conn, checkfirst=True)
-    columns = {c["name"] for c in sa.inspect(conn).get_columns(subscriptions.name)}
-    if subscriptions.c.analytics_version.name not in columns:
-        conn.execute(sa.text("ALTER TABLE subscriptions ADD COLUMN analytics_version INTEGER"))
-    ix_subscriptions_analytics_due.create(conn, checkfirst=True)
-
-
-def add_drms_instance_id(conn: Connection) -> None:
-    """Migration 3: the DERMS instance an enrollment request came from, on its subscription."""
-    columns = {c["name"] for c in sa.inspect(conn).get_columns(subscriptions.name)}
-    if subscriptions.c.drms_instance_id.name not in columns:
-        conn.execute(
-            sa.text(
-                f"ALTER TABLE subscriptions ADD COLUMN drms_instance_id VARCHAR({TEXT}) "
-                "NOT NULL DEFAULT ''"
-            )
-        )

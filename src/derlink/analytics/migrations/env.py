@@ -1,0 +1,5 @@
+"""Alembic's environment for analytics's migrations (platform/migrations.py runs them)."""
+
+from derlink.platform.migrations import run_environment
+
+run_environment()

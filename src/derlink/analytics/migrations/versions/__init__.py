@@ -1,0 +1,1 @@
+"""analytics's revisions, one file each, oldest first by revision id."""

@@ -1,0 +1,1 @@
+"""console's revisions, one file each, oldest first by revision id."""

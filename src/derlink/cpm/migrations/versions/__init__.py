@@ -1,0 +1,1 @@
+"""cpm's revisions, one file each, oldest first by revision id."""

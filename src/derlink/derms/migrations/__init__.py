@@ -1,0 +1,13 @@
+"""derms's schema: every feature's tables on ``db.metadata``, their revisions in ``versions/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from derlink.derms.db import metadata
+
+# Importing a feature's tables module puts its tables on ``db.metadata``.
+from derlink.derms.registry import tables as registry_tables  # noqa: F401
+from derlink.platform.migrations import PartSchema
+
+SCHEMA = PartSchema("derms", metadata, Path(__file__).parent)

@@ -1,0 +1,1 @@
+"""derms's revisions, one file each, oldest first by revision id."""

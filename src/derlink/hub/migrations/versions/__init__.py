@@ -1,0 +1,1 @@
+"""hub's revisions, one file each, oldest first by revision id."""
