@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from derlink.common.clock import Clock
 from derlink.derms import scopes
+from derlink.derms.masterdata import api as masterdata_api
 from derlink.derms.registry import api as registry_api
 from derlink.platform.database import Database
 from derlink.platform.openapi import example_of
@@ -44,4 +45,5 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
         return JSONResponse({"status": status}, status_code=200 if status == "UP" else 503)
 
     router.include_router(registry_api.create_router(db=db, clock=clock))
+    router.include_router(masterdata_api.create_router(db=db, clock=clock))
     return router

@@ -9,6 +9,7 @@ Timestamps are ISO-8601 text with an offset, the same on SQLite and PostgreSQL, 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from derlink.platform.outbox import outbox_table
 
@@ -17,10 +18,19 @@ metadata = sa.MetaData()
 EXT = 80  # identifiers that come from outside (subscription, message, device and NIC ids)
 CODE = 40
 TS = 40
+TEXT = 200  # free text from outside (names, contact details)
 
 
 def text_column(name: str, length: int = EXT) -> sa.Column[str]:
     return sa.Column(name, sa.String(length), nullable=False, default="")
+
+
+def one_writer(conn: Connection, lock: int) -> None:
+    """On PostgreSQL, take the transaction advisory lock ``lock``: the writes of one kind go one
+    at a time, so that a batch's "read what exists, then decide" never races another batch (a
+    redelivery, or a newer version). SQLite's BEGIN IMMEDIATE already lets one writer in."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
 
 
 outbox = outbox_table(metadata)

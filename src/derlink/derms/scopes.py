@@ -10,10 +10,12 @@ READ = "derms:read"
 WRITE = "derms:write"
 #: What the hub delivers: enrollment syncs, status checks, acks of originated requests.
 SYNC = "derms:sync"
+#: What the hub delivers of cpm's master data: program rules (PROG-RULE), aggregators (AGGREGATOR).
+MASTER_DATA = "derms:masterdata"
 
 GRANTS: Mapping[str, tuple[str, ...]] = {
-    "operator": (READ, WRITE, SYNC),
+    "operator": (READ, WRITE, SYNC, MASTER_DATA),
     "viewer": (READ,),
     # The hub's connection to DERMS.
-    "hub": (SYNC, READ),
+    "hub": (SYNC, MASTER_DATA, READ),
 }

@@ -69,7 +69,7 @@ def auth(credentials: CredentialStore, who: str) -> Headers:
 
 @pytest.fixture
 def hub_headers(credentials: CredentialStore) -> Headers:
-    """The hub's client: derms:sync and derms:read."""
+    """The hub's client: derms:sync, derms:masterdata and derms:read."""
     return auth(credentials, "hub")
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Row
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
 from derlink.contracts.acks import HeadEndRegistration
-from derlink.derms.db import outbox
+from derlink.derms.db import one_writer, outbox
 from derlink.derms.registry import model
 from derlink.derms.registry.model import DeviceKey, OriginationStatus
 from derlink.derms.registry.tables import (
@@ -42,9 +42,7 @@ DEV_STATUS_ACK = "DEV-STATUS-ACK"
 #: The most records one transaction applies; the publishers send batches of the same size.
 MAX_BATCH = 500
 
-# PostgreSQL advisory-lock keys. SQLite's BEGIN IMMEDIATE already lets one writer in at a time;
-# on PostgreSQL these locks do the same for each kind of write, so that the "read what exists,
-# then decide" of a batch never races a concurrent batch (a redelivery, or a newer version).
+# PostgreSQL advisory-lock keys, one per kind of write (db.one_writer).
 _REGISTRY_LOCK = 0x6465726D_0001
 _ORIGINATION_LOCK = 0x6465726D_0002
 _STATUS_CHECK_LOCK = 0x6465726D_0003
@@ -59,11 +57,6 @@ class Receipt:
 
 
 T = TypeVar("T")
-
-
-def _one_writer(conn: Connection, lock: int) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
 
 
 def _existing(conn: Connection, column: sa.Column[Any], values: set[str]) -> set[str]:
@@ -101,7 +94,7 @@ def _receive_chunk(
     db: Database, clock: Clock, batch_id: str, syncs: Sequence[model.EnrollSync]
 ) -> int:
     with db.begin() as conn:
-        _one_writer(conn, _REGISTRY_LOCK)
+        one_writer(conn, _REGISTRY_LOCK)
         seen = _existing(conn, enroll_inbox.c.dacs_message_id, {s.dacs_message_id for s in syncs})
         fresh = _fresh(syncs, lambda s: s.dacs_message_id, seen)
         if not fresh:
@@ -306,7 +299,7 @@ def originate_requests(
     """Store new enrollment requests as Pending and queue them for the hub's ENR-REQ."""
     o = origination.c
     with db.begin() as conn:
-        _one_writer(conn, _ORIGINATION_LOCK)
+        one_writer(conn, _ORIGINATION_LOCK)
         seen = _existing(conn, o.message_id, {str(r["messageId"]) for r in requests})
         fresh = _fresh(requests, lambda r: str(r["messageId"]), seen)
         if fresh:
@@ -350,7 +343,7 @@ def record_enrollment_request_ack(
     o = origination.c
     outcomes: list[tuple[str, str]] = []
     with db.begin() as conn:
-        _one_writer(conn, _ORIGINATION_LOCK)
+        one_writer(conn, _ORIGINATION_LOCK)
         status = {
             row.message_id: OriginationStatus(row.status)
             for row in conn.execute(
@@ -409,7 +402,7 @@ def receive_status_checks(
     """Answer each new status check from the registry, through the hub's DEV-STATUS-ACK."""
     sc = status_checks.c
     with db.begin() as conn:
-        _one_writer(conn, _STATUS_CHECK_LOCK)
+        one_writer(conn, _STATUS_CHECK_LOCK)
         seen = _existing(conn, sc.dacs_message_id, {c.dacs_message_id for c in checks})
         fresh = _fresh(checks, lambda c: c.dacs_message_id, seen)
         if fresh:
@@ -519,7 +512,7 @@ def register_head_ends(*, db: Database, codes: Sequence[str]) -> list[str]:
     """Add the head-end systems derms serves; return the codes that were new."""
     c = head_end_systems.c
     with db.begin() as conn:
-        _one_writer(conn, _REGISTRY_LOCK)
+        one_writer(conn, _REGISTRY_LOCK)
         new = _fresh(codes, lambda code: code, _existing(conn, c.code, set(codes)))
         if new:
             conn.execute(head_end_systems.insert(), [{"code": k, "name": k} for k in new])
