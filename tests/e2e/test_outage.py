@@ -32,6 +32,15 @@ def test_derms_down_lands_the_sync_in_the_hospital_and_resubmit_completes_it(tmp
         derms_api.post(
             "/derms/api/v1/head-end-systems", json={"codes": sample.HEAD_ENDS}
         ).raise_for_status()
+        # The programs reach DERMS (PROG-RULE) while it is up.
+        wait_for(
+            lambda: all(
+                p["dermsSync"]["state"] == "Synchronized"
+                for p in api.get("/cpm/api/v1/programs").json()
+                if p["status"] == "Active"
+            ),
+            what="the Active programs synchronized to DERMS",
+        )
 
         derms.kill()  # DERMS goes down
         for c in people:

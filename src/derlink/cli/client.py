@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -140,3 +141,27 @@ def api_for(home: Path | None, url: str | None = None) -> Api:
 def print_json(value: Any) -> None:
     """A command's answer as JSON on standard output (``--json``): ids and times whole."""
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def print_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    ids: Sequence[str] = (),
+    title: str | None = None,
+) -> None:
+    """A table whose id columns (``ids``) are never cut or wrapped, however narrow the
+    terminal: what an operator copies into the next command stays whole. Other columns wrap."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for i, name in enumerate(columns):
+        if name in ids:
+            width = max([len(name), *(len(row[i]) for row in rows)])
+            table.add_column(name, no_wrap=True, min_width=width)
+        else:
+            table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(soft_wrap=True).print(table)

@@ -6,59 +6,127 @@ with the operator's credentials from the data directory, as the other commands d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
+from derlink.cli.client import Api, HomeOption, JsonOption, api_for, print_json, print_table
 
-app = typer.Typer(help="cpm: the enrollment extract to analytics.", no_args_is_help=True)
+HELP = "cpm: the enrollment extract to analytics; programs, their rules and aggregators."
+app = typer.Typer(help=HELP, no_args_is_help=True)
 console = Console(soft_wrap=True)
+
+CpmUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        help="cpm's address (default: $DERLINK_CPM_URL, else /cpm of the running derlink)."
+    ),
+]
 
 
 @app.callback()
 def _group() -> None:
-    """cpm: the enrollment extract to analytics."""
+    """cpm: the enrollment extract to analytics; programs, their rules and aggregators."""
+
+
+def _cpm(home: Path | None, url: str | None) -> tuple[Api, str]:
+    api = api_for(home)
+    return api, (url or api.part_url("cpm")).rstrip("/")
+
+
+def _derms_sync(sync: dict[str, Any]) -> str:
+    """What DERMS holds, in words: "Synchronized (version 3)", "Pending (version 4, DERMS has
+    3)", "Error (version 2): <why>"."""
+    state, version, held = sync["state"], sync["version"], sync["dermsVersion"]
+    if state == "None":
+        return "not sent (not Active)"
+    words = f"{state} (version {version}"
+    words += f", DERMS has {held})" if held != version else ")"
+    return f"{words}: {sync['detail']}" if sync["detail"] else words
 
 
 @app.command()
-def extract(
-    initial: Annotated[
-        bool,
-        typer.Option(
-            "--initial",
-            help="Every Active subscription (default: incremental, what changed since the last).",
-        ),
-    ] = False,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            help="cpm's address (default: $DERLINK_CPM_URL, else /cpm of the running derlink)."
-        ),
-    ] = None,
+def programs(
+    home: HomeOption = None, url: CpmUrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Programs, and whether DERMS holds their latest rules (PROG-RULE)."""
+    columns = ["program", "status", "external id", "DERMS"]
+    _list(home, url, "/programs", as_json, "no programs", columns, _program_row)
+
+
+def _program_row(p: dict[str, Any]) -> list[str]:
+    return [p["programCode"], p["status"], p["externalId"] or "-", _derms_sync(p["dermsSync"])]
+
+
+@app.command()
+def rules(
+    program: Annotated[str, typer.Argument(help="The program's code.")],
     home: HomeOption = None,
+    url: CpmUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run an enrollment extract (OUAI-ENR) now: a file on cpm's content server."""
-    api = api_for(home)
-    base = (url or api.part_url("cpm")).rstrip("/")
-    kind = "INITIAL" if initial else "INCREMENTAL"
-    view: dict[str, Any] = api.call(
-        "POST", f"{base}/api/v1/enrollment-extracts", json={"kind": kind}
-    )
+    """The rules linked to a program."""
+    api, base = _cpm(home, url)
+    found: list[dict[str, Any]] = api.call("GET", f"{base}/api/v1/programs/{program}/rules")
     if as_json:
-        print_json(view)
+        print_json(found)
+        return
+    if not found:
+        console.print(f"program {program} has no rules")
+        return
+    for r in found:
+        console.print(f"rule {r['ruleId']}", highlight=False)
+        console.print(_rule_words(r), highlight=False)
+
+
+def _rule_words(r: dict[str, Any]) -> str:
+    """A rule's terms, as lines an operator reads at any width."""
+    return "\n".join(
+        [
+            f"  effective {r['effectiveFrom']} to {r['effectiveTo'] or 'open-ended'}",
+            f"  days {', '.join(r['allowEventDays'])}; window {r['windowStart']}-{r['windowEnd']}",
+            f"  duration {r['minEventDurationMin']}-{r['maxEventDurationMin']} min;"
+            f" {r['maxEventsPerCycle']} events per {r['cycleFrequency']}",
+            f"  overrides {r['maxOverridesPerCycle']} per cycle, opt-out cut-off"
+            f" {r['optOutCutoffMin']} min; rest {r['minRestMin']} min;"
+            f" overridable {'yes' if r['overridable'] else 'no'}",
+        ]
+    )
+
+
+@app.command()
+def aggregators(
+    home: HomeOption = None, url: CpmUrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Aggregators, and whether DERMS holds their latest version (AGGREGATOR)."""
+    columns = ["aggregator", "status", "programs", "DERMS"]
+    _list(home, url, "/aggregators", as_json, "no aggregators", columns, _aggregator_row)
+
+
+def _aggregator_row(a: dict[str, Any]) -> list[str]:
+    programs = ", ".join(a["programs"]) or "-"
+    return [a["code"], a["status"], programs, _derms_sync(a["dermsSync"])]
+
+
+def _list(
+    home: Path | None,
+    url: str | None,
+    path: str,
+    as_json: bool,
+    empty: str,
+    columns: list[str],
+    row: Callable[[dict[str, Any]], list[str]],
+) -> None:
+    """A list of cpm's as JSON, or as a table whose first column (the id) is never cut, or the
+    words ``empty`` when there is nothing."""
+    api, base = _cpm(home, url)
+    found: list[dict[str, Any]] = api.call("GET", f"{base}/api/v1{path}")
+    if as_json:
+        print_json(found)
+    elif not found:
+        console.print(empty)
     else:
-        console.print(_summary(view))
-    if view["state"] != "Completed":
-        raise typer.Exit(1)
-
-
-def _summary(view: dict[str, Any]) -> str:
-    head = f"extract {view['extractId']} ({view['kind']}): {view['state']}"
-    if view["state"] == "Failed":
-        return f"{head}: {view['error']}"
-    if not view["rows"]:
-        return f"{head}, no rows, no file"
-    return f"{head}, {view['rows']} row(s) in {view['fileName']}"
+        print_table(columns, [row(f) for f in found], ids=[columns[0]])

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from derlink.cli.analytics_cmd import app as analytics_app
 from derlink.cli.client import (
@@ -31,6 +30,7 @@ from derlink.cli.client import (
     print_json,
     settings_for,
 )
+from derlink.cli.client import print_table as _print_table
 from derlink.cli.cpm_cmd import app as cpm_app
 from derlink.common.errors import DerlinkError
 
@@ -83,27 +83,6 @@ def _local_time(api: Api) -> Any:
         return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
     return shown
-
-
-def _print_table(
-    columns: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    *,
-    ids: Sequence[str] = (),
-    title: str | None = None,
-) -> None:
-    """A table whose id columns (``ids``) are never cut or wrapped, however narrow the
-    terminal: what an operator copies into the next command stays whole. Other columns wrap."""
-    table = Table(title=title)
-    for i, name in enumerate(columns):
-        if name in ids:
-            width = max([len(name), *(len(row[i]) for row in rows)])
-            table.add_column(name, no_wrap=True, min_width=width)
-        else:
-            table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
 
 
 @app.command()

@@ -127,3 +127,44 @@ ACKNOWLEDGEMENT: Final[dict[str, Any]] = {
 
 #: An enrollment extract's file name (cpm's OUAI-ENR output; docs/contracts/enrollment-files.md).
 EXTRACT_FILE: Final = "ENROLL_SYNC_INITIAL_20260601T190000Z_EX-01a2410e3dd32fc5421de0607e.csv"
+
+#: A PROG-RULE record (docs/contracts/master-data.md): an Active program's every linked rule,
+#: stamped with its rule version; the day kinds and the cycle are cpm codes.
+PROGRAM_RULES: Final[dict[str, Any]] = {
+    "dacsMessageId": "PRM-01a2410e1d806020fdb13c8b20",
+    "program": {"code": "BYOT-SUMMER", "externalId": "BYOT-2026", "type": "DR", "status": "Active"},
+    "version": 3,
+    "rules": [
+        {
+            "ruleId": "PR-01a2410e1d4a070bfccdadc299",
+            "effectiveFrom": "2026-06-01",
+            "effectiveTo": "2026-10-01",
+            "allowEventDays": ["WEEKDAYS"],
+            "windowStart": "12:00",
+            "windowEnd": "20:00",
+            "minEventDurationMin": 30,
+            "maxEventDurationMin": 240,
+            "maxEventsPerCycle": 15,
+            "cycleFrequency": "SEASON",
+            "maxOverridesPerCycle": 3,
+            "optOutCutoffMin": 60,
+            "minRestMin": 720,
+            "overridable": False,
+        }
+    ],
+}
+
+#: An AGGREGATOR record (docs/contracts/master-data.md): the aggregator's whole state.
+AGGREGATOR: Final[dict[str, Any]] = {
+    "dacsMessageId": "AGM-01a2410e1d806020fdb13c8b21",
+    "code": "AGG-1",
+    "name": "Valley Aggregation",
+    "status": "Active",
+    "startDate": "2026-01-01",
+    "endDate": None,
+    "contact": {"name": "Dispatch desk", "email": "desk@valley.example", "phone": ""},
+    "externalReferenceId": "VA-77",
+    "externalSystem": "VALLEY-HES",
+    "programs": ["BYOT-SUMMER"],
+    "version": 2,
+}

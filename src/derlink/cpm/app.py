@@ -11,6 +11,7 @@ import logging
 from derlink.common.clock import Clock
 from derlink.common.errors import Conflict
 from derlink.cpm import api
+from derlink.cpm.catalog.model import AGGREGATOR, PROG_RULE
 from derlink.cpm.db import outbox
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
@@ -47,6 +48,9 @@ def outbox_routes(clock: Clock) -> list[Route]:
             field="messages",
             on_sent=status_checks.on_device_status_sent(clock),
         ),
+        # Master data for DERMS (docs/contracts/master-data.md).
+        Route(flow=PROG_RULE, path="/api/v1/flows/PROG-RULE/messages", field="programs"),
+        Route(flow=AGGREGATOR, path="/api/v1/flows/AGGREGATOR/messages", field="aggregators"),
     ]
 
 

@@ -2,8 +2,8 @@
 the outbox every feature writes its outbound messages to (platform/outbox.py).
 
 Each feature defines its tables in its own ``tables.py`` on this ``metadata`` (a foreign key
-may cross features: a subscription names its program); ``migrations.py`` lists the numbered
-changes of the whole part. docs/contracts/cpm-data.md explains the tables.
+may cross features: a subscription names its program); ``migrations/versions/`` holds the
+revisions of the whole part. docs/contracts/cpm-data.md explains the tables.
 
 Timestamps are ISO-8601 text with an offset, as everywhere in derlink: the same on SQLite and
 PostgreSQL, and never naive.

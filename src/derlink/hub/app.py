@@ -14,6 +14,7 @@ from derlink.hub.catalog import CATALOG, Schedule
 from derlink.hub.connections import Targets
 from derlink.hub.executor import Executor
 from derlink.hub.flows import Flow
+from derlink.hub.flows.aggregator import AggregatorFlow
 from derlink.hub.flows.dev_status import DeviceStatusCheck
 from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
@@ -22,6 +23,7 @@ from derlink.hub.flows.enr_sync import EnrollmentSync
 from derlink.hub.flows.files import FileOptions
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
+from derlink.hub.flows.prog_rule import ProgramRulesFlow
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
 from derlink.hub.lookups import LookupStore
 from derlink.hub.migrations import SCHEMA
@@ -80,6 +82,8 @@ def build_flows(
         EnrollmentAcknowledgement(targets),
         DeviceStatusCheck(targets),
         DeviceStatusAcknowledgement(targets),
+        ProgramRulesFlow(targets, lookups),
+        AggregatorFlow(targets),
         EnrollmentReconciliation(targets),
     ]
     if targets.stores:

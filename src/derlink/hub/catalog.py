@@ -19,10 +19,12 @@ from pydantic import BaseModel
 
 from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
 from derlink.hub.schemas import (
+    AggregatorBatch,
     EnrollAckBatch,
     EnrollmentRequestBatch,
     EnrollSyncBatch,
     FileBatch,
+    ProgramRulesBatch,
     ScheduledBatch,
     StatusAnswerBatch,
     StatusCheckBatch,
@@ -131,6 +133,28 @@ CATALOG: tuple[FlowSpec, ...] = (
         target="cpm",
         schedule=None,
         batch=StatusAnswerBatch,
+        concurrency=2,
+    ),
+    # Master data for DERMS (docs/contracts/master-data.md): one program's rules, or one
+    # aggregator, a record; delivered in collections, each record acknowledged to cpm.
+    FlowSpec(
+        code="PROG-RULE",
+        name="Program Rules",
+        trigger="message",
+        source="cpm",
+        target="derms",
+        schedule=None,
+        batch=ProgramRulesBatch,
+        concurrency=2,
+    ),
+    FlowSpec(
+        code="AGGREGATOR",
+        name="Aggregator Synchronization",
+        trigger="message",
+        source="cpm",
+        target="derms",
+        schedule=None,
+        batch=AggregatorBatch,
         concurrency=2,
     ),
     # Not one of the integration's message flows but the hub's own check that the enrollment

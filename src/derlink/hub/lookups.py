@@ -39,8 +39,16 @@ DEFAULT_LOOKUPS: Mapping[str, Mapping[str, str]] = {
     # DERMS event type → cpm program event category.
     "EventType": {"ECONOMIC": "X1EC", "EMERGENCY": "X1EM", "RELIABILITY": "X1RE", "TEST": "X1DT"},
     "EnrollmentStatus": {"ACTIVE": "Active", "INACTIVE": "Inactive", "PENDING": "Pending"},
-    "AllowEventDays": {"WEEKDAY": "MON,TUE,WED,THU,FRI", "ALL": "MON,TUE,WED,THU,FRI,SAT,SUN"},
-    "CycleFrequency": {"15": "PT15M", "30": "PT30M", "60": "PT1H"},
+    # cpm day-kind code → DERMS day kind (PROG-RULE, docs/contracts/master-data.md).
+    "AllowEventDays": {"WEEKDAYS": "WEEKDAY", "WEEKENDS": "WEEKEND", "HOLIDAYS": "HOLIDAY"},
+    # cpm cycle code → DERMS cycle (PROG-RULE).
+    "CycleFrequency": {
+        "DAY": "DAILY",
+        "WEEK": "WEEKLY",
+        "MONTH": "MONTHLY",
+        "SEASON": "SEASON",
+        "YEAR": "YEAR",
+    },
     "Routing": {"derms-1": "cpm-1"},
 }
 

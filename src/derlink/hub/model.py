@@ -181,3 +181,32 @@ def fill_specifications(
     asset_info["assetList"] = assets
     mapped["assetInfo"] = asset_info
     return mapped, None
+
+
+def lookup_error(key: str, lookup: str, value: str) -> RecordError:
+    """A record whose value has no entry in a lookup: a business error of that record, naming
+    the lookup and the value (code ``HUB-LOOKUP-<LOOKUP>``)."""
+    return RecordError(
+        key=key, code=f"HUB-LOOKUP-{lookup.upper()}", message=f"no {lookup} value for {value!r}"
+    )
+
+
+def map_rule_terms(
+    record: Mapping[str, Any], allow_days: Mapping[str, str], cycles: Mapping[str, str]
+) -> tuple[dict[str, Any], RecordError | None]:
+    """A PROG-RULE record with each rule's day kinds mapped through AllowEventDays and its
+    cycle through CycleFrequency (docs/contracts/master-data.md). A value a lookup does not
+    hold fails that record, naming the lookup and the value."""
+    key = str(record["program"]["code"])
+    rules = []
+    for rule in record["rules"]:
+        days = []
+        for day in rule["allowEventDays"]:
+            if day not in allow_days:
+                return dict(record), lookup_error(key, "AllowEventDays", day)
+            days.append(allow_days[day])
+        cycle = rule["cycleFrequency"]
+        if cycle not in cycles:
+            return dict(record), lookup_error(key, "CycleFrequency", cycle)
+        rules.append({**rule, "allowEventDays": days, "cycleFrequency": cycles[cycle]})
+    return {**record, "rules": rules}, None

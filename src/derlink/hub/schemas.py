@@ -208,6 +208,57 @@ class StatusAnswerBatch(_Closed):
     responses: list[StatusAnswer] = Field(min_length=1, max_length=5000)
 
 
+# PROG-RULE and AGGREGATOR (cpm → hub): master data for DERMS, docs/contracts/master-data.md
+class RuleTerms(_Open):
+    """The fields of a rule the hub maps through its lookups."""
+
+    allowEventDays: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=10
+    )
+    cycleFrequency: str = RecordId
+
+
+class ProgramBlock(_Open):
+    code: str = RecordId
+
+
+class ProgramRules(_Open):
+    dacsMessageId: str = Field(min_length=1, max_length=100)
+    program: ProgramBlock
+    version: int = Field(ge=1, le=VERSION_MAX)
+    rules: list[RuleTerms] = Field(max_length=100)
+
+
+class ProgramRulesBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "cpm-prog-rule-000004", "programs": [examples.PROGRAM_RULES]}
+        ),
+    )
+
+    batchId: str = BatchId
+    programs: list[ProgramRules] = Field(min_length=1, max_length=5000)
+
+
+class Aggregator(_Open):
+    dacsMessageId: str = Field(min_length=1, max_length=100)
+    code: str = RecordId
+    version: int = Field(ge=1, le=VERSION_MAX)
+
+
+class AggregatorBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "cpm-aggregator-000002", "aggregators": [examples.AGGREGATOR]}
+        ),
+    )
+
+    batchId: str = BatchId
+    aggregators: list[Aggregator] = Field(min_length=1, max_length=5000)
+
+
 # Scheduled flows: one record per run, saying when and who asked
 class ScheduledRun(_Open):
     scheduledAt: str = RecordId

@@ -31,7 +31,8 @@ def fake_hub() -> tuple[FastAPI, list[dict[str, Any]]]:
         headers = request.headers
         received.append({"flow": code, "authorization": headers.get("authorization"),
                          "idempotencyKey": headers.get("idempotency-key"), **body})  # fmt: skip
-        return {"accepted": len(body["messages"])}
+        records = next(v for k, v in body.items() if k != "batchId")
+        return {"accepted": len(records)}
 
     return app, received
 
@@ -64,7 +65,9 @@ async def test_the_publisher_posts_batches_and_the_requests_await_acknowledgemen
         check_id = cpm.post(f"/devices/{device_id}/status-checks").json()["dacsMessageId"]
         await cpm.part.start()
         try:
-            await _until(lambda: {r["flow"] for r in received} == {"ENR-SYNC", "DEV-STATUS"})
+            await _until(
+                lambda: {r["flow"] for r in received} == {"ENR-SYNC", "DEV-STATUS", "PROG-RULE"}
+            )
         finally:
             await cpm.part.stop()
             await hub.close()
@@ -74,6 +77,11 @@ async def test_the_publisher_posts_batches_and_the_requests_await_acknowledgemen
     ]  # fmt: skip
     assert enr_sync["idempotencyKey"] == enr_sync["batchId"]
     assert enr_sync["authorization"] == "Bearer cpm.s3cret"
+    # The harness's program was created Active: its (empty) rule set went to DERMS.
+    [prog_rule] = [r for r in received if r["flow"] == "PROG-RULE"]
+    assert [(p["program"]["code"], p["version"], p["rules"]) for p in prog_rule["programs"]] == [
+        ("BYOT", 1, [])  # OLD is Inactive: not sent
+    ]
     [dev_status] = [r for r in received if r["flow"] == "DEV-STATUS"]
     assert dev_status["messages"][0]["dacsMessageId"] == check_id
     # The first was acknowledged before the hub took it: it stays Synchronized.
@@ -94,14 +102,16 @@ async def test_with_the_hub_down_nothing_is_lost_and_the_same_batch_goes_when_it
     hub = hub_client(f"http://127.0.0.1:{port}")
     cpm = part_with_hub(hub)
     created = cpm.enroll()
-    [route, _] = outbox_routes(cpm.clock)
+    route = outbox_routes(cpm.clock)[0]
     publisher = Publisher(db=cpm.part.db, table=outbox, hub=hub, routes=[route], clock=cpm.clock)
     try:
         with pytest.raises(RemoteFault):
             await publisher.publish_once(route)
         assert cpm.sync_state(created["syncRequestId"]) == "Pending"
         with cpm.part.db.read() as conn:
-            [row] = conn.execute(sa.select(outbox.c.batch_id, outbox.c.sent_at)).all()
+            [row] = conn.execute(
+                sa.select(outbox.c.batch_id, outbox.c.sent_at).where(outbox.c.flow == route.flow)
+            ).all()
         assert row.batch_id is not None and row.sent_at is None
 
         app, received = fake_hub()

@@ -54,7 +54,7 @@ def test_the_file_receipts_of_a_database_versioned_before_alembic_move_to_the_cl
                     file_name="a.csv", at="2026-12-01T00:00:00+00:00",
                 )
             )  # fmt: skip
-        done = upgrade(engine, SCHEMA)
+        done = upgrade(engine, SCHEMA, "0005")
         assert (done.before, done.after, done.ran) == ("0004", "0005", ("0005",))
         inspector = sa.inspect(engine)
         assert not inspector.has_table("file_receipts")
@@ -64,6 +64,33 @@ def test_the_file_receipts_of_a_database_versioned_before_alembic_move_to_the_cl
         held = claims.hold(source="OUAI-ENR", checksum="c1", holder="OUAI-ENR:b", name="b", size=1)
         assert held == "OUAI-ENR:a.csv.1"  # the content is still the first instance's
         assert claims.release("OUAI-ENR:a.csv.1") == 1
-        assert upgrade(engine, SCHEMA).ran == ()
+        assert upgrade(engine, SCHEMA, "0005").ran == ()
+    finally:
+        engine.dispose()
+
+
+def test_the_lookup_values_no_flow_read_go_and_an_edited_one_stays(database_url: str):
+    from derlink.hub.tables import lookups
+
+    sqlite = database_url.startswith("sqlite")
+    engine = make_engine(database_url, schema=None if sqlite else "hub")
+    row = {"updated_at": "2026-11-01T00:00:00+00:00"}
+    try:
+        at_revision(engine, SCHEMA, "0005")
+        with engine.begin() as conn:  # as a first start wrote them, one edited since
+            conn.execute(lookups.insert(), [
+                {"name": "AllowEventDays", "key": "WEEKDAY", "value": "MON,TUE,WED,THU,FRI",
+                 "updated_by": "derlink", **row},
+                {"name": "CycleFrequency", "key": "60", "value": "PT1H", "updated_by": "derlink",
+                 **row},
+                {"name": "CycleFrequency", "key": "30", "value": "HALF-HOUR",
+                 "updated_by": "operator", **row},
+                {"name": "AssetSpec", "key": "ECOBEE!SMARTTHERMOSTAT", "value": "ECOBEE-ST",
+                 "updated_by": "derlink", **row},
+            ])  # fmt: skip
+        assert upgrade(engine, SCHEMA).ran == ("0006",)
+        with engine.connect() as conn:
+            left = {(r.name, r.key) for r in conn.execute(sa.select(lookups.c.name, lookups.c.key))}
+        assert left == {("CycleFrequency", "30"), ("AssetSpec", "ECOBEE!SMARTTHERMOSTAT")}
     finally:
         engine.dispose()

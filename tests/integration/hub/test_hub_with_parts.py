@@ -42,6 +42,7 @@ class World:
     hub_part: HubPart
     hub: httpx.AsyncClient
     runtime: MemoryRuntime
+    derms_url: str
 
     async def publish(self, client: str, code: str, body: dict[str, Any]) -> httpx.Response:
         """POST a message to the hub's intake as ``client``, then let every run finish."""
@@ -147,7 +148,7 @@ async def world(served: Served) -> AsyncIterator[World]:
     cpm = httpx.Client(base_url=served.urls["cpm"], headers=credentials.client("operator").header())
     transport = httpx.ASGITransport(app=hub_part.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as hub:
-        world = World(credentials, served.cpm, cpm, hub_part, hub, runtime)
+        world = World(credentials, served.cpm, cpm, hub_part, hub, runtime, served.urls["derms"])
         _seed(world)
         try:
             yield world
@@ -306,3 +307,92 @@ async def test_an_ack_naming_a_device_the_subscription_does_not_hold_is_a_record
     assert enrollment["status"] == "Pending"
     assert [s["state"] for s in enrollment["syncRequests"]] == ["Pending"]
     assert enrollment["devices"][0]["headEndRegistration"] is None
+
+
+# -- master data: PROG-RULE and AGGREGATOR -----------------------------------------------------
+
+RULE = {
+    "effectiveFrom": "2026-06-01", "effectiveTo": "2026-10-01", "allowEventDays": ["WEEKDAYS"],
+    "windowStart": "12:00", "windowEnd": "20:00", "minEventDurationMin": 30,
+    "maxEventDurationMin": 240, "maxEventsPerCycle": 15, "cycleFrequency": "SEASON",
+    "maxOverridesPerCycle": 3, "optOutCutoffMin": 60, "minRestMin": 720, "overridable": False,
+}  # fmt: skip
+
+
+async def _publish_outbox(world: World, flow: str, field: str, batch_id: str) -> dict[str, Any]:
+    """What cpm's publisher does: its unsent messages of ``flow`` to the hub, as cpm."""
+    import orjson
+    import sqlalchemy as sa
+
+    from derlink.cpm.db import outbox
+
+    with world.cpm_part.db.read() as conn:
+        payloads = conn.execute(
+            sa.select(outbox.c.payload).where(outbox.c.flow == flow).order_by(outbox.c.id)
+        ).scalars()
+        records = [orjson.loads(p) for p in payloads]
+    answer = await world.publish("cpm", flow, {"batchId": batch_id, field: records})
+    assert answer.status_code == 202, answer.text
+    return world.instance(answer.json()["instanceId"])
+
+
+def _derms(world: World, path: str) -> Any:
+    response = httpx.get(
+        f"{world.derms_url}/api/v1{path}",
+        headers=world.credentials.client("operator").header(),
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_program_rules_reach_derms_mapped_and_cpm_learns_it_holds_them(world: World):
+    world.cpm_call("POST", "/programs/BYOT/rules", RULE)
+
+    instance = await _publish_outbox(world, "PROG-RULE", "programs", "PRB-1")
+
+    assert instance["status"] == "Completed", instance
+    held = _derms(world, "/programs/BYOT")
+    assert held["version"] == 2
+    [rule] = held["rules"]
+    assert (rule["allowEventDays"], rule["cycleFrequency"]) == (["WEEKDAY"], "SEASON")
+    sync = world.cpm_call("GET", "/programs/BYOT")["dermsSync"]
+    assert sync == {"version": 2, "dermsVersion": 2, "state": "Synchronized", "detail": ""}
+    # Delivered again (a re-sent batch under a new id): DERMS already holds both versions.
+    again = await _publish_outbox(world, "PROG-RULE", "programs", "PRB-2")
+    assert again["status"] == "Completed"
+    assert again["outcome"]["stale"] == 2
+    assert world.cpm_call("GET", "/programs/BYOT")["dermsSync"]["state"] == "Synchronized"
+
+
+async def test_a_rule_value_without_a_lookup_entry_fails_that_program_only_and_cpm_says_why(
+    world: World,
+):
+    world.cpm_call("POST", "/programs", {"programCode": "EV", "status": "Active"})
+    world.cpm_call("POST", "/programs/BYOT/rules", {**RULE, "allowEventDays": ["FRIDAYS"]})
+
+    instance = await _publish_outbox(world, "PROG-RULE", "programs", "PRB-1")
+
+    assert instance["status"] == "Completed with errors", instance
+    assert [(e["key"], e["code"]) for e in instance["outcome"]["errors"]] == [
+        ("BYOT", "HUB-LOOKUP-ALLOWEVENTDAYS")
+    ]
+    sync = world.cpm_call("GET", "/programs/BYOT")["dermsSync"]
+    assert (sync["state"], sync["dermsVersion"]) == ("Error", 1)
+    assert sync["detail"] == "HUB-LOOKUP-ALLOWEVENTDAYS: no AllowEventDays value for 'FRIDAYS'"
+    assert _derms(world, "/programs/BYOT")["version"] == 1
+    assert world.cpm_call("GET", "/programs/EV")["dermsSync"]["state"] == "Synchronized"
+
+
+async def test_aggregators_reach_derms_and_an_inactive_one_stays(world: World):
+    world.cpm_call("POST", "/aggregators", {"code": "AGG-1", "name": "Valley",
+                                            "externalSystem": "VALLEY-HES"})  # fmt: skip
+    world.cpm_call("PATCH", "/aggregators/AGG-1", {"status": "Inactive"})
+
+    instance = await _publish_outbox(world, "AGGREGATOR", "aggregators", "AGB-1")
+
+    assert instance["status"] == "Completed", instance
+    held = _derms(world, "/aggregators/AGG-1")
+    assert (held["version"], held["status"], held["externalSystem"]) == (
+        2, "Inactive", "VALLEY-HES")  # fmt: skip
+    sync = world.cpm_call("GET", "/aggregators/AGG-1")["dermsSync"]
+    assert (sync["state"], sync["dermsVersion"]) == ("Synchronized", 2)

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
 from derlink.bootstrap import DEFAULT_CLIENTS, Platform
+from derlink.hub.catalog import CATALOG, FLOWS
 from derlink.platform.web import JsonRoute
 from tests.support.servers import serve
 
@@ -176,24 +177,20 @@ def test_the_intake_documents_the_batch_of_every_flow_that_takes_messages(platfo
     document = platform.parts["hub"].app.openapi()
     body = document["paths"]["/api/v1/flows/{code}/messages"]["post"]["requestBody"]
     media = body["content"]["application/json"]
-    assert set(media["examples"]) == {
-        "ENR-REQ",
-        "ENR-SYNC",
-        "ENR-ACK",
-        "DEV-STATUS",
-        "DEV-STATUS-ACK",
-    }
+    message_flows = {spec.code for spec in CATALOG if spec.trigger == "message"}
+    assert message_flows >= {"ENR-REQ", "ENR-SYNC", "ENR-ACK", "PROG-RULE", "AGGREGATOR"}
+    assert set(media["examples"]) == message_flows
     fields = {
         next(f for f in shape["properties"] if f != "batchId") for shape in media["schema"]["anyOf"]
     }
-    assert fields == {"requests", "messages", "acks", "responses"}
+    assert fields == {spec.field for spec in CATALOG if spec.trigger == "message"}
 
 
 def test_a_flow_example_is_a_batch_the_flow_accepts(platform: Platform, http: TestClient):
     document = platform.parts["hub"].app.openapi()
     body = document["paths"]["/api/v1/flows/{code}/messages"]["post"]["requestBody"]
     for code, example in body["content"]["application/json"]["examples"].items():
-        sender = "cpm" if code in ("ENR-SYNC", "DEV-STATUS") else "derms"
+        sender = FLOWS[code].source
         answer = http.post(
             f"/hub/api/v1/flows/{code}/messages",
             json=example["value"],

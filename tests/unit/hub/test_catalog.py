@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from derlink.hub.catalog import CATALOG, FLOWS, publishing_refusal
+from derlink.hub.flows.aggregator import AggregatorFlow
 from derlink.hub.flows.dev_status import DeviceStatusCheck
 from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
@@ -16,6 +17,7 @@ from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
+from derlink.hub.flows.prog_rule import ProgramRulesFlow
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
 from derlink.hub.scopes import PUBLISHERS
 
@@ -27,6 +29,8 @@ def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
         EnrollmentAcknowledgement,
         DeviceStatusCheck,
         DeviceStatusAcknowledgement,
+        ProgramRulesFlow,
+        AggregatorFlow,
         EnrollmentReconciliation,
         EnrollmentSyncToAnalytics,
         AnalyticsEnrollmentAcknowledgement,
@@ -46,6 +50,8 @@ def test_the_records_field_is_the_one_list_of_the_batch_schema():
         "ENR-ACK": "acks",
         "DEV-STATUS": "messages",
         "DEV-STATUS-ACK": "responses",
+        "PROG-RULE": "programs",
+        "AGGREGATOR": "aggregators",
         "RECONCILE": "runs",
         "OUAI-ENR": "files",
         "OUAI-ENR-ACK": "files",

@@ -153,3 +153,32 @@ def test_utc_is_required_for_acks():
     with pytest.raises(ValueError):
         msg_ack(AckType.SUCCESS, datetime(2026, 1, 1), [])
     assert msg_ack(AckType.ERROR, datetime(2026, 1, 1, tzinfo=UTC), [])["ackType"] == "ERROR"
+
+
+def test_rule_terms_are_mapped_through_their_lookups_and_an_unknown_value_is_named():
+    from derlink.hub.model import map_rule_terms
+
+    days = {"WEEKDAYS": "WEEKDAY", "HOLIDAYS": "HOLIDAY"}
+    cycles = {"SEASON": "SEASON", "MONTH": "MONTHLY"}
+    record = {
+        "program": {"code": "BYOT"},
+        "version": 2,
+        "rules": [
+            {"ruleId": "R1", "allowEventDays": ["WEEKDAYS", "HOLIDAYS"], "cycleFrequency": "MONTH"}
+        ],
+    }
+    mapped, error = map_rule_terms(record, days, cycles)
+    assert error is None
+    assert mapped["rules"] == [
+        {"ruleId": "R1", "allowEventDays": ["WEEKDAY", "HOLIDAY"], "cycleFrequency": "MONTHLY"}
+    ]
+    assert record["rules"][0]["cycleFrequency"] == "MONTH"  # the record itself is untouched
+    fridays = {**record, "rules": [{**record["rules"][0], "allowEventDays": ["FRIDAYS"]}]}
+    _, error = map_rule_terms(fridays, days, cycles)
+    assert error is not None
+    assert (error.key, error.code, error.message) == (
+        "BYOT", "HUB-LOOKUP-ALLOWEVENTDAYS", "no AllowEventDays value for 'FRIDAYS'")  # fmt: skip
+    fortnight = {**record, "rules": [{**record["rules"][0], "cycleFrequency": "FORTNIGHT"}]}
+    _, error = map_rule_terms(fortnight, days, cycles)
+    assert error is not None and error.code == "HUB-LOOKUP-CYCLEFREQUENCY"
+    assert map_rule_terms({**record, "rules": []}, {}, {}) == ({**record, "rules": []}, None)

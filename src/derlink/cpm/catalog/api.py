@@ -24,12 +24,32 @@ from derlink.platform.web import JsonRoute, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
+Sync = Annotated[Client, Depends(require(scopes.SYNC))]
 
 
 #: The request bodies the OpenAPI document shows.
 PROGRAM_EXAMPLE = body_example(s.ProgramCreate, fields_of(s.ProgramRead, s.ProgramCreate))
 AGGREGATOR_EXAMPLE = body_example(
     s.AggregatorCreate, fields_of(s.AggregatorRead, s.AggregatorCreate)
+)
+RULE_EXAMPLE = body_example(s.RuleCreate, s.RULE_EXAMPLE)
+PROGRAM_UPDATE_EXAMPLE = body_example(s.ProgramUpdate, {"status": "Active"})
+AGGREGATOR_UPDATE_EXAMPLE = body_example(s.AggregatorUpdate, {"status": "Inactive"})
+ACKS_EXAMPLE = body_example(
+    s.MasterDataAcks,
+    {
+        "acknowledgements": [
+            {"kind": "PROG-RULE", "code": "BYOT-SUMMER", "version": 3, "status": "SUCCESS"},
+            {
+                "kind": "AGGREGATOR",
+                "code": "AGG-1",
+                "version": 2,
+                "status": "ERROR",
+                "errorCode": "HUB-LOOKUP-UNKNOWN",
+                "message": "CycleFrequency has no value for 'FORTNIGHT'",
+            },
+        ]
+    },
 )
 MASTER_DATA_EXAMPLE = body_example(
     s.MasterDataLoad,
@@ -78,8 +98,57 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
             status=body.status,
             eligible_specifications=body.eligibleSpecifications,
             settlement_method=body.settlementMethod,
+            external_id=body.externalId,
         )
         return _program_read(view)
+
+    @router.patch("/programs/{program_code}", openapi_extra=PROGRAM_UPDATE_EXAMPLE)
+    async def update_program(program_code: str, body: s.ProgramUpdate, _: Admin) -> s.ProgramRead:
+        view = await run_in_threadpool(
+            service.update_program,
+            db=db,
+            clock=clock,
+            code=program_code,
+            name=body.name,
+            status=body.status,
+            external_id=body.externalId,
+        )
+        return _program_read(view)
+
+    @router.get("/programs/{program_code}/rules")
+    async def list_rules(program_code: str, _: Reader) -> list[s.RuleRead]:
+        views = await run_in_threadpool(service.list_rules, db=db, code=program_code)
+        return [_rule_read(v) for v in views]
+
+    @router.post("/programs/{program_code}/rules", status_code=201, openapi_extra=RULE_EXAMPLE)
+    async def link_rule(program_code: str, body: s.RuleCreate, _: Admin) -> s.RuleRead:
+        view = await run_in_threadpool(
+            service.link_rule, db=db, clock=clock, code=program_code, rule=_rule(body)
+        )
+        return _rule_read(view)
+
+    @router.put("/programs/{program_code}/rules/{rule_id}", openapi_extra=RULE_EXAMPLE)
+    async def change_rule(
+        program_code: str, rule_id: str, body: s.RuleCreate, _: Admin
+    ) -> s.RuleRead:
+        view = await run_in_threadpool(
+            service.change_rule,
+            db=db,
+            clock=clock,
+            code=program_code,
+            rule_id=rule_id,
+            rule=_rule(body),
+        )
+        return _rule_read(view)
+
+    @router.delete("/programs/{program_code}/rules/{rule_id}")
+    async def unlink_rule(program_code: str, rule_id: str, _: Admin) -> list[s.RuleRead]:
+        """Unlink the rule; the answer is the rules still linked."""
+        await run_in_threadpool(
+            service.unlink_rule, db=db, clock=clock, code=program_code, rule_id=rule_id
+        )
+        views = await run_in_threadpool(service.list_rules, db=db, code=program_code)
+        return [_rule_read(v) for v in views]
 
     @router.get("/programs")
     async def list_programs(_: Reader) -> list[s.ProgramRead]:
@@ -108,6 +177,7 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
             code=body.code,
             name=body.name,
             status=body.status,
+            details=_details(body),
         )
         return _aggregator_read(view)
 
@@ -116,6 +186,36 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
         return [
             _aggregator_read(v) for v in await run_in_threadpool(service.list_aggregators, db=db)
         ]
+
+    @router.get("/aggregators/{code}")
+    async def get_aggregator(code: str, _: Reader) -> s.AggregatorRead:
+        return _aggregator_read(await run_in_threadpool(service.get_aggregator, db=db, code=code))
+
+    @router.patch("/aggregators/{code}", openapi_extra=AGGREGATOR_UPDATE_EXAMPLE)
+    async def update_aggregator(code: str, body: s.AggregatorUpdate, _: Admin) -> s.AggregatorRead:
+        view = await run_in_threadpool(
+            service.update_aggregator,
+            db=db,
+            clock=clock,
+            code=code,
+            name=body.name,
+            status=body.status,
+            details=_details(body.details) if body.details is not None else None,
+        )
+        return _aggregator_read(view)
+
+    @router.post("/master-data/acknowledgements", openapi_extra=ACKS_EXAMPLE)
+    async def acknowledge_master_data(body: s.MasterDataAcks, _: Sync) -> s.MasterDataAckResults:
+        acks = [
+            service.MasterDataAck(
+                a.kind, a.code, a.version, a.status == "SUCCESS", a.errorCode, a.message
+            )
+            for a in body.acknowledgements
+        ]
+        results = await run_in_threadpool(service.acknowledge, db=db, acks=acks)
+        return s.MasterDataAckResults(
+            results=[s.MasterDataAckResult.model_validate(r) for r in results]
+        )
 
     @router.post("/master-data", openapi_extra=MASTER_DATA_EXAMPLE)
     async def load_master_data(body: s.MasterDataLoad, _: Admin) -> s.MasterDataLoaded:
@@ -175,6 +275,51 @@ def _program_read(v: service.ProgramView) -> s.ProgramRead:
         eligibleSpecifications=v.eligible_specifications,
         settlementMethod=v.settlement_method,
         createdAt=v.created_at,
+        externalId=v.external_id,
+        dermsSync=_sync_read(v.sync),
+    )
+
+
+def _sync_read(v: service.SyncView) -> s.SyncRead:
+    return s.SyncRead(
+        version=v.version, dermsVersion=v.derms_version, state=v.state, detail=v.detail
+    )
+
+
+def _rule(body: s.RuleCreate) -> m.ProgramRule:
+    return m.ProgramRule(
+        effective_from=body.effectiveFrom,
+        effective_to=body.effectiveTo,
+        allow_event_days=tuple(body.allowEventDays),
+        window_start=body.windowStart,
+        window_end=body.windowEnd,
+        min_event_duration_min=body.minEventDurationMin,
+        max_event_duration_min=body.maxEventDurationMin,
+        max_events_per_cycle=body.maxEventsPerCycle,
+        cycle_frequency=body.cycleFrequency,
+        max_overrides_per_cycle=body.maxOverridesPerCycle,
+        opt_out_cutoff_min=body.optOutCutoffMin,
+        min_rest_min=body.minRestMin,
+        overridable=body.overridable,
+    )
+
+
+def _rule_read(v: service.RuleView) -> s.RuleRead:
+    return s.RuleRead.model_validate(
+        {**service.rule_payload(v), "programCode": v.program_code, "updatedAt": v.updated_at}
+    )
+
+
+def _details(body: s.AggregatorDetailsFields) -> m.AggregatorDetails:
+    return m.AggregatorDetails(
+        start_date=body.startDate,
+        end_date=body.endDate,
+        contact_name=body.contact.name,
+        contact_email=body.contact.email,
+        contact_phone=body.contact.phone,
+        external_reference_id=body.externalReferenceId,
+        external_system=body.externalSystem,
+        programs=tuple(body.programs),
     )
 
 
@@ -185,4 +330,16 @@ def _aggregator_read(v: service.AggregatorView) -> s.AggregatorRead:
         name=v.name,
         status=v.status,
         createdAt=v.created_at,
+        startDate=v.details.start_date,
+        endDate=v.details.end_date,
+        contact=s.ContactRead(
+            name=v.details.contact_name,
+            email=v.details.contact_email,
+            phone=v.details.contact_phone,
+        ),
+        externalReferenceId=v.details.external_reference_id,
+        externalSystem=v.details.external_system,
+        programs=list(v.details.programs),
+        updatedAt=v.updated_at,
+        dermsSync=_sync_read(v.sync),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 import orjson
@@ -26,11 +27,14 @@ from derlink.cpm.catalog.tables import (
     aggregators,
     persons,
     premises,
+    program_rules,
     programs,
     service_points,
 )
+from derlink.cpm.db import outbox
 from derlink.cpm.errors import CpmBusinessError
 from derlink.platform.database import Database
+from derlink.platform.outbox import enqueue
 
 # -- programs -------------------------------------------------------------------------------
 
@@ -45,6 +49,25 @@ class ProgramView:
     eligible_specifications: list[str]
     settlement_method: m.SettlementMethod
     created_at: str
+    external_id: str
+    sync: SyncView
+
+
+@dataclass(frozen=True)
+class SyncView:
+    """What DERMS holds of a program's rules or of an aggregator (docs/contracts/master-data.md)."""
+
+    #: The version cpm sent last (0: never sent).
+    version: int
+    #: The version DERMS acknowledged last.
+    derms_version: int
+    state: m.DermsSync
+    #: DERMS's (or the hub's) code and message when it refused the version; "" otherwise.
+    detail: str
+
+
+def _sync_view(row: Row[Any]) -> SyncView:
+    return SyncView(row.version, row.derms_version, m.DermsSync(row.derms_sync), row.derms_detail)
 
 
 def create_program(
@@ -57,8 +80,10 @@ def create_program(
     status: m.ProgramStatus,
     eligible_specifications: Sequence[str],
     settlement_method: m.SettlementMethod,
+    external_id: str = "",
 ) -> ProgramView:
-    """Create a program; its code is its identity and may not be taken twice."""
+    """Create a program; its code is its identity and may not be taken twice. An Active
+    program goes to DERMS at once (with no rules yet)."""
     values = {
         "id": new_id("PG-"),
         "code": code,
@@ -68,12 +93,18 @@ def create_program(
         "eligible_specifications": orjson.dumps(sorted(set(eligible_specifications))).decode(),
         "settlement_method": settlement_method.value,
         "created_at": clock.now().isoformat(),
+        "external_id": external_id,
+        "version": 0,
+        "derms_version": 0,
+        "derms_sync": m.DermsSync.NONE.value,
+        "derms_detail": "",
     }
     try:
         with db.begin() as conn:
             if conn.execute(sa.select(programs.c.id).where(programs.c.code == code)).first():
                 raise _program_exists(code)
             conn.execute(programs.insert().values(values))
+            _send_rules(conn, clock, code)
     except IntegrityError:
         raise _program_exists(code) from None
     return get_program(db=db, code=code)
@@ -109,6 +140,227 @@ def _program_view(row: Row[Any]) -> ProgramView:
         eligible_specifications=list(orjson.loads(row.eligible_specifications)),
         settlement_method=m.SettlementMethod(row.settlement_method),
         created_at=row.created_at,
+        external_id=row.external_id,
+        sync=_sync_view(row),
+    )
+
+
+def update_program(
+    *,
+    db: Database,
+    clock: Clock,
+    code: str,
+    name: str | None = None,
+    status: m.ProgramStatus | None = None,
+    external_id: str | None = None,
+) -> ProgramView:
+    """Change a program's name, status or external id. A program that is (or becomes)
+    Active sends its rules to DERMS when its status or external id changes; one that stops
+    being Active sends that once, so DERMS plans no more events for it."""
+    changes = {
+        k: v
+        for k, v in (("name", name), ("status", status and status.value), ("external_id",
+                                                                          external_id))
+        if v is not None
+    }  # fmt: skip
+    with db.begin() as conn:
+        row = _program_row(conn, code)
+        if not changes:
+            return _program_view(row)
+        conn.execute(programs.update().where(programs.c.code == code).values(changes))
+        if any(getattr(row, k) != v for k, v in changes.items() if k != "name"):
+            left_active = (
+                row.status == m.ProgramStatus.ACTIVE.value != changes.get("status", row.status)
+            )
+            _send_rules(conn, clock, code, even_if_not_active=left_active)
+    return get_program(db=db, code=code)
+
+
+def _program_row(conn: Connection, code: str) -> Row[Any]:
+    row = conn.execute(sa.select(programs).where(programs.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"no program with code {code!r}", code=m.PROGRAM_UNKNOWN)
+    return row
+
+
+# -- program rules --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleView:
+    rule_id: str
+    program_code: str
+    rule: m.ProgramRule
+    updated_at: str
+
+
+def list_rules(*, db: Database, code: str) -> list[RuleView]:
+    """The rules linked to a program, by the day they take effect."""
+    with db.read() as conn:
+        _program_row(conn, code)
+        rows = conn.execute(
+            sa.select(program_rules)
+            .where(program_rules.c.program_code == code)
+            .order_by(program_rules.c.effective_from, program_rules.c.id)
+        ).all()
+    return [_rule_view(r) for r in rows]
+
+
+def link_rule(*, db: Database, clock: Clock, code: str, rule: m.ProgramRule) -> RuleView:
+    """Link a new rule to a program; an Active program sends its rules to DERMS."""
+    m.check_rule(rule)
+    rule_id = new_id("PR-")
+    at = clock.now().isoformat()
+    with db.begin() as conn:
+        _program_row(conn, code)
+        linked = conn.execute(
+            sa.select(sa.func.count()).where(program_rules.c.program_code == code)
+        ).scalar_one()
+        if linked >= m.MAX_RULES_PER_PROGRAM:
+            raise CpmBusinessError(
+                f"program {code!r} holds {linked} rules, the most a program may hold",
+                code=m.RULE_TOO_MANY,
+            )
+        conn.execute(
+            program_rules.insert().values(
+                id=rule_id, program_code=code, updated_at=at, **_rule_columns(rule)
+            )
+        )
+        _send_rules(conn, clock, code)
+    return RuleView(rule_id, code, rule, at)
+
+
+def change_rule(
+    *, db: Database, clock: Clock, code: str, rule_id: str, rule: m.ProgramRule
+) -> RuleView:
+    """Replace a linked rule's terms; an Active program sends its rules to DERMS."""
+    m.check_rule(rule)
+    at = clock.now().isoformat()
+    with db.begin() as conn:
+        _rule_row(conn, code, rule_id)
+        conn.execute(
+            program_rules.update()
+            .where(program_rules.c.id == rule_id)
+            .values(updated_at=at, **_rule_columns(rule))
+        )
+        _send_rules(conn, clock, code)
+    return RuleView(rule_id, code, rule, at)
+
+
+def unlink_rule(*, db: Database, clock: Clock, code: str, rule_id: str) -> None:
+    """Unlink a rule from a program; an Active program sends its rules to DERMS."""
+    with db.begin() as conn:
+        _rule_row(conn, code, rule_id)
+        conn.execute(program_rules.delete().where(program_rules.c.id == rule_id))
+        _send_rules(conn, clock, code)
+
+
+def _rule_row(conn: Connection, code: str, rule_id: str) -> Row[Any]:
+    _program_row(conn, code)
+    row = conn.execute(
+        sa.select(program_rules).where(
+            program_rules.c.id == rule_id, program_rules.c.program_code == code
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"program {code!r} has no rule {rule_id!r}", code=m.RULE_UNKNOWN)
+    return row
+
+
+def _rule_columns(rule: m.ProgramRule) -> dict[str, Any]:
+    return {
+        "effective_from": rule.effective_from.isoformat(),
+        "effective_to": rule.effective_to.isoformat() if rule.effective_to else None,
+        "allow_event_days": orjson.dumps(list(rule.allow_event_days)).decode(),
+        "window_start": rule.window_start,
+        "window_end": rule.window_end,
+        "min_event_duration_min": rule.min_event_duration_min,
+        "max_event_duration_min": rule.max_event_duration_min,
+        "max_events_per_cycle": rule.max_events_per_cycle,
+        "cycle_frequency": rule.cycle_frequency,
+        "max_overrides_per_cycle": rule.max_overrides_per_cycle,
+        "opt_out_cutoff_min": rule.opt_out_cutoff_min,
+        "min_rest_min": rule.min_rest_min,
+        "overridable": rule.overridable,
+    }
+
+
+def _rule_view(row: Row[Any]) -> RuleView:
+    rule = m.ProgramRule(
+        effective_from=date.fromisoformat(row.effective_from),
+        effective_to=date.fromisoformat(row.effective_to) if row.effective_to else None,
+        allow_event_days=tuple(orjson.loads(row.allow_event_days)),
+        window_start=row.window_start,
+        window_end=row.window_end,
+        min_event_duration_min=row.min_event_duration_min,
+        max_event_duration_min=row.max_event_duration_min,
+        max_events_per_cycle=row.max_events_per_cycle,
+        cycle_frequency=row.cycle_frequency,
+        max_overrides_per_cycle=row.max_overrides_per_cycle,
+        opt_out_cutoff_min=row.opt_out_cutoff_min,
+        min_rest_min=row.min_rest_min,
+        overridable=row.overridable,
+    )
+    return RuleView(row.id, row.program_code, rule, row.updated_at)
+
+
+def rule_payload(view: RuleView) -> dict[str, Any]:
+    """A rule as PROG-RULE carries it (docs/contracts/master-data.md)."""
+    r = view.rule
+    return {
+        "ruleId": view.rule_id,
+        "effectiveFrom": r.effective_from.isoformat(),
+        "effectiveTo": r.effective_to.isoformat() if r.effective_to else None,
+        "allowEventDays": list(r.allow_event_days),
+        "windowStart": r.window_start,
+        "windowEnd": r.window_end,
+        "minEventDurationMin": r.min_event_duration_min,
+        "maxEventDurationMin": r.max_event_duration_min,
+        "maxEventsPerCycle": r.max_events_per_cycle,
+        "cycleFrequency": r.cycle_frequency,
+        "maxOverridesPerCycle": r.max_overrides_per_cycle,
+        "optOutCutoffMin": r.opt_out_cutoff_min,
+        "minRestMin": r.min_rest_min,
+        "overridable": r.overridable,
+    }
+
+
+def _send_rules(
+    conn: Connection, clock: Clock, code: str, *, even_if_not_active: bool = False
+) -> None:
+    """When the program is Active (or has just stopped being): its next rule version, with
+    every linked rule, written to the outbox for PROG-RULE in the caller's transaction.
+    Otherwise nothing goes."""
+    program = _program_row(conn, code)
+    if program.status != m.ProgramStatus.ACTIVE.value and not even_if_not_active:
+        return
+    version = program.version + 1
+    rows = conn.execute(
+        sa.select(program_rules)
+        .where(program_rules.c.program_code == code)
+        .order_by(program_rules.c.effective_from, program_rules.c.id)
+    ).all()
+    message_id = new_id("PRM-")
+    payload = {
+        "dacsMessageId": message_id,
+        "program": {
+            "code": code,
+            "externalId": program.external_id,
+            "type": program.program_type,
+            "status": program.status,
+        },
+        "version": version,
+        "rules": [rule_payload(_rule_view(r)) for r in rows],
+    }
+    _mark_sent(conn, programs, code, version)
+    enqueue(conn, outbox, flow=m.PROG_RULE, key=message_id, payload=payload, clock=clock)
+
+
+def _mark_sent(conn: Connection, table: sa.Table, code: str, version: int) -> None:
+    conn.execute(
+        table.update()
+        .where(table.c.code == code)
+        .values(version=version, derms_sync=m.DermsSync.PENDING.value, derms_detail="")
     )
 
 
@@ -122,13 +374,22 @@ class AggregatorView:
     name: str
     status: m.AggregatorStatus
     created_at: str
+    details: m.AggregatorDetails
+    updated_at: str | None
+    sync: SyncView
 
 
 def create_aggregator(
-    *, db: Database, clock: Clock, code: str, name: str, status: m.AggregatorStatus
+    *,
+    db: Database,
+    clock: Clock,
+    code: str,
+    name: str,
+    status: m.AggregatorStatus,
+    details: m.AggregatorDetails | None = None,
 ) -> AggregatorView:
-    """Create an aggregator; its code may not be taken twice."""
-    view = AggregatorView(new_id("AG-"), code, name, status, clock.now().isoformat())
+    """Create an aggregator (its code may not be taken twice) and send it to DERMS."""
+    details = m.check_aggregator(details or m.AggregatorDetails())
     exists = Conflict(f"an aggregator with code {code!r} exists already", code=m.AGGREGATOR_EXISTS)
     try:
         with db.begin() as conn:
@@ -136,26 +397,177 @@ def create_aggregator(
                 raise exists
             conn.execute(
                 aggregators.insert().values(
-                    id=view.aggregator_id,
+                    id=new_id("AG-"),
                     code=code,
                     name=name,
                     status=status.value,
-                    created_at=view.created_at,
+                    created_at=clock.now().isoformat(),
+                    **_details_columns(details),
+                    version=0,
+                    derms_version=0,
+                    derms_sync=m.DermsSync.NONE.value,
+                    derms_detail="",
                 )
             )
+            _send_aggregator(conn, clock, code)
     except IntegrityError:
         raise exists from None
-    return view
+    return get_aggregator(db=db, code=code)
+
+
+def update_aggregator(
+    *,
+    db: Database,
+    clock: Clock,
+    code: str,
+    name: str | None = None,
+    status: m.AggregatorStatus | None = None,
+    details: m.AggregatorDetails | None = None,
+) -> AggregatorView:
+    """Change an aggregator and send it to DERMS. Aggregators are never deleted: one that
+    stops serving becomes Inactive."""
+    if details is not None:
+        m.check_aggregator(details)
+    changes: dict[str, Any] = {"updated_at": clock.now().isoformat()}
+    if name is not None:
+        changes["name"] = name
+    if status is not None:
+        changes["status"] = status.value
+    if details is not None:
+        changes.update(_details_columns(details))
+    with db.begin() as conn:
+        row = _aggregator_row(conn, code)
+        if len(changes) == 1:  # nothing but the time: nothing changes, nothing goes
+            return _aggregator_view(row)
+        conn.execute(aggregators.update().where(aggregators.c.code == code).values(changes))
+        _send_aggregator(conn, clock, code)
+    return get_aggregator(db=db, code=code)
 
 
 def list_aggregators(*, db: Database) -> list[AggregatorView]:
     """Every aggregator, by code."""
     with db.read() as conn:
         rows = conn.execute(sa.select(aggregators).order_by(aggregators.c.code)).all()
-    return [
-        AggregatorView(r.id, r.code, r.name, m.AggregatorStatus(r.status), r.created_at)
-        for r in rows
-    ]
+    return [_aggregator_view(r) for r in rows]
+
+
+def get_aggregator(*, db: Database, code: str) -> AggregatorView:
+    with db.read() as conn:
+        return _aggregator_view(_aggregator_row(conn, code))
+
+
+def _aggregator_row(conn: Connection, code: str) -> Row[Any]:
+    row = conn.execute(sa.select(aggregators).where(aggregators.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"no aggregator with code {code!r}", code=m.AGGREGATOR_UNKNOWN)
+    return row
+
+
+def _details_columns(details: m.AggregatorDetails) -> dict[str, Any]:
+    return {
+        "start_date": details.start_date.isoformat() if details.start_date else None,
+        "end_date": details.end_date.isoformat() if details.end_date else None,
+        "contact_name": details.contact_name,
+        "contact_email": details.contact_email,
+        "contact_phone": details.contact_phone,
+        "external_reference_id": details.external_reference_id,
+        "external_system": details.external_system,
+        "programs": orjson.dumps(sorted(set(details.programs))).decode(),
+    }
+
+
+def _aggregator_view(row: Row[Any]) -> AggregatorView:
+    details = m.AggregatorDetails(
+        start_date=date.fromisoformat(row.start_date) if row.start_date else None,
+        end_date=date.fromisoformat(row.end_date) if row.end_date else None,
+        contact_name=row.contact_name,
+        contact_email=row.contact_email,
+        contact_phone=row.contact_phone,
+        external_reference_id=row.external_reference_id,
+        external_system=row.external_system,
+        programs=tuple(orjson.loads(row.programs)),
+    )
+    return AggregatorView(
+        row.id, row.code, row.name, m.AggregatorStatus(row.status), row.created_at, details,
+        row.updated_at, _sync_view(row),
+    )  # fmt: skip
+
+
+def _send_aggregator(conn: Connection, clock: Clock, code: str) -> None:
+    """The aggregator's next version written to the outbox for AGGREGATOR, in the caller's
+    transaction (docs/contracts/master-data.md)."""
+    view = _aggregator_view(_aggregator_row(conn, code))
+    d = view.details
+    version = view.sync.version + 1
+    message_id = new_id("AGM-")
+    payload = {
+        "dacsMessageId": message_id,
+        "code": code,
+        "name": view.name,
+        "status": view.status.value,
+        "startDate": d.start_date.isoformat() if d.start_date else None,
+        "endDate": d.end_date.isoformat() if d.end_date else None,
+        "contact": {"name": d.contact_name, "email": d.contact_email, "phone": d.contact_phone},
+        "externalReferenceId": d.external_reference_id,
+        "externalSystem": d.external_system,
+        "programs": list(d.programs),
+        "version": version,
+    }
+    _mark_sent(conn, aggregators, code, version)
+    enqueue(conn, outbox, flow=m.AGGREGATOR, key=message_id, payload=payload, clock=clock)
+
+
+# -- DERMS's answers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MasterDataAck:
+    """DERMS's answer to one version of a program's rules or of an aggregator."""
+
+    kind: str
+    code: str
+    version: int
+    ok: bool
+    error_code: str = ""
+    message: str = ""
+
+
+def acknowledge(*, db: Database, acks: Sequence[MasterDataAck]) -> list[dict[str, Any]]:
+    """Record DERMS's answers, one result each, in order: ``Applied``; ``Stale`` for a version
+    older than the one cpm sent last (a newer one is on its way: the state stays Pending, and
+    a success only raises the version DERMS is known to hold); ``Rejected`` for an unknown
+    program or aggregator."""
+    tables = {m.PROG_RULE: programs, m.AGGREGATOR: aggregators}
+    results: list[dict[str, Any]] = []
+    with db.begin() as conn:
+        for ack in acks:
+            table = tables[ack.kind]
+            row = conn.execute(sa.select(table.c.version).where(table.c.code == ack.code)).first()
+            result = {"kind": ack.kind, "code": ack.code, "version": ack.version}
+            if row is None:
+                subject = "program" if ack.kind == m.PROG_RULE else "aggregator"
+                detail = f"no {subject} with code {ack.code!r}"
+                results.append({**result, "outcome": "Rejected", "detail": detail})
+                continue
+            if ack.version < row.version:
+                if ack.ok:  # DERMS holds this older version; the latest is still on its way
+                    conn.execute(
+                        table.update()
+                        .where(table.c.code == ack.code, table.c.derms_version < ack.version)
+                        .values(derms_version=ack.version)
+                    )
+                results.append({**result, "outcome": "Stale", "detail": ""})
+                continue
+            detail = f"{ack.error_code}: {ack.message}" if not ack.ok else ""
+            values: dict[str, Any] = {
+                "derms_sync": (m.DermsSync.SYNCHRONIZED if ack.ok else m.DermsSync.ERROR).value,
+                "derms_detail": detail,
+            }
+            if ack.ok:
+                values["derms_version"] = ack.version
+            conn.execute(table.update().where(table.c.code == ack.code).values(values))
+            results.append({**result, "outcome": "Applied", "detail": ""})
+    return results
 
 
 # -- master data ----------------------------------------------------------------------------
