@@ -86,7 +86,11 @@ WeatherOption = Annotated[
     ),
 ]
 HolidaysOption = Annotated[
-    str, typer.Option(help="Holidays (baseline day type), comma separated YYYY-MM-DD.")
+    str,
+    typer.Option(
+        help="Holidays (a baseline day type), comma separated: nerc (NERC's six), a country "
+        "code with an optional subdivision (US, US-CA: that calendar), dates YYYY-MM-DD."
+    ),
 ]
 BatchOption = Annotated[int, typer.Option(help="Service points per batch.")]
 MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHOD_NAMES)}.")]
@@ -126,9 +130,15 @@ def _reported(usage_errors: tuple[type[ValueError], ...] = ()) -> Iterator[None]
     """A run's errors as the CLI shows them: an unusable file as ``error:`` and exit 2; an
     unknown event or method, or another bad value (``usage_errors``), as a usage error."""
     from derlink.analytics.kernels.baselines.methods import UnknownMethod
+    from derlink.analytics.runs.calendars import UnknownHolidays
     from derlink.analytics.runs.inputs import UnknownEvent
 
-    usage: tuple[type[Exception], ...] = (UnknownEvent, UnknownMethod, *usage_errors)
+    usage: tuple[type[Exception], ...] = (
+        UnknownEvent,
+        UnknownMethod,
+        UnknownHolidays,
+        *usage_errors,
+    )
     try:
         yield
     except AnalyticsError as exc:

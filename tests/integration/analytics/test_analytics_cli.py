@@ -26,8 +26,13 @@ def files(tmp_path_factory):
     )
 
 
+def attempt(*args):
+    """The command's result, whatever its exit code."""
+    return runner.invoke(app, [str(a) for a in args])
+
+
 def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
+    result = attempt(*args)
     assert result.exit_code == 0, result.output
     invoke.last = result  # type: ignore[attr-defined]
     return result
@@ -255,3 +260,14 @@ def test_a_broken_measurement_file_is_a_clear_error(files, tmp_path):
     )
     assert result.exit_code == 2
     assert "lacks column" in result.output
+
+
+def test_an_unknown_holiday_calendar_is_a_usage_error(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][0]
+    result = attempt(
+        "kwh-avoided",
+        *("-m", files["measurements"], "--events", files["events"], "--event-id", event_id),
+        *("--out-dir", tmp_path, "--holidays", "nerc,Narnia"),
+    )
+    assert result.exit_code == 2, result.output
+    assert "unknown holidays 'Narnia'" in " ".join(result.output.split())

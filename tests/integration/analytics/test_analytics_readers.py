@@ -64,6 +64,32 @@ def test_green_button_with_a_dtd_is_refused(tmp_path):
         read_espi(path)
 
 
+BILLION_LAUGHS = """<?xml version="1.0" encoding="{encoding}"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>&lol9;</title></feed>
+"""
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_billion_laughs_document_is_refused_before_any_expansion(tmp_path, encoding):
+    # In UTF-16 no byte sequence spells "<!DOCTYPE": the parser itself must refuse it.
+    path = tmp_path / "lolz.xml"
+    path.write_bytes(BILLION_LAUGHS.format(encoding=encoding).encode(encoding))
+    with pytest.raises(InputFileError, match="document type declaration or entities"):
+        read_espi(path)
+
+
 def frame_of(sps, hours=3):
     return pl.DataFrame(
         {

@@ -7,8 +7,9 @@ Entries are tied together by their Atom links (``.../UsagePoint/{u}/MeterReading
 how this reader finds the reading type of each block.
 
 Only delivered energy (``flowDirection`` 1) in watt-hours (``uom`` 72) becomes kWh; other
-readings are skipped with a warning. A document type declaration is refused outright, so entity
-expansion attacks never reach the parser.
+readings are skipped with a warning. The XML is parsed by ``defusedxml`` with document type
+declarations forbidden: a file declaring a DTD or an entity (an entity expansion bomb, an
+external entity) is refused before anything in it is expanded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from derlink.analytics.errors import InputFileError
 from derlink.analytics.kernels import sufficiency
@@ -63,12 +66,15 @@ def _parse(path: Path) -> ET.Element:
         data = path.read_bytes()
     except OSError as exc:
         raise InputFileError(f"{path.name}: cannot read: {exc}") from exc
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise InputFileError(f"{path.name}: XML with a document type declaration is refused")
     try:
-        return ET.fromstring(data)  # noqa: S314 - no DTD can be present (checked above)
+        root: ET.Element = fromstring(data, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise InputFileError(
+            f"{path.name}: XML with a document type declaration or entities is refused ({exc})"
+        ) from exc
     except ET.ParseError as exc:
         raise InputFileError(f"{path.name}: not well-formed XML: {exc}") from exc
+    return root
 
 
 def read_espi(

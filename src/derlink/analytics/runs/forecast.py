@@ -53,7 +53,7 @@ def compute_forecast(
     """
     window = Event(WINDOW_ID, program_id, "", start, end)
     past = read_events(events) if events else []
-    population = read_population(inputs, past)
+    population = read_population(inputs, past, window)
     rows = read_kwh_avoided_totals(history)
     log = WarningLog()
     run = forecast_window(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from derlink.analytics.kernels.events import Event, EventHistory, ServicePoints
 from derlink.analytics.kernels.grid import ValueBounds
 from derlink.analytics.kernels.groups import Population
 from derlink.analytics.measurements.weather import read_weather
+from derlink.analytics.runs.calendars import holiday_dates, years_of
 from derlink.analytics.runs.inputs import read_participation, read_service_points
 
 
@@ -27,14 +27,18 @@ class RunInputs:
     service_points: Path | None = None
     participation: Path | None = None
     weather: Path | None = None
-    #: Holidays (a baseline day type), comma separated ``YYYY-MM-DD``.
+    #: Holidays (a baseline day type): ``nerc``, country codes (``US-CA``) and ``YYYY-MM-DD``
+    #: dates, comma separated (``calendars.holiday_dates``).
     holidays: str = ""
     #: The time zone of service points the service point file does not list.
     time_zone: str = "UTC"
 
 
-def read_population(inputs: RunInputs, events: Sequence[Event]) -> Population:
-    """The run's population; ``events`` are the past events whose days baselines skip."""
+def read_population(
+    inputs: RunInputs, events: Sequence[Event], window: Event | None = None
+) -> Population:
+    """The run's population; ``events`` are the past events whose days baselines skip, and
+    ``window`` a coming window the run is for (its year's holidays are wanted too)."""
     points = (
         read_service_points(inputs.service_points, inputs.time_zone)
         if inputs.service_points
@@ -44,9 +48,7 @@ def read_population(inputs: RunInputs, events: Sequence[Event]) -> Population:
     return Population(
         service_points=points,
         history=EventHistory(events, participation),
-        holidays=frozenset(
-            date.fromisoformat(d.strip()) for d in inputs.holidays.split(",") if d.strip()
-        ),
+        holidays=holiday_dates(inputs.holidays, years_of([*events, *([window] if window else [])])),
         bounds=ValueBounds(),
         weather=read_weather(inputs.weather) if inputs.weather else None,
     )
