@@ -14,8 +14,9 @@ unknown event or method: a usage error).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -37,6 +38,7 @@ from derlink.analytics.kernels.baselines.names import METHOD_NAMES
 
 if TYPE_CHECKING:
     from derlink.analytics.runs.kwh_avoided import RunSummary
+    from derlink.analytics.runs.summary import WarningKind
 from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
 
 # The runs (polars, pyarrow, numpy) are imported by the commands that use them: the CLI's help
@@ -48,6 +50,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
+err_console = Console(soft_wrap=True, stderr=True)
 
 
 @app.callback()
@@ -76,8 +79,40 @@ ServicePointsOption = Annotated[
         help="Service points CSV: SPId, TimeZone, ProgramId, StationId.",
     ),
 ]
+
+
+def _zone(name: str | None) -> str | None:
+    """An IANA time zone name, checked (a usage error otherwise)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(
+            f"unknown time zone {name!r} (an IANA name: America/New_York)"
+        ) from None
+    return name
+
+
 TimeZoneOption = Annotated[
-    str, typer.Option("--time-zone", help="Time zone of service points the file does not list.")
+    str | None,
+    typer.Option(
+        "--time-zone",
+        callback=_zone,
+        help="Time zone of service points the service point file gives none for (without it, "
+        "such a service point is an error).",
+    ),
+]
+TimestampsZoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--timestamps-zone",
+        callback=_zone,
+        help="Zone of measurement timestamps without a UTC offset (naive local times); without "
+        "it such a file is refused.",
+    ),
 ]
 WeatherOption = Annotated[
     Path | None,
@@ -99,14 +134,14 @@ MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHOD_NA
 class _ProgressBar:
     """A run's progress (``runs.progress.Progress``) as a bar of the rows read."""
 
-    def __init__(self) -> None:
+    def __init__(self, to_stderr: bool = False) -> None:
         self._bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("rows"),
             TimeElapsedColumn(),
-            console=console,
+            console=err_console if to_stderr else console,
             transient=False,
         )
         self._task: TaskID | None = None
@@ -129,14 +164,17 @@ class _ProgressBar:
 def _reported(usage_errors: tuple[type[ValueError], ...] = ()) -> Iterator[None]:
     """A run's errors as the CLI shows them: an unusable file as ``error:`` and exit 2; an
     unknown event or method, or another bad value (``usage_errors``), as a usage error."""
-    from derlink.analytics.kernels.baselines.methods import UnknownMethod
+    from derlink.analytics.kernels.baselines.methods import UnknownMethod, UnknownParameter
     from derlink.analytics.runs.calendars import UnknownHolidays
     from derlink.analytics.runs.inputs import UnknownEvent
+    from derlink.analytics.runs.population import MissingWeather
 
     usage: tuple[type[Exception], ...] = (
         UnknownEvent,
         UnknownMethod,
+        UnknownParameter,
         UnknownHolidays,
+        MissingWeather,
         *usage_errors,
     )
     try:
@@ -148,24 +186,52 @@ def _reported(usage_errors: tuple[type[ValueError], ...] = ()) -> Iterator[None]
         raise typer.BadParameter(str(exc)) from exc
 
 
-def _print_run_summary(summary: RunSummary) -> None:
-    """A run's end in words: what it settled, what it could not, each kind of warning with the
-    first service points it names (every one is in the warnings file)."""
-    console.print(
-        f"settled {summary.settled} of {summary.participants} participating service point(s): "
-        f"{summary.total_kwh_avoided:.4f} kWh avoided in all; "
-        f"{summary.without_baseline} without a baseline",
-        highlight=False,
-    )
-    if not summary.warnings:
-        console.print("no warnings")
-    for kind in summary.warnings:
+def _print_warnings(kinds: Sequence[WarningKind]) -> None:
+    """Each kind of warning with the first service points (and rows or intervals) it names."""
+    if not kinds:
+        console.print("  no warnings")
+    for kind in kinds:
         more = " …" if kind.service_points > len(kind.examples) else ""
         console.print(
-            f"  {kind.name}: {kind.description} — {kind.service_points} service point(s): "
-            f"{', '.join(kind.examples)}{more}",
+            f"  {kind.severity} {kind.name}: {kind.description} — {kind.service_points} "
+            f"service point(s): {'; '.join(kind.examples)}{more}",
             highlight=False,
         )
+
+
+def _print_run_summary(summary: RunSummary) -> None:
+    """A settlement's end in words: what it settled, what it could not, each kind of warning
+    with the first service points it names (every one is in the warnings file)."""
+    console.print(
+        f"{summary.event_id} ({summary.method}): settled {summary.settled} of "
+        f"{summary.participants} participating service point(s): "
+        f"{summary.total_kwh_avoided:.4f} kWh avoided in all; "
+        f"{summary.without_baseline} without a baseline, {summary.errors} of them in error",
+        highlight=False,
+    )
+    _print_warnings(summary.warnings)
+
+
+def _params(values: list[str] | None) -> dict[str, str]:
+    """``--param KEY=VALUE`` options as a mapping (a usage error without ``=``)."""
+    params = {}
+    for value in values or []:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--param")
+        params[key.strip()] = text.strip()
+    return params
+
+
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="A method parameter KEY=VALUE (repeatable): lookback_days=30, "
+        "selections.WEEKDAY.y=5, selections.WEEKDAY.x=5, adjustment.cap_up=0.3, "
+        "min_training_hours=336 … (docs/analytics.md).",
+    ),
+]
 
 
 @app.command("kwh-avoided")
@@ -174,12 +240,18 @@ def kwh_avoided(
     events: Annotated[
         Path,
         typer.Option(
-            exists=True, dir_okay=False, help="Events CSV: EventId, EventType, ProgramId, …"
+            exists=True, dir_okay=False, help="Events CSV: EventId, ProgramId, StartTime, …"
         ),
     ],
-    event_id: Annotated[str, typer.Option(help="The event to settle.")],
+    event_id: Annotated[
+        list[str], typer.Option(help="An event to settle (repeatable: one pass for all).")
+    ],
     out_dir: Annotated[Path, typer.Option(help="Folder for the kWh avoided and kW drop files.")],
-    method: MethodOption = "caiso-10-in-10",
+    method: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Baseline (repeatable): {', '.join(METHOD_NAMES)}."),
+    ] = None,
+    param: ParamOption = None,
     program_methods: Annotated[
         Path | None,
         typer.Option(
@@ -193,42 +265,63 @@ def kwh_avoided(
     ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
-    time_zone: TimeZoneOption = "UTC",
+    time_zone: TimeZoneOption = None,
+    timestamps_zone: TimestampsZoneOption = None,
     batch_size: BatchOption = 8192,
+    as_json: JsonOption = False,
 ) -> None:
-    """Settle one event: kWh avoided and kW drop per service point."""
+    """Settle events: kWh avoided and kW drop per service point, per event and method."""
     from derlink.analytics.runs.kwh_avoided import (
+        Asked,
         compute_kwh_avoided,
         summarize,
         write_kwh_avoided,
     )
     from derlink.analytics.runs.population import RunInputs
 
+    asked = Asked(event_id, method or ["caiso-10-in-10"], program_methods, _params(param))
     with _reported():
-        result = compute_kwh_avoided(
+        results = compute_kwh_avoided(
             measurements=measurements,
             events=events,
-            event_id=event_id,
-            method=method,
-            program_methods=program_methods,
-            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            asked=asked,
+            inputs=RunInputs(
+                service_points, participation, weather, holidays, time_zone, timestamps_zone
+            ),
             batch_size=batch_size,
-            progress=_ProgressBar(),
+            progress=_ProgressBar(as_json),
         )
-    files = write_kwh_avoided(result, out_dir)
-    console.print(
-        f"kWh avoided: {files.kwh_avoided}\nkW drop:     {files.kw_drop}\n"
-        f"warnings:    {files.warnings}",
-        highlight=False,
-    )
-    summary = summarize(result)
-    _print_run_summary(summary)
-    if not summary.settled:
-        console.print(
-            f"[red]error:[/red] nothing settled: none of the {summary.participants} "
-            "participating service point(s) has a baseline (see the warnings above)"
+    answers = []
+    for result in results:
+        files = write_kwh_avoided(result, out_dir)
+        summary = summarize(result)
+        answers.append((files, summary))
+        if not as_json:
+            console.print(
+                f"kWh avoided: {files.kwh_avoided}\nkW drop:     {files.kw_drop}\n"
+                f"warnings:    {files.warnings}",
+                highlight=False,
+            )
+            _print_run_summary(summary)
+    if as_json:
+        print_json(
+            [{"files": {k: str(v) for k, v in asdict(f).items()}, **asdict(s)} for f, s in answers]
         )
-        raise typer.Exit(1)
+    failed = [s for _, s in answers if not s.settled]
+    if failed:
+        _fail(
+            "nothing settled for "
+            + ", ".join(
+                f"{s.event_id} ({s.method}, {s.participants} participant(s))" for s in failed
+            )
+            + ": no participant has a baseline (see the warnings)"
+        )
+
+
+def _fail(message: str) -> None:
+    """A run that produced nothing: one line on standard error, exit 1."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -249,7 +342,8 @@ def baseline(
     ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
-    time_zone: TimeZoneOption = "UTC",
+    time_zone: TimeZoneOption = None,
+    timestamps_zone: TimestampsZoneOption = None,
     batch_size: BatchOption = 8192,
 ) -> None:
     """Baseline kWh per service point per event interval, beside the actual kWh."""
@@ -262,7 +356,9 @@ def baseline(
             events=events,
             event_id=event_id,
             method=method,
-            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            inputs=RunInputs(
+                service_points, participation, weather, holidays, time_zone, timestamps_zone
+            ),
             batch_size=batch_size,
             progress=_ProgressBar(),
         )
@@ -293,7 +389,8 @@ def forecast(
     ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
-    time_zone: TimeZoneOption = "UTC",
+    time_zone: TimeZoneOption = None,
+    timestamps_zone: TimestampsZoneOption = None,
     batch_size: BatchOption = 8192,
 ) -> None:
     """Expected kW reduction per service point for a coming event window, with P10–P90."""
@@ -311,7 +408,9 @@ def forecast(
             history=history or [],
             method=method,
             events=events,
-            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            inputs=RunInputs(
+                service_points, participation, weather, holidays, time_zone, timestamps_zone
+            ),
             batch_size=batch_size,
             progress=_ProgressBar(),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -271,3 +272,172 @@ def test_an_unknown_holiday_calendar_is_a_usage_error(files, tmp_path):
     )
     assert result.exit_code == 2, result.output
     assert "unknown holidays 'Narnia'" in " ".join(result.output.split())
+
+
+def settle(files, out, *extra):
+    """``kwh-avoided`` of the last event over the population's files, whatever its exit."""
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    return attempt(
+        "kwh-avoided",
+        *("-m", files["measurements"], "--events", files["events"], "--event-id", event_id),
+        *("--out-dir", out, *extra),
+    )
+
+
+def one_line(result):
+    return " ".join(result.output.split())
+
+
+def test_a_service_point_without_a_time_zone_is_an_error_unless_the_run_states_one(files, tmp_path):
+    # No service point file: no zone for anybody, and none is guessed.
+    result = settle(files, tmp_path / "a")
+    assert result.exit_code == 1, result.output
+    assert "error analytics.service_point.no_time_zone" in one_line(result)
+    assert "nothing settled" in one_line(result)
+    warnings = pl.read_csv(next((tmp_path / "a").glob("WARNINGS_*.csv")))
+    assert set(warnings.filter(pl.col("severity") == "error")["qualified_name"]) == {
+        "analytics.service_point.no_time_zone"
+    }
+    stated = settle(files, tmp_path / "b", "--time-zone", "America/Los_Angeles")
+    assert stated.exit_code == 0, stated.output
+    assert "settled 40 of 40" in one_line(stated)
+
+
+def test_an_unknown_time_zone_is_a_usage_error(files, tmp_path):
+    result = settle(files, tmp_path, "--time-zone", "Mars/Olympus")
+    assert result.exit_code == 2
+    assert "unknown time zone 'Mars/Olympus'" in one_line(result)
+
+
+def naive_csv(files, path, sp_count=6):
+    """The first service points' measurements as naive Pacific local times (a utility export)."""
+    frame = pl.read_parquet(files["measurements"])
+    ids = frame["sp_id"].unique().sort().head(sp_count)
+    frame.filter(pl.col("sp_id").is_in(ids.implode())).with_columns(
+        pl.col("start")
+        .dt.convert_time_zone("America/Los_Angeles")
+        .dt.replace_time_zone(None)
+        .dt.to_string("%Y-%m-%d %H:%M:%S")
+    ).write_csv(path)
+    return path
+
+
+def test_naive_local_timestamps_are_read_in_the_stated_zone_and_refused_without_one(
+    files, tmp_path
+):
+    local = naive_csv(files, tmp_path / "local.csv")
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    args = (
+        *("kwh-avoided", "-m", local, "--events", files["events"], "--event-id", event_id),
+        *("--service-points", files["service_points"], "--out-dir", tmp_path / "out"),
+    )
+    refused = attempt(*args)
+    assert refused.exit_code == 2, refused.output
+    assert "without a UTC offset (first: row 2," in one_line(refused)
+    assert "--timestamps-zone" in one_line(refused)
+    read = attempt(*args, "--timestamps-zone", "America/Los_Angeles")
+    assert read.exit_code == 0, read.output
+    # The same savings as from the UTC Parquet file.
+    reference = settle(files, tmp_path / "ref", "--service-points", files["service_points"])
+    assert reference.exit_code == 0
+    ours = pl.read_csv(next((tmp_path / "out").glob("KWHAVOIDED_*.csv")))
+    theirs = pl.read_csv(next((tmp_path / "ref").glob("KWHAVOIDED_*.csv")))
+    joined = ours.join(theirs, on="SPId", suffix="_ref")
+    assert joined.height == 6
+    assert (joined["TotalKwhSavedForPeriod"] == joined["TotalKwhSavedForPeriod_ref"]).all()
+
+
+def test_a_regression_without_weather_says_so_and_fails(files, tmp_path):
+    result = settle(
+        files, tmp_path, "--service-points", files["service_points"], "--method", "caltrack-hourly"
+    )
+    assert result.exit_code == 2
+    assert "caltrack-hourly needs the temperature: give --weather" in one_line(result)
+
+
+def test_a_participant_without_measurements_is_a_warning_row_and_counted(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    participation = tmp_path / "participation.csv"
+    listed = pl.read_csv(files["participation"]).filter(pl.col("EventId") == event_id)
+    pl.concat([listed, pl.DataFrame({"EventId": [event_id], "SPId": ["SP-GHOST"]})]).write_csv(
+        participation
+    )
+    result = settle(
+        files,
+        tmp_path,
+        *("--service-points", files["service_points"], "--participation", participation),
+    )
+    assert result.exit_code == 0, result.output
+    output = one_line(result)
+    assert f"settled {listed.height} of {listed.height + 1} participating" in output
+    assert "error analytics.measurements.none" in output and "SP-GHOST" in output
+    warnings = pl.read_csv(next(tmp_path.glob("WARNINGS_*.csv")))
+    ghost = warnings.filter(pl.col("sp_id") == "SP-GHOST")
+    assert ghost["qualified_name"].to_list() == ["analytics.measurements.none"]
+
+
+def test_one_call_settles_several_events_and_methods_each_file_naming_its_method(files, tmp_path):
+    events = pl.read_csv(files["events"])["EventId"].to_list()[-2:]
+    result = attempt(
+        *("kwh-avoided", "-m", files["measurements"], "--events", files["events"]),
+        *("--event-id", events[0], "--event-id", events[1], "--out-dir", tmp_path),
+        *("--method", "caiso-10-in-10", "--method", "pjm-high-4-of-5"),
+        *("--service-points", files["service_points"], "--json"),
+    )
+    assert result.exit_code == 0, result.output
+    answers = json.loads(result.stdout)
+    assert [(a["event_id"], a["method"]) for a in answers] == [
+        (events[0], "caiso-10-in-10"),
+        (events[0], "pjm-high-4-of-5"),
+        (events[1], "caiso-10-in-10"),
+        (events[1], "pjm-high-4-of-5"),
+    ]
+    for answer in answers:
+        frame = pl.read_csv(answer["files"]["kwh_avoided"])
+        assert answer["method"] in answer["files"]["kwh_avoided"]
+        assert frame["Method"].unique().to_list() == [answer["method"]]
+        assert frame["EventId"].unique().to_list() == [answer["event_id"]]
+        kw = pl.read_csv(answer["files"]["kw_drop"])
+        assert kw["Method"].unique().to_list() == [answer["method"]]
+    caiso, pjm = (pl.read_csv(a["files"]["kwh_avoided"]) for a in answers[:2])
+    assert caiso["TotalKwhSavedForPeriod"].to_list() != pjm["TotalKwhSavedForPeriod"].to_list()
+
+
+def test_rule_parameters_are_given_from_the_cli_and_recorded(files, tmp_path):
+    base = ("--service-points", files["service_points"], "--method", "caiso-10-in-10")
+    assert settle(files, tmp_path / "a", *base).exit_code == 0
+    changed = settle(
+        files,
+        tmp_path / "b",
+        *base,
+        *("--param", "selections.WEEKDAY.y=3", "--param", "selections.WEEKDAY.x=3"),
+        *("--param", "selections.weekday.min=2", "--param", "lookback_days=20"),
+    )
+    assert changed.exit_code == 0, changed.output
+    default = pl.read_csv(next((tmp_path / "a").glob("KWHAVOIDED_*.csv")))
+    ours = pl.read_csv(next((tmp_path / "b").glob("KWHAVOIDED_*.csv")))
+    label = (
+        "caiso-10-in-10[selections.WEEKDAY.y=3,selections.WEEKDAY.x=3,"
+        "selections.weekday.min=2,lookback_days=20]"
+    )
+    assert ours["Method"].unique().to_list() == [label]
+    assert ours["TotalKwhSavedForPeriod"].to_list() != default["TotalKwhSavedForPeriod"].to_list()
+    bad = settle(files, tmp_path / "c", *base, "--param", "selections.WEEKDAY.y=0")
+    assert bad.exit_code == 2
+    assert "need 1 ≤ min_days ≤ Y" in one_line(bad)
+    unknown = settle(files, tmp_path / "d", *base, "--param", "windowz=3")
+    assert unknown.exit_code == 2 and "no parameter 'windowz'" in one_line(unknown)
+
+
+def test_the_events_file_needs_no_event_type(files, tmp_path):
+    events = tmp_path / "events.csv"
+    pl.read_csv(files["events"]).drop("EventType").write_csv(events)
+    event_id = pl.read_csv(events)["EventId"][-1]
+    result = attempt(
+        *("kwh-avoided", "-m", files["measurements"], "--events", events),
+        *("--event-id", event_id, "--out-dir", tmp_path),
+        *("--service-points", files["service_points"]),
+    )
+    assert result.exit_code == 0, result.output
+    kwh = pl.read_csv(next(tmp_path.glob("KWHAVOIDED_*.csv")))
+    assert kwh.height == 40 and (kwh["EventType"].fill_null("") == "").all()

@@ -1,9 +1,12 @@
 """Data-sufficiency warnings as data, with dotted names (the eemeter ``EEMeterWarning`` style).
 
 A run never stops on bad data: each problem found in a service point's data becomes one row
-``(sp_id, qualified_name, description, count)`` in a ``WarningLog``, and the computation carries
-on with what is usable. Warnings are recorded for a whole population at once (arrays of service
-point ids and counts), so that recording them costs nothing per service point in Python.
+``(sp_id, qualified_name, severity, description, count, detail)`` in a ``WarningLog``, and the
+computation carries on with what is usable. ``detail`` names the first rows or intervals behind
+the warning (``row 12``, ``2026-07-01T17:00:00Z``); ``severity`` is ``error`` for the kinds in
+``ERRORS`` (the service point is not computed) and ``warning`` otherwise. Warnings are recorded
+for a whole population at once (arrays of service point ids and counts), so that recording them
+costs nothing per service point in Python.
 """
 
 from __future__ import annotations
@@ -34,12 +37,24 @@ EVENT_DATA_MISSING = "analytics.settlement.event_data_missing"
 NO_STATION = "analytics.weather.no_station"
 TEMPERATURE_MISSING = "analytics.weather.temperature_missing"
 REGRESSION_INSUFFICIENT = "analytics.regression.insufficient_data"
+NO_TIME_ZONE = "analytics.service_point.no_time_zone"
+NO_MEASUREMENTS = "analytics.measurements.none"
+CONFLICTING_DUPLICATE = "analytics.measurements.conflicting_duplicate"
+OUTLIER = "analytics.measurements.outlier"
+WH_NOT_KWH = "analytics.measurements.wh_not_kwh"
+
+#: The kinds that keep a service point out of the computation.
+ERRORS = frozenset({NO_TIME_ZONE, NO_MEASUREMENTS, CONFLICTING_DUPLICATE})
+#: How many rows or intervals a warning's ``detail`` names at most.
+DETAIL_EXAMPLES = 3
 
 WARNING_SCHEMA: dict[str, Any] = {
     "sp_id": pl.Utf8,
     "qualified_name": pl.Utf8,
+    "severity": pl.Utf8,
     "description": pl.Utf8,
     "count": pl.Int64,
+    "detail": pl.Utf8,
 }
 
 
@@ -66,7 +81,9 @@ class WarningLog:
     """
 
     def __init__(self) -> None:
-        self._parts: list[tuple[str, str, npt.NDArray[Any], npt.NDArray[np.int64]]] = []
+        self._parts: list[
+            tuple[str, str, npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.object_]]
+        ] = []
 
     def add(
         self,
@@ -74,8 +91,10 @@ class WarningLog:
         description: str,
         sp_ids: npt.NDArray[Any] | Iterable[str | None],
         counts: npt.NDArray[np.integer[Any]] | int = 1,
+        details: npt.NDArray[np.object_] | Iterable[str | None] | None = None,
     ) -> None:
-        """Record ``qualified_name`` for each service point whose count is positive."""
+        """Record ``qualified_name`` for each service point whose count is positive;
+        ``details`` (one per service point) name the rows or intervals behind it."""
         ids = sp_ids if isinstance(sp_ids, np.ndarray) else np.asarray(list(sp_ids), dtype=object)
         if ids.size == 0:
             return
@@ -83,7 +102,12 @@ class WarningLog:
         keep = values > 0
         if not keep.any():
             return
-        self._parts.append((qualified_name, description, ids[keep], values[keep]))
+        texts = (
+            np.full(ids.shape, None, dtype=object)
+            if details is None
+            else np.asarray(list(details), dtype=object)
+        )
+        self._parts.append((qualified_name, description, ids[keep], values[keep], texts[keep]))
 
     def extend(self, other: WarningLog) -> None:
         self._parts.extend(other._parts)
@@ -96,12 +120,14 @@ class WarningLog:
                 {
                     "sp_id": pl.Series(ids.tolist(), dtype=pl.Utf8),
                     "qualified_name": name,
+                    "severity": "error" if name in ERRORS else "warning",
                     "description": description,
                     "count": counts,
+                    "detail": pl.Series(details.tolist(), dtype=pl.Utf8),
                 },
                 schema=WARNING_SCHEMA,
             )
-            for name, description, ids, counts in self._parts
+            for name, description, ids, counts, details in self._parts
         ]
         return pl.concat(frames).sort(["sp_id", "qualified_name"], nulls_last=True)
 
@@ -109,7 +135,9 @@ class WarningLog:
         """The warnings of one service point, as ``SufficiencyWarning`` values."""
         rows = self.to_frame().filter(pl.col("sp_id") == sp_id).iter_rows(named=True)
         return [
-            SufficiencyWarning(r["qualified_name"], r["description"], {"count": r["count"]})
+            SufficiencyWarning(
+                r["qualified_name"], r["description"], {"count": r["count"], "detail": r["detail"]}
+            )
             for r in rows
         ]
 
@@ -117,4 +145,8 @@ class WarningLog:
         return {name for name, *_ in self._parts}
 
     def __len__(self) -> int:
-        return sum(len(ids) for _, _, ids, _ in self._parts)
+        return sum(len(part[2]) for part in self._parts)
+
+    def service_points_with(self, names: frozenset[str]) -> set[str]:
+        """The service points with a warning of one of ``names``."""
+        return {sp for name, _, ids, _, _ in self._parts if name in names for sp in ids.tolist()}

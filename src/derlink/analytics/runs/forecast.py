@@ -18,7 +18,7 @@ from derlink.analytics.kernels.forecast import ForecastRun, ResponseStats, forec
 from derlink.analytics.kernels.sufficiency import WarningLog
 from derlink.analytics.runs.inputs import read_events, read_kwh_avoided_totals
 from derlink.analytics.runs.outputs import write_csv
-from derlink.analytics.runs.population import RunInputs, read_population
+from derlink.analytics.runs.population import RunInputs, read_population, require_weather
 from derlink.analytics.runs.progress import Progress, tracked_batches
 
 #: The id of the window a forecast is for (it is no event yet).
@@ -52,12 +52,15 @@ def compute_forecast(
     method (``UnknownMethod``), and ``AnalyticsError`` for a file that cannot be used.
     """
     window = Event(WINDOW_ID, program_id, "", start, end)
+    require_weather(inputs, [method])
     past = read_events(events) if events else []
     population = read_population(inputs, past, window)
     rows = read_kwh_avoided_totals(history)
     log = WarningLog()
     run = forecast_window(
-        tracked_batches(measurements, batch_size, log, "forecast", progress),
+        tracked_batches(
+            measurements, batch_size, log, "forecast", progress, inputs.timestamps_zone
+        ),
         window=window,
         responses=ResponseStats.from_history(rows),
         population=population,

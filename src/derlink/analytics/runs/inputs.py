@@ -31,8 +31,11 @@ def _column(frame: pl.DataFrame, names: Sequence[str], path: Path) -> str:
 
 
 def read_events(path: Path) -> list[Event]:
-    """Events CSV: ``EventId, EventType, ProgramId, StartTime, EndTime`` (ISO with offset)."""
+    """Events CSV: ``EventId, EventType, ProgramId, StartTime, EndTime`` (ISO with offset);
+    ``EventType`` is optional (blank in the kWh avoided file without it)."""
     frame = pl.read_csv(path, infer_schema=False)
+    if not any(c.lower().replace("_", "") == "eventtype" for c in frame.columns):
+        frame = frame.with_columns(pl.lit(None, pl.Utf8).alias("EventType"))
     cols = {
         "id": _column(frame, ["EventId"], path),
         "type": _column(frame, ["EventType"], path),
@@ -78,7 +81,7 @@ def read_participation(path: Path) -> pl.DataFrame:
     )
 
 
-def read_service_points(path: Path, default_time_zone: str = "UTC") -> ServicePoints:
+def read_service_points(path: Path, default_time_zone: str | None = None) -> ServicePoints:
     """Service point CSV: ``SPId, TimeZone, ProgramId, StationId`` (last three optional)."""
     frame = pl.read_csv(path, infer_schema=False)
     renamed: dict[str, str] = {_column(frame, ["SPId", "sp_id"], path): "sp_id"}

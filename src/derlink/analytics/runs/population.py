@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from derlink.analytics.kernels.baselines.names import CALTRACK_HOURLY
 from derlink.analytics.kernels.events import Event, EventHistory, ServicePoints
 from derlink.analytics.kernels.grid import ValueBounds
 from derlink.analytics.kernels.groups import Population
@@ -30,8 +31,24 @@ class RunInputs:
     #: Holidays (a baseline day type): ``nerc``, country codes (``US-CA``) and ``YYYY-MM-DD``
     #: dates, comma separated (``calendars.holiday_dates``).
     holidays: str = ""
-    #: The time zone of service points the service point file does not list.
-    time_zone: str = "UTC"
+    #: The time zone of service points the service point file does not give one for (None:
+    #: such a service point is an error row).
+    time_zone: str | None = None
+    #: The zone of measurement timestamps without an offset (None: such a file is refused).
+    timestamps_zone: str | None = None
+
+
+class MissingWeather(ValueError):
+    """A regression asked for without a weather file."""
+
+
+def require_weather(inputs: RunInputs, methods: Sequence[str]) -> None:
+    """Refuse a run of the regression without weather: it would settle nobody."""
+    if CALTRACK_HOURLY in methods and inputs.weather is None:
+        raise MissingWeather(
+            f"{CALTRACK_HOURLY} needs the temperature: give --weather (station_id, start, "
+            "temperature_f)"
+        )
 
 
 def read_population(
@@ -50,5 +67,5 @@ def read_population(
         history=EventHistory(events, participation),
         holidays=holiday_dates(inputs.holidays, years_of([*events, *([window] if window else [])])),
         bounds=ValueBounds(),
-        weather=read_weather(inputs.weather) if inputs.weather else None,
+        weather=read_weather(inputs.weather, inputs.timestamps_zone) if inputs.weather else None,
     )
