@@ -38,6 +38,7 @@ from derlink.analytics.kernels.baselines.names import METHOD_NAMES
 
 if TYPE_CHECKING:
     from derlink.analytics.runs.kwh_avoided import RunSummary
+    from derlink.analytics.runs.population import RunInputs
     from derlink.analytics.runs.summary import WarningKind
 from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
 
@@ -128,6 +129,61 @@ HolidaysOption = Annotated[
     ),
 ]
 BatchOption = Annotated[int, typer.Option(help="Service points per batch.")]
+OutlierFactorOption = Annotated[
+    float | None,
+    typer.Option(
+        min=1.0,
+        help="A reading above this × the service point's own percentile (--outlier-percentile) "
+        "is an outlier, read as missing (default: DERLINK_ANALYTICS_OUTLIER_FACTOR, 10).",
+    ),
+]
+OutlierPercentileOption = Annotated[
+    float | None,
+    typer.Option(
+        min=1.0,
+        max=100.0,
+        help="The percentile of the outlier rule (default: "
+        "DERLINK_ANALYTICS_OUTLIER_PERCENTILE, 95).",
+    ),
+]
+WhMedianOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wh-median",
+        min=1.0,
+        help="A service point whose median reading is above this many kWh per hour is flagged "
+        "as reading Wh (default: DERLINK_ANALYTICS_WH_MEDIAN_KWH_PER_HOUR, 100).",
+    ),
+]
+
+
+def _inputs(
+    service_points: Path | None,
+    participation: Path | None,
+    weather: Path | None,
+    holidays: str,
+    zones: tuple[str | None, str | None],
+    rule: tuple[float | None, float | None, float | None],
+) -> RunInputs:
+    """A run's inputs from its options; the reading rule's defaults are the settings'."""
+    import os
+
+    from derlink.analytics.kernels.grid import ValueBounds
+    from derlink.analytics.runs.population import RunInputs
+    from derlink.analytics.settings import AnalyticsSettings
+
+    settings = AnalyticsSettings.from_env(os.environ)
+    factor, percentile, wh_median = rule
+    bounds = ValueBounds(
+        outlier_factor=settings.outlier_factor if factor is None else factor,
+        outlier_percentile=settings.outlier_percentile if percentile is None else percentile,
+        wh_median_kwh_per_hour=(
+            settings.wh_median_kwh_per_hour if wh_median is None else wh_median
+        ),
+    )
+    return RunInputs(service_points, participation, weather, holidays, *zones, bounds)
+
+
 MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHOD_NAMES)}.")]
 
 
@@ -267,6 +323,9 @@ def kwh_avoided(
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
     timestamps_zone: TimestampsZoneOption = None,
+    outlier_factor: OutlierFactorOption = None,
+    outlier_percentile: OutlierPercentileOption = None,
+    wh_median: WhMedianOption = None,
     batch_size: BatchOption = 8192,
     as_json: JsonOption = False,
 ) -> None:
@@ -277,7 +336,6 @@ def kwh_avoided(
         summarize,
         write_kwh_avoided,
     )
-    from derlink.analytics.runs.population import RunInputs
 
     asked = Asked(event_id, method or ["caiso-10-in-10"], program_methods, _params(param))
     with _reported():
@@ -285,8 +343,13 @@ def kwh_avoided(
             measurements=measurements,
             events=events,
             asked=asked,
-            inputs=RunInputs(
-                service_points, participation, weather, holidays, time_zone, timestamps_zone
+            inputs=_inputs(
+                service_points,
+                participation,
+                weather,
+                holidays,
+                (time_zone, timestamps_zone),
+                (outlier_factor, outlier_percentile, wh_median),
             ),
             batch_size=batch_size,
             progress=_ProgressBar(as_json),
@@ -344,11 +407,13 @@ def baseline(
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
     timestamps_zone: TimestampsZoneOption = None,
+    outlier_factor: OutlierFactorOption = None,
+    outlier_percentile: OutlierPercentileOption = None,
+    wh_median: WhMedianOption = None,
     batch_size: BatchOption = 8192,
 ) -> None:
     """Baseline kWh per service point per event interval, beside the actual kWh."""
     from derlink.analytics.runs.baselines import compute_baselines, write_baselines
-    from derlink.analytics.runs.population import RunInputs
 
     with _reported():
         result = compute_baselines(
@@ -356,8 +421,13 @@ def baseline(
             events=events,
             event_id=event_id,
             method=method,
-            inputs=RunInputs(
-                service_points, participation, weather, holidays, time_zone, timestamps_zone
+            inputs=_inputs(
+                service_points,
+                participation,
+                weather,
+                holidays,
+                (time_zone, timestamps_zone),
+                (outlier_factor, outlier_percentile, wh_median),
             ),
             batch_size=batch_size,
             progress=_ProgressBar(),
@@ -391,11 +461,13 @@ def forecast(
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
     timestamps_zone: TimestampsZoneOption = None,
+    outlier_factor: OutlierFactorOption = None,
+    outlier_percentile: OutlierPercentileOption = None,
+    wh_median: WhMedianOption = None,
     batch_size: BatchOption = 8192,
 ) -> None:
     """Expected kW reduction per service point for a coming event window, with P10–P90."""
     from derlink.analytics.runs.forecast import compute_forecast, write_forecast
-    from derlink.analytics.runs.population import RunInputs
 
     # A window that ends before it starts, or a holiday or a time that is not ISO, is a usage
     # error as well.
@@ -408,8 +480,13 @@ def forecast(
             history=history or [],
             method=method,
             events=events,
-            inputs=RunInputs(
-                service_points, participation, weather, holidays, time_zone, timestamps_zone
+            inputs=_inputs(
+                service_points,
+                participation,
+                weather,
+                holidays,
+                (time_zone, timestamps_zone),
+                (outlier_factor, outlier_percentile, wh_median),
             ),
             batch_size=batch_size,
             progress=_ProgressBar(),

@@ -441,3 +441,58 @@ def test_the_events_file_needs_no_event_type(files, tmp_path):
     assert result.exit_code == 0, result.output
     kwh = pl.read_csv(next(tmp_path.glob("KWHAVOIDED_*.csv")))
     assert kwh.height == 40 and (kwh["EventType"].fill_null("") == "").all()
+
+
+def doctored_csv(files, path):
+    """Six service points as CSV: a conflicting duplicate for the first, a spike in the second's
+    history, an identical duplicate for the third."""
+    frame = pl.read_parquet(files["measurements"])
+    ids = frame["sp_id"].unique().sort().head(6).to_list()
+    frame = frame.filter(pl.col("sp_id").is_in(ids)).sort("sp_id", "start")
+    first, second, third = (frame.filter(pl.col("sp_id") == i) for i in ids[:3])
+    spike = second[100]["start"][0]
+    rows = pl.concat(
+        [
+            frame.with_columns(
+                pl.when((pl.col("sp_id") == ids[1]) & (pl.col("start") == spike))
+                .then(pl.col("kwh") * 100)
+                .otherwise(pl.col("kwh"))
+                .alias("kwh")
+            ),
+            first[200:201].with_columns(pl.col("kwh") + 0.5),
+            third[300:301],
+        ]
+    )
+    rows.with_columns(pl.col("start").dt.to_string("%Y-%m-%dT%H:%M:%SZ")).write_csv(path)
+    stamp = first[200]["start"][0].strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ids, stamp, spike.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_bad_readings_are_not_averaged_away(files, tmp_path):
+    ids, conflict_at, spike_at = doctored_csv(files, tmp_path / "m.csv")
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    args = (
+        *("kwh-avoided", "-m", tmp_path / "m.csv", "--events", files["events"]),
+        *("--event-id", event_id, "--service-points", files["service_points"]),
+    )
+    result = attempt(*args, "--out-dir", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    kwh = pl.read_csv(next((tmp_path / "a").glob("KWHAVOIDED_*.csv")))
+    assert ids[0] not in kwh["SPId"].to_list()  # conflicting readings: not settled
+    assert sorted(kwh["SPId"].to_list()) == sorted(ids[1:])
+    warnings = pl.read_csv(next((tmp_path / "a").glob("WARNINGS_*.csv")))
+
+    def detail(sp_id, name):
+        row = warnings.filter((pl.col("sp_id") == sp_id) & (pl.col("qualified_name") == name))
+        return row["severity"][0], row["detail"][0]
+
+    assert detail(ids[0], "analytics.measurements.conflicting_duplicate") == ("error", conflict_at)
+    assert detail(ids[1], "analytics.measurements.outlier") == ("warning", spike_at)
+    assert detail(ids[2], "analytics.measurements.duplicate")[0] == "warning"
+    output = one_line(result)
+    assert "error analytics.measurements.conflicting_duplicate" in output
+    assert f"{ids[0]} ({conflict_at})" in output
+    # The outlier rule's parameters are options: a loose enough factor believes the spike.
+    loose = attempt(*args, "--out-dir", tmp_path / "b", "--outlier-factor", "1000")
+    assert loose.exit_code == 0
+    assert "analytics.measurements.outlier" not in one_line(loose)

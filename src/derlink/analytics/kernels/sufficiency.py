@@ -47,6 +47,8 @@ WH_NOT_KWH = "analytics.measurements.wh_not_kwh"
 ERRORS = frozenset({NO_TIME_ZONE, NO_MEASUREMENTS, CONFLICTING_DUPLICATE})
 #: How many rows or intervals a warning's ``detail`` names at most.
 DETAIL_EXAMPLES = 3
+#: No instant, in a row of a warning's instants.
+NO_INSTANT = np.iinfo(np.int64).min
 
 WARNING_SCHEMA: dict[str, Any] = {
     "sp_id": pl.Utf8,
@@ -82,7 +84,7 @@ class WarningLog:
 
     def __init__(self) -> None:
         self._parts: list[
-            tuple[str, str, npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.object_]]
+            tuple[str, str, npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[Any]]
         ] = []
 
     def add(
@@ -91,10 +93,14 @@ class WarningLog:
         description: str,
         sp_ids: npt.NDArray[Any] | Iterable[str | None],
         counts: npt.NDArray[np.integer[Any]] | int = 1,
-        details: npt.NDArray[np.object_] | Iterable[str | None] | None = None,
+        details: npt.NDArray[Any] | Iterable[str | None] | None = None,
     ) -> None:
-        """Record ``qualified_name`` for each service point whose count is positive;
-        ``details`` (one per service point) name the rows or intervals behind it."""
+        """Record ``qualified_name`` for each service point whose count is positive.
+
+        ``details`` name the rows or intervals behind it, one per service point: a text, or a
+        row of UTC instants (microseconds, ``NO_INSTANT`` where none; an int64 array of shape
+        (N, k)), formatted only when the frame is built.
+        """
         ids = sp_ids if isinstance(sp_ids, np.ndarray) else np.asarray(list(sp_ids), dtype=object)
         if ids.size == 0:
             return
@@ -102,11 +108,12 @@ class WarningLog:
         keep = values > 0
         if not keep.any():
             return
-        texts = (
-            np.full(ids.shape, None, dtype=object)
-            if details is None
-            else np.asarray(list(details), dtype=object)
-        )
+        if details is None:
+            texts: npt.NDArray[Any] = np.full(ids.shape, None, dtype=object)
+        elif isinstance(details, np.ndarray) and details.dtype == np.int64:
+            texts = details
+        else:
+            texts = np.asarray(list(details), dtype=object)
         self._parts.append((qualified_name, description, ids[keep], values[keep], texts[keep]))
 
     def extend(self, other: WarningLog) -> None:
@@ -123,7 +130,7 @@ class WarningLog:
                     "severity": "error" if name in ERRORS else "warning",
                     "description": description,
                     "count": counts,
-                    "detail": pl.Series(details.tolist(), dtype=pl.Utf8),
+                    "detail": pl.Series(_detail_texts(details, counts), dtype=pl.Utf8),
                 },
                 schema=WARNING_SCHEMA,
             )
@@ -150,3 +157,30 @@ class WarningLog:
     def service_points_with(self, names: frozenset[str]) -> set[str]:
         """The service points with a warning of one of ``names``."""
         return {sp for name, _, ids, _, _ in self._parts if name in names for sp in ids.tolist()}
+
+
+def _detail_texts(details: npt.NDArray[Any], counts: npt.NDArray[np.int64]) -> list[str | None]:
+    """Details as text: instants as ``2026-07-01T17:00:00Z, …`` (``…`` when the count is
+    larger than the instants named)."""
+    if details.dtype != np.int64:
+        return list(details.tolist())
+    shown = details != NO_INSTANT
+    stamps = np.datetime_as_string(np.where(shown, details, 0).astype("datetime64[us]"), unit="s")
+    texts: list[str | None] = []
+    for row, keep, count in zip(stamps.tolist(), shown.tolist(), counts.tolist(), strict=True):
+        named = [f"{s}Z" for s, k in zip(row, keep, strict=True) if k]
+        more = ", …" if count > len(named) else ""
+        texts.append(", ".join(named) + more if named else None)
+    return texts
+
+
+def first_instants(
+    mask: npt.NDArray[np.bool_], column_starts_us: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """(N, ``DETAIL_EXAMPLES``): the instants of each row's first True columns of ``mask``
+    (N, C), ``NO_INSTANT`` past the last."""
+    out = np.full((mask.shape[0], DETAIL_EXAMPLES), NO_INSTANT, dtype=np.int64)
+    rank = np.cumsum(mask, axis=1) - 1
+    rows, cols = np.nonzero(mask & (rank < DETAIL_EXAMPLES))
+    out[rows, rank[rows, cols]] = column_starts_us[cols]
+    return out

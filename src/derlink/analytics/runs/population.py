@@ -9,7 +9,7 @@ reads them, in that order, into the ``kernels.groups.Population`` the kernels ta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from derlink.analytics.kernels.baselines.names import CALTRACK_HOURLY
@@ -36,6 +36,8 @@ class RunInputs:
     time_zone: str | None = None
     #: The zone of measurement timestamps without an offset (None: such a file is refused).
     timestamps_zone: str | None = None
+    #: What readings are believed (outliers, Wh-looking service points).
+    bounds: ValueBounds = field(default_factory=ValueBounds)
 
 
 class MissingWeather(ValueError):
@@ -66,6 +68,6 @@ def read_population(
         service_points=points,
         history=EventHistory(events, participation),
         holidays=holiday_dates(inputs.holidays, years_of([*events, *([window] if window else [])])),
-        bounds=ValueBounds(),
+        bounds=inputs.bounds,
         weather=read_weather(inputs.weather, inputs.timestamps_zone) if inputs.weather else None,
     )
