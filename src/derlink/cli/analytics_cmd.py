@@ -414,6 +414,7 @@ def baseline(
 ) -> None:
     """Baseline kWh per service point per event interval, beside the actual kWh."""
     from derlink.analytics.runs.baselines import compute_baselines, write_baselines
+    from derlink.analytics.runs.kwh_avoided import summarize
 
     with _reported():
         result = compute_baselines(
@@ -434,6 +435,13 @@ def baseline(
         )
     rows = write_baselines(result, out)
     console.print(f"baselines: {out} ({rows} rows)")
+    summary = summarize(result)
+    _print_run_summary(summary)
+    if not summary.settled:
+        _fail(
+            f"no baseline for any of the {summary.participants} service point(s) of "
+            f"{summary.event_id}'s program (see the warnings)"
+        )
 
 
 @app.command()
@@ -465,9 +473,14 @@ def forecast(
     outlier_percentile: OutlierPercentileOption = None,
     wh_median: WhMedianOption = None,
     batch_size: BatchOption = 8192,
+    as_json: JsonOption = False,
 ) -> None:
     """Expected kW reduction per service point for a coming event window, with P10–P90."""
-    from derlink.analytics.runs.forecast import compute_forecast, write_forecast
+    from derlink.analytics.runs.forecast import (
+        compute_forecast,
+        summarize_forecast,
+        write_forecast,
+    )
 
     # A window that ends before it starts, or a holiday or a time that is not ISO, is a usage
     # error as well.
@@ -489,10 +502,26 @@ def forecast(
                 (outlier_factor, outlier_percentile, wh_median),
             ),
             batch_size=batch_size,
-            progress=_ProgressBar(),
+            progress=_ProgressBar(as_json),
         )
-    service_point_count = write_forecast(result, out)
-    console.print(f"forecast: {out} ({service_point_count} service points)")
+    write_forecast(result, out)
+    summary = summarize_forecast(result)
+    if as_json:
+        print_json({"file": str(out), **asdict(summary)})
+    else:
+        console.print(f"forecast: {out}", highlight=False)
+        console.print(
+            f"forecast {summary.forecast} of {summary.service_points} service point(s) of "
+            f"{summary.program_id}: {summary.expected_kw:.4f} kW expected in all; "
+            f"{summary.without_forecast} without a forecast, {summary.errors} of them in error",
+            highlight=False,
+        )
+        _print_warnings(summary.warnings)
+    if not summary.forecast:
+        _fail(
+            f"nothing forecast: none of the {summary.service_points} service point(s) of "
+            f"{summary.program_id} has an expected load (see the warnings)"
+        )
 
 
 @app.command()
@@ -509,13 +538,36 @@ def scores(
     as_of: Annotated[
         str | None, typer.Option(help="Scoring instant, ISO with offset (default: now).")
     ] = None,
+    timestamps_zone: TimestampsZoneOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Device scores (0–100) from participation history, as an SDCSE file."""
-    from derlink.analytics.runs.scores import run_scores
+    from derlink.analytics.runs.scores import compute_scores, summarize_scores, write_score_files
 
-    moment = parse_iso(as_of) if as_of else datetime.now(UTC)
-    written = run_scores(history, out_dir, moment)
-    console.print(f"device scores: {written.path} ({written.devices} devices)")
+    with _reported((ValueError,)):
+        moment = parse_iso(as_of) if as_of else datetime.now(UTC)
+        result = compute_scores(history, moment, timestamps_zone)
+    written = write_score_files(result, out_dir, moment)
+    summary = summarize_scores(result)
+    if as_json:
+        print_json(
+            {"file": str(written.path), "warnings_file": str(written.warnings), **asdict(summary)}
+        )
+    else:
+        console.print(
+            f"device scores: {written.path}\nwarnings:      {written.warnings}", highlight=False
+        )
+        console.print(
+            f"scored {summary.devices} device(s) from {summary.used} of {summary.rows} history "
+            f"row(s); {summary.rows - summary.used} left out",
+            highlight=False,
+        )
+        _print_warnings(summary.warnings)
+    if not summary.devices:
+        _fail(
+            f"nothing scored: none of the {summary.rows} history row(s) could be scored "
+            "(see the warnings)"
+        )
 
 
 @app.command()

@@ -496,3 +496,63 @@ def test_bad_readings_are_not_averaged_away(files, tmp_path):
     loose = attempt(*args, "--out-dir", tmp_path / "b", "--outlier-factor", "1000")
     assert loose.exit_code == 0
     assert "analytics.measurements.outlier" not in one_line(loose)
+
+
+def forecast_args(files, program_id, out):
+    events = pl.read_csv(files["events"])
+    start = datetime.fromisoformat(events["StartTime"][-1]) + timedelta(days=1)
+    return (
+        *("forecast", "-m", files["measurements"], "--program-id", program_id),
+        *("--start", start.isoformat(), "--end", (start + timedelta(hours=4)).isoformat()),
+        *("--out", out, "--events", files["events"]),
+        *("--service-points", files["service_points"]),
+    )
+
+
+def test_a_forecast_ends_with_its_summary_and_fails_when_it_forecasts_nothing(files, tmp_path):
+    result = attempt(*forecast_args(files, "PRG-SYN", tmp_path / "f.csv"), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    frame = pl.read_csv(tmp_path / "f.csv")
+    assert (summary["forecast"], summary["service_points"]) == (40, 40)
+    assert summary["expected_kw"] == pytest.approx(frame["MeanExpectedKw"].sum(), abs=1e-3)
+    nothing = attempt(*forecast_args(files, "PRG-NONE", tmp_path / "g.csv"))
+    assert nothing.exit_code == 1
+    assert "nothing forecast: none of the 0 service point(s) of PRG-NONE" in one_line(nothing)
+
+
+HISTORY_HEAD = "DeviceId,HeadEndSystem,NicId,EventId,EventStartTime,Outcome,ReductionKw\n"
+
+
+def test_scores_name_the_rows_they_leave_out_and_refuse_naive_times(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text(
+        HISTORY_HEAD + "D1,HE,N1,E1,2026-08-01T16:00:00-07:00,D1SP,1.2\n"
+        "D2,HE,N2,E1,2026-08-01T16:00:00-07:00,D1XX,\n"  # an unknown outcome code
+        "D3,HE,N3,E1,2026-08-01 16:00:00,D1SP,1.0\n"  # no offset
+    )
+    args = ("scores", "--history", history, "--as-of", "2026-09-01T00:00:00Z", "--json")
+    refused = attempt(*args, "--out-dir", tmp_path / "a")
+    assert refused.exit_code == 2
+    assert "1 start time(s) without a UTC offset (first: row 4," in one_line(refused)
+    result = attempt(*args, "--out-dir", tmp_path / "b", "--timestamps-zone", "America/Denver")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["devices"], summary["used"], summary["rows"]) == (2, 2, 3)
+    (kind,) = summary["warnings"]
+    assert kind["name"] == "analytics.history.unknown_outcome"
+    assert kind["examples"] == ["D2 (row 3)"]
+    scores = pl.read_csv(next((tmp_path / "b").glob("SDCSE_*.csv")))
+    assert scores["DeviceId"].to_list() == ["D1", "D3"]
+
+
+def test_scores_that_score_nothing_say_so_and_fail(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text(HISTORY_HEAD + "D1,HE,N1,E1,2026-08-01T16:00:00-07:00,maybe,\n")
+    result = attempt(
+        *("scores", "--history", history, "--out-dir", tmp_path),
+        *("--as-of", "2026-09-01T00:00:00Z"),
+    )
+    assert result.exit_code == 1
+    output = one_line(result)
+    assert "nothing scored" in output and "analytics.history.unknown_outcome" in output

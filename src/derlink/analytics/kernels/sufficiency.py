@@ -42,6 +42,7 @@ NO_MEASUREMENTS = "analytics.measurements.none"
 CONFLICTING_DUPLICATE = "analytics.measurements.conflicting_duplicate"
 OUTLIER = "analytics.measurements.outlier"
 WH_NOT_KWH = "analytics.measurements.wh_not_kwh"
+UNKNOWN_OUTCOME = "analytics.history.unknown_outcome"
 
 #: The kinds that keep a service point out of the computation.
 ERRORS = frozenset({NO_TIME_ZONE, NO_MEASUREMENTS, CONFLICTING_DUPLICATE})
@@ -184,3 +185,9 @@ def first_instants(
     rows, cols = np.nonzero(mask & (rank < DETAIL_EXAMPLES))
     out[rows, rank[rows, cols]] = column_starts_us[cols]
     return out
+
+
+def rows_text(rows: list[int], count: int) -> str:
+    """The first rows behind a warning, ``row 2, 7, …`` (``…`` when ``count`` is larger)."""
+    shown = ", ".join(str(r) for r in rows)
+    return f"row {shown}" + (", …" if count > len(rows) else "")

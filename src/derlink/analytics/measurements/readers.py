@@ -129,7 +129,7 @@ def _without_bad_rows(parsed: pl.DataFrame, warnings: WarningLog, source: str) -
             np.asarray(per_sp["sp_id"].to_list(), dtype=object),
             per_sp["len"].to_numpy(),
             [
-                _rows_text(rows, count)
+                sufficiency.rows_text(rows, count)
                 for rows, count in zip(
                     per_sp["_row"].to_list(), per_sp["len"].to_list(), strict=True
                 )
@@ -141,11 +141,6 @@ def _without_bad_rows(parsed: pl.DataFrame, warnings: WarningLog, source: str) -
         pl.col("start").cast(pl.Datetime("us", "UTC")),
         pl.col("kwh").cast(pl.Float64).fill_null(float("nan")),
     )
-
-
-def _rows_text(rows: list[int], count: int) -> str:
-    shown = ", ".join(str(r) for r in rows)
-    return f"row {shown}" + (", …" if count > len(rows) else "")
 
 
 def read_csv(
