@@ -127,6 +127,7 @@ def test_readings_off_the_interval_grid_are_dropped_and_reported():
     )
     assert grid.dense().tolist() == [[1.0, 2.0]]
     assert counts_by_name(log) == {("A", sufficiency.MISALIGNED): 1}
+    assert details(log, "A", sufficiency.MISALIGNED)[1] == "2026-05-28T20:30:00Z"
 
 
 def history(n=40, spikes=None, scale=1.0):

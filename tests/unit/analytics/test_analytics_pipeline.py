@@ -214,3 +214,24 @@ def test_an_event_day_is_excluded_only_for_the_service_points_that_took_part():
         [False, True, True],  # B: both
         [False, False, False],  # C: another program, not listed
     ]
+
+
+def test_event_intervals_without_a_reading_are_named(world):
+    population, batches, _, context = world
+    event = population.events[-1]
+    first = batches[0]
+    rows = int(first.offsets[1])
+    at = int(np.flatnonzero(first.start_us[:rows] == event.start_us)[0]) + 1  # second interval
+    kwh = first.kwh.copy()
+    kwh[at] = np.nan
+    holed = IntervalBatch(first.sp_ids[:1], first.offsets[:2], first.start_us[:rows], kwh[:rows])
+    run = event_kwh_avoided(
+        [holed], event=event, method=XofYMethod(CAISO_10_IN_10), population=context
+    )
+    (warning,) = [
+        w
+        for w in run.warnings.for_sp(str(first.sp_ids[0]))
+        if w.qualified_name == sufficiency.EVENT_DATA_MISSING
+    ]
+    stamp = np.datetime_as_string(np.datetime64(int(first.start_us[at]), "us"), unit="s")
+    assert (warning.data["count"], warning.data["detail"]) == (1, f"{stamp}Z")

@@ -267,6 +267,7 @@ def _place_irregular(
         f"readings not on the {interval_s}-second interval grid (dropped)",
         ids,
         placed.misaligned,
+        placed.first_misaligned,
     )
     refused: Int64Array = irregular[conflicted]
     return refused
@@ -536,6 +537,7 @@ class _Scattered:
     duplicates: npt.NDArray[np.bool_]  # (N, C) more than one reading
     conflicts: npt.NDArray[np.bool_]  # (N, C) readings whose values differ
     misaligned: Int64Array  # (N,) readings off the grid
+    first_misaligned: Int64Array  # (N, k) their first instants
 
 
 def _scatter(
@@ -571,7 +573,20 @@ def _scatter(
         (readings > 1).reshape(n, columns),
         (valued & (highest != lowest)).reshape(n, columns),
         misaligned,
+        _first_rows(row_sp[~aligned], batch.start_us[~aligned], n),
     )
+
+
+def _first_rows(owners: Int64Array, instants: Int64Array, n: int) -> Int64Array:
+    """(n, k): the first instants of each owner ``0 … n - 1`` (``owners`` sorted)."""
+    out = np.full((n, sufficiency.DETAIL_EXAMPLES), sufficiency.NO_INSTANT, dtype=np.int64)
+    if owners.size == 0:
+        return out
+    first_of_owner = np.searchsorted(owners, owners, side="left")
+    rank = np.arange(owners.size) - first_of_owner
+    shown = rank < sufficiency.DETAIL_EXAMPLES
+    out[owners[shown], rank[shown]] = instants[shown]
+    return out
 
 
 def column_calendar(
