@@ -300,3 +300,27 @@ def test_single_precision_values_are_read_as_float64():
     assert values[0].tolist() == [1.5, 2.25, 3.0]
     assert np.allclose(values[1], [0.1, 0.2, 0.3], rtol=1e-7)
     assert len(log) == 0
+
+
+def test_the_cheap_outlier_screen_misses_no_outlier_the_full_rule_finds():
+    # Rows of ordinary loads with rare spikes of every size: the grid's count of outliers per
+    # row is the rule applied to every value of the row.
+    generator = np.random.default_rng(3)
+    values = generator.gamma(2.0, 0.6, (300, 240))
+    spikes = generator.random(values.shape) < 0.004
+    values[spikes] *= generator.uniform(2, 60, spikes.sum())
+    # Rows whose mean is above their 95th percentile: mostly 0.2 kWh, 4 % of readings 2.5 kWh
+    # (outliers: above 10 × 0.2). Only a true lower bound of the percentile keeps them.
+    values[:20] = 0.2
+    values[:20, ::25] = 2.5
+    rows = batch({f"S{i:03d}": regular(row.tolist()) for i, row in enumerate(values)})
+    log = WarningLog()
+    grid_of(rows, 240, log=log)
+    ordered = np.sort(values, axis=1)
+    percentile = ordered[:, int(np.ceil(0.95 * 240)) - 1]
+    expected = (values > 10 * percentile[:, None]).sum(axis=1)
+    found = counts_by_name(log)
+    counted = [found.get((f"S{i:03d}", sufficiency.OUTLIER), 0) for i in range(300)]
+    assert counted == expected.tolist()
+    assert all(c == 10 for c in counted[:20])
+    assert sum(counted[20:]) > 0

@@ -332,10 +332,11 @@ def _checked_rows(
 
     Row minima, maxima and sums (NaN when the row has a gap) clear most rows in one pass over
     contiguous blocks of ``values`` (all its rows: cheaper than copying the chosen ones out).
-    A row is sorted only when it could hold an outlier or a Wh median: with n readings of mean
-    m, at most (1 − q) n + 1 lie above the q-th percentile, which is therefore at least
-    (m − ((1 − q) + 1/n) max) / q; a row whose maximum is within ``outlier_factor`` × that
-    bound has no outlier, and one whose maximum is below the Wh threshold no Wh median.
+    A row is sorted only when it could hold an outlier or a Wh median. The q-th percentile P
+    is the r-th smallest of n readings, r = ⌈q n⌉: r readings are at most P and n − r at most
+    the maximum M, so the mean m ≤ (q + 1/n) P + (1 − q) M, and P ≥ (m − (1 − q) M) / (q + 1/n).
+    A row whose maximum is within ``outlier_factor`` × that bound has no outlier, and one
+    whose maximum is below the Wh threshold no Wh median.
     """
     n, columns = len(rows), values.shape[1]
     nothing = np.full((n, sufficiency.DETAIL_EXAMPLES), sufficiency.NO_INSTANT, dtype=np.int64)
@@ -349,10 +350,9 @@ def _checked_rows(
     lowest, highest, total = _row_reductions(values, block)
     lowest, highest, total = lowest[rows], highest[rows], total[rows]
     q = checks.bounds.outlier_percentile / 100.0
-    above = (1.0 - q) + 1.0 / columns
     with np.errstate(invalid="ignore"):
         holed = np.isnan(lowest)
-        floor = (total / columns - above * highest) / q
+        floor = (total / columns - (1.0 - q) * highest) / (q + 1.0 / columns)
         suspect = (
             holed
             | (lowest < checks.low)
