@@ -305,7 +305,9 @@ def kwh_avoided(
     out_dir: Annotated[Path, typer.Option(help="Folder for the kWh avoided and kW drop files.")],
     method: Annotated[
         list[str] | None,
-        typer.Option(help=f"Baseline (repeatable): {', '.join(METHOD_NAMES)}."),
+        typer.Option(
+            help=f"Baseline (repeatable; default caiso-10-in-10): {', '.join(METHOD_NAMES)}."
+        ),
     ] = None,
     param: ParamOption = None,
     program_methods: Annotated[
