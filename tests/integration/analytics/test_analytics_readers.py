@@ -291,3 +291,24 @@ def test_naive_weather_timestamps_take_the_stated_zone_or_refuse_the_file(tmp_pa
         read_weather(path)
     weather = read_weather(path, "America/Los_Angeles")
     assert weather.start_us == int(datetime(2026, 7, 1, 12, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+def test_weather_rows_that_cannot_be_read_are_named_by_station_and_row(tmp_path):
+    path = tmp_path / "weather.csv"
+    path.write_text(
+        "station_id,start,temperature_f\n"
+        "WS1,2026-07-01T12:00:00Z,70\n"
+        "WS1,2026-07-01T13:00:00Z,\n"  # no temperature
+        "WS2,yesterday,71\n"  # no time
+        "WS2,2026-07-01T13:00:00Z,72\n"
+    )
+    log = WarningLog()
+    weather = read_weather(path, warnings=log)
+    assert weather.station_ids == ("WS1", "WS2")
+    named = {
+        (w.qualified_name, sp, w.data["detail"]) for sp in ("WS1", "WS2") for w in log.for_sp(sp)
+    }
+    assert named == {
+        (sufficiency.WEATHER_BAD_ROW, "WS1", "row 3"),
+        (sufficiency.WEATHER_BAD_ROW, "WS2", "row 4"),
+    }

@@ -43,6 +43,7 @@ CONFLICTING_DUPLICATE = "analytics.measurements.conflicting_duplicate"
 OUTLIER = "analytics.measurements.outlier"
 WH_NOT_KWH = "analytics.measurements.wh_not_kwh"
 UNKNOWN_OUTCOME = "analytics.history.unknown_outcome"
+WEATHER_BAD_ROW = "analytics.weather.bad_row"
 
 #: The kinds that keep a service point out of the computation.
 ERRORS = frozenset({NO_TIME_ZONE, NO_MEASUREMENTS, CONFLICTING_DUPLICATE})
@@ -191,3 +192,27 @@ def rows_text(rows: list[int], count: int) -> str:
     """The first rows behind a warning, ``row 2, 7, …`` (``…`` when ``count`` is larger)."""
     shown = ", ".join(str(r) for r in rows)
     return f"row {shown}" + (", …" if count > len(rows) else "")
+
+
+def add_row_warnings(
+    log: WarningLog, qualified_name: str, description: str, bad: pl.DataFrame, owner: str, row: str
+) -> None:
+    """Record the rows of ``bad`` as one warning per ``owner`` (a service point, a station, a
+    device), counting its rows and naming the first (column ``row``)."""
+    if bad.is_empty():
+        return
+    per_owner = bad.group_by(owner, maintain_order=True).agg(
+        pl.len(), pl.col(row).head(DETAIL_EXAMPLES)
+    )
+    log.add(
+        qualified_name,
+        description,
+        np.asarray(per_owner[owner].to_list(), dtype=object),
+        per_owner["len"].to_numpy(),
+        [
+            rows_text(rows, count)
+            for rows, count in zip(
+                per_owner[row].to_list(), per_owner["len"].to_list(), strict=True
+            )
+        ],
+    )

@@ -19,7 +19,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from derlink.analytics.errors import InputFileError
@@ -118,23 +117,14 @@ def _without_bad_rows(parsed: pl.DataFrame, warnings: WarningLog, source: str) -
         & pl.col("start").is_not_null()
         & (pl.col("kwh").is_not_null() | pl.col("_blank"))
     )
-    bad = parsed.filter(~usable)
-    if bad.height:
-        per_sp = bad.group_by("sp_id", maintain_order=True).agg(
-            pl.len(), pl.col("_row").head(sufficiency.DETAIL_EXAMPLES)
-        )
-        warnings.add(
-            sufficiency.BAD_ROW,
-            f"rows of {source} without a service point, a time that exists or a number",
-            np.asarray(per_sp["sp_id"].to_list(), dtype=object),
-            per_sp["len"].to_numpy(),
-            [
-                sufficiency.rows_text(rows, count)
-                for rows, count in zip(
-                    per_sp["_row"].to_list(), per_sp["len"].to_list(), strict=True
-                )
-            ],
-        )
+    sufficiency.add_row_warnings(
+        warnings,
+        sufficiency.BAD_ROW,
+        f"rows of {source} without a service point, a time that exists or a number",
+        parsed.filter(~usable),
+        "sp_id",
+        "_row",
+    )
     good = parsed.filter(usable)
     return good.select(
         pl.col("sp_id").cast(pl.Utf8),

@@ -22,6 +22,8 @@ from pathlib import Path
 import polars as pl
 
 from derlink.analytics.errors import InputFileError
+from derlink.analytics.kernels import sufficiency
+from derlink.analytics.kernels.sufficiency import WarningLog
 from derlink.analytics.kernels.weather import Weather
 from derlink.analytics.measurements.readers import OFFSET_AT_END, localized
 
@@ -39,13 +41,14 @@ def _find(columns: list[str], names: set[str]) -> str | None:
     return next((c for c in columns if _key(c) in names), None)
 
 
-def read_weather(path: Path, naive_zone: str | None = None) -> Weather:
+def read_weather(
+    path: Path, naive_zone: str | None = None, warnings: WarningLog | None = None
+) -> Weather:
     """Read a weather file; timestamps without an offset are in ``naive_zone`` (refused when
-    it is None)."""
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        raw = pl.read_parquet(path)
-    else:
-        raw = pl.read_csv(path, infer_schema=False)
+    it is None). A row whose time or temperature cannot be read is left out, named by station
+    and row in ``warnings`` (``analytics.weather.bad_row``)."""
+    csv = path.suffix.lower() not in {".parquet", ".pq"}
+    raw = pl.read_csv(path, infer_schema=False) if csv else pl.read_parquet(path)
     station, start_name = _find(raw.columns, _STATION), _find(raw.columns, _START)
     if station is None or start_name is None:
         raise InputFileError(
@@ -63,12 +66,26 @@ def read_weather(path: Path, naive_zone: str | None = None) -> Weather:
             "temperature_c (or temp_f, tmpf, temp_c, tmpc)",
             columns=raw.columns,
         )
-    frame = raw.select(
+    frame = raw.with_row_index("row", offset=2 if csv else 1).select(
+        "row",
         pl.col(station).cast(pl.Utf8).alias("station_id"),
         pl.col(start_name).alias("start"),
         temperature.alias("temperature_f"),
     )
-    return Weather.from_frame(frame.with_columns(_utc_start(frame, path, naive_zone)))
+    frame = frame.with_columns(_utc_start(frame, path, naive_zone))
+    _report_unread(frame, path, warnings if warnings is not None else WarningLog())
+    return Weather.from_frame(frame.drop("row"))
+
+
+def _report_unread(frame: pl.DataFrame, path: Path, warnings: WarningLog) -> None:
+    sufficiency.add_row_warnings(
+        warnings,
+        sufficiency.WEATHER_BAD_ROW,
+        f"rows of {path.name} without a station, a time that exists or a temperature (left out)",
+        frame.filter(pl.any_horizontal(pl.col("station_id", "start", "temperature_f").is_null())),
+        "station_id",
+        "row",
+    )
 
 
 def _utc_start(frame: pl.DataFrame, path: Path, naive_zone: str | None) -> pl.Expr:
@@ -82,7 +99,12 @@ def _utc_start(frame: pl.DataFrame, path: Path, naive_zone: str | None) -> pl.Ex
     text = pl.col("start").cast(pl.Utf8).str.strip_chars()
     has_offset = text.str.contains(OFFSET_AT_END).fill_null(False)
     if not naive_zone:
-        naive = frame.filter(~has_offset)
+        naive = frame.filter(
+            pl.when(~has_offset)
+            .then(text)
+            .str.to_datetime(time_unit="us", strict=False)
+            .is_not_null()
+        )
         if naive.height:
             _stated(None, path, f"{naive.height} timestamp(s), the first {naive['start'][0]!r},")
         return text.str.to_datetime(time_unit="us", time_zone="UTC", strict=False).alias("start")

@@ -17,6 +17,7 @@ import polars as pl
 from derlink.analytics.kernels.baselines.methods import method_of
 from derlink.analytics.kernels.baselines.results import EventSavings
 from derlink.analytics.kernels.kwh_avoided import Settlement
+from derlink.analytics.kernels.sufficiency import WarningLog
 from derlink.analytics.runs.inputs import find_event, read_events
 from derlink.analytics.runs.kwh_avoided import KwhAvoided, settle_over
 from derlink.analytics.runs.outputs import write_csv
@@ -42,10 +43,12 @@ def compute_baselines(
     all_events = read_events(events)
     event = find_event(all_events, event_id)
     require_weather(inputs, [method])
+    log = WarningLog()
     (result,) = settle_over(
         measurements,
         [Settlement(event, method_of(method), method)],
-        population=read_population(inputs, all_events),
+        log,
+        population=read_population(inputs, all_events, warnings=log),
         label=f"{event_id} baseline",
         batch_size=batch_size,
         progress=progress,

@@ -57,9 +57,9 @@ def compute_forecast(
     window = Event(WINDOW_ID, program_id, "", start, end)
     require_weather(inputs, [method])
     past = read_events(events) if events else []
-    population = read_population(inputs, past, window)
-    rows = read_kwh_avoided_totals(history)
     log = WarningLog()
+    population = read_population(inputs, past, window, log)
+    rows = read_kwh_avoided_totals(history)
     run = forecast_window(
         tracked_batches(
             measurements, batch_size, log, "forecast", progress, inputs.timestamps_zone

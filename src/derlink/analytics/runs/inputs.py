@@ -159,7 +159,7 @@ def read_history(path: Path, naive_zone: str | None = None) -> pl.DataFrame:
     found = next((names[n] for n in starts if n in names), None)
     if found is not None and raw.schema[found] == pl.Utf8:
         start = _history_start(raw, found, path, naive_zone)
-    elif found is not None and raw.schema[found] == pl.Datetime("us", None):
+    elif found is not None and _naive_datetime(raw.schema[found]):
         if naive_zone is None:
             raise InputFileError(
                 f"{path.name}: {found} holds times without a zone; state it with --timestamps-zone"
@@ -177,13 +177,18 @@ def read_history(path: Path, naive_zone: str | None = None) -> pl.DataFrame:
     )
 
 
+def _naive_datetime(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, pl.Datetime) and dtype.time_zone is None
+
+
 def _history_start(raw: pl.DataFrame, column: str, path: Path, naive_zone: str | None) -> pl.Expr:
     """A text start column as UTC instants: with an offset, or naive in ``naive_zone``."""
     text = pl.col(column).str.strip_chars()
     has_offset = text.str.contains(OFFSET_AT_END).fill_null(False)
     aware = text.str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+    naive = pl.when(~has_offset).then(text).str.to_datetime(time_unit="us", strict=False)
     if naive_zone is None:
-        unzoned = raw.filter(~has_offset & text.is_not_null() & (text != ""))
+        unzoned = raw.filter(naive.is_not_null())
         if unzoned.height:
             raise InputFileError(
                 f"{path.name}: {unzoned.height} start time(s) without a UTC offset (first: row "
@@ -191,7 +196,6 @@ def _history_start(raw: pl.DataFrame, column: str, path: Path, naive_zone: str |
                 "--timestamps-zone"
             )
         return aware
-    naive = pl.when(~has_offset).then(text).str.to_datetime(time_unit="us", strict=False)
     return pl.when(has_offset).then(aware).otherwise(_local(naive, naive_zone))
 
 

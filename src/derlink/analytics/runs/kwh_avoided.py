@@ -118,10 +118,12 @@ def compute_kwh_avoided(
     """
     all_events = read_events(events)
     settlements = _settlements(all_events, asked, inputs)
+    log = WarningLog()
     return settle_over(
         measurements,
         settlements,
-        population=read_population(inputs, all_events),
+        log,
+        population=read_population(inputs, all_events, warnings=log),
         label=", ".join(f"{s.event.event_id} ({s.method_name})" for s in settlements),
         batch_size=batch_size,
         progress=progress,
@@ -132,6 +134,7 @@ def compute_kwh_avoided(
 def settle_over(
     measurements: Path,
     settlements: Sequence[Settlement],
+    log: WarningLog,
     *,
     population: Population,
     label: str,
@@ -140,8 +143,8 @@ def settle_over(
     naive_zone: str | None,
 ) -> list[KwhAvoided]:
     """The kernel over the measurement file's batches for each settlement, each one's warnings
-    after the reading's. (The baselines run is this too, for the program.)"""
-    log = WarningLog()
+    after the reading's (``log``, which may hold the other inputs' already). (The baselines run
+    is this too, for the program.)"""
     runs = settle_all(
         tracked_batches(measurements, batch_size, log, label, progress, naive_zone),
         settlements,

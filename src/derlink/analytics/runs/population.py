@@ -16,6 +16,7 @@ from derlink.analytics.kernels.baselines.names import CALTRACK_HOURLY
 from derlink.analytics.kernels.events import Event, EventHistory, ServicePoints
 from derlink.analytics.kernels.grid import ValueBounds
 from derlink.analytics.kernels.groups import Population
+from derlink.analytics.kernels.sufficiency import WarningLog
 from derlink.analytics.measurements.weather import read_weather
 from derlink.analytics.runs.calendars import holiday_dates, years_of
 from derlink.analytics.runs.inputs import read_participation, read_service_points
@@ -54,10 +55,14 @@ def require_weather(inputs: RunInputs, methods: Sequence[str]) -> None:
 
 
 def read_population(
-    inputs: RunInputs, events: Sequence[Event], window: Event | None = None
+    inputs: RunInputs,
+    events: Sequence[Event],
+    window: Event | None = None,
+    warnings: WarningLog | None = None,
 ) -> Population:
     """The run's population; ``events`` are the past events whose days baselines skip, and
-    ``window`` a coming window the run is for (its year's holidays are wanted too)."""
+    ``window`` a coming window the run is for (its year's holidays are wanted too). Weather
+    rows that cannot be read go to ``warnings``."""
     points = (
         read_service_points(inputs.service_points, inputs.time_zone)
         if inputs.service_points
@@ -69,5 +74,7 @@ def read_population(
         history=EventHistory(events, participation),
         holidays=holiday_dates(inputs.holidays, years_of([*events, *([window] if window else [])])),
         bounds=inputs.bounds,
-        weather=read_weather(inputs.weather, inputs.timestamps_zone) if inputs.weather else None,
+        weather=read_weather(inputs.weather, inputs.timestamps_zone, warnings)
+        if inputs.weather
+        else None,
     )

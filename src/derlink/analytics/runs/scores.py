@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from derlink.analytics.kernels import sufficiency
@@ -69,23 +68,9 @@ def compute_scores(history: Path, as_of: datetime, naive_zone: str | None = None
     frame = read_history(history, naive_zone)
     log = WarningLog()
     for kind, description, unusable in _UNUSABLE:
-        bad = frame.filter(unusable)
-        if bad.height:
-            per_device = bad.group_by("device_id", maintain_order=True).agg(
-                pl.len(), pl.col("row").head(sufficiency.DETAIL_EXAMPLES)
-            )
-            log.add(
-                kind,
-                description,
-                np.asarray(per_device["device_id"].to_list(), dtype=object),
-                per_device["len"].to_numpy(),
-                [
-                    sufficiency.rows_text(rows, count)
-                    for rows, count in zip(
-                        per_device["row"].to_list(), per_device["len"].to_list(), strict=True
-                    )
-                ],
-            )
+        sufficiency.add_row_warnings(
+            log, kind, description, frame.filter(unusable), "device_id", "row"
+        )
     usable = frame.filter(~pl.any_horizontal([u for _, _, u in _UNUSABLE]))
     scores = device_scores(usable.drop("row"), as_of=as_of)
     return Scores(scores, frame.height, usable.height, log)
