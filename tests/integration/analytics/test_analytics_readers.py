@@ -312,3 +312,18 @@ def test_weather_rows_that_cannot_be_read_are_named_by_station_and_row(tmp_path)
         (sufficiency.WEATHER_BAD_ROW, "WS1", "row 3"),
         (sufficiency.WEATHER_BAD_ROW, "WS2", "row 4"),
     }
+
+
+def test_green_button_readings_skipped_are_named_by_their_start(tmp_path):
+    path = tmp_path / "gb.xml"
+    text = (DATA / "green_button.xml").read_text()
+    path.write_text(text.replace("<value>965000</value>", ""))
+    log = WarningLog()
+    frame = read_espi(path, warnings=log)
+    assert frame.height == 2
+    (bad,) = log.for_sp("SP-GB-1")
+    assert (bad.qualified_name, bad.data["count"], bad.data["detail"]) == (
+        sufficiency.BAD_ROW,
+        1,
+        "2026-07-01T01:00:00Z (no start or value)",
+    )

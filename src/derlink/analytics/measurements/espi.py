@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,18 @@ def _links(entry: ET.Element) -> dict[str, list[str]]:
     for link in entry.findall(ATOM + "link"):
         links.setdefault(link.get("rel", ""), []).append(link.get("href", ""))
     return links
+
+
+def _when(item: ET.Element, why: str) -> str:
+    """A skipped reading named by its start (UTC) and why it was skipped."""
+    start = _int(item.find(ESPI + "timePeriod"), "start", -1)
+    at = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if start >= 0 else "?"
+    return f"{at} ({why})"
+
+
+def _first(labels: list[str]) -> str:
+    shown = labels[: sufficiency.DETAIL_EXAMPLES]
+    return ", ".join(shown) + (", …" if len(labels) > len(shown) else "")
 
 
 def _parse(path: Path) -> ET.Element:
@@ -126,7 +139,7 @@ def read_espi(
     sp_ids: list[str] = []
     starts: list[int] = []
     values: list[float] = []
-    skipped: dict[str, int] = {}
+    skipped: dict[str, list[str]] = {}
     default_type = (
         next(iter(reading_types.values()))
         if len(reading_types) == 1
@@ -137,7 +150,8 @@ def read_espi(
         kind = reading_types.get(meter_reading_type.get(reading, ""), default_type)
         readings = block.findall(ESPI + "IntervalReading")
         if kind.uom != UOM_WATT_HOUR or kind.flow_direction != FLOW_FORWARD:
-            skipped[name] = skipped.get(name, 0) + len(readings)
+            what = f"uom {kind.uom}, flow {kind.flow_direction}"
+            skipped.setdefault(name, []).extend(_when(item, what) for item in readings)
             continue
         scale = 10.0**kind.multiplier / 1000.0  # Wh × 10^multiplier → kWh
         for item in readings:
@@ -145,7 +159,7 @@ def read_espi(
             value = item.find(ESPI + "value")
             start = _int(period, "start", -1)
             if start < 0 or value is None or value.text is None:
-                skipped[name] = skipped.get(name, 0) + 1
+                skipped.setdefault(name, []).append(_when(item, "no start or value"))
                 continue
             sp_ids.append(name)
             starts.append(start * 1_000_000)
@@ -155,7 +169,8 @@ def read_espi(
             sufficiency.BAD_ROW,
             "ESPI readings skipped: not delivered Wh, or without a start or a value",
             list(skipped),
-            np.asarray(list(skipped.values())),
+            np.asarray([len(v) for v in skipped.values()]),
+            [_first(v) for v in skipped.values()],
         )
     return pl.DataFrame(
         {
