@@ -5,8 +5,9 @@
         └── InputFileError           an input file cannot be used at all (missing column,
                                      unreadable format, naive timestamps, not sorted)
 
-Problems *inside* the data (gaps, duplicates, out-of-range values) are never errors: they are
-reported as sufficiency warnings (``sufficiency.py``) and the run carries on.
+Problems *inside* the data (gaps, duplicates, outliers) never stop a run: they are reported as
+sufficiency warnings (``sufficiency.py``), those that keep a service point out of the run as
+error rows, and the run carries on with the others.
 """
 
 from __future__ import annotations

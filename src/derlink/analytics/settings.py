@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from derlink.common.errors import ConfigurationError
 from derlink.platform.settings import number
 
 
@@ -19,6 +20,15 @@ class AnalyticsSettings:
     #: name not allowed), set aside: the technical recipients.
     intake_notify_to: tuple[str, ...] = ("integration-ops@utility.example",)
 
+    #: Readings are believed up to this factor × the service point's own
+    #: ``outlier_percentile``-th percentile over a run's window; above it they are outliers,
+    #: read as missing and reported.
+    outlier_factor: float = 10.0
+    outlier_percentile: float = 95.0
+    #: A service point whose median reading is above this many kWh per hour is flagged as
+    #: probably reading Wh (a median load of 100 kW: far above a home's or a small business's).
+    wh_median_kwh_per_hour: float = 100.0
+
     #: The file stores analytics owns: its object storage (files in) and its content server
     #: (files out).
     stores: ClassVar[tuple[str, ...]] = ("analytics-storage", "analytics-content")
@@ -26,11 +36,23 @@ class AnalyticsSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AnalyticsSettings:
         notify = env.get("DERLINK_INTAKE_NOTIFY_TO")
+        percentile = number(env, "DERLINK_ANALYTICS_OUTLIER_PERCENTILE", cls.outlier_percentile)
+        if percentile > 100:
+            raise ConfigurationError(
+                f"DERLINK_ANALYTICS_OUTLIER_PERCENTILE must be at most 100, not {percentile:g}"
+            )
         return cls(
             intake_interval_s=number(env, "DERLINK_INTAKE_INTERVAL_S", cls.intake_interval_s),
             intake_notify_to=(
                 tuple(a.strip() for a in notify.split(",") if a.strip())
                 if notify
                 else cls.intake_notify_to
+            ),
+            outlier_factor=number(
+                env, "DERLINK_ANALYTICS_OUTLIER_FACTOR", cls.outlier_factor, at_least=1
+            ),
+            outlier_percentile=percentile,
+            wh_median_kwh_per_hour=number(
+                env, "DERLINK_ANALYTICS_WH_MEDIAN_KWH_PER_HOUR", cls.wh_median_kwh_per_hour
             ),
         )

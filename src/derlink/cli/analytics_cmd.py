@@ -14,8 +14,9 @@ unknown event or method: a usage error).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -37,6 +38,8 @@ from derlink.analytics.kernels.baselines.names import METHOD_NAMES
 
 if TYPE_CHECKING:
     from derlink.analytics.runs.kwh_avoided import RunSummary
+    from derlink.analytics.runs.population import RunInputs
+    from derlink.analytics.runs.summary import WarningKind
 from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
 
 # The runs (polars, pyarrow, numpy) are imported by the commands that use them: the CLI's help
@@ -48,6 +51,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
+err_console = Console(soft_wrap=True, stderr=True)
 
 
 @app.callback()
@@ -76,8 +80,40 @@ ServicePointsOption = Annotated[
         help="Service points CSV: SPId, TimeZone, ProgramId, StationId.",
     ),
 ]
+
+
+def _zone(name: str | None) -> str | None:
+    """An IANA time zone name, checked (a usage error otherwise)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(
+            f"unknown time zone {name!r} (an IANA name: America/New_York)"
+        ) from None
+    return name
+
+
 TimeZoneOption = Annotated[
-    str, typer.Option("--time-zone", help="Time zone of service points the file does not list.")
+    str | None,
+    typer.Option(
+        "--time-zone",
+        callback=_zone,
+        help="Time zone of service points the service point file gives none for (without it, "
+        "such a service point is an error).",
+    ),
+]
+TimestampsZoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--timestamps-zone",
+        callback=_zone,
+        help="Zone of measurement timestamps without a UTC offset (naive local times); without "
+        "it such a file is refused.",
+    ),
 ]
 WeatherOption = Annotated[
     Path | None,
@@ -86,23 +122,82 @@ WeatherOption = Annotated[
     ),
 ]
 HolidaysOption = Annotated[
-    str, typer.Option(help="Holidays (baseline day type), comma separated YYYY-MM-DD.")
+    str,
+    typer.Option(
+        help="Holidays (a baseline day type), comma separated: nerc (NERC's six), a country "
+        "code with an optional subdivision (US, US-CA: that calendar), dates YYYY-MM-DD."
+    ),
 ]
 BatchOption = Annotated[int, typer.Option(help="Service points per batch.")]
+OutlierFactorOption = Annotated[
+    float | None,
+    typer.Option(
+        min=1.0,
+        help="A reading above this × the service point's own percentile (--outlier-percentile) "
+        "is an outlier, read as missing (default: DERLINK_ANALYTICS_OUTLIER_FACTOR, 10).",
+    ),
+]
+OutlierPercentileOption = Annotated[
+    float | None,
+    typer.Option(
+        min=1.0,
+        max=100.0,
+        help="The percentile of the outlier rule (default: "
+        "DERLINK_ANALYTICS_OUTLIER_PERCENTILE, 95).",
+    ),
+]
+WhMedianOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wh-median",
+        min=1.0,
+        help="A service point whose median reading is above this many kWh per hour is flagged "
+        "as reading Wh (default: DERLINK_ANALYTICS_WH_MEDIAN_KWH_PER_HOUR, 100).",
+    ),
+]
+
+
+def _inputs(
+    service_points: Path | None,
+    participation: Path | None,
+    weather: Path | None,
+    holidays: str,
+    zones: tuple[str | None, str | None],
+    rule: tuple[float | None, float | None, float | None],
+) -> RunInputs:
+    """A run's inputs from its options; the reading rule's defaults are the settings'."""
+    import os
+
+    from derlink.analytics.kernels.grid import ValueBounds
+    from derlink.analytics.runs.population import RunInputs
+    from derlink.analytics.settings import AnalyticsSettings
+
+    settings = AnalyticsSettings.from_env(os.environ)
+    factor, percentile, wh_median = rule
+    bounds = ValueBounds(
+        outlier_factor=settings.outlier_factor if factor is None else factor,
+        outlier_percentile=settings.outlier_percentile if percentile is None else percentile,
+        wh_median_kwh_per_hour=(
+            settings.wh_median_kwh_per_hour if wh_median is None else wh_median
+        ),
+    )
+    return RunInputs(service_points, participation, weather, holidays, *zones, bounds)
+
+
 MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHOD_NAMES)}.")]
 
 
 class _ProgressBar:
     """A run's progress (``runs.progress.Progress``) as a bar of the rows read."""
 
-    def __init__(self) -> None:
+    def __init__(self, to_stderr: bool = False) -> None:
         self._bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("rows"),
             TimeElapsedColumn(),
-            console=console,
+            console=err_console if to_stderr else console,
             transient=False,
         )
         self._task: TaskID | None = None
@@ -125,10 +220,19 @@ class _ProgressBar:
 def _reported(usage_errors: tuple[type[ValueError], ...] = ()) -> Iterator[None]:
     """A run's errors as the CLI shows them: an unusable file as ``error:`` and exit 2; an
     unknown event or method, or another bad value (``usage_errors``), as a usage error."""
-    from derlink.analytics.kernels.baselines.methods import UnknownMethod
+    from derlink.analytics.kernels.baselines.methods import UnknownMethod, UnknownParameter
+    from derlink.analytics.runs.calendars import UnknownHolidays
     from derlink.analytics.runs.inputs import UnknownEvent
+    from derlink.analytics.runs.population import MissingWeather
 
-    usage: tuple[type[Exception], ...] = (UnknownEvent, UnknownMethod, *usage_errors)
+    usage: tuple[type[Exception], ...] = (
+        UnknownEvent,
+        UnknownMethod,
+        UnknownParameter,
+        UnknownHolidays,
+        MissingWeather,
+        *usage_errors,
+    )
     try:
         yield
     except AnalyticsError as exc:
@@ -138,24 +242,52 @@ def _reported(usage_errors: tuple[type[ValueError], ...] = ()) -> Iterator[None]
         raise typer.BadParameter(str(exc)) from exc
 
 
-def _print_run_summary(summary: RunSummary) -> None:
-    """A run's end in words: what it settled, what it could not, each kind of warning with the
-    first service points it names (every one is in the warnings file)."""
-    console.print(
-        f"settled {summary.settled} of {summary.participants} participating service point(s): "
-        f"{summary.total_kwh_avoided:.4f} kWh avoided in all; "
-        f"{summary.without_baseline} without a baseline",
-        highlight=False,
-    )
-    if not summary.warnings:
-        console.print("no warnings")
-    for kind in summary.warnings:
+def _print_warnings(kinds: Sequence[WarningKind]) -> None:
+    """Each kind of warning with the first service points (and rows or intervals) it names."""
+    if not kinds:
+        console.print("  no warnings")
+    for kind in kinds:
         more = " …" if kind.service_points > len(kind.examples) else ""
         console.print(
-            f"  {kind.name}: {kind.description} — {kind.service_points} service point(s): "
-            f"{', '.join(kind.examples)}{more}",
+            f"  {kind.severity} {kind.name}: {kind.description} — {kind.service_points} "
+            f"service point(s): {'; '.join(kind.examples)}{more}",
             highlight=False,
         )
+
+
+def _print_run_summary(summary: RunSummary) -> None:
+    """A settlement's end in words: what it settled, what it could not, each kind of warning
+    with the first service points it names (every one is in the warnings file)."""
+    console.print(
+        f"{summary.event_id} ({summary.method}): settled {summary.settled} of "
+        f"{summary.participants} participating service point(s): "
+        f"{summary.total_kwh_avoided:.4f} kWh avoided in all; "
+        f"{summary.without_baseline} without a baseline, {summary.errors} of them in error",
+        highlight=False,
+    )
+    _print_warnings(summary.warnings)
+
+
+def _params(values: list[str] | None) -> dict[str, str]:
+    """``--param KEY=VALUE`` options as a mapping (a usage error without ``=``)."""
+    params = {}
+    for value in values or []:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--param")
+        params[key.strip()] = text.strip()
+    return params
+
+
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="A method parameter KEY=VALUE (repeatable): lookback_days=30, "
+        "selections.WEEKDAY.y=5, selections.WEEKDAY.x=5, adjustment.cap_up=0.3, "
+        "min_training_hours=336 … (docs/analytics.md).",
+    ),
+]
 
 
 @app.command("kwh-avoided")
@@ -164,12 +296,20 @@ def kwh_avoided(
     events: Annotated[
         Path,
         typer.Option(
-            exists=True, dir_okay=False, help="Events CSV: EventId, EventType, ProgramId, …"
+            exists=True, dir_okay=False, help="Events CSV: EventId, ProgramId, StartTime, …"
         ),
     ],
-    event_id: Annotated[str, typer.Option(help="The event to settle.")],
+    event_id: Annotated[
+        list[str], typer.Option(help="An event to settle (repeatable: one pass for all).")
+    ],
     out_dir: Annotated[Path, typer.Option(help="Folder for the kWh avoided and kW drop files.")],
-    method: MethodOption = "caiso-10-in-10",
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Baseline (repeatable; default caiso-10-in-10): {', '.join(METHOD_NAMES)}."
+        ),
+    ] = None,
+    param: ParamOption = None,
     program_methods: Annotated[
         Path | None,
         typer.Option(
@@ -183,42 +323,70 @@ def kwh_avoided(
     ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
-    time_zone: TimeZoneOption = "UTC",
+    time_zone: TimeZoneOption = None,
+    timestamps_zone: TimestampsZoneOption = None,
+    outlier_factor: OutlierFactorOption = None,
+    outlier_percentile: OutlierPercentileOption = None,
+    wh_median: WhMedianOption = None,
     batch_size: BatchOption = 8192,
+    as_json: JsonOption = False,
 ) -> None:
-    """Settle one event: kWh avoided and kW drop per service point."""
+    """Settle events: kWh avoided and kW drop per service point, per event and method."""
     from derlink.analytics.runs.kwh_avoided import (
+        Asked,
         compute_kwh_avoided,
         summarize,
         write_kwh_avoided,
     )
-    from derlink.analytics.runs.population import RunInputs
 
+    asked = Asked(event_id, method or ["caiso-10-in-10"], program_methods, _params(param))
     with _reported():
-        result = compute_kwh_avoided(
+        results = compute_kwh_avoided(
             measurements=measurements,
             events=events,
-            event_id=event_id,
-            method=method,
-            program_methods=program_methods,
-            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            asked=asked,
+            inputs=_inputs(
+                service_points,
+                participation,
+                weather,
+                holidays,
+                (time_zone, timestamps_zone),
+                (outlier_factor, outlier_percentile, wh_median),
+            ),
             batch_size=batch_size,
-            progress=_ProgressBar(),
+            progress=_ProgressBar(as_json),
         )
-    files = write_kwh_avoided(result, out_dir)
-    console.print(
-        f"kWh avoided: {files.kwh_avoided}\nkW drop:     {files.kw_drop}\n"
-        f"warnings:    {files.warnings}",
-        highlight=False,
-    )
-    summary = summarize(result)
-    _print_run_summary(summary)
-    if not summary.settled:
-        console.print(
-            f"[red]error:[/red] nothing settled: none of the {summary.participants} "
-            "participating service point(s) has a baseline (see the warnings above)"
+    answers = []
+    for result in results:
+        files = write_kwh_avoided(result, out_dir)
+        summary = summarize(result)
+        answers.append((files, summary))
+        if not as_json:
+            console.print(
+                f"kWh avoided: {files.kwh_avoided}\nkW drop:     {files.kw_drop}\n"
+                f"warnings:    {files.warnings}",
+                highlight=False,
+            )
+            _print_run_summary(summary)
+    if as_json:
+        print_json(
+            [{"files": {k: str(v) for k, v in asdict(f).items()}, **asdict(s)} for f, s in answers]
         )
-        raise typer.Exit(1)
+    failed = [s for _, s in answers if not s.settled]
+    if failed:
+        _fail(
+            "nothing settled for "
+            + ", ".join(
+                f"{s.event_id} ({s.method}, {s.participants} participant(s))" for s in failed
+            )
+            + ": no participant has a baseline (see the warnings)"
+        )
+
+
+def _fail(message: str) -> None:
+    """A run that produced nothing: one line on standard error, exit 1."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -239,12 +407,16 @@ def baseline(
     ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
-    time_zone: TimeZoneOption = "UTC",
+    time_zone: TimeZoneOption = None,
+    timestamps_zone: TimestampsZoneOption = None,
+    outlier_factor: OutlierFactorOption = None,
+    outlier_percentile: OutlierPercentileOption = None,
+    wh_median: WhMedianOption = None,
     batch_size: BatchOption = 8192,
 ) -> None:
     """Baseline kWh per service point per event interval, beside the actual kWh."""
     from derlink.analytics.runs.baselines import compute_baselines, write_baselines
-    from derlink.analytics.runs.population import RunInputs
+    from derlink.analytics.runs.kwh_avoided import summarize
 
     with _reported():
         result = compute_baselines(
@@ -252,12 +424,26 @@ def baseline(
             events=events,
             event_id=event_id,
             method=method,
-            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            inputs=_inputs(
+                service_points,
+                participation,
+                weather,
+                holidays,
+                (time_zone, timestamps_zone),
+                (outlier_factor, outlier_percentile, wh_median),
+            ),
             batch_size=batch_size,
             progress=_ProgressBar(),
         )
     rows = write_baselines(result, out)
     console.print(f"baselines: {out} ({rows} rows)")
+    summary = summarize(result)
+    _print_run_summary(summary)
+    if not summary.settled:
+        _fail(
+            f"no baseline for any of the {summary.participants} service point(s) of "
+            f"{summary.event_id}'s program (see the warnings)"
+        )
 
 
 @app.command()
@@ -283,12 +469,20 @@ def forecast(
     ] = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
-    time_zone: TimeZoneOption = "UTC",
+    time_zone: TimeZoneOption = None,
+    timestamps_zone: TimestampsZoneOption = None,
+    outlier_factor: OutlierFactorOption = None,
+    outlier_percentile: OutlierPercentileOption = None,
+    wh_median: WhMedianOption = None,
     batch_size: BatchOption = 8192,
+    as_json: JsonOption = False,
 ) -> None:
     """Expected kW reduction per service point for a coming event window, with P10–P90."""
-    from derlink.analytics.runs.forecast import compute_forecast, write_forecast
-    from derlink.analytics.runs.population import RunInputs
+    from derlink.analytics.runs.forecast import (
+        compute_forecast,
+        summarize_forecast,
+        write_forecast,
+    )
 
     # A window that ends before it starts, or a holiday or a time that is not ISO, is a usage
     # error as well.
@@ -301,12 +495,35 @@ def forecast(
             history=history or [],
             method=method,
             events=events,
-            inputs=RunInputs(service_points, participation, weather, holidays, time_zone),
+            inputs=_inputs(
+                service_points,
+                participation,
+                weather,
+                holidays,
+                (time_zone, timestamps_zone),
+                (outlier_factor, outlier_percentile, wh_median),
+            ),
             batch_size=batch_size,
-            progress=_ProgressBar(),
+            progress=_ProgressBar(as_json),
         )
-    service_point_count = write_forecast(result, out)
-    console.print(f"forecast: {out} ({service_point_count} service points)")
+    write_forecast(result, out)
+    summary = summarize_forecast(result)
+    if as_json:
+        print_json({"file": str(out), **asdict(summary)})
+    else:
+        console.print(f"forecast: {out}", highlight=False)
+        console.print(
+            f"forecast {summary.forecast} of {summary.service_points} service point(s) of "
+            f"{summary.program_id}: {summary.expected_kw:.4f} kW expected in all; "
+            f"{summary.without_forecast} without a forecast, {summary.errors} of them in error",
+            highlight=False,
+        )
+        _print_warnings(summary.warnings)
+    if not summary.forecast:
+        _fail(
+            f"nothing forecast: none of the {summary.service_points} service point(s) of "
+            f"{summary.program_id} has an expected load (see the warnings)"
+        )
 
 
 @app.command()
@@ -323,13 +540,36 @@ def scores(
     as_of: Annotated[
         str | None, typer.Option(help="Scoring instant, ISO with offset (default: now).")
     ] = None,
+    timestamps_zone: TimestampsZoneOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Device scores (0–100) from participation history, as an SDCSE file."""
-    from derlink.analytics.runs.scores import run_scores
+    from derlink.analytics.runs.scores import compute_scores, summarize_scores, write_score_files
 
-    moment = parse_iso(as_of) if as_of else datetime.now(UTC)
-    written = run_scores(history, out_dir, moment)
-    console.print(f"device scores: {written.path} ({written.devices} devices)")
+    with _reported((ValueError,)):
+        moment = parse_iso(as_of) if as_of else datetime.now(UTC)
+        result = compute_scores(history, moment, timestamps_zone)
+    written = write_score_files(result, out_dir, moment)
+    summary = summarize_scores(result)
+    if as_json:
+        print_json(
+            {"file": str(written.path), "warnings_file": str(written.warnings), **asdict(summary)}
+        )
+    else:
+        console.print(
+            f"device scores: {written.path}\nwarnings:      {written.warnings}", highlight=False
+        )
+        console.print(
+            f"scored {summary.devices} device(s) from {summary.used} of {summary.rows} history "
+            f"row(s); {summary.rows - summary.used} left out",
+            highlight=False,
+        )
+        _print_warnings(summary.warnings)
+    if not summary.devices:
+        _fail(
+            f"nothing scored: none of the {summary.rows} history row(s) could be scored "
+            "(see the warnings)"
+        )
 
 
 @app.command()

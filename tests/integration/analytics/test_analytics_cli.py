@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -26,8 +27,13 @@ def files(tmp_path_factory):
     )
 
 
+def attempt(*args):
+    """The command's result, whatever its exit code."""
+    return runner.invoke(app, [str(a) for a in args])
+
+
 def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
+    result = attempt(*args)
     assert result.exit_code == 0, result.output
     invoke.last = result  # type: ignore[attr-defined]
     return result
@@ -255,3 +261,298 @@ def test_a_broken_measurement_file_is_a_clear_error(files, tmp_path):
     )
     assert result.exit_code == 2
     assert "lacks column" in result.output
+
+
+def test_an_unknown_holiday_calendar_is_a_usage_error(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][0]
+    result = attempt(
+        "kwh-avoided",
+        *("-m", files["measurements"], "--events", files["events"], "--event-id", event_id),
+        *("--out-dir", tmp_path, "--holidays", "nerc,Narnia"),
+    )
+    assert result.exit_code == 2, result.output
+    assert "unknown holidays 'Narnia'" in " ".join(result.output.split())
+
+
+def settle(files, out, *extra):
+    """``kwh-avoided`` of the last event over the population's files, whatever its exit."""
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    return attempt(
+        "kwh-avoided",
+        *("-m", files["measurements"], "--events", files["events"], "--event-id", event_id),
+        *("--out-dir", out, *extra),
+    )
+
+
+def one_line(result):
+    return " ".join(result.output.split())
+
+
+def test_a_service_point_without_a_time_zone_is_an_error_unless_the_run_states_one(files, tmp_path):
+    # No service point file: no zone for anybody, and none is guessed.
+    result = settle(files, tmp_path / "a")
+    assert result.exit_code == 1, result.output
+    assert "error analytics.service_point.no_time_zone" in one_line(result)
+    assert "nothing settled" in one_line(result)
+    warnings = pl.read_csv(next((tmp_path / "a").glob("WARNINGS_*.csv")))
+    assert set(warnings.filter(pl.col("severity") == "error")["qualified_name"]) == {
+        "analytics.service_point.no_time_zone"
+    }
+    stated = settle(files, tmp_path / "b", "--time-zone", "America/Los_Angeles")
+    assert stated.exit_code == 0, stated.output
+    assert "settled 40 of 40" in one_line(stated)
+
+
+def test_an_unknown_time_zone_is_a_usage_error(files, tmp_path):
+    result = settle(files, tmp_path, "--time-zone", "Mars/Olympus")
+    assert result.exit_code == 2
+    assert "unknown time zone 'Mars/Olympus'" in one_line(result)
+
+
+def naive_csv(files, path, sp_count=6):
+    """The first service points' measurements as naive Pacific local times (a utility export)."""
+    frame = pl.read_parquet(files["measurements"])
+    ids = frame["sp_id"].unique().sort().head(sp_count)
+    frame.filter(pl.col("sp_id").is_in(ids.implode())).with_columns(
+        pl.col("start")
+        .dt.convert_time_zone("America/Los_Angeles")
+        .dt.replace_time_zone(None)
+        .dt.to_string("%Y-%m-%d %H:%M:%S")
+    ).write_csv(path)
+    return path
+
+
+def test_naive_local_timestamps_are_read_in_the_stated_zone_and_refused_without_one(
+    files, tmp_path
+):
+    local = naive_csv(files, tmp_path / "local.csv")
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    args = (
+        *("kwh-avoided", "-m", local, "--events", files["events"], "--event-id", event_id),
+        *("--service-points", files["service_points"], "--out-dir", tmp_path / "out"),
+    )
+    refused = attempt(*args)
+    assert refused.exit_code == 2, refused.output
+    assert "without a UTC offset (first: row 2," in one_line(refused)
+    assert "--timestamps-zone" in one_line(refused)
+    read = attempt(*args, "--timestamps-zone", "America/Los_Angeles")
+    assert read.exit_code == 0, read.output
+    # The same savings as from the UTC Parquet file.
+    reference = settle(files, tmp_path / "ref", "--service-points", files["service_points"])
+    assert reference.exit_code == 0
+    ours = pl.read_csv(next((tmp_path / "out").glob("KWHAVOIDED_*.csv")))
+    theirs = pl.read_csv(next((tmp_path / "ref").glob("KWHAVOIDED_*.csv")))
+    joined = ours.join(theirs, on="SPId", suffix="_ref")
+    assert joined.height == 6
+    assert (joined["TotalKwhSavedForPeriod"] == joined["TotalKwhSavedForPeriod_ref"]).all()
+
+
+def test_a_regression_without_weather_says_so_and_fails(files, tmp_path):
+    result = settle(
+        files, tmp_path, "--service-points", files["service_points"], "--method", "caltrack-hourly"
+    )
+    assert result.exit_code == 2
+    assert "caltrack-hourly needs the temperature: give --weather" in one_line(result)
+
+
+def test_a_participant_without_measurements_is_a_warning_row_and_counted(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    participation = tmp_path / "participation.csv"
+    listed = pl.read_csv(files["participation"]).filter(pl.col("EventId") == event_id)
+    pl.concat([listed, pl.DataFrame({"EventId": [event_id], "SPId": ["SP-GHOST"]})]).write_csv(
+        participation
+    )
+    result = settle(
+        files,
+        tmp_path,
+        *("--service-points", files["service_points"], "--participation", participation),
+    )
+    assert result.exit_code == 0, result.output
+    output = one_line(result)
+    assert f"settled {listed.height} of {listed.height + 1} participating" in output
+    assert "error analytics.measurements.none" in output and "SP-GHOST" in output
+    warnings = pl.read_csv(next(tmp_path.glob("WARNINGS_*.csv")))
+    ghost = warnings.filter(pl.col("sp_id") == "SP-GHOST")
+    assert ghost["qualified_name"].to_list() == ["analytics.measurements.none"]
+
+
+def test_one_call_settles_several_events_and_methods_each_file_naming_its_method(files, tmp_path):
+    events = pl.read_csv(files["events"])["EventId"].to_list()[-2:]
+    result = attempt(
+        *("kwh-avoided", "-m", files["measurements"], "--events", files["events"]),
+        *("--event-id", events[0], "--event-id", events[1], "--out-dir", tmp_path),
+        *("--method", "caiso-10-in-10", "--method", "pjm-high-4-of-5"),
+        *("--service-points", files["service_points"], "--json"),
+    )
+    assert result.exit_code == 0, result.output
+    answers = json.loads(result.stdout)
+    assert [(a["event_id"], a["method"]) for a in answers] == [
+        (events[0], "caiso-10-in-10"),
+        (events[0], "pjm-high-4-of-5"),
+        (events[1], "caiso-10-in-10"),
+        (events[1], "pjm-high-4-of-5"),
+    ]
+    for answer in answers:
+        frame = pl.read_csv(answer["files"]["kwh_avoided"])
+        assert answer["method"] in answer["files"]["kwh_avoided"]
+        assert frame["Method"].unique().to_list() == [answer["method"]]
+        assert frame["EventId"].unique().to_list() == [answer["event_id"]]
+        kw = pl.read_csv(answer["files"]["kw_drop"])
+        assert kw["Method"].unique().to_list() == [answer["method"]]
+    caiso, pjm = (pl.read_csv(a["files"]["kwh_avoided"]) for a in answers[:2])
+    assert caiso["TotalKwhSavedForPeriod"].to_list() != pjm["TotalKwhSavedForPeriod"].to_list()
+
+
+def test_rule_parameters_are_given_from_the_cli_and_recorded(files, tmp_path):
+    base = ("--service-points", files["service_points"], "--method", "caiso-10-in-10")
+    assert settle(files, tmp_path / "a", *base).exit_code == 0
+    changed = settle(
+        files,
+        tmp_path / "b",
+        *base,
+        *("--param", "selections.WEEKDAY.y=3", "--param", "selections.WEEKDAY.x=3"),
+        *("--param", "selections.weekday.min=2", "--param", "lookback_days=20"),
+    )
+    assert changed.exit_code == 0, changed.output
+    default = pl.read_csv(next((tmp_path / "a").glob("KWHAVOIDED_*.csv")))
+    ours = pl.read_csv(next((tmp_path / "b").glob("KWHAVOIDED_*.csv")))
+    label = (
+        "caiso-10-in-10[selections.WEEKDAY.y=3,selections.WEEKDAY.x=3,"
+        "selections.weekday.min=2,lookback_days=20]"
+    )
+    assert ours["Method"].unique().to_list() == [label]
+    assert ours["TotalKwhSavedForPeriod"].to_list() != default["TotalKwhSavedForPeriod"].to_list()
+    bad = settle(files, tmp_path / "c", *base, "--param", "selections.WEEKDAY.y=0")
+    assert bad.exit_code == 2
+    assert "need 1 ≤ min_days ≤ Y" in one_line(bad)
+    unknown = settle(files, tmp_path / "d", *base, "--param", "windowz=3")
+    assert unknown.exit_code == 2 and "no parameter 'windowz'" in one_line(unknown)
+
+
+def test_the_events_file_needs_no_event_type(files, tmp_path):
+    events = tmp_path / "events.csv"
+    pl.read_csv(files["events"]).drop("EventType").write_csv(events)
+    event_id = pl.read_csv(events)["EventId"][-1]
+    result = attempt(
+        *("kwh-avoided", "-m", files["measurements"], "--events", events),
+        *("--event-id", event_id, "--out-dir", tmp_path),
+        *("--service-points", files["service_points"]),
+    )
+    assert result.exit_code == 0, result.output
+    kwh = pl.read_csv(next(tmp_path.glob("KWHAVOIDED_*.csv")))
+    assert kwh.height == 40 and (kwh["EventType"].fill_null("") == "").all()
+
+
+def doctored_csv(files, path):
+    """Six service points as CSV: a conflicting duplicate for the first, a spike in the second's
+    history, an identical duplicate for the third."""
+    frame = pl.read_parquet(files["measurements"])
+    ids = frame["sp_id"].unique().sort().head(6).to_list()
+    frame = frame.filter(pl.col("sp_id").is_in(ids)).sort("sp_id", "start")
+    first, second, third = (frame.filter(pl.col("sp_id") == i) for i in ids[:3])
+    spike = second[100]["start"][0]
+    rows = pl.concat(
+        [
+            frame.with_columns(
+                pl.when((pl.col("sp_id") == ids[1]) & (pl.col("start") == spike))
+                .then(pl.col("kwh") * 100)
+                .otherwise(pl.col("kwh"))
+                .alias("kwh")
+            ),
+            first[200:201].with_columns(pl.col("kwh") + 0.5),
+            third[300:301],
+        ]
+    )
+    rows.with_columns(pl.col("start").dt.to_string("%Y-%m-%dT%H:%M:%SZ")).write_csv(path)
+    stamp = first[200]["start"][0].strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ids, stamp, spike.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_bad_readings_are_not_averaged_away(files, tmp_path):
+    ids, conflict_at, spike_at = doctored_csv(files, tmp_path / "m.csv")
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    args = (
+        *("kwh-avoided", "-m", tmp_path / "m.csv", "--events", files["events"]),
+        *("--event-id", event_id, "--service-points", files["service_points"]),
+    )
+    result = attempt(*args, "--out-dir", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    kwh = pl.read_csv(next((tmp_path / "a").glob("KWHAVOIDED_*.csv")))
+    assert ids[0] not in kwh["SPId"].to_list()  # conflicting readings: not settled
+    assert sorted(kwh["SPId"].to_list()) == sorted(ids[1:])
+    warnings = pl.read_csv(next((tmp_path / "a").glob("WARNINGS_*.csv")))
+
+    def detail(sp_id, name):
+        row = warnings.filter((pl.col("sp_id") == sp_id) & (pl.col("qualified_name") == name))
+        return row["severity"][0], row["detail"][0]
+
+    assert detail(ids[0], "analytics.measurements.conflicting_duplicate") == ("error", conflict_at)
+    assert detail(ids[1], "analytics.measurements.outlier") == ("warning", spike_at)
+    assert detail(ids[2], "analytics.measurements.duplicate")[0] == "warning"
+    output = one_line(result)
+    assert "error analytics.measurements.conflicting_duplicate" in output
+    assert f"{ids[0]} ({conflict_at})" in output
+    # The outlier rule's parameters are options: a loose enough factor believes the spike.
+    loose = attempt(*args, "--out-dir", tmp_path / "b", "--outlier-factor", "1000")
+    assert loose.exit_code == 0
+    assert "analytics.measurements.outlier" not in one_line(loose)
+
+
+def forecast_args(files, program_id, out):
+    events = pl.read_csv(files["events"])
+    start = datetime.fromisoformat(events["StartTime"][-1]) + timedelta(days=1)
+    return (
+        *("forecast", "-m", files["measurements"], "--program-id", program_id),
+        *("--start", start.isoformat(), "--end", (start + timedelta(hours=4)).isoformat()),
+        *("--out", out, "--events", files["events"]),
+        *("--service-points", files["service_points"]),
+    )
+
+
+def test_a_forecast_ends_with_its_summary_and_fails_when_it_forecasts_nothing(files, tmp_path):
+    result = attempt(*forecast_args(files, "PRG-SYN", tmp_path / "f.csv"), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    frame = pl.read_csv(tmp_path / "f.csv")
+    assert (summary["forecast"], summary["service_points"]) == (40, 40)
+    assert summary["expected_kw"] == pytest.approx(frame["MeanExpectedKw"].sum(), abs=1e-3)
+    nothing = attempt(*forecast_args(files, "PRG-NONE", tmp_path / "g.csv"))
+    assert nothing.exit_code == 1
+    assert "nothing forecast: none of the 0 service point(s) of PRG-NONE" in one_line(nothing)
+
+
+HISTORY_HEAD = "DeviceId,HeadEndSystem,NicId,EventId,EventStartTime,Outcome,ReductionKw\n"
+
+
+def test_scores_name_the_rows_they_leave_out_and_refuse_naive_times(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text(
+        HISTORY_HEAD + "D1,HE,N1,E1,2026-08-01T16:00:00-07:00,D1SP,1.2\n"
+        "D2,HE,N2,E1,2026-08-01T16:00:00-07:00,D1XX,\n"  # an unknown outcome code
+        "D3,HE,N3,E1,2026-08-01 16:00:00,D1SP,1.0\n"  # no offset
+    )
+    args = ("scores", "--history", history, "--as-of", "2026-09-01T00:00:00Z", "--json")
+    refused = attempt(*args, "--out-dir", tmp_path / "a")
+    assert refused.exit_code == 2
+    assert "1 start time(s) without a UTC offset (first: row 4," in one_line(refused)
+    result = attempt(*args, "--out-dir", tmp_path / "b", "--timestamps-zone", "America/Denver")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["devices"], summary["used"], summary["rows"]) == (2, 2, 3)
+    (kind,) = summary["warnings"]
+    assert kind["name"] == "analytics.history.unknown_outcome"
+    assert kind["examples"] == ["D2 (row 3)"]
+    scores = pl.read_csv(next((tmp_path / "b").glob("SDCSE_*.csv")))
+    assert scores["DeviceId"].to_list() == ["D1", "D3"]
+
+
+def test_scores_that_score_nothing_say_so_and_fail(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text(HISTORY_HEAD + "D1,HE,N1,E1,2026-08-01T16:00:00-07:00,maybe,\n")
+    result = attempt(
+        *("scores", "--history", history, "--out-dir", tmp_path),
+        *("--as-of", "2026-09-01T00:00:00Z"),
+    )
+    assert result.exit_code == 1
+    output = one_line(result)
+    assert "nothing scored" in output and "analytics.history.unknown_outcome" in output

@@ -19,21 +19,55 @@ from derlink.analytics.measurements.batches import iter_batches
 from derlink.analytics.measurements.espi import read_espi
 from derlink.analytics.measurements.parquet import iter_parquet_batches, write_frame_parquet
 from derlink.analytics.measurements.readers import read_csv, read_measurements
+from derlink.analytics.measurements.weather import read_weather
 
 DATA = Path(__file__).parents[2] / "data" / "analytics"
 
 
-def test_a_csv_with_offsets_is_read_in_utc_and_bad_rows_become_warnings():
+def test_a_csv_with_offsets_is_read_in_utc_and_bad_rows_become_warnings_naming_them():
     log = WarningLog()
-    frame = read_csv(DATA / "measurements.csv", log)
+    frame = read_csv(DATA / "measurements.csv", log, naive_zone="America/Los_Angeles")
     sp1 = frame.filter(pl.col("sp_id") == "SP1")["start"].to_list()
     # the spring-forward night: 00:00 PST, 01:00 PST, 03:00 PDT are three consecutive hours
     assert sp1 == [datetime(2026, 3, 8, h, tzinfo=UTC) for h in (8, 9, 10)]
     sp2 = frame.filter(pl.col("sp_id") == "SP2")
     assert sp2.height == 3 and np.isnan(sp2["kwh"][2])  # a blank value is a missing value
-    bad = {(w.qualified_name, w.data["count"]) for w in log.for_sp("SP2")}
-    assert bad == {(sufficiency.BAD_ROW, 1)}
-    assert log.for_sp("SP3")[0].qualified_name == sufficiency.BAD_ROW  # naive: refused
+    (bad,) = log.for_sp("SP2")
+    assert (bad.qualified_name, bad.data["count"], bad.data["detail"]) == (
+        sufficiency.BAD_ROW,
+        1,
+        "row 8",  # the file's line
+    )
+    # A naive local time, in the zone stated: 08:00 PDT.
+    sp3 = frame.filter(pl.col("sp_id") == "SP3")["start"].to_list()
+    assert sp3 == [datetime(2026, 3, 8, 15, tzinfo=UTC)]
+
+
+def test_naive_timestamps_without_a_stated_zone_refuse_the_file_naming_the_first_row():
+    with pytest.raises(InputFileError, match=r"1 timestamp\(s\) without a UTC offset.*row 9"):
+        read_csv(DATA / "measurements.csv", WarningLog())
+
+
+def test_naive_local_times_across_both_clock_changes(tmp_path):
+    path = tmp_path / "local.csv"
+    path.write_text(
+        "sp_id,start,kwh\n"
+        "A,2026-11-01 00:00:00,1\n"
+        "A,2026-11-01 01:00:00,2\n"  # PDT
+        "A,2026-11-01 01:00:00,3\n"  # the same local time again, now PST
+        "A,2026-11-01 02:00:00,4\n"
+        "B,2026-03-08 01:00:00,1\n"
+        "B,2026-03-08 02:30:00,2\n"  # skipped by the clock: does not exist
+        "B,2026-03-08 03:00:00,3\n"
+    )
+    log = WarningLog()
+    frame = read_csv(path, log, naive_zone="America/Los_Angeles")
+    a = frame.filter(pl.col("sp_id") == "A")
+    assert a["start"].to_list() == [datetime(2026, 11, 1, h, tzinfo=UTC) for h in (7, 8, 9, 10)]
+    assert a["kwh"].to_list() == [1, 2, 3, 4]
+    (bad,) = log.for_sp("B")
+    assert (bad.qualified_name, bad.data["detail"]) == (sufficiency.BAD_ROW, "row 7")
+    assert frame.filter(pl.col("sp_id") == "B").height == 2
 
 
 def test_a_file_without_a_needed_column_is_refused_clearly(tmp_path):
@@ -61,6 +95,32 @@ def test_green_button_with_a_dtd_is_refused(tmp_path):
     path = tmp_path / "evil.xml"
     path.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><feed/>')
     with pytest.raises(InputFileError, match="document type"):
+        read_espi(path)
+
+
+BILLION_LAUGHS = """<?xml version="1.0" encoding="{encoding}"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>&lol9;</title></feed>
+"""
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_billion_laughs_document_is_refused_before_any_expansion(tmp_path, encoding):
+    # In UTF-16 no byte sequence spells "<!DOCTYPE": the parser itself must refuse it.
+    path = tmp_path / "lolz.xml"
+    path.write_bytes(BILLION_LAUGHS.format(encoding=encoding).encode(encoding))
+    with pytest.raises(InputFileError, match="document type declaration or entities"):
         read_espi(path)
 
 
@@ -181,11 +241,89 @@ def test_rows_scattered_inside_one_row_group_are_grouped(tmp_path):
     assert (np.diff(batch.start_us[:6]) > 0).all()
 
 
-def test_a_naive_parquet_timestamp_is_refused(tmp_path):
+def test_a_naive_parquet_timestamp_is_refused_unless_its_zone_is_stated(tmp_path):
     path = tmp_path / "m.parquet"
-    naive = pa.table({"sp_id": ["A"], "start": pa.array([0], pa.timestamp("us")), "kwh": [1.0]})
+    naive = pa.table(
+        {
+            "sp_id": ["A", "A"],
+            "start": pa.array([0, 3_600_000_000], pa.timestamp("us")),
+            "kwh": [1.0, 2.0],
+        }
+    )
     pq.write_table(naive, path)
     with pytest.raises(InputFileError, match="UTC"):
         list(iter_parquet_batches(path))
-    with pytest.raises(InputFileError, match="naive"):
+    with pytest.raises(InputFileError, match="--timestamps-zone"):
         read_measurements(path)
+    (batch,) = list(iter_batches(path, 10, WarningLog(), "America/New_York"))
+    assert batch.start_us.tolist() == [5 * 3_600_000_000, 6 * 3_600_000_000]  # EST: UTC-5
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "expected_f"),
+    [
+        ("station_id,start,temperature_f", "68", 68.0),
+        ("StationId,Timestamp,Temperature (°F)", "68", 68.0),
+        ("station,time,tmpf", "68", 68.0),
+        ("Station,DateTime,Temp (C)", "20", 68.0),
+        ("WEATHER_STATION,valid,tmpc", "20", 68.0),
+    ],
+)
+def test_weather_columns_are_found_under_their_usual_names(tmp_path, header, value, expected_f):
+    path = tmp_path / "weather.csv"
+    path.write_text(f"{header}\nWS1,2026-07-01T12:00:00Z,{value}\n")
+    weather = read_weather(path)
+    assert weather.station_ids == ("WS1",)
+    assert weather.temperature_f[0, 0] == pytest.approx(expected_f)
+
+
+def test_a_weather_temperature_without_its_unit_is_refused(tmp_path):
+    path = tmp_path / "weather.csv"
+    path.write_text("station_id,start,temperature\nWS1,2026-07-01T12:00:00Z,20\n")
+    with pytest.raises(InputFileError, match="temperature with its unit"):
+        read_weather(path)
+
+
+def test_naive_weather_timestamps_take_the_stated_zone_or_refuse_the_file(tmp_path):
+    path = tmp_path / "weather.csv"
+    path.write_text("station_id,start,temperature_f\nWS1,2026-07-01 05:00:00,70\n")
+    with pytest.raises(InputFileError, match="--timestamps-zone"):
+        read_weather(path)
+    weather = read_weather(path, "America/Los_Angeles")
+    assert weather.start_us == int(datetime(2026, 7, 1, 12, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+def test_weather_rows_that_cannot_be_read_are_named_by_station_and_row(tmp_path):
+    path = tmp_path / "weather.csv"
+    path.write_text(
+        "station_id,start,temperature_f\n"
+        "WS1,2026-07-01T12:00:00Z,70\n"
+        "WS1,2026-07-01T13:00:00Z,\n"  # no temperature
+        "WS2,yesterday,71\n"  # no time
+        "WS2,2026-07-01T13:00:00Z,72\n"
+    )
+    log = WarningLog()
+    weather = read_weather(path, warnings=log)
+    assert weather.station_ids == ("WS1", "WS2")
+    named = {
+        (w.qualified_name, sp, w.data["detail"]) for sp in ("WS1", "WS2") for w in log.for_sp(sp)
+    }
+    assert named == {
+        (sufficiency.WEATHER_BAD_ROW, "WS1", "row 3"),
+        (sufficiency.WEATHER_BAD_ROW, "WS2", "row 4"),
+    }
+
+
+def test_green_button_readings_skipped_are_named_by_their_start(tmp_path):
+    path = tmp_path / "gb.xml"
+    text = (DATA / "green_button.xml").read_text()
+    path.write_text(text.replace("<value>965000</value>", ""))
+    log = WarningLog()
+    frame = read_espi(path, warnings=log)
+    assert frame.height == 2
+    (bad,) = log.for_sp("SP-GB-1")
+    assert (bad.qualified_name, bad.data["count"], bad.data["detail"]) == (
+        sufficiency.BAD_ROW,
+        1,
+        "2026-07-01T01:00:00Z (no start or value)",
+    )

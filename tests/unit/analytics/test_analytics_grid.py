@@ -72,19 +72,46 @@ def test_intervals_before_the_first_reading_are_a_short_history_not_a_gap():
     assert counts_by_name(log) == {("A", sufficiency.SHORT_HISTORY): 2}
 
 
-def test_duplicates_are_averaged_and_reported():
-    rows = batch({"A": [(T0, 1.0), (T0, 3.0), (T0 + HOUR_US, 5.0)]})
-    log = WarningLog()
-    grid = build_grid(
+def grid_of(rows, hours, bounds=None, log=None, **extra):
+    return build_grid(
         rows,
         start_us=T0,
-        end_us=T0 + 2 * HOUR_US,
+        end_us=T0 + hours * HOUR_US,
         interval_s=3600,
-        bounds=ValueBounds(),
-        warnings=log,
+        bounds=bounds or ValueBounds(),
+        warnings=log if log is not None else WarningLog(),
+        **extra,
     )
-    assert grid.dense().tolist() == [[2.0, 5.0]]
+
+
+def details(log, sp_id, name):
+    (warning,) = [w for w in log.for_sp(sp_id) if w.qualified_name == name]
+    return warning.data["count"], warning.data["detail"]
+
+
+def test_identical_duplicates_are_kept_once_and_reported_with_their_interval():
+    rows = batch({"A": [(T0, 1.0), (T0, 1.0), (T0 + HOUR_US, 5.0)]})
+    log = WarningLog()
+    grid = grid_of(rows, 2, log=log)
+    assert grid.dense().tolist() == [[1.0, 5.0]]
     assert counts_by_name(log) == {("A", sufficiency.DUPLICATE): 1}
+    assert details(log, "A", sufficiency.DUPLICATE)[1] == "2026-05-28T20:00:00Z"
+
+
+def test_conflicting_duplicates_are_an_error_naming_the_interval_and_the_row_is_empty():
+    rows = batch(
+        {
+            "A": [(T0, 1.0), (T0, 3.0), (T0 + HOUR_US, 5.0)],  # two values for one hour
+            "B": [(T0, 2.0), (T0 + HOUR_US, 2.5)],
+        }
+    )
+    log = WarningLog()
+    grid = grid_of(rows, 2, log=log)
+    assert np.isnan(grid.dense()[0]).all()  # not averaged: A is not computed at all
+    assert grid.dense()[1].tolist() == [2.0, 2.5]
+    assert counts_by_name(log) == {("A", sufficiency.CONFLICTING_DUPLICATE): 1}
+    assert details(log, "A", sufficiency.CONFLICTING_DUPLICATE)[1] == "2026-05-28T20:00:00Z"
+    assert log.to_frame()["severity"].to_list() == ["error"]
 
 
 def test_readings_off_the_interval_grid_are_dropped_and_reported():
@@ -100,22 +127,51 @@ def test_readings_off_the_interval_grid_are_dropped_and_reported():
     )
     assert grid.dense().tolist() == [[1.0, 2.0]]
     assert counts_by_name(log) == {("A", sufficiency.MISALIGNED): 1}
+    assert details(log, "A", sufficiency.MISALIGNED)[1] == "2026-05-28T20:30:00Z"
 
 
-def test_out_of_range_values_are_dropped_and_reported_without_stopping_the_run():
-    rows = batch({"A": regular([1.0, -0.5, 2000.0, 2.0]), "B": regular([1.0, 1.0, 1.0, 1.0])})
+def history(n=40, spikes=None, scale=1.0):
+    """``n`` hourly readings between 1 and 2 kWh (× ``scale``), ``spikes`` {column: value}."""
+    values = [scale * (1.0 + (i % 5) / 4) for i in range(n)]
+    for column, value in (spikes or {}).items():
+        values[column] = value
+    return values
+
+
+def test_negative_values_and_outliers_are_read_as_missing_and_named():
+    rows = batch({"A": regular(history(spikes={1: -0.5, 2: 2000.0})), "B": regular(history())})
     log = WarningLog()
-    grid = build_grid(
-        rows,
-        start_us=T0,
-        end_us=T0 + 4 * HOUR_US,
-        interval_s=3600,
-        bounds=ValueBounds(min_kwh_per_hour=0.0, max_kwh_per_hour=100.0),
-        warnings=log,
-    )
+    grid = grid_of(rows, 40, log=log)
     assert np.isnan(grid.dense()[0, 1:3]).all()
-    assert grid.dense()[1].tolist() == [1.0, 1.0, 1.0, 1.0]
-    assert counts_by_name(log) == {("A", sufficiency.OUT_OF_RANGE): 2}
+    assert grid.dense()[1].tolist() == history()
+    assert counts_by_name(log) == {
+        ("A", sufficiency.OUT_OF_RANGE): 1,
+        ("A", sufficiency.OUTLIER): 1,
+    }
+    assert details(log, "A", sufficiency.OUTLIER)[1] == "2026-05-28T22:00:00Z"
+
+
+def test_an_outlier_is_judged_against_the_service_points_own_history():
+    # 30 kWh in an hour: far above a home's own readings, ordinary for a larger customer.
+    home = history(spikes={7: 30.0})
+    business = history(scale=10.0, spikes={7: 30.0})
+    log = WarningLog()
+    grid = grid_of(batch({"HOME": regular(home), "SHOP": regular(business)}), 40, log=log)
+    assert np.isnan(grid.dense()[0, 7]) and grid.dense()[1, 7] == 30.0
+    assert counts_by_name(log) == {("HOME", sufficiency.OUTLIER): 1}
+    # The rule's parameters are settings: a looser factor keeps the reading.
+    loose = WarningLog()
+    kept = grid_of(batch({"HOME": regular(home)}), 40, ValueBounds(outlier_factor=20.0), loose)
+    assert kept.dense()[0, 7] == 30.0 and len(loose) == 0
+
+
+def test_a_service_point_whose_readings_look_like_watt_hours_is_flagged_and_kept():
+    rows = batch({"WH": regular(history(scale=800.0)), "KWH": regular(history())})
+    log = WarningLog()
+    grid = grid_of(rows, 40, log=log)
+    assert grid.dense()[0].tolist() == history(scale=800.0)
+    assert counts_by_name(log) == {("WH", sufficiency.WH_NOT_KWH): 1}
+    assert details(log, "WH", sufficiency.WH_NOT_KWH)[1] == "median 1200 kWh per hour"
 
 
 def test_a_missing_value_in_the_file_counts_as_a_gap():
@@ -188,22 +244,20 @@ def test_the_interval_length_is_found_even_when_rows_are_not_sorted():
 
 
 def test_a_grid_over_part_of_a_batch_reads_only_its_members():
-    rows = batch({"A": regular([1, 2]), "B": regular([3, 4]), "C": regular([5, 6])})
-    log = WarningLog()
-    grid = build_grid(
-        rows,
-        start_us=T0,
-        end_us=T0 + 2 * HOUR_US,
-        interval_s=3600,
-        bounds=ValueBounds(max_kwh_per_hour=5.5),
-        warnings=log,
-        members=np.asarray([0, 2]),
+    rows = batch(
+        {
+            "A": regular(history()),
+            "B": regular(history(spikes={3: 500.0})),
+            "C": regular(history(spikes={5: 60.0})),
+        }
     )
+    log = WarningLog()
+    grid = grid_of(rows, 40, log=log, members=np.asarray([0, 2]))
     assert grid.sp_ids.tolist() == ["A", "C"]
-    assert grid.dense()[0].tolist() == [1.0, 2.0]
-    assert np.isnan(grid.dense()[1, 1])  # 6 kWh is above the bound: read as missing
+    assert grid.dense()[0].tolist() == history()
+    assert np.isnan(grid.dense()[1, 5])  # 60 kWh is an outlier for C: read as missing
     assert grid.take(np.asarray([[1], [0]])).shape == (2, 2, 1)
-    assert counts_by_name(log) == {("C", sufficiency.OUT_OF_RANGE): 1}
+    assert counts_by_name(log) == {("C", sufficiency.OUTLIER): 1}
 
 
 def test_members_all_regular_in_a_batch_with_an_irregular_other_keep_their_columns():
@@ -238,7 +292,7 @@ def test_single_precision_values_are_read_as_float64():
         start_us=T0,
         end_us=T0 + 3 * HOUR_US,
         interval_s=3600,
-        bounds=ValueBounds(max_kwh_per_hour=3.0),
+        bounds=ValueBounds(),
         warnings=log,
     )
     values = grid.dense()
@@ -246,3 +300,27 @@ def test_single_precision_values_are_read_as_float64():
     assert values[0].tolist() == [1.5, 2.25, 3.0]
     assert np.allclose(values[1], [0.1, 0.2, 0.3], rtol=1e-7)
     assert len(log) == 0
+
+
+def test_the_cheap_outlier_screen_misses_no_outlier_the_full_rule_finds():
+    # Rows of ordinary loads with rare spikes of every size: the grid's count of outliers per
+    # row is the rule applied to every value of the row.
+    generator = np.random.default_rng(3)
+    values = generator.gamma(2.0, 0.6, (300, 240))
+    spikes = generator.random(values.shape) < 0.004
+    values[spikes] *= generator.uniform(2, 60, spikes.sum())
+    # Rows whose mean is above their 95th percentile: mostly 0.2 kWh, 4 % of readings 2.5 kWh
+    # (outliers: above 10 × 0.2). Only a true lower bound of the percentile keeps them.
+    values[:20] = 0.2
+    values[:20, ::25] = 2.5
+    rows = batch({f"S{i:03d}": regular(row.tolist()) for i, row in enumerate(values)})
+    log = WarningLog()
+    grid_of(rows, 240, log=log)
+    ordered = np.sort(values, axis=1)
+    percentile = ordered[:, int(np.ceil(0.95 * 240)) - 1]
+    expected = (values > 10 * percentile[:, None]).sum(axis=1)
+    found = counts_by_name(log)
+    counted = [found.get((f"S{i:03d}", sufficiency.OUTLIER), 0) for i in range(300)]
+    assert counted == expected.tolist()
+    assert all(c == 10 for c in counted[:20])
+    assert sum(counted[20:]) > 0

@@ -103,7 +103,45 @@ def test_a_service_point_with_one_reading_is_reported_not_settled(world):
         population=context,
     )
     assert "ZZ" not in run.kwh_avoided()["SPId"].to_list()
-    assert [w.qualified_name for w in run.warnings.for_sp("ZZ")] == [sufficiency.NO_DATA]
+    # Not in the service point file either: no time zone, and none stated for the run.
+    assert {w.qualified_name for w in run.warnings.for_sp("ZZ")} == {
+        sufficiency.NO_DATA,
+        sufficiency.NO_TIME_ZONE,
+    }
+
+
+def renamed(batch, sp_id):
+    """The first service point of ``batch`` under another id (one the service points lack)."""
+    rows = int(batch.offsets[1])
+    return IntervalBatch(
+        np.asarray([sp_id], dtype=object),
+        np.asarray([0, rows]),
+        batch.start_us[:rows],
+        batch.kwh[:rows],
+    )
+
+
+def test_a_service_point_without_a_time_zone_is_an_error_unless_the_run_states_one(world):
+    population, batches, _, context = world
+    stranger = renamed(batches[0], "ZZ-NO-ZONE")
+    event = population.events[-1]
+
+    def run_with(points):
+        return event_kwh_avoided(
+            [stranger],
+            event=event,
+            method=XofYMethod(CAISO_10_IN_10),
+            population=Population(service_points=points, history=EventHistory(population.events)),
+            participants=frozenset({"ZZ-NO-ZONE"}),
+        )
+
+    unzoned = run_with(context.service_points)
+    assert unzoned.kwh_avoided().is_empty()
+    (warning,) = unzoned.warnings.for_sp("ZZ-NO-ZONE")
+    assert warning.qualified_name == sufficiency.NO_TIME_ZONE
+    assert unzoned.warnings.to_frame()["severity"].to_list() == ["error"]
+    zoned = run_with(ServicePoints(population.service_points(), "America/Los_Angeles"))
+    assert zoned.kwh_avoided()["SPId"].to_list() == ["ZZ-NO-ZONE"]
 
 
 def test_without_a_participation_list_the_programs_service_points_are_settled(world):
@@ -176,3 +214,24 @@ def test_an_event_day_is_excluded_only_for_the_service_points_that_took_part():
         [False, True, True],  # B: both
         [False, False, False],  # C: another program, not listed
     ]
+
+
+def test_event_intervals_without_a_reading_are_named(world):
+    population, batches, _, context = world
+    event = population.events[-1]
+    first = batches[0]
+    rows = int(first.offsets[1])
+    at = int(np.flatnonzero(first.start_us[:rows] == event.start_us)[0]) + 1  # second interval
+    kwh = first.kwh.copy()
+    kwh[at] = np.nan
+    holed = IntervalBatch(first.sp_ids[:1], first.offsets[:2], first.start_us[:rows], kwh[:rows])
+    run = event_kwh_avoided(
+        [holed], event=event, method=XofYMethod(CAISO_10_IN_10), population=context
+    )
+    (warning,) = [
+        w
+        for w in run.warnings.for_sp(str(first.sp_ids[0]))
+        if w.qualified_name == sufficiency.EVENT_DATA_MISSING
+    ]
+    stamp = np.datetime_as_string(np.datetime64(int(first.start_us[at]), "us"), unit="s")
+    assert (warning.data["count"], warning.data["detail"]) == (1, f"{stamp}Z")

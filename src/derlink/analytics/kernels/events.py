@@ -54,10 +54,14 @@ class Event:
 
 @dataclass(frozen=True)
 class ServicePoints:
-    """Per service point: time zone, program and weather station (any may be unknown)."""
+    """Per service point: time zone, program and weather station (any may be unknown).
+
+    A service point without a time zone takes ``default_time_zone`` when the run states one;
+    otherwise its zone is None (the run refuses it: a zone is never guessed).
+    """
 
     frame: pl.DataFrame  # sp_id, time_zone, program_id, station_id
-    default_time_zone: str = "UTC"
+    default_time_zone: str | None = None
     _columns: dict[str, ObjectArray] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -90,7 +94,8 @@ class ServicePoints:
         return where, np.asarray(keys[where] == sp_ids, dtype=bool)
 
     def lookup(self, sp_ids: ObjectArray) -> tuple[ObjectArray, ObjectArray, ObjectArray]:
-        """(time zone, program id, station id) of each service point; unknown → default/None."""
+        """(time zone, program id, station id) of each service point; unknown → the default
+        zone (None without one) and None."""
         where, found = self._positions(sp_ids)
         if len(self._columns["sp_id"]) == 0:
             nothing = np.full(len(sp_ids), None, dtype=object)
@@ -103,14 +108,19 @@ class ServicePoints:
             return values
 
         zones = column("time_zone")
-        zones[[z is None for z in zones.tolist()]] = self.default_time_zone
+        zones[[not z for z in zones.tolist()]] = self.default_time_zone
         return zones, column("program_id"), column("station_id")
+
+    def of_program(self, program_id: str) -> frozenset[str]:
+        """The service points the file lists for ``program_id``."""
+        programs = self._columns["program_id"]
+        return frozenset(self._columns["sp_id"][programs == program_id].tolist())
 
     def __contains__(self, sp_id: object) -> bool:
         return bool(self._positions(np.asarray([sp_id], dtype=object))[1][0])
 
     @classmethod
-    def empty(cls, default_time_zone: str = "UTC") -> ServicePoints:
+    def empty(cls, default_time_zone: str | None = None) -> ServicePoints:
         return cls(pl.DataFrame({"sp_id": []}, schema={"sp_id": pl.Utf8}), default_time_zone)
 
 

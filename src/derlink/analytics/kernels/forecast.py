@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from derlink.analytics.kernels import sufficiency
 from derlink.analytics.kernels.baselines.methods import BaselineMethod
 from derlink.analytics.kernels.baselines.rules import CAISO_10_IN_10
 from derlink.analytics.kernels.baselines.xofy import XofYMethod
@@ -128,6 +129,9 @@ class ForecastRun:
     window: Event
     groups: list[ForecastGroup] = field(default_factory=list)
     warnings: WarningLog = field(default_factory=WarningLog)
+    #: The program's service points: those of the measurements, and those the service point
+    #: file lists but the measurements never mention.
+    service_points: set[str] = field(default_factory=set)
 
     def frame(self) -> pl.DataFrame:
         return forecast_frame(self.window, self.groups)
@@ -142,12 +146,15 @@ def forecast_window(
     method: BaselineMethod = DEFAULT_METHOD,
     progress: Callable[[int], None] | None = None,
 ) -> ForecastRun:
-    """Expected kW reduction per interval of ``window`` for every service point of the program."""
+    """Expected kW reduction per interval of ``window`` for every service point of the program;
+    one the service point file lists without a reading in the measurements gets a warning row
+    (``NO_MEASUREMENTS``)."""
     run = ForecastRun(window)
     for batch in batches:
         _, programs, _ = population.service_points.lookup(batch.sp_ids)
         unknown = np.asarray([p is None for p in programs.tolist()], dtype=bool)
         keep = np.asarray(unknown | (programs == window.program_id), dtype=bool)
+        run.service_points.update(batch.sp_ids[keep].tolist())
         for group in split_batch(batch, population.service_points, run.warnings, keep):
             load = method.expected_load(group, window, population, run.warnings)
             if load is None:
@@ -172,6 +179,14 @@ def forecast_window(
             )
         if progress is not None:
             progress(batch.size)
+    listed = population.service_points.of_program(window.program_id)
+    unmeasured = sorted(listed - run.service_points)
+    run.warnings.add(
+        sufficiency.NO_MEASUREMENTS,
+        f"a service point of program {window.program_id} without any reading in the measurements",
+        unmeasured,
+    )
+    run.service_points.update(unmeasured)
     return run
 
 

@@ -82,8 +82,18 @@ def split_batch(
     warnings: WarningLog,
     keep: npt.NDArray[np.bool_] | None = None,
 ) -> Iterator[Group]:
-    """Split a batch by (time zone, interval length); drop unusable service points."""
+    """Split a batch by (time zone, interval length); drop unusable service points, and the
+    ones ``keep`` leaves out. A kept service point without a time zone is an error row."""
     zones, programs, stations = service_points.lookup(batch.sp_ids)
+    zoneless = np.asarray([z is None for z in zones.tolist()], dtype=bool)
+    if keep is not None:
+        zoneless &= keep
+    warnings.add(
+        sufficiency.NO_TIME_ZONE,
+        "no time zone: the service point file gives none and the run states no default "
+        "(--time-zone); not computed",
+        batch.sp_ids[zoneless],
+    )
     intervals = detect_interval_seconds(batch)
     usable = interval_supported(intervals)
     unknown = intervals == 0
@@ -99,6 +109,7 @@ def split_batch(
     )
     if keep is not None:
         usable &= keep
+    usable &= ~zoneless
     if not usable.any():
         return
     chosen = np.flatnonzero(usable)

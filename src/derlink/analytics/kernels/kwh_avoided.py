@@ -6,19 +6,23 @@ the interval's length in hours. Both files follow Oracle's layouts
 (docs/contracts/analytics-files.md):
 
 - kWh avoided: ``EventId, EventType, ProgramId, SPId, ActualStartTime, ActualEndTime,
-  IntervalSize(Seconds), TotalKwh, TotalKwhSavedForPeriod, KwhSaved1..KwhSavedN``
+  IntervalSize(Seconds), TotalKwh, TotalKwhSavedForPeriod, Method, KwhSaved1..KwhSavedN``
 - kW drop: ``EventId, ProgramId, SPId, ActualStartTime, ActualEndTime, IntervalSize(Seconds),
-  MaxKwDrop, KwDrop1..KwDropN``
+  MaxKwDrop, Method, KwDrop1..KwDropN``
+
+``Method`` is the baseline method's name.
 
 Times carry the service point's local UTC offset. An interval without an actual reading is left
 blank (in both files); ``TotalKwh`` and ``TotalKwhSavedForPeriod`` add the intervals present.
-A service point without a baseline has no row (its warning says why).
+A service point without a baseline has no row (its warning says why); a participant the
+measurements never mention is a warning row of its own (``analytics.measurements.none``).
 
-``event_kwh_avoided`` streams batches of whole service points, splits each batch by time zone
-and interval length (the only two things a vectorized kernel cannot mix) and asks the baseline
-method (``baselines/methods.py``) for each group's baseline, the same call whatever the method.
-Memory stays bounded by the batch size, whatever the population. (Settlement, the money, is
-to live in cpm; this is the energy it is computed from.)
+``settle_all`` settles several events and methods in one pass over the measurements;
+``event_kwh_avoided`` one. Either streams batches of whole service points, splits each batch by
+time zone and interval length (the only two things a vectorized kernel cannot mix) and asks the
+baseline method (``baselines/methods.py``) for each group's baseline, the same call whatever
+the method. Memory stays bounded by the batch size, whatever the population. (Settlement, the
+money, is to live in cpm; this is the energy it is computed from.)
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from derlink.analytics.kernels import sufficiency
 from derlink.analytics.kernels.baselines.methods import BaselineMethod
 from derlink.analytics.kernels.baselines.results import EventSavings
 from derlink.analytics.kernels.events import Event
@@ -49,6 +54,7 @@ KWH_AVOIDED_HEAD = [
     "IntervalSize(Seconds)",
     "TotalKwh",
     "TotalKwhSavedForPeriod",
+    "Method",
 ]
 KW_DROP_HEAD = [
     "EventId",
@@ -58,6 +64,7 @@ KW_DROP_HEAD = [
     "ActualEndTime",
     "IntervalSize(Seconds)",
     "MaxKwDrop",
+    "Method",
 ]
 DECIMALS = 4
 
@@ -67,7 +74,7 @@ def _sum_present(values: FloatArray) -> FloatArray:
     return np.where(present.any(axis=1), np.where(present, values, 0.0).sum(axis=1), np.nan)
 
 
-def _part(event: Event, savings: EventSavings, kind: str) -> pl.DataFrame:
+def _part(event: Event, savings: EventSavings, kind: str, method: str) -> pl.DataFrame:
     keep = savings.with_baseline()
     ids = savings.sp_ids[keep]
     start, end = savings.window_text()
@@ -84,6 +91,7 @@ def _part(event: Event, savings: EventSavings, kind: str) -> pl.DataFrame:
         saved = savings.kwh_saved[keep]
         head["TotalKwh"] = _sum_present(savings.actual[keep])
         head["TotalKwhSavedForPeriod"] = _sum_present(saved)
+        head["Method"] = method
         columns = {f"KwhSaved{i + 1}": saved[:, i] for i in range(saved.shape[1])}
     else:
         del head["EventType"]
@@ -92,6 +100,7 @@ def _part(event: Event, savings: EventSavings, kind: str) -> pl.DataFrame:
         head["MaxKwDrop"] = np.where(
             present.any(axis=1), np.where(present, drop, -np.inf).max(axis=1), np.nan
         )
+        head["Method"] = method
         columns = {f"KwDrop{i + 1}": drop[:, i] for i in range(drop.shape[1])}
     frame = pl.DataFrame({**head, **columns}).with_columns(
         pl.col(pl.Float64).fill_nan(None).round(DECIMALS)
@@ -109,30 +118,37 @@ def _assemble(parts: list[pl.DataFrame], head: list[str], prefix: str) -> pl.Dat
     return frame.select([*head, *intervals]).sort("SPId")
 
 
-def kwh_avoided_frame(event: Event, savings: Sequence[EventSavings]) -> pl.DataFrame:
-    """The kWh avoided file's rows for one event (service points sorted by SPId)."""
-    return _assemble([_part(event, s, "kwh") for s in savings], KWH_AVOIDED_HEAD, "KwhSaved")
+def kwh_avoided_frame(
+    event: Event, savings: Sequence[EventSavings], method: str = ""
+) -> pl.DataFrame:
+    """The kWh avoided file's rows for one event under ``method`` (sorted by SPId)."""
+    parts = [_part(event, s, "kwh", method) for s in savings]
+    return _assemble(parts, KWH_AVOIDED_HEAD, "KwhSaved")
 
 
-def kw_drop_frame(event: Event, savings: Sequence[EventSavings]) -> pl.DataFrame:
-    """The kW drop file's rows for one event (service points sorted by SPId)."""
-    return _assemble([_part(event, s, "kw") for s in savings], KW_DROP_HEAD, "KwDrop")
+def kw_drop_frame(event: Event, savings: Sequence[EventSavings], method: str = "") -> pl.DataFrame:
+    """The kW drop file's rows for one event under ``method`` (sorted by SPId)."""
+    return _assemble([_part(event, s, "kw", method) for s in savings], KW_DROP_HEAD, "KwDrop")
 
 
 @dataclass(frozen=True)
 class KwhAvoidedRun:
-    """One event's kWh avoided over a population: each group's savings and the warnings."""
+    """One event's kWh avoided under one method: each group's savings and the warnings."""
 
     event: Event
     savings: list[EventSavings]
     warnings: WarningLog
     service_points: int = 0
+    #: The participants: those of the measurements, and those listed but never measured.
+    participants: int = 0
+    #: The baseline method's name (the files' ``Method`` column).
+    method: str = ""
 
     def kwh_avoided(self) -> pl.DataFrame:
-        return kwh_avoided_frame(self.event, self.savings)
+        return kwh_avoided_frame(self.event, self.savings, self.method)
 
     def kw_drop(self) -> pl.DataFrame:
-        return kw_drop_frame(self.event, self.savings)
+        return kw_drop_frame(self.event, self.savings, self.method)
 
 
 def _participants_mask(
@@ -143,6 +159,76 @@ def _participants_mask(
     _, programs, _ = population.service_points.lookup(batch.sp_ids)
     unknown = np.asarray([p is None for p in programs.tolist()], dtype=bool)
     return np.asarray(unknown | (programs == event.program_id), dtype=bool)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What to settle: an event, under a baseline method (and its name), for participants
+    (None: the event's program)."""
+
+    event: Event
+    method: BaselineMethod
+    method_name: str = ""
+    participants: frozenset[str] | None = None
+
+
+class _Settling:
+    """One settlement's savings and warnings, batch after batch."""
+
+    def __init__(self, settlement: Settlement, population: Population) -> None:
+        self.settlement = settlement
+        self.population = population
+        self.warnings = WarningLog()
+        self.savings: list[EventSavings] = []
+        self.measured: set[str] = set()
+
+    def take(self, batch: IntervalBatch) -> None:
+        event, population = self.settlement.event, self.population
+        keep = _participants_mask(batch, event, population, self.settlement.participants)
+        self.measured.update(batch.sp_ids[keep].tolist())
+        for group in split_batch(batch, population.service_points, self.warnings, keep):
+            part = self.settlement.method.event_baseline(group, event, population, self.warnings)
+            if part is not None:
+                self.savings.append(part)
+
+    def finish(self, seen: int) -> KwhAvoidedRun:
+        event = self.settlement.event
+        listed = self.settlement.participants
+        if listed is None:
+            listed = self.population.service_points.of_program(event.program_id)
+        unmeasured = sorted(listed - self.measured)
+        self.warnings.add(
+            sufficiency.NO_MEASUREMENTS,
+            f"a participant of {event.event_id} without any reading in the measurements",
+            unmeasured,
+        )
+        return KwhAvoidedRun(
+            event,
+            self.savings,
+            self.warnings,
+            seen,
+            len(self.measured) + len(unmeasured),
+            self.settlement.method_name,
+        )
+
+
+def settle_all(
+    batches: Iterable[IntervalBatch],
+    settlements: Sequence[Settlement],
+    population: Population,
+    progress: Callable[[int], None] | None = None,
+) -> list[KwhAvoidedRun]:
+    """kWh avoided and kW drop of several events and methods in one pass over the batches,
+    one run per settlement, in their order."""
+    settling = [_Settling(s, population) for s in settlements]
+    seen = 0
+    for batch in batches:
+        seen += batch.size
+        for one in settling:
+            one.take(batch)
+        if progress is not None:
+            progress(batch.size)
+    return [one.finish(seen) for one in settling]
 
 
 def event_kwh_avoided(
@@ -157,18 +243,10 @@ def event_kwh_avoided(
     """kWh avoided and kW drop of one event for every participating service point.
 
     Participants are ``participants`` when given, else the service points of the event's
-    program (and those whose program is unknown).
+    program (and those whose program is unknown). A participant without a single reading in
+    the measurements gets a warning row (``NO_MEASUREMENTS``).
     """
-    warnings = WarningLog()
-    savings: list[EventSavings] = []
-    seen = 0
-    for batch in batches:
-        seen += batch.size
-        keep = _participants_mask(batch, event, population, participants)
-        for group in split_batch(batch, population.service_points, warnings, keep):
-            part = method.event_baseline(group, event, population, warnings)
-            if part is not None:
-                savings.append(part)
-        if progress is not None:
-            progress(batch.size)
-    return KwhAvoidedRun(event, savings, warnings, seen)
+    (run,) = settle_all(
+        batches, [Settlement(event, method, participants=participants)], population, progress
+    )
+    return run

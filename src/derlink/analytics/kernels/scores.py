@@ -31,6 +31,8 @@ from derlink.common.clock import iso_z
 
 OUTCOME_VALUES = {"D1SP": 1.0, "D1IO": 0.25, "D1ND": 0.0, "D1ER": 0.0}
 CANCELLED = "D1CN"
+#: Every outcome code the score knows (cancelled ones are known, and left out).
+KNOWN_OUTCOMES = (*OUTCOME_VALUES, CANCELLED)
 HISTORY_SCHEMA = {
     "device_id": pl.Utf8,
     "head_end_system": pl.Utf8,

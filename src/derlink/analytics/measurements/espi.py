@@ -7,8 +7,9 @@ Entries are tied together by their Atom links (``.../UsagePoint/{u}/MeterReading
 how this reader finds the reading type of each block.
 
 Only delivered energy (``flowDirection`` 1) in watt-hours (``uom`` 72) becomes kWh; other
-readings are skipped with a warning. A document type declaration is refused outright, so entity
-expansion attacks never reach the parser.
+readings are skipped with a warning. The XML is parsed by ``defusedxml`` with document type
+declarations forbidden: a file declaring a DTD or an entity (an entity expansion bomb, an
+external entity) is refused before anything in it is expanded.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from derlink.analytics.errors import InputFileError
 from derlink.analytics.kernels import sufficiency
@@ -58,17 +62,32 @@ def _links(entry: ET.Element) -> dict[str, list[str]]:
     return links
 
 
+def _when(item: ET.Element, why: str) -> str:
+    """A skipped reading named by its start (UTC) and why it was skipped."""
+    start = _int(item.find(ESPI + "timePeriod"), "start", -1)
+    at = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if start >= 0 else "?"
+    return f"{at} ({why})"
+
+
+def _first(labels: list[str]) -> str:
+    shown = labels[: sufficiency.DETAIL_EXAMPLES]
+    return ", ".join(shown) + (", …" if len(labels) > len(shown) else "")
+
+
 def _parse(path: Path) -> ET.Element:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputFileError(f"{path.name}: cannot read: {exc}") from exc
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise InputFileError(f"{path.name}: XML with a document type declaration is refused")
     try:
-        return ET.fromstring(data)  # noqa: S314 - no DTD can be present (checked above)
+        root: ET.Element = fromstring(data, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise InputFileError(
+            f"{path.name}: XML with a document type declaration or entities is refused ({exc})"
+        ) from exc
     except ET.ParseError as exc:
         raise InputFileError(f"{path.name}: not well-formed XML: {exc}") from exc
+    return root
 
 
 def read_espi(
@@ -120,7 +139,7 @@ def read_espi(
     sp_ids: list[str] = []
     starts: list[int] = []
     values: list[float] = []
-    skipped: dict[str, int] = {}
+    skipped: dict[str, list[str]] = {}
     default_type = (
         next(iter(reading_types.values()))
         if len(reading_types) == 1
@@ -131,7 +150,8 @@ def read_espi(
         kind = reading_types.get(meter_reading_type.get(reading, ""), default_type)
         readings = block.findall(ESPI + "IntervalReading")
         if kind.uom != UOM_WATT_HOUR or kind.flow_direction != FLOW_FORWARD:
-            skipped[name] = skipped.get(name, 0) + len(readings)
+            what = f"uom {kind.uom}, flow {kind.flow_direction}"
+            skipped.setdefault(name, []).extend(_when(item, what) for item in readings)
             continue
         scale = 10.0**kind.multiplier / 1000.0  # Wh × 10^multiplier → kWh
         for item in readings:
@@ -139,7 +159,7 @@ def read_espi(
             value = item.find(ESPI + "value")
             start = _int(period, "start", -1)
             if start < 0 or value is None or value.text is None:
-                skipped[name] = skipped.get(name, 0) + 1
+                skipped.setdefault(name, []).append(_when(item, "no start or value"))
                 continue
             sp_ids.append(name)
             starts.append(start * 1_000_000)
@@ -149,7 +169,8 @@ def read_espi(
             sufficiency.BAD_ROW,
             "ESPI readings skipped: not delivered Wh, or without a start or a value",
             list(skipped),
-            np.asarray(list(skipped.values())),
+            np.asarray([len(v) for v in skipped.values()]),
+            [_first(v) for v in skipped.values()],
         )
     return pl.DataFrame(
         {

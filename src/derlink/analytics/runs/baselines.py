@@ -14,11 +14,14 @@ from pathlib import Path
 
 import polars as pl
 
+from derlink.analytics.kernels.baselines.methods import method_of
 from derlink.analytics.kernels.baselines.results import EventSavings
+from derlink.analytics.kernels.kwh_avoided import Settlement
+from derlink.analytics.kernels.sufficiency import WarningLog
 from derlink.analytics.runs.inputs import find_event, read_events
-from derlink.analytics.runs.kwh_avoided import KwhAvoided, kwh_avoided_over
+from derlink.analytics.runs.kwh_avoided import KwhAvoided, settle_over
 from derlink.analytics.runs.outputs import write_csv
-from derlink.analytics.runs.population import RunInputs, read_population
+from derlink.analytics.runs.population import RunInputs, read_population, require_weather
 from derlink.analytics.runs.progress import Progress
 
 
@@ -39,16 +42,19 @@ def compute_baselines(
     """
     all_events = read_events(events)
     event = find_event(all_events, event_id)
-    return kwh_avoided_over(
+    require_weather(inputs, [method])
+    log = WarningLog()
+    (result,) = settle_over(
         measurements,
-        event=event,
-        method=method,
-        population=read_population(inputs, all_events),
-        participants=None,
+        [Settlement(event, method_of(method), method)],
+        log,
+        population=read_population(inputs, all_events, warnings=log),
         label=f"{event_id} baseline",
         batch_size=batch_size,
         progress=progress,
+        naive_zone=inputs.timestamps_zone,
     )
+    return result
 
 
 def baseline_frame(savings: Sequence[EventSavings]) -> pl.DataFrame:

@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import polars as pl
+
 from derlink.analytics.kernels.baselines.methods import method_of
 from derlink.analytics.kernels.events import Event
 from derlink.analytics.kernels.forecast import ForecastRun, ResponseStats, forecast_window
-from derlink.analytics.kernels.sufficiency import WarningLog
+from derlink.analytics.kernels.sufficiency import ERRORS, WarningLog
 from derlink.analytics.runs.inputs import read_events, read_kwh_avoided_totals
 from derlink.analytics.runs.outputs import write_csv
-from derlink.analytics.runs.population import RunInputs, read_population
+from derlink.analytics.runs.population import RunInputs, read_population, require_weather
 from derlink.analytics.runs.progress import Progress, tracked_batches
+from derlink.analytics.runs.summary import WarningKind, warning_kinds
 
 #: The id of the window a forecast is for (it is no event yet).
 WINDOW_ID = "FORECAST"
@@ -52,12 +55,15 @@ def compute_forecast(
     method (``UnknownMethod``), and ``AnalyticsError`` for a file that cannot be used.
     """
     window = Event(WINDOW_ID, program_id, "", start, end)
+    require_weather(inputs, [method])
     past = read_events(events) if events else []
-    population = read_population(inputs, past)
-    rows = read_kwh_avoided_totals(history)
     log = WarningLog()
+    population = read_population(inputs, past, window, log)
+    rows = read_kwh_avoided_totals(history)
     run = forecast_window(
-        tracked_batches(measurements, batch_size, log, "forecast", progress),
+        tracked_batches(
+            measurements, batch_size, log, "forecast", progress, inputs.timestamps_zone
+        ),
         window=window,
         responses=ResponseStats.from_history(rows),
         population=population,
@@ -73,3 +79,35 @@ def write_forecast(result: Forecast, out: Path) -> int:
     write_csv(frame, out)
     write_csv(result.warnings.to_frame(), out.with_name(out.stem + "_warnings.csv"))
     return frame.height
+
+
+@dataclass(frozen=True)
+class ForecastSummary:
+    """What a forecast produced, said at its end."""
+
+    program_id: str
+    service_points: int
+    forecast: int
+    without_forecast: int
+    #: Service points with an error (no time zone, no measurements, conflicting readings).
+    errors: int
+    #: The sum over service points of their mean expected reduction over the window.
+    expected_kw: float
+    warnings: list[WarningKind]
+
+
+def summarize_forecast(result: Forecast) -> ForecastSummary:
+    """The forecast's summary: service points forecast and not, the expected kW in all, and
+    each kind of warning with the first service points it names."""
+    frame = result.run.frame()
+    total = float(frame["MeanExpectedKw"].cast(pl.Float64).sum()) if frame.height else 0.0
+    every = len(result.run.service_points)
+    return ForecastSummary(
+        result.run.window.program_id,
+        every,
+        frame.height,
+        every - frame.height,
+        len(result.warnings.service_points_with(ERRORS)),
+        round(total, 4),
+        warning_kinds(result.warnings),
+    )

@@ -456,9 +456,13 @@ def regression_event_baseline(
     models = fit_hourly(ids, kwh, temperature, how, method, training)
     event_cols = np.flatnonzero((starts >= event.start_us) & (starts < event.end_us))
     baseline = predict_hourly(models, temperature[:, event_cols], how[event_cols])
-    missing_t = np.isnan(temperature[:, event_cols]).any(axis=1) & ~no_station
+    without = np.isnan(temperature[:, event_cols]) & ~no_station[:, None]
     warnings.add(
-        sufficiency.TEMPERATURE_MISSING, "event hours without a temperature", ids[missing_t]
+        sufficiency.TEMPERATURE_MISSING,
+        "event hours without a temperature",
+        ids,
+        without.sum(axis=1),
+        sufficiency.first_instants(without, starts[event_cols]),
     )
     poor = models.training_hours < method.min_training_hours
     warnings.add(

@@ -288,12 +288,13 @@ def _event_savings(
         "the day-of adjustment hit its cap",
         ids[result.adjustment_capped],
     )
-    missing_actual = np.isnan(prior.event_window).sum(axis=1)
+    blank = np.isnan(prior.event_window)
     warnings.add(
         sufficiency.EVENT_DATA_MISSING,
         "event intervals without an actual reading (left blank)",
         ids,
-        np.where(none, 0, missing_actual),
+        np.where(none, 0, blank.sum(axis=1)),
+        sufficiency.first_instants(blank, prior.interval_starts_us),
     )
     return EventSavings(
         ids, zone, interval, prior.interval_starts_us, result.baseline, prior.event_window
