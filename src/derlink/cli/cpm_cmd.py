@@ -130,3 +130,39 @@ def _list(
         console.print(empty)
     else:
         print_table(columns, [row(f) for f in found], ids=[columns[0]])
+
+
+@app.command()
+def extract(
+    initial: Annotated[
+        bool,
+        typer.Option(
+            "--initial",
+            help="Every Active subscription (default: incremental, what changed since the last).",
+        ),
+    ] = False,
+    url: CpmUrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run an enrollment extract (OUAI-ENR) now: a file on cpm's content server."""
+    api, base = _cpm(home, url)
+    kind = "INITIAL" if initial else "INCREMENTAL"
+    view: dict[str, Any] = api.call(
+        "POST", f"{base}/api/v1/enrollment-extracts", json={"kind": kind}
+    )
+    if as_json:
+        print_json(view)
+    else:
+        console.print(_summary(view))
+    if view["state"] != "Completed":
+        raise typer.Exit(1)
+
+
+def _summary(view: dict[str, Any]) -> str:
+    head = f"extract {view['extractId']} ({view['kind']}): {view['state']}"
+    if view["state"] == "Failed":
+        return f"{head}: {view['error']}"
+    if not view["rows"]:
+        return f"{head}, no rows, no file"
+    return f"{head}, {view['rows']} row(s) in {view['fileName']}"
