@@ -180,6 +180,47 @@ class Driver:
         )
         return sync, origination, hub
 
+    async def master_data(self) -> dict[str, Any]:
+        """What DERMS holds of cpm's programs and aggregators (PROG-RULE, AGGREGATOR), once
+        every version cpm sent is answered (or nothing moves for a while)."""
+        deadline = time.monotonic() + SETTLE_STALL_S
+        while True:
+            programs, aggregators = await asyncio.gather(
+                self.api.get("/cpm/api/v1/programs"), self.api.get("/cpm/api/v1/aggregators")
+            )
+            sent = [p for p in programs if p["dermsSync"]["state"] != "None"] + aggregators
+            if all(x["dermsSync"]["state"] != "Pending" for x in sent):
+                break
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.25)
+        held_programs, held_aggregators = await asyncio.gather(
+            self.api.get("/derms/api/v1/programs"), self.api.get("/derms/api/v1/aggregators")
+        )
+        held = {p["code"]: p for p in held_programs["items"]}
+        held_aggs = {a["code"]: a["version"] for a in held_aggregators["items"]}
+        active = [p for p in programs if p["status"] == "Active"]
+        return {
+            "programs_active": len(active),
+            "programs_held": sum(
+                1
+                for p in active
+                if p["programCode"] in held
+                and held[p["programCode"]]["version"] == p["dermsSync"]["version"]
+                and p["dermsSync"]["state"] == "Synchronized"
+            ),
+            "rules_held": sum(
+                len(held[p["programCode"]]["rules"]) for p in active if p["programCode"] in held
+            ),
+            "aggregators": len(aggregators),
+            "aggregators_held": sum(
+                1
+                for a in aggregators
+                if held_aggs.get(a["code"]) == a["dermsSync"]["version"]
+                and a["dermsSync"]["state"] == "Synchronized"
+            ),
+        }
+
     async def settle(self, expected_sync: int, label: str, on_sample: Callable[[], object]) -> bool:
         """Wait until every sync request is final, every origination answered, the hub idle."""
         last_progress, last_final = time.monotonic(), -1
@@ -418,6 +459,8 @@ async def _journey(
 
         sync, origination, hub = await driver.counts()
         reconciliation = await api.get("/hub/api/v1/reconciliation")
+        say("[bold]master data at DERMS[/bold] (PROG-RULE, AGGREGATOR)")
+        master = await driver.master_data()
         say("[bold]enrollment exchange with analytics[/bold] (OUAI-ENR, OUAI-ENR-ACK)")
         exchange = await driver.exchange_with_analytics(server.sample_memory)
     finally:
@@ -440,6 +483,9 @@ async def _journey(
         == len(plan.duplicates) - len(derms_duplicates),
         "hospital empty": hub.get("hospital", 0) == 0,
         "cpm and DERMS reconcile": reconciliation["differences"] == 0,
+        "DERMS holds every Active program's rules and every aggregator": master["programs_held"]
+        == master["programs_active"]
+        and master["aggregators_held"] == master["aggregators"],
         "every extracted row acknowledged by analytics": exchange["rows_extracted"]
         == exchange["rows_acked_positive"] + exchange["rows_acked_negative"]
         and exchange["rows_extracted"] > 0,
@@ -462,6 +508,7 @@ async def _journey(
         "hospital": hub.get("hospital", 0),
         "flows": hub.get("instances", {}),
         "reconciliation_differences": reconciliation["differences"],
+        "master_data": master,
         "analytics_exchange": exchange,
         "elapsed_s": round(elapsed, 2),
         "enrollment_phase_s": round(phase1_s, 2),
@@ -499,6 +546,12 @@ def _print_summary(console: Console, s: dict[str, Any]) -> None:
         f"{s['enrollment_phase_s']:.1f} s = [bold]{s['enrollments_per_s']:.1f}/s[/bold]; whole "
         f"journey {s['elapsed_s']:.1f} s; peak memory {memory['platform']:.0f} MB (platform), "
         f"{memory['driver']:.0f} MB (this demo's driver)"
+    )
+    m = s["master_data"]
+    console.print(
+        f"master data at DERMS: {m['programs_held']} of {m['programs_active']} Active programs "
+        f"with {m['rules_held']} rule(s), {m['aggregators_held']} of {m['aggregators']} "
+        "aggregators, each at the version cpm sent last"
     )
     x = s["analytics_exchange"]
     console.print(

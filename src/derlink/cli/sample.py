@@ -47,6 +47,42 @@ PROGRAMS: list[dict[str, Any]] = [
     },
 ]
 
+#: The rules of each sample program (docs/contracts/master-data.md): summer afternoons on
+#: weekdays for thermostats, evenings every day for EVs, any day for batteries.
+RULES: dict[str, list[dict[str, Any]]] = {
+    "BYOT-SUMMER": [
+        {"effectiveFrom": "2026-06-01", "effectiveTo": "2026-10-01",
+         "allowEventDays": ["WEEKDAYS"], "windowStart": "12:00", "windowEnd": "20:00",
+         "minEventDurationMin": 60, "maxEventDurationMin": 240, "maxEventsPerCycle": 15,
+         "cycleFrequency": "SEASON", "maxOverridesPerCycle": 3, "optOutCutoffMin": 60,
+         "minRestMin": 1080, "overridable": False},
+    ],
+    "EV-SMART": [
+        {"effectiveFrom": "2026-01-01", "effectiveTo": None,
+         "allowEventDays": ["WEEKDAYS", "WEEKENDS"], "windowStart": "16:00",
+         "windowEnd": "22:00", "minEventDurationMin": 30, "maxEventDurationMin": 180,
+         "maxEventsPerCycle": 8, "cycleFrequency": "MONTH", "maxOverridesPerCycle": 2,
+         "optOutCutoffMin": 30, "minRestMin": 720, "overridable": True},
+    ],
+    "BATTERY-RES": [
+        {"effectiveFrom": "2026-01-01", "effectiveTo": None,
+         "allowEventDays": ["WEEKDAYS", "WEEKENDS", "HOLIDAYS"], "windowStart": "00:00",
+         "windowEnd": "23:59", "minEventDurationMin": 15, "maxEventDurationMin": 240,
+         "maxEventsPerCycle": 60, "cycleFrequency": "YEAR", "maxOverridesPerCycle": 0,
+         "optOutCutoffMin": 0, "minRestMin": 60, "overridable": False},
+    ],
+}  # fmt: skip
+
+#: The sample utility's aggregators.
+AGGREGATORS: list[dict[str, Any]] = [
+    {"code": "VALLEY-VPP", "name": "Valley Virtual Power Plant", "startDate": "2026-01-01",
+     "contact": {"name": "Dispatch desk", "email": "dispatch@valley-vpp.example"},
+     "externalSystem": "TESLA-HE", "programs": ["BATTERY-RES"]},
+    {"code": "THERMO-AGG", "name": "Thermostat Aggregation Co.", "startDate": "2026-03-01",
+     "contact": {"name": "Operations", "email": "ops@thermo-agg.example"},
+     "externalSystem": "ECOBEE-HE", "programs": ["BYOT-SUMMER"]},
+]  # fmt: skip
+
 #: (make, model, specification, device type, head-end system, program)
 DEVICE_MODELS = [
     ("ECOBEE", "SMARTTHERMOSTAT", "ECOBEE-ST", "THERMOSTAT", "ECOBEE-HE", "BYOT-SUMMER"),
@@ -195,13 +231,15 @@ def enrollment_request(
 async def load(
     api: HttpClient, count: int, *, batch: int = 2000, progress: Callable[[int], None] | None = None
 ) -> None:
-    """Load programs, head-end systems and ``count`` customers through the parts' APIs."""
+    """Load programs with their rules, aggregators, head-end systems and ``count`` customers
+    through the parts' APIs. What is there already (a second start) is left as it is."""
     for program in PROGRAMS:
-        try:
-            await api.post("/cpm/api/v1/programs", program)
-        except BusinessFault as exc:
-            if exc.status != 409:  # already there: a second start loads nothing twice
-                raise
+        code = program["programCode"]
+        if await _created(api, "/cpm/api/v1/programs", program):
+            for rule in RULES.get(code, []):
+                await api.post(f"/cpm/api/v1/programs/{code}/rules", rule)
+    for aggregator in AGGREGATORS:
+        await _created(api, "/cpm/api/v1/aggregators", aggregator)
     await api.post("/derms/api/v1/head-end-systems", {"codes": HEAD_ENDS})
     pending = list(customers(count))
     for start in range(0, len(pending), batch):
@@ -209,3 +247,14 @@ async def load(
         await api.post("/cpm/api/v1/master-data", master_data(chunk))
         if progress:
             progress(len(chunk))
+
+
+async def _created(api: HttpClient, path: str, body: dict[str, Any]) -> bool:
+    """Create it; False when it exists already (409)."""
+    try:
+        await api.post(path, body)
+    except BusinessFault as exc:
+        if exc.status != 409:
+            raise
+        return False
+    return True

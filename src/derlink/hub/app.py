@@ -84,7 +84,7 @@ def build_flows(
         DeviceStatusAcknowledgement(targets),
         ProgramRulesFlow(targets, lookups),
         AggregatorFlow(targets),
-        EnrollmentReconciliation(targets),
+        EnrollmentReconciliation(targets, lookups),
     ]
     if targets.stores:
         options = FileOptions(max_bytes=max_file_bytes)

@@ -210,3 +210,20 @@ def map_rule_terms(
             return dict(record), lookup_error(key, "CycleFrequency", cycle)
         rules.append({**rule, "allowEventDays": days, "cycleFrequency": cycles[cycle]})
     return {**record, "rules": rules}, None
+
+
+def map_asset_types(
+    request: Mapping[str, Any], asset_types: Mapping[str, str]
+) -> tuple[dict[str, Any], RecordError | None]:
+    """An enrollment request with each asset's ``assetType`` (DERMS's) mapped through the
+    lookup AssetType to cpm's device type. An asset without a type passes as sent; a type the
+    lookup does not hold fails that record, naming the lookup and the value."""
+    asset_info = dict(request.get("assetInfo") or {})
+    assets = []
+    for asset in asset_info.get("assetList") or []:
+        sent = str(asset.get("assetType") or "")
+        if sent and sent not in asset_types:
+            return dict(request), lookup_error(str(request.get("messageId", "")), "AssetType", sent)
+        assets.append({**asset, "assetType": asset_types[sent]} if sent else dict(asset))
+    asset_info["assetList"] = assets
+    return {**request, "assetInfo": asset_info}, None

@@ -21,7 +21,7 @@ from derlink.hub.catalog import Schedule
 from derlink.hub.connections import Targets
 from derlink.hub.flows import Flow
 from derlink.hub.flows.files import FileFlow, batch_id
-from derlink.hub.flows.reconcile import reconcile
+from derlink.hub.flows.reconcile import EnrollmentReconciliation
 from derlink.hub.model import InstanceStatus
 from derlink.hub.notify import DEFAULT_PROPERTIES, Notifier
 from derlink.hub.receipts import FileReceipts
@@ -394,7 +394,10 @@ class Hub:
 
     async def reconcile(self) -> dict[str, Any]:
         """Compare cpm's subscriptions with the DERMS registry (see ``flows/reconcile.py``)."""
-        return await reconcile(self.targets.cpm, self.targets.derms)
+        flow = self.flows["RECONCILE"]
+        if not isinstance(flow, EnrollmentReconciliation):
+            raise TypeError(f"RECONCILE is run by {type(flow).__name__}")
+        return await flow.report()
 
     async def stats(self) -> dict[str, Any]:
         counts = await asyncio.to_thread(self.store.counts)

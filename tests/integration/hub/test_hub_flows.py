@@ -448,6 +448,26 @@ async def test_a_lookup_change_takes_effect_without_a_restart(harness: Harness):
     assert body["assetInfo"]["assetList"][0]["specification"] == "ACME-SPEC"
 
 
+async def test_an_asset_type_is_mapped_through_asset_type_and_an_unknown_one_fails_its_request(
+    harness: Harness,
+):
+    harness.part.lookups.set("AssetType", "TSTAT", "THERMOSTAT", actor="operator")
+
+    async def cpm(path: str, body: Any) -> Any:
+        return {"results": [{"messageId": r["messageId"], "outcome": "Created",
+                             "enrollmentId": "E1"} for r in body["requests"]]}  # fmt: skip
+
+    harness.cpm.handler = cpm
+    requests = [enrollment_request(1, assetType="TSTAT"), enrollment_request(2, assetType="ROBOT")]
+    instance = await harness.send("ENR-REQ", {"batchId": "B11", "requests": requests})
+    ((_, body),) = harness.cpm.calls
+    assert [r["assetInfo"]["assetList"][0]["assetType"] for r in body["requests"]] == ["THERMOSTAT"]
+    errors = harness.hub.store.detail(instance)["outcome"]["errors"]
+    assert [(e["code"], e["message"]) for e in errors] == [
+        ("HUB-LOOKUP-ASSETTYPE", "no AssetType value for 'ROBOT'")
+    ]
+
+
 async def test_instances_are_found_by_any_business_identifier(harness: Harness):
     instance = await harness.send("ENR-SYNC", {"batchId": "B10", "messages": [sync_record("SR77")]})
     for key in ("SR77", "E1", "SP1", "B10"):
@@ -472,6 +492,8 @@ async def test_the_reconciliation_runs_on_its_schedule_and_reports_each_differen
             "items": [
                 {"subscriptionId": "E1", "status": "ACTIVE", "devices": ["HE!N1"]},
                 {"subscriptionId": "E3", "status": "ACTIVE", "devices": ["HE!N3"]},
+                {"subscriptionId": "E4", "status": "SUSPENDED", "devices": []},
+                {"subscriptionId": "E5", "status": "INACTIVE", "devices": []},
             ],
             "next": None,
         }
@@ -491,8 +513,9 @@ async def test_the_reconciliation_runs_on_its_schedule_and_reports_each_differen
     assert [(e["key"], e["message"]) for e in detail["outcome"]["errors"]] == [
         ("E2", "active in cpm, missing in DERMS"),
         ("E3", "active in DERMS, unknown to cpm"),
+        ("E4", "DERMS status 'SUSPENDED' has no EnrollmentStatus value"),
     ]
-    assert "2 record(s) rejected" in str(harness.mailer.sent[-1]["subject"])
+    assert "3 record(s) rejected" in str(harness.mailer.sent[-1]["subject"])
 
 
 async def test_run_now_starts_a_scheduled_flow_and_a_paused_schedule_lets_its_time_pass(

@@ -26,6 +26,13 @@ SUMMARY = {
         "rows_rejected": 0,
         "elapsed_s": 3.2,
     },
+    "master_data": {
+        "programs_active": 3,
+        "programs_held": 3,
+        "rules_held": 3,
+        "aggregators": 2,
+        "aggregators_held": 2,
+    },
     "checks": {"settled": True, "hospital empty": True},
 }
 
@@ -39,3 +46,4 @@ def test_the_summary_reads_as_text():
     assert "CPM-UNKNOWN-PROGRAM × 60, DERMS-DEVICE-CONFLICT × 40" in text
     assert "peak memory 262 MB (platform), 120 MB (this demo's driver)" in text
     assert "in 12.3 s = 153.9/s" in text
+    assert "master data at DERMS: 3 of 3 Active programs with 3 rule(s), 2 of 2 aggregators" in text

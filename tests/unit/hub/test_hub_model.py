@@ -182,3 +182,17 @@ def test_rule_terms_are_mapped_through_their_lookups_and_an_unknown_value_is_nam
     _, error = map_rule_terms(fortnight, days, cycles)
     assert error is not None and error.code == "HUB-LOOKUP-CYCLEFREQUENCY"
     assert map_rule_terms({**record, "rules": []}, {}, {}) == ({**record, "rules": []}, None)
+
+
+def test_asset_types_are_mapped_and_an_asset_without_one_passes():
+    from derlink.hub.model import map_asset_types
+
+    request = {"messageId": "M1", "assetInfo": {"assetList": [
+        {"nicId": "N1", "assetType": "TSTAT"}, {"nicId": "N2"}]}}  # fmt: skip
+    mapped, error = map_asset_types(request, {"TSTAT": "THERMOSTAT"})
+    assert error is None
+    assert [a.get("assetType") for a in mapped["assetInfo"]["assetList"]] == ["THERMOSTAT", None]
+    _, error = map_asset_types(request, {})
+    assert error is not None
+    assert (error.key, error.code, error.message) == (
+        "M1", "HUB-LOOKUP-ASSETTYPE", "no AssetType value for 'TSTAT'")  # fmt: skip

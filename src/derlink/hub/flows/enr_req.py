@@ -1,9 +1,10 @@
 """ENR-REQ — Enrollment Request: DERMS (or any external system) → cpm enroll.
 
 DERMS sends a batch of enrollment requests. The hub maps each asset's specification through the
-AssetSpec lookup (``MAKE!MODEL``), then calls cpm's enroll once per request; fields of a request
-cpm does not know are ignored there, and counted by name in the instance's outcome
-(``ignoredFields``). It carries on past
+AssetSpec lookup (``MAKE!MODEL``) and its type through AssetType (a value a lookup does not hold
+fails that request), then calls cpm's enroll once per request; fields of a request cpm does not
+know are ignored there, and counted by name in the instance's outcome (``ignoredFields``). It
+carries on past
 business failures: a refused request is recorded and the others go on. An enrollment request
 that already exists (Oracle message number 10589) counts as success, with the enrollment id
 cpm returns — so a retried chunk, a resubmit or a re-delivered batch has no second effect.
@@ -28,6 +29,7 @@ from derlink.hub.model import (
     RecordError,
     ack_type,
     fill_specifications,
+    map_asset_types,
     msg_ack,
 )
 from derlink.hub.ports import LookupTables
@@ -83,10 +85,13 @@ class EnrollmentRequestFlow:
         self, requests: list[dict[str, Any]]
     ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         asset_spec = await asyncio.to_thread(self.lookups.table, "AssetSpec")
+        asset_types = await asyncio.to_thread(self.lookups.table, "AssetType")
         mapped: list[dict[str, Any]] = []
         errors: list[dict[str, str]] = []
         for request in requests:
             filled, error = fill_specifications(request, asset_spec)
+            if error is None:
+                filled, error = map_asset_types(filled, asset_types)
             if error is None:
                 mapped.append(filled)
             else:

@@ -13,10 +13,14 @@ is compared in one pass with bounded memory. The rules (what counts as a differe
 - cpm ``Inactive`` → DERMS does not hold it ``ACTIVE``;
 - cpm ``Pending`` → DERMS does not hold it ``ACTIVE`` (its enrollment is not synchronized);
 - DERMS ``ACTIVE`` → cpm knows the subscription.
+
+DERMS's statuses are read in cpm's words through the lookup EnrollmentStatus (``ACTIVE`` →
+``Active``); a status the lookup does not hold is a difference that names it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -24,6 +28,7 @@ from derlink.common.errors import Fault
 from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.model import FlowOutcome, RecordError
+from derlink.hub.ports import LookupTables
 from derlink.hub.runtime.port import FlowContext
 
 #: Differences kept on the instance and in the e-mail; the count is always complete.
@@ -33,8 +38,9 @@ KEEP = 1000
 class EnrollmentReconciliation:
     spec: ClassVar[FlowSpec] = FLOWS["RECONCILE"]
 
-    def __init__(self, targets: Targets) -> None:
+    def __init__(self, targets: Targets, lookups: LookupTables) -> None:
         self.targets = targets
+        self.lookups = lookups
 
     def keys(self, record: dict[str, Any]) -> list[tuple[str, str]]:
         return [("scheduledAt", record["scheduledAt"])]
@@ -53,9 +59,14 @@ class EnrollmentReconciliation:
         )
 
     async def _compare(self) -> dict[str, Any]:
-        report = await reconcile(self.targets.cpm, self.targets.derms)
+        report = await self.report()
         report["items"] = report["items"][:KEEP]
         return report
+
+    async def report(self) -> dict[str, Any]:
+        """Every difference between cpm and DERMS now (also ``GET /reconciliation``)."""
+        statuses = await asyncio.to_thread(self.lookups.table, "EnrollmentStatus")
+        return await reconcile(self.targets.cpm, self.targets.derms, statuses)
 
     async def on_fault(self, ctx: FlowContext, message: dict[str, Any], fault: Fault) -> None:
         return None
@@ -80,20 +91,25 @@ def pages(client: Pager, path: str) -> Page:
     return page
 
 
-async def reconcile(cpm: Pager, derms: Pager) -> dict[str, Any]:
-    """cpm's subscriptions against the DERMS registry, through the hub's connections."""
+async def reconcile(cpm: Pager, derms: Pager, statuses: Mapping[str, str]) -> dict[str, Any]:
+    """cpm's subscriptions against the DERMS registry, through the hub's connections; DERMS's
+    statuses read through ``statuses`` (the EnrollmentStatus lookup)."""
     return await differences(
-        pages(cpm, "/api/v1/reconciliation/subscriptions"), pages(derms, "/api/v1/registry")
+        pages(cpm, "/api/v1/reconciliation/subscriptions"),
+        pages(derms, "/api/v1/registry"),
+        statuses=statuses,
     )
 
 
-def compare(cpm: Mapping[str, Any] | None, derms: Mapping[str, Any] | None) -> str | None:
+def compare(
+    cpm: Mapping[str, Any] | None, derms: Mapping[str, Any] | None, statuses: Mapping[str, str]
+) -> str | None:
     """The difference between the two views of one subscription, or None."""
+    if derms is not None and derms["status"] not in statuses:
+        return f"DERMS status {derms['status']!r} has no EnrollmentStatus value"
+    derms_active = derms is not None and statuses[derms["status"]] == "Active"
     if cpm is None:
-        if derms is not None and derms["status"] == "ACTIVE":
-            return "active in DERMS, unknown to cpm"
-        return None
-    derms_active = derms is not None and derms["status"] == "ACTIVE"
+        return "active in DERMS, unknown to cpm" if derms_active else None
     if cpm["status"] == "Active":
         if derms is None:
             return "active in cpm, missing in DERMS"
@@ -121,7 +137,9 @@ async def _stream(page: Page, size: int) -> AsyncIterator[Mapping[str, Any]]:
             return
 
 
-async def differences(cpm_page: Page, derms_page: Page, *, page_size: int = 1000) -> dict[str, Any]:
+async def differences(
+    cpm_page: Page, derms_page: Page, *, statuses: Mapping[str, str], page_size: int = 1000
+) -> dict[str, Any]:
     """Merge both ordered streams; return the counts and every difference found."""
     cpm_it = _stream(cpm_page, page_size).__aiter__()
     derms_it = _stream(derms_page, page_size).__aiter__()
@@ -144,7 +162,7 @@ async def differences(cpm_page: Page, derms_page: Page, *, page_size: int = 1000
         else:
             left, right = c, d
             c, d = await advance(cpm_it), await advance(derms_it)
-        problem = compare(left, right)
+        problem = compare(left, right, statuses)
         if problem is not None:
             sid = (left or right or {}).get("subscriptionId", "")
             found.append({"subscriptionId": str(sid), "difference": problem})
