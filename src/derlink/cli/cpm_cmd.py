@@ -111,6 +111,27 @@ def _aggregator_row(a: dict[str, Any]) -> list[str]:
     return [a["code"], a["status"], programs, _derms_sync(a["dermsSync"])]
 
 
+@app.command("send-again")
+def send_again(
+    code: Annotated[str, typer.Argument(help="The program's or the aggregator's code.")],
+    aggregator: Annotated[
+        bool, typer.Option("--aggregator", help="CODE is an aggregator's (default: a program's).")
+    ] = False,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send a program's rules (or an aggregator) to DERMS again, as the next version: after a
+    refusal whose cause was fixed elsewhere, such as a lookup value."""
+    api, base = _cpm(home, url)
+    path = f"/aggregators/{code}/send" if aggregator else f"/programs/{code}/send-rules"
+    sync: dict[str, Any] = api.call("POST", f"{base}/api/v1{path}")
+    if as_json:
+        print_json(sync)
+    else:
+        console.print(f"{code}: {_derms_sync(sync)}")
+
+
 def _list(
     home: Path | None,
     url: str | None,

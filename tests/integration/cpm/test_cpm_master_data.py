@@ -209,3 +209,17 @@ def test_the_cli_lists_programs_rules_and_aggregators_with_what_derms_holds(
     assert none.output.strip() == "no aggregators"
     assert unknown.exit_code == 1
     assert "no program with code 'NOPE'" in str(unknown.exception)
+
+
+def test_a_program_or_aggregator_is_sent_again_as_the_next_version(seeded: Cpm) -> None:
+    again = seeded.post("/programs/BYOT/send-rules")
+    assert again.status_code == 200, again.text
+    assert again.json() == {"version": 2, "dermsVersion": 0, "state": "Pending", "detail": ""}
+    assert [m["version"] for m in sent(seeded, "PROG-RULE")] == [1, 2]
+    inactive = seeded.post("/programs/OLD/send-rules")
+    assert (inactive.status_code, inactive.json()["code"]) == (422, "CPM-PROGRAM-INACTIVE")
+    seeded.post("/aggregators", {"code": "AGG-1"})
+    assert seeded.post("/aggregators/AGG-1/send").json()["version"] == 2
+    assert [m["version"] for m in sent(seeded, "AGGREGATOR")] == [1, 2]
+    assert seeded.post("/aggregators/NOPE/send").status_code == 404
+    assert seeded.post("/programs/BYOT/send-rules", client="viewer").status_code == 403

@@ -115,6 +115,14 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
         )
         return _program_read(view)
 
+    @router.post("/programs/{program_code}/send-rules")
+    async def send_rules(program_code: str, _: Admin) -> s.SyncRead:
+        """Send the program's rules to DERMS again, as the next version."""
+        view = await run_in_threadpool(
+            service.send_again, db=db, clock=clock, kind=m.PROG_RULE, code=program_code
+        )
+        return _sync_read(view)
+
     @router.get("/programs/{program_code}/rules")
     async def list_rules(program_code: str, _: Reader) -> list[s.RuleRead]:
         views = await run_in_threadpool(service.list_rules, db=db, code=program_code)
@@ -190,6 +198,14 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
     @router.get("/aggregators/{code}")
     async def get_aggregator(code: str, _: Reader) -> s.AggregatorRead:
         return _aggregator_read(await run_in_threadpool(service.get_aggregator, db=db, code=code))
+
+    @router.post("/aggregators/{code}/send")
+    async def send_aggregator(code: str, _: Admin) -> s.SyncRead:
+        """Send the aggregator to DERMS again, as the next version."""
+        view = await run_in_threadpool(
+            service.send_again, db=db, clock=clock, kind=m.AGGREGATOR, code=code
+        )
+        return _sync_read(view)
 
     @router.patch("/aggregators/{code}", openapi_extra=AGGREGATOR_UPDATE_EXAMPLE)
     async def update_aggregator(code: str, body: s.AggregatorUpdate, _: Admin) -> s.AggregatorRead:

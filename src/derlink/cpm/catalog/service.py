@@ -517,6 +517,26 @@ def _send_aggregator(conn: Connection, clock: Clock, code: str) -> None:
     enqueue(conn, outbox, flow=m.AGGREGATOR, key=message_id, payload=payload, clock=clock)
 
 
+def send_again(*, db: Database, clock: Clock, kind: str, code: str) -> SyncView:
+    """Send a program's rules (PROG-RULE) or an aggregator (AGGREGATOR) to DERMS again, as the
+    next version: after a refusal whose cause is fixed elsewhere (a lookup value, DERMS's
+    data). A program that is not Active has nothing to send (CPM-PROGRAM-INACTIVE)."""
+    with db.begin() as conn:
+        if kind == m.PROG_RULE:
+            program = _program_row(conn, code)
+            if program.status != m.ProgramStatus.ACTIVE.value:
+                raise CpmBusinessError(
+                    f"program {code!r} is {program.status}: only an Active program's rules go "
+                    "to DERMS",
+                    code=m.PROGRAM_INACTIVE,
+                )
+            _send_rules(conn, clock, code)
+            return _sync_view(_program_row(conn, code))
+        _aggregator_row(conn, code)
+        _send_aggregator(conn, clock, code)
+        return _sync_view(_aggregator_row(conn, code))
+
+
 # -- DERMS's answers ------------------------------------------------------------------------
 
 
