@@ -15,6 +15,7 @@ stating the same thing again changes nothing, whatever came in between:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -36,8 +37,7 @@ class Placed(StrEnum):
     LATE = "late"
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """What a statement does: the version to insert, the ends to set (by the ``effective_from``
     of the version they end), and, for a refusal, the version held that refuses it."""
 
@@ -62,6 +62,7 @@ class Placement:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def iso_date(text: str) -> str | None:
     """``text`` if it is a calendar date ``YYYY-MM-DD``, else None."""
     if len(text) != 10 or text[4] != "-" or text[7] != "-":
@@ -73,7 +74,7 @@ def iso_date(text: str) -> str | None:
     return text
 
 
-@dataclass
+@dataclass(slots=True)
 class Timeline:
     """The versions held of one thing, oldest first; :meth:`place` keeps them up to date, so
     that the statements of one batch see the ones before them."""

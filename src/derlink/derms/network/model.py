@@ -60,18 +60,23 @@ def row_keys(fields: Sequence[str]) -> tuple[str, ...]:
 
 
 def check_row(row_number: int, f: list[str]) -> ModelRow | RowReject:
-    """The row as a :class:`ModelRow`, or why not (first failure wins)."""
-    kind, node_id, parent_id, name, effective_from = (v.strip() for v in f)
+    """The row as a :class:`ModelRow`, or why not (first failure wins). Values are taken as
+    they are; a field of spaces only is blank."""
+    kind, node_id, parent_id, name, effective_from = f
 
     def reject(code: str, reason: str) -> RowReject:
         return RowReject(row_number, code, reason, row_keys(f))
 
-    blank = [
-        n for n, v in (("Kind", kind), ("Id", node_id), ("EffectiveFrom", effective_from)) if not v
-    ]
-    if kind in PARENT_KIND and not parent_id:
-        blank.append("ParentId")
-    if blank:
+    if not (kind.strip() and node_id.strip() and effective_from.strip()) or (
+        kind in PARENT_KIND and not parent_id.strip()
+    ):
+        blank = [
+            n
+            for n, v in (("Kind", kind), ("Id", node_id), ("EffectiveFrom", effective_from))
+            if not v.strip()
+        ]
+        if kind in PARENT_KIND and not parent_id.strip():
+            blank.append("ParentId")
         return reject(NET_MISSING, f"{', '.join(blank)} {'is' if len(blank) == 1 else 'are'} blank")
     if kind not in KINDS:
         return reject(NET_VALUE, f"Kind is not one of {', '.join(KINDS)}")
