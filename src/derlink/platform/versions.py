@@ -47,7 +47,7 @@ def pairs(conn: Connection, mark: str, query: str, keys: Iterable[str]) -> dict[
     for start in range(0, len(wanted), LOOKUP):
         part = wanted[start : start + LOOKUP]
         rows = conn.exec_driver_sql(query.format(marks=", ".join([mark] * len(part))), tuple(part))
-        found.update((str(r[0]), str(r[1])) for r in rows)
+        found.update((str(r[0]), str(r[1])) for r in rows.all())
     return found
 
 
@@ -85,7 +85,7 @@ class VersionedTable:
         for start in range(0, len(wanted), LOOKUP):
             part = wanted[start : start + LOOKUP]
             marks = ", ".join([self._mark] * len(part))
-            for row in conn.exec_driver_sql(self._select.format(marks=marks), tuple(part)):
+            for row in conn.exec_driver_sql(self._select.format(marks=marks), tuple(part)).all():
                 found[row[0]].versions.append(
                     Version(row[1], row[2], tuple("" if v is None else v for v in row[3:]))
                 )
