@@ -37,6 +37,10 @@ class Placed(StrEnum):
     LATE = "late"
 
 
+#: The outcomes of a statement that was not placed.
+REFUSED = frozenset({Placed.CONFLICT, Placed.LATE})
+
+
 class Placement(NamedTuple):
     """What a statement does: the version to insert, the ends to set (by the ``effective_from``
     of the version they end), and, for a refusal, the version held that refuses it."""

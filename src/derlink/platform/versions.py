@@ -71,6 +71,7 @@ class VersionedTable:
             f"SELECT {key}, effective_from, effective_to, {', '.join(values)} FROM {table} "
             f"WHERE {key} IN ({{marks}}) ORDER BY {key}, effective_from"
         )
+        self._values = tuple(values)
         marks = ", ".join([mark] * len(columns))
         self._insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
         self._end = (
@@ -90,6 +91,34 @@ class VersionedTable:
                     Version(row[1], row[2], tuple("" if v is None else v for v in row[3:]))
                 )
         return found
+
+    def owned_timelines(
+        self, conn: Connection, keys: Iterable[str], owner: str, owner_key: str, owner_value: str
+    ) -> tuple[dict[str, str], dict[str, Timeline]]:
+        """Of ``keys``, those the table ``owner`` holds (in its column ``owner_key``): each
+        one's ``owner_value``, and the versions held of it. One query per part of the keys
+        (the owner joined with the versions) instead of two."""
+        versions = ", ".join(f"v.{c}" for c in ("effective_from", "effective_to", *self._values))
+        query = (
+            f"SELECT o.{owner_key}, o.{owner_value}, {versions} FROM {owner} o "
+            f"LEFT JOIN {self._table} v ON v.{self._key} = o.{owner_key} "
+            f"WHERE o.{owner_key} IN ({{marks}}) ORDER BY o.{owner_key}, v.effective_from"
+        )
+        owned: dict[str, str] = {}
+        found: dict[str, Timeline] = {}
+        wanted = sorted(set(keys))
+        for start in range(0, len(wanted), LOOKUP):
+            part = wanted[start : start + LOOKUP]
+            marks = ", ".join([self._mark] * len(part))
+            for row in conn.exec_driver_sql(query.format(marks=marks), tuple(part)).all():
+                key = str(row[0])
+                if key not in owned:
+                    owned[key] = str(row[1])
+                    found[key] = Timeline()
+                if row[2] is not None:
+                    values = tuple("" if v is None else v for v in row[4:])
+                    found[key].versions.append(Version(row[2], row[3], values))
+        return owned, found
 
     def write(self, conn: Connection, writes: VersionWrites) -> None:
         """The new versions first, then the ends (an end may be of a version new in the batch)."""

@@ -96,11 +96,10 @@ def unknown_sp(row: LocationRow) -> RowReject:
     )
 
 
-def placement_problem(row: LocationRow, placement: Placement) -> RowReject | None:
-    """Why the row's location was not placed among the service point's, or None."""
-    reason = placement.refusal(f"service point {row.sp_id}", row.effective_from)
-    if reason is None:
-        return None
+def placement_problem(row: LocationRow, placement: Placement) -> RowReject:
+    """Why the row's location was not placed among the service point's (a placement
+    refused)."""
+    reason = placement.refusal(f"service point {row.sp_id}", row.effective_from) or ""
     code = NL_CONFLICT if placement.outcome is Placed.CONFLICT else NL_LATE
     return RowReject(row.row_number, code, reason, (row.sp_id,))
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from derlink.common.clock import Clock
-from derlink.common.effective import Placed, Version
+from derlink.common.effective import REFUSED, Placed, Version
 from derlink.common.errors import NotFound
 from derlink.contracts.network_files import ACK_HEADER, NETLOC_ACK_PREFIX, NETLOC_PREFIX
 from derlink.cpm.catalog.tables import service_points
@@ -38,7 +38,7 @@ from derlink.platform.intake.driver import (
 )
 from derlink.platform.intake.records import RowReject
 from derlink.platform.intake.refusals import RefusalReport
-from derlink.platform.versions import VersionedTable, VersionWrites, pairs
+from derlink.platform.versions import VersionedTable, VersionWrites
 
 #: The claims' source of the NET-LOC files: the flow that brings them.
 SOURCE = "NET-LOC"
@@ -61,7 +61,6 @@ class NetLocFiles:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.clock = clock
         paramstyle = db.engine.dialect.paramstyle
-        self.mark = "?" if paramstyle == "qmark" else "%s"
         self.locations = VersionedTable(
             paramstyle,
             "network_locations",
@@ -78,16 +77,6 @@ class NetLocFiles:
 
     def keys(self, fields: Sequence[str]) -> tuple[str, ...]:
         return nl.row_keys(fields)
-
-    def service_points(self, conn: Connection, cis_ids: set[str]) -> dict[str, str]:
-        """cpm's service point id of each CIS service point id it holds."""
-        return pairs(
-            conn,
-            self.mark,
-            "SELECT cis_service_point_id, id FROM service_points "
-            "WHERE cis_service_point_id IN ({marks})",
-            cis_ids,
-        )
 
 
 class NetLocFileWork:
@@ -106,8 +95,9 @@ class NetLocFileWork:
         """Place each row's location in file order; its outcome, or why it was refused."""
         located = cast(Sequence[nl.LocationRow], rows)
         kind = self.kind
-        known = kind.service_points(conn, {r.sp_id for r in located})
-        timelines = kind.locations.timelines(conn, (r.sp_id for r in located if r.sp_id in known))
+        known, timelines = kind.locations.owned_timelines(
+            conn, (r.sp_id for r in located), "service_points", "cis_service_point_id", "id"
+        )
         writes = VersionWrites()
         now = kind.clock.now().isoformat()
         notes: dict[int, Placed | RowReject] = {}
@@ -116,9 +106,8 @@ class NetLocFileWork:
                 notes[r.row_number] = nl.unknown_sp(r)
                 continue
             placement = timelines[r.sp_id].place(r.effective_from, r.effective_to, r.location)
-            problem = nl.placement_problem(r, placement)
-            if problem is not None:
-                notes[r.row_number] = problem
+            if placement.outcome in REFUSED:
+                notes[r.row_number] = nl.placement_problem(r, placement)
                 continue
             writes.add(r.sp_id, placement, (known[r.sp_id], now, self.name))
             notes[r.row_number] = placement.outcome
