@@ -249,3 +249,17 @@ def test_a_database_at_revision_0002_gains_the_network_tables(database_url: str)
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_model_export_with_another_header_is_refused_whole_and_renamed_error(
+    client: TestClient, settings: Settings, operator: Headers, viewer: Headers
+):
+    (folder(settings, "derms-model") / "NETMODEL_bad.csv").write_text(
+        "Kind,Id,Parent,Name,EffectiveFrom\nSUBSTATION,S1,,North,2026-01-01\n"
+    )
+    (summary,) = client.post(f"{NETWORK}/model-files/intake", headers=operator).json()["files"]
+    assert (summary["state"], summary["renamedTo"]) == ("Refused", "Error-NETMODEL_bad.csv")
+    ack = (folder(settings, "derms-content") / summary["ackFile"]).read_text().splitlines()
+    assert ack[1].startswith("1,,REJECTED,NET-HEADER,")
+    assert "column 3 is not ParentId" in ack[1]
+    assert client.get(f"{NETWORK}/tree", headers=viewer).json()["substations"] == []
