@@ -40,7 +40,7 @@ except ImportError:  # run as a script: bench/ itself is on the path
 NEVER = "0 0 0 1 1 *"  # the file flows' own schedule stays out of the way: run-now drives them
 
 
-def _wait(probe: Any, what: str, timeout_s: float, server: ServerProcess) -> Any:
+def wait_until(probe: Any, what: str, timeout_s: float, server: ServerProcess) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         server.sample_memory()
@@ -51,7 +51,7 @@ def _wait(probe: Any, what: str, timeout_s: float, server: ServerProcess) -> Any
     raise SystemExit(f"timed out after {timeout_s}s waiting for {what}")
 
 
-def _instance_done(api: httpx.Client, flow: str, server: ServerProcess) -> dict[str, Any]:
+def instance_done(api: httpx.Client, flow: str, server: ServerProcess) -> dict[str, Any]:
     started = api.post(f"/hub/api/v1/flows/{flow}/run-now").json()
     if not started["instances"]:
         raise SystemExit(f"{flow} found no file")
@@ -61,7 +61,7 @@ def _instance_done(api: httpx.Client, flow: str, server: ServerProcess) -> dict[
         detail: dict[str, Any] = api.get(f"/hub/api/v1/instances/{instance}").json()
         return detail if detail["status"] not in ("Received", "Running") else None
 
-    detail = _wait(done, f"{flow} {instance}", 1800, server)
+    detail = wait_until(done, f"{flow} {instance}", 1800, server)
     if detail["status"] not in ("Completed", "CompletedWithErrors"):
         raise SystemExit(f"{flow} {instance} ended {detail['status']}: {detail['fault_message']}")
     return detail
@@ -100,7 +100,7 @@ def run(count: int, single: bool, home: Path) -> dict[str, Any]:
             print(f"extract: {view['rows']:,} rows in {stages['extract']:.1f}s: {view['fileName']}")
 
             t = time.perf_counter()
-            copy = _instance_done(api, "OUAI-ENR", server)
+            copy = instance_done(api, "OUAI-ENR", server)
             stages["copy"] = time.perf_counter() - t
             print(f"OUAI-ENR: {copy['outcome']['bytes']:,} bytes in {stages['copy']:.1f}s")
 
@@ -112,12 +112,12 @@ def run(count: int, single: bool, home: Path) -> dict[str, Any]:
                 return next((f for f in items if f["name"] == view["fileName"]
                              and f["state"] not in ("Processing",)), None)  # fmt: skip
 
-            intake = _wait(acked, "the analytics intake", 1800, server)
+            intake = wait_until(acked, "the analytics intake", 1800, server)
             stages["intake"] = time.perf_counter() - t
             print(f"analytics intake: {intake['state']}, {stages['intake']:.1f}s")
 
             t = time.perf_counter()
-            acks = _instance_done(api, "OUAI-ENR-ACK", server)
+            acks = instance_done(api, "OUAI-ENR-ACK", server)
             stages["acks"] = time.perf_counter() - t
             outcome = acks["outcome"]
             print(

@@ -24,6 +24,7 @@ from derlink.common.clock import Clock, SystemClock
 from derlink.cpm import scopes as cpm_scopes
 from derlink.cpm.settings import CpmSettings
 from derlink.derms import scopes as derms_scopes
+from derlink.derms.settings import DermsSettings
 from derlink.hub import scopes as hub_scopes
 from derlink.hub.settings import HubSettings
 from derlink.platform.auth import CredentialStore, compose_clients
@@ -41,9 +42,13 @@ log = logging.getLogger("derlink")
 
 ALL_PARTS = ("hub", "cpm", "derms", "analytics")
 
-#: Every part's own settings (DERMS has none yet), read from the environment with the
-#: platform's.
-PART_SETTINGS: tuple[type[PartSettings], ...] = (CpmSettings, AnalyticsSettings, HubSettings)
+#: Every part's own settings, read from the environment with the platform's.
+PART_SETTINGS: tuple[type[PartSettings], ...] = (
+    CpmSettings,
+    DermsSettings,
+    AnalyticsSettings,
+    HubSettings,
+)
 
 #: The clients an embedded start creates, and what each may do: every part's grants.
 DEFAULT_CLIENTS = compose_clients(
@@ -169,6 +174,7 @@ def build(
             credentials=credentials,
             clock=clock,
             hub=_client_to(settings, "hub", credentials, "cpm"),
+            mailer=mailer,
         )
     if "analytics" in parts:
         built["analytics"] = analytics_app.create_part(
@@ -180,6 +186,7 @@ def build(
             credentials=credentials,
             clock=clock,
             hub=_client_to(settings, "hub", credentials, "derms"),
+            mailer=mailer,
         )
 
     #: What the console opened (its sessions' database), closed with the parts.

@@ -32,6 +32,7 @@ from derlink.cli.client import (
 )
 from derlink.cli.client import print_table as _print_table
 from derlink.cli.cpm_cmd import app as cpm_app
+from derlink.cli.derms_cmd import app as derms_app
 from derlink.common.errors import DerlinkError
 
 
@@ -70,6 +71,7 @@ app.add_typer(flows, name="flows")
 app.add_typer(lookups, name="lookups")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(cpm_app, name="cpm")
+app.add_typer(derms_app, name="derms")
 console = Console(soft_wrap=True)
 
 

@@ -14,17 +14,20 @@ from derlink.common.clock import Clock
 from derlink.cpm import scopes
 from derlink.cpm.catalog import api as catalog_api
 from derlink.cpm.enrollment import api as enrollment_api
+from derlink.cpm.network import api as network_api
 from derlink.cpm.schemas import HealthRead
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.files import FileStore
+from derlink.platform.intake.driver import FileIntake
 from derlink.platform.web import JsonRoute, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 
 
-def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
-    """Every route of ``/cpm/api/v1``, bound to one database, clock and content server."""
+def create_router(*, db: Database, clock: Clock, store: FileStore, netloc: FileIntake) -> APIRouter:
+    """Every route of ``/cpm/api/v1``, bound to one database, clock and content server, and
+    the NET-LOC intake."""
     router = APIRouter(route_class=JsonRoute)
 
     @router.get("/health")
@@ -33,4 +36,5 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
 
     router.include_router(catalog_api.create_router(db=db, clock=clock))
     router.include_router(enrollment_api.create_router(db=db, clock=clock, store=store))
+    router.include_router(network_api.create_router(db=db, intake=netloc))
     return router

@@ -1,5 +1,5 @@
-"""cpm as a part: its API application, its database, its outbox publisher and the schedule of
-its enrollment extract.
+"""cpm as a part: its API application, its database, its outbox publisher, the schedule of
+its enrollment extract and the NET-LOC intake's loop.
 
 The composition root mounts ``part.app`` at ``/cpm`` and calls ``start``/``stop``.
 """
@@ -16,11 +16,14 @@ from derlink.cpm.db import outbox
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
 from derlink.cpm.migrations import SCHEMA
+from derlink.cpm.network.service import netloc_intake
 from derlink.cpm.settings import CpmSettings
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
 from derlink.platform.files import FileStore, open_store
 from derlink.platform.http import HttpClient
+from derlink.platform.intake.refusals import MailRefusals
+from derlink.platform.mail import Mailer, default_mailer
 from derlink.platform.outbox import Publisher, Route
 from derlink.platform.periodic import Every
 from derlink.platform.settings import Settings
@@ -31,6 +34,8 @@ log = logging.getLogger("derlink.cpm")
 
 #: The actor of the scheduled extracts, in their sync requests' history.
 SCHEDULE_ACTOR = "cpm-schedule"
+#: How long ``stop`` waits for a NET-LOC intake run to finish its current chunk.
+STOP_GRACE_S = 30.0
 
 
 def outbox_routes(clock: Clock) -> list[Route]:
@@ -69,6 +74,8 @@ class CpmPart:
         clock: Clock,
         hub: HttpClient | None,
         store: FileStore,
+        storage: FileStore,
+        mailer: Mailer,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -76,23 +83,47 @@ class CpmPart:
         self.hub = hub
         #: cpm's content server, where enrollment extracts are written.
         self.store = store
+        #: cpm's object storage, where NET-LOC files arrive.
+        self.storage = storage
+        own = settings.part(CpmSettings)
+        self.netloc = netloc_intake(
+            db,
+            clock,
+            storage,
+            store,
+            settings.max_file_bytes,
+            refused=MailRefusals(mailer, own.netloc_notify_to),
+        )
         self.app = create_app(
             title="derlink cpm", credentials=credentials, max_body_bytes=settings.max_body_bytes
         )
         self.app.include_router(
-            api.create_router(db=db, clock=clock, store=store), prefix="/api/v1"
+            api.create_router(db=db, clock=clock, store=store, netloc=self.netloc),
+            prefix="/api/v1",
         )
         self.publisher: Publisher | None = None
         self.extract_schedule: Every | None = None
+        self.netloc_loop: Every | None = None
         self._recovered = False
 
     async def start(self) -> None:
-        """Undo an extract a crash left running, start the extract schedule (when set) and
-        publish the outbox to the hub (when there is one)."""
+        """Undo an extract a crash left running, start the extract schedule (when set), the
+        NET-LOC intake's loop (unless its interval is 0) and publish the outbox to the hub
+        (when there is one)."""
         if not self._recovered:
             await extracts.recover_extracts(db=self.db, clock=self.clock, store=self.store)
             self._recovered = True
-        interval = self.settings.part(CpmSettings).extract_interval_s
+        own = self.settings.part(CpmSettings)
+        if self.netloc_loop is None:
+            self.netloc_loop = Every(
+                "NET-LOC intake",
+                own.netloc_intake_interval_s,
+                self.netloc.run_once,
+                at_once=True,
+                grace_s=STOP_GRACE_S,
+            )
+            self.netloc_loop.start()
+        interval = own.extract_interval_s
         if interval > 0 and self.extract_schedule is None:
             self.extract_schedule = Every(
                 "scheduled enrollment extract", interval, self._scheduled_extract
@@ -131,8 +162,13 @@ class CpmPart:
                      view.file_name)  # fmt: skip
 
     async def stop(self) -> None:
-        """Stop the extract schedule (a running extract is undone), let the publisher finish
-        its batch, then close the content server and the database."""
+        """Stop the extract schedule (a running extract is undone) and the NET-LOC intake (a run
+        stops at its next chunk, its file left for the next start), let the publisher finish
+        its batch, then close the stores and the database."""
+        self.netloc.stop()
+        if self.netloc_loop is not None:
+            await self.netloc_loop.stop()
+            self.netloc_loop = None
         if self.extract_schedule is not None:
             await self.extract_schedule.stop()
             self.extract_schedule = None
@@ -140,15 +176,30 @@ class CpmPart:
             await self.publisher.stop()
             self.publisher = None
         await self.store.close()
+        await self.storage.close()
         self.db.dispose()
 
 
 def create_part(
-    *, settings: Settings, credentials: CredentialStore, clock: Clock, hub: HttpClient | None
+    *,
+    settings: Settings,
+    credentials: CredentialStore,
+    clock: Clock,
+    hub: HttpClient | None,
+    mailer: Mailer | None = None,
 ) -> CpmPart:
-    """Open (and migrate) cpm's database and build its part."""
+    """Open (and migrate) cpm's database and its file stores, and build its part (its e-mails
+    through ``mailer``, else the platform's default one)."""
     db = open_part_database(settings.database_for("cpm"), SCHEMA)
     store = open_store(settings.store_url("cpm-content"), home=settings.home)
+    storage = open_store(settings.store_url("cpm-storage"), home=settings.home)
     return CpmPart(
-        settings=settings, db=db, credentials=credentials, clock=clock, hub=hub, store=store
+        settings=settings,
+        db=db,
+        credentials=credentials,
+        clock=clock,
+        hub=hub,
+        store=store,
+        storage=storage,
+        mailer=mailer or default_mailer(settings.smtp_url, settings.home),
     )

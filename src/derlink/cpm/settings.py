@@ -15,13 +15,30 @@ class CpmSettings:
     #: The incremental enrollment extract: seconds between runs, 0 for never (CLI/API only).
     extract_interval_s: float = 0.0
 
-    #: The file stores cpm owns: its content server, where enrollment extracts are written.
-    stores: ClassVar[tuple[str, ...]] = ("cpm-content",)
+    #: How often cpm looks for NET-LOC files in its object storage, in seconds (0: never; the
+    #: API still runs the intake on demand).
+    netloc_intake_interval_s: float = 5.0
+    #: Who hears of an entry of the object storage the intake cannot take: the technical
+    #: recipients.
+    netloc_notify_to: tuple[str, ...] = ("integration-ops@utility.example",)
+
+    #: The file stores cpm owns: its content server, where enrollment extracts and NET-LOC
+    #: acknowledgements are written, and its object storage, where NET-LOC files arrive.
+    stores: ClassVar[tuple[str, ...]] = ("cpm-content", "cpm-storage")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CpmSettings:
+        notify = env.get("DERLINK_NETLOC_NOTIFY_TO")
         return cls(
             extract_interval_s=number(
                 env, "DERLINK_EXTRACT_INTERVAL_S", cls.extract_interval_s, at_least=0
+            ),
+            netloc_intake_interval_s=number(
+                env, "DERLINK_NETLOC_INTAKE_INTERVAL_S", cls.netloc_intake_interval_s, at_least=0
+            ),
+            netloc_notify_to=(
+                tuple(a.strip() for a in notify.split(",") if a.strip())
+                if notify
+                else cls.netloc_notify_to
             ),
         )

@@ -11,8 +11,11 @@ from pydantic import BaseModel, ConfigDict
 from derlink.common.clock import Clock
 from derlink.derms import scopes
 from derlink.derms.masterdata import api as masterdata_api
+from derlink.derms.network import api as network_api
 from derlink.derms.registry import api as registry_api
 from derlink.platform.database import Database
+from derlink.platform.files import FileStore
+from derlink.platform.intake.driver import FileIntake
 from derlink.platform.openapi import example_of
 from derlink.platform.web import JSONResponse, JsonRoute, require
 
@@ -23,8 +26,11 @@ class HealthRead(BaseModel):
     status: Literal["UP", "DOWN"]
 
 
-def create_router(*, db: Database, clock: Clock) -> APIRouter:
-    """Every route of ``/derms/api/v1``, bound to derms's database and clock."""
+def create_router(
+    *, db: Database, clock: Clock, intake: FileIntake, content: FileStore
+) -> APIRouter:
+    """Every route of ``/derms/api/v1``, bound to derms's database and clock, the network
+    model's intake and its content server."""
     router = APIRouter(route_class=JsonRoute)
 
     @router.get(
@@ -46,4 +52,7 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
 
     router.include_router(registry_api.create_router(db=db, clock=clock))
     router.include_router(masterdata_api.create_router(db=db, clock=clock))
+    router.include_router(
+        network_api.create_router(db=db, clock=clock, intake=intake, content=content)
+    )
     return router

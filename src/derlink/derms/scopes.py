@@ -12,9 +12,11 @@ WRITE = "derms:write"
 SYNC = "derms:sync"
 #: What the hub delivers of cpm's master data: program rules (PROG-RULE), aggregators (AGGREGATOR).
 MASTER_DATA = "derms:masterdata"
+#: Edit the network model, take in its exports, write the NET-LOC export now.
+NETWORK = "derms:network"
 
 GRANTS: Mapping[str, tuple[str, ...]] = {
-    "operator": (READ, WRITE, SYNC, MASTER_DATA),
+    "operator": (READ, WRITE, SYNC, MASTER_DATA, NETWORK),
     "viewer": (READ,),
     # The hub's connection to DERMS.
     "hub": (SYNC, MASTER_DATA, READ),

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
+from derlink.contracts.network_files import NETLOC_PREFIX
 from derlink.hub.schemas import (
     AggregatorBatch,
     EnrollAckBatch,
@@ -193,6 +194,21 @@ CATALOG: tuple[FlowSpec, ...] = (
         batch=FileBatch,
         concurrency=1,
         files=FileExchange(source_store="analytics-content", prefix=ACK_PREFIX),
+    ),
+    # The network location of every service point (docs/contracts/network.md): DERMS's export
+    # copied to cpm's object storage, where cpm takes it in.
+    FlowSpec(
+        code="NET-LOC",
+        name="Network location to cpm",
+        trigger="schedule",
+        source="derms",
+        target="cpm",
+        schedule="files",
+        batch=FileBatch,
+        concurrency=1,
+        files=FileExchange(
+            source_store="derms-content", prefix=NETLOC_PREFIX, target_store="cpm-storage"
+        ),
     ),
 )
 

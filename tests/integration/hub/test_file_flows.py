@@ -43,7 +43,13 @@ class FileHarness:
         self.known: dict[str, str] = {}  # sync request id → state
         self.stores: dict[str, FileStore] = {
             name: LocalFolder(tmp_path / name)
-            for name in ("cpm-content", "analytics-storage", "analytics-content")
+            for name in (
+                "cpm-content",
+                "analytics-storage",
+                "analytics-content",
+                "derms-content",
+                "cpm-storage",
+            )
         }
         self.mailer = MemoryMailer()
         self.runtime = MemoryRuntime(RetryPolicy(max_attempts=2, interval_s=0.001))

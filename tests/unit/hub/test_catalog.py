@@ -15,6 +15,7 @@ from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.net_loc import NetworkLocationToCpm
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.prog_rule import ProgramRulesFlow
@@ -34,6 +35,7 @@ def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
         EnrollmentReconciliation,
         EnrollmentSyncToAnalytics,
         AnalyticsEnrollmentAcknowledgement,
+        NetworkLocationToCpm,
     ]
     assert [f.spec for f in flows] == list(CATALOG)
     assert list(FLOWS) == [s.code for s in CATALOG]
@@ -55,6 +57,7 @@ def test_the_records_field_is_the_one_list_of_the_batch_schema():
         "RECONCILE": "runs",
         "OUAI-ENR": "files",
         "OUAI-ENR-ACK": "files",
+        "NET-LOC": "files",
     }
 
 
@@ -64,6 +67,8 @@ def test_scheduled_flows_name_their_schedule_and_file_flows_their_stores():
         assert (spec.schedule == "files") == (spec.files is not None)
     assert FLOWS["OUAI-ENR"].files is not None
     assert FLOWS["OUAI-ENR"].files.target_store == "analytics-storage"
+    assert FLOWS["NET-LOC"].files is not None
+    assert FLOWS["NET-LOC"].files.target_store == "cpm-storage"
 
 
 class TwoLists(BaseModel):

@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -108,6 +108,13 @@ class IntakeCodes:
     #: A row with bytes that are not UTF-8.
     encoding: str
 
+    @classmethod
+    def named(cls, prefix: str) -> IntakeCodes:
+        """``<prefix>-EMPTY``, ``-HEADER``, ``-SIZE``, ``-COLUMNS`` and ``-ENCODING``."""
+        return cls(
+            *(f"{prefix}-{what}" for what in ("EMPTY", "HEADER", "SIZE", "COLUMNS", "ENCODING"))
+        )
+
 
 @dataclass(frozen=True)
 class IntakeSpec:
@@ -144,7 +151,8 @@ class FileWork(Protocol):
 
     def store(self, conn: Connection, rows: Sequence[Accepted]) -> Mapping[int, Any]:
         """Store accepted rows idempotently, in the transaction that holds the claim; a note per
-        row number where the output row needs one."""
+        row number where the output row needs one (a ``RowReject``: a row the stored data
+        refuses, counted as rejected)."""
         ...
 
     def output_rows(
@@ -173,6 +181,28 @@ class IntakeHandler(Protocol):
         ...
 
 
+def output_rows(
+    rows: Sequence[Accepted | RowReject],
+    notes: Mapping[int, Any],
+    *,
+    accepted: Callable[[Any, Any], Sequence[Any]],
+    rejected: Callable[[RowReject], Sequence[Any]],
+) -> list[Sequence[Any]]:
+    """The output row of each input row, in order, for a kind whose ``store`` notes a row it
+    refuses as a ``RowReject``: ``rejected`` of a row the machinery, the kind's check or its
+    store rejected; else ``accepted`` of the row and its note."""
+    out: list[Sequence[Any]] = []
+    for r in rows:
+        note = notes.get(r.row_number)
+        if isinstance(r, RowReject):
+            out.append(rejected(r))
+        elif isinstance(note, RowReject):
+            out.append(rejected(note))
+        else:
+            out.append(accepted(r, note))
+    return out
+
+
 @dataclass(frozen=True)
 class FileSummary:
     """What a run did with one file."""
@@ -185,6 +215,19 @@ class FileSummary:
     output: str | None = None
     renamed_to: str | None = None
     error: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """The summary in the APIs' field names (an intake run's answer)."""
+        return {
+            "name": self.name,
+            "state": str(self.state),
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "ackFile": self.output,
+            "renamedTo": self.renamed_to,
+            "error": self.error,
+        }
 
 
 # -- the driver --------------------------------------------------------------------------------
@@ -496,13 +539,15 @@ class FileIntake:
         items, work.batch = work.batch[: work.batch_rows], work.batch[work.batch_rows :]
         accepted = [i for i in items if not isinstance(i, RowReject)]
         counts = work.counts
-        work.counts = Counts(
-            rows=counts.rows + len(items),
-            accepted=counts.accepted + len(accepted),
-            rejected=counts.rejected + len(items) - len(accepted),
-        )
         with self.db.begin() as conn:
+            notes = work.work.store(conn, accepted) if accepted else {}
+            # A row the store could not apply is a reject too.
+            refused = sum(1 for note in notes.values() if isinstance(note, RowReject))
+            work.counts = Counts(
+                rows=counts.rows + len(items),
+                accepted=counts.accepted + len(accepted) - refused,
+                rejected=counts.rejected + len(items) - len(accepted) + refused,
+            )
             # The counts commit with the batch they count.
             self.claims.heartbeat(conn, claim, run, work.counts)
-            notes = work.work.store(conn, accepted) if accepted else {}
         return csv_text(work.work.output_rows(items, notes))
