@@ -147,9 +147,9 @@ class Settings:
 N = TypeVar("N", int, float)
 
 
-def number(env: Mapping[str, str], name: str, default: N, *, at_least: float = 0) -> N:
+def number(env: Mapping[str, str], name: str, default: N, *, at_least: float | None = None) -> N:
     """A number from ``env[name]``, of the default's type, above zero (or at least
-    ``at_least``, when that is given), or the default when unset."""
+    ``at_least``, when that is given: ``at_least=0`` takes 0), or the default when unset."""
     text = env.get(name)
     if not text:
         return default
@@ -158,8 +158,8 @@ def number(env: Mapping[str, str], name: str, default: N, *, at_least: float = 0
         value = type(default)(text)
     except ValueError:
         raise ConfigurationError(f"{name} must be {kind}, not {text!r}") from None
-    if (value < at_least) if at_least else (value <= 0):
-        bound = f"at least {at_least:g}" if at_least else "above zero"
+    if (value <= 0) if at_least is None else (value < at_least):
+        bound = "above zero" if at_least is None else f"at least {at_least:g}"
         raise ConfigurationError(f"{name} must be {bound}, not {text!r}")
     return value
 
