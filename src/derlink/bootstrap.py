@@ -225,6 +225,7 @@ def build(
             key_file=settings.home / "console.key",
             database_url=settings.database_for("console"),
             clock=clock,
+            time_zone=settings.time_zone,
         )
         console_databases.append(console.state.console.sessions.db)
         root.mount("/console", console)

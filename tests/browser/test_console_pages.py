@@ -25,8 +25,11 @@ from tests.integration.hub.test_hub_flows import Harness, sync_record
 
 
 class Console:
-    def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, database_url: str | None = None, time_zone: str = "UTC"
+    ) -> None:
         self.tmp_path = tmp_path
+        self.time_zone = time_zone
         # On PostgreSQL the console has a schema of its own; on SQLite a file of its own.
         postgres = database_url is not None and database_url.startswith("postgresql")
         self.database_url = database_url if postgres else f"sqlite:///{tmp_path}/console.sqlite"
@@ -44,6 +47,7 @@ class Console:
             key_file=self.tmp_path / "console.key",
             database_url=self.database_url,
             clock=self.harness.hub.clock,
+            time_zone=self.time_zone,
         )
         self.apps.append(app)
         return app
@@ -521,3 +525,26 @@ def test_a_selection_acts_only_on_instances_still_in_the_hospital(
     assert "Discarded 1 instance(s). 1 were no longer in the hospital." in flash_of(web, applied)
     again = web.post("/hospital/apply", data={"csrf": csrf, "action": "discard", "ids": faulted})
     assert "already handled" in flash_of(web, again)
+
+
+# -- times ------------------------------------------------------------------------------------
+
+
+def test_times_show_in_the_utility_s_zone_with_utc_on_hover(tmp_path: Path):
+    chicago = Console(tmp_path, time_zone="America/Chicago")
+    try:
+        instance = chicago.send_sync("B1", "SR1")
+        with TestClient(chicago.app, follow_redirects=False) as web:
+            sign_in(web, chicago, "viewer")
+            page = web.get(f"/instances/{instance}").text
+            assert '<time datetime="2026-07-01T18:00:00Z" title="2026-07-01 18:00:00 UTC">' in page
+            assert "2026-07-01 13:00:00 CDT</time>" in page
+            assert "18:00:00 CDT" not in page
+            listed = web.get("/instances", params={"since": "2026-07-01T12:30"}).text
+            assert "ENR-SYNC:B1" in listed and "From (America/Chicago)" in listed
+            later = web.get("/instances", params={"since": "2026-07-01T13:30"}).text
+            assert "No instance matches." in later
+            for path in ("/", "/hospital", "/configuration"):
+                assert "UTC</time>" not in web.get(path).text
+    finally:
+        chicago.close()

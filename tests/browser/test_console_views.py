@@ -107,3 +107,16 @@ def test_record_links_name_each_cpm_record_once():
         ("records/sync-requests", "SR1"),
         ("records/subscriptions", "E1"),
     ]
+
+
+def test_a_time_shows_in_the_zone_with_utc_in_its_title():
+    from zoneinfo import ZoneInfo
+
+    shown = str(views.when("2026-01-15T18:00:00+00:00", ZoneInfo("America/Chicago")))
+    assert shown == (
+        '<time datetime="2026-01-15T18:00:00Z" title="2026-01-15 18:00:00 UTC">'
+        "2026-01-15 12:00:00 CST</time>"
+    )
+    assert "13:00:00 CDT" in str(views.when("2026-07-01T18:00:00.000Z", ZoneInfo("US/Central")))
+    assert str(views.when(None, ZoneInfo("UTC"))) == "—"
+    assert str(views.when("not a <time>", ZoneInfo("UTC"))) == "not a &lt;time&gt;"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,15 +25,17 @@ _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 Text = Annotated[str, Query(max_length=200)]
 
 
-def as_utc(value: str, field: str, problems: list[str]) -> str | None:
-    """A ``datetime-local`` field (read as UTC) as a stored-timestamp prefix, or None."""
+def as_utc(value: str, field: str, problems: list[str], zone: ZoneInfo) -> str | None:
+    """A ``datetime-local`` field, read in the utility's zone, as a stored-timestamp prefix
+    (UTC), or None."""
     value = value.strip()
     if not value:
         return None
     if not _LOCAL.match(value):
         problems.append(f"{field}: expected a date and time like 2026-07-01T18:00, not {value!r}")
         return None
-    return value if len(value) == 19 else f"{value}:00"
+    local = datetime.fromisoformat(value).replace(tzinfo=zone)
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @router.get("/instances")
@@ -46,10 +50,11 @@ async def search(
     before_at: Text = "",
     before_id: Text = "",
 ) -> Response:
-    hub = console_of(request).hub
+    console = console_of(request)
+    hub = console.hub
     problems: list[str] = []
-    since_at = as_utc(since, "From", problems)
-    until_at = as_utc(until, "To", problems)
+    since_at = as_utc(since, "From", problems, console.zone)
+    until_at = as_utc(until, "To", problems, console.zone)
     if flow and flow not in hub.flows:
         problems.append(f"Flow: no flow {flow!r}")
     if status and status not in {s.value for s in InstanceStatus}:

@@ -6,8 +6,9 @@ No I/O here: the routes read, these functions shape what they read for the templ
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from markupsafe import Markup, escape
@@ -126,11 +127,29 @@ def _cut(value: Any, path: str, notes: list[str]) -> Any:
     return value
 
 
-def when(iso: str | None) -> str:
-    """A stored ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` (UTC), or a dash."""
+def moment(iso: str | None) -> datetime | None:
+    """A stored ISO timestamp (``Z``, an offset, or none: UTC) as an aware datetime, or None."""
     if not iso:
-        return "—"
-    return str(iso)[:19].replace("T", " ")
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def when(iso: str | None, zone: ZoneInfo) -> Markup:
+    """A stored ISO timestamp in the utility's zone, with the zone's abbreviation, and the UTC
+    time in its ``title`` (shown on hover); a dash when there is none."""
+    at = moment(iso)
+    if at is None:
+        return escape(str(iso) if iso else "—")
+    utc = at.astimezone(UTC)
+    return Markup('<time datetime="{i}" title="{u}">{s}</time>').format(
+        i=utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        u=utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        s=at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z"),
+    )
 
 
 def duration_ms(value: float | None) -> str:

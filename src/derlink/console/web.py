@@ -9,12 +9,14 @@ showed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
@@ -65,9 +67,11 @@ class Console:
     sessions: SessionStore
     clock: Clock
     templates: Jinja2Templates
+    #: The utility's time zone (``DERLINK_TIME_ZONE``), in which every page shows times.
+    zone: ZoneInfo
 
 
-def templates() -> Jinja2Templates:
+def templates(zone: ZoneInfo) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -75,7 +79,8 @@ def templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = views.when
+    env.filters["when"] = functools.partial(views.when, zone=zone)
+    env.globals["zone"] = str(zone)
     env.filters["duration"] = views.duration_ms
     env.filters["q"] = lambda value: quote(str(value), safe="")
     return Jinja2Templates(env=env)
