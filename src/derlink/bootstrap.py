@@ -144,6 +144,8 @@ def build(
         targets = Targets(
             cpm=_client_to(settings, "cpm", credentials, "hub"),
             derms=_client_to(settings, "derms", credentials, "hub"),
+            # Only its health is read (the console's dashboard).
+            analytics=_client_to(settings, "analytics", credentials, "hub"),
             cpm_mode=hub.cpm_mode,
             # The hub's file flows reach every part's file stores.
             stores={

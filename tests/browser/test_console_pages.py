@@ -21,7 +21,7 @@ from derlink.console.app import create_console
 from derlink.console.session import SESSION_COOKIE
 from derlink.hub.model import InstanceStatus
 from derlink.platform.auth import Client, CredentialStore
-from tests.integration.hub.test_hub_flows import Harness, sync_record
+from tests.integration.hub.test_hub_flows import FakeTarget, Harness, sync_record
 
 
 class Console:
@@ -292,16 +292,85 @@ def test_the_instance_page_shows_timeline_keys_links_and_masked_payload(
     assert web.get("/instances/ENR-SYNC:nope").status_code == 404
 
 
-def test_the_dashboard_counts_the_last_hour_and_draws_trends(web: TestClient, console: Console):
-    console.send_sync("B1", "SR1")
-    console.send_sync("B2", "SR2")
+def test_the_dashboard_counts_records_as_well_as_instances_and_draws_trends(
+    web: TestClient, console: Console
+):
+    console.send_sync("B1", "SR1", "SR2", "SR3")
+    console.send_sync("B2", "SR4")
     sign_in(web, console, "viewer")
     page = web.get("/").text
     row = re.search(r'<tr id="flow-ENR-SYNC">(.*?)</tr>', page, re.S)
     assert row
-    assert row.group(1).count("2 total") == 2  # the last hour and the last day
-    assert row.group(1).count("<svg") == 2
-    assert "ENR-SYNC instances per hour: last hour 2" in row.group(1)
+    # The last hour and the last day: two instances, carrying four enrollments.
+    assert row.group(1).count("<strong>2</strong> instance(s)") == 2
+    assert row.group(1).count("<strong>4</strong> record(s)") == 2
+    trend = re.search(r'<figure id="trend-ENR-SYNC">(.*?)</figure>', page, re.S)
+    assert trend
+    assert "ENR-SYNC instances per hour: last hour 2" in trend.group(1)
+    assert "hour received" in trend.group(1) and "18:00<" in trend.group(1)
+
+
+def test_the_dashboard_reads_schedules_in_words(web: TestClient, console: Console):
+    sign_in(web, console, "viewer")
+    row = re.search(r'<tr id="flow-RECONCILE">(.*?)</tr>', web.get("/").text, re.S)
+    assert row
+    assert ">daily at 02:00 UTC</span>" in row.group(1)
+    assert 'title="cron 0 0 2 * * *' in row.group(1)
+
+
+def test_the_dashboard_shows_whether_analytics_answers(web: TestClient, console: Console):
+    async def down(path: str, params: Any) -> Any:
+        raise RemoteFault("analytics unreachable: connection refused")
+
+    console.harness.hub.targets.analytics = FakeTarget(down)
+    sign_in(web, console, "viewer")
+    tiles = web.get("/").text.split('aria-label="Platform at a glance"')[1].split("</ul>")[0]
+    assert 'analytics <strong class="bad">DOWN</strong>' in tiles
+    assert "analytics unreachable" in tiles
+    assert 'cpm <strong class="good">UP</strong>' in tiles
+
+
+def test_pausing_a_flow_asks_first(web: TestClient, console: Console):
+    csrf = sign_in(web, console, "operator")
+    dashboard = web.get("/").text
+    assert 'action="/flows/ENR-SYNC/pause"' in dashboard
+    assert re.search(r'<form method="post" action="/flows/ENR-SYNC/pause"', dashboard) is None
+    asked = web.get("/flows/ENR-SYNC/pause")
+    assert asked.status_code == 200
+    assert "Pause ENR-SYNC?" in asked.text and "kept (Held)" in asked.text
+    assert not console.harness.hub.is_paused("ENR-SYNC")
+    form = re.search(r'<form method="post" action="(/flows/ENR-SYNC/pause)"', asked.text)
+    assert form and f'value="{csrf}"' in asked.text
+    done = web.post(form.group(1), data={"csrf": csrf, "back": "/"})
+    assert "ENR-SYNC paused" in flash_of(web, done)
+    assert console.harness.hub.is_paused("ENR-SYNC")
+    assert web.get("/flows/NOPE/pause").status_code == 404
+
+
+def test_removing_a_lookup_value_asks_first(web: TestClient, console: Console):
+    csrf = sign_in(web, console, "operator")
+    page = web.get("/configuration").text
+    assert 'name="remove"' not in page  # no button removes without asking
+    key = "ECOBEE!SMARTTHERMOSTAT"
+    asked = web.get("/configuration/lookups/remove", params={"name": "AssetSpec", "key": key})
+    assert asked.status_code == 200
+    assert f"Remove AssetSpec {key}?" in asked.text and "ECOBEE-ST" in asked.text
+    assert key in console.harness.part.lookups.table("AssetSpec")
+    assert 'name="remove" value="true"' in asked.text
+    done = web.post(
+        "/configuration/lookups",
+        data={"csrf": csrf, "name": "AssetSpec", "key": key, "remove": "true"},
+    )
+    assert "removed" in flash_of(web, done)
+    gone = web.get("/configuration/lookups/remove", params={"name": "AssetSpec", "key": key})
+    assert gone.status_code == 404
+
+
+def test_a_viewer_is_not_asked_to_act(web: TestClient, console: Console):
+    sign_in(web, console, "viewer")
+    assert web.get("/flows/ENR-SYNC/pause").status_code == 403
+    asked = web.get("/configuration/lookups/remove", params={"name": "AssetSpec", "key": "X"})
+    assert asked.status_code == 403
 
 
 # -- the hospital ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,11 +79,42 @@ def test_trends_bucket_by_hour_with_the_error_share():
     assert series["ENR-SYNC"]["error_rate"] == [100.0, 0.0, 25.0]
 
 
-def test_a_sparkline_is_labelled_svg_scaled_to_its_peak():
-    svg = str(views.sparkline([0.0, 5.0, 10.0], label="ENR-SYNC <per hour>"))
-    assert svg.startswith("<svg") and 'role="img"' in svg
-    assert "ENR-SYNC &lt;per hour&gt;: last hour 10, peak 10" in svg
-    assert "118.0,2.0" in svg  # the peak touches the top, the last point the right edge
+def test_a_trend_chart_has_both_axes_tick_labels_a_legend_and_a_summary():
+    svg = str(
+        views.trend_chart(
+            [0.0, 30.0, 70.0, 5.0, 0.0, 0.0, 0.0, 12.0],
+            [0.0, 10.0, 50.0, 0.0, 0.0, 0.0, 0.0, 25.0],
+            [f"{h:02d}:00" for h in range(8)],
+            label="ENR-SYNC <x>",
+        )
+    )
+    assert svg.startswith('<svg class="trend"') and 'role="img"' in svg
+    summary = "ENR-SYNC &lt;x&gt; instances per hour: last hour 12, peak 70; error rate"
+    assert summary in svg
+    # The left axis reaches a round 100 above the peak of 70, the right one 100 %.
+    ticks = re.findall(r'text-anchor="end">([^<]+)<', svg)
+    assert ticks == ["0", "50", "100"]
+    assert re.findall(r">(\d+)%<", svg) == ["0", "50", "100"]
+    # The time axis is labelled every six hours back from the latest; the legend names both.
+    assert re.findall(r'text-anchor="middle">(\d\d:\d\d)<', svg) == ["07:00", "01:00"]
+    assert "instances per hour (left)" in svg and "error rate, % (right)" in svg
+    assert svg.count('<rect class="bar"') == 1 + 4  # the legend's swatch and the busy hours
+
+
+def test_hour_buckets_are_labelled_in_the_utility_s_zone():
+    from zoneinfo import ZoneInfo
+
+    labels = views.hour_labels(["2026-07-01T17", "2026-07-01T18"], ZoneInfo("America/Chicago"))
+    assert labels == ["12:00", "13:00"]
+    assert [views.nice_ceiling(p) for p in (0, 0.5, 3, 10, 11, 70, 4500)] == [
+        1,
+        1,
+        5,
+        10,
+        20,
+        100,
+        5000,
+    ]
 
 
 def test_a_payload_is_masked_and_long_lists_are_cut():

@@ -510,13 +510,15 @@ class HubHealth(BaseModel):
                 "targets": {
                     "cpm": "UP",
                     "derms": "DOWN: derms unreachable: connection refused",
+                    "analytics": "UP",
                 },
             }
         )
     )
 
     status: Literal["UP", "DEGRADED"]
-    #: Each target's answer to a health check: UP, or DOWN/ERROR with the reason.
+    #: Each part's answer to a health check (cpm, derms, and analytics where the hub reaches
+    #: it): UP, or DOWN/ERROR with the reason.
     targets: dict[str, str]
 
 

@@ -388,7 +388,7 @@ class Hub:
                 return name, f"ERROR: {exc}"
 
         results = await asyncio.gather(
-            check("cpm", self.targets.cpm), check("derms", self.targets.derms)
+            *(check(name, client) for name, client in self.targets.parts().items())
         )
         return dict(results)
 

@@ -589,6 +589,15 @@ class InstanceStore:
                 out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
         return out
 
+    def records_since(self, since: str) -> dict[str, int]:
+        """The business records (enrollments, acks, …) the instances received since ``since``
+        carried, by flow."""
+        c = instances.c
+        flow = self._ungrouped(c.flow)
+        q = sa.select(flow, sa.func.sum(c.records)).where(c.received_at >= since).group_by(flow)
+        with self.db.read() as conn:
+            return {str(r[0]): int(r[1] or 0) for r in conn.execute(q)}
+
     @staticmethod
     def _ungrouped(column: sa.Column[str]) -> sa.ColumnElement[str]:
         """The column's values as an expression no index is ordered by (``|| ''``).
