@@ -276,7 +276,7 @@ def test_search_pages_by_keyset_without_gaps_or_repeats(web: TestClient, console
     assert 'rel="next"' not in second
 
 
-def test_the_instance_page_shows_timeline_keys_links_and_masked_payload(
+def test_the_instance_page_shows_timeline_links_and_masked_payload(
     web: TestClient, console: Console
 ):
     instance = console.send_sync("B1", "SR1", password="hunter2")
@@ -286,10 +286,89 @@ def test_the_instance_page_shows_timeline_keys_links_and_masked_payload(
     assert "hunter2" not in page and "****" in page
     assert 'href="/records/subscriptions/E1"' in page
     assert 'href="/records/sync-requests/SR1"' in page
-    raw = web.get(f"/instances/{instance}/payload")
+    raw = web.get(f"/instances/{instance}/payload.json")
     assert raw.headers["content-type"].startswith("application/json")
     assert "hunter2" not in raw.text and '"SR1"' in raw.text
     assert web.get("/instances/ENR-SYNC:nope").status_code == 404
+
+
+def test_the_whole_payload_renders_as_a_console_page(web: TestClient, console: Console):
+    instance = console.send_sync("B1", *(f"SR{n}" for n in range(30)), password="hunter2")
+    sign_in(web, console, "viewer")
+    page = web.get(f"/instances/{instance}/payload")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>Payload of ENR-SYNC:B1</h1>" in page.text
+    assert 'aria-current="page">Instances' in page.text  # within the console's layout
+    assert "&#34;SR29&#34;" in page.text  # every record, none cut
+    assert "hunter2" not in page.text
+    assert f'href="/instances/{instance.replace(":", "%3A")}/payload.json"' in page.text
+
+
+def test_the_instance_list_shows_each_business_summary_and_a_total(
+    web: TestClient, console: Console
+):
+    console.send_sync("B1", "SR1", "SR2", "SR3", "SR4")
+    console.send_sync("B2", "SR5")
+    sign_in(web, console, "viewer")
+    page = web.get("/instances", params={"flow": "ENR-SYNC"}).text
+    assert "<strong>2</strong> instance(s) match, carrying <strong>5</strong> record(s)" in page
+    assert (
+        "4 enrollment syncs · 4 delivered, 0 refused · syncRequestId SR1, SR2, SR3 and 1 more"
+        in page
+    )
+    assert "1 enrollment sync · 1 delivered, 0 refused · syncRequestId SR5<" in page
+    one = web.get("/instances", params={"q": "SR5"}).text
+    assert "<strong>1</strong> instance(s) match, carrying <strong>1</strong> record(s)" in one
+
+
+def test_the_instance_page_tables_its_records_with_outcome_and_error(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, body: Any) -> Any:
+        return {
+            "results": [
+                {"syncRequestId": "SR1", "outcome": "Synchronized"},
+                {
+                    "syncRequestId": "SR2",
+                    "outcome": "Rejected",
+                    "code": "CPM-SYNC-UNKNOWN",
+                    "detail": "no such sync request",
+                },
+            ]
+        }
+
+    console.harness.cpm.handler = cpm
+    acks = [
+        {
+            "ackType": "SUCCESS",
+            "whenISO": "2026-07-01T18:00:01.000Z",
+            "responses": [
+                {"id": "D1", "value": "D1RE", "responseCode": "SUCCESS", "dacsMessageId": sid}
+            ],
+        }
+        for sid in ("SR1", "SR2")
+    ]
+    instance = asyncio.run(console.harness.send("ENR-ACK", {"batchId": "A1", "acks": acks}))
+    sign_in(web, console, "viewer")
+    page = web.get(f"/instances/{instance}").text
+    table = page[page.index('<table class="records">') :]
+    table = table[table.index("<tbody>") : table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    assert len(rows) == 2
+    assert 'href="/instances?q=SR1"' in rows[0] and ">delivered<" in rows[0]
+    assert 'href="/records/sync-requests/SR1"' in rows[0]
+    assert ">refused<" in rows[1] and "CPM-SYNC-UNKNOWN</code> no such sync request" in rows[1]
+    assert '<ul class="keys">' not in page  # no wall of identifiers
+
+
+def test_a_large_instance_pages_its_records(web: TestClient, console: Console):
+    instance = console.send_sync("B1", *(f"SR{n:03d}" for n in range(250)))
+    sign_in(web, console, "viewer")
+    first = web.get(f"/instances/{instance}").text
+    assert "250 enrollment sync(s): 1 to 200 here" in first
+    assert "SR199" in first and "SR200" not in first
+    second = web.get(f"/instances/{instance}", params={"records": 2}).text
+    assert "201 to 250 here" in second and "SR249" in second and ">SR199<" not in second
 
 
 def test_the_dashboard_counts_records_as_well_as_instances_and_draws_trends(

@@ -15,11 +15,14 @@ from fastapi.responses import Response
 from derlink.console import views
 from derlink.console.web import User, console_of, current_user, render
 from derlink.hub.model import InstanceStatus
+from derlink.hub.service import Hub
 from derlink.platform.logs import mask
 
 router = APIRouter()
 
 PAGE = 50
+#: Records of an instance shown a page.
+RECORDS_PAGE = 200
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
 Text = Annotated[str, Query(max_length=200)]
@@ -61,16 +64,17 @@ async def search(
         problems.append(f"Status: no status {status!r}")
     rows: list[dict[str, Any]] = []
     cursor = None
+    total = (0, 0)
     if not problems:
-        rows, cursor = await asyncio.to_thread(
-            hub.store.search_page,
+        rows, cursor, total = await asyncio.to_thread(
+            read_page,
+            hub,
             key=q.strip() or None,
             flow=flow or None,
             status=status or None,
             since=since_at,
             until=until_at,
             before=(before_at, before_id) if before_at and before_id else None,
-            limit=PAGE,
         )
     return render(
         request,
@@ -79,6 +83,7 @@ async def search(
             "section": "instances",
             "rows": rows,
             "cursor": cursor,
+            "total": {"instances": total[0], "records": total[1]},
             "paged": bool(before_at),
             "problems": problems,
             "form": {"q": q, "flow": flow, "status": status, "since": since, "until": until},
@@ -90,8 +95,39 @@ async def search(
     )
 
 
-def read_instance(request: Request, instance_id: str) -> dict[str, Any]:
-    store = console_of(request).hub.store
+def read_page(
+    hub: Hub, *, before: tuple[str, str] | None, **search: str | None
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None, tuple[int, int]]:
+    """One page of a search, each instance with its business summary; the next page's cursor;
+    and how many instances (and records) the search matches in all."""
+    rows, cursor = hub.store.search_page(**search, before=before, limit=PAGE)
+    keys = hub.store.primary_keys([r["id"] for r in rows])
+    for row in rows:
+        row["summary"] = views.business_summary(row, keys.get(row["id"], []))
+    return rows, cursor, hub.store.search_total(**search)
+
+
+def read_records(hub: Hub, detail: dict[str, Any], page: int) -> dict[str, Any]:
+    """One page of the instance's records, each with its identifiers, outcome and error."""
+    flow = hub.flow(detail["flow"])
+    records = detail["payload"].get(flow.spec.field) or []
+    errors = (detail["outcome"] or {}).get("errors") or []
+    start = (page - 1) * RECORDS_PAGE
+    shown = records[start : start + RECORDS_PAGE]
+    return {
+        "rows": views.instance_records(shown, flow.keys, detail["status"], errors),
+        "unmatched": views.unmatched_errors(records, flow.keys, errors),
+        "page": page,
+        "first": start + 1,
+        "count": len(records),
+        "more": start + RECORDS_PAGE < len(records),
+        "noun": views.RECORD_NOUNS.get(detail["flow"], "record"),
+    }
+
+
+def read_instance(request: Request, instance_id: str, page: int = 1) -> dict[str, Any]:
+    hub = console_of(request).hub
+    store = hub.store
     detail = store.detail(instance_id)
     events = views.timeline(detail["timeline"])
     payload, payload_notes = views.pretty(detail["payload"])
@@ -105,6 +141,8 @@ def read_instance(request: Request, instance_id: str) -> dict[str, Any]:
         "outcome": outcome,
         "outcome_notes": outcome_notes,
         "related": store.related(instance_id),
+        "records": read_records(hub, detail, page),
+        "record_pages": {name: page for name, (page, _what) in views.RECORD_LINKS.items()},
         "links": views.record_links(detail["keys"]),
         "final": detail["status"]
         in {
@@ -118,9 +156,12 @@ def read_instance(request: Request, instance_id: str) -> dict[str, Any]:
 
 @router.get("/instances/{instance_id}")
 async def instance(
-    request: Request, instance_id: str, user: Annotated[User, Depends(current_user)]
+    request: Request,
+    instance_id: str,
+    user: Annotated[User, Depends(current_user)],
+    records: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    data = await asyncio.to_thread(read_instance, request, instance_id)
+    data = await asyncio.to_thread(read_instance, request, instance_id, records)
     return render(
         request,
         "instance.html",
@@ -129,16 +170,35 @@ async def instance(
     )
 
 
+def masked_payload(request: Request, instance_id: str) -> str:
+    """The whole received payload as indented JSON, secrets masked."""
+    _flow, body, _runs = console_of(request).hub.store.payload(instance_id)
+    return mask(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+
+
 @router.get("/instances/{instance_id}/payload")
 async def payload(
+    request: Request, instance_id: str, user: Annotated[User, Depends(current_user)]
+) -> Response:
+    """The whole received payload, on a page of the console, secrets masked."""
+    text = await asyncio.to_thread(masked_payload, request, instance_id)
+    return render(
+        request,
+        "payload.html",
+        {"section": "instances", "instance_id": instance_id, "payload": text},
+        user=user,
+    )
+
+
+@router.get("/instances/{instance_id}/payload.json")
+async def payload_json(
     request: Request, instance_id: str, _: Annotated[User, Depends(current_user)]
 ) -> Response:
-    """The whole received payload as JSON, secrets masked."""
-    _flow, body, _runs = await asyncio.to_thread(console_of(request).hub.store.payload, instance_id)
-    text = mask(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    """The whole received payload as a JSON file, secrets masked."""
+    text = await asyncio.to_thread(masked_payload, request, instance_id)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", instance_id)
     return Response(
         text,
         media_type="application/json",
-        headers={"Content-Disposition": f'inline; filename="{safe}.json"'},
+        headers={"Content-Disposition": f'attachment; filename="{safe}.json"'},
     )

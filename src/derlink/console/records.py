@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from derlink.common.errors import BusinessFault, Fault, NotFound
+from derlink.console.instances import read_page
 from derlink.console.web import User, console_of, current_user, redirect, render
 from derlink.hub.model import InstanceStatus
 
@@ -157,8 +158,8 @@ async def sync_request(
     )
     if history is None and problem == "not found":
         raise NotFound(f"cpm has no sync request {sync_request_id!r}")
-    carried, _ = await asyncio.to_thread(
-        console.hub.store.search_page, key=sync_request_id, limit=20
+    carried, cursor, total = await asyncio.to_thread(
+        read_page, console.hub, key=sync_request_id, before=None
     )
     return render(
         request,
@@ -169,6 +170,8 @@ async def sync_request(
             "history": history or [],
             "problem": problem,
             "instances": carried,
+            "cursor": cursor,
+            "total": {"instances": total[0], "records": total[1]},
         },
         user=user,
     )

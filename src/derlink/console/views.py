@@ -6,7 +6,7 @@ No I/O here: the routes read, these functions shape what they read for the templ
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -266,6 +266,81 @@ def duration_ms(value: float | None) -> str:
     if value >= 1000:
         return f"{value / 1000:.2f} s"
     return f"{value:.0f} ms"
+
+
+#: What one record of each flow's batches is, for the instances' business summary.
+RECORD_NOUNS: Mapping[str, str] = {
+    "ENR-REQ": "enrollment request",
+    "ENR-SYNC": "enrollment sync",
+    "ENR-ACK": "enrollment acknowledgement",
+    "DEV-STATUS": "device status check",
+    "DEV-STATUS-ACK": "device status answer",
+    "RECONCILE": "reconciliation run",
+    "OUAI-ENR": "enrollment file",
+    "OUAI-ENR-ACK": "acknowledgement file",
+}
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless one: "1,900 enrollment requests"."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def business_summary(row: Mapping[str, Any], keys: Sequence[tuple[str, str]]) -> str:
+    """One line of what an instance carried and what became of it: its records (what they
+    are), how many were delivered and refused, and the first of their identifiers."""
+    records = int(row.get("records") or 0)
+    parts = [counted(records, RECORD_NOUNS.get(str(row.get("flow")), "record"))]
+    if row.get("succeeded") is not None:
+        parts.append(f"{row['succeeded']:,} delivered, {row.get('failed') or 0:,} refused")
+    if keys:
+        more = records - len(keys)
+        listed = ", ".join(value for _name, value in keys)
+        parts.append(f"{keys[0][0]} {listed}" + (f" and {more:,} more" if more > 0 else ""))
+    return " · ".join(parts)
+
+
+#: How each record of an instance fared, by the instance's status, when no error names it.
+RECORD_FATES: Mapping[str, str] = {
+    InstanceStatus.COMPLETED.value: "delivered",
+    InstanceStatus.COMPLETED_WITH_ERRORS.value: "delivered",
+    InstanceStatus.FAULTED.value: "not delivered: the instance faulted",
+    InstanceStatus.DISCARDED.value: "not delivered: discarded",
+}
+
+
+def instance_records(
+    records: Sequence[Mapping[str, Any]],
+    keys_of: Callable[[dict[str, Any]], list[tuple[str, str]]],
+    status: str,
+    errors: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Each record of an instance with its business identifiers, its outcome and its error (a
+    target's refusal names the record by one of its identifiers)."""
+    by_key = {str(e.get("key")): e for e in errors}
+    rows = []
+    for record in records:
+        keys = keys_of(dict(record))
+        error = next((by_key[v] for _n, v in keys if v in by_key), None)
+        rows.append(
+            {
+                "keys": keys,
+                "outcome": "refused" if error else RECORD_FATES.get(status, "not yet delivered"),
+                "error": error,
+            }
+        )
+    return rows
+
+
+def unmatched_errors(
+    records: Sequence[Mapping[str, Any]],
+    keys_of: Callable[[dict[str, Any]], list[tuple[str, str]]],
+    errors: Sequence[Mapping[str, Any]],
+) -> list[Mapping[str, Any]]:
+    """The errors that name no record of the batch (a reconciliation's differences, the rows
+    of a file)."""
+    named = {value for record in records for _name, value in keys_of(dict(record))}
+    return [e for e in errors if str(e.get("key")) not in named]
 
 
 #: Business identifiers that name a record in another part: (page, label) by key name.
