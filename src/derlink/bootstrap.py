@@ -164,6 +164,7 @@ def build(
             max_body_bytes=settings.max_body_bytes,
             settings=hub,
             max_file_bytes=settings.max_file_bytes,
+            console_url=settings.console_address,
         )
     if "cpm" in parts:
         built["cpm"] = cpm_app.create_part(

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from derlink.common.errors import RemoteFault
+from derlink.common.errors import BusinessFault, RemoteFault
 from derlink.console.app import create_console
 from derlink.console.session import SESSION_COOKIE
 from derlink.hub.model import InstanceStatus
@@ -696,3 +696,60 @@ def test_times_show_in_the_utility_s_zone_with_utc_on_hover(tmp_path: Path):
                 assert "UTC</time>" not in web.get(path).text
     finally:
         chicago.close()
+
+
+# -- faults ---------------------------------------------------------------------------------
+
+
+def refuse_in_derms(console: Console) -> None:
+    """DERMS refuses every message on business grounds (a 422 of the whole batch)."""
+
+    async def derms(path: str, body: Any) -> Any:
+        raise BusinessFault("derms refused the batch: unknown program", status=422)
+
+    console.harness.derms.handler = derms
+
+
+def test_a_business_fault_says_resubmitting_will_not_help_and_what_to_do(
+    web: TestClient, console: Console
+):
+    refuse_in_derms(console)
+    instance = console.send_sync("B1", "SR1")
+    assert console.harness.hub.store.fault_category(instance) == "business"
+    csrf = sign_in(web, console, "operator")
+    page = web.get(f"/instances/{instance}").text
+    guidance = re.search(r'<p class="guidance business" id="guidance">(.*?)</p>', page, re.S)
+    assert guidance
+    assert "Resubmitting will not help" in guidance.group(1)
+    assert "Correct the data at the source (cpm) and send it again" in guidance.group(1)
+    hospital = web.get("/hospital").text
+    assert "Resubmitting will not help" in hospital
+    confirm = web.post(
+        "/hospital/confirm", data={"csrf": csrf, "action": "resubmit", "ids": instance}
+    )
+    assert "1 of them faulted on business grounds: resubmitting will not help" in confirm.text
+    discard = web.post(
+        "/hospital/confirm", data={"csrf": csrf, "action": "discard", "ids": instance}
+    )
+    assert "resubmitting will not help" not in discard.text
+
+
+def test_a_remote_fault_says_to_resubmit_once_the_part_answers(web: TestClient, console: Console):
+    fault_derms(console)
+    instance = console.send_sync("B1", "SR1")
+    sign_in(web, console, "viewer")
+    page = web.get(f"/instances/{instance}").text
+    assert '<p class="guidance remote" id="guidance">' in page
+    assert "Resubmit once it answers again" in page
+    assert "Resubmitting will not help" not in page
+
+
+def test_fault_e_mails_link_to_the_instance_in_the_console(console: Console):
+    refuse_in_derms(console)
+    instance = console.send_sync("B1", "SR1")
+    (mail,) = [m for m in console.harness.mailer.sent if "faulted" in str(m["subject"])]
+    body = str(mail["body"])
+    assert "http://127.0.0.1:8400/console/instances/ENR-SYNC%3AB1" in body
+    assert "Resubmitting will not help" in body
+    assert f"derlink hospital discard {instance}" in body
+    assert "hospital resubmit" not in body

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from derlink.common.errors import BusinessError, NotFound
+from derlink.console.instances import guidance
 from derlink.console.web import User, acting_user, console_of, current_user, redirect, render
 from derlink.hub.model import InstanceStatus
 from derlink.hub.service import Hub
@@ -60,6 +61,8 @@ async def hospital(
         return hub.store.hospital_groups(), rows, cursor
 
     groups, rows, cursor = await asyncio.to_thread(read)
+    for group in groups:
+        group["guidance"] = guidance(hub, group["flow"], group["fault_category"])
     matching = sum(
         g["instances"]
         for g in groups
@@ -93,6 +96,20 @@ def _chosen(hub: Hub, ids: list[str], every: bool, flow: str, category: str) -> 
     return [i for i in dict.fromkeys(ids) if _in_hospital(hub, i)]
 
 
+def _business_faults(hub: Hub, chosen: list[str], every: bool, flow: str, category: str) -> int:
+    """How many of the chosen instances have a business fault, which a resubmit does not mend:
+    for a filter, from the hospital's groups; for a selection, one by one."""
+    if not every:
+        return sum(1 for i in chosen if hub.store.fault_category(i) == "business")
+    return sum(
+        g["instances"]
+        for g in hub.store.hospital_groups()
+        if g["fault_category"] == "business"
+        and category in ("", "business")
+        and flow in ("", g["flow"])
+    )
+
+
 def _in_hospital(hub: Hub, instance_id: str) -> bool:
     try:
         return hub.store.status(instance_id) is InstanceStatus.FAULTED
@@ -119,6 +136,7 @@ async def confirm(
             "Nothing to do: select instances still in the hospital, or a filter that matches some.",
             "error",
         )
+    business = await asyncio.to_thread(_business_faults, hub, chosen, every, flow, category)
     return render(
         request,
         "hospital_confirm.html",
@@ -130,6 +148,7 @@ async def confirm(
             "ids": [] if every else chosen,
             "every": every,
             "filter": {"flow": flow, "category": category},
+            "business": business,
         },
         user=user,
     )

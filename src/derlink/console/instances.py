@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from derlink.console import views
 from derlink.console.web import User, console_of, current_user, render
-from derlink.hub.model import InstanceStatus
+from derlink.hub.model import InstanceStatus, fault_guidance
 from derlink.hub.service import Hub
 from derlink.platform.logs import mask
 
@@ -125,6 +125,14 @@ def read_records(hub: Hub, detail: dict[str, Any], page: int) -> dict[str, Any]:
     }
 
 
+def guidance(hub: Hub, flow: str, category: str | None) -> str:
+    """What to do about a fault of ``category`` in ``flow``: "" for no fault."""
+    if not category:
+        return ""
+    spec = hub.flow(flow).spec
+    return fault_guidance(category, spec.source, spec.target)
+
+
 def read_instance(request: Request, instance_id: str, page: int = 1) -> dict[str, Any]:
     hub = console_of(request).hub
     store = hub.store
@@ -142,6 +150,7 @@ def read_instance(request: Request, instance_id: str, page: int = 1) -> dict[str
         "outcome_notes": outcome_notes,
         "related": store.related(instance_id),
         "records": read_records(hub, detail, page),
+        "guidance": guidance(hub, detail["flow"], detail["fault_category"]),
         "record_pages": {name: page for name, (page, _what) in views.RECORD_LINKS.items()},
         "links": views.record_links(detail["keys"]),
         "final": detail["status"]
