@@ -753,3 +753,43 @@ def test_fault_e_mails_link_to_the_instance_in_the_console(console: Console):
     assert "Resubmitting will not help" in body
     assert f"derlink hospital discard {instance}" in body
     assert "hospital resubmit" not in body
+
+
+# -- reconciliation ---------------------------------------------------------------------------
+
+
+def test_the_reconciliation_page_and_the_api_share_one_history(web: TestClient, console: Console):
+    async def pages(path: str, params: Any) -> Any:
+        if params.get("after"):
+            return {"items": [], "next": None}
+        status = "Active" if path.endswith("/reconciliation/subscriptions") else "ACTIVE"
+        return {
+            "items": [{"subscriptionId": "E1", "status": status, "devices": ["HE!N1"]}],
+            "next": None,
+        }
+
+    console.harness.cpm.handler = pages
+    console.harness.derms.handler = pages
+    hub = console.harness.hub
+    # A run started through the hub's API, as ``derlink reconcile`` does ...
+    with TestClient(console.harness.part.app) as api:
+        operator = console.credentials.client("operator").header()
+        started = api.post("/api/v1/reconciliation/runs", headers=operator).json()
+        wait_for_status(console, started["instanceId"], InstanceStatus.COMPLETED)
+    hub.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    csrf = sign_in(web, console, "operator")
+    page = web.get("/records/reconciliation").text
+    history = page[page.index('id="reconciliation-history"') :]
+    assert started["instanceId"] in history and ">operator<" in history
+    assert "<strong>1</strong> subscriptions compared" in page
+    # ... and one started from the console: the API lists both.
+    ran = web.post(
+        "/flows/RECONCILE/run-now", data={"csrf": csrf, "back": "/records/reconciliation"}
+    )
+    assert "RECONCILE started" in flash_of(web, ran)
+    runs = hub.reconciliation_runs()
+    assert len(runs) == 2 and runs[1]["instanceId"] == started["instanceId"]
+    wait_for_status(console, runs[0]["instanceId"], InstanceStatus.COMPLETED)
+    with TestClient(console.harness.part.app) as api:
+        listed = api.get("/api/v1/reconciliation/runs", headers=operator).json()
+    assert [r["instanceId"] for r in listed] == [r["instanceId"] for r in runs]

@@ -19,11 +19,12 @@ from fastapi.responses import Response
 from derlink.common.errors import BusinessFault, Fault, NotFound
 from derlink.console.instances import read_page
 from derlink.console.web import User, console_of, current_user, redirect, render
-from derlink.hub.model import InstanceStatus
 
 router = APIRouter()
 
 PAGE = 50
+#: Runs of the reconciliation its page lists.
+HISTORY = 20
 SYNC_STATES = ("Pending", "Awaiting Acknowledgement", "Synchronized", "Error", "Discarded")
 T = TypeVar("T")
 Cursor = Annotated[str, Query(max_length=120)]
@@ -190,30 +191,19 @@ async def registry(
 async def reconciliation(
     request: Request, user: Annotated[User, Depends(current_user)]
 ) -> Response:
-    """The latest reconciliation run's report, kept on its instance (the flow RECONCILE)."""
-    store = console_of(request).hub.store
+    """The reconciliation's history (every run of RECONCILE, whoever started it: its schedule,
+    this page or ``derlink reconcile``) and the report of the latest finished run."""
+    hub = console_of(request).hub
 
-    def latest() -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        finished = [
-            row
-            for status in (InstanceStatus.COMPLETED, InstanceStatus.COMPLETED_WITH_ERRORS)
-            for row in store.search_page(flow="RECONCILE", status=status.value, limit=1)[0]
-        ]
-        newest, _ = store.search_page(flow="RECONCILE", limit=1)
-        report = None
-        if finished:
-            report = store.detail(max(finished, key=lambda r: str(r["received_at"]))["id"])
-        return report, (newest[0] if newest else None)
+    def read() -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        runs = hub.reconciliation_runs(HISTORY)
+        finished = next((r for r in runs if r["compared"] is not None), None)
+        return runs, hub.reconciliation_run(finished["instanceId"]) if finished else None
 
-    run, newest = await asyncio.to_thread(latest)
+    runs, report = await asyncio.to_thread(read)
     return render(
         request,
         "reconciliation.html",
-        {
-            "section": "records",
-            "run": run,
-            "newest": newest,
-            "outcome": (run or {}).get("outcome") or {},
-        },
+        {"section": "records", "runs": runs, "report": report},
         user=user,
     )

@@ -548,6 +548,45 @@ class Reconciliation(BaseModel):
     items: list[Difference]
 
 
+RUN_EXAMPLE: dict[str, Any] = {
+    "instanceId": "RECONCILE:manual-01a2410e518c430f2221127e28",
+    "status": "Completed with errors",
+    "startedBy": "operator",
+    "receivedAt": "2026-07-01T18:00:00+00:00",
+    "finishedAt": "2026-07-01T18:00:04+00:00",
+    "compared": 20000,
+    "differences": 1,
+}
+
+
+class ReconciliationRun(BaseModel):
+    """One run of the reconciliation (flow RECONCILE), whoever started it: its schedule, the
+    console or ``derlink reconcile``."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(RUN_EXAMPLE))
+
+    instanceId: str
+    #: Received, Running, Completed, Completed with errors (differences found) or Faulted.
+    status: str
+    #: "schedule", or the client (or ``<user> via <client>``) that started it.
+    startedBy: str
+    receivedAt: str
+    finishedAt: str | None
+    #: Subscriptions compared and differences found; null until the run finishes.
+    compared: int | None
+    differences: int | None
+
+
+class ReconciliationRunDetail(ReconciliationRun):
+    """A run with its differences (the first 1,000 kept; ``differences`` counts them all)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of({**RUN_EXAMPLE, "items": [model_example(Difference)]})
+    )
+
+    items: list[Difference]
+
+
 class Stats(BaseModel):
     model_config = ConfigDict(
         json_schema_extra=example_of(

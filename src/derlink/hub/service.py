@@ -38,6 +38,9 @@ from derlink.platform.database import Database
 
 log = logging.getLogger("derlink.hub")
 
+#: The flow whose runs are the reconciliation's history.
+RECONCILE = "RECONCILE"
+
 
 def run_id(instance_id: str, run: int) -> str:
     """The durable workflow id of one run: the first run keeps the instance id itself."""
@@ -395,6 +398,40 @@ class Hub:
     async def reconcile(self) -> dict[str, Any]:
         """Compare cpm's subscriptions with the DERMS registry (see ``flows/reconcile.py``)."""
         return await reconcile(self.targets.cpm, self.targets.derms)
+
+    # the reconciliation's history: every run of RECONCILE, whoever started it ---------------
+    def reconciliation_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The reconciliation's runs, newest first: by its schedule, from the console, or by
+        ``derlink reconcile``; each with what it compared and found once it finished."""
+        rows, _ = self.store.search_page(flow=RECONCILE, limit=limit)
+        return [self.reconciliation_run(r["id"], items=False) for r in rows]
+
+    def reconciliation_run(self, instance_id: str, *, items: bool = True) -> dict[str, Any]:
+        """One run of the reconciliation, with its differences (``items``)."""
+        detail = self.store.detail(instance_id)
+        if detail["flow"] != RECONCILE:
+            raise NotFound(f"{instance_id!r} is not a run of the reconciliation ({RECONCILE})")
+        outcome = detail["outcome"] or {}
+        run = {
+            "instanceId": detail["id"],
+            "status": detail["status"],
+            "startedBy": detail["sender"],
+            "receivedAt": detail["received_at"],
+            "finishedAt": detail["finished_at"],
+            "compared": outcome.get("processed"),
+            "differences": outcome.get("differences"),
+        }
+        if items:
+            run["items"] = [
+                {"subscriptionId": e["key"], "difference": e["message"]}
+                for e in outcome.get("errors", [])
+            ]
+        return run
+
+    async def start_reconciliation(self, actor: str) -> dict[str, Any]:
+        """Start a run of the reconciliation now; it joins the history."""
+        (received,) = await self.run_now(RECONCILE, actor)
+        return await asyncio.to_thread(self.reconciliation_run, received.instance_id, items=False)
 
     async def stats(self) -> dict[str, Any]:
         counts = await asyncio.to_thread(self.store.counts)
