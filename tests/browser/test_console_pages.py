@@ -793,3 +793,113 @@ def test_the_reconciliation_page_and_the_api_share_one_history(web: TestClient, 
     with TestClient(console.harness.part.app) as api:
         listed = api.get("/api/v1/reconciliation/runs", headers=operator).json()
     assert [r["instanceId"] for r in listed] == [r["instanceId"] for r in runs]
+
+
+# -- records: filters and "Open" ------------------------------------------------------------
+
+
+def subscription_item(sub: str, **fields: str) -> dict[str, Any]:
+    return {
+        "subscriptionId": sub,
+        "status": "Active",
+        "programCode": "BYOT",
+        "cisServicePointId": f"SP-{sub}",
+        "cisAccountId": f"A-{sub}",
+        "customerName": "Ann Lee",
+        "devices": ["HE!N1"],
+        "version": 1,
+        **fields,
+    }
+
+
+def test_cpm_subscriptions_filter_by_status_program_service_point_account_and_customer(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, params: Any) -> Any:
+        assert path == "/api/v1/subscriptions"
+        return {"items": [subscription_item("E-1")], "next": "E-1"}
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    form = {"status": "Active", "program": "BYOT", "service_point": "SP1", "account": "A1"}
+    page = web.get("/records/subscriptions", params={**form, "customer": " ann "}).text
+    (_path, asked) = console.harness.cpm.calls[-1]
+    assert asked == {
+        "limit": "50",
+        "status": "Active",
+        "programCode": "BYOT",
+        "servicePointId": "SP1",
+        "accountId": "A1",
+        "customerName": "ann",
+    }
+    assert "Ann Lee" in page and 'href="/records/subscriptions/E-1"' in page
+    assert 'href="/records/subscriptions?account=A-E-1"' in page  # the related records
+    assert '<option value="Active" selected>' in page and 'value="ann"' in page
+    # The next page keeps the filters.
+    assert (
+        'href="/records/subscriptions?status=Active&amp;program=BYOT&amp;service_point=SP1'
+        '&amp;account=A1&amp;customer=ann&amp;after=E-1" rel="next"'
+    ) in page
+
+
+def test_open_takes_any_id_of_a_subscription(web: TestClient, console: Console):
+    found = {
+        "SP-1": [subscription_item("E-1")],
+        "A-9": [subscription_item("E-8"), subscription_item("E-9")],
+    }
+
+    async def cpm(path: str, params: Any) -> Any:
+        return {"items": found.get(params["id"], []), "next": None}
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    one = web.get("/records/subscriptions", params={"q": "SP-1"})
+    assert one.status_code == 303
+    assert one.headers["location"] == "/records/subscriptions/E-1"
+    several = web.get("/records/subscriptions", params={"q": "A-9"}).text
+    assert "Subscriptions with the id A-9" in several
+    assert "/records/subscriptions/E-8" in several and "/records/subscriptions/E-9" in several
+    none = web.get("/records/subscriptions", params={"q": "nope"}).text
+    assert "No subscription has the id nope." in none
+
+
+def test_the_derms_registry_filters_and_opens_likewise_and_finds_customers_through_cpm(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, params: Any) -> Any:
+        assert params["customerName"] == "Ann"
+        return {"items": [subscription_item("E-1"), subscription_item("E-2")], "next": None}
+
+    async def derms(path: str, params: Any) -> Any:
+        return {"items": [subscription_item("E-2", status="ACTIVE")], "next": None}
+
+    console.harness.cpm.handler = cpm
+    console.harness.derms.handler = derms
+    sign_in(web, console, "viewer")
+    page = web.get(
+        "/records/registry", params={"status": "ACTIVE", "program": "BYOT", "customer": "Ann"}
+    ).text
+    (_path, asked) = console.harness.derms.calls[-1]
+    assert asked == {
+        "limit": "50",
+        "status": "ACTIVE",
+        "programCode": "BYOT",
+        "subscriptionIds": "E-1,E-2",
+    }
+    assert 'href="/records/subscriptions/E-2"' in page
+    opened = web.get("/records/registry", params={"q": "A-E-2"})
+    assert opened.headers["location"] == "/records/subscriptions/E-2"
+    assert console.harness.derms.calls[-1] == ("/api/v1/registry", {"limit": "50", "id": "A-E-2"})
+
+
+def test_a_customer_cpm_does_not_know_narrows_the_registry_to_nothing(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, params: Any) -> Any:
+        return {"items": [], "next": None}
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    page = web.get("/records/registry", params={"customer": "Zed"}).text
+    assert "No entry matches." in page
+    assert all(path != "/api/v1/registry" for path, _ in console.harness.derms.calls)

@@ -9,9 +9,10 @@ them (the parts never share a database); a part that does not answer is shown as
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -76,18 +77,112 @@ async def overview(request: Request, user: Annotated[User, Depends(current_user)
     )
 
 
+#: The filters of the subscription lists: form field → the parts' query parameter.
+CPM_FILTERS = {
+    "status": "status",
+    "program": "programCode",
+    "service_point": "servicePointId",
+    "account": "accountId",
+    "customer": "customerName",
+}
+#: Where each part lists its subscriptions.
+LIST_PATHS = {"cpm": "/api/v1/subscriptions", "DERMS": "/api/v1/registry"}
+SUBSCRIPTION_STATES = ("Pending", "Active", "Inactive")
+REGISTRY_STATES = ("ACTIVE", "INACTIVE")
+#: Subscriptions of a customer name looked up in cpm to narrow the DERMS registry.
+NAMED_MOST = 200
+Filter = Annotated[str, Query(max_length=80)]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a subscription list was asked for: "Open" with an id, or a page of those matching
+    the filters (stripped, the empty ones left out)."""
+
+    q: str
+    filters: dict[str, str]
+    after: str
+
+
+def list_query(
+    after: Cursor = "",
+    q: Filter = "",
+    status: Filter = "",
+    program: Filter = "",
+    service_point: Filter = "",
+    account: Filter = "",
+    customer: Filter = "",
+) -> ListQuery:
+    fields = {
+        "status": status,
+        "program": program,
+        "service_point": service_point,
+        "account": account,
+        "customer": customer,
+    }
+    return ListQuery(q.strip(), {k: v.strip() for k, v in fields.items() if v.strip()}, after)
+
+
+Asked = Annotated[ListQuery, Depends(list_query)]
+
+
+async def subscription_list(
+    request: Request,
+    user: User,
+    asked: ListQuery,
+    *,
+    target: Any,
+    part: str,
+    template: str,
+    states: tuple[str, ...],
+    read: Callable[[ListQuery], Awaitable[dict[str, Any]]],
+) -> Response:
+    """A list of subscriptions (cpm's or DERMS's): "Open" with any id opens the one it names
+    (or lists those it names), else a page of those matching the filters."""
+    if asked.q:
+        page = await fetch_page(target, LIST_PATHS[part], part, "", id=asked.q)
+        if len(page["items"]) == 1 and not page["next"]:
+            only = quote(page["items"][0]["subscriptionId"], safe="")
+            return redirect(request, f"/records/subscriptions/{only}")
+    else:
+        page = await read(asked)
+    return render(
+        request,
+        template,
+        {
+            "section": "records",
+            **page,
+            "filters": {name: asked.filters.get(name, "") for name in CPM_FILTERS},
+            "filter_query": urlencode(asked.filters),
+            "states": states,
+            "q": asked.q,
+        },
+        user=user,
+    )
+
+
 @router.get("/records/subscriptions")
 async def subscriptions(
-    request: Request,
-    user: Annotated[User, Depends(current_user)],
-    after: Cursor = "",
-    q: Annotated[str, Query(max_length=80)] = "",
+    request: Request, user: Annotated[User, Depends(current_user)], asked: Asked
 ) -> Response:
-    if q.strip():
-        return redirect(request, f"/records/subscriptions/{quote(q.strip(), safe='')}")
+    """cpm's subscriptions, narrowed by status, program, service point, account or customer
+    name; "Open" takes any of their ids."""
     cpm = console_of(request).hub.targets.cpm
-    page = await fetch_page(cpm, "/api/v1/reconciliation/subscriptions", "cpm", after)
-    return render(request, "subscriptions.html", {"section": "records", **page}, user=user)
+
+    async def read(asked: ListQuery) -> dict[str, Any]:
+        params = {CPM_FILTERS[name]: value for name, value in asked.filters.items()}
+        return await fetch_page(cpm, LIST_PATHS["cpm"], "cpm", asked.after, **params)
+
+    return await subscription_list(
+        request,
+        user,
+        asked,
+        target=cpm,
+        part="cpm",
+        template="subscriptions.html",
+        states=SUBSCRIPTION_STATES,
+        read=read,
+    )
 
 
 async def _history(cpm: Any, sync: dict[str, Any]) -> dict[str, Any]:
@@ -180,11 +275,63 @@ async def sync_request(
 
 @router.get("/records/registry")
 async def registry(
-    request: Request, user: Annotated[User, Depends(current_user)], after: Cursor = ""
+    request: Request, user: Annotated[User, Depends(current_user)], asked: Asked
 ) -> Response:
-    derms = console_of(request).hub.targets.derms
-    page = await fetch_page(derms, "/api/v1/registry", "DERMS", after)
-    return render(request, "registry.html", {"section": "records", **page}, user=user)
+    """The DERMS registry, narrowed as cpm's subscriptions are; a customer's name (which DERMS
+    does not hold) is looked up in cpm first."""
+    targets = console_of(request).hub.targets
+
+    async def read(asked: ListQuery) -> dict[str, Any]:
+        return await _registry_page(targets, asked.after, asked.filters)
+
+    return await subscription_list(
+        request,
+        user,
+        asked,
+        target=targets.derms,
+        part="DERMS",
+        template="registry.html",
+        states=REGISTRY_STATES,
+        read=read,
+    )
+
+
+async def _registry_page(targets: Any, after: str, filters: dict[str, str]) -> dict[str, Any]:
+    """A page of the DERMS registry, narrowed by ``filters``; a customer's name through the
+    subscriptions cpm holds for it."""
+    params = {CPM_FILTERS[n]: v for n, v in filters.items() if n != "customer"}
+    if "customer" not in filters:
+        return await fetch_page(targets.derms, LIST_PATHS["DERMS"], "DERMS", after, **params)
+    named, problem = await _named(targets.cpm, filters["customer"])
+    if not named:
+        return {"items": [], "next": None, "after": after, "problem": problem}
+    page = await fetch_page(
+        targets.derms,
+        LIST_PATHS["DERMS"],
+        "DERMS",
+        after,
+        **params,
+        subscriptionIds=",".join(named),
+    )
+    return {**page, "problem": page["problem"] or problem}
+
+
+async def _named(cpm: Any, customer: str) -> tuple[list[str], str]:
+    """The ids of the subscriptions cpm holds for customers whose name holds ``customer`` (the
+    first ``NAMED_MOST``), and what to say of them: cpm not answering, or more than that."""
+    found, problem = await fetch(
+        cpm.get(LIST_PATHS["cpm"], {"customerName": customer, "limit": str(NAMED_MOST)}),
+        "cpm",
+    )
+    if found is None:
+        return [], problem
+    more = (
+        f"cpm holds more than {NAMED_MOST} subscriptions of customers named {customer!r}: "
+        f"the registry is narrowed to the first {NAMED_MOST}"
+        if found.get("next")
+        else ""
+    )
+    return [i["subscriptionId"] for i in found["items"]], more
 
 
 @router.get("/records/reconciliation")
