@@ -903,3 +903,24 @@ def test_a_customer_cpm_does_not_know_narrows_the_registry_to_nothing(
     page = web.get("/records/registry", params={"customer": "Zed"}).text
     assert "No entry matches." in page
     assert all(path != "/api/v1/registry" for path, _ in console.harness.derms.calls)
+
+
+def test_open_on_the_sync_requests_takes_a_sync_request_or_an_enrollment_id(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, params: Any) -> Any:
+        if path == "/api/v1/sync-requests/SR1/history":
+            return []
+        if path == "/api/v1/enrollments/E1":
+            return {"enrollmentId": "E1"}
+        raise BusinessFault("not found", status=404)
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    sync = web.get("/records/sync-requests", params={"q": "SR1"})
+    assert sync.headers["location"] == "/records/sync-requests/SR1"
+    enrollment = web.get("/records/sync-requests", params={"q": "E1"})
+    assert enrollment.headers["location"] == "/records/subscriptions/E1"
+    unknown = web.get("/records/sync-requests", params={"q": "X9"})
+    assert unknown.status_code == 404
+    assert "cpm has no sync request and no enrollment &#39;X9&#39;" in unknown.text

@@ -230,8 +230,12 @@ async def sync_requests(
     user: Annotated[User, Depends(current_user)],
     state: Annotated[str, Query(max_length=40)] = "",
     after: Cursor = "",
+    q: Filter = "",
 ) -> Response:
+    """cpm's sync requests by state; "Open" takes a sync request id or an enrollment id."""
     cpm = console_of(request).hub.targets.cpm
+    if q.strip():
+        return await _open_sync(request, cpm, q.strip())
     state = state if state in SYNC_STATES else ""
     page = await fetch_page(
         cpm, "/api/v1/sync-requests", "cpm", after, **({"state": state} if state else {})
@@ -242,6 +246,20 @@ async def sync_requests(
         {"section": "records", **page, "state": state, "states": SYNC_STATES},
         user=user,
     )
+
+
+async def _open_sync(request: Request, cpm: Any, q: str) -> Response:
+    """The sync request ``q`` names, else the enrollment (with its sync requests)."""
+    named = quote(q, safe="")
+    history, problem = await fetch(cpm.get(f"/api/v1/sync-requests/{named}/history"), "cpm")
+    if history is not None:
+        return redirect(request, f"/records/sync-requests/{named}")
+    enrollment, problem = await fetch(cpm.get(f"/api/v1/enrollments/{named}"), "cpm")
+    if enrollment is not None:
+        return redirect(request, f"/records/subscriptions/{named}")
+    if problem != "not found":
+        raise Fault(problem)
+    raise NotFound(f"cpm has no sync request and no enrollment {q!r}")
 
 
 @router.get("/records/sync-requests/{sync_request_id}")
