@@ -144,8 +144,11 @@ def build(
         targets = Targets(
             cpm=_client_to(settings, "cpm", credentials, "hub"),
             derms=_client_to(settings, "derms", credentials, "hub"),
-            # Only its health is read (the console's dashboard).
-            analytics=_client_to(settings, "analytics", credentials, "hub"),
+            # Only its health is read (the console's dashboard), where analytics runs: in this
+            # process, or at its own address.
+            analytics=_client_to(settings, "analytics", credentials, "hub")
+            if "analytics" in parts or "analytics" in settings.part_base_urls
+            else None,
             cpm_mode=hub.cpm_mode,
             # The hub's file flows reach every part's file stores.
             stores={
