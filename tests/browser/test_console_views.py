@@ -152,3 +152,39 @@ def test_a_time_shows_in_the_zone_with_utc_in_its_title():
     assert "13:00:00 CDT" in str(views.when("2026-07-01T18:00:00.000Z", ZoneInfo("US/Central")))
     assert str(views.when(None, ZoneInfo("UTC"))) == "—"
     assert str(views.when("not a <time>", ZoneInfo("UTC"))) == "not a &lt;time&gt;"
+
+
+def test_a_business_summary_says_what_an_instance_carried_and_what_became_of_it():
+    row = {"flow": "ENR-REQ", "records": 1900, "succeeded": 1897, "failed": 3}
+    keys = [("messageId", "M1"), ("messageId", "M2"), ("messageId", "M3")]
+    assert views.business_summary(row, keys) == (
+        "1,900 enrollment requests · 1,897 delivered, 3 refused · messageId M1, M2, M3 "
+        "and 1,897 more"
+    )
+    waiting = {"flow": "ENR-ACK", "records": 1, "succeeded": None, "failed": None}
+    assert views.business_summary(waiting, [("syncRequestId", "SR1")]) == (
+        "1 enrollment acknowledgement · syncRequestId SR1"
+    )
+
+
+def test_each_record_of_an_instance_has_its_fate_and_errors_naming_none_are_apart():
+    def keys_of(record: dict[str, str]) -> list[tuple[str, str]]:
+        return [("messageId", record["id"]), ("accountId", record["account"])]
+
+    records = [{"id": "M1", "account": "A1"}, {"id": "M2", "account": "A2"}]
+    errors = [
+        {"key": "M2", "code": "CPM-X", "message": "no"},
+        {"key": "row 7", "code": "HUB-ROW", "message": "bad row"},
+    ]
+    rows = views.instance_records(records, keys_of, "Completed with errors", errors)
+    assert [(r["outcome"], r["error"]) for r in rows] == [
+        ("delivered", None),
+        ("refused", errors[0]),
+    ]
+    assert [r["outcome"] for r in views.instance_records(records, keys_of, "Faulted", [])] == [
+        "not delivered: the instance faulted"
+    ] * 2
+    assert views.instance_records(records[:1], keys_of, "Running", [])[0]["outcome"] == (
+        "not yet delivered"
+    )
+    assert views.unmatched_errors(records, keys_of, errors) == [errors[1]]
