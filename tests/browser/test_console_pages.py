@@ -924,3 +924,15 @@ def test_open_on_the_sync_requests_takes_a_sync_request_or_an_enrollment_id(
     unknown = web.get("/records/sync-requests", params={"q": "X9"})
     assert unknown.status_code == 404
     assert "cpm has no sync request and no enrollment &#39;X9&#39;" in unknown.text
+
+
+def test_the_hospital_filters_by_a_business_identifier(web: TestClient, console: Console):
+    fault_derms(console)
+    console.send_sync("B1", "SR1")
+    console.send_sync("B2", "SR2")
+    sign_in(web, console, "operator")
+    page = web.get("/hospital", params={"q": "SR2"}).text
+    assert "1 instance(s) match" in page
+    assert "ENR-SYNC:B2" in page and "ENR-SYNC:B1" not in page
+    assert "all 1 matching" not in page  # the "all matching" actions follow flow and category
+    assert "Resubmit all 2 matching" in web.get("/hospital").text

@@ -44,31 +44,30 @@ async def hospital(
     user: Annotated[User, Depends(current_user)],
     flow: Filter = "",
     category: Filter = "",
+    q: Annotated[str, Query(max_length=200)] = "",
     before_at: Filter = "",
     before_id: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     hub = console_of(request).hub
     chosen_flow, chosen_category = _filters(hub, flow, category)
+    key = q.strip() or None
+    search = {
+        "key": key,
+        "status": InstanceStatus.FAULTED.value,
+        "flow": chosen_flow,
+        "category": chosen_category,
+    }
 
-    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
+    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any, int]:
         rows, cursor = hub.store.search_page(
-            status=InstanceStatus.FAULTED.value,
-            flow=chosen_flow,
-            category=chosen_category,
-            before=(before_at, before_id) if before_at and before_id else None,
-            limit=PAGE,
+            **search, before=(before_at, before_id) if before_at and before_id else None, limit=PAGE
         )
-        return hub.store.hospital_groups(), rows, cursor
+        matching, _records = hub.store.search_total(**search)
+        return hub.store.hospital_groups(), rows, cursor, matching
 
-    groups, rows, cursor = await asyncio.to_thread(read)
+    groups, rows, cursor, matching = await asyncio.to_thread(read)
     for group in groups:
         group["guidance"] = guidance(hub, group["flow"], group["fault_category"])
-    matching = sum(
-        g["instances"]
-        for g in groups
-        if (chosen_flow is None or g["flow"] == chosen_flow)
-        and (chosen_category is None or g["fault_category"] == chosen_category)
-    )
     return render(
         request,
         "hospital.html",
@@ -79,7 +78,7 @@ async def hospital(
             "cursor": cursor,
             "matching": matching,
             "total": sum(g["instances"] for g in groups),
-            "filter": {"flow": flow, "category": category},
+            "filter": {"flow": flow, "category": category, "q": q.strip()},
             "flows": sorted(hub.flows),
             "categories": CATEGORIES,
         },

@@ -601,13 +601,14 @@ class InstanceStore:
         key: str | None = None,
         flow: str | None = None,
         status: str | None = None,
+        category: str | None = None,
         since: str | None = None,
         until: str | None = None,
     ) -> tuple[int, int]:
         """How many instances a search matches in all, and the business records they carry."""
         c = instances.c
         where = self._matching(
-            key=key, flow=flow, status=status, category=None, since=since, until=until
+            key=key, flow=flow, status=status, category=category, since=since, until=until
         )
         q = sa.select(sa.func.count(), sa.func.sum(c.records)).where(*where)
         with self.db.read() as conn:
