@@ -54,8 +54,8 @@ def window_summary(counts: dict[str, int], records: int) -> dict[str, int]:
 def read_dashboard(hub: Hub, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
     """Everything the dashboard shows from the hub's own database, in one worker-thread call.
 
-    Only index ranges are read: the time windows' counts, and the hospital from the status
-    index; never a count of every instance there is.
+    Only ranges are read: the time windows' counts (and the records of their instances), and the
+    hospital from the status index; never a count of every instance there is.
     """
     store = hub.store
     hour_ago, day_ago = (
