@@ -149,6 +149,11 @@ def build(
         targets = Targets(
             cpm=_client_to(settings, "cpm", credentials, "hub"),
             derms=_client_to(settings, "derms", credentials, "hub"),
+            # Only its health is read (the console's dashboard), where analytics runs: in this
+            # process, or at its own address.
+            analytics=_client_to(settings, "analytics", credentials, "hub")
+            if "analytics" in parts or "analytics" in settings.part_base_urls
+            else None,
             cpm_mode=hub.cpm_mode,
             # The hub's file flows reach every part's file stores.
             stores={
@@ -167,6 +172,7 @@ def build(
             max_body_bytes=settings.max_body_bytes,
             settings=hub,
             max_file_bytes=settings.max_file_bytes,
+            console_url=settings.console_address,
         )
     if "cpm" in parts:
         built["cpm"] = cpm_app.create_part(
@@ -232,6 +238,7 @@ def build(
             key_file=settings.home / "console.key",
             database_url=settings.database_for("console"),
             clock=clock,
+            time_zone=settings.time_zone,
         )
         console_databases.append(console.state.console.sessions.db)
         root.mount("/console", console)

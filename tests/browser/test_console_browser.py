@@ -250,6 +250,8 @@ def test_a_lookup_edit_takes_effect_with_its_audit_trail(
     expect(page.get_by_role("alert")).to_contain_text("not an address: not-an-address")
     shot(page, screenshots, "configuration")
 
-    page.get_by_role("button", name="Remove AssetSpec ACME!THERMO1").click()
+    page.get_by_role("button", name="Remove AssetSpec ACME!THERMO1…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Remove AssetSpec ACME!THERMO1?")
+    page.get_by_role("button", name="Remove AssetSpec ACME!THERMO1", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("ACME!THERMO1 removed")
     assert "ACME!THERMO1" not in platform.api.get("/hub/api/v1/lookups").json()["AssetSpec"]

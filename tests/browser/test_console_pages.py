@@ -16,17 +16,20 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from derlink.common.errors import RemoteFault
+from derlink.common.errors import BusinessFault, RemoteFault
 from derlink.console.app import create_console
 from derlink.console.session import SESSION_COOKIE
 from derlink.hub.model import InstanceStatus
 from derlink.platform.auth import Client, CredentialStore
-from tests.integration.hub.test_hub_flows import Harness, sync_record
+from tests.integration.hub.test_hub_flows import FakeTarget, Harness, sync_record
 
 
 class Console:
-    def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, database_url: str | None = None, time_zone: str = "UTC"
+    ) -> None:
         self.tmp_path = tmp_path
+        self.time_zone = time_zone
         # On PostgreSQL the console has a schema of its own; on SQLite a file of its own.
         postgres = database_url is not None and database_url.startswith("postgresql")
         self.database_url = database_url if postgres else f"sqlite:///{tmp_path}/console.sqlite"
@@ -44,6 +47,7 @@ class Console:
             key_file=self.tmp_path / "console.key",
             database_url=self.database_url,
             clock=self.harness.hub.clock,
+            time_zone=self.time_zone,
         )
         self.apps.append(app)
         return app
@@ -272,7 +276,7 @@ def test_search_pages_by_keyset_without_gaps_or_repeats(web: TestClient, console
     assert 'rel="next"' not in second
 
 
-def test_the_instance_page_shows_timeline_keys_links_and_masked_payload(
+def test_the_instance_page_shows_timeline_links_and_masked_payload(
     web: TestClient, console: Console
 ):
     instance = console.send_sync("B1", "SR1", password="hunter2")
@@ -282,22 +286,170 @@ def test_the_instance_page_shows_timeline_keys_links_and_masked_payload(
     assert "hunter2" not in page and "****" in page
     assert 'href="/records/subscriptions/E1"' in page
     assert 'href="/records/sync-requests/SR1"' in page
-    raw = web.get(f"/instances/{instance}/payload")
+    raw = web.get(f"/instances/{instance}/payload.json")
     assert raw.headers["content-type"].startswith("application/json")
     assert "hunter2" not in raw.text and '"SR1"' in raw.text
     assert web.get("/instances/ENR-SYNC:nope").status_code == 404
 
 
-def test_the_dashboard_counts_the_last_hour_and_draws_trends(web: TestClient, console: Console):
-    console.send_sync("B1", "SR1")
-    console.send_sync("B2", "SR2")
+def test_the_whole_payload_renders_as_a_console_page(web: TestClient, console: Console):
+    instance = console.send_sync("B1", *(f"SR{n}" for n in range(30)), password="hunter2")
+    sign_in(web, console, "viewer")
+    page = web.get(f"/instances/{instance}/payload")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>Payload of ENR-SYNC:B1</h1>" in page.text
+    assert 'aria-current="page">Instances' in page.text  # within the console's layout
+    assert "&#34;SR29&#34;" in page.text  # every record, none cut
+    assert "hunter2" not in page.text
+    assert f'href="/instances/{instance.replace(":", "%3A")}/payload.json"' in page.text
+
+
+def test_the_instance_list_shows_each_business_summary_and_a_total(
+    web: TestClient, console: Console
+):
+    console.send_sync("B1", "SR1", "SR2", "SR3", "SR4")
+    console.send_sync("B2", "SR5")
+    sign_in(web, console, "viewer")
+    page = web.get("/instances", params={"flow": "ENR-SYNC"}).text
+    assert "<strong>2</strong> instance(s) match, carrying <strong>5</strong> record(s)" in page
+    assert (
+        "4 enrollment syncs · 4 delivered, 0 refused · syncRequestId SR1, SR2, SR3 and 1 more"
+        in page
+    )
+    assert "1 enrollment sync · 1 delivered, 0 refused · syncRequestId SR5<" in page
+    one = web.get("/instances", params={"q": "SR5"}).text
+    assert "<strong>1</strong> instance(s) match, carrying <strong>1</strong> record(s)" in one
+
+
+def test_the_instance_page_tables_its_records_with_outcome_and_error(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, body: Any) -> Any:
+        return {
+            "results": [
+                {"syncRequestId": "SR1", "outcome": "Synchronized"},
+                {
+                    "syncRequestId": "SR2",
+                    "outcome": "Rejected",
+                    "code": "CPM-SYNC-UNKNOWN",
+                    "detail": "no such sync request",
+                },
+            ]
+        }
+
+    console.harness.cpm.handler = cpm
+    acks = [
+        {
+            "ackType": "SUCCESS",
+            "whenISO": "2026-07-01T18:00:01.000Z",
+            "responses": [
+                {"id": "D1", "value": "D1RE", "responseCode": "SUCCESS", "dacsMessageId": sid}
+            ],
+        }
+        for sid in ("SR1", "SR2")
+    ]
+    instance = asyncio.run(console.harness.send("ENR-ACK", {"batchId": "A1", "acks": acks}))
+    sign_in(web, console, "viewer")
+    page = web.get(f"/instances/{instance}").text
+    table = page[page.index('<table class="records">') :]
+    table = table[table.index("<tbody>") : table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    assert len(rows) == 2
+    assert 'href="/instances?q=SR1"' in rows[0] and ">delivered<" in rows[0]
+    assert 'href="/records/sync-requests/SR1"' in rows[0]
+    assert ">refused<" in rows[1] and "CPM-SYNC-UNKNOWN</code> no such sync request" in rows[1]
+    assert '<ul class="keys">' not in page  # no wall of identifiers
+
+
+def test_a_large_instance_pages_its_records(web: TestClient, console: Console):
+    instance = console.send_sync("B1", *(f"SR{n:03d}" for n in range(250)))
+    sign_in(web, console, "viewer")
+    first = web.get(f"/instances/{instance}").text
+    assert "250 enrollment sync(s): 1 to 200 here" in first
+    assert "SR199" in first and "SR200" not in first
+    second = web.get(f"/instances/{instance}", params={"records": 2}).text
+    assert "201 to 250 here" in second and "SR249" in second and ">SR199<" not in second
+
+
+def test_the_dashboard_counts_records_as_well_as_instances_and_draws_trends(
+    web: TestClient, console: Console
+):
+    console.send_sync("B1", "SR1", "SR2", "SR3")
+    console.send_sync("B2", "SR4")
     sign_in(web, console, "viewer")
     page = web.get("/").text
     row = re.search(r'<tr id="flow-ENR-SYNC">(.*?)</tr>', page, re.S)
     assert row
-    assert row.group(1).count("2 total") == 2  # the last hour and the last day
-    assert row.group(1).count("<svg") == 2
-    assert "ENR-SYNC instances per hour: last hour 2" in row.group(1)
+    # The last hour and the last day: two instances, carrying four enrollments.
+    assert row.group(1).count("<strong>2</strong> instance(s)") == 2
+    assert row.group(1).count("<strong>4</strong> record(s)") == 2
+    trend = re.search(r'<figure id="trend-ENR-SYNC">(.*?)</figure>', page, re.S)
+    assert trend
+    assert "ENR-SYNC instances per hour: last hour 2" in trend.group(1)
+    assert "hour received" in trend.group(1) and "18:00<" in trend.group(1)
+
+
+def test_the_dashboard_reads_schedules_in_words(web: TestClient, console: Console):
+    sign_in(web, console, "viewer")
+    row = re.search(r'<tr id="flow-RECONCILE">(.*?)</tr>', web.get("/").text, re.S)
+    assert row
+    assert ">daily at 02:00 UTC</span>" in row.group(1)
+    assert 'title="cron 0 0 2 * * *' in row.group(1)
+
+
+def test_the_dashboard_shows_whether_analytics_answers(web: TestClient, console: Console):
+    async def down(path: str, params: Any) -> Any:
+        raise RemoteFault("analytics unreachable: connection refused")
+
+    console.harness.hub.targets.analytics = FakeTarget(down)
+    sign_in(web, console, "viewer")
+    tiles = web.get("/").text.split('aria-label="Platform at a glance"')[1].split("</ul>")[0]
+    assert 'analytics <strong class="bad">DOWN</strong>' in tiles
+    assert "analytics unreachable" in tiles
+    assert 'cpm <strong class="good">UP</strong>' in tiles
+
+
+def test_pausing_a_flow_asks_first(web: TestClient, console: Console):
+    csrf = sign_in(web, console, "operator")
+    dashboard = web.get("/").text
+    assert 'action="/flows/ENR-SYNC/pause"' in dashboard
+    assert re.search(r'<form method="post" action="/flows/ENR-SYNC/pause"', dashboard) is None
+    asked = web.get("/flows/ENR-SYNC/pause")
+    assert asked.status_code == 200
+    assert "Pause ENR-SYNC?" in asked.text and "kept (Held)" in asked.text
+    assert not console.harness.hub.is_paused("ENR-SYNC")
+    form = re.search(r'<form method="post" action="(/flows/ENR-SYNC/pause)"', asked.text)
+    assert form and f'value="{csrf}"' in asked.text
+    done = web.post(form.group(1), data={"csrf": csrf, "back": "/"})
+    assert "ENR-SYNC paused" in flash_of(web, done)
+    assert console.harness.hub.is_paused("ENR-SYNC")
+    assert web.get("/flows/NOPE/pause").status_code == 404
+
+
+def test_removing_a_lookup_value_asks_first(web: TestClient, console: Console):
+    csrf = sign_in(web, console, "operator")
+    page = web.get("/configuration").text
+    assert 'name="remove"' not in page  # no button removes without asking
+    key = "ECOBEE!SMARTTHERMOSTAT"
+    asked = web.get("/configuration/lookups/remove", params={"name": "AssetSpec", "key": key})
+    assert asked.status_code == 200
+    assert f"Remove AssetSpec {key}?" in asked.text and "ECOBEE-ST" in asked.text
+    assert key in console.harness.part.lookups.table("AssetSpec")
+    assert 'name="remove" value="true"' in asked.text
+    done = web.post(
+        "/configuration/lookups",
+        data={"csrf": csrf, "name": "AssetSpec", "key": key, "remove": "true"},
+    )
+    assert "removed" in flash_of(web, done)
+    gone = web.get("/configuration/lookups/remove", params={"name": "AssetSpec", "key": key})
+    assert gone.status_code == 404
+
+
+def test_a_viewer_is_not_asked_to_act(web: TestClient, console: Console):
+    sign_in(web, console, "viewer")
+    assert web.get("/flows/ENR-SYNC/pause").status_code == 403
+    asked = web.get("/configuration/lookups/remove", params={"name": "AssetSpec", "key": "X"})
+    assert asked.status_code == 403
 
 
 # -- the hospital ---------------------------------------------------------------------------
@@ -521,3 +673,266 @@ def test_a_selection_acts_only_on_instances_still_in_the_hospital(
     assert "Discarded 1 instance(s). 1 were no longer in the hospital." in flash_of(web, applied)
     again = web.post("/hospital/apply", data={"csrf": csrf, "action": "discard", "ids": faulted})
     assert "already handled" in flash_of(web, again)
+
+
+# -- times ------------------------------------------------------------------------------------
+
+
+def test_times_show_in_the_utility_s_zone_with_utc_on_hover(tmp_path: Path):
+    chicago = Console(tmp_path, time_zone="America/Chicago")
+    try:
+        instance = chicago.send_sync("B1", "SR1")
+        with TestClient(chicago.app, follow_redirects=False) as web:
+            sign_in(web, chicago, "viewer")
+            page = web.get(f"/instances/{instance}").text
+            assert '<time datetime="2026-07-01T18:00:00Z" title="2026-07-01 18:00:00 UTC">' in page
+            assert "2026-07-01 13:00:00 CDT</time>" in page
+            assert "18:00:00 CDT" not in page
+            listed = web.get("/instances", params={"since": "2026-07-01T12:30"}).text
+            assert "ENR-SYNC:B1" in listed and "From (America/Chicago)" in listed
+            later = web.get("/instances", params={"since": "2026-07-01T13:30"}).text
+            assert "No instance matches." in later
+            for path in ("/", "/hospital", "/configuration"):
+                assert "UTC</time>" not in web.get(path).text
+    finally:
+        chicago.close()
+
+
+# -- faults ---------------------------------------------------------------------------------
+
+
+def refuse_in_derms(console: Console) -> None:
+    """DERMS refuses every message on business grounds (a 422 of the whole batch)."""
+
+    async def derms(path: str, body: Any) -> Any:
+        raise BusinessFault("derms refused the batch: unknown program", status=422)
+
+    console.harness.derms.handler = derms
+
+
+def test_a_business_fault_says_resubmitting_will_not_help_and_what_to_do(
+    web: TestClient, console: Console
+):
+    refuse_in_derms(console)
+    instance = console.send_sync("B1", "SR1")
+    assert console.harness.hub.store.fault_category(instance) == "business"
+    csrf = sign_in(web, console, "operator")
+    page = web.get(f"/instances/{instance}").text
+    guidance = re.search(r'<p class="guidance business" id="guidance">(.*?)</p>', page, re.S)
+    assert guidance
+    assert "Resubmitting will not help" in guidance.group(1)
+    assert "Correct the data at the source (cpm) and send it again" in guidance.group(1)
+    hospital = web.get("/hospital").text
+    assert "Resubmitting will not help" in hospital
+    confirm = web.post(
+        "/hospital/confirm", data={"csrf": csrf, "action": "resubmit", "ids": instance}
+    )
+    assert "1 of them faulted on business grounds: resubmitting will not help" in confirm.text
+    discard = web.post(
+        "/hospital/confirm", data={"csrf": csrf, "action": "discard", "ids": instance}
+    )
+    assert "resubmitting will not help" not in discard.text
+
+
+def test_a_remote_fault_says_to_resubmit_once_the_part_answers(web: TestClient, console: Console):
+    fault_derms(console)
+    instance = console.send_sync("B1", "SR1")
+    sign_in(web, console, "viewer")
+    page = web.get(f"/instances/{instance}").text
+    assert '<p class="guidance remote" id="guidance">' in page
+    assert "Resubmit once it answers again" in page
+    assert "Resubmitting will not help" not in page
+
+
+def test_fault_e_mails_link_to_the_instance_in_the_console(console: Console):
+    refuse_in_derms(console)
+    instance = console.send_sync("B1", "SR1")
+    (mail,) = [m for m in console.harness.mailer.sent if "faulted" in str(m["subject"])]
+    body = str(mail["body"])
+    assert "http://127.0.0.1:8400/console/instances/ENR-SYNC%3AB1" in body
+    assert "Resubmitting will not help" in body
+    assert f"derlink hospital discard {instance}" in body
+    assert "hospital resubmit" not in body
+
+
+# -- reconciliation ---------------------------------------------------------------------------
+
+
+def test_the_reconciliation_page_and_the_api_share_one_history(web: TestClient, console: Console):
+    async def pages(path: str, params: Any) -> Any:
+        if params.get("after"):
+            return {"items": [], "next": None}
+        status = "Active" if path.endswith("/reconciliation/subscriptions") else "ACTIVE"
+        return {
+            "items": [{"subscriptionId": "E1", "status": status, "devices": ["HE!N1"]}],
+            "next": None,
+        }
+
+    console.harness.cpm.handler = pages
+    console.harness.derms.handler = pages
+    hub = console.harness.hub
+    # A run started through the hub's API, as ``derlink reconcile`` does ...
+    with TestClient(console.harness.part.app) as api:
+        operator = console.credentials.client("operator").header()
+        started = api.post("/api/v1/reconciliation/runs", headers=operator).json()
+        wait_for_status(console, started["instanceId"], InstanceStatus.COMPLETED)
+    hub.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    csrf = sign_in(web, console, "operator")
+    page = web.get("/records/reconciliation").text
+    history = page[page.index('id="reconciliation-history"') :]
+    assert started["instanceId"] in history and ">operator<" in history
+    assert "<strong>1</strong> subscriptions compared" in page
+    # ... and one started from the console: the API lists both.
+    ran = web.post(
+        "/flows/RECONCILE/run-now", data={"csrf": csrf, "back": "/records/reconciliation"}
+    )
+    assert "RECONCILE started" in flash_of(web, ran)
+    runs = hub.reconciliation_runs()
+    assert len(runs) == 2 and runs[1]["instanceId"] == started["instanceId"]
+    wait_for_status(console, runs[0]["instanceId"], InstanceStatus.COMPLETED)
+    with TestClient(console.harness.part.app) as api:
+        listed = api.get("/api/v1/reconciliation/runs", headers=operator).json()
+    assert [r["instanceId"] for r in listed] == [r["instanceId"] for r in runs]
+
+
+# -- records: filters and "Open" ------------------------------------------------------------
+
+
+def subscription_item(sub: str, **fields: str) -> dict[str, Any]:
+    return {
+        "subscriptionId": sub,
+        "status": "Active",
+        "programCode": "BYOT",
+        "cisServicePointId": f"SP-{sub}",
+        "cisAccountId": f"A-{sub}",
+        "customerName": "Ann Lee",
+        "devices": ["HE!N1"],
+        "version": 1,
+        **fields,
+    }
+
+
+def test_cpm_subscriptions_filter_by_status_program_service_point_account_and_customer(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, params: Any) -> Any:
+        assert path == "/api/v1/subscriptions"
+        return {"items": [subscription_item("E-1")], "next": "E-1"}
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    form = {"status": "Active", "program": "BYOT", "service_point": "SP1", "account": "A1"}
+    page = web.get("/records/subscriptions", params={**form, "customer": " ann "}).text
+    (_path, asked) = console.harness.cpm.calls[-1]
+    assert asked == {
+        "limit": "50",
+        "status": "Active",
+        "programCode": "BYOT",
+        "servicePointId": "SP1",
+        "accountId": "A1",
+        "customerName": "ann",
+    }
+    assert "Ann Lee" in page and 'href="/records/subscriptions/E-1"' in page
+    assert 'href="/records/subscriptions?account=A-E-1"' in page  # the related records
+    assert '<option value="Active" selected>' in page and 'value="ann"' in page
+    # The next page keeps the filters.
+    assert (
+        'href="/records/subscriptions?status=Active&amp;program=BYOT&amp;service_point=SP1'
+        '&amp;account=A1&amp;customer=ann&amp;after=E-1" rel="next"'
+    ) in page
+
+
+def test_open_takes_any_id_of_a_subscription(web: TestClient, console: Console):
+    found = {
+        "SP-1": [subscription_item("E-1")],
+        "A-9": [subscription_item("E-8"), subscription_item("E-9")],
+    }
+
+    async def cpm(path: str, params: Any) -> Any:
+        return {"items": found.get(params["id"], []), "next": None}
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    one = web.get("/records/subscriptions", params={"q": "SP-1"})
+    assert one.status_code == 303
+    assert one.headers["location"] == "/records/subscriptions/E-1"
+    several = web.get("/records/subscriptions", params={"q": "A-9"}).text
+    assert "Subscriptions with the id A-9" in several
+    assert "/records/subscriptions/E-8" in several and "/records/subscriptions/E-9" in several
+    none = web.get("/records/subscriptions", params={"q": "nope"}).text
+    assert "No subscription has the id nope." in none
+
+
+def test_the_derms_registry_filters_and_opens_likewise_and_finds_customers_through_cpm(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, params: Any) -> Any:
+        assert params["customerName"] == "Ann"
+        return {"items": [subscription_item("E-1"), subscription_item("E-2")], "next": None}
+
+    async def derms(path: str, params: Any) -> Any:
+        return {"items": [subscription_item("E-2", status="ACTIVE")], "next": None}
+
+    console.harness.cpm.handler = cpm
+    console.harness.derms.handler = derms
+    sign_in(web, console, "viewer")
+    page = web.get(
+        "/records/registry", params={"status": "ACTIVE", "program": "BYOT", "customer": "Ann"}
+    ).text
+    (_path, asked) = console.harness.derms.calls[-1]
+    assert asked == {
+        "limit": "50",
+        "status": "ACTIVE",
+        "programCode": "BYOT",
+        "subscriptionIds": "E-1,E-2",
+    }
+    assert 'href="/records/subscriptions/E-2"' in page
+    opened = web.get("/records/registry", params={"q": "A-E-2"})
+    assert opened.headers["location"] == "/records/subscriptions/E-2"
+    assert console.harness.derms.calls[-1] == ("/api/v1/registry", {"limit": "50", "id": "A-E-2"})
+
+
+def test_a_customer_cpm_does_not_know_narrows_the_registry_to_nothing(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, params: Any) -> Any:
+        return {"items": [], "next": None}
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    page = web.get("/records/registry", params={"customer": "Zed"}).text
+    assert "No entry matches." in page
+    assert all(path != "/api/v1/registry" for path, _ in console.harness.derms.calls)
+
+
+def test_open_on_the_sync_requests_takes_a_sync_request_or_an_enrollment_id(
+    web: TestClient, console: Console
+):
+    async def cpm(path: str, params: Any) -> Any:
+        if path == "/api/v1/sync-requests/SR1/history":
+            return []
+        if path == "/api/v1/enrollments/E1":
+            return {"enrollmentId": "E1"}
+        raise BusinessFault("not found", status=404)
+
+    console.harness.cpm.handler = cpm
+    sign_in(web, console, "viewer")
+    sync = web.get("/records/sync-requests", params={"q": "SR1"})
+    assert sync.headers["location"] == "/records/sync-requests/SR1"
+    enrollment = web.get("/records/sync-requests", params={"q": "E1"})
+    assert enrollment.headers["location"] == "/records/subscriptions/E1"
+    unknown = web.get("/records/sync-requests", params={"q": "X9"})
+    assert unknown.status_code == 404
+    assert "cpm has no sync request and no enrollment &#39;X9&#39;" in unknown.text
+
+
+def test_the_hospital_filters_by_a_business_identifier(web: TestClient, console: Console):
+    fault_derms(console)
+    console.send_sync("B1", "SR1")
+    console.send_sync("B2", "SR2")
+    sign_in(web, console, "operator")
+    page = web.get("/hospital", params={"q": "SR2"}).text
+    assert "1 instance(s) match" in page
+    assert "ENR-SYNC:B2" in page and "ENR-SYNC:B1" not in page
+    assert "all 1 matching" not in page  # the "all matching" actions follow flow and category
+    assert "Resubmit all 2 matching" in web.get("/hospital").text

@@ -135,3 +135,23 @@ def test_an_older_hub_database_gets_the_console_s_indexes_and_audit_table(databa
         assert upgrade(engine, SCHEMA).ran == ()
     finally:
         engine.dispose()
+
+
+async def test_records_totals_and_primary_keys_of_a_search(harness: Harness):
+    await send(harness, "B1", "SR3", "SR1", "SR2", "SR4")
+    harness.hub.clock.advance(hours=2)  # type: ignore[attr-defined]
+    await send(harness, "B2", "SR5")
+    store = harness.hub.store
+    assert store.records_since("2026-07-01T19:00") == {"ENR-SYNC": 1}
+    assert store.records_since("2026-07-01T00:00") == {"ENR-SYNC": 5}
+    assert store.search_total(flow="ENR-SYNC") == (2, 5)
+    assert store.search_total(key="SR4") == (1, 4)
+    assert store.search_total(flow="ENR-ACK") == (0, 0)
+    assert store.primary_keys(["ENR-SYNC:B1", "ENR-SYNC:B2"]) == {
+        "ENR-SYNC:B1": [
+            ("syncRequestId", "SR1"),
+            ("syncRequestId", "SR2"),
+            ("syncRequestId", "SR3"),
+        ],
+        "ENR-SYNC:B2": [("syncRequestId", "SR5")],
+    }

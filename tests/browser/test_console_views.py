@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,11 +79,42 @@ def test_trends_bucket_by_hour_with_the_error_share():
     assert series["ENR-SYNC"]["error_rate"] == [100.0, 0.0, 25.0]
 
 
-def test_a_sparkline_is_labelled_svg_scaled_to_its_peak():
-    svg = str(views.sparkline([0.0, 5.0, 10.0], label="ENR-SYNC <per hour>"))
-    assert svg.startswith("<svg") and 'role="img"' in svg
-    assert "ENR-SYNC &lt;per hour&gt;: last hour 10, peak 10" in svg
-    assert "118.0,2.0" in svg  # the peak touches the top, the last point the right edge
+def test_a_trend_chart_has_both_axes_tick_labels_a_legend_and_a_summary():
+    svg = str(
+        views.trend_chart(
+            [0.0, 30.0, 70.0, 5.0, 0.0, 0.0, 0.0, 12.0],
+            [0.0, 10.0, 50.0, 0.0, 0.0, 0.0, 0.0, 25.0],
+            [f"{h:02d}:00" for h in range(8)],
+            label="ENR-SYNC <x>",
+        )
+    )
+    assert svg.startswith('<svg class="trend"') and 'role="img"' in svg
+    summary = "ENR-SYNC &lt;x&gt; instances per hour: last hour 12, peak 70; error rate"
+    assert summary in svg
+    # The left axis reaches a round 100 above the peak of 70, the right one 100 %.
+    ticks = re.findall(r'text-anchor="end">([^<]+)<', svg)
+    assert ticks == ["0", "50", "100"]
+    assert re.findall(r">(\d+)%<", svg) == ["0", "50", "100"]
+    # The time axis is labelled every six hours back from the latest; the legend names both.
+    assert re.findall(r'text-anchor="middle">(\d\d:\d\d)<', svg) == ["07:00", "01:00"]
+    assert "instances per hour (left)" in svg and "error rate, % (right)" in svg
+    assert svg.count('<rect class="bar"') == 1 + 4  # the legend's swatch and the busy hours
+
+
+def test_hour_buckets_are_labelled_in_the_utility_s_zone():
+    from zoneinfo import ZoneInfo
+
+    labels = views.hour_labels(["2026-07-01T17", "2026-07-01T18"], ZoneInfo("America/Chicago"))
+    assert labels == ["12:00", "13:00"]
+    assert [views.nice_ceiling(p) for p in (0, 0.5, 3, 10, 11, 70, 4500)] == [
+        1,
+        1,
+        5,
+        10,
+        20,
+        100,
+        5000,
+    ]
 
 
 def test_a_payload_is_masked_and_long_lists_are_cut():
@@ -107,3 +139,52 @@ def test_record_links_name_each_cpm_record_once():
         ("records/sync-requests", "SR1"),
         ("records/subscriptions", "E1"),
     ]
+
+
+def test_a_time_shows_in_the_zone_with_utc_in_its_title():
+    from zoneinfo import ZoneInfo
+
+    shown = str(views.when("2026-01-15T18:00:00+00:00", ZoneInfo("America/Chicago")))
+    assert shown == (
+        '<time datetime="2026-01-15T18:00:00Z" title="2026-01-15 18:00:00 UTC">'
+        "2026-01-15 12:00:00 CST</time>"
+    )
+    assert "13:00:00 CDT" in str(views.when("2026-07-01T18:00:00.000Z", ZoneInfo("US/Central")))
+    assert str(views.when(None, ZoneInfo("UTC"))) == "—"
+    assert str(views.when("not a <time>", ZoneInfo("UTC"))) == "not a &lt;time&gt;"
+
+
+def test_a_business_summary_says_what_an_instance_carried_and_what_became_of_it():
+    row = {"flow": "ENR-REQ", "records": 1900, "succeeded": 1897, "failed": 3}
+    keys = [("messageId", "M1"), ("messageId", "M2"), ("messageId", "M3")]
+    assert views.business_summary(row, keys) == (
+        "1,900 enrollment requests · 1,897 delivered, 3 refused · messageId M1, M2, M3 "
+        "and 1,897 more"
+    )
+    waiting = {"flow": "ENR-ACK", "records": 1, "succeeded": None, "failed": None}
+    assert views.business_summary(waiting, [("syncRequestId", "SR1")]) == (
+        "1 enrollment acknowledgement · syncRequestId SR1"
+    )
+
+
+def test_each_record_of_an_instance_has_its_fate_and_errors_naming_none_are_apart():
+    def keys_of(record: dict[str, str]) -> list[tuple[str, str]]:
+        return [("messageId", record["id"]), ("accountId", record["account"])]
+
+    records = [{"id": "M1", "account": "A1"}, {"id": "M2", "account": "A2"}]
+    errors = [
+        {"key": "M2", "code": "CPM-X", "message": "no"},
+        {"key": "row 7", "code": "HUB-ROW", "message": "bad row"},
+    ]
+    rows = views.instance_records(records, keys_of, "Completed with errors", errors)
+    assert [(r["outcome"], r["error"]) for r in rows] == [
+        ("delivered", None),
+        ("refused", errors[0]),
+    ]
+    assert [r["outcome"] for r in views.instance_records(records, keys_of, "Faulted", [])] == [
+        "not delivered: the instance faulted"
+    ] * 2
+    assert views.instance_records(records[:1], keys_of, "Running", [])[0]["outcome"] == (
+        "not yet delivered"
+    )
+    assert views.unmatched_errors(records, keys_of, errors) == [errors[1]]

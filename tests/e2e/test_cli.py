@@ -205,3 +205,37 @@ def test_up_never_loads_the_sample_utility_on_top_of_a_utility_s_data(tmp_path: 
     assert [p["programCode"] for p in programs] == ["OWN-1"]
     log = (home / "server.log").read_text()
     assert "sample utility not loaded: cpm holds 1 program(s) already" in log
+
+
+def _sign_in_to_the_console(client: httpx.Client, server: ServerProcess) -> None:
+    """Sign the client in to the server's console as the operator."""
+    form = client.get("/login").text
+    token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    signed = client.post(
+        "/login",
+        data={"client_id": "operator", "secret": server.operator_secret(), "csrf": token},
+    )
+    assert signed.status_code == 303, signed.text
+
+
+@pytest.mark.slow
+def test_the_cli_and_the_console_share_the_reconciliation_s_history(
+    cli: Cli, server: ServerProcess
+):
+    status, out, _ = cli("reconcile")
+    assert status == 0 and "difference(s) (run RECONCILE:manual-" in out
+    by_cli = out.split("(run ", 1)[1].split(")", 1)[0]
+    with httpx.Client(base_url=f"{server.base_url}/console") as console:
+        _sign_in_to_the_console(console, server)
+        page = console.get("/records/reconciliation").text
+        assert by_cli in page.split('id="reconciliation-history"', 1)[1]
+        token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        ran = console.post(
+            "/flows/RECONCILE/run-now", data={"csrf": token, "back": "/records/reconciliation"}
+        )
+        assert ran.status_code == 303
+    runs = json.loads(cli("reconcile", "--history", "--json")[1])
+    assert runs[1]["instanceId"] == by_cli and runs[0]["instanceId"] != by_cli
+    assert runs[1]["startedBy"] == "operator" and runs[1]["compared"] is not None
+    listed = cli("reconcile", "--history")[1]
+    assert by_cli in listed and runs[0]["instanceId"] in listed

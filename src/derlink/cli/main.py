@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import typer
@@ -163,15 +164,38 @@ def demo(
         raise typer.Exit(1)
 
 
+#: The statuses a run of the reconciliation ends in.
+RUN_ENDED = ("Completed", "Completed with errors", "Faulted", "Discarded")
+
+
 @app.command()
-def reconcile(home: HomeOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Compare cpm's active subscriptions and devices with the DERMS registry."""
-    report = api_for(home, url).call("GET", "/hub/api/v1/reconciliation")
+def reconcile(
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+    history: Annotated[
+        bool,
+        typer.Option("--history", help="List the past runs (the console's too); start none."),
+    ] = False,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the run to finish.", min=1)
+    ] = 600.0,
+) -> None:
+    """Compare cpm's active subscriptions and devices with the DERMS registry: a run of the
+    reconciliation, kept in the history the console shows too."""
+    api = api_for(home, url)
+    if history:
+        _reconciliation_history(api, as_json)
+        return
+    started = api.call("POST", "/hub/api/v1/reconciliation/runs")
+    report = _finished_run(api, started["instanceId"], wait)
     if as_json:
         print_json(report)
     else:
         console.print(
-            f"compared {report['compared']} subscriptions: {report['differences']} difference(s)"
+            f"compared {report['compared']} subscriptions: {report['differences']} "
+            f"difference(s) (run {report['instanceId']})",
+            highlight=False,
         )
         if report["items"]:
             _print_table(
@@ -181,6 +205,54 @@ def reconcile(home: HomeOption = None, url: UrlOption = None, as_json: JsonOptio
             )
     if report["items"]:
         raise typer.Exit(1)
+
+
+def _finished_run(api: Api, instance_id: str, wait: float) -> Any:
+    """The run once it ended; an error when it faulted or did not end within ``wait`` s."""
+    import time
+
+    path = f"/hub/api/v1/reconciliation/runs/{quote(instance_id, safe='')}"
+    deadline = time.monotonic() + wait
+    while (run := api.call("GET", path))["status"] not in RUN_ENDED:
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"the run {instance_id} has not finished after {wait:g} s: it goes on; see "
+                "derlink reconcile --history"
+            )
+        time.sleep(0.5)
+    if run["status"] != "Completed" and run["compared"] is None:
+        raise CliError(
+            f"the run {instance_id} ended {run['status']}: see derlink hospital list, or the "
+            f"instance in the console at {api.server.url}/console/instances/"
+            f"{quote(instance_id, safe='')}"
+        )
+    return run
+
+
+def _reconciliation_history(api: Api, as_json: bool) -> None:
+    runs = api.call("GET", "/hub/api/v1/reconciliation/runs")
+    if as_json:
+        print_json(runs)
+        return
+    if not runs:
+        console.print("the reconciliation has not run yet")
+        return
+    shown = _local_time(api)
+    _print_table(
+        ("run", "status", "started by", "received", "compared", "differences"),
+        [
+            (
+                r["instanceId"],
+                r["status"],
+                r["startedBy"],
+                shown(r["receivedAt"]),
+                "" if r["compared"] is None else str(r["compared"]),
+                "" if r["differences"] is None else str(r["differences"]),
+            )
+            for r in runs
+        ],
+        ids=("run",),
+    )
 
 
 @hospital.command("list")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,10 +54,11 @@ def create_console(
     key_file: Path,
     database_url: str,
     clock: Clock | None = None,
+    time_zone: str = "UTC",
 ) -> FastAPI:
     """The console over ``hub_part``; its sessions are kept in the database at
     ``database_url`` (schema ``console`` on PostgreSQL), their cookies signed with the key kept
-    in ``key_file``."""
+    in ``key_file``. Its pages show times in ``time_zone`` (IANA), with UTC on hover."""
     app = FastAPI(
         title="derlink console",
         docs_url=None,
@@ -72,7 +74,8 @@ def create_console(
         signer=signer,
         sessions=SessionStore(open_part_database(database_url, SCHEMA), signer),
         clock=clock or SystemClock(),
-        templates=templates(),
+        templates=templates(ZoneInfo(time_zone)),
+        zone=ZoneInfo(time_zone),
     )
     app.middleware("http")(security_headers)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

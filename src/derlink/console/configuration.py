@@ -9,11 +9,20 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from derlink.common.errors import BusinessError, NotFound
-from derlink.console.web import User, acting_user, console_of, current_user, redirect, render
+from derlink.console.web import (
+    User,
+    acting_user,
+    ask,
+    console_of,
+    current_user,
+    operating_user,
+    redirect,
+    render,
+)
 from derlink.hub.lookups import DEFAULT_LOOKUPS
 from derlink.hub.notify import DEFAULT_PROPERTIES
 
@@ -52,6 +61,34 @@ def read_configuration(request: Request) -> dict[str, Any]:
 async def configuration(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
     data = await asyncio.to_thread(read_configuration, request)
     return render(request, "configuration.html", {**data, "section": "configuration"}, user=user)
+
+
+@router.get("/configuration/lookups/remove")
+async def confirm_removal(
+    request: Request,
+    user: Annotated[User, Depends(operating_user)],
+    name: Annotated[str, Query(max_length=60)],
+    key: Annotated[str, Query(max_length=200)],
+) -> Response:
+    """Asks before removing a value of a lookup, and says what removing it does."""
+    values = await asyncio.to_thread(console_of(request).lookups.table, name)
+    if key not in values:
+        raise NotFound(f"{name} has no entry {key!r}")
+    return ask(
+        request,
+        user,
+        question=f"Remove {name} {key}?",
+        explanation=(
+            f"{name} maps {key} to {values[key]}. Once removed, the flows that translate {key} "
+            f"through {name} no longer find it, until the entry is added again.",
+            "The removal is kept in the audit trail.",
+        ),
+        action="/configuration/lookups",
+        fields={"name": name, "key": key, "remove": "true"},
+        button=f"Remove {name} {key}",
+        back="/configuration",
+        section="configuration",
+    )
 
 
 @router.post("/configuration/lookups")

@@ -5,13 +5,24 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from derlink.common.errors import BusinessError
-from derlink.console import views
-from derlink.console.web import User, acting_user, console_of, current_user, redirect, render
+from derlink.console import schedules, views
+from derlink.console.web import (
+    User,
+    acting_user,
+    ask,
+    console_of,
+    current_user,
+    operating_user,
+    redirect,
+    render,
+)
 from derlink.hub.model import InstanceStatus
 from derlink.hub.service import Hub
 
@@ -26,10 +37,12 @@ OPEN_STATUSES = (
 )
 
 
-def window_summary(counts: dict[str, int]) -> dict[str, int]:
-    """One window's counts folded into what an operator scans for."""
+def window_summary(counts: dict[str, int], records: int) -> dict[str, int]:
+    """One window's counts folded into what an operator scans for: its instances by outcome and
+    the business records they carried."""
     return {
         "total": sum(counts.values()),
+        "records": records,
         "completed": counts.get(InstanceStatus.COMPLETED.value, 0),
         "with_errors": counts.get(InstanceStatus.COMPLETED_WITH_ERRORS.value, 0),
         "faulted": counts.get(InstanceStatus.FAULTED.value, 0),
@@ -38,16 +51,21 @@ def window_summary(counts: dict[str, int]) -> dict[str, int]:
     }
 
 
-def read_dashboard(hub: Hub, now: datetime) -> dict[str, Any]:
+def read_dashboard(hub: Hub, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
     """Everything the dashboard shows from the hub's own database, in one worker-thread call.
 
-    Only index ranges are read: the time windows' counts, and the hospital from the status
-    index; never a count of every instance there is.
+    Only ranges are read: the time windows' counts (and the records of their instances), and the
+    hospital from the status index; never a count of every instance there is.
     """
     store = hub.store
-    last_hour = store.counts_since((now - timedelta(hours=1)).isoformat())
-    last_day = store.counts_since((now - timedelta(days=1)).isoformat())
+    hour_ago, day_ago = (
+        (now - timedelta(hours=1)).isoformat(),
+        (now - timedelta(days=1)).isoformat(),
+    )
+    last_hour, last_day = store.counts_since(hour_ago), store.counts_since(day_ago)
+    records_hour, records_day = store.records_since(hour_ago), store.records_since(day_ago)
     buckets = views.hour_buckets(now)
+    hours = views.hour_labels(buckets, zone)
     series = views.flow_series(store.hourly(f"{buckets[0]}:00:00"), buckets)
     last = store.last_received(list(hub.flows))
     in_hospital: dict[str, int] = {}
@@ -56,22 +74,21 @@ def read_dashboard(hub: Hub, now: datetime) -> dict[str, Any]:
     flows = []
     for code, flow in hub.flows.items():
         trend = series.get(code, {"throughput": [0.0] * 24, "error_rate": [0.0] * 24})
+        cron = hub.cron(code)
         flows.append(
             {
                 "code": code,
                 "name": flow.spec.name,
                 "source": flow.spec.source,
                 "trigger": flow.spec.trigger,
-                "schedule": hub.cron(code),
+                "schedule": cron,
+                "schedule_words": schedules.in_words(cron) if cron else None,
                 "status": "paused" if hub.is_paused(code) else "active",
                 "last_run": last.get(code),
-                "last_hour": window_summary(last_hour.get(code, {})),
-                "last_day": window_summary(last_day.get(code, {})),
-                "throughput": views.sparkline(
-                    trend["throughput"], label=f"{code} instances per hour"
-                ),
-                "error_rate": views.sparkline(
-                    trend["error_rate"], label=f"{code} error rate", unit="%", ceiling=100.0
+                "last_hour": window_summary(last_hour.get(code, {}), records_hour.get(code, 0)),
+                "last_day": window_summary(last_day.get(code, {}), records_day.get(code, 0)),
+                "trend": views.trend_chart(
+                    trend["throughput"], trend["error_rate"], hours, label=code
                 ),
                 "in_hospital": in_hospital.get(code, 0),
             }
@@ -83,7 +100,7 @@ async def target_health(hub: Hub) -> dict[str, str]:
     try:
         return await asyncio.wait_for(hub.target_health(), HEALTH_TIMEOUT_S)
     except TimeoutError:
-        return {"cpm": "no answer", "derms": "no answer"}
+        return dict.fromkeys(hub.targets.parts(), "no answer")
 
 
 @router.get("/")
@@ -91,7 +108,8 @@ async def dashboard(request: Request, user: Annotated[User, Depends(current_user
     console = console_of(request)
     now = console.clock.now()
     data, health = await asyncio.gather(
-        asyncio.to_thread(read_dashboard, console.hub, now), target_health(console.hub)
+        asyncio.to_thread(read_dashboard, console.hub, now, console.zone),
+        target_health(console.hub),
     )
     return render(
         request,
@@ -107,6 +125,30 @@ Back = Annotated[str, Form(max_length=200)]
 def _page(back: str) -> str:
     """The console page to return to after an action: a path of the console, else the dashboard."""
     return back if back.startswith("/") and not back.startswith("//") else "/"
+
+
+@router.get("/flows/{code}/pause")
+async def confirm_pause(
+    request: Request, code: str, user: Annotated[User, Depends(operating_user)]
+) -> Response:
+    """Asks before pausing a flow, and says what pausing does."""
+    flow = console_of(request).hub.flow(code)
+    return ask(
+        request,
+        user,
+        question=f"Pause {code}?",
+        explanation=(
+            f"{code} ({flow.spec.name}) stops starting instances; those already running finish.",
+            "Its scheduled runs are skipped while it is paused."
+            if flow.spec.trigger == "schedule"
+            else "What arrives meanwhile is kept (Held) and runs when the flow is resumed.",
+        ),
+        action=f"/flows/{quote(code, safe='')}/pause",
+        fields={"back": "/"},
+        button=f"Pause {code}",
+        back="/",
+        section="dashboard",
+    )
 
 
 @router.post("/flows/{code}/pause")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from derlink.common.errors import BusinessError, NotFound
+from derlink.console.instances import guidance
 from derlink.console.web import User, acting_user, console_of, current_user, redirect, render
 from derlink.hub.model import InstanceStatus
 from derlink.hub.service import Hub
@@ -43,29 +44,30 @@ async def hospital(
     user: Annotated[User, Depends(current_user)],
     flow: Filter = "",
     category: Filter = "",
+    q: Annotated[str, Query(max_length=200)] = "",
     before_at: Filter = "",
     before_id: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     hub = console_of(request).hub
     chosen_flow, chosen_category = _filters(hub, flow, category)
+    key = q.strip() or None
+    search = {
+        "key": key,
+        "status": InstanceStatus.FAULTED.value,
+        "flow": chosen_flow,
+        "category": chosen_category,
+    }
 
-    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
+    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any, int]:
         rows, cursor = hub.store.search_page(
-            status=InstanceStatus.FAULTED.value,
-            flow=chosen_flow,
-            category=chosen_category,
-            before=(before_at, before_id) if before_at and before_id else None,
-            limit=PAGE,
+            **search, before=(before_at, before_id) if before_at and before_id else None, limit=PAGE
         )
-        return hub.store.hospital_groups(), rows, cursor
+        matching, _records = hub.store.search_total(**search)
+        return hub.store.hospital_groups(), rows, cursor, matching
 
-    groups, rows, cursor = await asyncio.to_thread(read)
-    matching = sum(
-        g["instances"]
-        for g in groups
-        if (chosen_flow is None or g["flow"] == chosen_flow)
-        and (chosen_category is None or g["fault_category"] == chosen_category)
-    )
+    groups, rows, cursor, matching = await asyncio.to_thread(read)
+    for group in groups:
+        group["guidance"] = guidance(hub, group["flow"], group["fault_category"])
     return render(
         request,
         "hospital.html",
@@ -76,7 +78,7 @@ async def hospital(
             "cursor": cursor,
             "matching": matching,
             "total": sum(g["instances"] for g in groups),
-            "filter": {"flow": flow, "category": category},
+            "filter": {"flow": flow, "category": category, "q": q.strip()},
             "flows": sorted(hub.flows),
             "categories": CATEGORIES,
         },
@@ -91,6 +93,20 @@ def _chosen(hub: Hub, ids: list[str], every: bool, flow: str, category: str) -> 
     if every:
         return hub.hospital_ids(flow=chosen_flow, category=chosen_category)
     return [i for i in dict.fromkeys(ids) if _in_hospital(hub, i)]
+
+
+def _business_faults(hub: Hub, chosen: list[str], every: bool, flow: str, category: str) -> int:
+    """How many of the chosen instances have a business fault, which a resubmit does not mend:
+    for a filter, from the hospital's groups; for a selection, one by one."""
+    if not every:
+        return sum(1 for i in chosen if hub.store.fault_category(i) == "business")
+    return sum(
+        g["instances"]
+        for g in hub.store.hospital_groups()
+        if g["fault_category"] == "business"
+        and category in ("", "business")
+        and flow in ("", g["flow"])
+    )
 
 
 def _in_hospital(hub: Hub, instance_id: str) -> bool:
@@ -119,6 +135,7 @@ async def confirm(
             "Nothing to do: select instances still in the hospital, or a filter that matches some.",
             "error",
         )
+    business = await asyncio.to_thread(_business_faults, hub, chosen, every, flow, category)
     return render(
         request,
         "hospital_confirm.html",
@@ -130,6 +147,7 @@ async def confirm(
             "ids": [] if every else chosen,
             "every": every,
             "filter": {"flow": flow, "category": category},
+            "business": business,
         },
         user=user,
     )

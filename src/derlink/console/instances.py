@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,26 +14,31 @@ from fastapi.responses import Response
 
 from derlink.console import views
 from derlink.console.web import User, console_of, current_user, render
-from derlink.hub.model import InstanceStatus
+from derlink.hub.model import InstanceStatus, fault_guidance
+from derlink.hub.service import Hub
 from derlink.platform.logs import mask
 
 router = APIRouter()
 
 PAGE = 50
+#: Records of an instance shown a page.
+RECORDS_PAGE = 200
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
 Text = Annotated[str, Query(max_length=200)]
 
 
-def as_utc(value: str, field: str, problems: list[str]) -> str | None:
-    """A ``datetime-local`` field (read as UTC) as a stored-timestamp prefix, or None."""
+def as_utc(value: str, field: str, problems: list[str], zone: ZoneInfo) -> str | None:
+    """A ``datetime-local`` field, read in the utility's zone, as a stored-timestamp prefix
+    (UTC), or None."""
     value = value.strip()
     if not value:
         return None
     if not _LOCAL.match(value):
         problems.append(f"{field}: expected a date and time like 2026-07-01T18:00, not {value!r}")
         return None
-    return value if len(value) == 19 else f"{value}:00"
+    local = datetime.fromisoformat(value).replace(tzinfo=zone)
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @router.get("/instances")
@@ -46,26 +53,28 @@ async def search(
     before_at: Text = "",
     before_id: Text = "",
 ) -> Response:
-    hub = console_of(request).hub
+    console = console_of(request)
+    hub = console.hub
     problems: list[str] = []
-    since_at = as_utc(since, "From", problems)
-    until_at = as_utc(until, "To", problems)
+    since_at = as_utc(since, "From", problems, console.zone)
+    until_at = as_utc(until, "To", problems, console.zone)
     if flow and flow not in hub.flows:
         problems.append(f"Flow: no flow {flow!r}")
     if status and status not in {s.value for s in InstanceStatus}:
         problems.append(f"Status: no status {status!r}")
     rows: list[dict[str, Any]] = []
     cursor = None
+    total = (0, 0)
     if not problems:
-        rows, cursor = await asyncio.to_thread(
-            hub.store.search_page,
+        rows, cursor, total = await asyncio.to_thread(
+            read_page,
+            hub,
             key=q.strip() or None,
             flow=flow or None,
             status=status or None,
             since=since_at,
             until=until_at,
             before=(before_at, before_id) if before_at and before_id else None,
-            limit=PAGE,
         )
     return render(
         request,
@@ -74,6 +83,7 @@ async def search(
             "section": "instances",
             "rows": rows,
             "cursor": cursor,
+            "total": {"instances": total[0], "records": total[1]},
             "paged": bool(before_at),
             "problems": problems,
             "form": {"q": q, "flow": flow, "status": status, "since": since, "until": until},
@@ -85,8 +95,47 @@ async def search(
     )
 
 
-def read_instance(request: Request, instance_id: str) -> dict[str, Any]:
-    store = console_of(request).hub.store
+def read_page(
+    hub: Hub, *, before: tuple[str, str] | None, **search: str | None
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None, tuple[int, int]]:
+    """One page of a search, each instance with its business summary; the next page's cursor;
+    and how many instances (and records) the search matches in all."""
+    rows, cursor = hub.store.search_page(**search, before=before, limit=PAGE)
+    keys = hub.store.primary_keys([r["id"] for r in rows])
+    for row in rows:
+        row["summary"] = views.business_summary(row, keys.get(row["id"], []))
+    return rows, cursor, hub.store.search_total(**search)
+
+
+def read_records(hub: Hub, detail: dict[str, Any], page: int) -> dict[str, Any]:
+    """One page of the instance's records, each with its identifiers, outcome and error."""
+    flow = hub.flow(detail["flow"])
+    records = detail["payload"].get(flow.spec.field) or []
+    errors = (detail["outcome"] or {}).get("errors") or []
+    start = (page - 1) * RECORDS_PAGE
+    shown = records[start : start + RECORDS_PAGE]
+    return {
+        "rows": views.instance_records(shown, flow.keys, detail["status"], errors),
+        "unmatched": views.unmatched_errors(records, flow.keys, errors),
+        "page": page,
+        "first": start + 1,
+        "count": len(records),
+        "more": start + RECORDS_PAGE < len(records),
+        "noun": views.RECORD_NOUNS.get(detail["flow"], "record"),
+    }
+
+
+def guidance(hub: Hub, flow: str, category: str | None) -> str:
+    """What to do about a fault of ``category`` in ``flow``: "" for no fault."""
+    if not category:
+        return ""
+    spec = hub.flow(flow).spec
+    return fault_guidance(category, spec.source, spec.target)
+
+
+def read_instance(request: Request, instance_id: str, page: int = 1) -> dict[str, Any]:
+    hub = console_of(request).hub
+    store = hub.store
     detail = store.detail(instance_id)
     events = views.timeline(detail["timeline"])
     payload, payload_notes = views.pretty(detail["payload"])
@@ -100,6 +149,9 @@ def read_instance(request: Request, instance_id: str) -> dict[str, Any]:
         "outcome": outcome,
         "outcome_notes": outcome_notes,
         "related": store.related(instance_id),
+        "records": read_records(hub, detail, page),
+        "guidance": guidance(hub, detail["flow"], detail["fault_category"]),
+        "record_pages": {name: page for name, (page, _what) in views.RECORD_LINKS.items()},
         "links": views.record_links(detail["keys"]),
         "final": detail["status"]
         in {
@@ -113,9 +165,12 @@ def read_instance(request: Request, instance_id: str) -> dict[str, Any]:
 
 @router.get("/instances/{instance_id}")
 async def instance(
-    request: Request, instance_id: str, user: Annotated[User, Depends(current_user)]
+    request: Request,
+    instance_id: str,
+    user: Annotated[User, Depends(current_user)],
+    records: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    data = await asyncio.to_thread(read_instance, request, instance_id)
+    data = await asyncio.to_thread(read_instance, request, instance_id, records)
     return render(
         request,
         "instance.html",
@@ -124,16 +179,35 @@ async def instance(
     )
 
 
+def masked_payload(request: Request, instance_id: str) -> str:
+    """The whole received payload as indented JSON, secrets masked."""
+    _flow, body, _runs = console_of(request).hub.store.payload(instance_id)
+    return mask(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+
+
 @router.get("/instances/{instance_id}/payload")
 async def payload(
+    request: Request, instance_id: str, user: Annotated[User, Depends(current_user)]
+) -> Response:
+    """The whole received payload, on a page of the console, secrets masked."""
+    text = await asyncio.to_thread(masked_payload, request, instance_id)
+    return render(
+        request,
+        "payload.html",
+        {"section": "instances", "instance_id": instance_id, "payload": text},
+        user=user,
+    )
+
+
+@router.get("/instances/{instance_id}/payload.json")
+async def payload_json(
     request: Request, instance_id: str, _: Annotated[User, Depends(current_user)]
 ) -> Response:
-    """The whole received payload as JSON, secrets masked."""
-    _flow, body, _runs = await asyncio.to_thread(console_of(request).hub.store.payload, instance_id)
-    text = mask(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    """The whole received payload as a JSON file, secrets masked."""
+    text = await asyncio.to_thread(masked_payload, request, instance_id)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", instance_id)
     return Response(
         text,
         media_type="application/json",
-        headers={"Content-Disposition": f'inline; filename="{safe}.json"'},
+        headers={"Content-Disposition": f'attachment; filename="{safe}.json"'},
     )

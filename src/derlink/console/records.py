@@ -9,20 +9,23 @@ them (the parts never share a database); a part that does not answer is shown as
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from derlink.common.errors import BusinessFault, Fault, NotFound
+from derlink.console.instances import read_page
 from derlink.console.web import User, console_of, current_user, redirect, render
-from derlink.hub.model import InstanceStatus
 
 router = APIRouter()
 
 PAGE = 50
+#: Runs of the reconciliation its page lists.
+HISTORY = 20
 SYNC_STATES = ("Pending", "Awaiting Acknowledgement", "Synchronized", "Error", "Discarded")
 T = TypeVar("T")
 Cursor = Annotated[str, Query(max_length=120)]
@@ -74,18 +77,112 @@ async def overview(request: Request, user: Annotated[User, Depends(current_user)
     )
 
 
+#: The filters of the subscription lists: form field → the parts' query parameter.
+CPM_FILTERS = {
+    "status": "status",
+    "program": "programCode",
+    "service_point": "servicePointId",
+    "account": "accountId",
+    "customer": "customerName",
+}
+#: Where each part lists its subscriptions.
+LIST_PATHS = {"cpm": "/api/v1/subscriptions", "DERMS": "/api/v1/registry"}
+SUBSCRIPTION_STATES = ("Pending", "Active", "Inactive")
+REGISTRY_STATES = ("ACTIVE", "INACTIVE")
+#: Subscriptions of a customer name looked up in cpm to narrow the DERMS registry.
+NAMED_MOST = 200
+Filter = Annotated[str, Query(max_length=80)]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a subscription list was asked for: "Open" with an id, or a page of those matching
+    the filters (stripped, the empty ones left out)."""
+
+    q: str
+    filters: dict[str, str]
+    after: str
+
+
+def list_query(
+    after: Cursor = "",
+    q: Filter = "",
+    status: Filter = "",
+    program: Filter = "",
+    service_point: Filter = "",
+    account: Filter = "",
+    customer: Filter = "",
+) -> ListQuery:
+    fields = {
+        "status": status,
+        "program": program,
+        "service_point": service_point,
+        "account": account,
+        "customer": customer,
+    }
+    return ListQuery(q.strip(), {k: v.strip() for k, v in fields.items() if v.strip()}, after)
+
+
+Asked = Annotated[ListQuery, Depends(list_query)]
+
+
+async def subscription_list(
+    request: Request,
+    user: User,
+    asked: ListQuery,
+    *,
+    target: Any,
+    part: str,
+    template: str,
+    states: tuple[str, ...],
+    read: Callable[[ListQuery], Awaitable[dict[str, Any]]],
+) -> Response:
+    """A list of subscriptions (cpm's or DERMS's): "Open" with any id opens the one it names
+    (or lists those it names), else a page of those matching the filters."""
+    if asked.q:
+        page = await fetch_page(target, LIST_PATHS[part], part, "", id=asked.q)
+        if len(page["items"]) == 1 and not page["next"]:
+            only = quote(page["items"][0]["subscriptionId"], safe="")
+            return redirect(request, f"/records/subscriptions/{only}")
+    else:
+        page = await read(asked)
+    return render(
+        request,
+        template,
+        {
+            "section": "records",
+            **page,
+            "filters": {name: asked.filters.get(name, "") for name in CPM_FILTERS},
+            "filter_query": urlencode(asked.filters),
+            "states": states,
+            "q": asked.q,
+        },
+        user=user,
+    )
+
+
 @router.get("/records/subscriptions")
 async def subscriptions(
-    request: Request,
-    user: Annotated[User, Depends(current_user)],
-    after: Cursor = "",
-    q: Annotated[str, Query(max_length=80)] = "",
+    request: Request, user: Annotated[User, Depends(current_user)], asked: Asked
 ) -> Response:
-    if q.strip():
-        return redirect(request, f"/records/subscriptions/{quote(q.strip(), safe='')}")
+    """cpm's subscriptions, narrowed by status, program, service point, account or customer
+    name; "Open" takes any of their ids."""
     cpm = console_of(request).hub.targets.cpm
-    page = await fetch_page(cpm, "/api/v1/reconciliation/subscriptions", "cpm", after)
-    return render(request, "subscriptions.html", {"section": "records", **page}, user=user)
+
+    async def read(asked: ListQuery) -> dict[str, Any]:
+        params = {CPM_FILTERS[name]: value for name, value in asked.filters.items()}
+        return await fetch_page(cpm, LIST_PATHS["cpm"], "cpm", asked.after, **params)
+
+    return await subscription_list(
+        request,
+        user,
+        asked,
+        target=cpm,
+        part="cpm",
+        template="subscriptions.html",
+        states=SUBSCRIPTION_STATES,
+        read=read,
+    )
 
 
 async def _history(cpm: Any, sync: dict[str, Any]) -> dict[str, Any]:
@@ -133,8 +230,12 @@ async def sync_requests(
     user: Annotated[User, Depends(current_user)],
     state: Annotated[str, Query(max_length=40)] = "",
     after: Cursor = "",
+    q: Filter = "",
 ) -> Response:
+    """cpm's sync requests by state; "Open" takes a sync request id or an enrollment id."""
     cpm = console_of(request).hub.targets.cpm
+    if q.strip():
+        return await _open_sync(request, cpm, q.strip())
     state = state if state in SYNC_STATES else ""
     page = await fetch_page(
         cpm, "/api/v1/sync-requests", "cpm", after, **({"state": state} if state else {})
@@ -147,6 +248,20 @@ async def sync_requests(
     )
 
 
+async def _open_sync(request: Request, cpm: Any, q: str) -> Response:
+    """The sync request ``q`` names, else the enrollment (with its sync requests)."""
+    named = quote(q, safe="")
+    history, problem = await fetch(cpm.get(f"/api/v1/sync-requests/{named}/history"), "cpm")
+    if history is not None:
+        return redirect(request, f"/records/sync-requests/{named}")
+    enrollment, problem = await fetch(cpm.get(f"/api/v1/enrollments/{named}"), "cpm")
+    if enrollment is not None:
+        return redirect(request, f"/records/subscriptions/{named}")
+    if problem != "not found":
+        raise Fault(problem)
+    raise NotFound(f"cpm has no sync request and no enrollment {q!r}")
+
+
 @router.get("/records/sync-requests/{sync_request_id}")
 async def sync_request(
     request: Request, sync_request_id: str, user: Annotated[User, Depends(current_user)]
@@ -157,8 +272,8 @@ async def sync_request(
     )
     if history is None and problem == "not found":
         raise NotFound(f"cpm has no sync request {sync_request_id!r}")
-    carried, _ = await asyncio.to_thread(
-        console.hub.store.search_page, key=sync_request_id, limit=20
+    carried, cursor, total = await asyncio.to_thread(
+        read_page, console.hub, key=sync_request_id, before=None
     )
     return render(
         request,
@@ -169,6 +284,8 @@ async def sync_request(
             "history": history or [],
             "problem": problem,
             "instances": carried,
+            "cursor": cursor,
+            "total": {"instances": total[0], "records": total[1]},
         },
         user=user,
     )
@@ -176,41 +293,82 @@ async def sync_request(
 
 @router.get("/records/registry")
 async def registry(
-    request: Request, user: Annotated[User, Depends(current_user)], after: Cursor = ""
+    request: Request, user: Annotated[User, Depends(current_user)], asked: Asked
 ) -> Response:
-    derms = console_of(request).hub.targets.derms
-    page = await fetch_page(derms, "/api/v1/registry", "DERMS", after)
-    return render(request, "registry.html", {"section": "records", **page}, user=user)
+    """The DERMS registry, narrowed as cpm's subscriptions are; a customer's name (which DERMS
+    does not hold) is looked up in cpm first."""
+    targets = console_of(request).hub.targets
+
+    async def read(asked: ListQuery) -> dict[str, Any]:
+        return await _registry_page(targets, asked.after, asked.filters)
+
+    return await subscription_list(
+        request,
+        user,
+        asked,
+        target=targets.derms,
+        part="DERMS",
+        template="registry.html",
+        states=REGISTRY_STATES,
+        read=read,
+    )
+
+
+async def _registry_page(targets: Any, after: str, filters: dict[str, str]) -> dict[str, Any]:
+    """A page of the DERMS registry, narrowed by ``filters``; a customer's name through the
+    subscriptions cpm holds for it."""
+    params = {CPM_FILTERS[n]: v for n, v in filters.items() if n != "customer"}
+    if "customer" not in filters:
+        return await fetch_page(targets.derms, LIST_PATHS["DERMS"], "DERMS", after, **params)
+    named, problem = await _named(targets.cpm, filters["customer"])
+    if not named:
+        return {"items": [], "next": None, "after": after, "problem": problem}
+    page = await fetch_page(
+        targets.derms,
+        LIST_PATHS["DERMS"],
+        "DERMS",
+        after,
+        **params,
+        subscriptionIds=",".join(named),
+    )
+    return {**page, "problem": page["problem"] or problem}
+
+
+async def _named(cpm: Any, customer: str) -> tuple[list[str], str]:
+    """The ids of the subscriptions cpm holds for customers whose name holds ``customer`` (the
+    first ``NAMED_MOST``), and what to say of them: cpm not answering, or more than that."""
+    found, problem = await fetch(
+        cpm.get(LIST_PATHS["cpm"], {"customerName": customer, "limit": str(NAMED_MOST)}),
+        "cpm",
+    )
+    if found is None:
+        return [], problem
+    more = (
+        f"cpm holds more than {NAMED_MOST} subscriptions of customers named {customer!r}: "
+        f"the registry is narrowed to the first {NAMED_MOST}"
+        if found.get("next")
+        else ""
+    )
+    return [i["subscriptionId"] for i in found["items"]], more
 
 
 @router.get("/records/reconciliation")
 async def reconciliation(
     request: Request, user: Annotated[User, Depends(current_user)]
 ) -> Response:
-    """The latest reconciliation run's report, kept on its instance (the flow RECONCILE)."""
-    store = console_of(request).hub.store
+    """The reconciliation's history (every run of RECONCILE, whoever started it: its schedule,
+    this page or ``derlink reconcile``) and the report of the latest finished run."""
+    hub = console_of(request).hub
 
-    def latest() -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        finished = [
-            row
-            for status in (InstanceStatus.COMPLETED, InstanceStatus.COMPLETED_WITH_ERRORS)
-            for row in store.search_page(flow="RECONCILE", status=status.value, limit=1)[0]
-        ]
-        newest, _ = store.search_page(flow="RECONCILE", limit=1)
-        report = None
-        if finished:
-            report = store.detail(max(finished, key=lambda r: str(r["received_at"]))["id"])
-        return report, (newest[0] if newest else None)
+    def read() -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        runs = hub.reconciliation_runs(HISTORY)
+        finished = next((r for r in runs if r["compared"] is not None), None)
+        return runs, hub.reconciliation_run(finished["instanceId"]) if finished else None
 
-    run, newest = await asyncio.to_thread(latest)
+    runs, report = await asyncio.to_thread(read)
     return render(
         request,
         "reconciliation.html",
-        {
-            "section": "records",
-            "run": run,
-            "newest": newest,
-            "outcome": (run or {}).get("outcome") or {},
-        },
+        {"section": "records", "runs": runs, "report": report},
         user=user,
     )

@@ -1,13 +1,15 @@
-"""What the pages show, computed from plain values: sparklines, timelines, masked payloads.
+"""What the pages show, computed from plain values: trend charts, timelines, masked payloads.
 
 No I/O here: the routes read, these functions shape what they read for the templates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from markupsafe import Markup, escape
@@ -55,25 +57,132 @@ def flow_series(
     }
 
 
-def sparkline(
-    values: Sequence[float], *, label: str, unit: str = "", ceiling: float | None = None
+def hour_labels(buckets: Sequence[str], zone: ZoneInfo) -> list[str]:
+    """Each UTC hour bucket (``YYYY-MM-DDTHH``) as the hour it is in the utility's zone."""
+    return [
+        datetime.fromisoformat(f"{b}:00:00+00:00").astimezone(zone).strftime("%H:%M")
+        for b in buckets
+    ]
+
+
+def nice_ceiling(peak: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten at or above ``peak`` (at least 1)."""
+    if peak <= 1:
+        return 1.0
+    magnitude = 10.0 ** math.floor(math.log10(peak))
+    return next(m * magnitude for m in (1.0, 2.0, 5.0, 10.0) if m * magnitude >= peak)
+
+
+#: The trend chart's size and its plot area's margins (left and right hold the axes' labels).
+CHART_W, CHART_H = 440, 180
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 396, 34, 146
+#: Every how many hours the time axis is labelled, back from the latest hour.
+HOUR_TICKS = 6
+
+
+def trend_chart(
+    throughput: Sequence[float],
+    error_rate: Sequence[float],
+    hours: Sequence[str],
+    *,
+    label: str,
 ) -> Markup:
-    """An inline SVG line of ``values`` (oldest first), labelled for screen readers."""
-    width, height, pad = 120, 28, 2
-    values = list(values) or [0.0]
-    top = ceiling if ceiling is not None else max(max(values), 1.0)
-    step = (width - 2 * pad) / max(len(values) - 1, 1)
-    points = " ".join(
-        f"{pad + i * step:.1f},{height - pad - (min(v, top) / top) * (height - 2 * pad):.1f}"
-        for i, v in enumerate(values)
+    """A chart of one flow's last hours (oldest first): instances per hour as bars on the left
+    axis, the share of them in error as a line on the right axis (0-100 %), hours along the
+    bottom, and a legend; labelled for screen readers."""
+    top = nice_ceiling(max(throughput, default=0.0))
+    slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(throughput), 1)
+
+    def y(value: float, ceiling: float) -> float:
+        return PLOT_BOTTOM - min(value, ceiling) / ceiling * (PLOT_BOTTOM - PLOT_TOP)
+
+    bars = Markup("").join(
+        Markup(
+            '<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}"/>'
+        ).format(
+            x=PLOT_LEFT + i * slot + 1, y=y(v, top), w=max(slot - 2, 1), h=PLOT_BOTTOM - y(v, top)
+        )
+        for i, v in enumerate(throughput)
+        if v
     )
-    latest, peak = values[-1], max(values)
-    summary = f"{label}: last hour {latest:.0f}{unit}, peak {peak:.0f}{unit}"
+    line = " ".join(
+        f"{PLOT_LEFT + (i + 0.5) * slot:.1f},{y(v, 100.0):.1f}" for i, v in enumerate(error_rate)
+    )
+    summary = (
+        f"{label} instances per hour: last hour {_last(throughput):.0f}, "
+        f"peak {max(throughput, default=0):.0f}; error rate: last hour {_last(error_rate):.0f}%, "
+        f"peak {max(error_rate, default=0):.0f}%"
+    )
     return Markup(
-        '<svg class="spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
-        'aria-label="{s}"><title>{s}</title><polyline fill="none" stroke="currentColor" '
-        'stroke-width="1.5" points="{p}"/></svg>'
-    ).format(w=width, h=height, s=escape(summary), p=points)
+        '<svg class="trend" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+        'aria-label="{s}"><title>{s}</title>{legend}{axes}{bars}'
+        '<polyline class="err" fill="none" stroke-width="2" points="{line}"/></svg>'
+    ).format(
+        w=CHART_W,
+        h=CHART_H,
+        s=summary,
+        legend=_legend(),
+        axes=_axes(top, hours, slot),
+        bars=bars,
+        line=line,
+    )
+
+
+def _last(values: Sequence[float]) -> float:
+    return values[-1] if values else 0.0
+
+
+def _legend() -> Markup:
+    return Markup(
+        '<g class="legend" font-size="11">'
+        '<rect class="bar" x="{l}" y="6" width="12" height="10"/>'
+        '<text x="{lt}" y="15">instances per hour (left)</text>'
+        '<line class="err" x1="236" y1="11" x2="250" y2="11" stroke-width="2"/>'
+        '<text x="254" y="15">error rate, % (right)</text></g>'
+    ).format(l=PLOT_LEFT, lt=PLOT_LEFT + 16)
+
+
+def _axes(top: float, hours: Sequence[str], slot: float) -> Markup:
+    """Both value axes with three ticks each, and the time axis labelled every few hours back
+    from the latest."""
+    parts = [
+        Markup(
+            '<g class="axis" font-size="10"><line x1="{l}" y1="{t}" x2="{l}" y2="{b}"/>'
+            '<line x1="{r}" y1="{t}" x2="{r}" y2="{b}"/><line x1="{l}" y1="{b}" x2="{r}" y2="{b}"/>'
+        ).format(l=PLOT_LEFT, r=PLOT_RIGHT, t=PLOT_TOP, b=PLOT_BOTTOM)
+    ]
+    for share in (0.0, 0.5, 1.0):
+        at = PLOT_BOTTOM - share * (PLOT_BOTTOM - PLOT_TOP)
+        parts.append(
+            Markup(
+                '<line class="grid" x1="{l}" y1="{y:.1f}" x2="{r}" y2="{y:.1f}"/>'
+                '<text x="{lx}" y="{ty:.1f}" text-anchor="end">{left}</text>'
+                '<text x="{rx}" y="{ty:.1f}">{right}%</text>'
+            ).format(
+                l=PLOT_LEFT,
+                r=PLOT_RIGHT,
+                y=at,
+                lx=PLOT_LEFT - 4,
+                rx=PLOT_RIGHT + 4,
+                ty=at + 3,
+                left=f"{share * top:g}",
+                right=f"{share * 100:g}",
+            )
+        )
+    for i in range(len(hours) - 1, -1, -HOUR_TICKS):
+        x = PLOT_LEFT + (i + 0.5) * slot
+        parts.append(
+            Markup(
+                '<line x1="{x:.1f}" y1="{b}" x2="{x:.1f}" y2="{tb}"/>'
+                '<text x="{x:.1f}" y="{ty}" text-anchor="middle">{hour}</text>'
+            ).format(x=x, b=PLOT_BOTTOM, tb=PLOT_BOTTOM + 4, ty=PLOT_BOTTOM + 16, hour=hours[i])
+        )
+    parts.append(
+        Markup('<text x="{x}" y="{y}" text-anchor="middle">hour received</text></g>').format(
+            x=(PLOT_LEFT + PLOT_RIGHT) // 2, y=CHART_H - 4
+        )
+    )
+    return Markup("").join(parts)
 
 
 def timeline(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -126,11 +235,29 @@ def _cut(value: Any, path: str, notes: list[str]) -> Any:
     return value
 
 
-def when(iso: str | None) -> str:
-    """A stored ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` (UTC), or a dash."""
+def moment(iso: str | None) -> datetime | None:
+    """A stored ISO timestamp (``Z``, an offset, or none: UTC) as an aware datetime, or None."""
     if not iso:
-        return "—"
-    return str(iso)[:19].replace("T", " ")
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def when(iso: str | None, zone: ZoneInfo) -> Markup:
+    """A stored ISO timestamp in the utility's zone, with the zone's abbreviation, and the UTC
+    time in its ``title`` (shown on hover); a dash when there is none."""
+    at = moment(iso)
+    if at is None:
+        return escape(str(iso) if iso else "—")
+    utc = at.astimezone(UTC)
+    return Markup('<time datetime="{i}" title="{u}">{s}</time>').format(
+        i=utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        u=utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        s=at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z"),
+    )
 
 
 def duration_ms(value: float | None) -> str:
@@ -139,6 +266,81 @@ def duration_ms(value: float | None) -> str:
     if value >= 1000:
         return f"{value / 1000:.2f} s"
     return f"{value:.0f} ms"
+
+
+#: What one record of each flow's batches is, for the instances' business summary.
+RECORD_NOUNS: Mapping[str, str] = {
+    "ENR-REQ": "enrollment request",
+    "ENR-SYNC": "enrollment sync",
+    "ENR-ACK": "enrollment acknowledgement",
+    "DEV-STATUS": "device status check",
+    "DEV-STATUS-ACK": "device status answer",
+    "RECONCILE": "reconciliation run",
+    "OUAI-ENR": "enrollment file",
+    "OUAI-ENR-ACK": "acknowledgement file",
+}
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless one: "1,900 enrollment requests"."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def business_summary(row: Mapping[str, Any], keys: Sequence[tuple[str, str]]) -> str:
+    """One line of what an instance carried and what became of it: its records (what they
+    are), how many were delivered and refused, and the first of their identifiers."""
+    records = int(row.get("records") or 0)
+    parts = [counted(records, RECORD_NOUNS.get(str(row.get("flow")), "record"))]
+    if row.get("succeeded") is not None:
+        parts.append(f"{row['succeeded']:,} delivered, {row.get('failed') or 0:,} refused")
+    if keys:
+        more = records - len(keys)
+        listed = ", ".join(value for _name, value in keys)
+        parts.append(f"{keys[0][0]} {listed}" + (f" and {more:,} more" if more > 0 else ""))
+    return " · ".join(parts)
+
+
+#: How each record of an instance fared, by the instance's status, when no error names it.
+RECORD_FATES: Mapping[str, str] = {
+    InstanceStatus.COMPLETED.value: "delivered",
+    InstanceStatus.COMPLETED_WITH_ERRORS.value: "delivered",
+    InstanceStatus.FAULTED.value: "not delivered: the instance faulted",
+    InstanceStatus.DISCARDED.value: "not delivered: discarded",
+}
+
+
+def instance_records(
+    records: Sequence[Mapping[str, Any]],
+    keys_of: Callable[[dict[str, Any]], list[tuple[str, str]]],
+    status: str,
+    errors: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Each record of an instance with its business identifiers, its outcome and its error (a
+    target's refusal names the record by one of its identifiers)."""
+    by_key = {str(e.get("key")): e for e in errors}
+    rows = []
+    for record in records:
+        keys = keys_of(dict(record))
+        error = next((by_key[v] for _n, v in keys if v in by_key), None)
+        rows.append(
+            {
+                "keys": keys,
+                "outcome": "refused" if error else RECORD_FATES.get(status, "not yet delivered"),
+                "error": error,
+            }
+        )
+    return rows
+
+
+def unmatched_errors(
+    records: Sequence[Mapping[str, Any]],
+    keys_of: Callable[[dict[str, Any]], list[tuple[str, str]]],
+    errors: Sequence[Mapping[str, Any]],
+) -> list[Mapping[str, Any]]:
+    """The errors that name no record of the batch (a reconciliation's differences, the rows
+    of a file)."""
+    named = {value for record in records for _name, value in keys_of(dict(record))}
+    return [e for e in errors if str(e.get("key")) not in named]
 
 
 #: Business identifiers that name a record in another part: (page, label) by key name.

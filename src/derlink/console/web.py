@@ -9,12 +9,14 @@ showed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
@@ -65,9 +67,11 @@ class Console:
     sessions: SessionStore
     clock: Clock
     templates: Jinja2Templates
+    #: The utility's time zone (``DERLINK_TIME_ZONE``), in which every page shows times.
+    zone: ZoneInfo
 
 
-def templates() -> Jinja2Templates:
+def templates(zone: ZoneInfo) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -75,7 +79,8 @@ def templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = views.when
+    env.filters["when"] = functools.partial(views.when, zone=zone)
+    env.globals["zone"] = str(zone)
     env.filters["duration"] = views.duration_ms
     env.filters["q"] = lambda value: quote(str(value), safe="")
     return Jinja2Templates(env=env)
@@ -117,14 +122,20 @@ async def posting_user(request: Request) -> User:
     return await _checked_form(request, await current_user(request))
 
 
-async def acting_user(request: Request) -> User:
-    """The signed-in client, allowed to act (``hub:operate``), posting a checked form."""
+async def operating_user(request: Request) -> User:
+    """The signed-in client, allowed to act (``hub:operate``): for the pages that ask before
+    an action."""
     user = await current_user(request)
     if not user.can_operate:
         raise Forbidden(
             f"{user.client_id} is read-only here: acting needs the scope {OPERATE_SCOPE}"
         )
-    return await _checked_form(request, user)
+    return user
+
+
+async def acting_user(request: Request) -> User:
+    """The signed-in client, allowed to act (``hub:operate``), posting a checked form."""
+    return await _checked_form(request, await operating_user(request))
 
 
 async def _checked_form(request: Request, user: User) -> User:
@@ -183,6 +194,36 @@ def render(
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path=base(request) or "/")
     return response
+
+
+def ask(
+    request: Request,
+    user: User,
+    *,
+    question: str,
+    explanation: Sequence[str],
+    action: str,
+    fields: Mapping[str, str],
+    button: str,
+    back: str,
+    section: str,
+) -> Response:
+    """A page that asks before an action: it posts ``fields`` to ``action`` with the session's
+    CSRF token when the operator confirms, and leads back to ``back`` when they do not."""
+    return render(
+        request,
+        "confirm.html",
+        {
+            "section": section,
+            "question": question,
+            "explanation": explanation,
+            "action": action,
+            "fields": fields,
+            "button": button,
+            "back": back,
+        },
+        user=user,
+    )
 
 
 async def security_headers(

@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -30,6 +30,8 @@ from derlink.hub.schemas import (
     LookupSet,
     LookupValue,
     Reconciliation,
+    ReconciliationRun,
+    ReconciliationRunDetail,
     Resubmitted,
     Selection,
     Stats,
@@ -80,6 +82,12 @@ def _actor(client: Client, request: Request) -> str:
 #: The errors of the hub's own routes, as their OpenAPI operations document them.
 UNKNOWN_INSTANCE = documented_error(
     404, "A listed instance does not exist.", "no instance 'I-1'", "DL-NOT-FOUND"
+)
+UNKNOWN_RUN = documented_error(
+    404,
+    "No run of the reconciliation has this instance id.",
+    "'I-1' is not a run of the reconciliation (RECONCILE)",
+    "DL-NOT-FOUND",
 )
 PARTS_UNAVAILABLE = {
     **documented_error(
@@ -294,6 +302,38 @@ def create_router(hub: Hub, lookups: LookupStore) -> APIRouter:
     )
     async def reconciliation() -> dict[str, Any]:
         return await hub.reconcile()
+
+    @router.get(
+        "/reconciliation/runs",
+        dependencies=[read],
+        response_model=list[ReconciliationRun],
+    )
+    def reconciliation_runs(
+        limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    ) -> list[dict[str, Any]]:
+        """The reconciliation's history, newest first: every run of RECONCILE, whoever started
+        it (its schedule, the console, ``derlink reconcile``)."""
+        return hub.reconciliation_runs(limit)
+
+    @router.post(
+        "/reconciliation/runs",
+        status_code=202,
+        response_model=ReconciliationRun,
+    )
+    async def start_reconciliation(request: Request, client: Operator) -> dict[str, Any]:
+        """Start a run of the reconciliation now; it runs in the background and joins the
+        history. Follow it at ``GET /reconciliation/runs/{instanceId}``."""
+        return await hub.start_reconciliation(_actor(client, request))
+
+    @router.get(
+        "/reconciliation/runs/{instance_id}",
+        dependencies=[read],
+        response_model=ReconciliationRunDetail,
+        responses=UNKNOWN_RUN,
+    )
+    def reconciliation_run(instance_id: str) -> dict[str, Any]:
+        """One run of the reconciliation, with its differences once it finished."""
+        return hub.reconciliation_run(instance_id)
 
     @router.get(
         "/metrics",

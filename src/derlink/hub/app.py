@@ -28,7 +28,7 @@ from derlink.hub.flows.prog_rule import ProgramRulesFlow
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
 from derlink.hub.lookups import LookupStore
 from derlink.hub.migrations import SCHEMA
-from derlink.hub.notify import Notifier
+from derlink.hub.notify import DEFAULT_CONSOLE_URL, Notifier
 from derlink.hub.receipts import FileReceipts
 from derlink.hub.runtime.port import Runtime
 from derlink.hub.service import Hub
@@ -112,15 +112,17 @@ def create_part(
     max_body_bytes: int,
     settings: HubSettings | None = None,
     max_file_bytes: int = Settings.max_file_bytes,
+    console_url: str = DEFAULT_CONSOLE_URL,
 ) -> HubPart:
     """Open (and migrate) the hub's database and build its part: its flows on ``runtime``,
-    scheduled as ``settings`` says (the hub's own, HubSettings)."""
+    scheduled as ``settings`` says (the hub's own, HubSettings); its e-mails link to the
+    instances' pages in the console at ``console_url``."""
     settings = settings or HubSettings()
     db = open_part_database(database_url, SCHEMA)
     lookups = LookupStore(db, clock)
     lookups.seed()
     store = InstanceStore(db, clock)
-    notifier = Notifier(db, mailer)
+    notifier = Notifier(db, mailer, console_url)
     receipts = FileReceipts(db, clock)
     flows = build_flows(
         targets, lookups, clock, receipts=receipts, notifier=notifier, max_file_bytes=max_file_bytes

@@ -26,6 +26,15 @@ class Targets:
     cpm_mode: Literal["collection", "single"] = "collection"
     #: File stores by name (the parts' ``stores``, platform/settings.py).
     stores: Mapping[str, FileStore] = field(default_factory=dict)
+    #: analytics' API, whose health the console shows; None where the hub is given none.
+    analytics: Caller | None = None
+
+    def parts(self) -> dict[str, Caller]:
+        """The parts the hub calls over HTTP, by name: cpm, DERMS and analytics when given."""
+        called = {"cpm": self.cpm, "derms": self.derms}
+        if self.analytics is not None:
+            called["analytics"] = self.analytics
+        return called
 
     def store(self, name: str) -> FileStore:
         try:
@@ -34,7 +43,7 @@ class Targets:
             raise ConfigurationError(f"the hub has no file store {name!r}") from None
 
     async def close(self) -> None:
-        await self.cpm.close()
-        await self.derms.close()
+        for client in self.parts().values():
+            await client.close()
         for store in self.stores.values():
             await store.close()

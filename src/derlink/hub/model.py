@@ -30,6 +30,26 @@ FINAL_STATUSES = frozenset(
 )
 
 
+def fault_guidance(category: str | None, source: str, target: str) -> str:
+    """What an operator does about a faulted instance of a flow from ``source`` to ``target``,
+    by its fault category; the e-mail and the console say the same."""
+    if category == "business":
+        return (
+            f"Resubmitting will not help: {target} refused the data itself, and would refuse it "
+            f"again. Correct the data at the source ({source}) and send it again, then discard "
+            "this instance; or discard it if the data should not be delivered."
+        )
+    if category == "remote":
+        return (
+            f"A part did not answer ({target} or {source}). Resubmit once it answers again; "
+            "nothing needs correcting."
+        )
+    return (
+        "derlink could not process the message (its configuration or the data's shape). Fix "
+        "the cause the error names, then resubmit."
+    )
+
+
 HEADEND_REGISTRATIONS = frozenset(r.value for r in HeadEndRegistration)
 
 

@@ -7,11 +7,13 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
 from derlink.common.errors import RemoteFault
-from derlink.hub.model import RecordError
+from derlink.hub.catalog import FLOWS
+from derlink.hub.model import RecordError, fault_guidance
 from derlink.hub.tables import flow_properties
 from derlink.platform.database import Database
 from derlink.platform.intake.refusals import refusal_mail
@@ -27,12 +29,22 @@ DEFAULT_PROPERTIES: Mapping[str, str] = {
     "notify.complete": "false",
 }
 _TRUE = ("true", "yes", "1", "on")
+#: The console of a derlink started with its defaults (``DERLINK_CONSOLE_URL`` says otherwise).
+DEFAULT_CONSOLE_URL = "http://127.0.0.1:8400/console"
 
 
 class Notifier:
-    def __init__(self, db: Database, mailer: Mailer) -> None:
+    def __init__(
+        self, db: Database, mailer: Mailer, console_url: str = DEFAULT_CONSOLE_URL
+    ) -> None:
         self.db = db
         self.mailer = mailer
+        #: Where the operations console is (``DERLINK_CONSOLE_URL``): the e-mails link into it.
+        self.console_url = console_url.rstrip("/")
+
+    def instance_link(self, instance_id: str) -> str:
+        """The instance's page in the console."""
+        return f"{self.console_url}/instances/{quote(instance_id, safe='')}"
 
     def property(self, flow: str, key: str) -> str:
         """A flow's property: its own value, else the value for every flow (``*``), else the
@@ -52,14 +64,27 @@ class Notifier:
         return self.property(flow, key).strip().lower() in _TRUE
 
     async def technical(
-        self, *, flow: str, instance_id: str, category: str, step: str, message: str
+        self,
+        *,
+        flow: str,
+        instance_id: str,
+        category: str,
+        step: str,
+        message: str,
     ) -> None:
+        spec = FLOWS[flow]
+        guidance = fault_guidance(category, spec.source, spec.target)
+        action = (
+            f"Or resubmit it with\n  derlink hospital resubmit {instance_id}\n"
+            if category != "business"
+            else f"Or discard it with\n  derlink hospital discard {instance_id}\n"
+        )
         await self._send(
             await asyncio.to_thread(self.recipients, flow, "to"),
             f"[derlink] {flow} instance {instance_id} faulted ({category})",
             f"Flow: {flow}\nInstance: {instance_id}\nCategory: {category}\nStep: {step}\n"
-            f"Error: {message}\n\nThe instance is in the error hospital. Resubmit it with\n"
-            f"  derlink hospital resubmit {instance_id}\nonce the cause is fixed.\n",
+            f"Error: {message}\n\nThe instance is in the error hospital. {guidance}\n\n"
+            f"Open it in the console:\n  {self.instance_link(instance_id)}\n{action}",
         )
 
     async def business(self, *, flow: str, instance_id: str, errors: list[RecordError]) -> None:
@@ -68,7 +93,9 @@ class Notifier:
         await self._send(
             await asyncio.to_thread(self.recipients, flow, "to.ProcessNotification"),
             f"[derlink] {flow} instance {instance_id}: {len(errors)} record(s) rejected",
-            f"Flow: {flow}\nInstance: {instance_id}\nRejected records:\n{lines}{more}\n",
+            f"Flow: {flow}\nInstance: {instance_id}\nRejected records:\n{lines}{more}\n\n"
+            "Resubmitting will not deliver them: correct each at its source and send it again.\n"
+            f"The instance in the console:\n  {self.instance_link(instance_id)}\n",
         )
 
     async def no_file(self, *, flow: str, location: str, prefix: str) -> None:

@@ -561,13 +561,15 @@ class HubHealth(BaseModel):
                 "targets": {
                     "cpm": "UP",
                     "derms": "DOWN: derms unreachable: connection refused",
+                    "analytics": "UP",
                 },
             }
         )
     )
 
     status: Literal["UP", "DEGRADED"]
-    #: Each target's answer to a health check: UP, or DOWN/ERROR with the reason.
+    #: Each part's answer to a health check (cpm, derms, and analytics where the hub reaches
+    #: it): UP, or DOWN/ERROR with the reason.
     targets: dict[str, str]
 
 
@@ -594,6 +596,45 @@ class Reconciliation(BaseModel):
 
     compared: int
     differences: int
+    items: list[Difference]
+
+
+RUN_EXAMPLE: dict[str, Any] = {
+    "instanceId": "RECONCILE:manual-01a2410e518c430f2221127e28",
+    "status": "Completed with errors",
+    "startedBy": "operator",
+    "receivedAt": "2026-07-01T18:00:00+00:00",
+    "finishedAt": "2026-07-01T18:00:04+00:00",
+    "compared": 20000,
+    "differences": 1,
+}
+
+
+class ReconciliationRun(BaseModel):
+    """One run of the reconciliation (flow RECONCILE), whoever started it: its schedule, the
+    console or ``derlink reconcile``."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(RUN_EXAMPLE))
+
+    instanceId: str
+    #: Received, Running, Completed, Completed with errors (differences found) or Faulted.
+    status: str
+    #: "schedule", or the client (or ``<user> via <client>``) that started it.
+    startedBy: str
+    receivedAt: str
+    finishedAt: str | None
+    #: Subscriptions compared and differences found; null until the run finishes.
+    compared: int | None
+    differences: int | None
+
+
+class ReconciliationRunDetail(ReconciliationRun):
+    """A run with its differences (the first 1,000 kept; ``differences`` counts them all)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of({**RUN_EXAMPLE, "items": [model_example(Difference)]})
+    )
+
     items: list[Difference]
 
 

@@ -38,6 +38,9 @@ from derlink.platform.database import Database
 
 log = logging.getLogger("derlink.hub")
 
+#: The flow whose runs are the reconciliation's history.
+RECONCILE = "RECONCILE"
+
 
 def run_id(instance_id: str, run: int) -> str:
     """The durable workflow id of one run: the first run keeps the instance id itself."""
@@ -388,7 +391,7 @@ class Hub:
                 return name, f"ERROR: {exc}"
 
         results = await asyncio.gather(
-            check("cpm", self.targets.cpm), check("derms", self.targets.derms)
+            *(check(name, client) for name, client in self.targets.parts().items())
         )
         return dict(results)
 
@@ -398,6 +401,40 @@ class Hub:
         if not isinstance(flow, EnrollmentReconciliation):
             raise TypeError(f"RECONCILE is run by {type(flow).__name__}")
         return await flow.report()
+
+    # the reconciliation's history: every run of RECONCILE, whoever started it ---------------
+    def reconciliation_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The reconciliation's runs, newest first: by its schedule, from the console, or by
+        ``derlink reconcile``; each with what it compared and found once it finished."""
+        rows, _ = self.store.search_page(flow=RECONCILE, limit=limit)
+        return [self.reconciliation_run(r["id"], items=False) for r in rows]
+
+    def reconciliation_run(self, instance_id: str, *, items: bool = True) -> dict[str, Any]:
+        """One run of the reconciliation, with its differences (``items``)."""
+        detail = self.store.detail(instance_id)
+        if detail["flow"] != RECONCILE:
+            raise NotFound(f"{instance_id!r} is not a run of the reconciliation ({RECONCILE})")
+        outcome = detail["outcome"] or {}
+        run = {
+            "instanceId": detail["id"],
+            "status": detail["status"],
+            "startedBy": detail["sender"],
+            "receivedAt": detail["received_at"],
+            "finishedAt": detail["finished_at"],
+            "compared": outcome.get("processed"),
+            "differences": outcome.get("differences"),
+        }
+        if items:
+            run["items"] = [
+                {"subscriptionId": e["key"], "difference": e["message"]}
+                for e in outcome.get("errors", [])
+            ]
+        return run
+
+    async def start_reconciliation(self, actor: str) -> dict[str, Any]:
+        """Start a run of the reconciliation now; it joins the history."""
+        (received,) = await self.run_now(RECONCILE, actor)
+        return await asyncio.to_thread(self.reconciliation_run, received.instance_id, items=False)
 
     async def stats(self) -> dict[str, Any]:
         counts = await asyncio.to_thread(self.store.counts)

@@ -553,16 +553,11 @@ class InstanceStore:
             c.fault_step,
             c.fault_message,
         )
-        if key:
-            by_key = sa.select(instance_keys.c.instance_id).where(instance_keys.c.value == key)
-            q = q.where(sa.or_(c.id == key, c.id.in_(by_key)))
-        for column, value in ((c.flow, flow), (c.status, status), (c.fault_category, category)):
-            if value:
-                q = q.where(column == value)
-        if since:
-            q = q.where(c.received_at >= since)
-        if until:
-            q = q.where(c.received_at < until)
+        q = q.where(
+            *self._matching(
+                key=key, flow=flow, status=status, category=category, since=since, until=until
+            )
+        )
         if before:
             at, last_id = before
             q = q.where(c.received_at <= at, sa.or_(c.received_at < at, c.id < last_id))
@@ -573,6 +568,73 @@ class InstanceStore:
             last = rows[limit - 1]
             return rows[:limit], (str(last["received_at"]), str(last["id"]))
         return rows, None
+
+    @staticmethod
+    def _matching(
+        *,
+        key: str | None,
+        flow: str | None,
+        status: str | None,
+        category: str | None,
+        since: str | None,
+        until: str | None,
+    ) -> list[sa.ColumnElement[bool]]:
+        """The conditions of a search: any business identifier, flow, status, fault category
+        and a time window of reception."""
+        c = instances.c
+        where: list[sa.ColumnElement[bool]] = []
+        if key:
+            by_key = sa.select(instance_keys.c.instance_id).where(instance_keys.c.value == key)
+            where.append(sa.or_(c.id == key, c.id.in_(by_key)))
+        for column, value in ((c.flow, flow), (c.status, status), (c.fault_category, category)):
+            if value:
+                where.append(column == value)
+        if since:
+            where.append(c.received_at >= since)
+        if until:
+            where.append(c.received_at < until)
+        return where
+
+    def search_total(
+        self,
+        *,
+        key: str | None = None,
+        flow: str | None = None,
+        status: str | None = None,
+        category: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> tuple[int, int]:
+        """How many instances a search matches in all, and the business records they carry."""
+        c = instances.c
+        where = self._matching(
+            key=key, flow=flow, status=status, category=category, since=since, until=until
+        )
+        q = sa.select(sa.func.count(), sa.func.sum(c.records)).where(*where)
+        with self.db.read() as conn:
+            row = conn.execute(q).one()
+        return int(row[0]), int(row[1] or 0)
+
+    def primary_keys(self, instance_ids: Sequence[str], per: int = 3) -> dict[str, list[Key]]:
+        """The first ``per`` primary business identifiers of each instance (one per record,
+        e.g. its sync request ids), by instance."""
+        k = instance_keys.c
+        ranked = (
+            sa.select(
+                k.instance_id,
+                k.name,
+                k.value,
+                sa.func.row_number().over(partition_by=k.instance_id, order_by=k.value).label("n"),
+            )
+            .where(k.instance_id.in_(list(instance_ids)), k.primary_key, k.name != "batchId")
+            .subquery()
+        )
+        q = sa.select(ranked.c.instance_id, ranked.c.name, ranked.c.value).where(ranked.c.n <= per)
+        out: dict[str, list[Key]] = {}
+        with self.db.read() as conn:
+            for row in conn.execute(q.order_by(ranked.c.instance_id, ranked.c.value)):
+                out.setdefault(str(row[0]), []).append((str(row[1]), str(row[2])))
+        return out
 
     def counts_since(self, since: str) -> dict[str, dict[str, int]]:
         """Instances received since ``since``, by flow and status."""
@@ -588,6 +650,15 @@ class InstanceStore:
             for row in conn.execute(q):
                 out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
         return out
+
+    def records_since(self, since: str) -> dict[str, int]:
+        """The business records (enrollments, acks, …) the instances received since ``since``
+        carried, by flow."""
+        c = instances.c
+        flow = self._ungrouped(c.flow)
+        q = sa.select(flow, sa.func.sum(c.records)).where(c.received_at >= since).group_by(flow)
+        with self.db.read() as conn:
+            return {str(r[0]): int(r[1] or 0) for r in conn.execute(q)}
 
     @staticmethod
     def _ungrouped(column: sa.Column[str]) -> sa.ColumnElement[str]:

@@ -45,6 +45,9 @@ class Settings:
     port: int = 8400
     #: The utility's time zone (IANA), in which the CLI and the console show times.
     time_zone: str = "UTC"
+    #: Where people open the operations console (the e-mails link into it); None: this
+    #: process's own server, ``<base_url>/console``.
+    console_url: str | None = None
     #: One URL for every part (PostgreSQL: one schema per part), or None for SQLite files.
     database_url: str | None = None
     #: Per-part overrides, e.g. ``{"cpm": "postgresql://..."}``.
@@ -92,6 +95,7 @@ class Settings:
             host=env.get("DERLINK_HOST", base.host),
             port=_port(env),
             time_zone=_zone(env.get("DERLINK_TIME_ZONE", base.time_zone)),
+            console_url=_console_url(env.get("DERLINK_CONSOLE_URL")),
             database_url=env.get("DERLINK_DATABASE_URL") or None,
             part_database_urls=parts_db,
             part_base_urls=parts_url,
@@ -125,6 +129,11 @@ class Settings:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def console_address(self) -> str:
+        """The console's address, as the e-mails link to it."""
+        return self.console_url or f"{self.base_url}/console"
 
     def part_url(self, part: str) -> str:
         """The base URL of a part's API, as the hub's connection to it."""
@@ -172,6 +181,16 @@ def _zone(name: str) -> str:
             f"DERLINK_TIME_ZONE must be an IANA time zone such as America/Chicago, not {name!r}"
         ) from None
     return name
+
+
+def _console_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"DERLINK_CONSOLE_URL must be an http:// or https:// address, not {value!r}"
+        )
+    return value.rstrip("/")
 
 
 def _port(env: Mapping[str, str]) -> int:

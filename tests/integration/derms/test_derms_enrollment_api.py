@@ -261,9 +261,37 @@ def test_the_registry_pages_by_subscription_id(
         "status": "ACTIVE",
         "programCode": "BYOT-SUMMER",
         "cisServicePointId": "SP-E-3",
+        "cisAccountId": "A1",
         "devices": ["ECOBEE-HE!A3", "ECOBEE-HE!B3"],
         "version": 1,
     }
+
+
+def test_the_registry_narrows_by_status_program_service_point_account_and_ids(
+    client: TestClient, hub_headers: Headers, viewer: Headers
+) -> None:
+    enroll(
+        client,
+        hub_headers,
+        enroll_sync("SR-1", "E-1", thermostat("N1")),
+        enroll_sync("SR-2", "E-2", thermostat("N2"), status="INACTIVE"),
+        enroll_sync("SR-3", "E-3", thermostat("N3")),
+    )
+
+    def listed(**params: str) -> list[str]:
+        page = client.get("/api/v1/registry", params=params, headers=viewer)
+        assert page.status_code == 200, page.text
+        return [i["subscriptionId"] for i in page.json()["items"]]
+
+    assert listed(status="INACTIVE") == ["E-2"]
+    assert listed(status="ACTIVE", programCode="BYOT-SUMMER") == ["E-1", "E-3"]
+    assert listed(programCode="OTHER") == []
+    assert listed(servicePointId="SP-E-3") == ["E-3"]
+    assert listed(accountId="A1") == ["E-1", "E-2", "E-3"]
+    assert listed(id="SP-E-1") == ["E-1"]
+    assert listed(id="E-2") == ["E-2"]
+    assert listed(subscriptionIds="E-3,E-1,E-9") == ["E-1", "E-3"]
+    assert listed(subscriptionIds="E-3", status="INACTIVE") == []
 
 
 def test_an_entry_derms_does_not_hold_is_404(edge_client: TestClient, viewer: Headers) -> None:

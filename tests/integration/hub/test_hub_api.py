@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -370,3 +372,54 @@ def test_a_version_beyond_the_contract_is_refused_at_the_intake(
     answer = _post_raw(api, json.dumps({"batchId": "B1", "messages": [record]}).encode())
     expect_refused(answer, "messages[0].subscriptionInfo.version", message)
     assert _instances(api) == []
+
+
+def _reconciled(api: TestClient) -> None:
+    """cpm holds E1 and E2 active, DERMS E1 and E3: two differences."""
+
+    async def pages(path: str, params: Any) -> Any:
+        if params.get("after"):
+            return {"items": [], "next": None}
+        ids = ("E1", "E2") if path.endswith("/reconciliation/subscriptions") else ("E1", "E3")
+        status = "Active" if path.endswith("/reconciliation/subscriptions") else "ACTIVE"
+        items = [{"subscriptionId": i, "status": status, "devices": [f"HE!{i}"]} for i in ids]
+        return {"items": items, "next": None}
+
+    api.harness.cpm.handler = pages  # type: ignore[attr-defined]
+    api.harness.derms.handler = pages  # type: ignore[attr-defined]
+
+
+def wait_until(ready: Callable[[], bool]) -> None:
+    """Until the run in the client's event loop has done what ``ready`` checks (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while not ready():
+        assert time.monotonic() < deadline, "the reconciliation run never finished"
+        time.sleep(0.02)
+
+
+def test_the_reconciliation_keeps_every_run_in_one_history(api: TestClient):
+    _reconciled(api)
+    viewer = _auth(api, "viewer")
+    assert api.get("/api/v1/reconciliation/runs", headers=viewer).json() == []
+    refused = api.post("/api/v1/reconciliation/runs", headers=viewer)
+    assert refused.status_code == 403
+    started = api.post("/api/v1/reconciliation/runs", headers=_auth(api, "operator"))
+    assert started.status_code == 202, started.text
+    run = started.json()
+    assert run["instanceId"].startswith("RECONCILE:manual-")
+    assert run["startedBy"] == "operator"
+    path = f"/api/v1/reconciliation/runs/{run['instanceId']}"
+    wait_until(lambda: api.get(path, headers=viewer).json()["compared"] is not None)
+    report = api.get(path, headers=viewer).json()
+    assert (report["status"], report["compared"], report["differences"]) == (
+        "Completed with errors",
+        3,  # E1, E2 and E3
+        2,
+    )
+    assert {i["subscriptionId"] for i in report["items"]} == {"E2", "E3"}
+    (listed,) = api.get("/api/v1/reconciliation/runs", headers=viewer).json()
+    assert listed["instanceId"] == run["instanceId"] and listed["differences"] == 2
+    assert "items" not in listed
+    other = api.get("/api/v1/reconciliation/runs/ENR-SYNC:B1", headers=viewer)
+    assert other.status_code == 404
+    assert other.headers["content-type"] == "application/problem+json"

@@ -391,6 +391,49 @@ def create_router(*, db: Database, clock: Clock, store: FileStore) -> APIRouter:
         view = await run_in_threadpool(extracts.get_extract, db=db, extract_id=extract_id)
         return _extract_read(view)
 
+    @router.get("/subscriptions")
+    async def list_subscriptions(
+        _: Reader,
+        status: m.SubscriptionStatus | None = None,
+        programCode: Annotated[str, Query(max_length=80)] = "",
+        servicePointId: Annotated[str, Query(max_length=80)] = "",
+        accountId: Annotated[str, Query(max_length=80)] = "",
+        customerName: Annotated[str, Query(max_length=80)] = "",
+        id: Annotated[str, Query(max_length=80)] = "",
+        after: Annotated[str | None, Query(max_length=80)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> s.SubscriptionPage:
+        """Subscriptions in id order, narrowed by status, program, service point, account,
+        part of the customer's name (any case), or ``id``: any id of the subscription (its
+        own, its service point's, its account's, its customer's or its request's message
+        id)."""
+        narrowed = reads.SubscriptionFilter(
+            status=status,
+            program_code=programCode,
+            service_point_id=servicePointId,
+            account_id=accountId,
+            customer_name=customerName.strip(),
+            any_id=id.strip(),
+        )
+        page = await run_in_threadpool(
+            reads.subscription_page, db=db, narrowed=narrowed, after=after, limit=limit
+        )
+        return s.SubscriptionPage(
+            items=[
+                s.SubscriptionListItemRead(
+                    subscriptionId=i.subscription_id,
+                    status=i.status,
+                    programCode=i.program_code,
+                    cisServicePointId=i.cis_service_point_id,
+                    cisAccountId=i.cis_account_id,
+                    customerName=i.customer_name,
+                    devices=i.devices,
+                )
+                for i in page.items
+            ],
+            next=page.next,
+        )
+
     @router.get("/reconciliation/subscriptions")
     async def reconciliation(
         _: Reader,

@@ -490,6 +490,35 @@ class ReconciliationItemRead(Out):
     devices: list[str]
 
 
+class SubscriptionListItemRead(ReconciliationItemRead):
+    """A subscription of the list, with its account and its customer's name."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                **model_example(ReconciliationItemRead),
+                "cisAccountId": "ACC1",
+                "customerName": "Ada Lovelace",
+            }
+        )
+    )
+
+    cisAccountId: str
+    #: The name of the customer (CIS person) of the account; "" when cpm holds none.
+    customerName: str
+
+
+class SubscriptionPage(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"items": [model_example(SubscriptionListItemRead)], "next": None}
+        )
+    )
+
+    items: list[SubscriptionListItemRead]
+    next: str | None
+
+
 class ReconciliationPage(Out):
     model_config = ConfigDict(
         json_schema_extra=example_of(

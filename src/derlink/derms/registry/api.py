@@ -25,6 +25,7 @@ def _item(subscription: model.Subscription, devices: list[model.Device]) -> sche
         status=subscription.status.value,
         programCode=subscription.program_code,
         cisServicePointId=subscription.cis_service_point_id,
+        cisAccountId=subscription.cis_account_id,
         devices=sorted(
             model.device_label(d.key) for d in devices if d.status is model.DeviceStatus.ACTIVE
         ),
@@ -36,7 +37,6 @@ def _entry(subscription: model.Subscription, devices: list[model.Device]) -> sch
     return schemas.RegistryEntry(
         **_item(subscription, devices).model_dump(),
         programId=subscription.program_id,
-        cisAccountId=subscription.cis_account_id,
         servicePointId=subscription.service_point_id,
         division=subscription.division,
         startDateTimeISO=subscription.starts_at,
@@ -154,8 +154,27 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
     def registry_page(
         after: Annotated[str | None, Query(max_length=80)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        status: model.SubscriptionStatus | None = None,
+        programCode: Annotated[str, Query(max_length=80)] = "",
+        servicePointId: Annotated[str, Query(max_length=80)] = "",
+        accountId: Annotated[str, Query(max_length=80)] = "",
+        id: Annotated[str, Query(max_length=80)] = "",
+        subscriptionIds: Annotated[str, Query(max_length=8000)] = "",
     ) -> schemas.RegistryPage:
-        entries, next_cursor = service.registry_page(db=db, after=after, limit=limit)
+        """Registry entries in subscription order, narrowed by status, program, service point,
+        account, ``id`` (the subscription's, its service point's or its account's) or a list of
+        subscription ids (``subscriptionIds``, comma-separated)."""
+        narrowed = service.RegistryFilter(
+            status=status,
+            program_code=programCode,
+            service_point_id=servicePointId,
+            account_id=accountId,
+            any_id=id.strip(),
+            subscription_ids=tuple(i for i in subscriptionIds.split(",") if i.strip()),
+        )
+        entries, next_cursor = service.registry_page(
+            db=db, after=after, limit=limit, narrowed=narrowed
+        )
         return schemas.RegistryPage(items=[_item(s, d) for s, d in entries], next=next_cursor)
 
     @router.get("/registry/{subscription_id}", dependencies=read)

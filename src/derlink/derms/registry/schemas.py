@@ -244,6 +244,7 @@ class RegistryItem(BaseModel):
                 "status": "ACTIVE",
                 "programCode": "BYOT-SUMMER",
                 "cisServicePointId": "SP1",
+                "cisAccountId": "A1",
                 "devices": ["ECOBEE-HE!NIC-1"],
                 "version": 1,
             }
@@ -254,6 +255,7 @@ class RegistryItem(BaseModel):
     status: str
     programCode: str
     cisServicePointId: str
+    cisAccountId: str
     #: ``HE!NIC`` of the subscription's ACTIVE devices, sorted.
     devices: list[str]
     version: int
@@ -298,7 +300,6 @@ class RegistryEntry(RegistryItem):
             {
                 **model_example(RegistryItem),
                 "programId": "PG-01a2410e1d4a070bfccdadc212",
-                "cisAccountId": "A1",
                 "servicePointId": "SPX-01a2410e1d79d64b4ff06ea7c3",
                 "division": "CA",
                 "startDateTimeISO": "2026-06-01T07:00:00.000Z",
@@ -310,7 +311,6 @@ class RegistryEntry(RegistryItem):
     )
 
     programId: str
-    cisAccountId: str
     servicePointId: str
     division: str
     startDateTimeISO: str | None

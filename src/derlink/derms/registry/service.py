@@ -463,10 +463,50 @@ def receive_status_checks(
 Entry = tuple[model.Subscription, list[model.Device]]
 
 
-def registry_page(*, db: Database, after: str | None, limit: int) -> tuple[list[Entry], str | None]:
-    """A page of registry entries by subscriptionId after ``after``, and the next cursor."""
+@dataclass(frozen=True)
+class RegistryFilter:
+    """What a page of the registry is narrowed to; an empty field narrows nothing."""
+
+    status: model.SubscriptionStatus | None = None
+    program_code: str = ""
+    service_point_id: str = ""
+    account_id: str = ""
+    #: The subscription's id, its service point's or its account's.
+    any_id: str = ""
+    subscription_ids: tuple[str, ...] = ()
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        subs = registry_subscriptions.c
+        where: list[sa.ColumnElement[bool]] = []
+        if self.status is not None:
+            where.append(subs.status == self.status.value)
+        for column, value in (
+            (subs.program_code, self.program_code),
+            (subs.cis_service_point_id, self.service_point_id),
+            (subs.cis_account_id, self.account_id),
+        ):
+            if value:
+                where.append(column == value)
+        if self.any_id:
+            ids = (subs.subscription_id, subs.cis_service_point_id, subs.cis_account_id)
+            where.append(sa.or_(*(column == self.any_id for column in ids)))
+        if self.subscription_ids:
+            where.append(subs.subscription_id.in_(self.subscription_ids))
+        return where
+
+
+def registry_page(
+    *, db: Database, after: str | None, limit: int, narrowed: RegistryFilter | None = None
+) -> tuple[list[Entry], str | None]:
+    """A page of registry entries by subscriptionId after ``after`` (narrowed as
+    ``narrowed`` says), and the next cursor."""
     subs = registry_subscriptions.c
-    query = sa.select(registry_subscriptions).order_by(subs.subscription_id).limit(limit + 1)
+    query = (
+        sa.select(registry_subscriptions)
+        .where(*(narrowed or RegistryFilter()).conditions())
+        .order_by(subs.subscription_id)
+        .limit(limit + 1)
+    )
     if after:
         query = query.where(subs.subscription_id > after)
     with db.read() as conn:

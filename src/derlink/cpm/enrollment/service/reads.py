@@ -1,4 +1,5 @@
-"""Reads of enrollments: one subscription in full, and the reconciliation pages."""
+"""Reads of enrollments: one subscription in full, the subscriptions list (narrowed as the
+console asks), and the reconciliation pages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from derlink.common.errors import NotFound
+from derlink.cpm.catalog.tables import persons
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service.sync_requests import SyncRequestView, sync_requests_of
 from derlink.cpm.enrollment.tables import devices, subscription_devices, subscriptions
@@ -116,11 +118,129 @@ class ReconciliationItem:
     devices: list[str]
 
 
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    """What the subscriptions list is narrowed to; an empty field narrows nothing."""
+
+    status: m.SubscriptionStatus | None = None
+    program_code: str = ""
+    service_point_id: str = ""
+    account_id: str = ""
+    #: Part of the customer's name, any case.
+    customer_name: str = ""
+    #: Any id of the subscription: its own, its service point's, its account's, its
+    #: customer's (CIS person id) or its enrollment request's message id.
+    any_id: str = ""
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        s = subscriptions.c
+        where: list[sa.ColumnElement[bool]] = []
+        if self.status is not None:
+            where.append(s.status == self.status.value)
+        for column, value in (
+            (s.program_code, self.program_code),
+            (s.cis_service_point_id, self.service_point_id),
+            (s.cis_account_id, self.account_id),
+        ):
+            if value:
+                where.append(column == value)
+        if self.customer_name:
+            where.append(sa.func.lower(persons.c.name).contains(self.customer_name.lower()))
+        if self.any_id:
+            where.append(
+                sa.or_(
+                    *(
+                        column == self.any_id
+                        for column in (
+                            s.id,
+                            s.cis_service_point_id,
+                            s.cis_account_id,
+                            s.cis_person_id,
+                            s.message_id,
+                        )
+                    )
+                )
+            )
+        return where
+
+
+@dataclass(frozen=True)
+class SubscriptionItem:
+    subscription_id: str
+    status: m.SubscriptionStatus
+    program_code: str
+    cis_service_point_id: str
+    cis_account_id: str
+    customer_name: str
+    #: ``HEADEND!NIC`` of every device the subscription holds (ACTIVE links), sorted.
+    devices: list[str]
+
+
+def subscription_page(
+    *, db: Database, narrowed: SubscriptionFilter, after: str | None = None, limit: int = 50
+) -> m.Page[SubscriptionItem]:
+    """Subscriptions in id order, narrowed by status, program, service point, account,
+    customer name or any of their ids, with their customer's name and active devices."""
+    s = subscriptions.c
+    query = (
+        sa.select(
+            s.id,
+            s.status,
+            s.program_code,
+            s.cis_service_point_id,
+            s.cis_account_id,
+            persons.c.name,
+        )
+        .select_from(subscriptions.outerjoin(persons, persons.c.cis_person_id == s.cis_person_id))
+        .where(*narrowed.conditions())
+        .order_by(s.id)
+        .limit(limit + 1)
+    )
+    if after:
+        query = query.where(s.id > after)
+    with db.read() as conn:
+        rows = conn.execute(query).all()
+        page = rows[:limit]
+        held = _active_devices(conn, [r.id for r in page])
+    items = [
+        SubscriptionItem(
+            r.id,
+            m.SubscriptionStatus(r.status),
+            r.program_code,
+            r.cis_service_point_id,
+            r.cis_account_id,
+            r.name or "",
+            sorted(held[r.id]),
+        )
+        for r in page
+    ]
+    return m.Page(items, page[-1].id if len(rows) > limit else None)
+
+
+def _active_devices(conn: Connection, subscription_ids: list[str]) -> dict[str, list[str]]:
+    """``HEADEND!NIC`` of the devices each subscription holds (ACTIVE links)."""
+    sd, d = subscription_devices, devices
+    keys: dict[str, list[str]] = {i: [] for i in subscription_ids}
+    if not subscription_ids:
+        return keys
+    links = conn.execute(
+        sa.select(sd.c.subscription_id, d.c.head_end_system, d.c.nic_id)
+        .select_from(sd.join(d, d.c.id == sd.c.device_id))
+        .where(
+            sd.c.subscription_id.in_(subscription_ids),
+            sd.c.status == m.DeviceLinkStatus.ACTIVE.value,
+        )
+    )
+    for link in links:
+        keys[link.subscription_id].append(f"{link.head_end_system}!{link.nic_id}")
+    return keys
+
+
 def reconciliation_page(
     *, db: Database, after: str | None = None, limit: int = 500
 ) -> m.Page[ReconciliationItem]:
     """Subscriptions in id order with their active device keys, to compare cpm with derms."""
-    s, sd, d = subscriptions, subscription_devices, devices
+    s = subscriptions
     query = (
         sa.select(s.c.id, s.c.status, s.c.program_code, s.c.cis_service_point_id)
         .order_by(s.c.id)
@@ -131,18 +251,7 @@ def reconciliation_page(
     with db.read() as conn:
         rows = conn.execute(query).all()
         page = rows[:limit]
-        keys: dict[str, list[str]] = {r.id: [] for r in page}
-        if page:
-            links = conn.execute(
-                sa.select(sd.c.subscription_id, d.c.head_end_system, d.c.nic_id)
-                .select_from(sd.join(d, d.c.id == sd.c.device_id))
-                .where(
-                    sd.c.subscription_id.in_(list(keys)),
-                    sd.c.status == m.DeviceLinkStatus.ACTIVE.value,
-                )
-            )
-            for link in links:
-                keys[link.subscription_id].append(f"{link.head_end_system}!{link.nic_id}")
+        keys = _active_devices(conn, [r.id for r in page])
     items = [
         ReconciliationItem(
             r.id,
