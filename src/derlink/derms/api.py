@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from derlink.common.clock import Clock
 from derlink.derms import scopes
+from derlink.derms.inputs import api as inputs_api
 from derlink.derms.masterdata import api as masterdata_api
 from derlink.derms.registry import api as registry_api
 from derlink.platform.database import Database
@@ -46,4 +47,5 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
 
     router.include_router(registry_api.create_router(db=db, clock=clock))
     router.include_router(masterdata_api.create_router(db=db, clock=clock))
+    router.include_router(inputs_api.create_router(db=db, clock=clock))
     return router

@@ -12,10 +12,13 @@ WRITE = "derms:write"
 SYNC = "derms:sync"
 #: What the hub delivers of cpm's master data: program rules (PROG-RULE), aggregators (AGGREGATOR).
 MASTER_DATA = "derms:masterdata"
+#: What the hub delivers of the other parts' computations: device scores (DEV-SCORE) and
+#: load-reduction forecasts (LRF).
+INPUTS = "derms:inputs"
 
 GRANTS: Mapping[str, tuple[str, ...]] = {
-    "operator": (READ, WRITE, SYNC, MASTER_DATA),
+    "operator": (READ, WRITE, SYNC, MASTER_DATA, INPUTS),
     "viewer": (READ,),
     # The hub's connection to DERMS.
-    "hub": (SYNC, MASTER_DATA, READ),
+    "hub": (SYNC, MASTER_DATA, INPUTS, READ),
 }
