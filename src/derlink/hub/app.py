@@ -15,12 +15,14 @@ from derlink.hub.connections import Targets
 from derlink.hub.executor import Executor
 from derlink.hub.flows import Flow
 from derlink.hub.flows.aggregator import AggregatorFlow
+from derlink.hub.flows.dev_score import DeviceScoreFlow
 from derlink.hub.flows.dev_status import DeviceStatusCheck
 from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
 from derlink.hub.flows.files import FileOptions
+from derlink.hub.flows.lrf import LoadReductionForecastFlow
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.prog_rule import ProgramRulesFlow
@@ -90,7 +92,12 @@ def build_flows(
         options = FileOptions(max_bytes=max_file_bytes)
         flows += [
             flow(targets=targets, options=options, receipts=receipts, notifier=notifier)
-            for flow in (EnrollmentSyncToAnalytics, AnalyticsEnrollmentAcknowledgement)
+            for flow in (
+                EnrollmentSyncToAnalytics,
+                AnalyticsEnrollmentAcknowledgement,
+                DeviceScoreFlow,
+                LoadReductionForecastFlow,
+            )
         ]
     by_code = {f.spec.code: f for f in flows}
     return {spec.code: by_code[spec.code] for spec in CATALOG if spec.code in by_code}

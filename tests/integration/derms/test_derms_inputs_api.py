@@ -26,8 +26,8 @@ def score(nic: str, value: int, at: str, he: str = "ECOBEE-HE") -> dict[str, Any
 
 
 def forecast(sp: str, at: str, *p50: float) -> dict[str, Any]:
-    intervals = [{"p10Kw": v / 2, "p50Kw": v, "p90Kw": v * 2} for v in p50]
-    return {**FORECAST_EXAMPLE, "spId": sp, "forecastDateTime": at, "intervals": intervals}
+    band = {"p10Kw": [v / 2 for v in p50], "p50Kw": list(p50), "p90Kw": [v * 2 for v in p50]}
+    return {**FORECAST_EXAMPLE, "spId": sp, "forecastDateTime": at, **band}
 
 
 def post(
@@ -116,7 +116,7 @@ def test_the_latest_forecast_replaces_the_previous_one_whole(
     )
     assert stale == {"applied": 0, "stale": 1}
     held = client.get(f"{FORECASTS}/SP1", headers=viewer).json()
-    assert held["intervals"] == [{"p10Kw": 2.5, "p50Kw": 5.0, "p90Kw": 10.0}]
+    assert (held["p10Kw"], held["p50Kw"], held["p90Kw"]) == ([2.5], [5.0], [10.0])
     assert held["file"] == "LRF_B.csv"
     page = client.get(FORECASTS, headers=viewer).json()
     assert [f["spId"] for f in page["items"]] == ["SP1"] and page["next"] is None
@@ -132,6 +132,19 @@ def test_within_one_call_the_newest_row_of_a_key_wins(
         "stale": 1,
     }
     assert client.get(f"{SCORES}/ECOBEE-HE/N1", headers=viewer).json()["score"] == 20
+
+
+def test_a_forecast_whose_band_and_expectation_differ_in_length_is_refused(
+    client: TestClient, hub_headers: Headers
+) -> None:
+    body = {
+        "batchId": "B",
+        "file": "LRF_A.csv",
+        "forecasts": [{**forecast("SP1", "2026-07-16T06:00:00Z", 1, 2), "p90Kw": [1.0]}],
+    }
+    answer = client.post(FORECASTS, json=body, headers=hub_headers)
+    assert answer.status_code == 422
+    assert "one value per interval" in answer.text
 
 
 def test_only_the_inputs_scope_writes(client: TestClient, viewer: Headers) -> None:

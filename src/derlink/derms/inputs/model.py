@@ -31,15 +31,6 @@ class DeviceScore:
 
 
 @dataclass(frozen=True, slots=True)
-class Interval:
-    """One interval of a forecast: the expected kW reduction and its band."""
-
-    p10_kw: float
-    p50_kw: float
-    p90_kw: float
-
-
-@dataclass(frozen=True, slots=True)
 class Forecast:
     """A service point's forecast for a coming window, keyed by the service point;
     ``forecast_at`` orders them."""
@@ -50,7 +41,10 @@ class Forecast:
     window_end: datetime
     interval_s: int
     forecast_at: datetime
-    intervals: tuple[Interval, ...]
+    #: Per interval of the window, in order: the expected kW reduction (P50) and its band.
+    p10_kw: tuple[float, ...]
+    p50_kw: tuple[float, ...]
+    p90_kw: tuple[float, ...]
     file: str
 
     @property

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from derlink.derms.db import EXT
 from derlink.derms.inputs import model
@@ -20,6 +27,7 @@ BatchId = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 MAX_ROWS = 5000
 #: The most intervals one forecast carries (a day of 5-minute intervals).
 MAX_INTERVALS = 288
+Intervals = Annotated[list[float], Field(min_length=1, max_length=MAX_INTERVALS)]
 
 SCORE_EXAMPLE = {
     "headEndSystem": "ECOBEE-HE",
@@ -32,15 +40,16 @@ SCORE_EXAMPLE = {
     "lastEventDateTime": "2026-07-15T23:00:00Z",
     "scoreDateTime": "2026-07-16T06:00:00Z",
 }
-INTERVAL_EXAMPLE = {"p10Kw": 0.42, "p50Kw": 0.81, "p90Kw": 1.2}
 FORECAST_EXAMPLE = {
     "spId": "SP1",
     "programId": "BYOT",
     "windowStartTime": "2026-07-16T23:00:00Z",
-    "windowEndTime": "2026-07-17T00:00:00Z",
+    "windowEndTime": "2026-07-17T01:00:00Z",
     "intervalSeconds": 3600,
     "forecastDateTime": "2026-07-16T06:00:00Z",
-    "intervals": [INTERVAL_EXAMPLE],
+    "p10Kw": [0.42, 0.38],
+    "p50Kw": [0.81, 0.77],
+    "p90Kw": [1.2, 1.16],
 }
 FILE_EXAMPLE = "SDCSE_20260716T060000Z.csv"
 
@@ -100,14 +109,6 @@ class DeviceScoreBatch(Strict):
     scores: list[DeviceScore] = Field(min_length=1, max_length=MAX_ROWS)
 
 
-class Interval(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=example_of(INTERVAL_EXAMPLE))
-
-    p10Kw: float
-    p50Kw: float
-    p90Kw: float
-
-
 class Forecast(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra=example_of(FORECAST_EXAMPLE))
 
@@ -118,8 +119,17 @@ class Forecast(Strict):
     intervalSeconds: int = Field(ge=60, le=86_400)
     #: When the forecast was made: a newer one replaces an older one whole.
     forecastDateTime: AwareDatetime
-    #: In window order.
-    intervals: list[Interval] = Field(min_length=1, max_length=MAX_INTERVALS)
+    #: Per interval of the window, in order: the 10th percentile of the kW reduction, the
+    #: expected one (median) and the 90th percentile; the three of one length.
+    p10Kw: Intervals
+    p50Kw: Intervals
+    p90Kw: Intervals
+
+    @model_validator(mode="after")
+    def _one_length(self) -> Forecast:
+        if not len(self.p10Kw) == len(self.p50Kw) == len(self.p90Kw):
+            raise ValueError("p10Kw, p50Kw and p90Kw must have one value per interval each")
+        return self
 
     def to_domain(self, file: str) -> model.Forecast:
         return model.Forecast(
@@ -129,7 +139,9 @@ class Forecast(Strict):
             window_end=self.windowEndTime,
             interval_s=self.intervalSeconds,
             forecast_at=self.forecastDateTime,
-            intervals=tuple(model.Interval(i.p10Kw, i.p50Kw, i.p90Kw) for i in self.intervals),
+            p10_kw=tuple(self.p10Kw),
+            p50_kw=tuple(self.p50Kw),
+            p90_kw=tuple(self.p90Kw),
             file=file,
         )
 
@@ -142,9 +154,9 @@ class Forecast(Strict):
             windowEndTime=f.window_end,
             intervalSeconds=f.interval_s,
             forecastDateTime=f.forecast_at,
-            intervals=[
-                Interval(p10Kw=i.p10_kw, p50Kw=i.p50_kw, p90Kw=i.p90_kw) for i in f.intervals
-            ],
+            p10Kw=list(f.p10_kw),
+            p50Kw=list(f.p50_kw),
+            p90Kw=list(f.p90_kw),
         )
 
 

@@ -118,7 +118,7 @@ def _forecast_row(f: model.Forecast, received: str) -> dict[str, Any]:
         "window_end": _at(f.window_end),
         "interval_s": f.interval_s,
         "forecast_at": _at(f.forecast_at),
-        "intervals": orjson.dumps([[i.p10_kw, i.p50_kw, i.p90_kw] for i in f.intervals]).decode(),
+        "intervals": orjson.dumps({"p10": f.p10_kw, "p50": f.p50_kw, "p90": f.p90_kw}).decode(),
         "file": f.file,
         "received_at": received,
     }
@@ -200,6 +200,7 @@ def _score(row: Row[Any]) -> model.DeviceScore:
 
 
 def _forecast(row: Row[Any]) -> model.Forecast:
+    intervals = orjson.loads(row.intervals)
     return model.Forecast(
         sp_id=row.sp_id,
         program_id=row.program_id,
@@ -207,6 +208,8 @@ def _forecast(row: Row[Any]) -> model.Forecast:
         window_end=datetime.fromisoformat(row.window_end),
         interval_s=row.interval_s,
         forecast_at=datetime.fromisoformat(row.forecast_at),
-        intervals=tuple(model.Interval(*i) for i in orjson.loads(row.intervals)),
+        p10_kw=tuple(intervals["p10"]),
+        p50_kw=tuple(intervals["p50"]),
+        p90_kw=tuple(intervals["p90"]),
         file=row.file,
     )

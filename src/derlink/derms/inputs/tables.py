@@ -29,7 +29,7 @@ device_scores = sa.Table(
 )
 
 #: One row per service point: the newest forecast received, its intervals as JSON
-#: ``[[p10, p50, p90], ...]`` in window order.
+#: ``{"p10": [...], "p50": [...], "p90": [...]}`` in window order.
 forecasts = sa.Table(
     "forecasts",
     metadata,
