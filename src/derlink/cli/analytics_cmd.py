@@ -1,4 +1,4 @@
-"""``derlink analytics``: baselines, kWh avoided, forecasts and device scores over files, and
+"""``derlink analytics``: baselines, kWh avoided and forecasts over files, and
 the enrollment intake of a running derlink.
 
 Mounted by the main CLI as ``app.add_typer(analytics_cmd.app, name="analytics")``. Every file
@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,7 +46,7 @@ from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
 from derlink.common.clock import parse_iso
 
 app = typer.Typer(
-    help="Analytics: baselines, kWh avoided, kW drop, forecasts, device scores.",
+    help="Analytics: baselines, kWh avoided, kW drop, forecasts.",
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
@@ -56,7 +55,7 @@ err_console = Console(soft_wrap=True, stderr=True)
 
 @app.callback()
 def _setup() -> None:
-    """Analytics: baselines, kWh avoided, kW drop, forecasts, device scores."""
+    """Analytics: baselines, kWh avoided, kW drop, forecasts."""
     from derlink.analytics.runs.memory import keep_freed_memory
 
     keep_freed_memory()  # batch runs reuse their memory instead of faulting it in again
@@ -523,52 +522,6 @@ def forecast(
         _fail(
             f"nothing forecast: none of the {summary.service_points} service point(s) of "
             f"{summary.program_id} has an expected load (see the warnings)"
-        )
-
-
-@app.command()
-def scores(
-    history: Annotated[
-        Path,
-        typer.Option(
-            exists=True,
-            dir_okay=False,
-            help="Participation history: DeviceId, HeadEndSystem, NicId, EventId, …",
-        ),
-    ],
-    out_dir: Annotated[Path, typer.Option(help="Folder for the SDCSE score file.")],
-    as_of: Annotated[
-        str | None, typer.Option(help="Scoring instant, ISO with offset (default: now).")
-    ] = None,
-    timestamps_zone: TimestampsZoneOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Device scores (0–100) from participation history, as an SDCSE file."""
-    from derlink.analytics.runs.scores import compute_scores, summarize_scores, write_score_files
-
-    with _reported((ValueError,)):
-        moment = parse_iso(as_of) if as_of else datetime.now(UTC)
-        result = compute_scores(history, moment, timestamps_zone)
-    written = write_score_files(result, out_dir, moment)
-    summary = summarize_scores(result)
-    if as_json:
-        print_json(
-            {"file": str(written.path), "warnings_file": str(written.warnings), **asdict(summary)}
-        )
-    else:
-        console.print(
-            f"device scores: {written.path}\nwarnings:      {written.warnings}", highlight=False
-        )
-        console.print(
-            f"scored {summary.devices} device(s) from {summary.used} of {summary.rows} history "
-            f"row(s); {summary.rows - summary.used} left out",
-            highlight=False,
-        )
-        _print_warnings(summary.warnings)
-    if not summary.devices:
-        _fail(
-            f"nothing scored: none of the {summary.rows} history row(s) could be scored "
-            "(see the warnings)"
         )
 
 

@@ -1,5 +1,5 @@
-"""cpm as a part: its API application, its database, its outbox publisher and the schedule of
-its enrollment extract.
+"""cpm as a part: its API application, its database, its outbox publisher and the schedules of
+its enrollment extract and its device-score run.
 
 The composition root mounts ``part.app`` at ``/cpm`` and calls ``start``/``stop``.
 """
@@ -16,6 +16,8 @@ from derlink.cpm.db import outbox
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
 from derlink.cpm.migrations import SCHEMA
+from derlink.cpm.scores import service as scores
+from derlink.cpm.scores.model import RunState
 from derlink.cpm.settings import CpmSettings
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
@@ -76,14 +78,18 @@ class CpmPart:
         self.hub = hub
         #: cpm's content server, where enrollment extracts are written.
         self.store = store
+        #: The participation-history files taken from the content server, at each score run.
+        self.history = scores.history_intake(db, clock, store, settings.max_file_bytes)
         self.app = create_app(
             title="derlink cpm", credentials=credentials, max_body_bytes=settings.max_body_bytes
         )
         self.app.include_router(
-            api.create_router(db=db, clock=clock, store=store), prefix="/api/v1"
+            api.create_router(db=db, clock=clock, store=store, history=self.history),
+            prefix="/api/v1",
         )
         self.publisher: Publisher | None = None
         self.extract_schedule: Every | None = None
+        self.score_schedule: Every | None = None
         self._recovered = False
 
     async def start(self) -> None:
@@ -91,13 +97,19 @@ class CpmPart:
         publish the outbox to the hub (when there is one)."""
         if not self._recovered:
             await extracts.recover_extracts(db=self.db, clock=self.clock, store=self.store)
+            await scores.recover_runs(db=self.db, clock=self.clock)
             self._recovered = True
-        interval = self.settings.part(CpmSettings).extract_interval_s
-        if interval > 0 and self.extract_schedule is None:
+        own = self.settings.part(CpmSettings)
+        if own.extract_interval_s > 0 and self.extract_schedule is None:
             self.extract_schedule = Every(
-                "scheduled enrollment extract", interval, self._scheduled_extract
+                "scheduled enrollment extract", own.extract_interval_s, self._scheduled_extract
             )
             self.extract_schedule.start()
+        if own.score_interval_s > 0 and self.score_schedule is None:
+            self.score_schedule = Every(
+                "scheduled score run", own.score_interval_s, self._scheduled_scores
+            )
+            self.score_schedule.start()
         if self.hub is None or self.publisher is not None:
             return
         self.publisher = Publisher(
@@ -130,12 +142,33 @@ class CpmPart:
             log.info("enrollment extract %s: %d row(s) in %s", view.extract_id, view.rows,
                      view.file_name)  # fmt: skip
 
+    async def _scheduled_scores(self) -> None:
+        """The scheduled score run (platform/periodic.py logs what it raises)."""
+        try:
+            view = await scores.run_scores(
+                db=self.db,
+                clock=self.clock,
+                store=self.store,
+                intake=self.history,
+                actor=SCHEDULE_ACTOR,
+            )
+        except Conflict as exc:
+            log.info("scheduled score run skipped: %s", exc.message)
+            return
+        if view.state is RunState.FAILED:
+            log.error("score run %s failed: %s", view.run_id, view.error)
+        else:
+            log.info("score run %s: %d device(s) scored, %d without history, file %s",
+                     view.run_id, view.rows, view.unscored, view.file_name)  # fmt: skip
+
     async def stop(self) -> None:
-        """Stop the extract schedule (a running extract is undone), let the publisher finish
-        its batch, then close the content server and the database."""
-        if self.extract_schedule is not None:
-            await self.extract_schedule.stop()
-            self.extract_schedule = None
+        """Stop the schedules (a running extract is undone), let the publisher finish its
+        batch, then close the content server and the database."""
+        self.history.stop()
+        for schedule in (self.extract_schedule, self.score_schedule):
+            if schedule is not None:
+                await schedule.stop()
+        self.extract_schedule = self.score_schedule = None
         if self.publisher is not None:
             await self.publisher.stop()
             self.publisher = None

@@ -462,6 +462,8 @@ def old_cpm(fresh_url: str) -> Iterator[sa.Engine]:
         conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN analytics_version"))
         conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN drms_instance_id"))
         conn.execute(sa.text("DROP TABLE enrollment_extracts"))
+        for table in ("participation_history", "score_runs", "file_claims"):  # revision 0005's
+            conn.execute(sa.text(f"DROP TABLE {table}"))
         conn.execute(sa.text(
             "INSERT INTO programs (id, code, name, program_type, status, eligible_specifications,"
             " settlement_method, created_at) VALUES ('PG-1', 'BYOT', '', '', 'Active', '[]',"
@@ -483,7 +485,11 @@ def test_revisions_0002_and_0003_bring_a_database_of_version_1_up_to_date(
     old_cpm: sa.Engine,
 ) -> None:
     done = upgrade(old_cpm, SCHEMA)
-    assert (done.before, done.after, done.ran) == ("0001", "0004", ("0002", "0003", "0004"))
+    assert (done.before, done.after, done.ran) == (
+        "0001",
+        "0005",
+        ("0002", "0003", "0004", "0005"),
+    )
     inspector = sa.inspect(old_cpm)
     assert "enrollment_extracts" in inspector.get_table_names()
     assert "analytics_version" in {c["name"] for c in inspector.get_columns("subscriptions")}

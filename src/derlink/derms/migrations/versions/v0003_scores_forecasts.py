@@ -19,4 +19,4 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     for table in (device_scores, forecasts):
-        table.create(conn)
+        table.create(conn, checkfirst=True)

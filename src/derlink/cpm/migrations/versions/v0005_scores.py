@@ -1,0 +1,22 @@
+"""cpm: device scores, their participation history, score runs, and the history files' claims.
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from derlink.cpm.scores.tables import file_claims, participation_history, score_runs
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    conn = op.get_bind()
+    for table in (participation_history, score_runs, file_claims):
+        table.create(conn, checkfirst=True)
