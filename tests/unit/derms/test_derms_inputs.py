@@ -1,22 +1,23 @@
-"""The rule DERMS's inputs follow: the latest per key, nothing older or equal."""
+"""Of the rows of one call to DERMS's inputs, the newest per key is the one held against what
+DERMS holds."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from derlink.derms.inputs.model import latest
+from derlink.derms.inputs.model import newest
 
 T1, T2, T3 = (datetime(2026, 7, d, tzinfo=UTC) for d in (1, 2, 3))
 
 
-def test_a_row_newer_than_the_one_held_is_kept() -> None:
-    assert latest([("a", T2, "new")], {"a": T1}) == ["new"]
-
-
-def test_a_row_as_old_as_or_older_than_the_one_held_changes_nothing() -> None:
-    assert latest([("a", T1, "same"), ("b", T1, "older")], {"a": T1, "b": T2}) == []
-
-
 def test_of_several_rows_of_one_key_the_newest_is_kept_whatever_their_order() -> None:
-    assert latest([("a", T3, "3"), ("a", T2, "2")], {}) == ["3"]
-    assert latest([("a", T2, "2"), ("a", T3, "3")], {}) == ["3"]
+    assert newest([("a", T3, "3"), ("a", T2, "2")]) == ["3"]
+    assert newest([("a", T2, "2"), ("a", T3, "3")]) == ["3"]
+
+
+def test_of_rows_of_one_key_and_time_the_first_is_kept() -> None:
+    assert newest([("a", T1, "first"), ("a", T1, "again")]) == ["first"]
+
+
+def test_rows_of_other_keys_are_all_kept() -> None:
+    assert newest([("a", T1, "a"), ("b", T1, "b")]) == ["a", "b"]

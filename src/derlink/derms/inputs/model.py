@@ -1,9 +1,10 @@
-"""Device scores and forecasts as DERMS keeps them, and the one rule both follow: the latest
-one per key is kept, and one not newer than what is held changes nothing."""
+"""Device scores and forecasts as DERMS keeps them, and the rule both follow: the latest one per
+key is kept, and one not newer than what is held changes nothing (the write compares the times,
+service.py; the rows of one call are first reduced to the newest per key here)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -42,9 +43,9 @@ class Forecast:
     interval_s: int
     forecast_at: datetime
     #: Per interval of the window, in order: the expected kW reduction (P50) and its band.
-    p10_kw: tuple[float, ...]
-    p50_kw: tuple[float, ...]
-    p90_kw: tuple[float, ...]
+    p10_kw: Sequence[float]
+    p50_kw: Sequence[float]
+    p90_kw: Sequence[float]
     file: str
 
     @property
@@ -64,13 +65,12 @@ Key = TypeVar("Key")
 Item = TypeVar("Item")
 
 
-def latest(items: Iterable[tuple[Key, datetime, Item]], held: Mapping[Key, datetime]) -> list[Item]:
-    """The items to keep from ``(key, time, item)``: per key, the newest of the call's, and
-    only when newer than the one held; an equal or older one (a stale or repeated row) is left
-    out."""
-    newest: dict[Key, tuple[datetime, Item]] = {}
+def newest(items: Iterable[tuple[Key, datetime, Item]]) -> list[Item]:
+    """Of ``(key, time, item)``, the newest item of each key (the first of equal times): of
+    the rows of one call, the one to hold against what DERMS holds."""
+    found: dict[Key, tuple[datetime, Item]] = {}
     for key, at, item in items:
-        seen = newest.get(key)
-        if (seen is None or at > seen[0]) and (key not in held or at > held[key]):
-            newest[key] = (at, item)
-    return [item for _, item in newest.values()]
+        seen = found.get(key)
+        if seen is None or at > seen[0]:
+            found[key] = (at, item)
+    return [item for _, item in found.values()]

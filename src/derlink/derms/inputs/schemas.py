@@ -139,9 +139,9 @@ class Forecast(Strict):
             window_end=self.windowEndTime,
             interval_s=self.intervalSeconds,
             forecast_at=self.forecastDateTime,
-            p10_kw=tuple(self.p10Kw),
-            p50_kw=tuple(self.p50Kw),
-            p90_kw=tuple(self.p90Kw),
+            p10_kw=self.p10Kw,
+            p50_kw=self.p50Kw,
+            p90_kw=self.p90Kw,
             file=file,
         )
 

@@ -1,22 +1,23 @@
 """DERMS's inputs' use cases (docs/contracts/derms-inputs.md): the hub's collections of device
 scores and forecasts kept, the latest per key, and read back.
 
-A collection is one transaction: what DERMS holds of its keys is read, the rows newer than that
-are written (one upsert statement), and the call answers how many were applied and how many
-were stale (not newer than what was held, or repeated). A resumed or repeated delivery is
-stale throughout: it changes nothing.
+A collection is one transaction: of several rows of one key the newest is taken, and each is
+written by one upsert that replaces the held row only when the new one is newer; the call
+answers how many rows were applied and how many were stale (not newer than what was held, or
+than another row of the call). A resumed or repeated delivery is stale throughout: it changes
+nothing.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Row
 
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
@@ -42,86 +43,84 @@ def apply_scores(
     *, db: Database, clock: Clock, scores: Sequence[model.DeviceScore]
 ) -> model.Applied:
     """Keep each score newer than the one held of its device."""
-    c = device_scores.c
-    with db.begin() as conn:
-        one_writer(conn, _SCORES_LOCK)
-        held = {
-            (row.head_end_system, row.nic_id): datetime.fromisoformat(row.scored_at)
-            for row in conn.execute(
-                sa.select(c.head_end_system, c.nic_id, c.scored_at).where(
-                    sa.tuple_(c.head_end_system, c.nic_id).in_([s.key for s in scores])
-                )
-            )
-        }
-        kept = model.latest(((s.key, s.scored_at, s) for s in scores), held)
-        received = clock.now().isoformat()
-        _upsert(conn, device_scores, [_score_row(s, received) for s in kept])
-    return model.Applied(applied=len(kept), stale=len(scores) - len(kept))
+    kept = model.newest((s.key, s.scored_at, s) for s in scores)
+    received = clock.now().isoformat()
+    rows = [_score_row(s, received) for s in kept]
+    applied = _upsert(db, device_scores, "scored_at", rows, _SCORES_LOCK)
+    return model.Applied(applied=applied, stale=len(scores) - applied)
 
 
 def apply_forecasts(
     *, db: Database, clock: Clock, items: Sequence[model.Forecast]
 ) -> model.Applied:
     """Keep each forecast newer than the one held of its service point, replacing it whole."""
-    c = forecasts.c
-    with db.begin() as conn:
-        one_writer(conn, _FORECASTS_LOCK)
-        held = {
-            row.sp_id: datetime.fromisoformat(row.forecast_at)
-            for row in conn.execute(
-                sa.select(c.sp_id, c.forecast_at).where(c.sp_id.in_([f.sp_id for f in items]))
-            )
-        }
-        kept = model.latest(((f.key, f.forecast_at, f) for f in items), held)
-        received = clock.now().isoformat()
-        _upsert(conn, forecasts, [_forecast_row(f, received) for f in kept])
-    return model.Applied(applied=len(kept), stale=len(items) - len(kept))
+    kept = model.newest((f.key, f.forecast_at, f) for f in items)
+    received = clock.now().isoformat()
+    rows = [_forecast_row(f, received) for f in kept]
+    applied = _upsert(db, forecasts, "forecast_at", rows, _FORECASTS_LOCK)
+    return model.Applied(applied=applied, stale=len(items) - applied)
 
 
-def _upsert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows, each replacing the row of its key (one statement, many rows)."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table)
-    keys = [col.name for col in table.primary_key.columns]
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=keys,
-            set_={name: insert.excluded[name] for name in rows[0] if name not in keys},
-        ),
-        rows,
+@functools.cache
+def _upsert_sql(table: sa.Table, newer: str, paramstyle: str) -> str:
+    """Insert a row, or replace the held row of its key when the new one is newer by
+    ``newer`` (ISO text in UTC: text order is time order); in the driver's own SQL, the rows as
+    plain tuples (SQLAlchemy's per-row parameter handling cost more than the write)."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    columns = [c.name for c in table.columns]
+    keys = [c.name for c in table.primary_key.columns]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates} "
+        f"WHERE excluded.{newer} > {table.name}.{newer}"
     )
 
 
-def _score_row(s: model.DeviceScore, received: str) -> dict[str, Any]:
-    return {
-        "head_end_system": s.head_end_system,
-        "nic_id": s.nic_id,
-        "device_id": s.device_id,
-        "score": s.score,
-        "events": s.events,
-        "reliability": s.reliability,
-        "performance": s.performance,
-        "last_event_at": _at(s.last_event_at) if s.last_event_at else None,
-        "scored_at": _at(s.scored_at),
-        "file": s.file,
-        "received_at": received,
-    }
+def _upsert(
+    db: Database, table: sa.Table, newer: str, rows: list[tuple[Any, ...]], lock: int
+) -> int:
+    """Write the rows newer than the ones held (one transaction); how many were written."""
+    if not rows:
+        return 0
+    with db.begin() as conn:
+        one_writer(conn, lock)
+        sql = _upsert_sql(table, newer, conn.dialect.paramstyle)
+        written = conn.exec_driver_sql(sql, rows).rowcount
+    return int(written)
 
 
-def _forecast_row(f: model.Forecast, received: str) -> dict[str, Any]:
-    return {
-        "sp_id": f.sp_id,
-        "program_id": f.program_id,
-        "window_start": _at(f.window_start),
-        "window_end": _at(f.window_end),
-        "interval_s": f.interval_s,
-        "forecast_at": _at(f.forecast_at),
-        "intervals": orjson.dumps({"p10": f.p10_kw, "p50": f.p50_kw, "p90": f.p90_kw}).decode(),
-        "file": f.file,
-        "received_at": received,
-    }
+def _score_row(s: model.DeviceScore, received: str) -> tuple[Any, ...]:
+    """The row in the table's column order."""
+    return (
+        s.head_end_system,
+        s.nic_id,
+        s.device_id,
+        s.score,
+        s.events,
+        s.reliability,
+        s.performance,
+        _at(s.last_event_at) if s.last_event_at else None,
+        _at(s.scored_at),
+        s.file,
+        received,
+    )
+
+
+def _forecast_row(f: model.Forecast, received: str) -> tuple[Any, ...]:
+    """The row in the table's column order."""
+    return (
+        f.sp_id,
+        f.program_id,
+        _at(f.window_start),
+        _at(f.window_end),
+        f.interval_s,
+        _at(f.forecast_at),
+        orjson.dumps({"p10": f.p10_kw, "p50": f.p50_kw, "p90": f.p90_kw}).decode(),
+        f.file,
+        received,
+    )
 
 
 # --- Reads -----------------------------------------------------------------------------------
@@ -208,8 +207,8 @@ def _forecast(row: Row[Any]) -> model.Forecast:
         window_end=datetime.fromisoformat(row.window_end),
         interval_s=row.interval_s,
         forecast_at=datetime.fromisoformat(row.forecast_at),
-        p10_kw=tuple(intervals["p10"]),
-        p50_kw=tuple(intervals["p50"]),
-        p90_kw=tuple(intervals["p90"]),
+        p10_kw=intervals["p10"],
+        p50_kw=intervals["p50"],
+        p90_kw=intervals["p90"],
         file=row.file,
     )

@@ -10,6 +10,7 @@ held): a resumed or re-delivered window is stale throughout, never a second effe
 
 from __future__ import annotations
 
+import asyncio
 import math
 from abc import abstractmethod
 from datetime import datetime
@@ -20,6 +21,8 @@ from derlink.hub.model import RecordError
 
 #: Rows per call to DERMS (its services take at most 5,000).
 ROWS_PER_CALL = 5000
+#: Calls to DERMS under way at once, per window.
+CALLS_AT_ONCE = 2
 #: The longest key DERMS keeps (head-end system, NIC id, device, service point, program).
 MAX_KEY = 80
 
@@ -94,18 +97,27 @@ class DermsInputFlow(RecordFileFlow):
                 errors.append(RecordError(f"row {row}", self.row_code, str(problem)))
             else:
                 numbers.append(row)
-        applied = stale = 0
-        for start in range(0, len(records), ROWS_PER_CALL):
-            answer = await self.targets.derms.post(
-                self.derms_path,
-                {
-                    "batchId": f"{self.spec.code}-row-{numbers[start]}",
-                    "file": name,
-                    self.derms_field: records[start : start + ROWS_PER_CALL],
-                },
-            )
-            applied += answer["applied"]
-            stale += answer["stale"]
+        gate = asyncio.Semaphore(CALLS_AT_ONCE)
+
+        async def call(start: int) -> dict[str, int]:
+            async with gate:
+                answer: dict[str, int] = await self.targets.derms.post(
+                    self.derms_path,
+                    {
+                        "batchId": f"{self.spec.code}-row-{numbers[start]}",
+                        "file": name,
+                        self.derms_field: records[start : start + ROWS_PER_CALL],
+                    },
+                )
+                return answer
+
+        # DERMS keeps the newest row of a key whatever order the calls come in, so a window's
+        # calls go together: DERMS writes one while it reads the next.
+        answers = await asyncio.gather(
+            *(call(start) for start in range(0, len(records), ROWS_PER_CALL))
+        )
+        applied = sum(a["applied"] for a in answers)
+        stale = sum(a["stale"] for a in answers)
         return RowsResult(
             succeeded=len(records),
             duplicates=stale,

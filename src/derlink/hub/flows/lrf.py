@@ -8,8 +8,9 @@ point. The layout is in docs/contracts/analytics-files.md.
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
+
+import orjson
 
 from derlink.contracts.input_files import FORECAST_HEADER, INTERVAL_SEPARATOR
 from derlink.hub.catalog import FLOWS, FlowSpec
@@ -27,13 +28,19 @@ MAX_INTERVALS = 288
 
 
 def intervals(value: str, column: str) -> list[float]:
-    """The values of the window's intervals, in order."""
+    """The values of the window's intervals, in order. Read as one JSON array by orjson (a
+    million rows hold 72 million values: one parse per column, not one per value), which takes
+    plain decimal numbers only: no NaN, no infinity, no hexadecimal, none out of range."""
     try:
-        values = [float(v) for v in value.split(INTERVAL_SEPARATOR)]
+        if "," in value:
+            raise ValueError
+        values: list[float] = orjson.loads(f"[{value.replace(INTERVAL_SEPARATOR, ',')}]")
     except ValueError:
-        raise RowProblem(f"{column} holds a value that is not a number") from None
-    if not all(math.isfinite(v) for v in values):
-        raise RowProblem(f"{column} holds a value that is not a finite number")
+        raise RowProblem(
+            f"{column} holds a value that is not a finite number: {value[:40]!r}"
+        ) from None
+    if not values:
+        raise RowProblem(f"{column} is blank")
     if len(values) > MAX_INTERVALS:
         raise RowProblem(f"{column} has more than {MAX_INTERVALS} intervals")
     return values
@@ -45,6 +52,9 @@ class LoadReductionForecastFlow(DermsInputFlow):
     derms_path: ClassVar[str] = "/api/v1/forecasts"
     derms_field: ClassVar[str] = "forecasts"
     row_code: ClassVar[str] = "HUB-FORECAST-ROW"
+    #: A forecast row is some 650 bytes (24 intervals): windows of about 13,000 rows, so that
+    #: each window makes several calls to DERMS, which go together.
+    window = 8 * 1024 * 1024
 
     def record(self, fields: list[str]) -> Record:
         at, program, sp, start, end, size, _past, _ratio, _mean, p10, p50, p90 = fields
