@@ -1,5 +1,5 @@
-"""``derlink analytics``: baselines, kWh avoided and forecasts over files, and
-the enrollment intake of a running derlink.
+"""``derlink analytics``: baselines, kWh avoided and forecasts over files, and the enrollment
+intake and the scheduled forecast of a running derlink.
 
 Mounted by the main CLI as ``app.add_typer(analytics_cmd.app, name="analytics")``. Every file
 command reads the documented input files (docs/contracts/analytics-files.md), streams
@@ -541,6 +541,39 @@ def synthetic(
     )
     for name, path in written.items():
         console.print(f"{name:>16}: {path}")
+
+
+@app.command("forecast-now")
+def forecast_now(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="analytics' address (default: $DERLINK_ANALYTICS_URL, else /analytics of the "
+            "running derlink)."
+        ),
+    ] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the scheduled forecast now (LRF): every service point of an Active subscription, for
+    the coming day, from the newest MEASUREMENTS_ file in analytics' object storage."""
+    api = api_for(home)
+    base = (url or api.part_url("analytics")).rstrip("/")
+    run = api.call("POST", f"{base}/api/v1/forecast-runs")
+    if as_json:
+        print_json(run)
+        return
+    console.print(
+        f"forecast {run['forecast']} of {run['servicePoints']} service point(s) of "
+        f"{run['programs']} program(s) for {run['windowStart']} to {run['windowEnd']}",
+        highlight=False,
+    )
+    if run["fileName"] is None:
+        _fail(f"nothing forecast: {run['note']}")
+    console.print(
+        f"file: {run['fileName']} on analytics' content server (from {run['measurements']})",
+        highlight=False,
+    )
 
 
 @app.command()
