@@ -50,6 +50,13 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
+AnalyticsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        help="analytics' address (default: $DERLINK_ANALYTICS_URL, else /analytics of the "
+        "running derlink)."
+    ),
+]
 err_console = Console(soft_wrap=True, stderr=True)
 
 
@@ -545,13 +552,7 @@ def synthetic(
 
 @app.command("forecast-now")
 def forecast_now(
-    url: Annotated[
-        str | None,
-        typer.Option(
-            help="analytics' address (default: $DERLINK_ANALYTICS_URL, else /analytics of the "
-            "running derlink)."
-        ),
-    ] = None,
+    url: AnalyticsUrlOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -578,13 +579,7 @@ def forecast_now(
 
 @app.command()
 def intake(
-    url: Annotated[
-        str | None,
-        typer.Option(
-            help="analytics' address (default: $DERLINK_ANALYTICS_URL, else /analytics of the "
-            "running derlink)."
-        ),
-    ] = None,
+    url: AnalyticsUrlOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:

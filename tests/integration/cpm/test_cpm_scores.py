@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ import sqlalchemy as sa
 from cpm_harness import Cpm
 from extract_support import add_customers, enroll, file_text
 from tests.support.schemas import at_revision
+from tests.support.servers import serve
+from typer.testing import CliRunner
 
+from derlink.cli.main import app as cli
 from derlink.contracts.input_files import SCORE_HEADER
 from derlink.cpm.migrations import SCHEMA
 from derlink.cpm.scores.service import recover_runs
@@ -161,3 +165,27 @@ def test_a_database_at_revision_0004_gains_the_scores_tables(fresh_url: str) -> 
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_the_cli_runs_the_scores_now_and_says_when_nothing_was_scored(
+    world: Cpm, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "credentials.json").write_text(world.credentials.to_json())
+    (home / "credentials.json").chmod(0o600)
+    env = {"DERLINK_HOME": str(home), "COLUMNS": "200"}
+    runner = CliRunner()
+    with serve(world.part.app) as url:
+        nothing = runner.invoke(cli, ["cpm", "scores", "--url", url], env=env)
+        world.clock.advance(hours=1)
+        history(world, "PARTICIPATION_1.csv", ",ECOBEE-HE,NIC-3,E1,2026-04-01T23:00:00Z,D1SP,")
+        scored = runner.invoke(cli, ["cpm", "scores", "--url", url], env=env)
+        world.clock.advance(hours=1)
+        as_json = runner.invoke(cli, ["cpm", "scores", "--url", url, "--json"], env=env)
+    assert nothing.exit_code == 1
+    assert "nothing scored" in str(nothing.exception)
+    assert scored.exit_code == 0, scored.output
+    assert "1 device(s) scored, 2 of an Active subscription without" in scored.output
+    assert "SDCSE_20260501T130000Z.csv" in scored.output
+    assert json.loads(as_json.output)["fileName"] == "SDCSE_20260501T140000Z.csv"
