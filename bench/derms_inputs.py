@@ -12,6 +12,7 @@ holds in its own database.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -62,6 +63,9 @@ def run_flow(
                     raise SystemExit(f"{flow} {instance} did not end in 1800s")
                 time.sleep(0.2)
             flow_s = time.perf_counter() - t0
+        # CPU seconds the platform spent: with the machine shared, the wall time is an upper
+        # bound, and this says how much of it was the platform's own work.
+        cpu_s = _cpu_seconds(server)
     finally:
         peak_kb = server.sample_memory()
         server.stop()
@@ -78,7 +82,8 @@ def run_flow(
     }
     print(
         f"{flow}: {rows:,} rows in {flow_s:.1f}s ({rows / flow_s:,.0f}/s), "
-        f"{outcome.get('batches')} windows, platform peak {peak_kb / 1024:.0f} MB"
+        f"{outcome.get('batches')} windows, platform peak {peak_kb / 1024:.0f} MB, "
+        f"platform CPU {cpu_s:.0f} s"
     )
     return {
         "rows": rows,
@@ -87,11 +92,19 @@ def run_flow(
         "rows_per_s": round(rows / flow_s, 1),
         "windows": outcome.get("batches"),
         "platform_peak_rss_mb": round(peak_kb / 1024, 1),
+        "platform_cpu_s": cpu_s,
         "status": detail["status"],
         "fault": detail.get("fault_message"),
         "checks": checks,
         "ok": all(checks.values()),
     }
+
+
+def _cpu_seconds(server: ServerProcess) -> float:
+    """User and system CPU seconds of the ``derlink up`` process so far (Linux)."""
+    assert server.proc is not None
+    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
 def report(result: dict[str, Any]) -> None:
