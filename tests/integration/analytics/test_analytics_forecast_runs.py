@@ -156,3 +156,30 @@ def test_the_cli_runs_the_forecast_now_and_says_when_nothing_was_forecast(
     assert done.exit_code == 0, done.output
     assert "forecast 1 of 2 service point(s) of 1 program(s)" in done.output
     assert "LRF_20261201T060000Z.csv" in done.output
+
+
+def test_the_schedule_forecasts_until_analytics_stops(tmp_path: Path, database_url: str) -> None:
+    part = build(tmp_path, database_url, forecast_interval_s=0.05)
+    with TestClient(part.app) as http:
+        http.headers.update(
+            CredentialStore.load(tmp_path / "credentials.json").client("operator").header()
+        )
+        hold_subscriptions(part, http)
+    measurements(part, "MEASUREMENTS_1.csv", {"SP1": 1.0, "SP2": 2.0})
+    written = folder(part.content.location) / "LRF_20261201T060000Z.csv"
+
+    async def run() -> None:
+        await part.start()
+        try:
+            for _ in range(600):
+                if written.exists():
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError("the schedule wrote no forecast")
+        finally:
+            await part.stop()
+
+    asyncio.run(run())
+    assert part._forecasts is None
+    rows = list(csv.DictReader(io.StringIO(written.read_text())))
+    assert [r["SPId"] for r in rows] == ["SP1", "SP2"]

@@ -20,9 +20,12 @@ from typer.testing import CliRunner
 
 from derlink.cli.main import app as cli
 from derlink.contracts.input_files import SCORE_HEADER
+from derlink.cpm.app import SCHEDULE_ACTOR, create_part
 from derlink.cpm.migrations import SCHEMA
-from derlink.cpm.scores.service import recover_runs
+from derlink.cpm.scores.model import RunState
+from derlink.cpm.scores.service import RunView, list_runs, recover_runs
 from derlink.cpm.scores.tables import file_claims, participation_history, score_runs
+from derlink.cpm.settings import CpmSettings
 from derlink.platform.database import make_engine
 from derlink.platform.migrations import upgrade
 
@@ -189,3 +192,29 @@ def test_the_cli_runs_the_scores_now_and_says_when_nothing_was_scored(
     assert "1 device(s) scored, 2 of an Active subscription without" in scored.output
     assert "SDCSE_20260501T130000Z.csv" in scored.output
     assert json.loads(as_json.output)["fileName"] == "SDCSE_20260501T140000Z.csv"
+
+
+def test_the_schedule_runs_score_runs_until_cpm_stops(world: Cpm) -> None:
+    history(world, "PARTICIPATION_S.csv", ",ECOBEE-HE,NIC-3,E1,2026-04-01T23:00:00Z,D1SP,")
+    settings = world.part.settings.with_part(CpmSettings(score_interval_s=0.05))
+    scheduled = create_part(
+        settings=settings, credentials=world.credentials, clock=world.clock, hub=None
+    )
+
+    async def run() -> list[RunView]:
+        await scheduled.start()
+        try:
+            for _ in range(600):
+                done = list_runs(db=world.part.db, limit=10)
+                if done and all(v.state is not RunState.RUNNING for v in done):
+                    return done
+                await asyncio.sleep(0.05)
+            raise AssertionError("the schedule ran no score run")
+        finally:
+            await scheduled.stop()
+
+    done = asyncio.run(run())
+    assert scheduled.score_schedule is None
+    assert {(v.state, v.actor) for v in done} == {(RunState.COMPLETED, SCHEDULE_ACTOR)}
+    # The first run took the history file in and scored NIC-3.
+    assert done[-1].history_files == 1 and done[-1].rows == 1
