@@ -97,6 +97,7 @@ def test_scores_are_paged_by_device_and_an_unknown_device_is_404(
         if after is None:
             break
     assert seen == [(he, f"N{i}") for he in ("HE-A", "HE-B") for i in range(3)]
+    assert client.get(SCORES, params={"after": "HE-A"}, headers=viewer).status_code == 422
     missing = client.get(f"{SCORES}/HE-A/NOPE", headers=viewer)
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")

@@ -73,13 +73,14 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
 
     @router.get("/device-scores", dependencies=read)
     def score_page(
-        after: Annotated[str | None, Query(max_length=161)] = None,
+        after: Annotated[str | None, Query(max_length=161, pattern=r"^[^!]+!.+$")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> schemas.DeviceScorePage:
-        """A page of device scores by head-end system and NIC id."""
-        key = tuple(after.split(SEPARATOR, 1)) if after and SEPARATOR in after else None
+        """A page of device scores by head-end system and NIC id; ``after`` is a page's
+        ``next``, ``<headEndSystem>!<nicId>``."""
+        head_end, _, nic = (after or "").partition(SEPARATOR)
         page, next_key = service.score_page(
-            db=db, after=(key[0], key[1]) if key else None, limit=limit
+            db=db, after=(head_end, nic) if after else None, limit=limit
         )
         return schemas.DeviceScorePage(
             items=[_score(s) for s in page],
