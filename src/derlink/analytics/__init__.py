@@ -1,4 +1,4 @@
-"""Analytics: interval measurements, baselines, kWh avoided, kW drop, forecasts and device scores.
+"""Analytics: interval measurements, baselines, kWh avoided, kW drop and forecasts.
 
 The part plays the role of Oracle Analytics Insights. Every computation is a vectorized kernel over
 a whole population of service points: numpy arrays in, numpy arrays out, no Python loop per service
@@ -15,6 +15,6 @@ Packages, each importing only the ones below it (import-linter keeps the order):
                     baseline method, run a kernel over streamed batches, write the outputs
 - ``measurements/`` interval data files (CSV, Parquet, Green Button XML) and the weather file
 - ``kernels/``      pure computation: local time, grids, baselines behind one protocol, kWh
-                    avoided, forecasts, device scores, a synthetic population
+                    avoided, forecasts, a synthetic population
 - ``db``, ``errors`` the part's ``MetaData``, and what it raises on purpose
 """

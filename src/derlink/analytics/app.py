@@ -1,10 +1,12 @@
-"""analytics as a part: its API application, its database, and the enrollment intake's loop.
+"""analytics as a part: its API application, its database, the enrollment intake's loop and the
+scheduled load-reduction forecast.
 
 The composition root mounts ``part.app`` at ``/analytics`` and calls ``start``/``stop``. The
 loop runs the intake every ``AnalyticsSettings.intake_interval_s`` seconds (0: never; the API
 and the CLI still run it on demand); a failed run is logged and the loop goes on. An entry of
 the object storage the intake cannot take is set aside and e-mailed once to
-``AnalyticsSettings.intake_notify_to``.
+``AnalyticsSettings.intake_notify_to``. The forecast runs every
+``AnalyticsSettings.forecast_interval_s`` seconds (0: never; the API and the CLI run it now).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import logging
 
 from derlink.analytics.enrollments import api
 from derlink.analytics.enrollments.service import enrollment_intake
+from derlink.analytics.forecasts import api as forecasts_api
+from derlink.analytics.forecasts.service import ForecastPlan, ScheduledForecast
 from derlink.analytics.migrations import SCHEMA
 from derlink.analytics.settings import AnalyticsSettings
 from derlink.common.clock import Clock
@@ -70,12 +74,30 @@ class AnalyticsPart:
             credentials=credentials,
             max_body_bytes=settings.max_body_bytes,
         )
+        own = settings.part(AnalyticsSettings)
+        start, end = own.forecast_hours()
+        self.forecast = ScheduledForecast(
+            db=db,
+            clock=clock,
+            storage=storage,
+            content=content,
+            plan=ForecastPlan(settings.time_zone, start, end, own.forecast_method),
+        )
         self.app.include_router(api.create_router(db=db, intake=self.intake), prefix="/api/v1")
+        self.app.include_router(
+            forecasts_api.create_router(forecast=self.forecast), prefix="/api/v1"
+        )
         #: The intake loop while the part runs.
         self._task: Every | None = None
+        #: The forecast's schedule while the part runs.
+        self._forecasts: Every | None = None
 
     async def start(self) -> None:
-        """Start the intake loop (unless its interval is 0)."""
+        """Start the intake loop and the forecast's schedule (each unless its interval is 0)."""
+        forecast_s = self.settings.part(AnalyticsSettings).forecast_interval_s
+        if self._forecasts is None and forecast_s > 0:
+            self._forecasts = Every("scheduled forecast", forecast_s, self._scheduled_forecast)
+            self._forecasts.start()
         interval = self.settings.part(AnalyticsSettings).intake_interval_s
         if self._task is not None or interval <= 0:
             return
@@ -88,10 +110,21 @@ class AnalyticsPart:
         )
         self._task.start()
 
+    async def _scheduled_forecast(self) -> None:
+        """One scheduled forecast (platform/periodic.py logs what it raises)."""
+        done = await self.forecast.run_once()
+        if done.file_name:
+            log.info("forecast of %d service point(s) in %s", done.forecast, done.file_name)
+        else:
+            log.info("scheduled forecast wrote no file: %s", done.note)
+
     async def stop(self) -> None:
         """Stop the loop (a run stops at its next chunk, its file left for the next start),
         close the stores and the database."""
         self.intake.stop()
+        if self._forecasts is not None:
+            await self._forecasts.stop()
+            self._forecasts = None
         if self._task is not None:
             await self._task.stop()
             self._task = None
@@ -113,15 +146,15 @@ def create_part(
     try:
         storage = open_store(settings.store_url("analytics-storage"), home=settings.home)
         content = open_store(settings.store_url("analytics-content"), home=settings.home)
+        return AnalyticsPart(
+            settings=settings,
+            db=db,
+            credentials=credentials,
+            clock=clock,
+            storage=storage,
+            content=content,
+            mailer=mailer or default_mailer(settings.smtp_url, settings.home),
+        )
     except BaseException:
         db.dispose()
         raise
-    return AnalyticsPart(
-        settings=settings,
-        db=db,
-        credentials=credentials,
-        clock=clock,
-        storage=storage,
-        content=content,
-        mailer=mailer or default_mailer(settings.smtp_url, settings.home),
-    )

@@ -1,5 +1,5 @@
-"""``derlink analytics``: baselines, kWh avoided, forecasts and device scores over files, and
-the enrollment intake of a running derlink.
+"""``derlink analytics``: baselines, kWh avoided and forecasts over files, and the enrollment
+intake and the scheduled forecast of a running derlink.
 
 Mounted by the main CLI as ``app.add_typer(analytics_cmd.app, name="analytics")``. Every file
 command reads the documented input files (docs/contracts/analytics-files.md), streams
@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,16 +46,23 @@ from derlink.cli.client import HomeOption, JsonOption, api_for, print_json
 from derlink.common.clock import parse_iso
 
 app = typer.Typer(
-    help="Analytics: baselines, kWh avoided, kW drop, forecasts, device scores.",
+    help="Analytics: baselines, kWh avoided, kW drop, forecasts.",
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
+AnalyticsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        help="analytics' address (default: $DERLINK_ANALYTICS_URL, else /analytics of the "
+        "running derlink)."
+    ),
+]
 err_console = Console(soft_wrap=True, stderr=True)
 
 
 @app.callback()
 def _setup() -> None:
-    """Analytics: baselines, kWh avoided, kW drop, forecasts, device scores."""
+    """Analytics: baselines, kWh avoided, kW drop, forecasts."""
     from derlink.analytics.runs.memory import keep_freed_memory
 
     keep_freed_memory()  # batch runs reuse their memory instead of faulting it in again
@@ -527,52 +533,6 @@ def forecast(
 
 
 @app.command()
-def scores(
-    history: Annotated[
-        Path,
-        typer.Option(
-            exists=True,
-            dir_okay=False,
-            help="Participation history: DeviceId, HeadEndSystem, NicId, EventId, …",
-        ),
-    ],
-    out_dir: Annotated[Path, typer.Option(help="Folder for the SDCSE score file.")],
-    as_of: Annotated[
-        str | None, typer.Option(help="Scoring instant, ISO with offset (default: now).")
-    ] = None,
-    timestamps_zone: TimestampsZoneOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Device scores (0–100) from participation history, as an SDCSE file."""
-    from derlink.analytics.runs.scores import compute_scores, summarize_scores, write_score_files
-
-    with _reported((ValueError,)):
-        moment = parse_iso(as_of) if as_of else datetime.now(UTC)
-        result = compute_scores(history, moment, timestamps_zone)
-    written = write_score_files(result, out_dir, moment)
-    summary = summarize_scores(result)
-    if as_json:
-        print_json(
-            {"file": str(written.path), "warnings_file": str(written.warnings), **asdict(summary)}
-        )
-    else:
-        console.print(
-            f"device scores: {written.path}\nwarnings:      {written.warnings}", highlight=False
-        )
-        console.print(
-            f"scored {summary.devices} device(s) from {summary.used} of {summary.rows} history "
-            f"row(s); {summary.rows - summary.used} left out",
-            highlight=False,
-        )
-        _print_warnings(summary.warnings)
-    if not summary.devices:
-        _fail(
-            f"nothing scored: none of the {summary.rows} history row(s) could be scored "
-            "(see the warnings)"
-        )
-
-
-@app.command()
 def synthetic(
     out_dir: Annotated[Path, typer.Option(help="Folder for the generated files.")],
     service_points: Annotated[int, typer.Option(help="Number of service points.")] = 1000,
@@ -590,15 +550,36 @@ def synthetic(
         console.print(f"{name:>16}: {path}")
 
 
+@app.command("forecast-now")
+def forecast_now(
+    url: AnalyticsUrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the scheduled forecast now (LRF): every service point of an Active subscription, for
+    the coming day, from the newest MEASUREMENTS_ file in analytics' object storage."""
+    api = api_for(home)
+    base = (url or api.part_url("analytics")).rstrip("/")
+    run = api.call("POST", f"{base}/api/v1/forecast-runs")
+    if as_json:
+        print_json(run)
+        return
+    console.print(
+        f"forecast {run['forecast']} of {run['servicePoints']} service point(s) of "
+        f"{run['programs']} program(s) for {run['windowStart']} to {run['windowEnd']}",
+        highlight=False,
+    )
+    if run["fileName"] is None:
+        _fail(f"nothing forecast: {run['note']}")
+    console.print(
+        f"file: {run['fileName']} on analytics' content server (from {run['measurements']})",
+        highlight=False,
+    )
+
+
 @app.command()
 def intake(
-    url: Annotated[
-        str | None,
-        typer.Option(
-            help="analytics' address (default: $DERLINK_ANALYTICS_URL, else /analytics of the "
-            "running derlink)."
-        ),
-    ] = None,
+    url: AnalyticsUrlOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -13,9 +13,17 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from derlink.cli.client import Api, HomeOption, JsonOption, api_for, print_json, print_table
+from derlink.cli.client import (
+    Api,
+    CliError,
+    HomeOption,
+    JsonOption,
+    api_for,
+    print_json,
+    print_table,
+)
 
-HELP = "cpm: the enrollment extract to analytics; programs, their rules and aggregators."
+HELP = "cpm: the enrollment extract; programs, rules and aggregators; device scores."
 app = typer.Typer(help=HELP, no_args_is_help=True)
 console = Console(soft_wrap=True)
 
@@ -29,7 +37,7 @@ CpmUrlOption = Annotated[
 
 @app.callback()
 def _group() -> None:
-    """cpm: the enrollment extract to analytics; programs, their rules and aggregators."""
+    """cpm: the enrollment extract; programs, rules and aggregators; device scores."""
 
 
 def _cpm(home: Path | None, url: str | None) -> tuple[Api, str]:
@@ -187,3 +195,27 @@ def _summary(view: dict[str, Any]) -> str:
     if not view["rows"]:
         return f"{head}, no rows, no file"
     return f"{head}, {view['rows']} row(s) in {view['fileName']}"
+
+
+@app.command()
+def scores(home: HomeOption = None, url: CpmUrlOption = None, as_json: JsonOption = False) -> None:
+    """Run the device scores now (DEV-SCORE): take in the participation-history files waiting
+    on cpm's content server, score every device of an Active subscription and write the SDCSE
+    file for the hub to take to DERMS."""
+    api, base = _cpm(home, url)
+    run: dict[str, Any] = api.call("POST", f"{base}/api/v1/score-runs")
+    if as_json:
+        print_json(run)
+    elif run["state"] == "Failed":
+        raise CliError(f"score run {run['runId']} failed: {run['error']}")
+    else:
+        console.print(
+            f"score run {run['runId']}: {run['rows']} device(s) scored, {run['unscored']} of an "
+            f"Active subscription without participation history, {run['historyFiles']} history "
+            "file(s) taken",
+            highlight=False,
+        )
+        if run["fileName"]:
+            console.print(f"file: {run['fileName']} on cpm's content server", highlight=False)
+        else:
+            raise CliError("nothing scored: no device of an Active subscription has history")

@@ -1,7 +1,7 @@
 """cpm's HTTP API (``/cpm/api/v1``): the health check and each feature's routes.
 
-The features' routes keep the order they have in the OpenAPI document: the catalog, then the
-enrollments.
+The features' routes keep the order they have in the OpenAPI document: the catalog, the
+enrollments, then the device scores.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from derlink.cpm.catalog import api as catalog_api
 from derlink.cpm.enrollment import api as enrollment_api
 from derlink.cpm.network import api as network_api
 from derlink.cpm.schemas import HealthRead
+from derlink.cpm.scores import api as scores_api
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.files import FileStore
@@ -25,9 +26,12 @@ from derlink.platform.web import JsonRoute, require
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 
 
-def create_router(*, db: Database, clock: Clock, store: FileStore, netloc: FileIntake) -> APIRouter:
-    """Every route of ``/cpm/api/v1``, bound to one database, clock and content server, and
-    the NET-LOC intake."""
+def create_router(
+    *, db: Database, clock: Clock, store: FileStore, netloc: FileIntake, history: FileIntake
+) -> APIRouter:
+    """Every route of ``/cpm/api/v1``, bound to one database, clock and content server, the
+    NET-LOC intake and ``history`` (the intake of participation-history files from the
+    content server)."""
     router = APIRouter(route_class=JsonRoute)
 
     @router.get("/health")
@@ -37,4 +41,5 @@ def create_router(*, db: Database, clock: Clock, store: FileStore, netloc: FileI
     router.include_router(catalog_api.create_router(db=db, clock=clock))
     router.include_router(enrollment_api.create_router(db=db, clock=clock, store=store))
     router.include_router(network_api.create_router(db=db, intake=netloc))
+    router.include_router(scores_api.create_router(db=db, clock=clock, store=store, intake=history))
     return router

@@ -1,5 +1,5 @@
-"""cpm as a part: its API application, its database, its outbox publisher, the schedule of
-its enrollment extract and the NET-LOC intake's loop.
+"""cpm as a part: its API application, its database, its outbox publisher, the schedules of
+its enrollment extract and its device-score run, and the NET-LOC intake's loop.
 
 The composition root mounts ``part.app`` at ``/cpm`` and calls ``start``/``stop``.
 """
@@ -17,6 +17,8 @@ from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
 from derlink.cpm.migrations import SCHEMA
 from derlink.cpm.network.service import netloc_intake
+from derlink.cpm.scores import service as scores
+from derlink.cpm.scores.model import RunState
 from derlink.cpm.settings import CpmSettings
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import Database, open_part_database
@@ -94,16 +96,21 @@ class CpmPart:
             settings.max_file_bytes,
             refused=MailRefusals(mailer, own.netloc_notify_to),
         )
+        #: The participation-history files taken from the content server, at each score run.
+        self.history = scores.history_intake(db, clock, store, settings.max_file_bytes)
         self.app = create_app(
             title="derlink cpm", credentials=credentials, max_body_bytes=settings.max_body_bytes
         )
         self.app.include_router(
-            api.create_router(db=db, clock=clock, store=store, netloc=self.netloc),
+            api.create_router(
+                db=db, clock=clock, store=store, netloc=self.netloc, history=self.history
+            ),
             prefix="/api/v1",
         )
         self.publisher: Publisher | None = None
         self.extract_schedule: Every | None = None
         self.netloc_loop: Every | None = None
+        self.score_schedule: Every | None = None
         self._recovered = False
 
     async def start(self) -> None:
@@ -112,9 +119,10 @@ class CpmPart:
         (when there is one)."""
         if not self._recovered:
             await extracts.recover_extracts(db=self.db, clock=self.clock, store=self.store)
+            await scores.recover_runs(db=self.db, clock=self.clock)
             self._recovered = True
         own = self.settings.part(CpmSettings)
-        if self.netloc_loop is None:
+        if own.netloc_intake_interval_s > 0 and self.netloc_loop is None:
             self.netloc_loop = Every(
                 "NET-LOC intake",
                 own.netloc_intake_interval_s,
@@ -123,12 +131,16 @@ class CpmPart:
                 grace_s=STOP_GRACE_S,
             )
             self.netloc_loop.start()
-        interval = own.extract_interval_s
-        if interval > 0 and self.extract_schedule is None:
+        if own.extract_interval_s > 0 and self.extract_schedule is None:
             self.extract_schedule = Every(
-                "scheduled enrollment extract", interval, self._scheduled_extract
+                "scheduled enrollment extract", own.extract_interval_s, self._scheduled_extract
             )
             self.extract_schedule.start()
+        if own.score_interval_s > 0 and self.score_schedule is None:
+            self.score_schedule = Every(
+                "scheduled score run", own.score_interval_s, self._scheduled_scores
+            )
+            self.score_schedule.start()
         if self.hub is None or self.publisher is not None:
             return
         self.publisher = Publisher(
@@ -161,17 +173,35 @@ class CpmPart:
             log.info("enrollment extract %s: %d row(s) in %s", view.extract_id, view.rows,
                      view.file_name)  # fmt: skip
 
+    async def _scheduled_scores(self) -> None:
+        """The scheduled score run (platform/periodic.py logs what it raises)."""
+        try:
+            view = await scores.run_scores(
+                db=self.db,
+                clock=self.clock,
+                store=self.store,
+                intake=self.history,
+                actor=SCHEDULE_ACTOR,
+            )
+        except Conflict as exc:
+            log.info("scheduled score run skipped: %s", exc.message)
+            return
+        if view.state is RunState.FAILED:
+            log.error("score run %s failed: %s", view.run_id, view.error)
+        else:
+            log.info("score run %s: %d device(s) scored, %d without history, file %s",
+                     view.run_id, view.rows, view.unscored, view.file_name)  # fmt: skip
+
     async def stop(self) -> None:
-        """Stop the extract schedule (a running extract is undone) and the NET-LOC intake (a run
-        stops at its next chunk, its file left for the next start), let the publisher finish
-        its batch, then close the stores and the database."""
+        """Stop the NET-LOC intake (a run stops at its next chunk, its file left for the next
+        start) and the schedules (a running extract is undone), let the publisher finish its
+        batch, then close the stores and the database."""
         self.netloc.stop()
-        if self.netloc_loop is not None:
-            await self.netloc_loop.stop()
-            self.netloc_loop = None
-        if self.extract_schedule is not None:
-            await self.extract_schedule.stop()
-            self.extract_schedule = None
+        self.history.stop()
+        for schedule in (self.netloc_loop, self.extract_schedule, self.score_schedule):
+            if schedule is not None:
+                await schedule.stop()
+        self.netloc_loop = self.extract_schedule = self.score_schedule = None
         if self.publisher is not None:
             await self.publisher.stop()
             self.publisher = None

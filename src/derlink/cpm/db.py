@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from derlink.platform.intake.claims import claims_table
 from derlink.platform.outbox import outbox_table
 
 metadata = sa.MetaData()
@@ -35,3 +36,7 @@ def text_column(name: str) -> sa.Column[str]:
 outbox = outbox_table(metadata)
 # A discard withdraws a sync request's unsent message, found by its key.
 sa.Index("ix_outbox_message_key", outbox.c.message_key)
+
+#: The files cpm took, by content (platform/intake/claims.py), one table for every kind it takes
+#: (NET-LOC network locations, participation histories), each claim under its kind's source.
+file_claims = claims_table(metadata)

@@ -14,6 +14,9 @@ from derlink.platform.settings import number
 class CpmSettings:
     #: The incremental enrollment extract: seconds between runs, 0 for never (CLI/API only).
     extract_interval_s: float = 0.0
+    #: The device-score run (history intake, scores, the SDCSE file): seconds between runs, 0
+    #: for never (CLI/API only).
+    score_interval_s: float = 0.0
 
     #: How often cpm looks for NET-LOC files in its object storage, in seconds (0: never; the
     #: API still runs the intake on demand).
@@ -22,8 +25,9 @@ class CpmSettings:
     #: recipients.
     netloc_notify_to: tuple[str, ...] = ("integration-ops@utility.example",)
 
-    #: The file stores cpm owns: its content server, where enrollment extracts and NET-LOC
-    #: acknowledgements are written, and its object storage, where NET-LOC files arrive.
+    #: The file stores cpm owns: its content server, where enrollment extracts, score files and
+    #: NET-LOC acknowledgements are written and participation-history files are taken from, and
+    #: its object storage, where NET-LOC files arrive.
     stores: ClassVar[tuple[str, ...]] = ("cpm-content", "cpm-storage")
 
     @classmethod
@@ -35,6 +39,9 @@ class CpmSettings:
             ),
             netloc_intake_interval_s=number(
                 env, "DERLINK_NETLOC_INTAKE_INTERVAL_S", cls.netloc_intake_interval_s, at_least=0
+            ),
+            score_interval_s=number(
+                env, "DERLINK_SCORE_INTERVAL_S", cls.score_interval_s, at_least=0
             ),
             netloc_notify_to=(
                 tuple(a.strip() for a in notify.split(",") if a.strip())

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from derlink.common.clock import Clock
 from derlink.derms import scopes
+from derlink.derms.inputs import api as inputs_api
 from derlink.derms.masterdata import api as masterdata_api
 from derlink.derms.network import api as network_api
 from derlink.derms.registry import api as registry_api
@@ -55,4 +56,5 @@ def create_router(
     router.include_router(
         network_api.create_router(db=db, clock=clock, intake=intake, content=content)
     )
+    router.include_router(inputs_api.create_router(db=db, clock=clock))
     return router

@@ -14,10 +14,13 @@ SYNC = "derms:sync"
 MASTER_DATA = "derms:masterdata"
 #: Edit the network model, take in its exports, write the NET-LOC export now.
 NETWORK = "derms:network"
+#: What the hub delivers of the other parts' computations: device scores (DEV-SCORE) and
+#: load-reduction forecasts (LRF).
+INPUTS = "derms:inputs"
 
 GRANTS: Mapping[str, tuple[str, ...]] = {
-    "operator": (READ, WRITE, SYNC, MASTER_DATA, NETWORK),
+    "operator": (READ, WRITE, SYNC, MASTER_DATA, NETWORK, INPUTS),
     "viewer": (READ,),
     # The hub's connection to DERMS.
-    "hub": (SYNC, MASTER_DATA, READ),
+    "hub": (SYNC, MASTER_DATA, INPUTS, READ),
 }

@@ -15,12 +15,14 @@ from derlink.hub.connections import Targets
 from derlink.hub.executor import Executor
 from derlink.hub.flows import Flow
 from derlink.hub.flows.aggregator import AggregatorFlow
+from derlink.hub.flows.dev_score import DeviceScoreFlow
 from derlink.hub.flows.dev_status import DeviceStatusCheck
 from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
 from derlink.hub.flows.files import FileOptions
+from derlink.hub.flows.lrf import LoadReductionForecastFlow
 from derlink.hub.flows.net_loc import NetworkLocationToCpm
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
@@ -95,6 +97,8 @@ def build_flows(
                 EnrollmentSyncToAnalytics,
                 AnalyticsEnrollmentAcknowledgement,
                 NetworkLocationToCpm,
+                DeviceScoreFlow,
+                LoadReductionForecastFlow,
             )
         ]
     by_code = {f.spec.code: f for f in flows}

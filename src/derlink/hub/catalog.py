@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
+from derlink.contracts.input_files import FORECAST_PREFIX, SCORE_PREFIX
 from derlink.contracts.network_files import NETLOC_PREFIX
 from derlink.hub.schemas import (
     AggregatorBatch,
@@ -209,6 +210,29 @@ CATALOG: tuple[FlowSpec, ...] = (
         files=FileExchange(
             source_store="derms-content", prefix=NETLOC_PREFIX, target_store="cpm-storage"
         ),
+    ),
+    # DERMS's inputs (docs/contracts/derms-inputs.md): each row delivered, the latest kept.
+    FlowSpec(
+        code="DEV-SCORE",
+        name="Device scores",
+        trigger="schedule",
+        source="cpm",
+        target="derms",
+        schedule="files",
+        batch=FileBatch,
+        concurrency=1,
+        files=FileExchange(source_store="cpm-content", prefix=SCORE_PREFIX),
+    ),
+    FlowSpec(
+        code="LRF",
+        name="Load-reduction forecasts",
+        trigger="schedule",
+        source="analytics",
+        target="derms",
+        schedule="files",
+        batch=FileBatch,
+        concurrency=1,
+        files=FileExchange(source_store="analytics-content", prefix=FORECAST_PREFIX),
     ),
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -198,28 +198,6 @@ def test_forecast_uses_past_settlements(files, tmp_path):
     frame = pl.read_csv(out)
     assert frame.height == 40
     assert (frame["PastEvents"] == 1).all()
-
-
-def test_scores_write_an_sdcse_file(tmp_path):
-    history = tmp_path / "history.csv"
-    history.write_text(
-        "DeviceId,HeadEndSystem,NicId,EventId,EventStartTime,Outcome,ReductionKw\n"
-        "D1,HE,N1,E1,2026-08-01T16:00:00-07:00,D1SP,1.2\n"
-        "D2,HE,N2,E1,2026-08-01T16:00:00-07:00,D1ND,\n"
-    )
-    invoke(
-        "scores",
-        "--history",
-        history,
-        "--out-dir",
-        tmp_path / "out",
-        "--as-of",
-        datetime(2026, 9, 1, tzinfo=UTC).isoformat(),
-    )
-    path = next((tmp_path / "out").glob("SDCSE_*.csv"))
-    frame = pl.read_csv(path)
-    assert frame["DeviceId"].to_list() == ["D1", "D2"]
-    assert frame["Score"][0] > frame["Score"][1]
 
 
 def test_an_unknown_event_is_a_clear_error(files, tmp_path):
@@ -519,40 +497,3 @@ def test_a_forecast_ends_with_its_summary_and_fails_when_it_forecasts_nothing(fi
     nothing = attempt(*forecast_args(files, "PRG-NONE", tmp_path / "g.csv"))
     assert nothing.exit_code == 1
     assert "nothing forecast: none of the 0 service point(s) of PRG-NONE" in one_line(nothing)
-
-
-HISTORY_HEAD = "DeviceId,HeadEndSystem,NicId,EventId,EventStartTime,Outcome,ReductionKw\n"
-
-
-def test_scores_name_the_rows_they_leave_out_and_refuse_naive_times(tmp_path):
-    history = tmp_path / "history.csv"
-    history.write_text(
-        HISTORY_HEAD + "D1,HE,N1,E1,2026-08-01T16:00:00-07:00,D1SP,1.2\n"
-        "D2,HE,N2,E1,2026-08-01T16:00:00-07:00,D1XX,\n"  # an unknown outcome code
-        "D3,HE,N3,E1,2026-08-01 16:00:00,D1SP,1.0\n"  # no offset
-    )
-    args = ("scores", "--history", history, "--as-of", "2026-09-01T00:00:00Z", "--json")
-    refused = attempt(*args, "--out-dir", tmp_path / "a")
-    assert refused.exit_code == 2
-    assert "1 start time(s) without a UTC offset (first: row 4," in one_line(refused)
-    result = attempt(*args, "--out-dir", tmp_path / "b", "--timestamps-zone", "America/Denver")
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    assert (summary["devices"], summary["used"], summary["rows"]) == (2, 2, 3)
-    (kind,) = summary["warnings"]
-    assert kind["name"] == "analytics.history.unknown_outcome"
-    assert kind["examples"] == ["D2 (row 3)"]
-    scores = pl.read_csv(next((tmp_path / "b").glob("SDCSE_*.csv")))
-    assert scores["DeviceId"].to_list() == ["D1", "D3"]
-
-
-def test_scores_that_score_nothing_say_so_and_fail(tmp_path):
-    history = tmp_path / "history.csv"
-    history.write_text(HISTORY_HEAD + "D1,HE,N1,E1,2026-08-01T16:00:00-07:00,maybe,\n")
-    result = attempt(
-        *("scores", "--history", history, "--out-dir", tmp_path),
-        *("--as-of", "2026-09-01T00:00:00Z"),
-    )
-    assert result.exit_code == 1
-    output = one_line(result)
-    assert "nothing scored" in output and "analytics.history.unknown_outcome" in output

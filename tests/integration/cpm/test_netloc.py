@@ -14,8 +14,9 @@ from cpm_harness import Cpm
 from tests.support.schemas import at_revision
 
 from derlink.contracts.network_files import ACK_HEADER, NETLOC_HEADER
+from derlink.cpm.db import file_claims
 from derlink.cpm.migrations import SCHEMA
-from derlink.cpm.network.tables import file_claims, network_locations
+from derlink.cpm.network.tables import network_locations
 from derlink.platform.database import make_engine
 from derlink.platform.migrations import upgrade
 
@@ -133,7 +134,7 @@ def test_a_database_at_revision_0004_gains_the_network_locations(database_url: s
         with engine.begin() as conn:  # as revision 0004 left it
             for table in tables:
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0005",)
+        assert upgrade(engine, SCHEMA, "0005").ran == ("0005",)
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from derlink.common.clock import FixedClock
+from derlink.derms.inputs.tables import device_scores, forecasts
 from derlink.derms.masterdata.schemas import (
     AGGREGATOR_EXAMPLE,
     PROGRAM_RULES_EXAMPLE,
@@ -27,6 +28,8 @@ from tests.support.schemas import at_revision
 
 from .support import Headers
 
+#: The tables of the revision after master data's.
+INPUTS_TABLES = (device_scores, forecasts)
 RULES = "/api/v1/program-rules"
 AGGREGATORS = "/api/v1/aggregators/sync"
 
@@ -389,9 +392,9 @@ def test_a_database_at_the_first_revision_gains_the_master_data_tables(database_
     try:
         at_revision(engine, SCHEMA, "0001")
         with engine.begin() as conn:  # as revision 0001 left it
-            for table in tables:
+            for table in (*tables, *INPUTS_TABLES):
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0002", "0003")
+        assert upgrade(engine, SCHEMA).ran == ("0002", "0003", "0004")
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

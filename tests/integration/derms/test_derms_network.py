@@ -245,7 +245,7 @@ def test_a_database_at_revision_0002_gains_the_network_tables(database_url: str)
         with engine.begin() as conn:  # as revision 0002 left it
             for table in tables:
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0003",)
+        assert upgrade(engine, SCHEMA, "0003").ran == ("0003",)
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

@@ -10,11 +10,13 @@ from pydantic import BaseModel
 
 from derlink.hub.catalog import CATALOG, FLOWS, publishing_refusal
 from derlink.hub.flows.aggregator import AggregatorFlow
+from derlink.hub.flows.dev_score import DeviceScoreFlow
 from derlink.hub.flows.dev_status import DeviceStatusCheck
 from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.lrf import LoadReductionForecastFlow
 from derlink.hub.flows.net_loc import NetworkLocationToCpm
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
@@ -36,6 +38,8 @@ def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
         EnrollmentSyncToAnalytics,
         AnalyticsEnrollmentAcknowledgement,
         NetworkLocationToCpm,
+        DeviceScoreFlow,
+        LoadReductionForecastFlow,
     ]
     assert [f.spec for f in flows] == list(CATALOG)
     assert list(FLOWS) == [s.code for s in CATALOG]
@@ -58,6 +62,8 @@ def test_the_records_field_is_the_one_list_of_the_batch_schema():
         "OUAI-ENR": "files",
         "OUAI-ENR-ACK": "files",
         "NET-LOC": "files",
+        "DEV-SCORE": "files",
+        "LRF": "files",
     }
 
 

@@ -14,6 +14,5 @@ written by ``measurements/`` and ``runs/``.
 - ``baselines/``   X-of-Y rules and the CalTRACK-hourly regression behind one protocol
 - ``kwh_avoided``  kWh avoided and kW drop of one event over batches, and their rows
 - ``forecast``     load-reduction forecast for a coming window, with a P10–P90 band
-- ``scores``       device scores from participation history
 - ``synthetic``    a synthetic population with known ground truth
 """

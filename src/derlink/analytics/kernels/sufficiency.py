@@ -42,7 +42,6 @@ NO_MEASUREMENTS = "analytics.measurements.none"
 CONFLICTING_DUPLICATE = "analytics.measurements.conflicting_duplicate"
 OUTLIER = "analytics.measurements.outlier"
 WH_NOT_KWH = "analytics.measurements.wh_not_kwh"
-UNKNOWN_OUTCOME = "analytics.history.unknown_outcome"
 WEATHER_BAD_ROW = "analytics.weather.bad_row"
 
 #: The kinds that keep a service point out of the computation.

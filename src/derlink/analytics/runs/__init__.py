@@ -4,14 +4,13 @@ A run reads its input files, chooses the baseline method, streams the measuremen
 kernel in batches of whole service points and writes its output files; the CLI only parses the
 options, shows the progress and prints what was written.
 
-- ``inputs``       events, participation, service points, program methods, past kWh avoided
-                   and device history files
+- ``inputs``       events, participation, service points, program methods and past kWh
+                   avoided files
 - ``population``   a run's optional inputs, read into what the kernels know of the service points
 - ``progress``     the ``Progress`` a run reports to, and the measurement batches it reports on
 - ``kwh_avoided``  one event's kWh avoided, kW drop and warnings files
 - ``baselines``    one event's baselines beside the actual load
 - ``forecast``     the expected reduction over a coming window, with its band
-- ``scores``       the SDCSE device score file
 - ``synthetic``    a synthetic population written as the documented input files
 - ``outputs``      how every output table is written (CSV, blanks, four decimals)
 - ``memory``       process memory settings for batch runs (called by entry points)

@@ -18,7 +18,6 @@ import polars as pl
 
 from derlink.analytics.errors import InputFileError
 from derlink.analytics.kernels.events import Event, ServicePoints
-from derlink.analytics.measurements.readers import OFFSET_AT_END
 from derlink.common.clock import parse_iso
 
 
@@ -133,78 +132,6 @@ def read_kwh_avoided_totals(paths: Sequence[Path]) -> pl.DataFrame:
             for f in frames
         ]
     )
-
-
-def read_history(path: Path, naive_zone: str | None = None) -> pl.DataFrame:
-    """Participation history CSV/Parquet: ``DeviceId, HeadEndSystem, NicId, EventId,
-    EventStartTime, Outcome, ReductionKw`` (the last three names as in the outcome file), with
-    ``row``: the row's line in a CSV file, its 1-based row in a Parquet file.
-
-    Start times carry an offset, or are naive local times in ``naive_zone``; a file with one
-    without an offset and no zone stated is refused, naming its first row.
-    """
-    csv = path.suffix.lower() != ".parquet"
-    raw = pl.read_csv(path, infer_schema=False) if csv else pl.read_parquet(path)
-    raw = raw.with_row_index("_row", offset=2 if csv else 1)
-    names = {c.lower().replace("_", ""): c for c in raw.columns}
-
-    def col(*options: str) -> pl.Expr:
-        for option in options:
-            if option in names:
-                return pl.col(names[option])
-        return pl.lit(None)
-
-    starts = ("eventstarttime", "eventstart", "participationstartdatetime")
-    start = col(*starts)
-    found = next((names[n] for n in starts if n in names), None)
-    if found is not None and raw.schema[found] == pl.Utf8:
-        start = _history_start(raw, found, path, naive_zone)
-    elif found is not None and _naive_datetime(raw.schema[found]):
-        if naive_zone is None:
-            raise InputFileError(
-                f"{path.name}: {found} holds times without a zone; state it with --timestamps-zone"
-            )
-        start = _local(pl.col(found), naive_zone)
-    return raw.select(
-        pl.col("_row").cast(pl.Int64).alias("row"),
-        col("deviceid").cast(pl.Utf8).alias("device_id"),
-        col("headendsystem").cast(pl.Utf8).alias("head_end_system"),
-        col("nicid").cast(pl.Utf8).alias("nic_id"),
-        col("eventid").cast(pl.Utf8).alias("event_id"),
-        start.cast(pl.Datetime("us", "UTC")).alias("event_start"),
-        col("outcome").cast(pl.Utf8).alias("outcome"),
-        col("reductionkw").cast(pl.Float64, strict=False).alias("reduction_kw"),
-    )
-
-
-def _naive_datetime(dtype: pl.DataType) -> bool:
-    return isinstance(dtype, pl.Datetime) and dtype.time_zone is None
-
-
-def _history_start(raw: pl.DataFrame, column: str, path: Path, naive_zone: str | None) -> pl.Expr:
-    """A text start column as UTC instants: with an offset, or naive in ``naive_zone``."""
-    text = pl.col(column).str.strip_chars()
-    has_offset = text.str.contains(OFFSET_AT_END).fill_null(False)
-    aware = text.str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
-    naive = pl.when(~has_offset).then(text).str.to_datetime(time_unit="us", strict=False)
-    if naive_zone is None:
-        unzoned = raw.filter(naive.is_not_null())
-        if unzoned.height:
-            raise InputFileError(
-                f"{path.name}: {unzoned.height} start time(s) without a UTC offset (first: row "
-                f"{unzoned['_row'][0]}, {unzoned[column][0]}); state their zone with "
-                "--timestamps-zone"
-            )
-        return aware
-    return pl.when(has_offset).then(aware).otherwise(_local(naive, naive_zone))
-
-
-def _local(naive: pl.Expr, zone: str) -> pl.Expr:
-    """Naive local times of ``zone`` as UTC; one that is ambiguous (the hour a clock goes
-    back) or does not exist is null, a row left out and named, not guessed."""
-    return naive.dt.replace_time_zone(
-        zone, ambiguous="null", non_existent="null"
-    ).dt.convert_time_zone("UTC")
 
 
 def events_to_dicts(events: Sequence[Event]) -> list[dict[str, Any]]:

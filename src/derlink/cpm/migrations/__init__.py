@@ -9,6 +9,7 @@ from derlink.cpm.catalog import tables as catalog_tables  # noqa: F401
 from derlink.cpm.db import metadata
 from derlink.cpm.enrollment import tables as enrollment_tables  # noqa: F401
 from derlink.cpm.network import tables as network_tables  # noqa: F401
+from derlink.cpm.scores import tables as scores_tables  # noqa: F401
 from derlink.platform.migrations import PartSchema
 
 SCHEMA = PartSchema("cpm", metadata, Path(__file__).parent)

@@ -23,8 +23,9 @@ from derlink.common.effective import REFUSED, Placed, Version
 from derlink.common.errors import NotFound
 from derlink.contracts.network_files import ACK_HEADER, NETLOC_ACK_PREFIX, NETLOC_PREFIX
 from derlink.cpm.catalog.tables import service_points
+from derlink.cpm.db import file_claims
 from derlink.cpm.network import model as nl
-from derlink.cpm.network.tables import file_claims, network_locations
+from derlink.cpm.network.tables import network_locations
 from derlink.platform.database import Database
 from derlink.platform.files import FileStore
 from derlink.platform.intake.claims import FileClaims

@@ -1,8 +1,8 @@
 """The network locations' tables (SQLAlchemy Core), on cpm's ``db.metadata``.
 
 ``network_locations`` holds every effective-dated network location of each service point
-(dates ISO ``YYYY-MM-DD``, the end exclusive and null while open); ``file_claims`` the NET-LOC
-files taken, by content (platform/intake/claims.py). docs/contracts/cpm-data.md explains them.
+(dates ISO ``YYYY-MM-DD``, the end exclusive and null while open); the NET-LOC files taken are
+claims of cpm's ``db.file_claims``. docs/contracts/cpm-data.md explains them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from derlink.cpm.db import EXT, ID, TS, metadata
-from derlink.platform.intake.claims import claims_table
 
 DAY = 10
 NAME = 200  # a file name (platform.files.safe_name allows 200 characters)
@@ -34,6 +33,3 @@ network_locations = sa.Table(
         "cis_service_point_id", "effective_from", name="uq_network_locations_version"
     ),
 )
-
-#: The NET-LOC files taken, by content: a re-delivered file has no second effect.
-file_claims = claims_table(metadata)

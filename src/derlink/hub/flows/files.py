@@ -27,9 +27,9 @@ import asyncio
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from derlink.common.errors import BusinessFault, ConfigurationError, Fault
+from derlink.common.errors import BusinessFault, ConfigurationError, Fault, RemoteFault
 from derlink.hub.catalog import FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.model import FlowOutcome, RecordError
@@ -243,14 +243,30 @@ class RecordFileFlow(FileFlow):
     """Reads a CSV file with a fixed header in windows of records and delivers their rows."""
 
     header: ClassVar[tuple[str, ...]]
+    #: The part the rows go to (``cpm``, ``derms``): its health is checked before any row, so
+    #: that a file meeting it down waits for the next run.
+    delivers_to: ClassVar[Literal["cpm", "derms"]]
     #: The bytes one batch of records reads; a record longer than this widens its window.
     window: int = WINDOW
 
-    async def deliver(self, rows: list[tuple[int, list[str]]]) -> RowsResult:
-        """Hand one window's rows (row number, fields) to the target."""
+    async def _health(self) -> None:
+        target = self.targets.cpm if self.delivers_to == "cpm" else self.targets.derms
+        await target.get("/api/v1/health")
+
+    async def ready(self) -> bool:
+        try:
+            await self._health()
+        except RemoteFault:
+            return False
+        return True
+
+    async def deliver(self, name: str, rows: list[tuple[int, list[str]]]) -> RowsResult:
+        """Hand one window's rows (row number, fields) of the file ``name`` to the target."""
         raise NotImplementedError
 
     async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
+        # Fail fast, before any row, when the target is down: the file stays for the next run.
+        await ctx.step(f"health-{self.delivers_to}", self._health)
         offset, row = await ctx.step("read-header", self._header, name, size)
         processed = succeeded = duplicates = rejected = batches = 0
         errors: list[dict[str, str]] = []
@@ -315,7 +331,7 @@ class RecordFileFlow(FileFlow):
                 errors.append(RecordError(f"row {number}", fields.code, fields.reason))
             else:
                 good.append((number, fields))
-        result = await self.deliver(good) if good else RowsResult()
+        result = await self.deliver(name, good) if good else RowsResult()
         errors.extend(result.errors)
         return {
             "next": window.next.offset,

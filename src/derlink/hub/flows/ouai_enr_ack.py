@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from derlink.common.errors import RemoteFault
 from derlink.contracts.enrollment_files import (
     ACCEPTED,
     ACK_HEADER,
@@ -22,8 +21,7 @@ from derlink.contracts.enrollment_files import (
 from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.flows.delivery import acknowledge, record_error, rejected
 from derlink.hub.flows.files import RecordFileFlow, RowsResult
-from derlink.hub.model import FlowOutcome, RecordError
-from derlink.hub.runtime.port import FlowContext
+from derlink.hub.model import RecordError
 
 RESULTS = (ACCEPTED, REJECTED)
 #: What a reason code looks like (AN-MISSING): the only text of a row without an id repeated.
@@ -33,23 +31,9 @@ _CODE = re.compile(r"[A-Z][A-Z0-9-]{0,39}")
 class AnalyticsEnrollmentAcknowledgement(RecordFileFlow):
     spec: ClassVar[FlowSpec] = FLOWS["OUAI-ENR-ACK"]
     header: ClassVar[tuple[str, ...]] = ACK_HEADER
+    delivers_to = "cpm"
 
-    async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
-        # Fail fast, before any row, when cpm is down: the file stays for the next run.
-        await ctx.step("health-cpm", self._health)
-        return await super().transfer(ctx, name, size)
-
-    async def _health(self) -> None:
-        await self.targets.cpm.get("/api/v1/health")
-
-    async def ready(self) -> bool:
-        try:
-            await self._health()
-        except RemoteFault:
-            return False
-        return True
-
-    async def deliver(self, rows: list[tuple[int, list[str]]]) -> RowsResult:
+    async def deliver(self, name: str, rows: list[tuple[int, list[str]]]) -> RowsResult:
         acks: list[dict[str, Any]] = []
         numbers: list[int] = []
         errors: list[RecordError] = []

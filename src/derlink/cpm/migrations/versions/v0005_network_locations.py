@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-from derlink.cpm.network.tables import file_claims, network_locations
+from derlink.cpm.db import file_claims
+from derlink.cpm.network.tables import network_locations
 
 revision = "0005"
 down_revision = "0004"

@@ -1,6 +1,6 @@
 """Device score: 0–100 from a device's participation history, recency weighted.
 
-The formula (also in docs/analytics.md):
+The formula (also in docs/cpm-scores.md):
 
 - every participation of the device before the scoring instant gets a weight
   ``w = 0.5 ** (age_days / half_life_days)`` (90 days by default): last month counts about
@@ -28,6 +28,7 @@ from datetime import datetime
 import polars as pl
 
 from derlink.common.clock import iso_z
+from derlink.contracts.input_files import SCORE_HEADER
 
 OUTCOME_VALUES = {"D1SP": 1.0, "D1IO": 0.25, "D1ND": 0.0, "D1ER": 0.0}
 CANCELLED = "D1CN"
@@ -42,17 +43,8 @@ HISTORY_SCHEMA = {
     "outcome": pl.Utf8,
     "reduction_kw": pl.Float64,
 }
-SCORE_COLUMNS = [
-    "DeviceId",
-    "HeadEndSystem",
-    "NicId",
-    "Score",
-    "Events",
-    "Reliability",
-    "Performance",
-    "LastEventDateTime",
-    "ScoreDateTime",
-]
+#: The score file's columns, in order (docs/contracts/analytics-files.md).
+SCORE_COLUMNS = list(SCORE_HEADER)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from derlink.analytics.kernels.scores import (
+from derlink.cpm.scores.kernel import (
     SCORE_COLUMNS,
     ScoreSettings,
     device_scores,
 )
-from derlink.analytics.runs.scores import score_file_name
 
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
 
@@ -36,10 +35,9 @@ def score_of(frame, device):
     return frame.filter(pl.col("DeviceId") == device).row(0, named=True)
 
 
-def test_the_score_file_has_the_documented_columns_and_name():
+def test_the_score_file_has_the_documented_columns():
     frame = device_scores(history([("A", 1, "D1SP")]), as_of=NOW)
     assert frame.columns == SCORE_COLUMNS
-    assert score_file_name(NOW) == "SDCSE_20260901T000000Z.csv"
 
 
 def test_reliability_is_shrunk_toward_the_population_with_one_pseudo_event():
@@ -107,7 +105,7 @@ def test_a_naive_scoring_instant_is_refused():
 
 
 def test_grouping_by_id_text_or_by_its_hash_gives_the_same_sums():
-    from derlink.analytics.kernels.scores import _per_device
+    from derlink.cpm.scores.kernel import _per_device
 
     rows = pl.DataFrame(
         {
