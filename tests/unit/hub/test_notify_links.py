@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from derlink.hub.migrations import SCHEMA
 from derlink.hub.notify import Notifier
-from derlink.hub.tables import MIGRATIONS
 from derlink.platform.database import open_part_database
 from derlink.platform.mail import MemoryMailer
 
 
 async def test_a_fault_e_mail_links_to_the_console_it_is_given(tmp_path: Path):
-    db = open_part_database(f"sqlite:///{tmp_path}/hub.sqlite", "hub", MIGRATIONS)
+    db = open_part_database(f"sqlite:///{tmp_path}/hub.sqlite", SCHEMA)
     mailer = MemoryMailer()
     notifier = Notifier(db, mailer, "https://ops.utility.example/console/")
     try:
