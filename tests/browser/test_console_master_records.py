@@ -196,7 +196,7 @@ def test_open_takes_a_program_code_and_an_unknown_one_is_not_found(parts: Parts,
     opened = web.get("/records/programs", params={"q": " BYOT "})
     assert opened.status_code == 303 and opened.headers["location"] == "/records/programs/BYOT"
     unknown = web.get("/records/programs/NOPE")
-    assert unknown.status_code == 404
+    assert unknown.status_code == 404 and "<h1>Not found</h1>" in unknown.text
     assert "neither cpm nor DERMS knows the program" in unknown.text
 
 

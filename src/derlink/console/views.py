@@ -151,38 +151,61 @@ def _axes(top: float, hours: Sequence[str], slot: float) -> Markup:
             '<line x1="{r}" y1="{t}" x2="{r}" y2="{b}"/><line x1="{l}" y1="{b}" x2="{r}" y2="{b}"/>'
         ).format(l=PLOT_LEFT, r=PLOT_RIGHT, t=PLOT_TOP, b=PLOT_BOTTOM)
     ]
-    for share in (0.0, 0.5, 1.0):
-        at = PLOT_BOTTOM - share * (PLOT_BOTTOM - PLOT_TOP)
-        parts.append(
-            Markup(
-                '<line class="grid" x1="{l}" y1="{y:.1f}" x2="{r}" y2="{y:.1f}"/>'
-                '<text x="{lx}" y="{ty:.1f}" text-anchor="end">{left}</text>'
-                '<text x="{rx}" y="{ty:.1f}">{right}%</text>'
-            ).format(
-                l=PLOT_LEFT,
-                r=PLOT_RIGHT,
-                y=at,
-                lx=PLOT_LEFT - 4,
-                rx=PLOT_RIGHT + 4,
-                ty=at + 3,
-                left=f"{share * top:g}",
-                right=f"{share * 100:g}",
-            )
-        )
-    for i in range(len(hours) - 1, -1, -HOUR_TICKS):
-        x = PLOT_LEFT + (i + 0.5) * slot
-        parts.append(
-            Markup(
-                '<line x1="{x:.1f}" y1="{b}" x2="{x:.1f}" y2="{tb}"/>'
-                '<text x="{x:.1f}" y="{ty}" text-anchor="middle">{hour}</text>'
-            ).format(x=x, b=PLOT_BOTTOM, tb=PLOT_BOTTOM + 4, ty=PLOT_BOTTOM + 16, hour=hours[i])
-        )
+    parts += _value_ticks(top, percent_right=True)
+    parts += _time_ticks(hours, range(len(hours) - 1, -1, -HOUR_TICKS), slot)
     parts.append(
         Markup('<text x="{x}" y="{y}" text-anchor="middle">hour received</text></g>').format(
             x=(PLOT_LEFT + PLOT_RIGHT) // 2, y=CHART_H - 4
         )
     )
     return Markup("").join(parts)
+
+
+def _value_ticks(top: float, *, percent_right: bool) -> list[Markup]:
+    """Three ticks of the left axis (0 to ``top``) with their grid lines, and of the right
+    axis (0-100 %) when ``percent_right``."""
+    ticks = []
+    for share in (0.0, 0.5, 1.0):
+        at = PLOT_BOTTOM - share * (PLOT_BOTTOM - PLOT_TOP)
+        right = (
+            Markup('<text x="{rx}" y="{ty:.1f}">{v}%</text>').format(
+                rx=PLOT_RIGHT + 4, ty=at + 3, v=f"{share * 100:g}"
+            )
+            if percent_right
+            else Markup("")
+        )
+        ticks.append(
+            Markup(
+                '<line class="grid" x1="{l}" y1="{y:.1f}" x2="{r}" y2="{y:.1f}"/>'
+                '<text x="{lx}" y="{ty:.1f}" text-anchor="end">{v}</text>{right}'
+            ).format(
+                l=PLOT_LEFT,
+                r=PLOT_RIGHT,
+                y=at,
+                lx=PLOT_LEFT - 4,
+                ty=at + 3,
+                v=f"{share * top:g}",
+                right=right,
+            )
+        )
+    return ticks
+
+
+def _time_ticks(labels: Sequence[str], shown: Iterable[int], slot: float) -> list[Markup]:
+    """The time axis's ticks: the labels at the indexes ``shown``, each under its slot."""
+    return [
+        Markup(
+            '<line x1="{x:.1f}" y1="{b}" x2="{x:.1f}" y2="{tb}"/>'
+            '<text x="{x:.1f}" y="{ty}" text-anchor="middle">{label}</text>'
+        ).format(
+            x=PLOT_LEFT + (i + 0.5) * slot,
+            b=PLOT_BOTTOM,
+            tb=PLOT_BOTTOM + 4,
+            ty=PLOT_BOTTOM + 16,
+            label=labels[i],
+        )
+        for i in shown
+    ]
 
 
 def timeline(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -399,26 +422,8 @@ def forecast_chart(
             '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}"/>'
         ).format(l=PLOT_LEFT, r=PLOT_RIGHT, t=PLOT_TOP, b=PLOT_BOTTOM)
     ]
-    for share in (0.0, 0.5, 1.0):
-        at = PLOT_BOTTOM - share * (PLOT_BOTTOM - PLOT_TOP)
-        parts.append(
-            Markup(
-                '<line class="grid" x1="{l}" y1="{y:.1f}" x2="{r}" y2="{y:.1f}"/>'
-                '<text x="{lx}" y="{ty:.1f}" text-anchor="end">{v}</text>'
-            ).format(
-                l=PLOT_LEFT, r=PLOT_RIGHT, y=at, lx=PLOT_LEFT - 4, ty=at + 3, v=f"{share * top:g}"
-            )
-        )
-    every = max(1, math.ceil(len(starts) / 6))
-    for i in range(0, len(starts), every):
-        parts.append(
-            Markup(
-                '<line x1="{x:.1f}" y1="{b}" x2="{x:.1f}" y2="{tb}"/>'
-                '<text x="{x:.1f}" y="{ty}" text-anchor="middle">{label}</text>'
-            ).format(
-                x=x(i), b=PLOT_BOTTOM, tb=PLOT_BOTTOM + 4, ty=PLOT_BOTTOM + 16, label=starts[i]
-            )
-        )
+    parts += _value_ticks(top, percent_right=False)
+    parts += _time_ticks(starts, range(0, len(starts), max(1, math.ceil(len(starts) / 6))), slot)
     parts.append(
         Markup(
             '<text x="{cx}" y="{cy}" text-anchor="middle">interval start</text>'
