@@ -21,7 +21,7 @@ from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.common.clock import FixedClock
 from derlink.common.errors import RemoteFault
 from derlink.console.masterdata import sync_words
-from derlink.contracts.network_files import MODEL_HEADER
+from derlink.contracts.network_files import MODEL_HEADER, NETLOC_HEADER
 from derlink.cpm.app import create_part as create_cpm
 from derlink.cpm.catalog.schemas import RULE_EXAMPLE as CPM_RULE_EXAMPLE
 from derlink.derms.app import create_part as create_derms
@@ -103,6 +103,7 @@ def parts(console: Console, tmp_path: Path) -> Iterator[Parts]:
                 httpx.Client(base_url=f"{derms_url}/api/v1", headers=hub) as derms_api,
             ):
                 _seed(cpm_api, derms_api, settings, operator)
+                _seed_locations(cpm_api, Path(cpm.storage.location.removeprefix("file://")))
                 yield Parts(cpm_api, derms_api)
     finally:
         cpm.db.dispose()
@@ -138,6 +139,25 @@ def _seed(cpm: httpx.Client, derms: httpx.Client, settings: Settings, operator: 
                                            "scores": scores}))  # fmt: skip
     _ok(derms.post("/forecasts", json={"batchId": "F-1", "file": "LRF_1.csv",
                                        "forecasts": [FORECAST_EXAMPLE]}))  # fmt: skip
+
+
+def _seed_locations(cpm: httpx.Client, storage: Path) -> None:
+    """SP3 in cpm's master data, and a NET-LOC file moving it from T1 to T2 in March."""
+    _ok(cpm.post("/master-data", json={
+        "persons": [{"cisPersonId": "P3", "name": "Cy Young"}],
+        "accounts": [{"cisAccountId": "A3", "cisPersonId": "P3"}],
+        "premises": [{"cisPremiseId": "PR3", "cisAccountId": "A3", "division": "CA"}],
+        "servicePoints": [{"cisServicePointId": "SP3", "cisPremiseId": "PR3"}],
+    }))  # fmt: skip
+    rows = io.StringIO()
+    writer = csv.writer(rows, lineterminator="\n")
+    writer.writerow(NETLOC_HEADER)
+    writer.writerow(("SP3", "T1", "F1", "S1", "2026-01-01", "2026-03-01"))
+    writer.writerow(("SP3", "T2", "F2", "S1", "2026-03-01", ""))
+    storage.mkdir(parents=True, exist_ok=True)
+    (storage / "NETLOC_1.csv").write_text(rows.getvalue())
+    (taken,) = _ok(cpm.post("/network-locations/intake"))["files"]
+    assert taken["renamedTo"] == "Acked-NETLOC_1.csv", taken
 
 
 @pytest.fixture
@@ -245,7 +265,14 @@ def test_a_service_point_s_locations_open_from_the_network_page(parts: Parts, we
     assert opened.headers["location"] == "/records/network/service-points/SP3"
     page = _page(web, "/records/network/service-points/SP3")
     assert '<a href="/records/network/nodes/T2">T2</a></td><td>2026-01-01</td>' in page
-    assert "cpm holds no location of SP3." in page
+    cpm_rows = page[page.index('id="cpm-h"') :]
+    assert (
+        '<a href="/records/network/nodes/T1">T1</a></td>\n      '
+        '<td><a href="/records/network/nodes/F1">F1</a></td>'
+    ) in cpm_rows
+    assert "<td>2026-01-01</td><td>2026-03-01</td>" in cpm_rows
+    assert "<td>2026-03-01</td><td>open-ended</td>" in cpm_rows
+    assert "cpm holds no location of SP2." in _page(web, "/records/network/service-points/SP2")
     assert 'href="/records/subscriptions?service_point=SP3"' in page
     assert 'href="/records/forecasts/SP3"' in page
     assert web.get("/records/network/service-points/NOPE").status_code == 404
