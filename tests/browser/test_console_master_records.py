@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.common.clock import FixedClock
-from derlink.common.errors import RemoteFault
+from derlink.common.errors import BusinessFault, RemoteFault
 from derlink.console.masterdata import sync_words
 from derlink.contracts.network_files import MODEL_HEADER, NETLOC_HEADER
 from derlink.cpm.app import create_part as create_cpm
@@ -294,6 +294,12 @@ def test_scores_page_and_open_by_nic(parts: Parts, web: TestClient):
     score = _page(web, "/records/scores/ECOBEE-HE/NIC-007")
     assert "D-007" in score and "<dd>7</dd>" in score
     assert web.get("/records/scores", params={"q": "NIC-999"}).status_code == 404
+    under = web.get("/records/scores", params={"q": "NIC-007", "head_end": "ECOBEE-HE"})
+    assert under.headers["location"] == "/records/scores/ECOBEE-HE/NIC-007"
+    assert (
+        web.get("/records/scores", params={"q": "NIC-007", "head_end": "ITRON-HE"}).status_code
+        == 404
+    )
     assert web.get("/records/scores/ECOBEE-HE/NIC-999").status_code == 404
 
 
@@ -334,3 +340,24 @@ def test_a_part_that_does_not_answer_is_said_on_every_page(console: Console, web
         page = web.get(path)
         assert page.status_code == 200, path
         assert "did not answer: unreachable" in page.text, path
+
+
+def test_a_subscription_s_service_point_links_to_its_forecast_and_location(
+    console: Console, web: TestClient
+):
+    async def cpm(path: str, params: Any) -> Any:
+        raise BusinessFault("cpm holds no enrollment E-1", status=404)
+
+    async def derms(path: str, params: Any) -> Any:
+        assert path == "/api/v1/registry/E-1"
+        return {"subscriptionId": "E-1", "status": "ACTIVE", "programCode": "BYOT",
+                "cisServicePointId": "SP 7", "cisAccountId": "A-1", "version": 1,
+                "lastDacsMessageId": "SR-1", "registrations": []}  # fmt: skip
+
+    console.harness.cpm.handler = cpm
+    console.harness.derms.handler = derms
+    page = _page(web, "/records/subscriptions/E-1")
+    assert 'href="/records/subscriptions?service_point=SP%207">SP 7</a>' in page
+    assert 'href="/records/forecasts/SP%207">forecast</a>' in page
+    assert 'href="/records/network/service-points/SP%207">network location</a>' in page
+    assert 'href="/records/programs/BYOT">BYOT</a>' in page
