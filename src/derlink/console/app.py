@@ -19,7 +19,17 @@ from starlette.exceptions import HTTPException
 
 from derlink.common.clock import Clock, SystemClock
 from derlink.common.errors import BusinessError, DerlinkError, Fault, NotFound
-from derlink.console import configuration, dashboard, hospital, instances, login, records
+from derlink.console import (
+    configuration,
+    dashboard,
+    hospital,
+    inputs,
+    instances,
+    login,
+    masterdata,
+    network,
+    records,
+)
 from derlink.console.migrations import SCHEMA
 from derlink.console.session import SessionStore, Signer, load_or_create_key
 from derlink.console.web import (
@@ -79,7 +89,17 @@ def create_console(
     )
     app.middleware("http")(security_headers)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (login, dashboard, instances, hospital, records, configuration):
+    for module in (
+        login,
+        dashboard,
+        instances,
+        hospital,
+        records,
+        masterdata,
+        network,
+        inputs,
+        configuration,
+    ):
         app.include_router(module.router)
     _error_pages(app)
     return app

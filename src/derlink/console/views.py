@@ -151,38 +151,61 @@ def _axes(top: float, hours: Sequence[str], slot: float) -> Markup:
             '<line x1="{r}" y1="{t}" x2="{r}" y2="{b}"/><line x1="{l}" y1="{b}" x2="{r}" y2="{b}"/>'
         ).format(l=PLOT_LEFT, r=PLOT_RIGHT, t=PLOT_TOP, b=PLOT_BOTTOM)
     ]
-    for share in (0.0, 0.5, 1.0):
-        at = PLOT_BOTTOM - share * (PLOT_BOTTOM - PLOT_TOP)
-        parts.append(
-            Markup(
-                '<line class="grid" x1="{l}" y1="{y:.1f}" x2="{r}" y2="{y:.1f}"/>'
-                '<text x="{lx}" y="{ty:.1f}" text-anchor="end">{left}</text>'
-                '<text x="{rx}" y="{ty:.1f}">{right}%</text>'
-            ).format(
-                l=PLOT_LEFT,
-                r=PLOT_RIGHT,
-                y=at,
-                lx=PLOT_LEFT - 4,
-                rx=PLOT_RIGHT + 4,
-                ty=at + 3,
-                left=f"{share * top:g}",
-                right=f"{share * 100:g}",
-            )
-        )
-    for i in range(len(hours) - 1, -1, -HOUR_TICKS):
-        x = PLOT_LEFT + (i + 0.5) * slot
-        parts.append(
-            Markup(
-                '<line x1="{x:.1f}" y1="{b}" x2="{x:.1f}" y2="{tb}"/>'
-                '<text x="{x:.1f}" y="{ty}" text-anchor="middle">{hour}</text>'
-            ).format(x=x, b=PLOT_BOTTOM, tb=PLOT_BOTTOM + 4, ty=PLOT_BOTTOM + 16, hour=hours[i])
-        )
+    parts += _value_ticks(top, percent_right=True)
+    parts += _time_ticks(hours, range(len(hours) - 1, -1, -HOUR_TICKS), slot)
     parts.append(
         Markup('<text x="{x}" y="{y}" text-anchor="middle">hour received</text></g>').format(
             x=(PLOT_LEFT + PLOT_RIGHT) // 2, y=CHART_H - 4
         )
     )
     return Markup("").join(parts)
+
+
+def _value_ticks(top: float, *, percent_right: bool) -> list[Markup]:
+    """Three ticks of the left axis (0 to ``top``) with their grid lines, and of the right
+    axis (0-100 %) when ``percent_right``."""
+    ticks = []
+    for share in (0.0, 0.5, 1.0):
+        at = PLOT_BOTTOM - share * (PLOT_BOTTOM - PLOT_TOP)
+        right = (
+            Markup('<text x="{rx}" y="{ty:.1f}">{v}%</text>').format(
+                rx=PLOT_RIGHT + 4, ty=at + 3, v=f"{share * 100:g}"
+            )
+            if percent_right
+            else Markup("")
+        )
+        ticks.append(
+            Markup(
+                '<line class="grid" x1="{l}" y1="{y:.1f}" x2="{r}" y2="{y:.1f}"/>'
+                '<text x="{lx}" y="{ty:.1f}" text-anchor="end">{v}</text>{right}'
+            ).format(
+                l=PLOT_LEFT,
+                r=PLOT_RIGHT,
+                y=at,
+                lx=PLOT_LEFT - 4,
+                ty=at + 3,
+                v=f"{share * top:g}",
+                right=right,
+            )
+        )
+    return ticks
+
+
+def _time_ticks(labels: Sequence[str], shown: Iterable[int], slot: float) -> list[Markup]:
+    """The time axis's ticks: the labels at the indexes ``shown``, each under its slot."""
+    return [
+        Markup(
+            '<line x1="{x:.1f}" y1="{b}" x2="{x:.1f}" y2="{tb}"/>'
+            '<text x="{x:.1f}" y="{ty}" text-anchor="middle">{label}</text>'
+        ).format(
+            x=PLOT_LEFT + (i + 0.5) * slot,
+            b=PLOT_BOTTOM,
+            tb=PLOT_BOTTOM + 4,
+            ty=PLOT_BOTTOM + 16,
+            label=labels[i],
+        )
+        for i in shown
+    ]
 
 
 def timeline(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -367,3 +390,65 @@ def record_links(keys: Iterable[Mapping[str, Any]], limit: int = 50) -> list[dic
         if len(links) >= limit:
             break
     return links
+
+
+def forecast_chart(
+    starts: Sequence[str], p10: Sequence[float], p50: Sequence[float], p90: Sequence[float]
+) -> Markup:
+    """A forecast's intervals (``starts`` their labels, oldest first): the P10-P90 range as a
+    band, the P50 as a line, kW on the left axis, the intervals along the bottom, a legend;
+    labelled for screen readers."""
+    top = nice_ceiling(max([*p90, *p50, *p10], default=0.0))
+    slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(p50), 1)
+
+    def x(i: int) -> float:
+        return PLOT_LEFT + (i + 0.5) * slot
+
+    def y(value: float) -> float:
+        return PLOT_BOTTOM - max(min(value, top), 0.0) / top * (PLOT_BOTTOM - PLOT_TOP)
+
+    band = " ".join(
+        [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(p90)]
+        + [f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(p10)))]
+    )
+    line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(p50))
+    summary = (
+        f"Forecast kW reduction over {len(p50)} intervals: P50 peak {max(p50, default=0):g} kW, "
+        f"P10 to P90 from {min(p10, default=0):g} to {max(p90, default=0):g} kW"
+    )
+    parts = [
+        Markup(
+            '<g class="axis" font-size="10"><line x1="{l}" y1="{t}" x2="{l}" y2="{b}"/>'
+            '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}"/>'
+        ).format(l=PLOT_LEFT, r=PLOT_RIGHT, t=PLOT_TOP, b=PLOT_BOTTOM)
+    ]
+    parts += _value_ticks(top, percent_right=False)
+    parts += _time_ticks(starts, range(0, len(starts), max(1, math.ceil(len(starts) / 6))), slot)
+    parts.append(
+        Markup(
+            '<text x="{cx}" y="{cy}" text-anchor="middle">interval start</text>'
+            '<text x="10" y="{my}" transform="rotate(-90 10 {my})" text-anchor="middle">kW'
+            "</text></g>"
+        ).format(cx=(PLOT_LEFT + PLOT_RIGHT) // 2, cy=CHART_H - 4, my=(PLOT_TOP + PLOT_BOTTOM) // 2)
+    )
+    legend = Markup(
+        '<g class="legend" font-size="11">'
+        '<rect class="band" x="{l}" y="6" width="12" height="10"/>'
+        '<text x="{lt}" y="15">P10–P90 kW</text>'
+        '<line class="p50" x1="150" y1="11" x2="164" y2="11" stroke-width="2"/>'
+        '<text x="168" y="15">P50 kW</text></g>'
+    ).format(l=PLOT_LEFT, lt=PLOT_LEFT + 16)
+    return Markup(
+        '<svg class="trend forecast" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+        'aria-label="{s}"><title>{s}</title>{legend}{axes}'
+        '<polygon class="band" points="{band}"/>'
+        '<polyline class="p50" fill="none" stroke-width="2" points="{line}"/></svg>'
+    ).format(
+        w=CHART_W,
+        h=CHART_H,
+        s=summary,
+        legend=legend,
+        axes=Markup("").join(parts),
+        band=band,
+        line=line,
+    )
