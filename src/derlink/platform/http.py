@@ -69,10 +69,24 @@ class HttpClient:
         return session
 
     async def close(self) -> None:
-        """Close the session of the running loop (others close with their loops)."""
-        session = self._sessions.pop(asyncio.get_running_loop(), None)
-        if session is not None:
-            await session.close()
+        """Close every session this client opened, whichever loop it was opened on: the running
+        loop's here; one of a loop that runs in another thread on that loop; one of a loop that
+        has ended (a test client's, a worker's) by marking its connector closed, since its
+        connections ended with the loop. Only a session of a loop paused between runs is kept,
+        for a ``close`` on that loop."""
+        running = asyncio.get_running_loop()
+        sessions, self._sessions = self._sessions, {}
+        for loop, session in sessions.items():
+            if loop is running:
+                await session.close()
+            elif loop.is_closed():
+                if session.connector is not None:  # nothing left to wait for on that loop
+                    await session.connector.close()
+            elif loop.is_running():
+                closing = asyncio.run_coroutine_threadsafe(session.close(), loop)
+                await asyncio.wrap_future(closing)
+            else:  # a loop paused between runs: it closes the session when it runs again
+                self._sessions[loop] = session
 
     async def _auth_header(self) -> dict[str, str]:
         c = self.connection
