@@ -140,8 +140,8 @@ def test_subscriptions_come_in_keyset_pages(part: AnalyticsPart, http: TestClien
     [
         ("POST", "/enrollment-files/intake", None, 401),
         ("POST", "/enrollment-files/intake", "viewer", 403),
-        ("GET", "/enrollment-files", "hub", 403),
-        ("GET", "/subscriptions", "hub", 403),
+        ("GET", "/enrollment-files", "cpm", 403),
+        ("GET", "/subscriptions", "derms", 403),
         ("GET", "/subscriptions/counts", "cpm", 403),
         ("GET", "/subscriptions/SUB1", None, 401),
         ("POST", "/enrollment-files/intake", "hub", 200),

@@ -19,6 +19,7 @@ from derlink.contracts.input_files import FORECAST_HEADER, SCORE_HEADER
 from derlink.derms.app import create_part as create_derms
 from derlink.hub.app import HubPart
 from derlink.hub.app import create_part as create_hub
+from derlink.hub.catalog import CATALOG
 from derlink.hub.connections import Targets
 from derlink.hub.model import InstanceStatus
 from derlink.hub.runtime.memory import MemoryRuntime
@@ -69,9 +70,12 @@ async def world(tmp_path: Path, database_url: str) -> AsyncIterator[World]:
     )
     derms = create_derms(settings=settings, credentials=credentials, clock=CLOCK, hub=None)
     hub_client = credentials.client("hub")
+    # Every store a file flow of the catalog names: the hub builds all its file flows.
     stores: dict[str, FileStore] = {
         name: LocalFolder(tmp_path / name)
-        for name in ("cpm-content", "analytics-storage", "analytics-content")
+        for spec in CATALOG
+        if spec.files is not None
+        for name in filter(None, (spec.files.source_store, spec.files.target_store))
     }
     try:
         with serve(derms.app) as derms_url:
