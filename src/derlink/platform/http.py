@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -49,12 +50,17 @@ class Connection:
 
 
 class HttpClient:
-    """A pooled client for one connection; create it inside a running event loop."""
+    """A pooled client for one connection; create it inside a running event loop.
+
+    A session belongs to the loop that opened it, so the client keeps one per loop, and each
+    is closed on its own loop: by ``close``, or, where nobody calls ``close`` before that loop
+    ends (a command's ``asyncio.run``, a test client's loop), as the loop shuts down: the
+    session is held by an async generator of that loop, which the loop's shutdown closes."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        # One pooled session per event loop: a session belongs to the loop that made it.
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._keepers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._token: tuple[str, float] | None = None
 
     async def _session_(self) -> aiohttp.ClientSession:
@@ -66,27 +72,34 @@ class HttpClient:
                 connector=aiohttp.TCPConnector(limit=64),
             )
             self._sessions[loop] = session
+            keeper = _closed_with_its_loop(session)
+            await anext(keeper)
+            self._keepers[loop] = keeper
         return session
 
     async def close(self) -> None:
-        """Close every session this client opened, whichever loop it was opened on: the running
-        loop's here; one of a loop that runs in another thread on that loop; one of a loop that
-        has ended (a test client's, a worker's) by marking its connector closed, since its
-        connections ended with the loop. Only a session of a loop paused between runs is kept,
-        for a ``close`` on that loop."""
+        """Close every session this client opened, each on its own loop: the running loop's
+        here; one of a loop running in another thread, on that loop. One of a loop that has
+        ended was closed as that loop shut down (else its connections ended with the loop:
+        its connector is marked closed); one of a loop paused between runs is kept, for a
+        ``close`` on that loop."""
         running = asyncio.get_running_loop()
         sessions, self._sessions = self._sessions, {}
+        keepers, self._keepers = self._keepers, {}
         for loop, session in sessions.items():
+            keeper = keepers[loop]
+            if session.closed:
+                continue
             if loop is running:
-                await session.close()
+                await keeper.aclose()
             elif loop.is_closed():
-                if session.connector is not None:  # nothing left to wait for on that loop
+                if session.connector is not None:
                     await session.connector.close()
             elif loop.is_running():
-                closing = asyncio.run_coroutine_threadsafe(session.close(), loop)
+                closing = asyncio.run_coroutine_threadsafe(keeper.aclose(), loop)
                 await asyncio.wrap_future(closing)
-            else:  # a loop paused between runs: it closes the session when it runs again
-                self._sessions[loop] = session
+            else:
+                self._sessions[loop], self._keepers[loop] = session, keeper
 
     async def _auth_header(self) -> dict[str, str]:
         c = self.connection
@@ -197,6 +210,15 @@ class HttpClient:
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return await self.request("GET", path, params=params)
+
+
+async def _closed_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Holds ``session`` open until closed: by ``aclose``, or by the loop's
+    ``shutdown_asyncgens`` as ``asyncio.run`` (or any runner) ends the loop."""
+    try:
+        yield
+    finally:
+        await session.close()
 
 
 class Caller(Protocol):
