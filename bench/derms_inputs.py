@@ -105,8 +105,3 @@ def _cpu_seconds(server: ServerProcess) -> float:
     assert server.proc is not None
     fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
-
-
-def report(result: dict[str, Any]) -> None:
-    for check, ok in result["checks"].items():
-        print(f"  {'ok ' if ok else 'FAIL'} {check}")

@@ -11,8 +11,6 @@ apart; then ``bench/derms_inputs.py`` runs DEV-SCORE on it through ``derlink up`
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import platform
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -26,11 +24,11 @@ from derlink.cpm.scores.kernel import device_scores
 from derlink.cpm.scores.model import score_file_name
 
 try:
-    from bench.derms_inputs import report, run_flow
-    from bench.record import process_usage, write_result
+    from bench.derms_inputs import run_flow
+    from bench.record import finish
 except ImportError:  # run as a script: bench/ itself is on the path
-    from derms_inputs import report, run_flow  # type: ignore[no-redef]
-    from record import process_usage, write_result  # type: ignore[no-redef]
+    from derms_inputs import run_flow  # type: ignore[no-redef]
+    from record import finish  # type: ignore[no-redef]
 
 AS_OF = datetime(2026, 7, 16, 6, 0, tzinfo=UTC)
 OUTCOMES = np.array(["D1SP", "D1SP", "D1SP", "D1IO", "D1ND", "D1ER", "D1CN"])
@@ -82,17 +80,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="derlink-dev-score-") as tmp:
         result = run(args.devices, args.events, Path(tmp))
-    result["driver"] = process_usage()
-    result["machine"] = {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}
-    report(result)
-    print(
-        f"DEV-SCORE of {args.devices:,} devices: {result['flow_s']}s "
-        f"({result['rows_per_s']:,}/s), platform peak {result['platform_peak_rss_mb']} MB; "
-        f"cpm's kernel {result['kernel_s']}s"
+    finish(
+        result,
+        "DEV-SCORE of {devices:,} devices: {flow_s}s ({rows_per_s:,}/s), "
+        "platform peak {platform_peak_rss_mb} MB; cpm's kernel {kernel_s}s",
+        args.out or f"dev-score-{args.devices}.json",
     )
-    write_result(args.out or f"dev-score-{args.devices}.json", result)
-    if not result["ok"]:
-        raise SystemExit(1)
 
 
 if __name__ == "__main__":

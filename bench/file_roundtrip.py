@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -32,10 +31,10 @@ from derlink.cli.server import ServerProcess
 
 try:
     from bench.cpm_extract import load_subscriptions
-    from bench.record import process_usage, write_result
+    from bench.record import finish
 except ImportError:  # run as a script: bench/ itself is on the path
     from cpm_extract import load_subscriptions  # type: ignore[no-redef]
-    from record import process_usage, write_result  # type: ignore[no-redef]
+    from record import finish  # type: ignore[no-redef]
 
 NEVER = "0 0 0 1 1 *"  # the file flows' own schedule stays out of the way: run-now drives them
 
@@ -158,19 +157,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="derlink-roundtrip-") as tmp:
         result = run(args.subscriptions, args.single, Path(tmp))
-    result["driver"] = process_usage()
-    result["machine"] = {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}
-    for name, ok in result["checks"].items():
-        print(f"  {'ok ' if ok else 'FAIL'} {name}")
-    print(
-        f"round trip of {result['subscriptions']:,} subscriptions: {result['round_trip_s']}s "
-        f"({result['rows_per_s']:,}/s), acks {result['acks_per_s']:,}/s ({result['cpm_mode']}), "
-        f"platform peak {result['platform_peak_rss_mb']} MB"
-    )
     mode = "-single" if args.single else ""
-    write_result(args.out or f"file-roundtrip-{args.subscriptions}{mode}.json", result)
-    if not result["ok"]:
-        raise SystemExit(1)
+    finish(
+        result,
+        "round trip of {subscriptions:,} subscriptions: {round_trip_s}s ({rows_per_s:,}/s), "
+        "acks {acks_per_s:,}/s ({cpm_mode}), platform peak {platform_peak_rss_mb} MB",
+        args.out or f"file-roundtrip-{args.subscriptions}{mode}.json",
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ per interval) and turned into the file by ``lrf_frame``, in this driver; then
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import platform
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +23,11 @@ import polars as pl
 from derlink.analytics.runs.lrf import lrf_frame, lrf_name
 
 try:
-    from bench.derms_inputs import report, run_flow
-    from bench.record import process_usage, write_result
+    from bench.derms_inputs import run_flow
+    from bench.record import finish
 except ImportError:  # run as a script: bench/ itself is on the path
-    from derms_inputs import report, run_flow  # type: ignore[no-redef]
-    from record import process_usage, write_result  # type: ignore[no-redef]
+    from derms_inputs import run_flow  # type: ignore[no-redef]
+    from record import finish  # type: ignore[no-redef]
 
 AT = datetime(2026, 7, 16, 6, 0, tzinfo=UTC)
 
@@ -77,17 +75,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="derlink-lrf-") as tmp:
         result = run(args.service_points, args.intervals, Path(tmp))
-    result["driver"] = process_usage()
-    result["machine"] = {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}
-    report(result)
-    print(
-        f"LRF of {args.service_points:,} service points × {args.intervals} intervals: "
-        f"{result['flow_s']}s ({result['rows_per_s']:,}/s), "
-        f"platform peak {result['platform_peak_rss_mb']} MB"
+    finish(
+        result,
+        "LRF of {service_points:,} service points × {intervals} intervals: "
+        "{flow_s}s ({rows_per_s:,}/s), platform peak {platform_peak_rss_mb} MB",
+        args.out or f"lrf-{args.service_points}x{args.intervals}.json",
     )
-    write_result(args.out or f"lrf-{args.service_points}x{args.intervals}.json", result)
-    if not result["ok"]:
-        raise SystemExit(1)
 
 
 if __name__ == "__main__":

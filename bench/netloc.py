@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing
-import platform
 import tempfile
 import time
 from collections.abc import Iterator
@@ -41,10 +40,10 @@ from derlink.platform.database import open_part_database
 
 try:
     from bench.file_roundtrip import instance_done
-    from bench.record import process_usage, write_result
+    from bench.record import finish
 except ImportError:  # run as a script: bench/ itself is on the path
     from file_roundtrip import instance_done  # type: ignore[no-redef]
-    from record import process_usage, write_result  # type: ignore[no-redef]
+    from record import finish  # type: ignore[no-redef]
 
 NEVER = "0 0 0 1 1 *"  # the file flows' own schedule stays out of the way: run-now drives them
 HOUR = "3600"  # the parts' intake loops and the export schedule too
@@ -215,18 +214,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="derlink-netloc-") as tmp:
         result = run(args.service_points, Path(tmp))
-    result["driver"] = process_usage()
-    result["machine"] = {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}
-    for name, ok in result["checks"].items():
-        print(f"  {'ok ' if ok else 'FAIL'} {name}")
-    print(
-        f"NET-LOC of {result['service_points']:,} service points end to end: "
-        f"{result['netloc_end_to_end_s']}s ({result['rows_per_s']:,}/s), platform peak "
-        f"{result['platform_peak_rss_mb']} MB, driver peak {result['driver']['peak_rss_mb']} MB"
+    finish(
+        result,
+        "NET-LOC of {service_points:,} service points end to end: {netloc_end_to_end_s}s "
+        "({rows_per_s:,}/s), platform peak {platform_peak_rss_mb} MB, "
+        "driver peak {driver[peak_rss_mb]} MB",
+        args.out or f"netloc-{args.service_points}.json",
     )
-    write_result(args.out or f"netloc-{args.service_points}.json", result)
-    if not result["ok"]:
-        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import platform
 import resource
 from pathlib import Path
 from typing import Any
@@ -28,3 +30,17 @@ def write_result(name: str, result: Any) -> Path:
     out.write_text(json.dumps(result, indent=2))
     print(f"written {out}")
     return out
+
+
+def finish(result: dict[str, Any], summary: str, name: str) -> None:
+    """The end of an end-to-end bench: add this driver's own resource use and the machine to
+    ``result``, print each check and the ``summary`` line, write ``bench/results/<name>``, and
+    exit non-zero when a check failed (``result["ok"]`` false)."""
+    result["driver"] = process_usage()
+    result["machine"] = {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}
+    for check, ok in result["checks"].items():
+        print(f"  {'ok ' if ok else 'FAIL'} {check}")
+    print(summary.format_map(result))
+    write_result(name, result)
+    if not result["ok"]:
+        raise SystemExit(1)

@@ -24,7 +24,7 @@ from derlink.analytics.enrollments.schemas import (
 )
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
-from derlink.platform.intake.driver import FileIntake, FileSummary
+from derlink.platform.intake.driver import FileIntake
 from derlink.platform.openapi import answer_example
 from derlink.platform.web import JsonRoute, require
 
@@ -43,7 +43,7 @@ def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
     @router.post("/enrollment-files/intake")
     async def run_intake(_: Writer) -> IntakeRead:
         """Take the enrollment files waiting in the object storage now."""
-        return IntakeRead(files=[_summary_read(s) for s in await intake.run_once()])
+        return IntakeRead(files=[FileSummaryRead.of(s) for s in await intake.run_once()])
 
     @router.get("/enrollment-files")
     async def list_enrollment_files(
@@ -81,19 +81,6 @@ def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
         return _subscription_read(row)
 
     return router
-
-
-def _summary_read(s: FileSummary) -> FileSummaryRead:
-    return FileSummaryRead(
-        name=s.name,
-        state=str(s.state),
-        rows=s.rows,
-        accepted=s.accepted,
-        rejected=s.rejected,
-        ackFile=s.output,
-        renamedTo=s.renamed_to,
-        error=s.error,
-    )
 
 
 def _file_read(r: Any) -> EnrollmentFileRead:

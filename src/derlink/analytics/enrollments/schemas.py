@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from derlink.contracts import examples
+from derlink.platform.intake import schemas as intake
+from derlink.platform.intake.schemas import summary_example
 from derlink.platform.openapi import example_of, model_example
 
 
@@ -18,30 +20,12 @@ class HealthRead(BaseModel):
     status: str
 
 
-class FileSummaryRead(BaseModel):
+class FileSummaryRead(intake.FileSummaryRead):
     model_config = ConfigDict(
         json_schema_extra=example_of(
-            {
-                "name": examples.EXTRACT_FILE,
-                "state": "Acked",
-                "rows": 1,
-                "accepted": 1,
-                "rejected": 0,
-                "ackFile": "ENROLL_ACK_" + examples.EXTRACT_FILE,
-                "renamedTo": "Acked-" + examples.EXTRACT_FILE,
-                "error": None,
-            }
+            summary_example(examples.EXTRACT_FILE, "ENROLL_ACK_" + examples.EXTRACT_FILE, 1)
         )
     )
-
-    name: str
-    state: str
-    rows: int
-    accepted: int
-    rejected: int
-    ackFile: str | None
-    renamedTo: str | None
-    error: str | None
 
 
 class IntakeRead(BaseModel):

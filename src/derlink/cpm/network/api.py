@@ -53,7 +53,7 @@ def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
     async def run_netloc_intake(_: Admin) -> schemas.NetLocIntakeRead:
         """Take the NET-LOC files waiting in cpm's object storage now."""
         return schemas.NetLocIntakeRead(
-            files=[schemas.NetLocFileRead(**s.wire()) for s in await intake.run_once()]
+            files=[schemas.NetLocFileRead.of(s) for s in await intake.run_once()]
         )
 
     return router

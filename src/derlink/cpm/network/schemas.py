@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from derlink.platform.intake.schemas import FileSummaryRead, summary_example
 from derlink.platform.openapi import example_of, model_example
 
 LOCATION_EXAMPLE = {
@@ -38,30 +39,14 @@ class NetworkLocationsRead(BaseModel):
     locations: list[NetworkLocationRead]
 
 
-class NetLocFileRead(BaseModel):
+class NetLocFileRead(FileSummaryRead):
     model_config = ConfigDict(
         json_schema_extra=example_of(
-            {
-                "name": "NETLOC_20260701T020000Z.csv",
-                "state": "Acked",
-                "rows": 12,
-                "accepted": 12,
-                "rejected": 0,
-                "ackFile": "NETLOC_ACK_NETLOC_20260701T020000Z.csv",
-                "renamedTo": "Acked-NETLOC_20260701T020000Z.csv",
-                "error": None,
-            }
+            summary_example(
+                "NETLOC_20260701T020000Z.csv", "NETLOC_ACK_NETLOC_20260701T020000Z.csv", 12
+            )
         )
     )
-
-    name: str
-    state: str
-    rows: int
-    accepted: int
-    rejected: int
-    ackFile: str | None
-    renamedTo: str | None
-    error: str | None
 
 
 class NetLocIntakeRead(BaseModel):

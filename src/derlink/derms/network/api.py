@@ -145,7 +145,7 @@ def create_router(
     async def run_model_intake(_: Operator) -> schemas.ModelIntakeRead:
         """Take the model exports waiting in DERMS's model store now."""
         return schemas.ModelIntakeRead(
-            files=[schemas.ModelFileRead(**s.wire()) for s in await intake.run_once()]
+            files=[schemas.ModelFileRead.of(s) for s in await intake.run_once()]
         )
 
     @router.post("/exports")

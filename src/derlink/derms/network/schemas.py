@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from derlink.derms.db import EXT
+from derlink.platform.intake.schemas import FileSummaryRead, summary_example
 from derlink.platform.openapi import example_of, model_example
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=EXT)]
@@ -139,30 +140,12 @@ class NodeRead(BaseModel):
     inForce: TreeNodeRead | None
 
 
-class ModelFileRead(BaseModel):
+class ModelFileRead(FileSummaryRead):
     model_config = ConfigDict(
         json_schema_extra=example_of(
-            {
-                "name": "NETMODEL_2026-07-01.csv",
-                "state": "Acked",
-                "rows": 3,
-                "accepted": 3,
-                "rejected": 0,
-                "ackFile": "NETMODEL_ACK_NETMODEL_2026-07-01.csv",
-                "renamedTo": "Acked-NETMODEL_2026-07-01.csv",
-                "error": None,
-            }
+            summary_example("NETMODEL_2026-07-01.csv", "NETMODEL_ACK_NETMODEL_2026-07-01.csv", 3)
         )
     )
-
-    name: str
-    state: str
-    rows: int
-    accepted: int
-    rejected: int
-    ackFile: str | None
-    renamedTo: str | None
-    error: str | None
 
 
 class ModelIntakeRead(BaseModel):
