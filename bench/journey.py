@@ -61,7 +61,9 @@ def main() -> None:
                 f"({run['enrollments_synchronized']} in {run['enrollment_phase_s']} s), "
                 f"enroll call p50 {run['enroll_call_ms']['p50']} ms "
                 f"p99 {run['enroll_call_ms']['p99']} ms, "
-                f"peak RSS platform {run['peak_rss_mb']['platform']} MB, ok={run['ok']}"
+                f"peak RSS platform {run['peak_rss_mb']['platform_journey']} MB through the "
+                f"enrollments, {run['peak_rss_mb']['platform']} MB with the scores and forecasts, "
+                f"ok={run['ok']}"
             )
     write_result(args.out, {"machine": platform.node(), "cpus": os.cpu_count(), "runs": runs})
 

@@ -129,6 +129,16 @@ def check_the_parts(parts: Parts, plan: Plan) -> None:
     taken = dict(parts.rows("analytics", "select cis_service_point_id, status from subscriptions"))
     assert taken == status
 
+    # DERMS holds a score for every ACTIVE device of an Active subscription that took part in
+    # the drawn events (every one but the replacements, NIC-…R), and a forecast for every
+    # service point of an Active subscription, with a reduction expected of most of them.
+    scored = {nic for (nic,) in parts.rows("derms", "select nic_id from device_scores")}
+    assert scored == {nic for nic in active_nics - inactive_nics if not nic.endswith("R")}
+    forecast = dict(parts.rows("derms", "select sp_id, intervals from forecasts"))
+    assert set(forecast) == {sp for sp, st in status.items() if st == "Active"}
+    expecting = [sp for sp, kw in forecast.items() if sum(json.loads(kw)["p50"]) > 0]
+    assert len(expecting) > len(forecast) * 0.8
+
 
 @pytest.mark.slow
 def test_the_demo_journey_ends_right_in_every_part_on_sqlite(tmp_path: Path):

@@ -13,6 +13,7 @@ happened but whether it was right (``checks``).
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import shutil
 import statistics
@@ -29,12 +30,13 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from derlink.cli import sample
+from derlink.cli import demo_inputs, sample
 from derlink.cli.client import CliError
 from derlink.cli.server import ServerProcess
 from derlink.common.errors import BusinessFault
 from derlink.platform.database import driver_url
 from derlink.platform.http import Connection, HttpClient
+from derlink.platform.settings import Settings
 
 CPM_CONCURRENCY = 32
 DERMS_BATCH = 500
@@ -292,6 +294,66 @@ class Driver:
             "elapsed_s": round(time.perf_counter() - started, 2),
         }
 
+    async def derms_inputs(
+        self, plan: Plan, home: Path, customers: int, on_sample: Callable[[], object]
+    ) -> dict[str, Any]:
+        """Device scores and forecasts from a drawn history of past events (``demo_inputs``):
+        cpm's score run and DEV-SCORE, analytics' forecast run and LRF, then what DERMS
+        holds."""
+        started = time.perf_counter()
+        time_zone = Settings.from_env(os.environ).time_zone
+        devices = [
+            demo_inputs.Device(
+                r.body["locationInfo"]["cisServicePointId"], a["headEndSystem"], a["nicId"]
+            )
+            for r in plan.valid
+            for a in r.body["assetInfo"]["assetList"]
+        ]
+        stores = home / "files"
+        with tempfile.TemporaryDirectory(prefix="derlink-demo-history-") as tmp:
+            history = await asyncio.to_thread(
+                demo_inputs.draw_history,
+                Path(tmp),
+                customers=customers,
+                devices=devices,
+                time_zone=time_zone,
+                today=demo_inputs.local_today(time_zone),
+            )
+            demo_inputs.put(
+                stores / "analytics-storage", history.measurements, "MEASUREMENTS_demo.parquet"
+            )
+            for settled in history.kwh_avoided:
+                demo_inputs.put(stores / "analytics-storage", settled, settled.name)
+            demo_inputs.put(
+                stores / "cpm-content", history.participation, history.participation.name
+            )
+        score = await demo_inputs.run_scores(self.api.post)
+        score_flow = await self._run_file_flow(
+            "DEV-SCORE", 1 if score["fileName"] else 0, on_sample
+        )
+        forecast = await self.api.post("/analytics/api/v1/forecast-runs", {})
+        lrf_flow = await self._run_file_flow("LRF", 1 if forecast["fileName"] else 0, on_sample)
+        scores = await demo_inputs.held(self.api.get, "/derms/api/v1/device-scores")
+        forecasts = await demo_inputs.held(self.api.get, "/derms/api/v1/forecasts")
+        if forecast["note"]:
+            self.unexpected.append(f"the forecast run: {forecast['note']}")
+        return {
+            "events_in_history": history.events,
+            "devices_with_history": history.devices_with_history,
+            "score_run": score["state"],
+            "devices_scored": score["rows"],
+            "devices_unscored": score["unscored"],
+            "devices_replaced": sum(1 for c in plan.replace if c.n in self.enrollment_ids),
+            "dev_score_sent": sum(1 for i in score_flow if i["status"] == "Completed"),
+            "scores_held": len(scores),
+            "service_points_forecast": forecast["forecast"],
+            "service_points_active": forecast["servicePoints"],
+            "lrf_sent": sum(1 for i in lrf_flow if i["status"] == "Completed"),
+            "forecasts_held": len(forecasts),
+            "forecast_expected_kw": demo_inputs.expected_kw(forecasts),
+            "elapsed_s": round(time.perf_counter() - started, 2),
+        }
+
     async def _run_file_flow(
         self, code: str, expected: int, on_sample: Callable[[], object]
     ) -> list[dict[str, Any]]:
@@ -463,6 +525,11 @@ async def _journey(
         master = await driver.master_data()
         say("[bold]enrollment exchange with analytics[/bold] (OUAI-ENR, OUAI-ENR-ACK)")
         exchange = await driver.exchange_with_analytics(server.sample_memory)
+        # The platform's peak through the enrollment journey, before analytics' forecast run
+        # (which reads the interval data in chunks of millions of rows) raises it.
+        journey_peak_kb = server.sample_memory()
+        say("[bold]device scores and forecasts at DERMS[/bold] (DEV-SCORE, LRF)")
+        inputs = await driver.derms_inputs(plan, server.home, customers, server.sample_memory)
     finally:
         await api.close()
 
@@ -493,6 +560,20 @@ async def _journey(
         == exchange["files_extracted"]
         == exchange["ack_files_applied"],
         "no analytics sync request left waiting": exchange["sync_waiting"] == 0,
+        "DERMS holds a score for every device cpm scored": inputs["score_run"] == "Completed"
+        and inputs["devices_scored"] > 0
+        and inputs["dev_score_sent"] == 1
+        and inputs["scores_held"] == inputs["devices_scored"],
+        "only the devices that replaced another after the events are without a score": inputs[
+            "devices_unscored"
+        ]
+        == inputs["devices_replaced"],
+        "DERMS holds a forecast for every service point analytics forecast": inputs[
+            "service_points_forecast"
+        ]
+        > 0
+        and inputs["lrf_sent"] == 1
+        and inputs["forecasts_held"] == inputs["service_points_forecast"],
     }
     lat = sorted(driver.latencies_ms)
     summary: dict[str, Any] = {
@@ -510,6 +591,7 @@ async def _journey(
         "reconciliation_differences": reconciliation["differences"],
         "master_data": master,
         "analytics_exchange": exchange,
+        "derms_inputs": inputs,
         "elapsed_s": round(elapsed, 2),
         "enrollment_phase_s": round(phase1_s, 2),
         "enrollments_synchronized": synchronized_1,
@@ -520,6 +602,7 @@ async def _journey(
         },
         "peak_rss_mb": {
             "platform": round(server.sample_memory() / 1024, 1),
+            "platform_journey": round(journey_peak_kb / 1024, 1),
             "driver": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         },
         "checks": checks,
@@ -544,7 +627,8 @@ def _print_summary(console: Console, s: dict[str, Any]) -> None:
     console.print(
         f"{s['enrollments_synchronized']} enrollments synchronized in "
         f"{s['enrollment_phase_s']:.1f} s = [bold]{s['enrollments_per_s']:.1f}/s[/bold]; whole "
-        f"journey {s['elapsed_s']:.1f} s; peak memory {memory['platform']:.0f} MB (platform), "
+        f"journey {s['elapsed_s']:.1f} s; peak memory {memory['platform']:.0f} MB (platform; "
+        f"{memory['platform_journey']:.0f} MB before the scores and forecasts), "
         f"{memory['driver']:.0f} MB (this demo's driver)"
     )
     m = s["master_data"]
@@ -558,6 +642,16 @@ def _print_summary(console: Console, s: dict[str, Any]) -> None:
         f"analytics exchange: {x['files_sent']} file(s) sent, {x['rows_extracted']} rows; "
         f"acknowledged {x['rows_acked_positive']} accepted and {x['rows_acked_negative']} "
         f"refused; {x['rows_rejected']} row(s) unreadable; in {x['elapsed_s']:.1f} s"
+    )
+    d = s["derms_inputs"]
+    console.print(
+        f"device scores: {d['devices_scored']} device(s) scored from {d['events_in_history']} "
+        f"past event(s), {d['devices_unscored']} without history (of them "
+        f"{d['devices_replaced']} replaced a device after the events); DERMS "
+        f"holds {d['scores_held']}. Forecasts: {d['service_points_forecast']} of "
+        f"{d['service_points_active']} service point(s) of Active subscriptions; DERMS holds "
+        f"{d['forecasts_held']}, expecting {d['forecast_expected_kw']} kW of reduction from "
+        f"all of them together over the day; in {d['elapsed_s']:.1f} s"
     )
     for name, ok in s["checks"].items():
         console.print(f"  {'[green]✓' if ok else '[red]✗'}[/] {name}")
