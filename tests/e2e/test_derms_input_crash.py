@@ -1,8 +1,8 @@
-"""A crash mid-file of DEV-SCORE: SIGKILL of ``derlink up`` while the hub delivers a large score
-file to DERMS window by window. After a restart on the same data the instance goes on after its
-last finished window and completes once: every device is in DERMS once, the file is renamed
-Sent-, and the window the kill may have cut off is the only one delivered twice (its rows are
-stale the second time)."""
+"""A crash mid-file of DEV-SCORE and of LRF: SIGKILL of ``derlink up`` while the hub delivers a
+large score or forecast file to DERMS window by window. After a restart on the same data the
+instance goes on after its last finished window and completes once: every device (service
+point) is in DERMS once, the file is renamed Sent-, and the window the kill may have cut off is
+the only one delivered twice (its rows are stale the second time)."""
 
 from __future__ import annotations
 
@@ -13,32 +13,53 @@ from pathlib import Path
 import pytest
 
 from derlink.cli.server import ServerProcess
-from derlink.contracts.input_files import SCORE_HEADER
+from derlink.contracts.input_files import FORECAST_HEADER, SCORE_HEADER
 
 from .support import client, wait_for
 
-DEVICES = 200_000
-NAME = "SDCSE_20260716T060000Z.csv"
+ROWS = 200_000
 
 
 def _score_file(path: Path) -> None:
     with path.open("w") as out:
         out.write(",".join(SCORE_HEADER) + "\n")
-        for n in range(DEVICES):
+        for n in range(ROWS):
             out.write(
                 f"D-{n},ECOBEE-HE,NIC-{n:07d},{n % 101},4,0.9,0.5,"
                 "2026-07-15T23:00:00.000Z,2026-07-16T06:00:00.000Z\n"
             )
 
 
+def _forecast_file(path: Path) -> None:
+    band = ";".join(["0.4"] * 24)
+    with path.open("w") as out:
+        out.write(",".join(FORECAST_HEADER) + "\n")
+        for n in range(ROWS):
+            out.write(
+                f"2026-07-16T06:00:00Z,BYOT,SP{n:08d},2026-07-17T00:00:00-07:00,"
+                f"2026-07-18T00:00:00-07:00,3600,3,0.2,0.4,{band},{band},{band}\n"
+            )
+
+
+#: Each flow: its source store, a file of ``ROWS`` rows, and what DERMS keeps (table, key).
+FLOWS = {
+    "DEV-SCORE": ("cpm-content", "SDCSE_20260716T060000Z.csv", _score_file,
+                  "device_scores", "nic_id"),
+    "LRF": ("analytics-content", "LRF_20260716T060000Z.csv", _forecast_file, "forecasts",
+            "sp_id"),
+}  # fmt: skip
+
+
 @pytest.mark.slow
-def test_a_score_file_interrupted_by_a_sigkill_completes_once_from_its_last_window(
-    tmp_path: Path,
+@pytest.mark.parametrize("flow", sorted(FLOWS))
+def test_a_file_interrupted_by_a_sigkill_completes_once_from_its_last_window(
+    tmp_path: Path, flow: str
 ):
+    store, name, write, table, key = FLOWS[flow]
     home = tmp_path / "home"
-    source = home / "files" / "cpm-content"
+    source = home / "files" / store
     source.mkdir(parents=True)
-    _score_file(source / NAME)
+    write(source / name)
     # Nothing else moves: no sample load, no analytics intake in the way, no scheduled listing.
     server = ServerProcess(
         home,
@@ -47,7 +68,7 @@ def test_a_score_file_interrupted_by_a_sigkill_completes_once_from_its_last_wind
     server.start()
     api = client(server)
     try:
-        started = api.post("/hub/api/v1/flows/DEV-SCORE/run-now").json()
+        started = api.post(f"/hub/api/v1/flows/{flow}/run-now").json()
         (instance,) = started["instances"]
 
         def windows_done() -> list[str]:
@@ -60,7 +81,7 @@ def test_a_score_file_interrupted_by_a_sigkill_completes_once_from_its_last_wind
             time.sleep(0.01)
         server.kill()
         api.close()
-        assert (source / NAME).exists(), "the file was renamed before the delivery was complete"
+        assert (source / name).exists(), "the file was renamed before the delivery was complete"
 
         server.start()
         api = client(server)
@@ -75,7 +96,7 @@ def test_a_score_file_interrupted_by_a_sigkill_completes_once_from_its_last_wind
         )
         assert detail["status"] == "Completed", detail.get("fault_message")
         assert sorted(p.name for p in source.iterdir() if not p.name.startswith(".")) == [
-            f"Sent-{NAME}"
+            f"Sent-{name}"
         ]
         ok = [e["step"] for e in detail["timeline"] if e["outcome"] == "ok"]
         windows = [s for s in ok if s.startswith("batch-")]
@@ -84,13 +105,13 @@ def test_a_score_file_interrupted_by_a_sigkill_completes_once_from_its_last_wind
         assert len(windows) - len(set(windows)) <= 1
         assert ok.count("rename-sent") == 1
         outcome = detail["outcome"]
-        assert outcome["processed"] == DEVICES
-        assert outcome["applied"] + outcome["stale"] == DEVICES
+        assert outcome["processed"] == ROWS
+        assert outcome["applied"] + outcome["stale"] == ROWS
         # The run after the restart is the same run: not a second instance.
-        assert len(api.get("/hub/api/v1/instances", params={"flow": "DEV-SCORE"}).json()) == 1
+        assert len(api.get("/hub/api/v1/instances", params={"flow": flow}).json()) == 1
     finally:
         api.close()
         server.stop()
     with sqlite3.connect(home / "derms.sqlite") as db:
-        held = db.execute("SELECT COUNT(*), COUNT(DISTINCT nic_id) FROM device_scores").fetchone()
-    assert held == (DEVICES, DEVICES)
+        held = db.execute(f"SELECT COUNT(*), COUNT(DISTINCT {key}) FROM {table}").fetchone()
+    assert held == (ROWS, ROWS)
