@@ -31,8 +31,11 @@ _SCORES_LOCK = 0x6465726D_0005
 _FORECASTS_LOCK = 0x6465726D_0006
 
 
+@functools.lru_cache(maxsize=4096)
 def _at(value: datetime) -> str:
-    """A time as stored: ISO-8601 in UTC, so that text order is time order."""
+    """A time as stored: ISO-8601 in UTC, so that text order is time order. Cached: the rows of
+    a file share a few times (a forecast's window and when it was made), and a million of them
+    would convert the same three times a million times."""
     return value.astimezone(UTC).isoformat()
 
 
