@@ -18,11 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from derlink.cli.server import ServerProcess
 
-NEVER = "0 0 0 1 1 *"  # the file flows' own schedule stays out of the way: run-now drives them
+try:
+    from bench.driving import NEVER, operator_client, run_now
+except ImportError:  # run as a script: bench/ itself is on the path
+    from driving import NEVER, operator_client, run_now  # type: ignore[no-redef]
 
 
 def run_flow(
@@ -45,23 +46,9 @@ def run_flow(
     )
     server.start()
     try:
-        with httpx.Client(
-            base_url=server.base_url,
-            headers={"Authorization": f"Bearer operator.{server.operator_secret()}"},
-            timeout=1800,
-        ) as api:
+        with operator_client(server) as api:
             t0 = time.perf_counter()
-            started = api.post(f"/hub/api/v1/flows/{flow}/run-now").json()
-            (instance,) = started["instances"]
-            deadline = time.monotonic() + 1800
-            while True:
-                server.sample_memory()
-                detail: dict[str, Any] = api.get(f"/hub/api/v1/instances/{instance}").json()
-                if detail["status"] not in ("Received", "Running"):
-                    break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{flow} {instance} did not end in 1800s")
-                time.sleep(0.2)
+            detail = run_now(api, flow, server)
             flow_s = time.perf_counter() - t0
         # CPU seconds the platform spent: with the machine shared, the wall time is an upper
         # bound, and this says how much of it was the platform's own work.

@@ -25,45 +25,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from derlink.cli.server import ServerProcess
 
 try:
     from bench.cpm_extract import load_subscriptions
+    from bench.driving import NEVER, instance_done, operator_client, wait_until
     from bench.record import finish
 except ImportError:  # run as a script: bench/ itself is on the path
     from cpm_extract import load_subscriptions  # type: ignore[no-redef]
+    from driving import NEVER, instance_done, operator_client, wait_until  # type: ignore[no-redef]
     from record import finish  # type: ignore[no-redef]
-
-NEVER = "0 0 0 1 1 *"  # the file flows' own schedule stays out of the way: run-now drives them
-
-
-def wait_until(probe: Any, what: str, timeout_s: float, server: ServerProcess) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        server.sample_memory()
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise SystemExit(f"timed out after {timeout_s}s waiting for {what}")
-
-
-def instance_done(api: httpx.Client, flow: str, server: ServerProcess) -> dict[str, Any]:
-    started = api.post(f"/hub/api/v1/flows/{flow}/run-now").json()
-    if not started["instances"]:
-        raise SystemExit(f"{flow} found no file")
-    (instance,) = started["instances"]
-
-    def done() -> dict[str, Any] | None:
-        detail: dict[str, Any] = api.get(f"/hub/api/v1/instances/{instance}").json()
-        return detail if detail["status"] not in ("Received", "Running") else None
-
-    detail = wait_until(done, f"{flow} {instance}", 1800, server)
-    if detail["status"] not in ("Completed", "CompletedWithErrors"):
-        raise SystemExit(f"{flow} {instance} ended {detail['status']}: {detail['fault_message']}")
-    return detail
 
 
 def run(count: int, single: bool, home: Path) -> dict[str, Any]:
@@ -86,11 +57,7 @@ def run(count: int, single: bool, home: Path) -> dict[str, Any]:
     server.start()
     stages: dict[str, float] = {}
     try:
-        with httpx.Client(
-            base_url=server.base_url,
-            headers={"Authorization": f"Bearer operator.{server.operator_secret()}"},
-            timeout=1800,
-        ) as api:
+        with operator_client(server) as api:
             t0 = time.perf_counter()
             extract = api.post("/cpm/api/v1/enrollment-extracts", json={"kind": "INITIAL"})
             extract.raise_for_status()

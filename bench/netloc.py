@@ -39,13 +39,12 @@ from derlink.cpm.migrations import SCHEMA
 from derlink.platform.database import open_part_database
 
 try:
-    from bench.file_roundtrip import instance_done
+    from bench.driving import NEVER, instance_done, operator_client
     from bench.record import finish
 except ImportError:  # run as a script: bench/ itself is on the path
-    from file_roundtrip import instance_done  # type: ignore[no-redef]
+    from driving import NEVER, instance_done, operator_client  # type: ignore[no-redef]
     from record import finish  # type: ignore[no-redef]
 
-NEVER = "0 0 0 1 1 *"  # the file flows' own schedule stays out of the way: run-now drives them
 HOUR = "3600"  # the parts' intake loops and the export schedule too
 DAY = "2026-01-01"
 _BATCH = 50_000
@@ -150,11 +149,7 @@ def run(count: int, home: Path) -> dict[str, Any]:
     model.rename(home / "files" / "derms-model" / model.name)
     stages: dict[str, float] = {}
     try:
-        with httpx.Client(
-            base_url=server.base_url,
-            headers={"Authorization": f"Bearer operator.{server.operator_secret()}"},
-            timeout=1800,
-        ) as api:
+        with operator_client(server) as api:
             t = time.perf_counter()
             taken_model = _only_file(api.post("/derms/api/v1/network/model-files/intake"))
             stages["model_intake"] = time.perf_counter() - t

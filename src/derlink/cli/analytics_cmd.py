@@ -559,7 +559,7 @@ def forecast_now(
     """Run the scheduled forecast now (LRF): every service point of an Active subscription, for
     the coming day, from the newest MEASUREMENTS_ file in analytics' object storage."""
     api = api_for(home)
-    base = (url or api.part_url("analytics")).rstrip("/")
+    base = api.address("analytics", url)
     run = api.call("POST", f"{base}/api/v1/forecast-runs")
     if as_json:
         print_json(run)
@@ -585,7 +585,7 @@ def intake(
 ) -> None:
     """Take the enrollment files waiting in analytics' object storage now (OUAI-ENR)."""
     api = api_for(home)
-    base = (url or api.part_url("analytics")).rstrip("/")
+    base = api.address("analytics", url)
     result = api.call("POST", f"{base}/api/v1/enrollment-files/intake")
     files = result["files"]
     if as_json:

@@ -104,6 +104,10 @@ class Api:
         (``DERLINK_<PART>_URL``), else under the server's."""
         return self.settings.part_base_urls.get(part, f"{self.server.url}/{part}").rstrip("/")
 
+    def address(self, part: str, url: str | None) -> str:
+        """A part's address for its commands: their ``--url`` when given, else ``part_url``."""
+        return (url or self.part_url(part)).rstrip("/")
+
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call ``path`` (under the server's address, or a whole URL); the answer's JSON."""
         import httpx

@@ -42,7 +42,7 @@ def _group() -> None:
 
 def _cpm(home: Path | None, url: str | None) -> tuple[Api, str]:
     api = api_for(home)
-    return api, (url or api.part_url("cpm")).rstrip("/")
+    return api, api.address("cpm", url)
 
 
 def _derms_sync(sync: dict[str, Any]) -> str:

@@ -50,7 +50,7 @@ def _group() -> None:
 
 def _derms(home: Path | None, url: str | None) -> tuple[Api, str]:
     api = api_for(home)
-    return api, (url or api.part_url("derms")).rstrip("/") + "/api/v1/network"
+    return api, api.address("derms", url) + "/api/v1/network"
 
 
 def stored_name(file: Path) -> str:
