@@ -9,6 +9,7 @@ with the reason.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterat
             derms_api.post(
                 "/derms/api/v1/head-end-systems", json={"codes": sample.HEAD_ENDS}
             ).raise_for_status()
+        # The Active programs' rules go to DERMS on their own (PROG-RULE): let them arrive
+        # before a test takes DERMS down, or they wait in the hospital beside what it faults.
+        deadline = time.monotonic() + 60
+        while any(
+            p["dermsSync"]["state"] == "Pending" for p in api.get("/cpm/api/v1/programs").json()
+        ):
+            assert time.monotonic() < deadline, "the programs' rules never reached DERMS"
+            time.sleep(0.1)
         yield Platform(main=main, derms=derms, api=api, credentials=credentials)
     finally:
         api.close()
