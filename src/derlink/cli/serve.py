@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import signal
 import socket
@@ -27,10 +28,12 @@ from derlink.bootstrap import Platform, build
 from derlink.cli import sample
 from derlink.cli.client import SERVER_FILE
 from derlink.common.errors import ConfigurationError
-from derlink.platform import logs
+from derlink.platform import collector, logs
 from derlink.platform.database import is_sqlite
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.settings import Settings
+
+log = logging.getLogger("derlink.serve")
 
 
 def operator_client(settings: Settings, secret: str, timeout_s: float = 120.0) -> HttpClient:
@@ -139,6 +142,12 @@ async def _serve(
                 await task  # raises the start-up error
                 return
             await asyncio.sleep(0.05)
+        tuned = collector.tune()
+        log.info(
+            "garbage collector: %d objects of the start frozen, thresholds %s",
+            tuned.frozen,
+            tuned.thresholds,
+        )
         console.print(f"[bold]derlink[/bold] is up at {settings.base_url}")
         for name in platform.parts:
             console.print(
