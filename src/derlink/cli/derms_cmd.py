@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from derlink.cli import events_cmd
 from derlink.cli.client import (
     Api,
     CliError,
@@ -26,13 +27,19 @@ from derlink.cli.client import (
 )
 from derlink.contracts.network_files import MODEL_PREFIX
 
-HELP = "DERMS: the network model (load a model export, write NET-LOC now, read locations)."
+HELP = (
+    "DERMS: the network model (load a model export, write NET-LOC now, read locations), "
+    "strategy types, strategies and events."
+)
 app = typer.Typer(help=HELP, no_args_is_help=True)
 network = typer.Typer(
     help="The network model: substations, feeders, transformers, service points.",
     no_args_is_help=True,
 )
 app.add_typer(network, name="network")
+app.add_typer(events_cmd.types_app, name="strategy-types")
+app.add_typer(events_cmd.strategies_app, name="strategies")
+app.add_typer(events_cmd.events_app, name="events")
 console = Console(soft_wrap=True)
 
 DermsUrlOption = Annotated[
@@ -45,7 +52,7 @@ DermsUrlOption = Annotated[
 
 @app.callback()
 def _group() -> None:
-    """DERMS: the network model (load a model export, write NET-LOC now, read locations)."""
+    """DERMS: the network model, strategy types, strategies and events."""
 
 
 def _derms(home: Path | None, url: str | None) -> tuple[Api, str]:

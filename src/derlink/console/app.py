@@ -22,6 +22,7 @@ from derlink.common.errors import BusinessError, DerlinkError, Fault, NotFound
 from derlink.console import (
     configuration,
     dashboard,
+    events,
     hospital,
     inputs,
     instances,
@@ -98,6 +99,7 @@ def create_console(
         masterdata,
         network,
         inputs,
+        events,
         configuration,
     ):
         app.include_router(module.router)

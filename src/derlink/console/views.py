@@ -393,12 +393,17 @@ def record_links(keys: Iterable[Mapping[str, Any]], limit: int = 50) -> list[dic
 
 
 def forecast_chart(
-    starts: Sequence[str], p10: Sequence[float], p50: Sequence[float], p90: Sequence[float]
+    starts: Sequence[str],
+    p10: Sequence[float],
+    p50: Sequence[float],
+    p90: Sequence[float],
+    *,
+    target: float | None = None,
 ) -> Markup:
     """A forecast's intervals (``starts`` their labels, oldest first): the P10-P90 range as a
     band, the P50 as a line, kW on the left axis, the intervals along the bottom, a legend;
-    labelled for screen readers."""
-    top = nice_ceiling(max([*p90, *p50, *p10], default=0.0))
+    with ``target`` (kW), the objective as a dashed line; labelled for screen readers."""
+    top = nice_ceiling(max([*p90, *p50, *p10, target or 0.0], default=0.0))
     slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(p50), 1)
 
     def x(i: int) -> float:
@@ -416,6 +421,13 @@ def forecast_chart(
         f"Forecast kW reduction over {len(p50)} intervals: P50 peak {max(p50, default=0):g} kW, "
         f"P10 to P90 from {min(p10, default=0):g} to {max(p90, default=0):g} kW"
     )
+    objective = Markup("")
+    if target is not None:
+        summary += f"; objective {target:g} kW"
+        objective = Markup(
+            '<line class="objective" x1="{l}" y1="{y}" x2="{r}" y2="{y}" stroke-dasharray="6 4" '
+            'stroke-width="2"/>'
+        ).format(l=PLOT_LEFT, r=PLOT_RIGHT, y=f"{y(target):.1f}")
     parts = [
         Markup(
             '<g class="axis" font-size="10"><line x1="{l}" y1="{t}" x2="{l}" y2="{b}"/>'
@@ -436,14 +448,24 @@ def forecast_chart(
         '<rect class="band" x="{l}" y="6" width="12" height="10"/>'
         '<text x="{lt}" y="15">P10–P90 kW</text>'
         '<line class="p50" x1="150" y1="11" x2="164" y2="11" stroke-width="2"/>'
-        '<text x="168" y="15">P50 kW</text></g>'
-    ).format(l=PLOT_LEFT, lt=PLOT_LEFT + 16)
+        '<text x="168" y="15">P50 kW</text>{objective}</g>'
+    ).format(
+        l=PLOT_LEFT,
+        lt=PLOT_LEFT + 16,
+        objective=Markup(
+            '<line class="objective" x1="230" y1="11" x2="244" y2="11" stroke-dasharray="4 2" '
+            'stroke-width="2"/><text x="248" y="15">objective kW</text>'
+        )
+        if target is not None
+        else Markup(""),
+    )
     return Markup(
         '<svg class="trend forecast" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
         'aria-label="{s}"><title>{s}</title>{legend}{axes}'
         '<polygon class="band" points="{band}"/>'
-        '<polyline class="p50" fill="none" stroke-width="2" points="{line}"/></svg>'
+        '<polyline class="p50" fill="none" stroke-width="2" points="{line}"/>{objective}</svg>'
     ).format(
+        objective=objective,
         w=CHART_W,
         h=CHART_H,
         s=summary,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from derlink.common.clock import Clock
 from derlink.derms import scopes
+from derlink.derms.events import api as events_api
 from derlink.derms.inputs import api as inputs_api
 from derlink.derms.masterdata import api as masterdata_api
 from derlink.derms.network import api as network_api
@@ -28,10 +29,17 @@ class HealthRead(BaseModel):
 
 
 def create_router(
-    *, db: Database, clock: Clock, intake: FileIntake, content: FileStore
+    *,
+    db: Database,
+    clock: Clock,
+    intake: FileIntake,
+    content: FileStore,
+    ba_threshold_mw: float,
+    notify_ba: events_api.Notify,
 ) -> APIRouter:
     """Every route of ``/derms/api/v1``, bound to derms's database and clock, the network
-    model's intake and its content server."""
+    model's intake, its content server, and the balance authority's threshold and
+    notification."""
     router = APIRouter(route_class=JsonRoute)
 
     @router.get(
@@ -57,4 +65,9 @@ def create_router(
         network_api.create_router(db=db, clock=clock, intake=intake, content=content)
     )
     router.include_router(inputs_api.create_router(db=db, clock=clock))
+    router.include_router(
+        events_api.create_router(
+            db=db, clock=clock, ba_threshold_mw=ba_threshold_mw, notify_ba=notify_ba
+        )
+    )
     return router

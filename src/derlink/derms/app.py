@@ -3,14 +3,18 @@ the network model exports' intake and the scheduled NET-LOC export."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
 from derlink.common.clock import Clock
+from derlink.common.errors import RemoteFault
 from derlink.derms import api
 from derlink.derms.db import outbox
+from derlink.derms.events import model as events_model
+from derlink.derms.events import service as events
 from derlink.derms.migrations import SCHEMA
 from derlink.derms.network import service as network
 from derlink.derms.registry import service
@@ -64,6 +68,7 @@ class DermsPart:
                 grace_s=STOP_GRACE_S,
             ),
             Every("NET-LOC export", self.settings.netloc_export_interval_s, self._export),
+            Every("stage schedule", self.settings.stage_interval_s, self._advance, at_once=True),
         ]
         for loop in self._loops:
             loop.start()
@@ -72,6 +77,13 @@ class DermsPart:
         done = await network.write_netloc_export(db=self.db, clock=self.clock, store=self.content)
         log.info("NET-LOC export %s: %d location(s) in force on %s", done.file_name, done.rows,
                  done.on)  # fmt: skip
+
+    async def _advance(self) -> None:
+        """Move the stages whose start or end has come (and what fell due while down)."""
+        moves = await asyncio.to_thread(events.advance_stages, db=self.db, clock=self.clock)
+        for m in moves:
+            log.info("stage %s of event %s: %s → %s (due %s)", m.stage_id, m.event_id,
+                     m.from_state, m.to_state, m.due.isoformat())  # fmt: skip
 
     async def stop(self) -> None:
         """Stop the publisher (a batch in flight finishes first) and the loops, close the
@@ -101,21 +113,45 @@ def create_part(
     db = open_part_database(settings.database_for("derms"), SCHEMA)
     content = open_store(settings.store_url("derms-content"), home=settings.home)
     model_store = open_store(settings.store_url("derms-model"), home=settings.home)
+    mail = mailer or default_mailer(settings.smtp_url, settings.home)
+
+    async def notify_ba(event: events_model.Event, peak_mw: float) -> None:
+        subject = f"derms: event {event.id} awaits the balance authority's approval"
+        body = (
+            f"Event {event.id} ({event.name}), {event.window_start.isoformat()} to "
+            f"{event.window_end.isoformat()}, was submitted by {event.created_by}.\n"
+            f"With the other open events the balance authority checks, the expected reduction "
+            f"passes the threshold of {own.ba_threshold_mw:g} MW; this event alone peaks at "
+            f"{peak_mw:.3f} MW.\nIt needs a balance-authority approval "
+            f"(POST /derms/api/v1/events/{event.id}/ba-approve) before it can be scheduled.\n"
+        )
+        try:
+            await mail.send(to=list(own.ba_notify_to), subject=subject, body=body)
+        except (RemoteFault, OSError) as exc:
+            # The submit stands; the event shows needsBaApproval and waits either way.
+            log.error("notification %r not sent: %s", subject, exc)
+
     intake = network.model_intake(
         db,
         clock,
         model_store,
         content,
         settings.max_file_bytes,
-        refused=MailRefusals(
-            mailer or default_mailer(settings.smtp_url, settings.home), own.network_notify_to
-        ),
+        refused=MailRefusals(mail, own.network_notify_to),
     )
     app = create_app(
         title="derlink derms", credentials=credentials, max_body_bytes=settings.max_body_bytes
     )
     app.include_router(
-        api.create_router(db=db, clock=clock, intake=intake, content=content), prefix="/api/v1"
+        api.create_router(
+            db=db,
+            clock=clock,
+            intake=intake,
+            content=content,
+            ba_threshold_mw=own.ba_threshold_mw,
+            notify_ba=notify_ba,
+        ),
+        prefix="/api/v1",
     )
     publisher = None
     if hub is not None:

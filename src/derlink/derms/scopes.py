@@ -17,10 +17,19 @@ NETWORK = "derms:network"
 #: What the hub delivers of the other parts' computations: device scores (DEV-SCORE) and
 #: load-reduction forecasts (LRF).
 INPUTS = "derms:inputs"
+#: Keep strategy types and strategies; create, plan, submit, schedule and cancel events.
+EVENTS = "derms:events"
+#: Approve or deny a submitted event.
+APPROVE = "derms:approve"
+#: Give the balance authority's approval an event over its threshold needs.
+BA_APPROVE = "derms:ba-approve"
 
 GRANTS: Mapping[str, tuple[str, ...]] = {
-    "operator": (READ, WRITE, SYNC, MASTER_DATA, NETWORK, INPUTS),
+    "operator": (READ, WRITE, SYNC, MASTER_DATA, NETWORK, INPUTS, EVENTS),
     "viewer": (READ,),
+    # Who decides on events: an approver, and the balance authority's approver.
+    "approver": (READ, APPROVE),
+    "ba-approver": (READ, APPROVE, BA_APPROVE),
     # The hub's connection to DERMS.
     "hub": (SYNC, MASTER_DATA, INPUTS, READ),
 }

@@ -21,6 +21,13 @@ class DermsSettings:
     #: Who hears of an entry of the model store the intake cannot take: the technical
     #: recipients.
     network_notify_to: tuple[str, ...] = ("integration-ops@utility.example",)
+    #: The summed expected reduction, in MW, of the open events the balance authority checks
+    #: above which an event needs its approval too.
+    ba_threshold_mw: float = 100.0
+    #: Who hears of an event that awaits the balance authority's approval.
+    ba_notify_to: tuple[str, ...] = ("balance-authority@utility.example",)
+    #: How often DERMS moves the stages whose start or end has come, in seconds.
+    stage_interval_s: float = 5.0
 
     #: The file stores DERMS owns: its content server (NET-LOC exports, model acks out) and
     #: the store its network model exports arrive in.
@@ -28,7 +35,6 @@ class DermsSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DermsSettings:
-        notify = env.get("DERLINK_NETWORK_NOTIFY_TO")
         return cls(
             netloc_export_interval_s=number(
                 env, "DERLINK_NETLOC_EXPORT_INTERVAL_S", cls.netloc_export_interval_s
@@ -36,9 +42,14 @@ class DermsSettings:
             network_intake_interval_s=number(
                 env, "DERLINK_NETWORK_INTAKE_INTERVAL_S", cls.network_intake_interval_s
             ),
-            network_notify_to=(
-                tuple(a.strip() for a in notify.split(",") if a.strip())
-                if notify
-                else cls.network_notify_to
-            ),
+            network_notify_to=_addresses(env, "DERLINK_NETWORK_NOTIFY_TO", cls.network_notify_to),
+            ba_threshold_mw=number(env, "DERLINK_BA_THRESHOLD_MW", cls.ba_threshold_mw),
+            ba_notify_to=_addresses(env, "DERLINK_BA_NOTIFY_TO", cls.ba_notify_to),
+            stage_interval_s=number(env, "DERLINK_STAGE_INTERVAL_S", cls.stage_interval_s),
         )
+
+
+def _addresses(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of e-mail addresses; ``default`` when unset or blank."""
+    found = tuple(a.strip() for a in env.get(name, "").split(",") if a.strip())
+    return found or default

@@ -20,6 +20,9 @@ GRANTS: Mapping[str, tuple[str, ...]] = {
     # People operate flows; they publish into none (no flow has them as its source).
     "operator": (READ, OPERATE),
     "viewer": (READ,),
+    # Who decides on DERMS's events: they read the console, and act on DERMS only.
+    "approver": (READ,),
+    "ba-approver": (READ,),
     # The parts, publishing their outbound messages to the hub.
     "cpm": (PUBLISH,),
     "derms": (PUBLISH,),

@@ -30,7 +30,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from derlink.common.errors import ConfigurationError, DerlinkError
@@ -111,7 +111,7 @@ class Throttle:
 
     def __init__(self, limits: AttemptLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
-        self._clock = clock
+        self.clock = clock
         self._lock = threading.Lock()
         #: client id, and address → the times and addresses of its failures in the window
         self._clients: OrderedDict[str, _Failures] = OrderedDict()
@@ -121,7 +121,7 @@ class Throttle:
 
     def wait(self, client_id: str, remote: str | None) -> int:
         """Seconds this attempt must wait, or 0 when it may go on."""
-        now = self._clock()
+        now = self.clock()
         since = now - self.limits.window_s
         limit = self.limits.per_address
         with self._lock:
@@ -138,7 +138,7 @@ class Throttle:
 
     def failed(self, client_id: str, remote: str | None) -> int:
         """Count a failure; returns how many the client id has in the window."""
-        now = self._clock()
+        now = self.clock()
         with self._lock:
             if remote is not None:
                 _remember(self._addresses, remote).append((now, remote))
@@ -201,10 +201,42 @@ class CredentialStore:
         *,
         limits: AttemptLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        known_scopes: Iterable[str] = (),
     ) -> None:
         self._clients = {c.client_id: c for c in clients}
         self._digests = {c.client_id: _digest(c.secret) for c in self._clients.values()}
         self.throttle = Throttle(limits or AttemptLimits(), clock)
+        #: Every scope that existed when the file was written, granted or not: a scope of a
+        #: later derlink is one not among them (``with_new_grants``).
+        self.known_scopes = frozenset(known_scopes).union(
+            *(c.scopes for c in self._clients.values())
+        )
+
+    def with_new_grants(
+        self, clients: Mapping[str, Sequence[str]]
+    ) -> tuple[CredentialStore, list[str]]:
+        """This store with what a later derlink grants (``clients``, compose_clients): the
+        clients it does not hold yet, with fresh secrets, and to each client it holds, the
+        scopes that did not exist when its file was written. A scope an operator took away
+        stays away (it was known then). Also what changed, in words."""
+        new_scopes = {s for scopes in clients.values() for s in scopes} - self.known_scopes
+        held = dict(self._clients)
+        said: list[str] = []
+        for name, scopes in clients.items():
+            if name not in held:
+                held[name] = Client(name, secrets.token_urlsafe(32), frozenset(scopes))
+                said.append(f"client {name} added with {', '.join(scopes)}")
+                continue
+            added = [s for s in scopes if s in new_scopes and s not in held[name].scopes]
+            if added:
+                held[name] = replace(held[name], scopes=held[name].scopes | set(added))
+                said.append(f"client {name} granted {', '.join(added)}")
+        known = self.known_scopes | {s for scopes in clients.values() for s in scopes}
+        store = CredentialStore(
+            held.values(), limits=self.throttle.limits, clock=self.throttle.clock,
+            known_scopes=known,
+        )  # fmt: skip
+        return store, said
 
     def client(self, client_id: str) -> Client:
         try:
@@ -258,7 +290,8 @@ class CredentialStore:
                 "clients": [
                     {"client_id": c.client_id, "secret": c.secret, "scopes": sorted(c.scopes)}
                     for c in self._clients.values()
-                ]
+                ],
+                "knownScopes": sorted(self.known_scopes),
             },
             indent=2,
         )
@@ -299,6 +332,7 @@ class CredentialStore:
                     for c in data["clients"]
                 ),
                 limits=limits,
+                known_scopes=data.get("knownScopes", ()),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"{path} is not a derlink credentials file: {exc}") from None
@@ -312,15 +346,32 @@ class CredentialStore:
         limits: AttemptLimits | None = None,
     ) -> CredentialStore:
         """Read the credentials file, writing a fresh one for ``clients`` (mode 600) on first
-        start."""
+        start; a file an earlier derlink wrote gains what this one grants that did not exist
+        then (``with_new_grants``), said in the log."""
         if path.exists():
-            return cls.load(path, limits=limits)
+            held, said = cls.load(path, limits=limits).with_new_grants(clients)
+            if said:
+                _write_private(path, held.to_json())
+                for line in said:
+                    log.warning("credentials %s: %s", path, line)
+            return held
         store = cls.generate(clients, limits=limits)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(store.to_json())
         return store
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` at once, readable by its owner only."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    temporary.replace(path)
 
 
 def _log_refusal(

@@ -183,3 +183,64 @@ def test_each_failure_is_one_json_line_naming_who_and_where_but_never_the_secret
     ]
     assert entries[2]["reason"] == "malformed Basic credentials"
     assert "wrong" not in stream.getvalue() and "guessed-pw" not in stream.getvalue()
+
+
+# --- A credentials file an earlier derlink wrote ---------------------------------------------
+
+EARLIER = {"operator": ("derms:read", "derms:write"), "viewer": ("derms:read",)}
+LATER = {
+    "operator": ("derms:read", "derms:write", "derms:events"),
+    "viewer": ("derms:read",),
+    "approver": ("derms:read", "derms:approve"),
+}
+
+
+def test_a_file_of_an_earlier_derlink_gains_the_new_clients_and_scopes_and_keeps_its_secrets(
+    tmp_path, caplog
+):
+    path = tmp_path / "credentials.json"
+    first = CredentialStore.load_or_create(path, EARLIER)
+    secret = first.client("operator").secret
+    with caplog.at_level(logging.WARNING, logger="derlink.auth"):
+        later = CredentialStore.load_or_create(path, LATER)
+    operator = later.client("operator")
+    assert operator.secret == secret
+    assert operator.scopes == {"derms:read", "derms:write", "derms:events"}
+    assert later.client("approver").scopes == {"derms:read", "derms:approve"}
+    assert (path.stat().st_mode & 0o777) == 0o600
+    said = [r.getMessage() for r in caplog.records]
+    assert any("client operator granted derms:events" in line for line in said)
+    assert any("client approver added with derms:read, derms:approve" in line for line in said)
+    again = CredentialStore.load(path)  # written: the next start reads the same
+    assert again.client("approver").secret == later.client("approver").secret
+
+
+def test_a_scope_an_operator_took_away_stays_away(tmp_path):
+    path = tmp_path / "credentials.json"
+    CredentialStore.load_or_create(path, LATER)
+    data = orjson.loads(path.read_bytes())
+    for client in data["clients"]:
+        if client["client_id"] == "operator":
+            client["scopes"].remove("derms:write")  # taken away by hand
+    path.write_bytes(orjson.dumps(data))
+    path.chmod(0o600)
+    held = CredentialStore.load_or_create(path, LATER)
+    assert "derms:write" not in held.client("operator").scopes
+
+
+def test_a_file_written_before_scopes_were_recorded_counts_the_scopes_it_holds_as_known(tmp_path):
+    path = tmp_path / "credentials.json"
+    old = {
+        "clients": [
+            {"client_id": "operator", "secret": "s", "scopes": ["derms:read"]},
+            {"client_id": "viewer", "secret": "v", "scopes": ["derms:read"]},
+        ]
+    }
+    path.write_bytes(orjson.dumps(old))
+    path.chmod(0o600)
+    held = CredentialStore.load_or_create(
+        path, {**LATER, "operator": ("derms:read", "derms:write")}
+    )
+    # derms:write was not in the file at all: new, so granted; the secret is kept.
+    assert held.client("operator").scopes == {"derms:read", "derms:write"}
+    assert held.client("operator").secret == "s"

@@ -1,0 +1,423 @@
+"""``derlink derms strategy-types|strategies|events``: DERMS's strategies and events against a
+running derlink.
+
+Mounted under ``derlink derms`` (cli/derms_cmd.py). Each command calls DERMS's API
+(docs/contracts/derms-events.md) with the credentials of a client of the data directory: the
+operator's, and for ``approve``, ``deny`` the approver's (``--as``; ``approve --ba`` the
+balance-authority approver's). Times are shown in the utility's zone (``DERLINK_TIME_ZONE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from derlink.cli.client import (
+    Api,
+    CliError,
+    HomeOption,
+    JsonOption,
+    print_json,
+    print_table,
+    settings_for,
+)
+
+console = Console(soft_wrap=True)
+types_app = typer.Typer(help="Strategy types: priority and balance-authority check.",
+                        no_args_is_help=True)  # fmt: skip
+strategies_app = typer.Typer(help="Strategies: the templates events come from.",
+                             no_args_is_help=True)  # fmt: skip
+events_app = typer.Typer(
+    help="Events: create, submit, approve, deny, schedule, cancel; stages and audit trail.",
+    no_args_is_help=True,
+)
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        help="DERMS's address (default: $DERLINK_DERMS_URL, else /derms of the running derlink)."
+    ),
+]
+StrategyArg = Annotated[str, typer.Argument(help="The strategy's id.")]
+AsOption = Annotated[
+    str | None, typer.Option("--as", help="The client of the data directory to act as.")
+]
+
+
+def _api(home: Path | None, url: str | None, client: str = "operator") -> tuple[Api, str]:
+    api = Api(settings_for(home), client_id=client)
+    return api, api.address("derms", url) + "/api/v1"
+
+
+def _zone(api: Api) -> ZoneInfo:
+    return ZoneInfo(api.settings.time_zone)
+
+
+def _answer(done: Any, as_json: bool, line: Callable[[Any], str]) -> None:
+    """A command's answer: the API's JSON (``--json``), else one line about it."""
+    if as_json:
+        print_json(done)
+    else:
+        console.print(line(done), highlight=False)
+
+
+def _local(value: str | None, zone: ZoneInfo) -> str:
+    """An API time in the utility's zone, whole (``-`` for none)."""
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# --- Strategy types --------------------------------------------------------------------------
+
+
+@types_app.command("list")
+def types_list(home: HomeOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Every strategy type."""
+    api, base = _api(home, url)
+    found = api.call("GET", f"{base}/strategy-types")
+    if as_json:
+        print_json(found)
+        return
+    rows = [[t["code"], t["name"], str(t["priority"]), "yes" if t["baChecked"] else "no"]
+            for t in found]  # fmt: skip
+    print_table(["code", "name", "priority", "BA checked"], rows, ids=["code"])
+
+
+@types_app.command("put")
+def types_put(
+    code: Annotated[str, typer.Argument(help="The type's code (A-Z, 0-9, - and _).")],
+    name: Annotated[str, typer.Option(help="Its name.")],
+    priority: Annotated[int, typer.Option(help="0–1000: higher preempts lower.")],
+    ba_checked: Annotated[
+        bool, typer.Option("--ba-checked/--no-ba-checked", help="Balance-authority check.")
+    ] = False,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create or replace a strategy type."""
+    api, base = _api(home, url)
+    body = {"name": name, "priority": priority, "baChecked": ba_checked}
+    done = api.call("PUT", f"{base}/strategy-types/{code}", json=body)
+    _answer(done, as_json, lambda d: f"strategy type {d['code']}: priority {d['priority']}")
+
+
+# --- Strategies ------------------------------------------------------------------------------
+
+
+def _target(
+    objective: str, max_demand_mw: float | None, mw_per_hour: float | None, pct: float | None
+) -> dict[str, Any]:
+    target: dict[str, Any] = {"objective": objective}
+    for key, value in (("maxDemandMw", max_demand_mw), ("mwPerHour", mw_per_hour),
+                       ("maxIncreasePct", pct)):  # fmt: skip
+        if value is not None:
+            target[key] = value
+    return target
+
+
+def _describe_target(t: dict[str, Any]) -> str:
+    figures = [f"{k} {t[k]:g}" for k in ("maxDemandMw", "mwPerHour", "maxIncreasePct")
+               if t.get(k) is not None]  # fmt: skip
+    return str(t["objective"]) + (f" ({', '.join(figures)})" if figures else "")
+
+
+@strategies_app.command("list")
+def strategies_list(
+    state: Annotated[str | None, typer.Option(help="Active or Archived.")] = None,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every strategy."""
+    api, base = _api(home, url)
+    found = api.call("GET", f"{base}/strategies", params={"state": state} if state else None)
+    if as_json:
+        print_json(found)
+        return
+    rows = [
+        [s["id"], s["name"], s["type"], s["controlZone"], ", ".join(s["programs"]),
+         _describe_target(s["target"]), s["state"]]
+        for s in found
+    ]  # fmt: skip
+    print_table(["id", "name", "type", "zone", "programs", "objective", "state"], rows,
+                ids=["id", "zone"])  # fmt: skip
+
+
+@strategies_app.command("create")
+def strategies_create(
+    name: Annotated[str, typer.Option(help="Its name.")],
+    zone: Annotated[str, typer.Option(help="The control zone: a network node's id.")],
+    program: Annotated[list[str], typer.Option(help="A program code (repeat for more).")],
+    kind: Annotated[str, typer.Option("--type", help="A strategy type's code.")],
+    objective: Annotated[
+        str,
+        typer.Option(help="MANUAL, MAX_DEMAND_THRESHOLD, LOAD_REDUCTION or MAXIMUM_REDUCTION."),
+    ],
+    max_demand_mw: Annotated[float | None, typer.Option(help="MAX_DEMAND_THRESHOLD's cap.")] = None,
+    mw_per_hour: Annotated[float | None, typer.Option(help="LOAD_REDUCTION's MW.")] = None,
+    max_increase_pct: Annotated[
+        float | None, typer.Option(help="LOAD_REDUCTION's snap-back limit, % of its MW.")
+    ] = None,
+    description: Annotated[str, typer.Option(help="What it is for.")] = "",
+    override_rules: Annotated[bool, typer.Option(help="Set overridable rules aside.")] = False,
+    per_feeder: Annotated[bool, typer.Option(help="Meet the need feeder by feeder.")] = False,
+    firm: Annotated[bool, typer.Option(help="Plan on the low (P10) forecast.")] = False,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Keep a new strategy."""
+    api, base = _api(home, url)
+    body = {
+        "name": name,
+        "description": description,
+        "controlZone": zone,
+        "programs": program,
+        "type": kind,
+        "target": _target(objective, max_demand_mw, mw_per_hour, max_increase_pct),
+        "overrideRules": override_rules,
+        "perFeeder": per_feeder,
+        "firm": firm,
+    }
+    done = api.call("POST", f"{base}/strategies", json=body)
+    _answer(done, as_json, lambda d: f"strategy {d['id']} ({d['name']}): {d['state']}")
+
+
+@strategies_app.command("show")
+def strategies_show(
+    strategy_id: StrategyArg,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One strategy."""
+    api, base = _api(home, url)
+    s = api.call("GET", f"{base}/strategies/{strategy_id}")
+    if as_json:
+        print_json(s)
+        return
+    for label, value in (
+        ("id", s["id"]), ("name", s["name"]), ("state", s["state"]), ("type", s["type"]),
+        ("zone", s["controlZone"]), ("programs", ", ".join(s["programs"])),
+        ("objective", _describe_target(s["target"])),
+        ("flags", ", ".join(f for f in ("overrideRules", "perFeeder", "firm") if s[f]) or "-"),
+    ):  # fmt: skip
+        console.print(f"{label:10} {value}", highlight=False)
+
+
+@strategies_app.command("archive")
+def strategies_archive(
+    strategy_id: StrategyArg,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Archive a strategy: no new event may come from it."""
+    api, base = _api(home, url)
+    done = api.call("POST", f"{base}/strategies/{strategy_id}/archive")
+    _answer(done, as_json, lambda d: f"strategy {d['id']}: {d['state']}")
+
+
+# --- Events ----------------------------------------------------------------------------------
+
+
+def _event_rows(items: list[dict[str, Any]], zone: ZoneInfo) -> list[list[str]]:
+    return [
+        [e["id"], e["state"], e["type"], _local(e["windowStart"], zone),
+         _local(e["windowEnd"], zone), e["name"]]
+        for e in items
+    ]  # fmt: skip
+
+
+@events_app.command("list")
+def events_list(
+    state: Annotated[str | None, typer.Option(help="An event state, e.g. Submitted.")] = None,
+    strategy: Annotated[str | None, typer.Option(help="A strategy's id.")] = None,
+    program: Annotated[str | None, typer.Option(help="A program's code.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 100,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Events, the latest window first."""
+    api, base = _api(home, url)
+    params = {k: v for k, v in (("state", state), ("strategyId", strategy),
+                                ("program", program)) if v}  # fmt: skip
+    page = api.call("GET", f"{base}/events", params={**params, "limit": limit})
+    if as_json:
+        print_json(page)
+        return
+    print_table(["id", "state", "type", "window start", "window end", "name"],
+                _event_rows(page["items"], _zone(api)), ids=["id"])  # fmt: skip
+    if page["next"]:
+        console.print(f"more: {page['next']}", highlight=False)
+
+
+def _show(api: Api, e: dict[str, Any]) -> None:
+    zone = _zone(api)
+    for label, value in (
+        ("id", e["id"]), ("name", e["name"]), ("state", e["state"]), ("type", e["type"]),
+        ("strategy", e["strategyId"]), ("objective", _describe_target(e["target"])),
+        ("window", f"{_local(e['windowStart'], zone)} to {_local(e['windowEnd'], zone)}"),
+        ("priority", str(e["priority"])), ("peak", f"{e['peakExpectedMw']:.3f} MW expected"),
+        ("approved", f"{e['approvedBy'] or '-'} {_local(e['approvedAt'], zone)}"),
+        ("BA", ("needed: " if e["needsBaApproval"] else "not needed")
+               + (f"{e['baApprovedBy'] or 'awaited'}" if e["needsBaApproval"] else "")),
+        ("reason", e["reason"] or "-"),
+    ):  # fmt: skip
+        console.print(f"{label:10} {value}", highlight=False)
+    rows = [
+        [s["id"], str(s["seq"]), s["program"], s["state"], _local(s["start"], zone),
+         _local(s["end"], zone), str(s["deviceCount"]), f"{max(s['p50Kw'], default=0):.1f}"]
+        for s in e.get("stages", [])
+    ]  # fmt: skip
+    print_table(["stage", "seq", "program", "state", "start", "end", "devices", "peak kW"],
+                rows, ids=["stage"])  # fmt: skip
+
+
+@events_app.command("show")
+def events_show(
+    event_id: Annotated[str, typer.Argument(help="The event's id.")],
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One event with its stages."""
+    api, base = _api(home, url)
+    e = api.call("GET", f"{base}/events/{event_id}")
+    if as_json:
+        print_json(e)
+    else:
+        _show(api, e)
+
+
+@events_app.command("create")
+def events_create(
+    strategy: Annotated[str, typer.Option(help="The strategy's id.")],
+    name: Annotated[str, typer.Option(help="Its name.")],
+    kind: Annotated[
+        str, typer.Option("--type", help="ECONOMIC, EMERGENCY, RELIABILITY or DEVICE_TEST.")
+    ],
+    start: Annotated[datetime, typer.Option(help="Window start, ISO 8601 with its offset.")],
+    end: Annotated[datetime, typer.Option(help="Window end, ISO 8601 with its offset.")],
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A New event from a strategy over a window."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise CliError("--start and --end need their offset (e.g. 2026-07-17T15:00-07:00)")
+    api, base = _api(home, url)
+    body = {"strategyId": strategy, "name": name, "type": kind,
+            "start": start.isoformat(), "end": end.isoformat()}  # fmt: skip
+    done = api.call("POST", f"{base}/events", json=body)
+    _answer(done, as_json, lambda d: f"event {d['id']}: {d['state']}")
+
+
+def _act(
+    home: Path | None,
+    url: str | None,
+    client: str,
+    event_id: str,
+    action: str,
+    as_json: bool,
+    body: dict[str, Any] | None = None,
+) -> None:
+    api, base = _api(home, url, client)
+    done = api.call("POST", f"{base}/events/{event_id}/{action}", json=body)
+
+    def line(d: Any) -> str:
+        event = d.get("event", d)
+        preempted = d.get("preempted")
+        return f"event {event['id']}: {event['state']}" + (
+            f"; preempted {', '.join(preempted)}" if preempted else ""
+        )
+
+    _answer(done, as_json, line)
+
+
+EventArg = Annotated[str, typer.Argument(help="The event's id.")]
+ReasonOption = Annotated[str, typer.Option(help="Why (kept with the event).")]
+
+
+@events_app.command("submit")
+def events_submit(
+    event_id: EventArg, home: HomeOption = None, url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:  # fmt: skip
+    """New → Submitted (the balance-authority check is made here)."""
+    _act(home, url, "operator", event_id, "submit", as_json)
+
+
+@events_app.command("approve")
+def events_approve(
+    event_id: EventArg,
+    ba: Annotated[bool, typer.Option("--ba", help="The balance authority's approval.")] = False,
+    as_client: AsOption = None,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a Submitted event (scheduled once it has every approval it needs)."""
+    client = as_client or ("ba-approver" if ba else "approver")
+    _act(home, url, client, event_id, "ba-approve" if ba else "approve", as_json)
+
+
+@events_app.command("deny")
+def events_deny(
+    event_id: EventArg,
+    reason: ReasonOption,
+    as_client: AsOption = None,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submitted → Denied."""
+    _act(home, url, as_client or "approver", event_id, "deny", as_json, {"reason": reason})
+
+
+@events_app.command("schedule")
+def events_schedule(
+    event_id: EventArg, home: HomeOption = None, url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:  # fmt: skip
+    """Try again to schedule an Approved event a conflict held back."""
+    _act(home, url, "operator", event_id, "schedule", as_json)
+
+
+@events_app.command("cancel")
+def events_cancel(
+    event_id: EventArg,
+    reason: ReasonOption,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel an open event and its stages not yet ended."""
+    _act(home, url, "operator", event_id, "cancel", as_json, {"reason": reason})
+
+
+@events_app.command("audit")
+def events_audit(
+    event_id: EventArg, home: HomeOption = None, url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:  # fmt: skip
+    """The event's audit trail: every action with its actor."""
+    api, base = _api(home, url)
+    trail = api.call("GET", f"{base}/events/{event_id}/audit")
+    if as_json:
+        print_json(trail)
+        return
+    zone = _zone(api)
+    rows = [[_local(a["at"], zone), a["actor"], a["action"], a["fromState"] or "-",
+             a["toState"] or "-", a["stageId"] or "-", a["detail"]] for a in trail]  # fmt: skip
+    print_table(["at", "actor", "action", "from", "to", "stage", "detail"], rows,
+                ids=["stage"])  # fmt: skip

@@ -1,0 +1,301 @@
+"""Events' HTTP API (docs/contracts/derms-events.md): thin routes only.
+
+Reads need ``derms:read``; keeping strategy types and strategies and creating, submitting,
+scheduling and canceling events need ``derms:events``; approving or denying ``derms:approve``;
+the balance authority's approval ``derms:ba-approve``. The actor of every audited action is the
+calling client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from derlink.common.clock import Clock
+from derlink.derms import scopes
+from derlink.derms.db import CODE
+from derlink.derms.events import model, schemas, service
+from derlink.derms.events.tables import ID
+from derlink.platform.auth import Client
+from derlink.platform.database import Database
+from derlink.platform.openapi import body_example, documented_error
+from derlink.platform.web import JSONResponse, JsonRoute, require
+
+Reader = Annotated[Client, Depends(require(scopes.READ))]
+Planner = Annotated[Client, Depends(require(scopes.EVENTS))]
+Approver = Annotated[Client, Depends(require(scopes.APPROVE))]
+BaApprover = Annotated[Client, Depends(require(scopes.BA_APPROVE))]
+EventId = Annotated[str, Path(min_length=1, max_length=ID)]
+TypeCode = Annotated[str, Path(min_length=1, max_length=CODE, pattern=r"^[A-Z0-9_-]+$")]
+
+#: Tells the balance authority an event awaits its approval: ``notify(event, peak MW)``.
+Notify = Callable[[model.Event, float], Awaitable[None]]
+
+_UNKNOWN_EVENT = documented_error(
+    404, "derms holds no such event.", "derms holds no event EV-9", "DL-NOT-FOUND"
+)
+_UNKNOWN_STRATEGY = documented_error(
+    404, "derms holds no such strategy.", "derms holds no strategy ST-9", "DL-NOT-FOUND"
+)
+_UNKNOWN_TYPE = documented_error(
+    404, "derms holds no such strategy type.", "derms holds no strategy type 'PEAK'",
+    "DL-NOT-FOUND",
+)  # fmt: skip
+_UNKNOWN_STAGE = documented_error(
+    404, "derms holds no such stage.", "derms holds no stage SG-9", "DL-NOT-FOUND"
+)
+_BAD_STRATEGY = documented_error(
+    422,
+    "The strategy does not hold together: a blank name or zone, an unknown type or program, a "
+    "zone that is not a network node in force, an objective's figures missing or out of range, "
+    "or an Archived strategy.",
+    "programs BYOT-X are not programs derms holds (PROG-RULE brings them)",
+    model.STRATEGY_INVALID,
+)
+_BAD_EVENT = documented_error(
+    422,
+    "The event does not hold together: a blank name, an end not after its start, an "
+    "objective's figures missing or out of range, an Archived strategy, or (on submit) no stage.",
+    "end 2026-07-17T22:00:00+00:00 is not after start 2026-07-18T02:00:00+00:00",
+    model.EVENT_INVALID,
+)
+_STATE = documented_error(
+    409,
+    "The event's state does not allow the action (or the approval was given already).",
+    "event EV-9 is Completed: it can be canceled only when Approved or In Progress or New or "
+    "Scheduled or Submitted",
+    model.EVENT_STATE,
+)
+
+
+def _detail(view: service.EventView) -> schemas.EventDetail:
+    return schemas.EventDetail.of_view(view.event, view.stages)
+
+
+def _decision(done: service.Decided) -> schemas.Decision:
+    return schemas.Decision(event=_detail(done.view), preempted=list(done.preempted))
+
+
+def create_router(
+    *, db: Database, clock: Clock, ba_threshold_mw: float, notify_ba: Notify
+) -> APIRouter:
+    """Events' routes of derms's API, bound to its database and clock, the balance-authority
+    threshold and who to tell when an event awaits the balance authority."""
+    router = APIRouter(route_class=JsonRoute)
+
+    async def call(fn: Callable[..., Any], **kwargs: Any) -> Any:
+        return await run_in_threadpool(fn, db=db, **kwargs)
+
+    # --- Strategy types ------------------------------------------------------------------
+
+    @router.put(
+        "/strategy-types/{code}",
+        response_model=schemas.StrategyTypeRead,
+        responses={
+            201: {"model": schemas.StrategyTypeRead, "description": "Created."},
+            **documented_error(422, "A blank name.", "name is blank", model.STRATEGY_INVALID),
+        },
+        openapi_extra=body_example(
+            schemas.StrategyTypeWrite, {"name": "System peak", "priority": 50, "baChecked": True}
+        ),
+    )
+    async def put_strategy_type(
+        code: TypeCode, body: schemas.StrategyTypeWrite, _: Planner
+    ) -> Response:
+        """Create (201) or replace (200) a strategy type. Events created before keep the
+        priority and check they were created with."""
+        kind = body.to_domain(code)
+        new = await run_in_threadpool(service.put_strategy_type, db=db, clock=clock, kind=kind)
+        read = schemas.StrategyTypeRead.of(kind)
+        return JSONResponse(read.model_dump(mode="json"), status_code=201 if new else 200)
+
+    @router.get("/strategy-types")
+    async def strategy_types(_: Reader) -> list[schemas.StrategyTypeRead]:
+        """Every strategy type, by code."""
+        found = await call(service.list_strategy_types)
+        return [schemas.StrategyTypeRead.of(t) for t in found]
+
+    @router.get("/strategy-types/{code}", responses=_UNKNOWN_TYPE)
+    async def strategy_type(code: TypeCode, _: Reader) -> schemas.StrategyTypeRead:
+        return schemas.StrategyTypeRead.of(await call(service.get_strategy_type, code=code))
+
+    # --- Strategies ------------------------------------------------------------------------
+
+    @router.post(
+        "/strategies",
+        status_code=201,
+        responses=_BAD_STRATEGY,
+        openapi_extra=body_example(schemas.StrategyWrite, schemas.STRATEGY_EXAMPLE),
+    )
+    async def create_strategy(body: schemas.StrategyWrite, _: Planner) -> schemas.StrategyRead:
+        """Keep a new strategy, Active: a template events are created from."""
+        done = await call(service.create_strategy, clock=clock, draft=body.to_domain())
+        return schemas.StrategyRead.of(done)
+
+    @router.get("/strategies")
+    async def strategies(
+        _: Reader, state: Annotated[model.StrategyState | None, Query()] = None
+    ) -> list[schemas.StrategyRead]:
+        """Every strategy (of ``state``, when given), by id."""
+        found = await call(service.list_strategies, state=state)
+        return [schemas.StrategyRead.of(s) for s in found]
+
+    @router.get("/strategies/{strategyId}", responses=_UNKNOWN_STRATEGY)
+    async def strategy(strategyId: EventId, _: Reader) -> schemas.StrategyRead:
+        return schemas.StrategyRead.of(await call(service.get_strategy, strategy_id=strategyId))
+
+    @router.put(
+        "/strategies/{strategyId}",
+        responses={**_UNKNOWN_STRATEGY, **_BAD_STRATEGY},
+        openapi_extra=body_example(schemas.StrategyWrite, schemas.STRATEGY_EXAMPLE),
+    )
+    async def update_strategy(
+        strategyId: EventId, body: schemas.StrategyWrite, _: Planner
+    ) -> schemas.StrategyRead:
+        """Replace an Active strategy's fields; its events keep what they were created with."""
+        done = await call(
+            service.update_strategy, clock=clock, strategy_id=strategyId, draft=body.to_domain()
+        )
+        return schemas.StrategyRead.of(done)
+
+    @router.post("/strategies/{strategyId}/archive", responses=_UNKNOWN_STRATEGY)
+    async def archive_strategy(strategyId: EventId, _: Planner) -> schemas.StrategyRead:
+        """Archive a strategy: no new event may come from it; its events go on."""
+        done = await call(service.archive_strategy, clock=clock, strategy_id=strategyId)
+        return schemas.StrategyRead.of(done)
+
+    # --- Events ----------------------------------------------------------------------------
+
+    @router.post(
+        "/events",
+        status_code=201,
+        responses={**_UNKNOWN_STRATEGY, **_BAD_EVENT},
+        openapi_extra=body_example(schemas.EventCreate, schemas.EVENT_CREATE_EXAMPLE),
+    )
+    async def create_event(body: schemas.EventCreate, client: Planner) -> schemas.EventDetail:
+        """A New event from an Active strategy over a window, with the strategy's objective
+        unless it gives its own."""
+        event = await call(
+            service.create_event,
+            clock=clock,
+            strategy_id=body.strategyId,
+            name=body.name,
+            event_type=body.type,
+            start=body.start,
+            end=body.end,
+            target=body.target.to_domain() if body.target else None,
+            actor=client.client_id,
+        )
+        return schemas.EventDetail.of_view(event, ())
+
+    @router.get("/events")
+    async def events(
+        _: Reader,
+        state: Annotated[model.EventState | None, Query()] = None,
+        strategyId: Annotated[str | None, Query(max_length=ID)] = None,
+        program: Annotated[str | None, Query(max_length=80)] = None,
+        after: Annotated[datetime | None, Query(description="Windows ending after it.")] = None,
+        before: Annotated[datetime | None, Query(description="Windows starting before it.")] = None,
+        cursor: Annotated[str | None, Query(max_length=120)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> schemas.EventPage:
+        """A page of events, the latest window first, filtered by state, strategy, program and
+        window."""
+        query = service.EventQuery(state, strategyId, program, after, before)
+        page, nxt = await call(service.list_events, query=query, cursor=cursor, limit=limit)
+        return schemas.EventPage(items=[schemas.EventRead.of(e, ()) for e in page], next=nxt)
+
+    @router.get("/events/{eventId}", responses=_UNKNOWN_EVENT)
+    async def event(eventId: EventId, _: Reader) -> schemas.EventDetail:
+        """One event with its stages."""
+        return _detail(await call(service.get_event, event_id=eventId))
+
+    @router.get("/events/{eventId}/audit", responses=_UNKNOWN_EVENT)
+    async def event_audit(eventId: EventId, _: Reader) -> list[schemas.AuditRead]:
+        """The event's audit trail, oldest first: every action, with its actor."""
+        return [schemas.AuditRead.of(a) for a in await call(service.audit_trail, event_id=eventId)]
+
+    @router.get("/stages/{stageId}", responses=_UNKNOWN_STAGE)
+    async def stage(stageId: EventId, _: Reader) -> schemas.StageRead:
+        return schemas.StageRead.of(await call(service.get_stage, stage_id=stageId))
+
+    @router.post("/events/{eventId}/submit", responses={**_UNKNOWN_EVENT, **_BAD_EVENT, **_STATE})
+    async def submit(eventId: EventId, client: Planner) -> schemas.EventDetail:
+        """New → Submitted. When the event's type is checked by the balance authority and its
+        expected reduction with the other open checked events passes the threshold at any
+        instant, the balance authority must approve it too (and hears of it)."""
+        change = await call(
+            service.submit_event,
+            clock=clock,
+            event_id=eventId,
+            threshold_mw=ba_threshold_mw,
+            actor=client.client_id,
+        )
+        if change.event.needs_ba:
+            await notify_ba(change.event, model.peak_kw([change.stages]) / 1000)
+        return schemas.EventDetail.of_view(change.event, change.stages)
+
+    @router.post("/events/{eventId}/approve", responses={**_UNKNOWN_EVENT, **_STATE})
+    async def approve(eventId: EventId, client: Approver) -> schemas.Decision:
+        """Approve a Submitted event. Once it has every approval it needs it is Approved and
+        scheduled at once: conflicting events of lower priority are preempted; one of equal or
+        higher priority leaves it Approved (the audit trail says which)."""
+        done = await call(
+            service.approve_event, clock=clock, event_id=eventId, ba=False,
+            actor=client.client_id,
+        )  # fmt: skip
+        return _decision(done)
+
+    @router.post("/events/{eventId}/ba-approve", responses={**_UNKNOWN_EVENT, **_STATE})
+    async def ba_approve(eventId: EventId, client: BaApprover) -> schemas.Decision:
+        """The balance authority's approval of a Submitted event that needs it."""
+        done = await call(
+            service.approve_event, clock=clock, event_id=eventId, ba=True,
+            actor=client.client_id,
+        )  # fmt: skip
+        return _decision(done)
+
+    @router.post(
+        "/events/{eventId}/deny",
+        responses={**_UNKNOWN_EVENT, **_STATE},
+        openapi_extra=body_example(schemas.ReasonWrite, {"reason": "Not needed: cooler forecast"}),
+    )
+    async def deny(
+        eventId: EventId, body: schemas.ReasonWrite, client: Approver
+    ) -> schemas.EventDetail:
+        """Submitted → Denied, with the reason."""
+        event = await call(
+            service.deny_event, clock=clock, event_id=eventId, reason=body.reason,
+            actor=client.client_id,
+        )  # fmt: skip
+        return _detail(await call(service.get_event, event_id=event.id))
+
+    @router.post("/events/{eventId}/schedule", responses={**_UNKNOWN_EVENT, **_STATE})
+    async def schedule(eventId: EventId, client: Planner) -> schemas.Decision:
+        """Try again to schedule an Approved event a conflict held back."""
+        done = await call(
+            service.schedule_event, clock=clock, event_id=eventId, actor=client.client_id
+        )
+        return _decision(done)
+
+    @router.post(
+        "/events/{eventId}/cancel",
+        responses={**_UNKNOWN_EVENT, **_STATE},
+        openapi_extra=body_example(schemas.ReasonWrite, {"reason": "Feeder outage"}),
+    )
+    async def cancel(
+        eventId: EventId, body: schemas.ReasonWrite, client: Planner
+    ) -> schemas.EventDetail:
+        """Cancel an open event with a reason; its stages not yet ended are canceled."""
+        view = await call(
+            service.cancel_event, clock=clock, event_id=eventId, reason=body.reason,
+            actor=client.client_id,
+        )  # fmt: skip
+        return _detail(view)
+
+    return router

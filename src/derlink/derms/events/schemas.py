@@ -1,0 +1,387 @@
+"""Events' wire schemas (docs/contracts/derms-events.md). Every string is no longer than its
+column; MW figures are finite and non-negative."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from derlink.derms.db import CODE, EXT, TEXT
+from derlink.derms.events import model
+from derlink.derms.events.tables import REASON
+from derlink.platform.openapi import example_of, model_example
+
+Key = Annotated[str, StringConstraints(min_length=1, max_length=EXT)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE, pattern=r"^[A-Z0-9_-]+$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=TEXT)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON)]
+Mw = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+Pct = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Priority = Annotated[int, Field(ge=0, le=1000)]
+
+STRATEGY_TYPE_EXAMPLE = {"code": "PEAK", "name": "System peak", "priority": 50, "baChecked": True}
+TARGET_EXAMPLE = {"objective": "LOAD_REDUCTION", "mwPerHour": 25.0, "maxIncreasePct": 20.0}
+STRATEGY_EXAMPLE: dict[str, Any] = {
+    "name": "Summer peak, north",
+    "description": "Thermostats of the northern substations on hot afternoons",
+    "controlZone": "SUB-NORTH",
+    "programs": ["BYOT"],
+    "type": "PEAK",
+    "target": TARGET_EXAMPLE,
+    "overrideRules": False,
+    "perFeeder": False,
+    "firm": False,
+}
+STRATEGY_READ_EXAMPLE = {
+    "id": "ST-019a2b3c4d5e6f708192a3b4c5",
+    **STRATEGY_EXAMPLE,
+    "state": "Active",
+    "createdAt": "2026-06-01T12:00:00Z",
+    "updatedAt": "2026-06-01T12:00:00Z",
+}
+EVENT_CREATE_EXAMPLE = {
+    "strategyId": "ST-019a2b3c4d5e6f708192a3b4c5",
+    "name": "Heat wave, 17 July",
+    "type": "EMERGENCY",
+    "start": "2026-07-17T22:00:00Z",
+    "end": "2026-07-18T02:00:00Z",
+}
+STAGE_EXAMPLE = {
+    "id": "SG-019a2b3c4d5e6f708192a3b4c6",
+    "eventId": "EV-019a2b3c4d5e6f708192a3b4c7",
+    "seq": 1,
+    "program": "BYOT",
+    "start": "2026-07-17T22:00:00Z",
+    "end": "2026-07-18T00:00:00Z",
+    "state": "Planned",
+    "intervalSeconds": 3600,
+    "p10Kw": [21400.0, 20100.0],
+    "p50Kw": [25300.0, 24800.0],
+    "p90Kw": [29100.0, 28700.0],
+    "deviceCount": 31250,
+}
+EVENT_EXAMPLE: dict[str, Any] = {
+    "id": "EV-019a2b3c4d5e6f708192a3b4c7",
+    "name": "Heat wave, 17 July",
+    "strategyId": "ST-019a2b3c4d5e6f708192a3b4c5",
+    "type": "EMERGENCY",
+    "target": TARGET_EXAMPLE,
+    "programs": ["BYOT"],
+    "windowStart": "2026-07-17T22:00:00Z",
+    "windowEnd": "2026-07-18T02:00:00Z",
+    "start": "2026-07-17T22:00:00Z",
+    "end": "2026-07-18T00:00:00Z",
+    "state": "Submitted",
+    "priority": 50,
+    "baChecked": True,
+    "needsBaApproval": True,
+    "approvedBy": "approver",
+    "approvedAt": "2026-07-16T15:00:00Z",
+    "baApprovedBy": None,
+    "baApprovedAt": None,
+    "reason": None,
+    "createdBy": "operator",
+    "createdAt": "2026-07-16T14:00:00Z",
+    "peakExpectedMw": 25.3,
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StrategyTypeWrite(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {k: v for k, v in STRATEGY_TYPE_EXAMPLE.items() if k != "code"}
+        ),
+    )
+
+    name: Name
+    #: A higher-priority event scheduled into a conflict cancels a lower-priority one.
+    priority: Priority
+    #: Whether the balance-authority check applies to its events.
+    baChecked: bool
+
+    def to_domain(self, code: str) -> model.StrategyType:
+        return model.StrategyType(code, self.name, self.priority, self.baChecked)
+
+
+class StrategyTypeRead(StrategyTypeWrite):
+    model_config = ConfigDict(json_schema_extra=example_of(STRATEGY_TYPE_EXAMPLE))
+
+    code: str
+
+    @classmethod
+    def of(cls, t: model.StrategyType) -> StrategyTypeRead:
+        return cls(code=t.code, name=t.name, priority=t.priority, baChecked=t.ba_checked)
+
+
+class Target(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example_of(TARGET_EXAMPLE))
+
+    objective: model.Objective
+    #: MAX_DEMAND_THRESHOLD: the zone's load is kept under it.
+    maxDemandMw: Mw | None = None
+    #: LOAD_REDUCTION: the reduction asked for, each hour of the window.
+    mwPerHour: Mw | None = None
+    #: LOAD_REDUCTION: the most the load may rise after a stage, as a percentage of mwPerHour.
+    maxIncreasePct: Pct | None = None
+
+    def to_domain(self) -> model.Target:
+        return model.Target(self.objective, self.maxDemandMw, self.mwPerHour, self.maxIncreasePct)
+
+    @classmethod
+    def of(cls, t: model.Target) -> Target:
+        return cls(
+            objective=t.objective,
+            maxDemandMw=t.max_demand_mw,
+            mwPerHour=t.mw_per_hour,
+            maxIncreasePct=t.max_increase_pct,
+        )
+
+
+class StrategyWrite(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example_of(STRATEGY_EXAMPLE))
+
+    name: Name
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    #: A network node (substation, feeder or transformer) in force: only the devices under it
+    #: take part.
+    controlZone: Key
+    programs: Annotated[list[Key], Field(min_length=1, max_length=50)]
+    #: A strategy type's code: its priority and balance-authority check.
+    type: Code
+    target: Target
+    overrideRules: bool = False
+    perFeeder: bool = False
+    firm: bool = False
+
+    def to_domain(self) -> model.StrategyDraft:
+        return model.StrategyDraft(
+            name=self.name,
+            description=self.description,
+            control_zone=self.controlZone,
+            programs=tuple(self.programs),
+            type_code=self.type,
+            target=self.target.to_domain(),
+            override_rules=self.overrideRules,
+            per_feeder=self.perFeeder,
+            firm=self.firm,
+        )
+
+
+class StrategyRead(StrategyWrite):
+    model_config = ConfigDict(json_schema_extra=example_of(STRATEGY_READ_EXAMPLE))
+
+    id: str
+    state: model.StrategyState
+    createdAt: datetime
+    updatedAt: datetime
+
+    @classmethod
+    def of(cls, s: model.Strategy) -> StrategyRead:
+        d = s.draft
+        return cls(
+            id=s.id,
+            name=d.name,
+            description=d.description,
+            controlZone=d.control_zone,
+            programs=list(d.programs),
+            type=d.type_code,
+            target=Target.of(d.target),
+            overrideRules=d.override_rules,
+            perFeeder=d.per_feeder,
+            firm=d.firm,
+            state=s.state,
+            createdAt=s.created_at,
+            updatedAt=s.updated_at,
+        )
+
+
+class EventCreate(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example_of(EVENT_CREATE_EXAMPLE))
+
+    strategyId: Key
+    name: Name
+    type: model.EventType
+    start: AwareDatetime
+    end: AwareDatetime
+    #: The event's own objective; the strategy's when absent.
+    target: Target | None = None
+
+
+class StageRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of(STAGE_EXAMPLE))
+
+    id: str
+    eventId: str
+    seq: int
+    program: str
+    start: datetime
+    end: datetime
+    state: model.StageState
+    #: The expected kW reduction per interval of this length from ``start``.
+    intervalSeconds: int
+    p10Kw: list[float]
+    p50Kw: list[float]
+    p90Kw: list[float]
+    deviceCount: int
+
+    @classmethod
+    def of(cls, s: model.Stage) -> StageRead:
+        return cls(
+            id=s.id,
+            eventId=s.event_id,
+            seq=s.seq,
+            program=s.program,
+            start=s.start,
+            end=s.end,
+            state=s.state,
+            intervalSeconds=s.step_s,
+            p10Kw=list(s.p10_kw),
+            p50Kw=list(s.p50_kw),
+            p90Kw=list(s.p90_kw),
+            deviceCount=s.device_count,
+        )
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of(EVENT_EXAMPLE))
+
+    id: str
+    name: str
+    strategyId: str
+    type: model.EventType
+    target: Target
+    programs: list[str]
+    windowStart: datetime
+    windowEnd: datetime
+    #: The first stage's start and the last stage's end; null before the event has stages.
+    start: datetime | None
+    end: datetime | None
+    state: model.EventState
+    priority: int
+    baChecked: bool
+    #: Whether the balance authority must approve too (decided on submit).
+    needsBaApproval: bool
+    approvedBy: str | None
+    approvedAt: datetime | None
+    baApprovedBy: str | None
+    baApprovedAt: datetime | None
+    #: Why it was denied or canceled.
+    reason: str | None
+    createdBy: str
+    createdAt: datetime
+    #: The highest expected (P50) reduction of its stages at any instant, in MW.
+    peakExpectedMw: float
+
+    @classmethod
+    def of(cls, e: model.Event, stages: tuple[model.Stage, ...]) -> EventRead:
+        live = [s for s in stages if s.state is not model.StageState.CANCELED] or list(stages)
+        return cls(
+            id=e.id,
+            name=e.name,
+            strategyId=e.strategy_id,
+            type=e.event_type,
+            target=Target.of(e.target),
+            programs=list(e.programs),
+            windowStart=e.window_start,
+            windowEnd=e.window_end,
+            start=min((s.start for s in live), default=None),
+            end=max((s.end for s in live), default=None),
+            state=e.state,
+            priority=e.priority,
+            baChecked=e.ba_checked,
+            needsBaApproval=e.needs_ba,
+            approvedBy=e.approved_by,
+            approvedAt=e.approved_at,
+            baApprovedBy=e.ba_approved_by,
+            baApprovedAt=e.ba_approved_at,
+            reason=e.reason,
+            createdBy=e.created_by,
+            createdAt=e.created_at,
+            peakExpectedMw=round(model.peak_kw([stages]) / 1000, 6),
+        )
+
+
+class EventDetail(EventRead):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({**EVENT_EXAMPLE, "stages": [STAGE_EXAMPLE]})
+    )
+
+    stages: list[StageRead]
+
+    @classmethod
+    def of_view(cls, e: model.Event, stages: tuple[model.Stage, ...]) -> EventDetail:
+        return cls(**EventRead.of(e, stages).model_dump(), stages=[StageRead.of(s) for s in stages])
+
+
+class EventPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [model_example(EventRead)], "next": None})
+    )
+
+    items: list[EventRead]
+    #: The cursor to pass as ``cursor`` for the next page; null on the last.
+    next: str | None
+
+
+class Decision(BaseModel):
+    """What an approval did: the event as it now is, and the events its scheduling preempted."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"event": {**EVENT_EXAMPLE, "stages": [STAGE_EXAMPLE]}, "preempted": []}
+        )
+    )
+
+    event: EventDetail
+    preempted: list[str]
+
+
+class ReasonWrite(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=example_of({"reason": "Forecast heat did not come"})
+    )
+
+    reason: Reason
+
+
+class AuditRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {
+                "at": "2026-07-16T15:00:00Z",
+                "actor": "approver",
+                "action": "APPROVE",
+                "fromState": "Submitted",
+                "toState": "Submitted",
+                "detail": "awaiting the balance authority's approval",
+                "stageId": None,
+            }
+        )
+    )
+
+    at: datetime
+    actor: str
+    action: model.Action
+    fromState: str | None
+    toState: str | None
+    detail: str
+    stageId: str | None
+
+    @classmethod
+    def of(cls, a: model.Audit) -> AuditRead:
+        return cls(
+            at=a.at,
+            actor=a.actor,
+            action=a.action,
+            fromState=a.from_state,
+            toState=a.to_state,
+            detail=a.detail,
+            stageId=a.stage_id,
+        )

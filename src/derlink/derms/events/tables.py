@@ -1,0 +1,119 @@
+"""Events' tables: strategy types, strategies, events, their stages, the stages' transitions and
+the audit trail. docs/contracts/derms-data.md explains them. Times are ISO-8601 text in UTC."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from derlink.derms.db import CODE, EXT, TEXT, TS, metadata, text_column
+
+ID = 40
+STATE = 20
+REASON = 500
+
+strategy_types = sa.Table(
+    "strategy_types",
+    metadata,
+    sa.Column("code", sa.String(CODE), primary_key=True),
+    text_column("name", TEXT),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("ba_checked", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+)
+
+strategies = sa.Table(
+    "strategies",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    text_column("name", TEXT),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("control_zone", sa.String(EXT), nullable=False),
+    #: JSON list of program codes.
+    sa.Column("programs", sa.Text, nullable=False),
+    sa.Column("type_code", sa.String(CODE), nullable=False),
+    sa.Column("objective", sa.String(CODE), nullable=False),
+    sa.Column("max_demand_mw", sa.Float, nullable=True),
+    sa.Column("mw_per_hour", sa.Float, nullable=True),
+    sa.Column("max_increase_pct", sa.Float, nullable=True),
+    sa.Column("override_rules", sa.Boolean, nullable=False),
+    sa.Column("per_feeder", sa.Boolean, nullable=False),
+    sa.Column("firm", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String(STATE), nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    text_column("name", TEXT),
+    sa.Column("strategy_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("event_type", sa.String(CODE), nullable=False),
+    sa.Column("objective", sa.String(CODE), nullable=False),
+    sa.Column("max_demand_mw", sa.Float, nullable=True),
+    sa.Column("mw_per_hour", sa.Float, nullable=True),
+    sa.Column("max_increase_pct", sa.Float, nullable=True),
+    #: JSON list of program codes, from the strategy.
+    sa.Column("programs", sa.Text, nullable=False),
+    sa.Column("window_start", sa.String(TS), nullable=False, index=True),
+    sa.Column("window_end", sa.String(TS), nullable=False),
+    sa.Column("state", sa.String(STATE), nullable=False, index=True),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("ba_checked", sa.Boolean, nullable=False),
+    sa.Column("needs_ba", sa.Boolean, nullable=False, default=False),
+    sa.Column("approved_by", sa.String(EXT), nullable=True),
+    sa.Column("approved_at", sa.String(TS), nullable=True),
+    sa.Column("ba_approved_by", sa.String(EXT), nullable=True),
+    sa.Column("ba_approved_at", sa.String(TS), nullable=True),
+    sa.Column("reason", sa.String(REASON), nullable=True),
+    sa.Column("created_by", sa.String(EXT), nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+)
+
+stages = sa.Table(
+    "stages",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("event_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("program", sa.String(EXT), nullable=False),
+    sa.Column("start_at", sa.String(TS), nullable=False),
+    sa.Column("end_at", sa.String(TS), nullable=False),
+    sa.Column("state", sa.String(STATE), nullable=False, index=True),
+    sa.Column("step_s", sa.Integer, nullable=False),
+    #: JSON {"p10": [...], "p50": [...], "p90": [...]}: expected kW per step from start_at.
+    sa.Column("expected_kw", sa.Text, nullable=False),
+    sa.Column("device_count", sa.Integer, nullable=False),
+    sa.UniqueConstraint("event_id", "seq"),
+)
+
+#: Each stage's transitions, once each (the key): what the stage schedule did and when.
+stage_transitions = sa.Table(
+    "stage_transitions",
+    metadata,
+    sa.Column("stage_id", sa.String(ID), primary_key=True),
+    sa.Column("to_state", sa.String(STATE), primary_key=True),
+    sa.Column("event_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("from_state", sa.String(STATE), nullable=False),
+    #: The stage's own time of the transition (its start or end), or the action's.
+    sa.Column("due_at", sa.String(TS), nullable=False),
+    #: When derms recorded it: later than due_at when derms was down at due_at.
+    sa.Column("recorded_at", sa.String(TS), nullable=False),
+)
+
+event_audit = sa.Table(
+    "event_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("stage_id", sa.String(ID), nullable=True),
+    sa.Column("at", sa.String(TS), nullable=False),
+    sa.Column("actor", sa.String(EXT), nullable=False),
+    sa.Column("action", sa.String(CODE), nullable=False),
+    sa.Column("from_state", sa.String(STATE), nullable=True),
+    sa.Column("to_state", sa.String(STATE), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+)
