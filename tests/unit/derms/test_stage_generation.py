@@ -498,6 +498,8 @@ def test_inputs_that_cannot_be_planned_are_refused() -> None:
     with pytest.raises(ValueError, match="zone load forecast"):
         plan_stages(request(MaxDemandThreshold(1.0, np.ones(3)), candidates(1)))
     with pytest.raises(ValueError, match="not a candidate"):
+        plan_stages(request(MaximumReduction(), candidates(1), busy=Busy.of((), opted_out=[3])))
+    with pytest.raises(ValueError, match="not a candidate"):
         plan_stages(
             request(
                 MaximumReduction(),

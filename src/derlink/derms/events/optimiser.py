@@ -11,15 +11,20 @@ window w, with the cohort's mean kW per interval and mean snap-back:
                  − (1 + margin)·Σ_{t in w's snap-back} back[g,w]·x[g,w] + short[f,t]
                  ≥ (1 + margin)·share[f]·base(t)
                per interval u where the objective limits snap-back,
-               Σ_{u in w's snap-back} back[g,w]·x[g,w] − Σ_{w ∋ u} kw[g,w](u)·x[g,w] ≤ limit(u)
+               Σ_{u in w's snap-back} back[g,w]·x[g,w] − Σ_{w ∋ u} kw[g,w](u)·x[g,w]
+                 ≤ share[f]·limit(u)
                per cohort, Σ_w x[g,w] ≤ its devices; 0 ≤ x[g,w] ≤ its devices eligible for w.
 
 cost is a device's rate·e + λ·fatigue (the greedy key's denominator) and the penalty makes a
-kW short dearer than any device, so the shortfall is what the devices cannot cover. Each
-window then takes, per cohort, the ⌈x⌉ devices first in key order. Only the objectives with a
-need are optimised; the others, and every case the programme cannot be solved (highspy not
-installed, the time limit reached, no optimal solution), get the greedy plan with a note
-saying why.
+kW short dearer than any device, so the shortfall is what the devices cannot cover. Per feeder
+the programme falls apart into one independent block per feeder (each holds its share of the
+need and of the limit), solved one after another within the one time limit.
+
+Each window then takes, per cohort, the devices still free first in key order while their kW
+stays within x × the cohort's mean kW, and the greedy tops up what that leaves short. Only the
+objectives with a need are optimised; the others, and every case the programme cannot be
+solved (highspy not installed, the time limit reached, no optimal solution), get the greedy
+plan with a note saying why.
 
 highspy is an optional dependency (the ``optimiser`` extra), imported when a plan is made.
 """
@@ -50,7 +55,7 @@ from derlink.derms.events.stage_setup import (
     within_segments,
 )
 
-#: Devices covered per cohort, at most: the LP stays small whatever the number of devices.
+#: Cohorts per feeder and program: the programme's size depends on these, not on the devices.
 SCORE_BANDS = 4
 FORECAST_BINS = 4
 

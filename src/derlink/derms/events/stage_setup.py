@@ -210,7 +210,7 @@ def prepare(request: PlanRequest) -> Setup:
         if term.max_overrides is not None:
             exclude(mine & (c.overrides_used >= term.max_overrides), Exclusion.MAX_OVERRIDES)
     opted = np.zeros(c.size, bool)
-    opted[request.busy.opted_out] = True
+    opted[_candidates_of(request.busy.opted_out, c.size)] = True
     exclude(opted, Exclusion.OPTED_OUT)
 
     supply = Supply(request, grid, program)
@@ -219,6 +219,7 @@ def prepare(request: PlanRequest) -> Setup:
     feeder = np.zeros(c.size, np.intp)
     if strategy.per_feeder and c.size:
         feeder = np.unique(c.feeder, return_inverse=True)[1].astype(np.intp)
+    # The last entries serve the rows of no program (index -1); they are never planned.
     rates = np.array([request.costs.rate(code) for code in programs] + [1.0])
     fatigue_events = np.array([t.fatigue_events if t else 1 for t in terms] + [1], np.float64)
     step = grid.step_s
@@ -271,10 +272,7 @@ def _slots(
     under the first per-window rule it fails."""
     busy = request.busy
     t0 = epoch_s(grid.start)
-    busy_ok = (busy.device >= 0) & (busy.device < program.shape[0])
-    if not busy_ok.all():
-        raise ValueError("busy: a device index is not a candidate")
-    busy_program = program[busy.device]
+    busy_program = program[_candidates_of(busy.device, program.shape[0])]
     first_failed = np.full(program.shape[0], 127, np.int8)
     eligible = np.zeros(program.shape[0], bool)
     slots: list[Slot] = []
@@ -300,10 +298,17 @@ def _slots(
             eligible[rows[ok]] = True
             first_failed[rows[~ok]] = np.minimum(first_failed[rows[~ok]], failed[~ok])
             slots.append(Slot(p, first, end, rows[ok]))
+    # Every row still without a reason was checked in at least one window of its program.
     left = (reason == 0) & ~eligible
-    reason[left] = np.where(first_failed[left] == 127, Exclusion.OUTSIDE_WINDOW, first_failed[left])
+    reason[left] = first_failed[left]
     programs = request.strategy.programs
     return tuple(sorted(slots, key=lambda s: (s.first, s.end, programs[s.program])))
+
+
+def _candidates_of(indices: IndexArray, n: int) -> IndexArray:
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        raise ValueError("busy: a device index is not a candidate")
+    return indices
 
 
 def _marked(devices: IndexArray, rows: IndexArray, n: int) -> BoolArray:
