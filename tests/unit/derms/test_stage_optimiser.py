@@ -122,7 +122,7 @@ def test_objectives_without_a_need_are_planned_by_the_greedy() -> None:
     assert plan.planned_devices == 4
 
 
-def test_a_programme_without_a_solution_gives_the_greedy_plan() -> None:
+def test_a_programme_without_a_solution_is_answered_with_a_note_not_values() -> None:
     empty = np.zeros(0, np.intp)
     impossible = optimiser.Programme(
         cost=np.ones(1),

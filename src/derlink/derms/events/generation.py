@@ -19,6 +19,7 @@ from itertools import groupby
 import numpy as np
 
 from derlink.derms.events.stage_inputs import (
+    KW_PER_MW,
     BoolArray,
     Busy,
     BusyKind,
@@ -352,7 +353,7 @@ def assemble(
         candidates=request.candidates.size,
         eligible_unused=request.candidates.size - rows.shape[0] - sum(exclusions.values()),
         default_score_devices=defaulted,
-        peak_planned_mw=float(planned[P50].max(initial=0.0)) / 1000.0,
+        peak_planned_mw=float(planned[P50].max(initial=0.0)) / KW_PER_MW,
         planner=planner,
         notes=tuple(said),
     )
