@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from derlink.common.clock import FixedClock
-from derlink.console.events import expected_series, objective_kw
+from derlink.console.events import expected_series, grid_of, objective_kw
 from derlink.contracts.network_files import MODEL_HEADER
 from derlink.derms.app import DermsPart
 from derlink.derms.app import create_part as create_derms
@@ -34,6 +34,25 @@ from tests.support.servers import serve
 CLOCK = FixedClock(datetime(2026, 7, 16, 12, 0, tzinfo=UTC))
 T0 = datetime(2026, 7, 17, 22, 0, tzinfo=UTC)
 H = timedelta(hours=1)
+
+
+#: A generated plan's summary as DERMS keeps it (stage_plan.Plan.to_dict, less the stages).
+PLAN = {
+    "start": T0.isoformat(),
+    "step_s": 3600,
+    "planner": "greedy",
+    "need_kw": [25000.0] * 4 + [1500.0],
+    "planned_kw": [5000.0, 5100.0, 5000.0, 5100.0],
+    "shortfall_kw": [20000.0, 19900.0, 20000.0, 19900.0],
+    "snapback_kw": [0.0] * 5,
+    "max_shortfall_kw": 20000.0,
+    "exclusions": {"NOT_REGISTERED": 3, "OUTSIDE_ZONE": 7},
+    "candidates": 14,
+    "eligible_unused": 0,
+    "default_score_devices": 1,
+    "peak_planned_mw": 5.1,
+    "notes": [{"code": "snapback.over_limit", "detail": "the snap-back passes the limit"}],
+}
 
 
 @dataclass
@@ -91,11 +110,13 @@ def derms(console: Console, tmp_path: Path) -> Iterator[Derms]:
                     "start": T0.isoformat(), "end": (T0 + 4 * H).isoformat()}))["id"]  # fmt: skip
                 plans = [
                     service.StagePlan("BYOT", T0 + i * 2 * H, T0 + (i + 1) * 2 * H, 3600,
-                                      (4000.0, 4100.0), (5000.0, 5100.0), (6000.0, 6100.0), 40)
+                                      (4000.0, 4100.0), (5000.0, 5100.0), (6000.0, 6100.0), 2,
+                                      devices=(("ECOBEE-HE", f"NIC-{i}1", f"D-{i}1", "SP1", "F1"),
+                                               ("ECOBEE-HE", f"NIC-{i}2", f"D-{i}2", "SP2", "")))
                     for i in range(2)
                 ]  # fmt: skip
                 service.plan_event(db=part.db, clock=CLOCK, event_id=event, plans=plans,
-                                   actor="operator")  # fmt: skip
+                                   actor="operator", summary=PLAN, detail="greedy")  # fmt: skip
                 _ok(api.post(f"/events/{event}/submit"))
                 yield Derms(part, api, event, strategy)
     finally:
@@ -141,9 +162,18 @@ def test_an_event_shows_its_stages_chart_and_audit_and_a_viewer_cannot_decide(
     derms: Derms, viewer_web: TestClient
 ) -> None:
     page = viewer_web.get(f"/records/events/{derms.event_id}").text
-    assert "Submitted" in page and "25 MW asked for" in page
-    assert 'class="objective"' in page  # the objective's line on the chart
-    assert "objective 25000 kW" in page  # and in the chart's words
+    assert "Submitted" in page and "25 MW asked for, with snap-back" in page
+    assert 'class="objective"' in page  # the plan's need on the chart
+    assert "objective up to 25000 kW" in page  # and in the chart's words
+    assert "short by up to 20000.0 kW" in page  # the shortfall, said
+    assert "<td>OUTSIDE_ZONE</td><td>7</td>" in page  # what each rule left out
+    assert "snapback.over_limit: the snap-back passes the limit" in page
+    stage_id = derms.api.get(f"/events/{derms.event_id}").json()["stages"][0]["id"]
+    assert f'href="/records/events/{derms.event_id}/stages/{stage_id}"' in page
+    devices = viewer_web.get(f"/records/events/{derms.event_id}/stages/{stage_id}").text
+    assert 'href="/records/scores/ECOBEE-HE/NIC-01"' in devices
+    assert 'href="/records/network/nodes/F1"' in devices
+    assert 'href="/records/registry?service_point=SP2"' in devices
     assert page.count('<td><a href="/records/programs/BYOT">BYOT</a></td>') == 2  # two stages
     assert "SUBMIT" in page and "PLAN" in page  # the audit trail
     assert "/approve" not in page and "/cancel" not in page  # no decision for a viewer
@@ -185,11 +215,18 @@ def test_the_chart_sums_the_stages_per_interval_and_names_the_objective() -> Non
              "intervalSeconds": 3600, "p10Kw": [9], "p50Kw": [9], "p90Kw": [9]},
         ]
     }  # fmt: skip
-    rows = expected_series(event, ZoneInfo("America/Los_Angeles"))
+    grid = grid_of(event, None)
+    assert grid is not None
+    rows = expected_series(event, grid, ZoneInfo("America/Los_Angeles"))
     assert [r["label"] for r in rows] == ["15:00", "15:30", "16:00", "16:30"]
     assert [r["p50"] for r in rows] == [2.0, 2.0, 4.0, 4.0]
-    assert objective_kw({"objective": "LOAD_REDUCTION", "mwPerHour": 1.5}) == (
-        1500.0,
+    assert objective_kw({"objective": "LOAD_REDUCTION", "mwPerHour": 1.5}, None, 2) == (
+        [1500.0, 1500.0],
         "1.5 MW asked for",
     )
-    assert objective_kw({"objective": "MAXIMUM_REDUCTION"})[0] is None
+    assert objective_kw({"objective": "MAXIMUM_REDUCTION"}, None, 2)[0] is None
+    plan = {"needKw": [3.0, 2.0, 1.0]}
+    assert objective_kw({"objective": "MAX_DEMAND_THRESHOLD", "maxDemandMw": 9}, plan, 2) == (
+        [3.0, 2.0],
+        "keep the zone's load under 9 MW, with snap-back",
+    )

@@ -65,6 +65,13 @@ def test_an_operator_keeps_a_strategy_and_walks_an_event_through_the_cli(
         assert event["id"] in listed  # whole, never cut
         assert "2026-07-17 15:00 PDT" in listed  # the utility's zone
 
+        # Nobody is enrolled: the plan has no stage and says how short it falls.
+        assert run(["derms", "events", "generate", event["id"], "--interval", "3600", *at]) == 0
+        said = capsys.readouterr().out
+        assert "greedy plan: 0 candidate(s)" in said and "short by up to 20000.0 kW" in said
+        assert run(["derms", "events", "generate", event["id"], "--interval", "7000", *at]) == 1
+        assert "whole number of planning steps" in capsys.readouterr().err
+
         assert run(["derms", "events", "submit", event["id"], *at]) == 1
         error = capsys.readouterr().err.strip()
         assert error.startswith("error: ") and "no stage" in error and "\n" not in error
@@ -78,6 +85,7 @@ def test_an_operator_keeps_a_strategy_and_walks_an_event_through_the_cli(
         trail = json.loads(capsys.readouterr().out)
         assert [(a["action"], a["actor"]) for a in trail] == [
             ("CREATE", "operator"),
+            ("PLAN", "operator"),
             ("CANCEL", "operator"),
         ]
         assert run(["derms", "events", "show", "EV-none", *at]) == 1

@@ -345,6 +345,68 @@ def _act(
 
 
 EventArg = Annotated[str, typer.Argument(help="The event's id.")]
+
+
+def _window(text: str) -> dict[str, str]:
+    """``PROGRAM,START,END`` (ISO 8601 with offsets) as a manual stage window."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise CliError(f"--window {text!r}: give PROGRAM,START,END")
+    return {"program": parts[0], "start": parts[1], "end": parts[2]}
+
+
+@events_app.command("generate")
+def events_generate(
+    event_id: EventArg,
+    interval: Annotated[int, typer.Option(help="The planning interval, seconds.")] = 900,
+    optimise: Annotated[bool, typer.Option(help="Plan with the optimiser (HiGHS).")] = False,
+    zone_load_mw: Annotated[
+        str, typer.Option(help="MAX_DEMAND_THRESHOLD: the zone's load, MW per interval, a,b,c.")
+    ] = "",
+    window: Annotated[
+        list[str] | None, typer.Option(help="MANUAL: PROGRAM,START,END (repeat for more).")
+    ] = None,
+    target_mw: Annotated[float | None, typer.Option(help="MANUAL: stop at this many MW.")] = None,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a New event's stages from its strategy; say what each rule left out and any
+    shortfall."""
+    try:
+        load = [float(v) for v in zone_load_mw.split(",") if v.strip()]
+    except ValueError:
+        raise CliError(f"--zone-load-mw {zone_load_mw!r}: give numbers, a,b,c") from None
+    body: dict[str, Any] = {
+        "intervalSeconds": interval,
+        "optimise": optimise,
+        "zoneLoadMw": load,
+        "windows": [_window(w) for w in window or []],
+    }
+    if target_mw is not None:
+        body["targetMw"] = target_mw
+    api, base = _api(home, url)
+    done = api.call("POST", f"{base}/events/{event_id}/generate", json=body)
+    if as_json:
+        print_json(done)
+        return
+    plan = done["plan"]
+    _show(api, done["event"])
+    console.print(
+        f"{plan['planner']} plan: {plan['candidates']} candidate(s), "
+        f"{plan['eligibleUnused']} eligible not needed, "
+        f"{plan['defaultScoreDevices']} planned with the default score; "
+        + (f"short by up to {plan['maxShortfallKw']:.1f} kW" if plan["maxShortfallKw"] else
+           "the need is met"),
+        highlight=False,
+    )  # fmt: skip
+    left = [[rule, str(n)] for rule, n in plan["exclusions"].items() if n]
+    if left:
+        print_table(["left out by", "devices"], left)
+    for note in plan["notes"]:
+        console.print(f"note {note['code']}: {note['detail']}", highlight=False)
+
+
 ReasonOption = Annotated[str, typer.Option(help="Why (kept with the event).")]
 
 

@@ -10,7 +10,7 @@ DERMS checks that client's scopes and audits it as the actor: a client without
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -89,29 +89,49 @@ async def _open(request: Request, derms: Caller, wanted: str) -> Response:
     raise NotFound(f"DERMS holds no event or stage {wanted!r}")
 
 
-def expected_series(event: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any]]:
-    """The event's expected kW per interval, summed over its stages not canceled (or all of
-    them, for a canceled event), from its first stage's start on the finest interval of its
-    stages: each interval's start, its label in the utility's zone, and P10, P50, P90."""
-    stages = [s for s in event["stages"] if s["state"] != "Canceled"] or event["stages"]
+@dataclass(frozen=True)
+class Grid:
+    """Intervals of ``step_s`` seconds from ``first``, ``count`` of them."""
+
+    first: datetime
+    step_s: int
+    count: int
+
+
+def grid_of(event: dict[str, Any], plan: dict[str, Any] | None) -> Grid | None:
+    """The chart's intervals: the generated plan's over the event's window; else the finest
+    interval of the stages, from the first stage's start to the last one's end."""
+    if plan is not None:
+        first, step = datetime.fromisoformat(plan["start"]), int(plan["intervalSeconds"])
+        span = datetime.fromisoformat(event["windowEnd"]) - first
+        return Grid(first, step, max(1, int(span.total_seconds()) // step))
+    stages = event["stages"]
     if not stages:
-        return []
+        return None
     step = min(int(s["intervalSeconds"]) for s in stages)
     first = min(datetime.fromisoformat(s["start"]) for s in stages)
     last = max(datetime.fromisoformat(s["end"]) for s in stages)
-    count = max(1, -(-int((last - first).total_seconds()) // step))
-    sums = [[0.0, 0.0, 0.0] for _ in range(count)]
+    return Grid(first, step, max(1, -(-int((last - first).total_seconds()) // step)))
+
+
+def expected_series(event: dict[str, Any], grid: Grid, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The event's expected kW per interval of ``grid``, summed over its stages not canceled
+    (or all of them, for a canceled event): each interval's start, its label in the utility's
+    zone, and P10, P50, P90."""
+    stages = [s for s in event["stages"] if s["state"] != "Canceled"] or event["stages"]
+    step = grid.step_s
+    sums = [[0.0, 0.0, 0.0] for _ in range(grid.count)]
     for s in stages:
         start = datetime.fromisoformat(s["start"])
         own = int(s["intervalSeconds"])
         for i, band in enumerate(zip(s["p10Kw"], s["p50Kw"], s["p90Kw"], strict=True)):
-            slot = int((start - first).total_seconds() + i * own) // step
-            for j in range(slot, min(count, slot + max(1, own // step))):
+            slot = int((start - grid.first).total_seconds() + i * own) // step
+            for j in range(max(slot, 0), min(grid.count, slot + max(1, own // step))):
                 for k in range(3):
                     sums[j][k] += band[k]
     rows = []
     for i, (lo, mid, hi) in enumerate(sums):
-        at = first + timedelta(seconds=i * step)
+        at = grid.first + timedelta(seconds=i * step)
         rows.append(
             {
                 "start": at.isoformat(),
@@ -124,17 +144,29 @@ def expected_series(event: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any
     return rows
 
 
-def objective_kw(target: dict[str, Any]) -> tuple[float | None, str]:
-    """The objective's line on the chart, in kW, and what it is: the reduction asked for of a
-    LOAD_REDUCTION; none for the others (their need depends on the zone's load, or is "all")."""
+def objective_kw(
+    target: dict[str, Any], plan: dict[str, Any] | None, count: int
+) -> tuple[list[float] | None, str]:
+    """The objective's line on the chart, kW per interval, and what it is: the generated
+    plan's need (the objective with the snap-back of its stages); without a plan, the reduction
+    a LOAD_REDUCTION asks for; else none (the need depends on the zone's load, or is "all")."""
+    if plan is not None and target["objective"] != "MAXIMUM_REDUCTION":
+        return [float(v) for v in plan["needKw"][:count]], describe(target) + ", with snap-back"
     if target["objective"] == "LOAD_REDUCTION" and target.get("mwPerHour") is not None:
-        return float(target["mwPerHour"]) * 1000, f"{target['mwPerHour']:g} MW asked for"
+        return [float(target["mwPerHour"]) * 1000] * count, describe(target)
+    return None, describe(target)
+
+
+def describe(target: dict[str, Any]) -> str:
+    """The objective in words."""
+    if target["objective"] == "LOAD_REDUCTION":
+        return f"{target['mwPerHour']:g} MW asked for"
     descriptions = {
         "MAX_DEMAND_THRESHOLD": f"keep the zone's load under {target.get('maxDemandMw')} MW",
         "MAXIMUM_REDUCTION": "every eligible device",
         "MANUAL": "stages as the operator set them",
     }
-    return None, descriptions.get(target["objective"], target["objective"])
+    return descriptions.get(target["objective"], str(target["objective"]))
 
 
 @router.get("/records/events/{event_id}")
@@ -149,8 +181,12 @@ async def event(
     trail, trail_problem = await fetch(
         derms.get(f"/api/v1/events/{quote(event_id, safe='')}/audit"), "DERMS"
     )
-    rows = expected_series(found, console.zone) if found else []
-    target_kw, target_label = objective_kw(found["target"]) if found else (None, "")
+    plan, _ = await fetch(derms.get(f"/api/v1/events/{quote(event_id, safe='')}/plan"), "DERMS")
+    grid = grid_of(found, plan) if found else None
+    rows = expected_series(found, grid, console.zone) if found and grid else []
+    target_kw, target_label = (
+        objective_kw(found["target"], plan, len(rows)) if found else (None, "")
+    )
     chart = (
         views.forecast_chart(
             [r["label"] for r in rows],
@@ -173,6 +209,7 @@ async def event(
             "rows": rows,
             "chart": chart,
             "target_label": target_label,
+            "plan": plan,
             "trail": trail or [],
             "problem": problem or trail_problem,
             "allowed": allowed,
@@ -256,5 +293,39 @@ async def strategies(
         request,
         "strategies.html",
         {"section": "records", "items": found or [], "problem": problem, "state": state},
+        user=user,
+    )
+
+
+@router.get("/records/events/{event_id}/stages/{stage_id}")
+async def stage(
+    request: Request,
+    event_id: str,
+    stage_id: str,
+    user: Annotated[User, Depends(current_user)],
+    after: Annotated[str, Query(max_length=170)] = "",
+) -> Response:
+    """A stage's devices, 100 a page, each linked to its score, service point and feeder."""
+    derms = console_of(request).hub.targets.derms
+    found, problem = await fetch(derms.get(f"/api/v1/stages/{quote(stage_id, safe='')}"), "DERMS")
+    if found is None and problem == "not found":
+        raise NotFound(f"DERMS holds no stage {stage_id!r}")
+    params = {"limit": "100", **({"after": after} if after else {})}
+    page, page_problem = await fetch(
+        derms.get(f"/api/v1/stages/{quote(stage_id, safe='')}/devices", params), "DERMS"
+    )
+    return render(
+        request,
+        "stage.html",
+        {
+            "section": "records",
+            "event_id": event_id,
+            "stage_id": stage_id,
+            "stage": found,
+            "items": (page or {}).get("items", []),
+            "next": (page or {}).get("next"),
+            "after": after,
+            "problem": problem or page_problem,
+        },
         user=user,
     )

@@ -398,12 +398,13 @@ def forecast_chart(
     p50: Sequence[float],
     p90: Sequence[float],
     *,
-    target: float | None = None,
+    target: Sequence[float] | None = None,
 ) -> Markup:
     """A forecast's intervals (``starts`` their labels, oldest first): the P10-P90 range as a
     band, the P50 as a line, kW on the left axis, the intervals along the bottom, a legend;
-    with ``target`` (kW), the objective as a dashed line; labelled for screen readers."""
-    top = nice_ceiling(max([*p90, *p50, *p10, target or 0.0], default=0.0))
+    with ``target`` (kW per interval), the objective as a dashed line; labelled for screen
+    readers."""
+    top = nice_ceiling(max([*p90, *p50, *p10, *(target or ())], default=0.0))
     slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(p50), 1)
 
     def x(i: int) -> float:
@@ -423,11 +424,11 @@ def forecast_chart(
     )
     objective = Markup("")
     if target is not None:
-        summary += f"; objective {target:g} kW"
+        summary += f"; objective up to {max(target, default=0):g} kW"
         objective = Markup(
-            '<line class="objective" x1="{l}" y1="{y}" x2="{r}" y2="{y}" stroke-dasharray="6 4" '
-            'stroke-width="2"/>'
-        ).format(l=PLOT_LEFT, r=PLOT_RIGHT, y=f"{y(target):.1f}")
+            '<polyline class="objective" fill="none" stroke-dasharray="6 4" stroke-width="2" '
+            'points="{points}"/>'
+        ).format(points=" ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(target)))
     parts = [
         Markup(
             '<g class="axis" font-size="10"><line x1="{l}" y1="{t}" x2="{l}" y2="{b}"/>'

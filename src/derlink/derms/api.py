@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -36,6 +37,7 @@ def create_router(
     content: FileStore,
     ba_threshold_mw: float,
     notify_ba: events_api.Notify,
+    zone: ZoneInfo,
 ) -> APIRouter:
     """Every route of ``/derms/api/v1``, bound to derms's database and clock, the network
     model's intake, its content server, and the balance authority's threshold and
@@ -67,7 +69,7 @@ def create_router(
     router.include_router(inputs_api.create_router(db=db, clock=clock))
     router.include_router(
         events_api.create_router(
-            db=db, clock=clock, ba_threshold_mw=ba_threshold_mw, notify_ba=notify_ba
+            db=db, clock=clock, ba_threshold_mw=ba_threshold_mw, notify_ba=notify_ba, zone=zone
         )
     )
     return router

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
@@ -150,6 +151,7 @@ def create_part(
             content=content,
             ba_threshold_mw=own.ba_threshold_mw,
             notify_ba=notify_ba,
+            zone=ZoneInfo(settings.time_zone),
         ),
         prefix="/api/v1",
     )

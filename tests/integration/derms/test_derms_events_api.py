@@ -162,7 +162,8 @@ def test_an_event_goes_from_new_to_completed_with_its_approvals_audited(
     done = act(client, ba, event_id, "ba-approve")
     assert done["event"]["state"] == "Scheduled"
     assert [s["state"] for s in done["event"]["stages"]] == ["Scheduled", "Scheduled"]
-    assert done["event"]["start"] == "2026-07-17T22:00:00Z" and done["event"]["peakExpectedMw"] == 6.0
+    assert done["event"]["start"] == "2026-07-17T22:00:00Z"
+    assert done["event"]["peakExpectedMw"] == 6.0
 
     move_to(clock, T0 + 5 * H)  # the whole window has passed: both stages move, in order
     moves = service.advance_stages(db=part.db, clock=clock)
@@ -324,7 +325,7 @@ def test_a_database_at_the_inputs_revision_gains_the_events_tables(database_url:
         with engine.begin() as conn:  # as revision 0004 left it
             for table in tables:
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0005",)
+        assert upgrade(engine, SCHEMA).ran == ("0005", "0006")
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

@@ -11,15 +11,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from derlink.common.clock import Clock
+from derlink.common.errors import BusinessError
 from derlink.derms import scopes
 from derlink.derms.db import CODE
-from derlink.derms.events import model, schemas, service
+from derlink.derms.events import model, planning, schemas, service
+from derlink.derms.events.stage_inputs import ManualWindow
 from derlink.derms.events.tables import ID
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
@@ -81,8 +84,15 @@ def _decision(done: service.Decided) -> schemas.Decision:
     return schemas.Decision(event=_detail(done.view), preempted=list(done.preempted))
 
 
+def _manual(w: schemas.ManualWindowWrite) -> ManualWindow:
+    try:
+        return ManualWindow(w.program, w.start, w.end)
+    except ValueError as exc:
+        raise BusinessError(str(exc), code=model.EVENT_INVALID) from None
+
+
 def create_router(
-    *, db: Database, clock: Clock, ba_threshold_mw: float, notify_ba: Notify
+    *, db: Database, clock: Clock, ba_threshold_mw: float, notify_ba: Notify, zone: ZoneInfo
 ) -> APIRouter:
     """Events' routes of derms's API, bound to its database and clock, the balance-authority
     threshold and who to tell when an event awaits the balance authority."""
@@ -223,6 +233,75 @@ def create_router(
     @router.get("/stages/{stageId}", responses=_UNKNOWN_STAGE)
     async def stage(stageId: EventId, _: Reader) -> schemas.StageRead:
         return schemas.StageRead.of(await call(service.get_stage, stage_id=stageId))
+
+    @router.post(
+        "/events/{eventId}/generate",
+        responses={**_UNKNOWN_EVENT, **_BAD_EVENT, **_STATE},
+        openapi_extra=body_example(schemas.GenerateWrite, schemas.GENERATE_EXAMPLE),
+    )
+    async def generate(
+        eventId: EventId, body: schemas.GenerateWrite, client: Planner
+    ) -> schemas.Generated:
+        """Generate a New event's stages from its strategy: the candidates pass the hard
+        rules, are ranked by expected reduction per cost, and fill the objective's need; the
+        stages replace any earlier ones. The plan says what each rule left out and any
+        shortfall."""
+        ask = planning.Ask(
+            step_s=body.intervalSeconds,
+            zone_load_mw=tuple(body.zoneLoadMw),
+            windows=tuple(_manual(w) for w in body.windows),
+            target_mw=body.targetMw,
+            optimise=body.optimise,
+            time_limit_s=body.timeLimitSeconds,
+        )
+        done = await call(
+            planning.generate, clock=clock, event_id=eventId, ask=ask, zone=zone,
+            actor=client.client_id,
+        )  # fmt: skip
+        held = await call(service.get_plan, event_id=eventId)
+        return schemas.Generated(
+            event=_detail(done.view),
+            plan=schemas.PlanRead.of(eventId, held.planned_at, held.planned_by, held.detail),
+        )
+
+    @router.get(
+        "/events/{eventId}/plan",
+        responses=documented_error(
+            404,
+            "derms holds no such event, or no generated plan of it.",
+            "derms holds no generated plan of event EV-9",
+            "DL-NOT-FOUND",
+        ),
+    )
+    async def event_plan(eventId: EventId, _: Reader) -> schemas.PlanRead:
+        """The plan the event's stages were generated from."""
+        held = await call(service.get_plan, event_id=eventId)
+        return schemas.PlanRead.of(eventId, held.planned_at, held.planned_by, held.detail)
+
+    @router.get("/stages/{stageId}/devices", responses=_UNKNOWN_STAGE)
+    async def stage_devices(
+        stageId: EventId,
+        _: Reader,
+        after: Annotated[str | None, Query(max_length=170)] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    ) -> schemas.StageDevicePage:
+        """A page of a stage's devices by head-end system and NIC id."""
+        head_end, _bang, nic = (after or "").partition("!")
+        key = (head_end, nic) if after else None
+        rows, nxt = await call(service.stage_device_page, stage_id=stageId, after=key, limit=limit)
+        return schemas.StageDevicePage(
+            items=[
+                schemas.StageDevice(
+                    headEndSystem=r.head_end_system,
+                    nicId=r.nic_id,
+                    deviceId=r.device_id,
+                    spId=r.sp_id,
+                    feederId=r.feeder_id,
+                )
+                for r in rows
+            ],
+            next="!".join(nxt) if nxt else None,
+        )
 
     @router.post("/events/{eventId}/submit", responses={**_UNKNOWN_EVENT, **_BAD_EVENT, **_STATE})
     async def submit(eventId: EventId, client: Planner) -> schemas.EventDetail:

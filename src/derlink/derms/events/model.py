@@ -330,7 +330,9 @@ def _need(event: Event, action: str, *allowed: EventState) -> None:
         raise _state_error(event, action, allowed)
 
 
-def plan(event: Event, stages: Sequence[Stage], *, at: datetime, actor: str) -> Change:
+def plan(
+    event: Event, stages: Sequence[Stage], *, at: datetime, actor: str, detail: str = ""
+) -> Change:
     """Take a (new) plan of stages for a New event, replacing any earlier one."""
     _need(event, "planned", EventState.NEW)
     for s in stages:
@@ -341,8 +343,8 @@ def plan(event: Event, stages: Sequence[Stage], *, at: datetime, actor: str) -> 
                 code=EVENT_INVALID,
             )
     kw = peak_kw([stages])
-    detail = f"{len(stages)} stage(s), {sum(s.device_count for s in stages)} device(s), "
-    detail += f"peak expected {kw / 1000:.3f} MW"
+    detail = detail or f"{len(stages)} stage(s), {sum(s.device_count for s in stages)} device(s)"
+    detail += f"; peak expected {kw / 1000:.3f} MW"
     line = Audit(event.id, at, actor, Action.PLAN, event.state, event.state, detail)
     return Change(event, tuple(stages), (line,))
 

@@ -385,3 +385,149 @@ class AuditRead(BaseModel):
             detail=a.detail,
             stageId=a.stage_id,
         )
+
+
+class ManualWindowWrite(Strict):
+    program: Key
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+GENERATE_EXAMPLE: dict[str, Any] = {"intervalSeconds": 900, "optimise": False}
+
+
+class GenerateWrite(Strict):
+    """What a generation takes beyond the event and its strategy."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example_of(GENERATE_EXAMPLE))
+
+    #: The planning interval; the event's window must be a whole number of them.
+    intervalSeconds: int = Field(default=900, ge=60, le=86_400)
+    #: MAX_DEMAND_THRESHOLD: the zone's load forecast, MW per interval from the event's start
+    #: (it may run past the end: the snap-back after it is checked too).
+    zoneLoadMw: Annotated[list[Mw], Field(max_length=1440)] = []
+    #: MANUAL: the stage windows.
+    windows: Annotated[list[ManualWindowWrite], Field(max_length=50)] = []
+    #: MANUAL: stop filling at this many MW (every eligible device when absent).
+    targetMw: Mw | None = None
+    #: Plan with the optimiser (HiGHS) within ``timeLimitSeconds``, else the greedy plan.
+    optimise: bool = False
+    timeLimitSeconds: float = Field(default=10.0, gt=0, le=120, allow_inf_nan=False)
+
+
+class PlanNote(BaseModel):
+    code: str
+    detail: str
+
+
+PLAN_EXAMPLE: dict[str, Any] = {
+    "eventId": "EV-019a2b3c4d5e6f708192a3b4c7",
+    "plannedAt": "2026-07-16T14:05:00Z",
+    "plannedBy": "operator",
+    "planner": "greedy",
+    "start": "2026-07-17T22:00:00Z",
+    "intervalSeconds": 3600,
+    "needKw": [25000.0, 25000.0],
+    "plannedKw": [25300.0, 24800.0],
+    "shortfallKw": [0.0, 200.0],
+    "snapbackKw": [0.0, 0.0, 7590.0],
+    "maxShortfallKw": 200.0,
+    "exclusions": {"NOT_REGISTERED": 120, "OUTSIDE_ZONE": 40210, "NO_FORECAST": 85},
+    "candidates": 102000,
+    "eligibleUnused": 30335,
+    "defaultScoreDevices": 310,
+    "peakPlannedMw": 25.3,
+    "notes": [],
+}
+
+
+class PlanRead(BaseModel):
+    """The plan an event's stages came from: per interval from ``start``, what the objective
+    needs (with the snap-back), what the stages are expected to deliver, the shortfall, and
+    how many candidates each rule left out."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(PLAN_EXAMPLE))
+
+    eventId: str
+    plannedAt: datetime
+    plannedBy: str
+    planner: str
+    start: datetime
+    intervalSeconds: int
+    needKw: list[float]
+    plannedKw: list[float]
+    shortfallKw: list[float]
+    snapbackKw: list[float]
+    maxShortfallKw: float
+    #: Per rule, in the order they are checked, the candidates it left out (each counted once).
+    exclusions: dict[str, int]
+    candidates: int
+    #: Eligible for a stage, and not needed.
+    eligibleUnused: int
+    #: Planned devices that had no score (planned with the default score).
+    defaultScoreDevices: int
+    peakPlannedMw: float
+    notes: list[PlanNote]
+
+    @classmethod
+    def of(cls, event_id: str, planned_at: datetime, by: str, d: Any) -> PlanRead:
+        return cls(
+            eventId=event_id,
+            plannedAt=planned_at,
+            plannedBy=by,
+            planner=d["planner"],
+            start=d["start"],
+            intervalSeconds=d["step_s"],
+            needKw=d["need_kw"],
+            plannedKw=d["planned_kw"],
+            shortfallKw=d["shortfall_kw"],
+            snapbackKw=d["snapback_kw"],
+            maxShortfallKw=d["max_shortfall_kw"],
+            exclusions=d["exclusions"],
+            candidates=d["candidates"],
+            eligibleUnused=d["eligible_unused"],
+            defaultScoreDevices=d["default_score_devices"],
+            peakPlannedMw=d["peak_planned_mw"],
+            notes=[PlanNote(**n) for n in d["notes"]],
+        )
+
+
+class Generated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"event": {**EVENT_EXAMPLE, "state": "New", "stages": [STAGE_EXAMPLE]},
+             "plan": PLAN_EXAMPLE}
+        )
+    )  # fmt: skip
+
+    event: EventDetail
+    plan: PlanRead
+
+
+STAGE_DEVICE_EXAMPLE = {
+    "headEndSystem": "ECOBEE-HE",
+    "nicId": "NIC-1",
+    "deviceId": "D-01a2410e1d7bb8cf21dda5017e",
+    "spId": "SP1",
+    "feederId": "F-12",
+}
+
+
+class StageDevice(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of(STAGE_DEVICE_EXAMPLE))
+
+    headEndSystem: str
+    nicId: str
+    deviceId: str
+    spId: str
+    feederId: str
+
+
+class StageDevicePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [STAGE_DEVICE_EXAMPLE], "next": None})
+    )
+
+    items: list[StageDevice]
+    #: ``<headEndSystem>!<nicId>`` to pass as ``after`` for the next page; null on the last.
+    next: str | None

@@ -10,7 +10,7 @@ other event as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,9 @@ from derlink.derms.db import one_writer
 from derlink.derms.events import model
 from derlink.derms.events.tables import (
     event_audit,
+    event_plans,
     events,
+    stage_devices,
     stage_transitions,
     stages,
     strategies,
@@ -300,6 +302,8 @@ class StagePlan:
     p50_kw: tuple[float, ...]
     p90_kw: tuple[float, ...]
     device_count: int
+    #: (head-end system, NIC id, device id, service point, feeder) of each device planned.
+    devices: tuple[tuple[str, str, str, str, str], ...] = ()
 
 
 def create_event(
@@ -354,9 +358,17 @@ def create_event(
 
 
 def plan_event(
-    *, db: Database, clock: Clock, event_id: str, plans: Sequence[StagePlan], actor: str
+    *,
+    db: Database,
+    clock: Clock,
+    event_id: str,
+    plans: Sequence[StagePlan],
+    actor: str,
+    summary: Mapping[str, Any] | None = None,
+    detail: str = "",
 ) -> EventView:
-    """Give a New event its stages (Planned), replacing any earlier plan."""
+    """Give a New event its stages (Planned) with their devices, replacing any earlier plan;
+    ``summary`` is the plan they came from (the need, shortfall, exclusions and notes)."""
     at = clock.now()
     with db.begin() as conn:
         one_writer(conn, _EVENTS_LOCK)
@@ -378,12 +390,80 @@ def plan_event(
             )
             for i, p in enumerate(sorted(plans, key=lambda p: (p.start, p.program)))
         )
-        change = model.plan(event, planned, at=at, actor=actor)
+        change = model.plan(event, planned, at=at, actor=actor, detail=detail)
         conn.execute(stages.delete().where(stages.c.event_id == event_id))
+        conn.execute(stage_devices.delete().where(stage_devices.c.event_id == event_id))
+        conn.execute(event_plans.delete().where(event_plans.c.event_id == event_id))
         if planned:
             conn.execute(stages.insert(), [_stage_row(s) for s in planned])
+        rows = [
+            {
+                "stage_id": stage.id,
+                "event_id": event_id,
+                "head_end_system": he,
+                "nic_id": nic,
+                "device_id": device,
+                "sp_id": sp,
+                "feeder_id": feeder,
+                "program": stage.program,
+            }
+            for stage, p in zip(planned, sorted(plans, key=lambda p: (p.start, p.program)),
+                                strict=True)
+            for he, nic, device, sp, feeder in p.devices
+        ]  # fmt: skip
+        if rows:
+            conn.execute(stage_devices.insert(), rows)
+        if summary is not None:
+            conn.execute(
+                event_plans.insert().values(
+                    event_id=event_id,
+                    planned_at=_at(at),
+                    planned_by=actor,
+                    planner=str(summary.get("planner", "")),
+                    start_at=_at(event.window_start),
+                    step_s=int(summary.get("step_s", 0)),
+                    detail=orjson.dumps(summary).decode(),
+                )
+            )
         _write(conn, change, at)
     return EventView(change.event, change.stages)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPlan:
+    """The plan an event's stages came from, as kept."""
+
+    planned_at: datetime
+    planned_by: str
+    detail: Mapping[str, Any]
+
+
+def get_plan(*, db: Database, event_id: str) -> HeldPlan:
+    with db.read() as conn:
+        _event_of(conn, event_id)
+        row = _one(conn, event_plans.c.event_id, event_id, f"generated plan of event {event_id}")
+    return HeldPlan(_time(row.planned_at), row.planned_by, orjson.loads(row.detail))
+
+
+def stage_device_page(
+    *, db: Database, stage_id: str, after: tuple[str, str] | None, limit: int
+) -> tuple[list[Row[Any]], tuple[str, str] | None]:
+    """A page of a stage's devices by (head-end system, NIC id), and the next key."""
+    d = stage_devices.c
+    query = (
+        sa.select(stage_devices)
+        .where(d.stage_id == stage_id)
+        .order_by(d.head_end_system, d.nic_id)
+        .limit(limit + 1)
+    )
+    if after:
+        query = query.where(sa.tuple_(d.head_end_system, d.nic_id) > sa.tuple_(*after))
+    with db.read() as conn:
+        _one(conn, stages.c.id, stage_id, f"stage {stage_id}")
+        rows = list(conn.execute(query))
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, ((page[-1].head_end_system, page[-1].nic_id) if more else None)
 
 
 def submit_event(

@@ -117,3 +117,36 @@ event_audit = sa.Table(
     sa.Column("to_state", sa.String(STATE), nullable=True),
     sa.Column("detail", sa.Text, nullable=False, default=""),
 )
+
+#: The devices of each stage, as planned: one row per device (a device takes at most one stage
+#: of an event).
+stage_devices = sa.Table(
+    "stage_devices",
+    metadata,
+    sa.Column("stage_id", sa.String(ID), primary_key=True),
+    sa.Column("head_end_system", sa.String(EXT), primary_key=True),
+    sa.Column("nic_id", sa.String(EXT), primary_key=True),
+    sa.Column("event_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("device_id", sa.String(EXT), nullable=False),
+    sa.Column("sp_id", sa.String(EXT), nullable=False),
+    sa.Column("feeder_id", sa.String(EXT), nullable=False, default=""),
+    sa.Column("program", sa.String(EXT), nullable=False),
+    sa.Index("ix_stage_devices_device", "nic_id", "head_end_system"),
+)
+
+#: The plan each event's stages came from, the latest only: the need it was made for, what it
+#: falls short of, and why candidates were left out.
+event_plans = sa.Table(
+    "event_plans",
+    metadata,
+    sa.Column("event_id", sa.String(ID), primary_key=True),
+    sa.Column("planned_at", sa.String(TS), nullable=False),
+    sa.Column("planned_by", sa.String(EXT), nullable=False),
+    #: "greedy" or "optimiser".
+    sa.Column("planner", sa.String(CODE), nullable=False),
+    sa.Column("start_at", sa.String(TS), nullable=False),
+    sa.Column("step_s", sa.Integer, nullable=False),
+    #: JSON: need_kw, planned_kw, shortfall_kw, snapback_kw (per step from start_at),
+    #: exclusions (per rule), notes, and the counts.
+    sa.Column("detail", sa.Text, nullable=False),
+)
