@@ -69,7 +69,7 @@ def world(client: TestClient, settings: Any, operator: Headers, hub_headers: Hea
     answer = client.post(f"{API}/forecasts", headers=hub_headers, json=body)
     assert answer.status_code == 200, answer.text
     kind = {"name": "Peak", "priority": 50, "baChecked": False}
-    assert client.put(f"{API}/strategy-types/PEAK", json=kind, headers=operator).status_code == 201
+    assert client.put(f"{API}/strategy-types/PEAK", json=kind, headers=operator).status_code == 200
 
 
 def new_event(client: TestClient, operator: Headers, mw: float) -> str:

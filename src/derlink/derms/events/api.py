@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from derlink.common.clock import Clock
@@ -27,7 +26,7 @@ from derlink.derms.events.tables import ID
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.openapi import body_example, documented_error
-from derlink.platform.web import JSONResponse, JsonRoute, require
+from derlink.platform.web import JsonRoute, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 Planner = Annotated[Client, Depends(require(scopes.EVENTS))]
@@ -105,24 +104,20 @@ def create_router(
 
     @router.put(
         "/strategy-types/{code}",
-        response_model=schemas.StrategyTypeRead,
-        responses={
-            201: {"model": schemas.StrategyTypeRead, "description": "Created."},
-            **documented_error(422, "A blank name.", "name is blank", model.STRATEGY_INVALID),
-        },
+        responses=documented_error(422, "A blank name.", "name is blank", model.STRATEGY_INVALID),
         openapi_extra=body_example(
             schemas.StrategyTypeWrite, {"name": "System peak", "priority": 50, "baChecked": True}
         ),
     )
     async def put_strategy_type(
         code: TypeCode, body: schemas.StrategyTypeWrite, _: Planner
-    ) -> Response:
-        """Create (201) or replace (200) a strategy type. Events created before keep the
-        priority and check they were created with."""
+    ) -> schemas.StrategyTypeRead:
+        """Create or replace a strategy type (the same answer either way: a repeated call
+        changes nothing more). Events created before keep the priority and check they were
+        created with."""
         kind = body.to_domain(code)
-        new = await run_in_threadpool(service.put_strategy_type, db=db, clock=clock, kind=kind)
-        read = schemas.StrategyTypeRead.of(kind)
-        return JSONResponse(read.model_dump(mode="json"), status_code=201 if new else 200)
+        await run_in_threadpool(service.put_strategy_type, db=db, clock=clock, kind=kind)
+        return schemas.StrategyTypeRead.of(kind)
 
     @router.get("/strategy-types")
     async def strategy_types(_: Reader) -> list[schemas.StrategyTypeRead]:

@@ -15,10 +15,10 @@ window w, with the cohort's mean kW per interval and mean snap-back:
                  ≤ share[f]·limit(u)
                per cohort, Σ_w x[g,w] ≤ its devices; 0 ≤ x[g,w] ≤ its devices eligible for w.
 
-cost is a device's rate·e + λ·fatigue (the greedy key's denominator) and the penalty makes a
-kW short dearer than any device, so the shortfall is what the devices cannot cover. Per feeder
-the programme falls apart into one independent block per feeder (each holds its share of the
-need and of the limit), solved one after another within the one time limit.
+cost is a device's rate·e + λ·fatigue + call cost (the greedy key's denominator) and the
+penalty makes a kW short dearer than any device, so the shortfall is what the devices cannot
+cover. Per feeder the programme falls apart into one independent block per feeder (each holds
+its share of the need and of the limit), solved one after another within the one time limit.
 
 Each window then takes, per cohort, the devices still free first in key order while their kW
 stays within x × the cohort's mean kW, and the greedy tops up what that leaves short. Only the
@@ -35,6 +35,7 @@ import importlib
 import time
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -307,8 +308,12 @@ class _Columns:
         kw: FloatArray = np.stack(sums, 1).astype(np.float64) / per[:, None]
         last = setup.supply.kw(slot.rows, slot.end - 1, slot.end, P50)[:, 0]
         back = setup.request.snapback.share * np.bincount(g, last, groups)[present] / per
-        weight = setup.request.costs.fatigue_weight
-        cost = setup.rate[slot.rows] * mean + weight * setup.fatigue[slot.rows]
+        costs = setup.request.costs
+        cost = (
+            setup.rate[slot.rows] * mean
+            + costs.fatigue_weight * setup.fatigue[slot.rows]
+            + costs.call_cost
+        )
         feeder = cohorts.feeder[present]
         landing = np.arange(slot.end, slot.end + setup.snap_intervals)
         inside = landing[landing < intervals]
@@ -341,11 +346,20 @@ class _Columns:
         self.count += rows.size
 
 
+def _quiet_solver(highspy: ModuleType) -> Any:
+    """A HiGHS solver that writes nothing to the process's standard output (a server's): the
+    package's ``Highs`` prints a banner when it is made, as it sets up its Python callbacks,
+    which planning does not use; its core class does not."""
+    core = getattr(getattr(highspy, "_core", None), "_Highs", None)
+    solver = core() if core is not None else highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    return solver
+
+
 def _solve(highspy: ModuleType, programme: Programme, time_limit_s: float) -> FloatArray | Note:
     """The columns' values at the optimum, block by block within one time limit, or a note
     saying why there are none."""
-    solver = highspy.Highs()
-    solver.silent()
+    solver = _quiet_solver(highspy)
     solver.setOptionValue("solver", "simplex")
     deadline = time.monotonic() + time_limit_s
     x = np.zeros(programme.cost.shape[0])

@@ -20,6 +20,7 @@ What is read, for the event's strategy:
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -89,9 +91,13 @@ def generate(
     }
     with db.read() as conn:
         columns = _candidates(conn, event.programs, strategy.draft.control_zone, day)
-        found = _forecasts(conn, set(columns["service_point"].tolist()))
+        # Only the candidates the earlier rules leave need a forecast (NO_FORECAST is the
+        # last rule checked).
+        near = columns["service_point"][columns["in_zone"] & columns["registered"]]
+        found = _forecasts(conn, np.unique(near))
         used = _events_used(conn, columns, rules, day, exclude=event_id)
-        busy = _reserved(conn, columns, event, exclude=event_id)
+        rest = max((r.min_rest_min for found in rules.values() for r in found), default=0)
+        busy = _reserved(conn, columns, event, rest, exclude=event_id)
     request = gen.PlanRequest(
         event=_window(event, ask.step_s),
         strategy=gen.Strategy(
@@ -180,13 +186,16 @@ def _in_force(table: sa.FromClause, day: str) -> sa.ColumnElement[bool]:
 def _candidates(
     conn: Connection, programs: Sequence[str], zone_node: str, on: date
 ) -> dict[str, np.ndarray[Any, Any]]:
-    """The candidates' columns (see the module's documentation)."""
+    """The candidates' columns (see the module's documentation), read in one query and turned
+    into columns whole (a million rows: a Python pass per row and column would be most of
+    the generation's time)."""
     day = on.isoformat()
     d, s = registry_devices, registry_subscriptions
     loc = service_point_locations.alias("loc")
     tr = network_nodes.alias("tr")
     fd = network_nodes.alias("fd")
     sc = device_scores
+    blank = sa.literal("")
     query = (
         sa.select(
             d.c.device_id,
@@ -195,10 +204,10 @@ def _candidates(
             s.c.cis_service_point_id,
             s.c.program_code,
             d.c.registration,
-            loc.c.transformer_id,
-            tr.c.parent_id.label("feeder"),
-            fd.c.parent_id.label("substation"),
-            sc.c.score,
+            sa.func.coalesce(loc.c.transformer_id, blank),
+            sa.func.coalesce(tr.c.parent_id, blank),
+            sa.func.coalesce(fd.c.parent_id, blank),
+            sa.func.coalesce(sc.c.score, -1),
         )
         .select_from(
             d.join(s, s.c.subscription_id == d.c.subscription_id)
@@ -217,58 +226,91 @@ def _candidates(
         .order_by(d.c.head_end_system, d.c.nic_id, s.c.program_code)
     )
     rows = conn.execute(query).all()
-    text = [tuple(r[i] or "" for r in rows) for i in range(9)]
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 10
+    text = [np.array(c, dtype=str) for c in cols[:9]]
+    score = np.array(cols[9], dtype=float)
+    transformer, feeder, substation = text[6], text[7], text[8]
     return {
-        "device_id": np.array(text[0], dtype=object),
-        "head_end_system": np.array(text[1], dtype=object),
-        "nic_id": np.array(text[2], dtype=object),
-        "service_point": np.array(text[3], dtype=object),
-        "program": np.array(text[4], dtype=object),
-        "registered": np.array(
-            [v == HeadEndRegistration.REGISTERED.value for v in text[5]], dtype=bool
-        ),
-        "feeder": np.array(text[7], dtype=object),
-        "in_zone": np.array(
-            [zone_node in (t, f, sub) for t, f, sub in zip(text[6], text[7], text[8], strict=True)],
-            dtype=bool,
-        ),
-        "score": np.array([np.nan if r[9] is None else float(r[9]) for r in rows], float),
+        "device_id": text[0],
+        "head_end_system": text[1],
+        "nic_id": text[2],
+        "service_point": text[3],
+        "program": text[4],
+        "registered": text[5] == HeadEndRegistration.REGISTERED.value,
+        "feeder": feeder,
+        "in_zone": (transformer == zone_node) | (feeder == zone_node) | (substation == zone_node),
+        "score": np.where(score < 0, np.nan, score),
     }
 
 
-def _forecasts(conn: Connection, wanted: set[str]) -> gen.Forecasts:
-    """The forecasts DERMS holds of the ``wanted`` service points."""
-    rows = [
-        r
-        for r in conn.execute(
-            sa.select(
-                forecasts.c.sp_id,
-                forecasts.c.window_start,
-                forecasts.c.interval_s,
-                forecasts.c.intervals,
-            )
-        )
-        if r.sp_id in wanted
-    ]
-    kw = [orjson.loads(r.intervals) for r in rows]
-    width = max((len(k["p50"]) for k in kw), default=1)
+#: Service points per query of their forecasts (bound parameters of one IN list).
+FORECAST_CHUNK = 5000
+#: How DERMS stores a forecast's intervals (inputs/service.py): these keys, in this order.
+_P10, _P50, _P90, _END = '{"p10":[', '],"p50":[', '],"p90":[', "]}"
 
-    def matrix(key: str) -> np.ndarray[Any, Any]:
-        out = np.full((len(rows), width), np.nan)
-        for i, k in enumerate(kw):
-            out[i, : len(k[key])] = k[key]
-        return out
 
+def _forecasts(conn: Connection, wanted: np.ndarray[Any, Any]) -> gen.Forecasts:
+    """The forecasts DERMS holds of the ``wanted`` service points (sorted, unique)."""
+    f = forecasts.c
+    query = sa.select(f.sp_id, f.window_start, f.interval_s, f.intervals)
+    rows: list[Any] = []
+    points = wanted.tolist()
+    for start in range(0, len(points), FORECAST_CHUNK):
+        chunk = points[start : start + FORECAST_CHUNK]
+        rows += conn.execute(query.where(f.sp_id.in_(chunk))).all()
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 4
+    # A file's forecasts share a few windows: each distinct start is converted once.
+    starts = {at: epoch_s(datetime.fromisoformat(at)) for at in set(cols[1])}
+    p10, p50, p90 = _interval_matrices(cols[3])
     return gen.Forecasts(
-        service_point=np.array([r.sp_id for r in rows], dtype=object),
-        window_start_s=np.array(
-            [epoch_s(datetime.fromisoformat(r.window_start)) for r in rows], np.int64
-        ),
-        interval_s=np.array([r.interval_s for r in rows], np.int64),
-        p10_kw=matrix("p10"),
-        p50_kw=matrix("p50"),
-        p90_kw=matrix("p90"),
+        service_point=np.array(cols[0], dtype=str),
+        window_start_s=np.array([starts[at] for at in cols[1]], np.int64),
+        interval_s=np.array(cols[2], np.int64),
+        p10_kw=p10,
+        p50_kw=p50,
+        p90_kw=p90,
     )
+
+
+def _interval_matrices(
+    texts: Sequence[str],
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """P10, P50 and P90 kW, one row per forecast (NaN-padded). The stored text is read
+    straight into numbers when every forecast has as many intervals as the first: a million
+    forecasts of 24 intervals are 72 million numbers, which as Python floats cost most of a
+    generation's time; otherwise each is parsed as JSON."""
+    count = len(texts)
+    if count and all(t.startswith(_P10) and t.endswith(_END) for t in texts):
+        commas = texts[0].count(",")
+        if all(t.count(",") == commas for t in texts) and (commas + 1) % 3 == 0:
+            # One CSV line of 3 × width numbers per forecast, parsed by polars in one go.
+            body = "\n".join(texts).replace(_P10, "").replace(_P50, ",").replace(_P90, ",")
+            body = body.replace(_END, "")
+            width = (commas + 1) // 3
+            names = [f"v{i}" for i in range(3 * width)]
+            try:
+                frame = pl.read_csv(
+                    io.BytesIO(body.encode()),
+                    has_header=False,
+                    new_columns=names,
+                    schema_overrides=dict.fromkeys(names, pl.Float64),
+                )
+            except pl.exceptions.PolarsError:
+                frame = None
+            if (
+                frame is not None
+                and frame.height == count
+                and frame.null_count().sum_horizontal()[0] == 0
+            ):
+                grid = frame.to_numpy().reshape(count, 3, width)
+                return grid[:, 0, :].copy(), grid[:, 1, :].copy(), grid[:, 2, :].copy()
+    parsed = [orjson.loads(t) for t in texts]
+    width = max((len(row["p50"]) for row in parsed), default=1)
+    out = [np.full((count, width), np.nan) for _ in range(3)]
+    for i, row in enumerate(parsed):
+        for k, key in enumerate(("p10", "p50", "p90")):
+            out[k][i, : len(row[key])] = row[key]
+    return out[0], out[1], out[2]
 
 
 def cycle_start(rule: Rule, day: date) -> date:
@@ -329,15 +371,17 @@ def _events_used(
 
 
 def _reserved(
-    conn: Connection, columns: Mapping[str, np.ndarray[Any, Any]], event: model.Event, *,
+    conn: Connection,
+    columns: Mapping[str, np.ndarray[Any, Any]],
+    event: model.Event,
+    rest_min: int,
+    *,
     exclude: str,
-) -> gen.Busy:  # fmt: skip
-    """The stages of the other Scheduled and In Progress events near the event's window, as
-    the candidates' busy periods."""
-    index: dict[tuple[str, str], list[int]] = {}
-    for i, key in enumerate(zip(columns["head_end_system"], columns["nic_id"], strict=True)):
-        index.setdefault(key, []).append(i)
-    margin = timedelta(days=1)  # beyond any program's minimum rest that matters here
+) -> gen.Busy:
+    """The stages of the other Scheduled and In Progress events within ``rest_min`` minutes
+    (the longest minimum rest of the programs' rules) of the event's window, as the
+    candidates' busy periods."""
+    margin = timedelta(minutes=rest_min)
     sd, st, ev = stage_devices, stages, events
     rows = conn.execute(
         sa.select(sd.c.head_end_system, sd.c.nic_id, st.c.start_at, st.c.end_at)
@@ -349,7 +393,12 @@ def _reserved(
             & (st.c.end_at > (event.window_start - margin).astimezone(UTC).isoformat())
             & (st.c.start_at < (event.window_end + margin).astimezone(UTC).isoformat())
         )
-    )
+    ).all()
+    if not rows:
+        return gen.Busy.none()
+    index: dict[tuple[str, str], list[int]] = {}
+    for i, key in enumerate(zip(columns["head_end_system"], columns["nic_id"], strict=True)):
+        index.setdefault((str(key[0]), str(key[1])), []).append(i)
     periods = [
         (
             i,

@@ -293,10 +293,15 @@ class Costs:
     rate_per_kw: Mapping[str, float] = field(default_factory=dict)
     default_rate: float = 1.0
     fatigue_weight: float = 1.0
+    #: What calling one device costs beyond its kW, in the units of rate × kW: of two ways to
+    #: meet a need, the one with fewer devices costs less.
+    call_cost: float = 0.05
 
     def __post_init__(self) -> None:
         if min((self.default_rate, *self.rate_per_kw.values())) <= 0 or self.fatigue_weight < 0:
             raise ValueError("costs: rates must be positive and the fatigue weight not negative")
+        if self.call_cost < 0:
+            raise ValueError("costs: the call cost must not be negative")
 
     def rate(self, program: str) -> float:
         return self.rate_per_kw.get(program, self.default_rate)

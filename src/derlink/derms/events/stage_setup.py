@@ -141,11 +141,13 @@ class Setup:
         return self.request.strategy.programs[program]
 
     def key(self, rows: IndexArray, expected: FloatArray) -> FloatArray:
-        """e / (rate·e + λ·fatigue), computed as 1 / (rate + λ·fatigue / e) so that devices
-        equal but for e tie exactly; 0 for a device expected to reduce nothing."""
-        weight = self.request.costs.fatigue_weight
+        """e / (rate·e + λ·fatigue + call), computed as 1 / (rate + (λ·fatigue + call) / e);
+        0 for a device expected to reduce nothing. The call cost makes, of two devices alike
+        but for e, the larger one cheaper per kW: a need is met with fewer devices."""
+        costs = self.request.costs
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            key = 1.0 / (self.rate[rows] + weight * self.fatigue[rows] / expected)
+            extra = costs.fatigue_weight * self.fatigue[rows] + costs.call_cost
+            key = 1.0 / (self.rate[rows] + extra / expected)
         return np.where(expected > 0, key, 0.0)
 
     def ranking(self, rows: IndexArray, expected: FloatArray, *, by_feeder: bool) -> IndexArray:
