@@ -60,6 +60,8 @@ def test_an_operator_keeps_a_strategy_and_walks_an_event_through_the_cli(
         event = json.loads(capsys.readouterr().out)
         assert event["state"] == "New" and event["windowStart"] == "2026-07-17T22:00:00Z"
 
+        assert run(["derms", "events", "show", event["id"], *at]) == 0
+        assert "BA         decided on submit" in capsys.readouterr().out
         assert run(["derms", "events", "list", "--strategy", strategy["id"], *at]) == 0
         listed = capsys.readouterr().out
         assert event["id"] in listed  # whole, never cut

@@ -261,6 +261,17 @@ def events_list(
         console.print(f"more: {page['next']}", highlight=False)
 
 
+def _ba(e: dict[str, Any]) -> str:
+    """The balance authority's part in the event, in words."""
+    if not e["baChecked"]:
+        return "its type is not checked"
+    if e["state"] == "New":
+        return "decided on submit"
+    if not e["needsBaApproval"]:
+        return "not needed"
+    return f"needed: {e['baApprovedBy'] or 'awaited'}"
+
+
 def _show(api: Api, e: dict[str, Any]) -> None:
     zone = _zone(api)
     for label, value in (
@@ -269,8 +280,7 @@ def _show(api: Api, e: dict[str, Any]) -> None:
         ("window", f"{_local(e['windowStart'], zone)} to {_local(e['windowEnd'], zone)}"),
         ("priority", str(e["priority"])), ("peak", f"{e['peakExpectedMw']:.3f} MW expected"),
         ("approved", f"{e['approvedBy'] or '-'} {_local(e['approvedAt'], zone)}"),
-        ("BA", ("needed: " if e["needsBaApproval"] else "not needed")
-               + (f"{e['baApprovedBy'] or 'awaited'}" if e["needsBaApproval"] else "")),
+        ("BA", _ba(e)),
         ("reason", e["reason"] or "-"),
     ):  # fmt: skip
         console.print(f"{label:10} {value}", highlight=False)
