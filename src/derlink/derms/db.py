@@ -8,6 +8,9 @@ Timestamps are ISO-8601 text with an offset, the same on SQLite and PostgreSQL, 
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -31,6 +34,14 @@ def one_writer(conn: Connection, lock: int) -> None:
     redelivery, or a newer version). SQLite's BEGIN IMMEDIATE already lets one writer in."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
+
+
+@functools.lru_cache(maxsize=4096)
+def stored_time(value: datetime) -> str:
+    """A time as stored: ISO-8601 in UTC, so that text order is time order. Cached: the rows of
+    a file share a few times (a forecast's window and when it was made), and a million of them
+    would convert the same three times a million times."""
+    return value.astimezone(UTC).isoformat()
 
 
 outbox = outbox_table(metadata)

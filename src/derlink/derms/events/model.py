@@ -413,9 +413,7 @@ def approve(event: Event, *, ba: bool, at: datetime, actor: str) -> Event:
 def approval_audit(before: Event, after: Event, *, ba: bool, at: datetime, actor: str) -> Audit:
     waiting = ""
     if after.state is EventState.SUBMITTED:
-        waiting = (
-            "awaiting the balance authority's approval" if ba is False else "awaiting approval"
-        )
+        waiting = "awaiting approval" if ba else "awaiting the balance authority's approval"
     action = Action.BA_APPROVE if ba else Action.APPROVE
     return Audit(before.id, at, actor, action, before.state, after.state, waiting)
 

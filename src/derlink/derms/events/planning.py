@@ -44,6 +44,7 @@ from derlink.derms.events.tables import events, stage_devices, stages
 from derlink.derms.inputs.tables import device_scores, forecasts
 from derlink.derms.masterdata import service as masterdata
 from derlink.derms.masterdata.model import CycleFrequency, Rule
+from derlink.derms.network.service import in_force
 from derlink.derms.network.tables import network_nodes, service_point_locations
 from derlink.derms.registry.tables import registry_devices, registry_subscriptions
 from derlink.platform.database import Database
@@ -178,11 +179,6 @@ def _objective(target: model.Target, ask: Ask, event: model.Event) -> gen.Object
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def _in_force(table: sa.FromClause, day: str) -> sa.ColumnElement[bool]:
-    c = table.c
-    return sa.and_(c.effective_from <= day, sa.or_(c.effective_to.is_(None), c.effective_to > day))
-
-
 def _candidates(
     conn: Connection, programs: Sequence[str], zone_node: str, on: date
 ) -> dict[str, np.ndarray[Any, Any]]:
@@ -211,9 +207,9 @@ def _candidates(
         )
         .select_from(
             d.join(s, s.c.subscription_id == d.c.subscription_id)
-            .outerjoin(loc, (loc.c.sp_id == s.c.cis_service_point_id) & _in_force(loc, day))
-            .outerjoin(tr, (tr.c.node_id == loc.c.transformer_id) & _in_force(tr, day))
-            .outerjoin(fd, (fd.c.node_id == tr.c.parent_id) & _in_force(fd, day))
+            .outerjoin(loc, (loc.c.sp_id == s.c.cis_service_point_id) & in_force(loc, day))
+            .outerjoin(tr, (tr.c.node_id == loc.c.transformer_id) & in_force(tr, day))
+            .outerjoin(fd, (fd.c.node_id == tr.c.parent_id) & in_force(fd, day))
             .outerjoin(
                 sc, (sc.c.head_end_system == d.c.head_end_system) & (sc.c.nic_id == d.c.nic_id)
             )

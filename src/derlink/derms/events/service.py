@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Row
 from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError, Conflict, NotFound
 from derlink.common.ids import new_id
-from derlink.derms.db import one_writer
+from derlink.derms.db import one_writer, stored_time
 from derlink.derms.events import model
 from derlink.derms.events.tables import (
     event_audit,
@@ -35,15 +35,12 @@ from derlink.derms.events.tables import (
     strategy_types,
 )
 from derlink.derms.masterdata.tables import programs as held_programs
+from derlink.derms.network.service import in_force
 from derlink.derms.network.tables import network_nodes
 from derlink.platform.database import Database
 
 # The PostgreSQL advisory-lock key of event writes (registry 1-3, master data 4, inputs 5-6).
 _EVENTS_LOCK = 0x6465726D_0007
-
-
-def _at(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
 
 
 def _time(value: str) -> datetime:
@@ -62,7 +59,7 @@ def put_strategy_type(*, db: Database, clock: Clock, kind: model.StrategyType) -
     keep the priority and check they were created with."""
     if not kind.name.strip():
         raise BusinessError("name is blank", code=model.STRATEGY_INVALID)
-    at = _at(clock.now())
+    at = stored_time(clock.now())
     row = {
         "code": kind.code,
         "name": kind.name,
@@ -158,7 +155,7 @@ def archive_strategy(*, db: Database, clock: Clock, strategy_id: str) -> model.S
         conn.execute(
             strategies.update()
             .where(strategies.c.id == strategy_id)
-            .values(state=model.StrategyState.ARCHIVED.value, updated_at=_at(at))
+            .values(state=model.StrategyState.ARCHIVED.value, updated_at=stored_time(at))
         )
     return model.Strategy(held.id, held.draft, model.StrategyState.ARCHIVED, held.created_at, at)
 
@@ -187,12 +184,9 @@ def _check_strategy(conn: Connection, draft: model.StrategyDraft, at: datetime) 
             code=model.STRATEGY_INVALID,
         )
     day = at.date().isoformat()
-    n = network_nodes.c
     zone = conn.execute(
-        sa.select(n.node_id).where(
-            (n.node_id == draft.control_zone)
-            & (n.effective_from <= day)
-            & ((n.effective_to.is_(None)) | (n.effective_to > day))
+        sa.select(network_nodes.c.node_id).where(
+            (network_nodes.c.node_id == draft.control_zone) & in_force(network_nodes, day)
         )
     ).first()
     if zone is None:
@@ -253,8 +247,8 @@ def _strategy_row(s: model.Strategy) -> dict[str, Any]:
         "per_feeder": d.per_feeder,
         "firm": d.firm,
         "state": s.state.value,
-        "created_at": _at(s.created_at),
-        "updated_at": _at(s.updated_at),
+        "created_at": stored_time(s.created_at),
+        "updated_at": stored_time(s.updated_at),
     }
 
 
@@ -417,10 +411,10 @@ def plan_event(
             conn.execute(
                 event_plans.insert().values(
                     event_id=event_id,
-                    planned_at=_at(at),
+                    planned_at=stored_time(at),
                     planned_by=actor,
                     planner=str(summary.get("planner", "")),
-                    start_at=_at(event.window_start),
+                    start_at=stored_time(event.window_start),
                     step_s=int(summary.get("step_s", 0)),
                     detail=orjson.dumps(summary).decode(),
                 )
@@ -572,7 +566,7 @@ def advance_stages(*, db: Database, clock: Clock) -> list[model.StageMove]:
     that follow them; each transition once, recorded with its own time. Run on a schedule and
     at the start: what fell due while derms was down happens then, in order."""
     now = clock.now()
-    due = _at(now)
+    due = stored_time(now)
     done: list[model.StageMove] = []
     with db.begin() as conn:
         one_writer(conn, _EVENTS_LOCK)
@@ -662,9 +656,9 @@ def list_events(
     if query.program is not None:
         select = select.where(e.programs.contains(orjson.dumps(query.program).decode()))
     if query.after is not None:
-        select = select.where(e.window_end > _at(query.after))
+        select = select.where(e.window_end > stored_time(query.after))
     if query.before is not None:
-        select = select.where(e.window_start < _at(query.before))
+        select = select.where(e.window_start < stored_time(query.before))
     if cursor:
         start, _, event_id = cursor.partition("!")
         select = select.where(sa.tuple_(e.window_start, e.id) < sa.tuple_(start, event_id))
@@ -672,7 +666,7 @@ def list_events(
         rows = list(conn.execute(select))
     page = [_event(r) for r in rows[:limit]]
     more = len(rows) > limit
-    return page, (f"{_at(page[-1].window_start)}!{page[-1].id}" if more else None)
+    return page, (f"{stored_time(page[-1].window_start)}!{page[-1].id}" if more else None)
 
 
 def audit_trail(*, db: Database, event_id: str) -> list[model.Audit]:
@@ -762,8 +756,8 @@ def _write(conn: Connection, change: model.Change, at: datetime) -> None:
                 "to_state": m.to_state.value,
                 "event_id": m.event_id,
                 "from_state": m.from_state.value,
-                "due_at": _at(m.due),
-                "recorded_at": _at(at),
+                "due_at": stored_time(m.due),
+                "recorded_at": stored_time(at),
             }
             for m in change.moves
         ]
@@ -790,7 +784,7 @@ def _write_audit(conn: Connection, lines: Iterable[model.Audit]) -> None:
         {
             "event_id": a.event_id,
             "stage_id": a.stage_id,
-            "at": _at(a.at),
+            "at": stored_time(a.at),
             "actor": a.actor,
             "action": a.action.value,
             "from_state": a.from_state,
@@ -809,16 +803,16 @@ def _event_row(e: model.Event, at: datetime, *, new: bool = True) -> dict[str, A
         "event_type": e.event_type.value,
         **_target_columns(e.target),
         "programs": orjson.dumps(list(e.programs)).decode(),
-        "window_start": _at(e.window_start),
-        "window_end": _at(e.window_end),
+        "window_start": stored_time(e.window_start),
+        "window_end": stored_time(e.window_end),
         "state": e.state.value,
         "needs_ba": e.needs_ba,
         "approved_by": e.approved_by,
-        "approved_at": _at(e.approved_at) if e.approved_at else None,
+        "approved_at": stored_time(e.approved_at) if e.approved_at else None,
         "ba_approved_by": e.ba_approved_by,
-        "ba_approved_at": _at(e.ba_approved_at) if e.ba_approved_at else None,
+        "ba_approved_at": stored_time(e.ba_approved_at) if e.ba_approved_at else None,
         "reason": e.reason,
-        "updated_at": _at(at),
+        "updated_at": stored_time(at),
     }
     if new:
         row |= {
@@ -827,7 +821,7 @@ def _event_row(e: model.Event, at: datetime, *, new: bool = True) -> dict[str, A
             "priority": e.priority,
             "ba_checked": e.ba_checked,
             "created_by": e.created_by,
-            "created_at": _at(e.created_at),
+            "created_at": stored_time(e.created_at),
         }
     return row
 
@@ -862,8 +856,8 @@ def _stage_row(s: model.Stage) -> dict[str, Any]:
         "event_id": s.event_id,
         "seq": s.seq,
         "program": s.program,
-        "start_at": _at(s.start),
-        "end_at": _at(s.end),
+        "start_at": stored_time(s.start),
+        "end_at": stored_time(s.end),
         "state": s.state.value,
         "step_s": s.step_s,
         "expected_kw": orjson.dumps(

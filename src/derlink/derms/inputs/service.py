@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
-from derlink.derms.db import one_writer
+from derlink.derms.db import one_writer, stored_time
 from derlink.derms.inputs import model
 from derlink.derms.inputs.tables import device_scores, forecasts
 from derlink.platform.database import Database
@@ -29,14 +29,6 @@ from derlink.platform.database import Database
 # PostgreSQL advisory-lock keys (registry 1-3, master data 4).
 _SCORES_LOCK = 0x6465726D_0005
 _FORECASTS_LOCK = 0x6465726D_0006
-
-
-@functools.lru_cache(maxsize=4096)
-def _at(value: datetime) -> str:
-    """A time as stored: ISO-8601 in UTC, so that text order is time order. Cached: the rows of
-    a file share a few times (a forecast's window and when it was made), and a million of them
-    would convert the same three times a million times."""
-    return value.astimezone(UTC).isoformat()
 
 
 # --- Writes ----------------------------------------------------------------------------------
@@ -104,8 +96,8 @@ def _score_row(s: model.DeviceScore, received: str) -> tuple[Any, ...]:
         s.events,
         s.reliability,
         s.performance,
-        _at(s.last_event_at) if s.last_event_at else None,
-        _at(s.scored_at),
+        stored_time(s.last_event_at) if s.last_event_at else None,
+        stored_time(s.scored_at),
         s.file,
         received,
     )
@@ -116,10 +108,10 @@ def _forecast_row(f: model.Forecast, received: str) -> tuple[Any, ...]:
     return (
         f.sp_id,
         f.program_id,
-        _at(f.window_start),
-        _at(f.window_end),
+        stored_time(f.window_start),
+        stored_time(f.window_end),
         f.interval_s,
-        _at(f.forecast_at),
+        stored_time(f.forecast_at),
         orjson.dumps({"p10": f.p10_kw, "p50": f.p50_kw, "p90": f.p90_kw}).decode(),
         f.file,
         received,

@@ -258,7 +258,8 @@ def set_location(
 # -- reads -----------------------------------------------------------------------------------------
 
 
-def _in_force(table: sa.FromClause, on: str) -> sa.ColumnElement[bool]:
+def in_force(table: sa.FromClause, on: str) -> sa.ColumnElement[bool]:
+    """The versions of ``table`` in force on the day ``on`` (ISO text): [from, to)."""
     c = table.c
     return sa.and_(c.effective_from <= on, sa.or_(c.effective_to.is_(None), c.effective_to > on))
 
@@ -298,14 +299,12 @@ def tree(*, db: Database, on: str) -> list[TreeNode]:
     number of service points under it."""
     n, loc = network_nodes, service_point_locations
     with db.read() as conn:
-        nodes = [
-            _node(r) for r in conn.execute(_NODE.where(_in_force(n, on)).order_by(n.c.node_id))
-        ]
+        nodes = [_node(r) for r in conn.execute(_NODE.where(in_force(n, on)).order_by(n.c.node_id))]
         counts: dict[str, int] = {
             str(r[0]): int(r[1])
             for r in conn.execute(
                 sa.select(loc.c.transformer_id, sa.func.count())
-                .where(_in_force(loc, on))
+                .where(in_force(loc, on))
                 .group_by(loc.c.transformer_id)
             )
         }
@@ -397,9 +396,9 @@ def _export_page(conn: Connection, on: str, after: str, limit: int) -> list[tupl
             f.c.effective_from,
             loc.c.effective_to,
         )
-        .join(t, sa.and_(t.c.node_id == loc.c.transformer_id, _in_force(t, on)))
-        .join(f, sa.and_(f.c.node_id == t.c.parent_id, _in_force(f, on)))
-        .where(_in_force(loc, on), loc.c.sp_id > after)
+        .join(t, sa.and_(t.c.node_id == loc.c.transformer_id, in_force(t, on)))
+        .join(f, sa.and_(f.c.node_id == t.c.parent_id, in_force(f, on)))
+        .where(in_force(loc, on), loc.c.sp_id > after)
         .order_by(loc.c.sp_id)
         .limit(limit)
     )
