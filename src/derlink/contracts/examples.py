@@ -168,3 +168,22 @@ AGGREGATOR: Final[dict[str, Any]] = {
     "programs": ["BYOT-SUMMER"],
     "version": 2,
 }
+
+#: An EVT-STATUS create (docs/contracts/program-events.md): a DERMS stage, scheduled, that cpm
+#: keeps as a program event; the program is named by its external id (else its code).
+PROGRAM_EVENT_CREATE: Final[dict[str, Any]] = {
+    "startDateTime": "2026-07-17T15:00:00-07:00",
+    "endDateTime": "2026-07-17T17:00:00-07:00",
+    "eventExternalIdentifier": "EV-01a2410e1d806020fdb13c8b30",
+    "externalIdentifier": "SG-01a2410e1d806020fdb13c8b31",
+    "programExternalIdentifier": "BYOT-2026",
+    "programEventCategory": "X1EM",
+}
+
+#: An EVT-STATUS lifecycle action (docs/contracts/program-events.md) on a stage's program event.
+PROGRAM_EVENT_LIFECYCLE: Final[dict[str, Any]] = {
+    "action": "F1CN",
+    "cancelReason": "heat wave passed; the operator canceled the event",
+    "eventExternalIdentifier": "EV-01a2410e1d806020fdb13c8b30",
+    "externalIdentifier": "SG-01a2410e1d806020fdb13c8b31",
+}

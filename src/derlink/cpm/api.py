@@ -1,7 +1,7 @@
 """cpm's HTTP API (``/cpm/api/v1``): the health check and each feature's routes.
 
 The features' routes keep the order they have in the OpenAPI document: the catalog, the
-enrollments, then the device scores.
+enrollments, the network locations, the device scores, then the program events.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from derlink.common.clock import Clock
 from derlink.cpm import scopes
 from derlink.cpm.catalog import api as catalog_api
 from derlink.cpm.enrollment import api as enrollment_api
+from derlink.cpm.events import api as events_api
 from derlink.cpm.network import api as network_api
 from derlink.cpm.schemas import HealthRead
 from derlink.cpm.scores import api as scores_api
@@ -42,4 +43,5 @@ def create_router(
     router.include_router(enrollment_api.create_router(db=db, clock=clock, store=store))
     router.include_router(network_api.create_router(db=db, intake=netloc))
     router.include_router(scores_api.create_router(db=db, clock=clock, store=store, intake=history))
+    router.include_router(events_api.create_router(db=db, clock=clock))
     return router

@@ -6,8 +6,9 @@
     └── Conflict
         └── CpmConflict        409
 
-The codes are each feature's (``catalog/model.py``, ``enrollment/model.py``), documented in
-docs/contracts/enrollment.md ("cpm business codes").
+The codes are each feature's (``catalog/model.py``, ``enrollment/model.py``,
+``events/model.py``), documented in docs/contracts/enrollment.md ("cpm business codes"),
+docs/contracts/cpm-data.md and docs/contracts/program-events.md.
 """
 
 from __future__ import annotations

@@ -164,7 +164,7 @@ def test_a_database_at_revision_0005_gains_the_scores_tables(fresh_url: str) -> 
         with engine.begin() as conn:  # as revision 0005 left it
             for table in tables:
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0006",)
+        assert upgrade(engine, SCHEMA, "0006").ran == ("0006",)
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

@@ -469,6 +469,8 @@ def old_cpm(fresh_url: str) -> Iterator[sa.Engine]:
         conn.execute(sa.text("DROP TABLE enrollment_extracts"))
         for table in ("participation_history", "score_runs", "file_claims"):  # revision 0005's
             conn.execute(sa.text(f"DROP TABLE {table}"))
+        for table in ("program_event_history", "program_events"):  # revision 0007's
+            conn.execute(sa.text(f"DROP TABLE {table}"))
         conn.execute(sa.text(
             "INSERT INTO programs (id, code, name, program_type, status, eligible_specifications,"
             " settlement_method, created_at) VALUES ('PG-1', 'BYOT', '', '', 'Active', '[]',"
@@ -492,8 +494,8 @@ def test_revisions_0002_and_0003_bring_a_database_of_version_1_up_to_date(
     done = upgrade(old_cpm, SCHEMA)
     assert (done.before, done.after, done.ran) == (
         "0001",
-        "0006",
-        ("0002", "0003", "0004", "0005", "0006"),
+        "0007",
+        ("0002", "0003", "0004", "0005", "0006", "0007"),
     )
     inspector = sa.inspect(old_cpm)
     assert "enrollment_extracts" in inspector.get_table_names()

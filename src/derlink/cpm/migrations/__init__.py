@@ -8,6 +8,7 @@ from pathlib import Path
 from derlink.cpm.catalog import tables as catalog_tables  # noqa: F401
 from derlink.cpm.db import metadata
 from derlink.cpm.enrollment import tables as enrollment_tables  # noqa: F401
+from derlink.cpm.events import tables as events_tables  # noqa: F401
 from derlink.cpm.network import tables as network_tables  # noqa: F401
 from derlink.cpm.scores import tables as scores_tables  # noqa: F401
 from derlink.platform.migrations import PartSchema

@@ -1,0 +1,187 @@
+"""Program events' HTTP API (docs/contracts/program-events.md): EVT-STATUS's create and
+lifecycle actions (``cpm:sync``, what the hub does for DERMS) and the reads (``cpm:read``), as
+thin routes over the services.
+
+Routes are ``async`` and hand their one blocking service call to the threadpool (see
+``enrollment/api.py`` for why).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.concurrency import run_in_threadpool
+
+from derlink.common.clock import Clock
+from derlink.contracts import examples
+from derlink.cpm import scopes
+from derlink.cpm.catalog.model import PROGRAM_INACTIVE, PROGRAM_UNKNOWN
+from derlink.cpm.db import ID
+from derlink.cpm.events import model as m
+from derlink.cpm.events import schemas as s
+from derlink.cpm.events import service
+from derlink.platform.auth import Client
+from derlink.platform.database import Database
+from derlink.platform.openapi import body_example, documented_error
+from derlink.platform.web import JsonRoute, require
+
+Reader = Annotated[Client, Depends(require(scopes.READ))]
+Syncer = Annotated[Client, Depends(require(scopes.SYNC))]
+Filter = Annotated[str, Query(max_length=m.MAX_IDENTIFIER)]
+
+STAGE = examples.PROGRAM_EVENT_CREATE["externalIdentifier"]
+EVENT = examples.PROGRAM_EVENT_CREATE["eventExternalIdentifier"]
+
+_UNKNOWN = documented_error(
+    404,
+    "cpm holds no program event for that stage (or with that id).",
+    f"no program event for the stage {STAGE!r}",
+    m.PROGRAM_EVENT_UNKNOWN,
+)
+_CREATE_REFUSED = documented_error(
+    422,
+    f"Invalid input (every invalid field with its path), or a business rule: "
+    f"{PROGRAM_UNKNOWN} (no program has that external id, nor that code), {PROGRAM_INACTIVE} "
+    f"(the program is not Active), {m.PROGRAM_EVENT_INVALID} (the end is not after the start, "
+    "a time out of range, or an external id several programs share).",
+    "program 'BYOT-SUMMER' is Inactive, not Active",
+    PROGRAM_INACTIVE,
+)
+_CONFLICT = documented_error(
+    409,
+    "cpm holds a program event for that stage with other content; fields names what differs.",
+    f"program event {STAGE} exists with another startDateTime, endDateTime",
+    m.PROGRAM_EVENT_CONFLICT,
+    fields=["startDateTime", "endDateTime"],
+)
+_ACTION_REFUSED = documented_error(
+    422,
+    f"Invalid input (every invalid field with its path), or {m.PROGRAM_EVENT_INVALID}: the "
+    "eventExternalIdentifier is not the one the program event was created with, or F1CN "
+    "without a cancelReason.",
+    "F1CN needs a cancelReason: it is blank",
+    m.PROGRAM_EVENT_INVALID,
+)
+_STATE = documented_error(
+    409,
+    "The program event's state disagrees with the action: F1CO on a Canceled event, F1CN on a "
+    "Complete one (or F1CO on a Pending one).",
+    f"program event {STAGE} is Canceled: F1CO cannot move it to Complete",
+    m.PROGRAM_EVENT_STATE,
+)
+
+
+def create_router(*, db: Database, clock: Clock) -> APIRouter:
+    """Program events' routes of ``/cpm/api/v1``, bound to one database and clock."""
+    router = APIRouter(route_class=JsonRoute)
+
+    @router.post(
+        "/program-events",
+        responses={**_CREATE_REFUSED, **_CONFLICT},
+        openapi_extra=body_example(s.ProgramEventCreate, examples.PROGRAM_EVENT_CREATE),
+    )
+    async def create_program_event(body: s.ProgramEventCreate, _: Syncer) -> s.ProgramEventCreated:
+        """Keep a scheduled DERMS stage as a program event: ``Created`` (Pending, then
+        Scheduled at once), or ``Exists`` for the same stage again, unchanged."""
+        event = m.NewProgramEvent(
+            external_identifier=body.externalIdentifier,
+            event_external_identifier=body.eventExternalIdentifier,
+            program_external_identifier=body.programExternalIdentifier,
+            category=body.programEventCategory,
+            start=body.startDateTime,
+            end=body.endDateTime,
+        )
+        done = await run_in_threadpool(
+            service.create_program_event, db=db, clock=clock, event=event
+        )
+        return s.ProgramEventCreated(
+            outcome=m.CreateOutcome(done.outcome), programEvent=_read(done.program_event)
+        )
+
+    @router.post(
+        "/program-events/lifecycle",
+        responses={**_UNKNOWN, **_ACTION_REFUSED, **_STATE},
+        openapi_extra=body_example(s.LifecycleActionCreate, examples.PROGRAM_EVENT_LIFECYCLE),
+    )
+    async def apply_action(body: s.LifecycleActionCreate, _: Syncer) -> s.LifecycleResultRead:
+        """Apply a lifecycle action to a stage's program event: ``Applied``, or ``Unchanged``
+        when the event is in the action's state already, or past it."""
+        done = await run_in_threadpool(
+            service.apply_action,
+            db=db,
+            clock=clock,
+            external_identifier=body.externalIdentifier,
+            event_external_identifier=body.eventExternalIdentifier,
+            action=body.action,
+            cancel_reason=body.cancelReason or "",
+        )
+        return s.LifecycleResultRead(
+            outcome=m.LifecycleOutcome(done.outcome), programEvent=_read(done.program_event)
+        )
+
+    @router.get("/program-events")
+    async def list_program_events(
+        _: Reader,
+        program: Annotated[str, Query(max_length=80)] = "",
+        eventExternalIdentifier: Filter = "",
+        externalIdentifier: Filter = "",
+        state: m.ProgramEventState | None = None,
+        id: Annotated[str, Query(max_length=ID)] = "",
+        after: Annotated[str | None, Query(max_length=ID + 50)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> s.ProgramEventPage:
+        """Program events, the latest start first, narrowed by program code, DERMS event id,
+        stage id, state or cpm's id."""
+        narrowed = service.ProgramEventFilter(
+            program_code=program.strip(),
+            event_external_identifier=eventExternalIdentifier.strip(),
+            external_identifier=externalIdentifier.strip(),
+            state=state,
+            program_event_id=id.strip(),
+        )
+        page = await run_in_threadpool(
+            service.list_program_events, db=db, narrowed=narrowed, after=after, limit=limit
+        )
+        return s.ProgramEventPage(items=[_read(v) for v in page.items], next=page.next)
+
+    @router.get("/program-events/{program_event_id}", responses=_UNKNOWN)
+    async def get_program_event(
+        program_event_id: Annotated[str, Path(max_length=ID)], _: Reader
+    ) -> s.ProgramEventDetailRead:
+        """One program event with its history, oldest first."""
+        view = await run_in_threadpool(
+            service.get_program_event, db=db, program_event_id=program_event_id
+        )
+        return s.ProgramEventDetailRead(
+            **_read(view).model_dump(),
+            history=[
+                s.TransitionRead(
+                    at=t.at,
+                    action=t.action,
+                    fromState=t.from_state,
+                    toState=t.to_state,
+                    detail=t.detail,
+                )
+                for t in view.history
+            ],
+        )
+
+    return router
+
+
+def _read(v: service.ProgramEventView) -> s.ProgramEventRead:
+    return s.ProgramEventRead(
+        id=v.program_event_id,
+        externalIdentifier=v.external_identifier,
+        eventExternalIdentifier=v.event_external_identifier,
+        programCode=v.program_code,
+        programExternalIdentifier=v.program_external_identifier,
+        programEventCategory=v.category,
+        startDateTime=v.start,
+        endDateTime=v.end,
+        state=v.state,
+        cancelReason=v.cancel_reason,
+        createdAt=v.created_at,
+        updatedAt=v.updated_at,
+    )
