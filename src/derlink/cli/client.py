@@ -13,8 +13,10 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -169,3 +171,11 @@ def print_table(
     for row in rows:
         table.add_row(*row)
     Console(soft_wrap=True).print(table)
+
+
+def local_time(value: str | None, zone: ZoneInfo) -> str:
+    """An API time in the utility's zone, to the minute, with the zone's name (``-`` for
+    none)."""
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -19,12 +21,20 @@ from derlink.cli.client import (
     HomeOption,
     JsonOption,
     api_for,
+    local_time,
     print_json,
     print_table,
 )
 
-HELP = "cpm: the enrollment extract; programs, rules and aggregators; device scores."
+HELP = (
+    "cpm: the enrollment extract; programs, rules and aggregators; device scores; program events."
+)
 app = typer.Typer(help=HELP, no_args_is_help=True)
+program_events = typer.Typer(
+    help="Program events: cpm's copy of each DERMS event stage (EVT-STATUS), with its history.",
+    no_args_is_help=True,
+)
+app.add_typer(program_events, name="program-events")
 console = Console(soft_wrap=True)
 
 CpmUrlOption = Annotated[
@@ -37,7 +47,8 @@ CpmUrlOption = Annotated[
 
 @app.callback()
 def _group() -> None:
-    """cpm: the enrollment extract; programs, rules and aggregators; device scores."""
+    """cpm: the enrollment extract; programs, rules and aggregators; device scores; program
+    events."""
 
 
 def _cpm(home: Path | None, url: str | None) -> tuple[Api, str]:
@@ -219,3 +230,97 @@ def scores(home: HomeOption = None, url: CpmUrlOption = None, as_json: JsonOptio
             console.print(f"file: {run['fileName']} on cpm's content server", highlight=False)
         else:
             raise CliError("nothing scored: no device of an Active subscription has history")
+
+
+# -- program events ---------------------------------------------------------------------------
+
+
+@program_events.command("list")
+def program_events_list(
+    program: Annotated[str | None, typer.Option(help="A cpm program's code.")] = None,
+    event: Annotated[
+        str | None, typer.Option(help="A DERMS event's id (eventExternalIdentifier).")
+    ] = None,
+    stage: Annotated[
+        str | None, typer.Option(help="A DERMS stage's id (externalIdentifier).")
+    ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(help="Pending, Scheduled, 'In Progress', Complete or Canceled."),
+    ] = None,
+    program_event_id: Annotated[
+        str | None, typer.Option("--id", help="cpm's id of the program event.")
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option(help="Where the list before stopped (its 'more:' line).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 50,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Program events, the latest start first."""
+    api, base = _cpm(home, url)
+    params = {
+        k: v
+        for k, v in (
+            ("program", program), ("eventExternalIdentifier", event),
+            ("externalIdentifier", stage), ("state", state), ("id", program_event_id),
+            ("after", after),
+        )
+        if v
+    }  # fmt: skip
+    page: dict[str, Any] = api.call(
+        "GET", f"{base}/api/v1/program-events", params={**params, "limit": limit}
+    )
+    if as_json:
+        print_json(page)
+        return
+    if not page["items"]:
+        console.print("no program events")
+        return
+    zone = ZoneInfo(api.settings.time_zone)
+    columns = ["id", "stage", "DERMS event", "program", "category", "state", "start", "end"]
+    rows = [
+        [e["id"], e["externalIdentifier"], e["eventExternalIdentifier"], e["programCode"],
+         e["programEventCategory"], e["state"], local_time(e["startDateTime"], zone),
+         local_time(e["endDateTime"], zone)]
+        for e in page["items"]
+    ]  # fmt: skip
+    print_table(columns, rows, ids=["id", "stage", "DERMS event"])
+    if page["next"]:
+        console.print(f"more: --after '{page['next']}'", highlight=False)
+
+
+@program_events.command("show")
+def program_events_show(
+    program_event_id: Annotated[str, typer.Argument(help="cpm's id of the program event.")],
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One program event with its history."""
+    api, base = _cpm(home, url)
+    e: dict[str, Any] = api.call(
+        "GET", f"{base}/api/v1/program-events/{quote(program_event_id, safe='')}"
+    )
+    if as_json:
+        print_json(e)
+        return
+    zone = ZoneInfo(api.settings.time_zone)
+    for label, value in (
+        ("id", e["id"]), ("stage", e["externalIdentifier"]),
+        ("event", e["eventExternalIdentifier"]),
+        ("program", f"{e['programCode']} (DERMS named it {e['programExternalIdentifier']})"),
+        ("category", e["programEventCategory"]), ("state", e["state"]),
+        ("window", f"{local_time(e['startDateTime'], zone)} to "
+                   f"{local_time(e['endDateTime'], zone)}"),
+        ("reason", e["cancelReason"] or "-"),
+    ):  # fmt: skip
+        console.print(f"{label:9} {value}", highlight=False)
+    rows = [
+        [local_time(h["at"], zone), h["action"], h["fromState"] or "-", h["toState"],
+         h["detail"] or "-"]
+        for h in e["history"]
+    ]  # fmt: skip
+    print_table(["at", "action", "from", "to", "detail"], rows, title="history")

@@ -27,6 +27,7 @@ from derlink.cli.client import (
     print_table,
     settings_for,
 )
+from derlink.cli.client import local_time as _local
 
 console = Console(soft_wrap=True)
 types_app = typer.Typer(help="Strategy types: priority and balance-authority check.",
@@ -65,13 +66,6 @@ def _answer(done: Any, as_json: bool, line: Callable[[Any], str]) -> None:
         print_json(done)
     else:
         console.print(line(done), highlight=False)
-
-
-def _local(value: str | None, zone: ZoneInfo) -> str:
-    """An API time in the utility's zone, whole (``-`` for none)."""
-    if not value:
-        return "-"
-    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 # --- Strategy types --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and one by one with their history; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,7 +14,10 @@ import pytest
 import sqlalchemy as sa
 from cpm_harness import Cpm
 from tests.support.schemas import at_revision
+from tests.support.servers import serve
+from typer.testing import CliRunner
 
+from derlink.cli.main import app as cli
 from derlink.common.errors import DerlinkError
 from derlink.cpm.events import model as m
 from derlink.cpm.events import service
@@ -432,3 +436,64 @@ def test_a_database_at_revision_0006_gains_the_program_event_tables(fresh_url: s
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+# -- the CLI --------------------------------------------------------------------------------
+
+
+def test_the_cli_lists_program_events_with_filters_and_shows_one_with_its_history(
+    world: Cpm, tmp_path: Path
+) -> None:
+    ids = _many(world)
+    act(world, action("F1CN", "SG-0", eventExternalIdentifier="EV-A", cancelReason="storm"))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "credentials.json").write_text(world.credentials.to_json())
+    (home / "credentials.json").chmod(0o600)
+    # Times in the utility's zone.
+    env = {"DERLINK_HOME": str(home), "DERLINK_TIME_ZONE": "America/Los_Angeles"}
+    runner = CliRunner()
+
+    def run(*args: str, columns: str = "200") -> Any:
+        return runner.invoke(
+            cli, ["cpm", "program-events", *args, "--url", url], env={**env, "COLUMNS": columns}
+        )
+
+    with serve(world.part.app) as url:
+        listed = run("list", "--program", "BYOT", "--limit", "2")
+        narrow = run("list", "--program", "BYOT", "--limit", "2", columns="80")
+        following = run("list", "--program", "BYOT", "--after", listed.output.split("'")[1])
+        narrowed = run("list", "--event", "EV-B", "--state", "Scheduled", "--json")
+        by_stage = run("list", "--stage", "SG-1", "--json")
+        by_id = run("list", "--id", ids[1], "--json")
+        none = run("list", "--program", "NOEXT", "--state", "Complete")
+        shown = run("show", ids[0])
+        as_json = run("show", ids[0], "--json")
+        unknown = run("show", "PE-NOPE")
+        bad_state = run("list", "--state", "Done")
+    assert listed.exit_code == 0, listed.output
+    assert ids[4] in listed.output and ids[2] in listed.output and ids[0] not in listed.output
+    assert ids[4] in narrow.output and ids[2] in narrow.output  # whole at 80 columns too
+    assert "2026-07-17 19:00 PDT" in listed.output  # SG-4 starts 19:00 in Los Angeles
+    assert "more: --after '" in listed.output
+    assert ids[0] in following.output and ids[4] not in following.output
+    assert "more:" not in following.output
+    assert [e["externalIdentifier"] for e in json.loads(narrowed.output)["items"]] == [
+        "SG-4", "SG-3",
+    ]  # fmt: skip
+    assert [e["id"] for e in json.loads(by_stage.output)["items"]] == [ids[1]]
+    assert [e["externalIdentifier"] for e in json.loads(by_id.output)["items"]] == ["SG-1"]
+    assert none.output.strip() == "no program events"
+    assert shown.exit_code == 0, shown.output
+    for words in (f"id        {ids[0]}", "stage     SG-0", "event     EV-A",
+                  "program   BYOT (DERMS named it BYOT-2026)", "state     Canceled",
+                  "window    2026-07-17 15:00 PDT to 2026-07-17 15:30 PDT", "reason    storm",
+                  "CREATE", "X1SD", "F1CN"):  # fmt: skip
+        assert words in shown.output, words
+    assert [h["action"] for h in json.loads(as_json.output)["history"]] == [
+        "CREATE", "X1SD", "F1CN",
+    ]  # fmt: skip
+    assert unknown.exit_code == 1
+    assert "404: no program event 'PE-NOPE'" in str(unknown.exception)
+    assert bad_state.exit_code == 1
+    assert "422" in str(bad_state.exception)
