@@ -29,6 +29,7 @@ from derlink.console import (
     login,
     masterdata,
     network,
+    program_events,
     records,
 )
 from derlink.console.migrations import SCHEMA
@@ -96,6 +97,7 @@ def create_console(
         instances,
         hospital,
         records,
+        program_events,
         masterdata,
         network,
         inputs,

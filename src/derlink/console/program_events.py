@@ -1,0 +1,121 @@
+"""cpm's program events: its copy of each DERMS event stage (EVT-STATUS), listed by the ids
+people search with (program, DERMS event, stage, state), each with its history of transitions.
+
+Read through cpm's read API over the hub's connection; each row links to the program's page and
+to the DERMS event and stage it copies. A part that does not answer is said on the page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from derlink.common.errors import Fault, NotFound
+from derlink.console.records import Cursor, fetch, fetch_page
+from derlink.console.web import User, console_of, current_user, redirect, render
+
+router = APIRouter()
+
+LIST = "/api/v1/program-events"
+#: DERMS's event and stage ids are up to 120 characters.
+Identifier = Annotated[str, Query(max_length=120)]
+STATES = ("Pending", "Scheduled", "In Progress", "Complete", "Canceled")
+CATEGORIES = {
+    "X1DT": "device test",
+    "X1EC": "economic",
+    "X1EM": "emergency",
+    "X1RE": "reliability",
+}
+#: The list's filters: form field → cpm's query parameter.
+FILTERS = {
+    "program": "program",
+    "event": "eventExternalIdentifier",
+    "stage": "externalIdentifier",
+    "state": "state",
+}
+
+
+@router.get("/records/program-events")
+async def program_events(
+    request: Request,
+    user: Annotated[User, Depends(current_user)],
+    q: Identifier = "",
+    program: Annotated[str, Query(max_length=80)] = "",
+    event: Identifier = "",
+    stage: Identifier = "",
+    state: Annotated[str, Query(max_length=40)] = "",
+    after: Cursor = "",
+) -> Response:
+    """cpm's program events, the latest start first, 50 a page, narrowed by program, DERMS
+    event, stage and state; "Open" takes cpm's id, a stage id or a DERMS event id."""
+    cpm = console_of(request).hub.targets.cpm
+    if q.strip():
+        return await _open(request, cpm, q.strip())
+    given = {"program": program, "event": event, "stage": stage,
+             "state": state if state in STATES else ""}  # fmt: skip
+    filters = {name: value.strip() for name, value in given.items() if value.strip()}
+    page = await fetch_page(
+        cpm, LIST, "cpm", after, **{FILTERS[name]: value for name, value in filters.items()}
+    )
+    return render(
+        request,
+        "program_events.html",
+        {
+            "section": "records",
+            **page,
+            "filters": {name: filters.get(name, "") for name in FILTERS},
+            "filter_query": urlencode(filters),
+            "states": STATES,
+            "categories": CATEGORIES,
+        },
+        user=user,
+    )
+
+
+async def _open(request: Request, cpm: Any, wanted: str) -> Response:
+    """The program event ``wanted`` names (cpm's id, or its stage's), else the list of a DERMS
+    event's program events."""
+    for parameter in ("id", "externalIdentifier"):
+        found = await _first(cpm, parameter, wanted)
+        if found is not None:
+            return redirect(request, f"/records/program-events/{quote(found['id'], safe='')}")
+    if await _first(cpm, "eventExternalIdentifier", wanted) is not None:
+        return redirect(request, f"/records/program-events?{urlencode({'event': wanted})}")
+    raise NotFound(f"cpm holds no program event, stage or DERMS event {wanted!r}")
+
+
+async def _first(cpm: Any, parameter: str, value: str) -> dict[str, Any] | None:
+    """The first program event whose ``parameter`` is ``value``; None when there is none (or
+    cpm refuses the value: an id longer than any it gives)."""
+    page, problem = await fetch(cpm.get(LIST, {parameter: value, "limit": "1"}), "cpm")
+    if problem.startswith("cpm did not answer"):
+        raise Fault(problem)
+    items: list[dict[str, Any]] = (page or {}).get("items", [])
+    return items[0] if items else None
+
+
+@router.get("/records/program-events/{program_event_id}")
+async def program_event(
+    request: Request, program_event_id: str, user: Annotated[User, Depends(current_user)]
+) -> Response:
+    """A program event's facts, links to its program and to the DERMS event and stage it
+    copies, and its history."""
+    cpm = console_of(request).hub.targets.cpm
+    found, problem = await fetch(cpm.get(f"{LIST}/{quote(program_event_id, safe='')}"), "cpm")
+    if found is None and problem == "not found":
+        raise NotFound(f"cpm holds no program event {program_event_id!r}")
+    return render(
+        request,
+        "program_event.html",
+        {
+            "section": "records",
+            "program_event_id": program_event_id,
+            "event": found,
+            "problem": problem,
+            "categories": CATEGORIES,
+        },
+        user=user,
+    )

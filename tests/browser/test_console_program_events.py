@@ -1,0 +1,206 @@
+"""The console's pages of cpm's program events, over HTTP without a browser: cpm served on
+loopback and fed stages through its own API (as the hub does for DERMS), the console reading
+them over the hub's connection; the list's filters, pages and links, Open, a program event's
+page with its history, an unknown id, and cpm not answering."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from derlink.common.clock import FixedClock
+from derlink.common.errors import BusinessFault, RemoteFault
+from derlink.cpm.app import create_part as create_cpm
+from derlink.platform.http import Connection, HttpClient
+from derlink.platform.settings import Settings
+from tests.browser.test_console_pages import Console, sign_in
+from tests.support.servers import serve
+
+CLOCK = FixedClock(datetime(2026, 7, 16, 12, 0, tzinfo=UTC))
+T0 = datetime(2026, 7, 17, 22, 0, tzinfo=UTC)  # 15:00 in Los Angeles
+
+
+@dataclass
+class Cpm:
+    api: httpx.Client
+    #: The program events' ids, by stage id.
+    ids: dict[str, str]
+
+
+def _ok(answer: httpx.Response) -> Any:
+    assert answer.status_code < 300, answer.text
+    return answer.json()
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[Console]:
+    (tmp_path / "console").mkdir()
+    opened = Console(tmp_path / "console", time_zone="America/Los_Angeles")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def cpm(console: Console, tmp_path: Path) -> Iterator[Cpm]:
+    """Programs BYOT (external id BYOT-2026) and EV-NIGHT; 55 stages: SG-00…SG-53 of event
+    EV-1 in BYOT an hour apart, and SG-N of event EV-2 in EV-NIGHT, canceled."""
+    credentials = console.credentials
+    (tmp_path / "cpm").mkdir()
+    part = create_cpm(
+        settings=Settings(home=tmp_path / "cpm"), credentials=credentials, clock=CLOCK, hub=None
+    )
+    hub = credentials.client("hub")
+    try:
+        with serve(part.app) as url:
+            console.harness.hub.targets.cpm = HttpClient(
+                Connection(name="cpm", base_url=url, username="hub", secret=hub.secret)
+            )
+            operator = credentials.client("operator").header()
+            with httpx.Client(base_url=f"{url}/api/v1", headers=operator) as api:
+                _ok(api.post("/programs", json={"programCode": "BYOT", "externalId": "BYOT-2026"}))
+                _ok(api.post("/programs", json={"programCode": "EV-NIGHT"}))
+                ids = {}
+                stages = [(f"SG-{n:02}", "EV-1", "BYOT-2026", T0 + timedelta(hours=n))
+                          for n in range(54)]  # fmt: skip
+                stages.append(("SG-N", "EV-2", "EV-NIGHT", T0 - timedelta(days=1)))
+                for stage, event, program, start in stages:
+                    created = _ok(api.post("/program-events", json={
+                        "startDateTime": start.isoformat(),
+                        "endDateTime": (start + timedelta(hours=1)).isoformat(),
+                        "eventExternalIdentifier": event, "externalIdentifier": stage,
+                        "programExternalIdentifier": program, "programEventCategory": "X1EC",
+                    }))  # fmt: skip
+                    ids[stage] = created["programEvent"]["id"]
+                _ok(api.post("/program-events/lifecycle", json={
+                    "action": "F1CN", "cancelReason": "cool evening",
+                    "eventExternalIdentifier": "EV-2", "externalIdentifier": "SG-N"}))  # fmt: skip
+                yield Cpm(api, ids)
+    finally:
+        part.db.dispose()
+
+
+@pytest.fixture
+def web(console: Console) -> Iterator[TestClient]:
+    with TestClient(console.app, follow_redirects=False) as client:
+        sign_in(client, console, "viewer")
+        yield client
+
+
+def _page(web: TestClient, path: str, **params: str) -> str:
+    answer = web.get(path, params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def _row(page: str, program_event_id: str) -> str:
+    start = page.index(f'href="/records/program-events/{program_event_id}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_the_list_links_each_program_event_to_its_page_program_and_derms_event(
+    cpm: Cpm, web: TestClient
+):
+    page = _page(web, "/records/program-events")
+    assert 'href="/records/program-events" aria-current="page"' in page  # in the navigation
+    row = _row(page, cpm.ids["SG-53"])  # the latest start first
+    assert page.index(cpm.ids["SG-53"]) < page.index(cpm.ids["SG-52"])
+    assert 'href="/records/events/EV-1/stages/SG-53">SG-53</a>' in row
+    assert 'href="/records/events/EV-1">EV-1</a>' in row
+    assert 'href="/records/program-events?event=EV-1">its stages in cpm</a>' in row
+    assert 'href="/records/programs/BYOT">BYOT</a>' in row
+    assert "X1EC (economic)" in row and "Scheduled" in row
+    # SG-53 starts 53 hours after T0: 2026-07-20 03:00 UTC, the evening before in Los Angeles.
+    assert "2026-07-19 20:00:00 PDT</time> – " in row
+    assert 'title="2026-07-20 03:00:00 UTC"' in row
+
+
+def test_the_list_pages_by_fifty_and_keeps_its_filters(cpm: Cpm, web: TestClient):
+    first = _page(web, "/records/program-events", program="BYOT")
+    assert cpm.ids["SG-04"] in first and cpm.ids["SG-03"] not in first
+    assert cpm.ids["SG-N"] not in first
+    (following,) = re.findall(r'href="([^"]+)" rel="next"', first)
+    following = html.unescape(following)
+    assert following.startswith("/records/program-events?program=BYOT&after=")
+    second = web.get(following).text
+    assert [cpm.ids[f"SG-0{n}"] in second for n in range(5)] == [True] * 4 + [False]
+    assert 'rel="next"' not in second
+    assert 'href="/records/program-events?program=BYOT">First page</a>' in second
+
+
+def test_the_list_narrows_by_program_event_stage_and_state(cpm: Cpm, web: TestClient):
+    canceled = _page(web, "/records/program-events", state="Canceled")
+    assert cpm.ids["SG-N"] in canceled and cpm.ids["SG-00"] not in canceled
+    assert '<option value="Canceled" selected>' in canceled
+    night = _page(web, "/records/program-events", program="EV-NIGHT")
+    assert cpm.ids["SG-N"] in night and cpm.ids["SG-00"] not in night
+    by_event = _page(web, "/records/program-events", event="EV-2")
+    assert cpm.ids["SG-N"] in by_event and cpm.ids["SG-00"] not in by_event
+    by_stage = _page(web, "/records/program-events", stage="SG-07")
+    assert cpm.ids["SG-07"] in by_stage and cpm.ids["SG-08"] not in by_stage
+    none = _page(web, "/records/program-events", event="EV-1", state="Complete")
+    assert "No program event matches these filters." in none
+
+
+def test_open_takes_cpm_s_id_a_stage_id_or_a_derms_event_id(cpm: Cpm, web: TestClient):
+    pe = cpm.ids["SG-07"]
+    for wanted in (pe, "SG-07", " SG-07 "):
+        opened = web.get("/records/program-events", params={"q": wanted})
+        assert opened.status_code == 303, opened.text
+        assert opened.headers["location"] == f"/records/program-events/{pe}"
+    event = web.get("/records/program-events", params={"q": "EV-2"})
+    assert event.headers["location"] == "/records/program-events?event=EV-2"
+    unknown = web.get("/records/program-events", params={"q": "X" * 100})
+    assert unknown.status_code == 404
+    assert "cpm holds no program event, stage or DERMS event" in unknown.text
+
+
+def test_a_program_event_s_page_shows_its_history_in_the_utility_s_zone(cpm: Cpm, web: TestClient):
+    page = _page(web, f"/records/program-events/{cpm.ids['SG-N']}")
+    assert "Canceled</span> — cool evening" in page
+    assert 'href="/records/programs/EV-NIGHT">EV-NIGHT</a> (DERMS named it EV-NIGHT)' in page
+    assert 'href="/records/events/EV-2">EV-2</a>' in page
+    assert 'href="/records/events/EV-2/stages/SG-N">SG-N</a>' in page
+    history = page[page.index("<caption>History") :]
+    assert [a for a in ("CREATE", "X1SD", "F1CN") if f"<td>{a}</td>" in history] == [
+        "CREATE", "X1SD", "F1CN",
+    ]  # fmt: skip
+    assert history.index("CREATE") < history.index("X1SD") < history.index("F1CN")
+    assert "<td>new</td>" in history and "<td>cool evening</td>" in history
+    assert "2026-07-16 05:00:00 PDT" in history  # CLOCK's 12:00 UTC
+    missing = web.get("/records/program-events/PE-NOPE")
+    assert missing.status_code == 404 and "cpm holds no program event" in missing.text
+
+
+def test_a_program_links_to_its_program_events(console: Console, cpm: Cpm, web: TestClient):
+    async def derms(path: str, params: Any) -> Any:
+        raise BusinessFault("DERMS holds no such program", status=404)
+
+    console.harness.derms.handler = derms
+    assert 'href="/records/program-events?program=BYOT">Program events</a>' in _page(
+        web, "/records/programs"
+    )
+    assert 'href="/records/program-events?program=BYOT">Program events</a>' in _page(
+        web, "/records/programs/BYOT"
+    )
+
+
+def test_cpm_not_answering_is_said_on_the_pages(console: Console, web: TestClient):
+    async def down(path: str, params: Any) -> Any:
+        raise RemoteFault("unreachable: connection refused")
+
+    console.harness.cpm.handler = down
+    for path in ("/records/program-events", "/records/program-events/PE-1"):
+        page = web.get(path)
+        assert page.status_code == 200, path
+        assert "cpm did not answer: unreachable" in page.text, path
+    opened = web.get("/records/program-events", params={"q": "SG-1"})
+    assert opened.status_code == 503
