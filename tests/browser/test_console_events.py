@@ -204,6 +204,28 @@ def test_an_approver_approves_and_derms_records_them_as_the_actor(
     assert flash_of(approver_web, empty) == "To deny an event, say why."
 
 
+def test_an_event_shows_what_cpm_made_of_each_stage_transition(
+    derms: Derms, approver_web: TestClient, console: Console
+) -> None:
+    page = approver_web.get(f"/records/events/{derms.event_id}").text
+    assert "No stage has moved yet." in page
+    approver_web.post(f"/records/events/{derms.event_id}/approve", data={"csrf": token_of(page)})
+    first, second = (s["id"] for s in derms.api.get(f"/events/{derms.event_id}").json()["stages"])
+    hub = console.credentials.client("hub").header()
+    ack = {"ackType": "ERROR", "responses": [
+        {"id": f"{first}.SCHEDULED", "responseCode": "SUCCESS", "value": "PE-1"},
+        {"id": f"{second}.SCHEDULED", "responseCode": "CPM-PROGRAM-INACTIVE",
+         "value": "program BYOT is Inactive"}]}  # fmt: skip
+    _ok(derms.api.post("/acks/event-status", json=ack, headers=hub))
+
+    page = approver_web.get(f"/records/events/{derms.event_id}").text
+    assert 'href="/records/program-events/PE-1"' in page  # cpm's program event, linked
+    assert '<span class="status s-delivered">Delivered</span>' in page
+    assert "CPM-PROGRAM-INACTIVE: program BYOT is Inactive" in page
+    assert "2026-07-16 05:00" in page  # when the approval scheduled them, in PDT
+    assert "CPM_FAILED" in page  # the failure in the audit trail
+
+
 def test_the_chart_sums_the_stages_per_interval_and_names_the_objective() -> None:
     event = {
         "stages": [

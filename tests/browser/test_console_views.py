@@ -133,11 +133,13 @@ def test_record_links_name_each_cpm_record_once():
             {"name": "enrollmentId", "value": "E1"},
             {"name": "enrollmentId", "value": "E1"},
             {"name": "servicePointId", "value": "SP1"},
+            {"name": "eventId", "value": "EV-1"},  # an EVT-STATUS instance's DERMS event
         ]
     )
     assert [(link["page"], link["value"]) for link in links] == [
         ("records/sync-requests", "SR1"),
         ("records/subscriptions", "E1"),
+        ("records/events", "EV-1"),
     ]
 
 

@@ -487,3 +487,34 @@ def events_audit(
              a["toState"] or "-", a["stageId"] or "-", a["detail"]] for a in trail]  # fmt: skip
     print_table(["at", "actor", "action", "from", "to", "stage", "detail"], rows,
                 ids=["stage"])  # fmt: skip
+
+
+@events_app.command("transitions")
+def events_transitions(
+    event_id: EventArg, home: HomeOption = None, url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:  # fmt: skip
+    """Every transition of the event's stages in the order they were due, with where its
+    message to cpm (EVT-STATUS) stands: Pending, Delivered, Failed, or - when cpm is not told."""
+    api, base = _api(home, url)
+    done = api.call("GET", f"{base}/events/{event_id}/transitions")
+    if as_json:
+        print_json(done)
+        return
+    zone = _zone(api)
+    rows = [[t["stageId"], t["fromState"], t["toState"], _local(t["due"], zone),
+             t["cpm"] or "-", t["cpmDetail"] or "-"] for t in done]  # fmt: skip
+    print_table(["stage", "from", "to", "due", "cpm", "cpm detail"], rows,
+                ids=["stage", "cpm detail"])  # fmt: skip
+
+
+@events_app.command("resend")
+def events_resend(
+    event_id: EventArg, home: HomeOption = None, url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:  # fmt: skip
+    """Send cpm again the event's stage transitions it did not take (Failed), once the cause is
+    fixed (a lookup value, the program in cpm)."""
+    api, base = _api(home, url)
+    done = api.call("POST", f"{base}/events/{event_id}/transitions/resend")
+    _answer(done, as_json, lambda d: f"event {event_id}: {d['resent']} transition(s) sent again")

@@ -182,6 +182,9 @@ async def event(
         derms.get(f"/api/v1/events/{quote(event_id, safe='')}/audit"), "DERMS"
     )
     plan, _ = await fetch(derms.get(f"/api/v1/events/{quote(event_id, safe='')}/plan"), "DERMS")
+    moved, moved_problem = await fetch(
+        derms.get(f"/api/v1/events/{quote(event_id, safe='')}/transitions"), "DERMS"
+    )
     grid = grid_of(found, plan) if found else None
     rows = expected_series(found, grid, console.zone) if found and grid else []
     target_kw, target_label = (
@@ -211,7 +214,8 @@ async def event(
             "target_label": target_label,
             "plan": plan,
             "trail": trail or [],
-            "problem": problem or trail_problem,
+            "transitions": moved or [],
+            "problem": problem or trail_problem or moved_problem,
             "allowed": allowed,
         },
         user=user,

@@ -371,6 +371,7 @@ RECORD_LINKS: Mapping[str, tuple[str, str]] = {
     "enrollmentId": ("records/subscriptions", "Enrollment in cpm and DERMS"),
     "subscriptionId": ("records/subscriptions", "Enrollment in cpm and DERMS"),
     "syncRequestId": ("records/sync-requests", "Sync request in cpm"),
+    "eventId": ("records/events", "Event in DERMS"),
 }
 
 

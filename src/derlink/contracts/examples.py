@@ -187,3 +187,20 @@ PROGRAM_EVENT_LIFECYCLE: Final[dict[str, Any]] = {
     "eventExternalIdentifier": "EV-01a2410e1d806020fdb13c8b30",
     "externalIdentifier": "SG-01a2410e1d806020fdb13c8b31",
 }
+
+#: A stage's transition for cpm (EVT-STATUS record, docs/contracts/event-status.md).
+EVENT_STATUS: Final[dict[str, Any]] = {
+    "messageId": "SG-019a2b3c4d5e6f708192a3b4c6.SCHEDULED",
+    "eventId": "EV-019a2b3c4d5e6f708192a3b4c7",
+    "stageId": "SG-019a2b3c4d5e6f708192a3b4c6",
+    "stageSeq": 1,
+    "programCode": "BYOT",
+    "programExternalId": "BYOT-2026",
+    "eventType": "EMERGENCY",
+    "status": "Scheduled",
+    "previousStatus": "Planned",
+    "statusDateTime": "2026-07-17T15:02:11+00:00",
+    "startDateTime": "2026-07-17T22:00:00+00:00",
+    "endDateTime": "2026-07-18T00:00:00+00:00",
+    "cancelReason": "",
+}

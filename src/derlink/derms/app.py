@@ -16,6 +16,7 @@ from derlink.derms import api
 from derlink.derms.db import outbox
 from derlink.derms.events import model as events_model
 from derlink.derms.events import service as events
+from derlink.derms.events import status as events_status
 from derlink.derms.migrations import SCHEMA
 from derlink.derms.network import service as network
 from derlink.derms.registry import service
@@ -161,7 +162,7 @@ def create_part(
             db=db,
             table=outbox,
             hub=hub,
-            routes=service.publisher_routes(clock=clock),
+            routes=[*service.publisher_routes(clock=clock), events_status.ROUTE],
             clock=clock,
             batch_size=settings.publish_batch,
             idle_interval_s=settings.publish_interval_s,

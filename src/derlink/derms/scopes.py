@@ -8,7 +8,8 @@ from collections.abc import Mapping
 READ = "derms:read"
 #: Originate enrollment requests, register head-end systems.
 WRITE = "derms:write"
-#: What the hub delivers: enrollment syncs, status checks, acks of originated requests.
+#: What the hub delivers: enrollment syncs, status checks, acks of originated requests and of
+#: stage transitions sent to cpm (EVT-STATUS).
 SYNC = "derms:sync"
 #: What the hub delivers of cpm's master data: program rules (PROG-RULE), aggregators (AGGREGATOR).
 MASTER_DATA = "derms:masterdata"

@@ -21,6 +21,7 @@ from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.evt_status import EventStatusFlow
 from derlink.hub.flows.files import FileOptions
 from derlink.hub.flows.lrf import LoadReductionForecastFlow
 from derlink.hub.flows.net_loc import NetworkLocationToCpm
@@ -87,6 +88,7 @@ def build_flows(
         DeviceStatusAcknowledgement(targets),
         ProgramRulesFlow(targets, lookups),
         AggregatorFlow(targets),
+        EventStatusFlow(targets, lookups, clock),
         EnrollmentReconciliation(targets, lookups),
     ]
     if targets.stores:

@@ -25,6 +25,7 @@ from derlink.hub.schemas import (
     EnrollAckBatch,
     EnrollmentRequestBatch,
     EnrollSyncBatch,
+    EventStatusBatch,
     FileBatch,
     ProgramRulesBatch,
     ScheduledBatch,
@@ -158,6 +159,18 @@ CATALOG: tuple[FlowSpec, ...] = (
         schedule=None,
         batch=AggregatorBatch,
         concurrency=2,
+    ),
+    # Event participation (docs/contracts/event-status.md): each stage transition to cpm's
+    # program events, in order (one instance at a time per worker), acknowledged to DERMS.
+    FlowSpec(
+        code="EVT-STATUS",
+        name="Program Event Status Update",
+        trigger="message",
+        source="derms",
+        target="cpm",
+        schedule=None,
+        batch=EventStatusBatch,
+        concurrency=1,
     ),
     # Not one of the integration's message flows but the hub's own check that the enrollment
     # flows did their job: cpm's subscriptions against the DERMS registry.

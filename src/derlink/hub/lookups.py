@@ -37,7 +37,12 @@ DEFAULT_LOOKUPS: Mapping[str, Mapping[str, str]] = {
         "INVERTER": "INVERTER",
     },
     # DERMS event type → cpm program event category.
-    "EventType": {"ECONOMIC": "X1EC", "EMERGENCY": "X1EM", "RELIABILITY": "X1RE", "TEST": "X1DT"},
+    "EventType": {
+        "ECONOMIC": "X1EC",
+        "EMERGENCY": "X1EM",
+        "RELIABILITY": "X1RE",
+        "DEVICE_TEST": "X1DT",
+    },
     "EnrollmentStatus": {"ACTIVE": "Active", "INACTIVE": "Inactive", "PENDING": "Pending"},
     # cpm day-kind code → DERMS day kind (PROG-RULE, docs/contracts/master-data.md).
     "AllowEventDays": {"WEEKDAYS": "WEEKDAY", "WEEKENDS": "WEEKEND", "HOLIDAYS": "HOLIDAY"},

@@ -113,6 +113,29 @@ def msg_ack(
     }
 
 
+def results_ack(
+    results: Sequence[Mapping[str, Any]], when: datetime, *, answer: str, limit: int | None = None
+) -> dict[str, Any]:
+    """The MsgAck of a message's records from one result per record (``messageId``, ``ok``,
+    and the record's ``answer`` field, or its ``code`` and ``message``): SUCCESS when every
+    record went through, else ERROR; each response SUCCESS with the answer, or the code with
+    the message (cut to ``limit`` characters when given)."""
+    failed = sum(1 for r in results if not r["ok"])
+    return msg_ack(
+        ack_type(failed),
+        when,
+        [
+            {
+                "id": r["messageId"],
+                "dacsMessageId": r["messageId"],
+                "value": r[answer] if r["ok"] else str(r["message"])[:limit],
+                "responseCode": RESPONSE_SUCCESS if r["ok"] else r["code"],
+            }
+            for r in results
+        ],
+    )
+
+
 def correlation_id(ack: Mapping[str, Any]) -> str:
     """The dacsMessageId a MsgAck answers: at its top, or on its first response."""
     top = ack.get("dacsMessageId")

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -257,6 +258,32 @@ class AggregatorBatch(_Closed):
 
     batchId: str = BatchId
     aggregators: list[Aggregator] = Field(min_length=1, max_length=5000)
+
+
+# EVT-STATUS (DERMS → hub): a stage's transition for cpm, docs/contracts/event-status.md
+class EventStatus(_Open):
+    messageId: str = Field(min_length=1, max_length=100)
+    eventId: str = RecordId
+    stageId: str = RecordId
+    programCode: str = RecordId
+    programExternalId: str = Field(default="", max_length=200)
+    eventType: str = RecordId
+    status: Literal["Scheduled", "In Progress", "Completed", "Canceled"]
+    startDateTime: AwareDatetime
+    endDateTime: AwareDatetime
+    cancelReason: str = Field(default="", max_length=500)
+
+
+class EventStatusBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "EVT-STATUS-019a2b3c4d5e6f70", "statuses": [examples.EVENT_STATUS]}
+        ),
+    )
+
+    batchId: str = BatchId
+    statuses: list[EventStatus] = Field(min_length=1, max_length=5000)
 
 
 # Scheduled flows: one record per run, saying when and who asked

@@ -17,6 +17,7 @@ from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.common.clock import FixedClock
 from derlink.cpm.app import CpmPart
 from derlink.cpm.app import create_part as create_cpm
+from derlink.derms.app import DermsPart
 from derlink.derms.app import create_part as create_derms
 from derlink.hub.app import HubPart
 from derlink.hub.app import create_part as create_hub
@@ -103,26 +104,35 @@ def _connection(name: str, base_url: str, credentials: CredentialStore) -> HttpC
 
 @dataclass
 class Served:
-    """cpm and derms served on loopback, with the credentials and settings they share."""
+    """cpm and derms served on loopback, with the credentials, settings and clock they share."""
 
     credentials: CredentialStore
     settings: Settings
     cpm: CpmPart
+    derms: DermsPart
     urls: dict[str, str]
+    clock: FixedClock
 
 
 @pytest.fixture
-def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
+def clock() -> FixedClock:
+    """The parts' and the hub's clock (a module that moves it overrides this fixture)."""
+    return CLOCK
+
+
+@pytest.fixture
+def served(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[Served]:
     """cpm and derms, each on its own database, served on loopback."""
     credentials = CredentialStore.generate(DEFAULT_CLIENTS)
     settings = Settings(
         home=tmp_path, database_url=None if is_sqlite(database_url) else database_url
     )
-    cpm = create_cpm(settings=settings, credentials=credentials, clock=CLOCK, hub=None)
-    derms = create_derms(settings=settings, credentials=credentials, clock=CLOCK, hub=None)
+    cpm = create_cpm(settings=settings, credentials=credentials, clock=clock, hub=None)
+    derms = create_derms(settings=settings, credentials=credentials, clock=clock, hub=None)
     try:
         with serve(cpm.app) as cpm_url, serve(derms.app) as derms_url:
-            yield Served(credentials, settings, cpm, {"cpm": cpm_url, "derms": derms_url})
+            urls = {"cpm": cpm_url, "derms": derms_url}
+            yield Served(credentials, settings, cpm, derms, urls, clock)
     finally:
         cpm.db.dispose()
         derms.db.dispose()
@@ -139,7 +149,7 @@ async def world(served: Served) -> AsyncIterator[World]:
     hub_part = create_hub(
         database_url=served.settings.database_for("hub"),
         credentials=credentials,
-        clock=CLOCK,
+        clock=served.clock,
         targets=targets,
         runtime=runtime,
         mailer=MemoryMailer(),

@@ -16,6 +16,7 @@ from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.evt_status import EventStatusFlow
 from derlink.hub.flows.lrf import LoadReductionForecastFlow
 from derlink.hub.flows.net_loc import NetworkLocationToCpm
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
@@ -34,6 +35,7 @@ def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
         DeviceStatusAcknowledgement,
         ProgramRulesFlow,
         AggregatorFlow,
+        EventStatusFlow,
         EnrollmentReconciliation,
         EnrollmentSyncToAnalytics,
         AnalyticsEnrollmentAcknowledgement,
@@ -58,6 +60,7 @@ def test_the_records_field_is_the_one_list_of_the_batch_schema():
         "DEV-STATUS-ACK": "responses",
         "PROG-RULE": "programs",
         "AGGREGATOR": "aggregators",
+        "EVT-STATUS": "statuses",
         "RECONCILE": "runs",
         "OUAI-ENR": "files",
         "OUAI-ENR-ACK": "files",

@@ -25,7 +25,8 @@ def test_tuning_freezes_what_the_process_holds_and_raises_the_youngest_threshold
     tuned = collector.tune()
     assert tuned.thresholds == (collector.GEN0, collector.GEN1, collector.GEN2)
     assert gc.get_threshold() == tuned.thresholds
-    assert tuned.frozen == gc.get_freeze_count() >= len(held)
+    # Another thread may free a frozen object after the tuning: the count only falls.
+    assert tuned.frozen >= gc.get_freeze_count() >= len(held)
 
 
 @pytest.mark.usefixtures("restored")

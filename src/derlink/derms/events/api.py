@@ -20,7 +20,7 @@ from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError
 from derlink.derms import scopes
 from derlink.derms.db import CODE
-from derlink.derms.events import model, planning, schemas, service
+from derlink.derms.events import model, planning, schemas, service, status
 from derlink.derms.events.stage_inputs import ManualWindow
 from derlink.derms.events.tables import ID
 from derlink.platform.auth import Client
@@ -32,6 +32,7 @@ Reader = Annotated[Client, Depends(require(scopes.READ))]
 Planner = Annotated[Client, Depends(require(scopes.EVENTS))]
 Approver = Annotated[Client, Depends(require(scopes.APPROVE))]
 BaApprover = Annotated[Client, Depends(require(scopes.BA_APPROVE))]
+Hub = Annotated[Client, Depends(require(scopes.SYNC))]
 EventId = Annotated[str, Path(min_length=1, max_length=ID)]
 TypeCode = Annotated[str, Path(min_length=1, max_length=CODE, pattern=r"^[A-Z0-9_-]+$")]
 
@@ -224,6 +225,54 @@ def create_router(
     async def event_audit(eventId: EventId, _: Reader) -> list[schemas.AuditRead]:
         """The event's audit trail, oldest first: every action, with its actor."""
         return [schemas.AuditRead.of(a) for a in await call(service.audit_trail, event_id=eventId)]
+
+    @router.get("/events/{eventId}/transitions", responses=_UNKNOWN_EVENT)
+    async def event_transitions(eventId: EventId, _: Reader) -> list[schemas.TransitionRead]:
+        """Every transition of the event's stages in the order they were due, each with where
+        its message to cpm (EVT-STATUS) stands."""
+        await call(service.get_event, event_id=eventId)
+        return [
+            schemas.TransitionRead(
+                stageId=t.move.stage_id,
+                fromState=t.move.from_state,
+                toState=t.move.to_state,
+                due=t.move.due,
+                recordedAt=t.recorded_at,
+                messageId=status.message_id(t.move.stage_id, t.move.to_state)
+                if t.cpm is not None
+                else None,
+                cpm=t.cpm.value if t.cpm is not None else None,
+                cpmDetail=t.cpm_detail,
+                cpmAt=t.cpm_at,
+            )
+            for t in await call(status.transitions, event_id=eventId)
+        ]
+
+    @router.post("/events/{eventId}/transitions/resend", responses=_UNKNOWN_EVENT)
+    async def resend_transitions(eventId: EventId, client: Planner) -> schemas.Resent:
+        """Send cpm again every transition of the event's stages it did not take (Failed),
+        once the cause is fixed; they show Pending until the hub acknowledges them."""
+        sent = await call(
+            service.resend_transitions, clock=clock, event_id=eventId, actor=client.client_id
+        )
+        return schemas.Resent(resent=sent)
+
+    @router.post(
+        "/acks/event-status",
+        openapi_extra=body_example(schemas.EventAck, schemas.STATUS_ACK_EXAMPLE),
+    )
+    async def event_status_ack(body: schemas.EventAck, _: Hub) -> schemas.StatusAckResults:
+        """The hub's acknowledgement of EVT-STATUS messages: SUCCESS for each transition cpm
+        applied (its program event id in ``value``), another code for one it refused or could
+        not be given; kept on the transition, a failure in the event's audit trail too."""
+        answers = [
+            status.StatusAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
+            for r in body.responses
+        ]
+        done = await call(status.record_acks, clock=clock, answers=answers)
+        return schemas.StatusAckResults(
+            results=[schemas.StatusAckResult(messageId=m, outcome=o) for m, o in done]
+        )
 
     @router.get("/stages/{stageId}", responses=_UNKNOWN_STAGE)
     async def stage(stageId: EventId, _: Reader) -> schemas.StageRead:

@@ -115,6 +115,10 @@ class Action(StrEnum):
     CANCEL = "CANCEL"
     STAGE = "STAGE"
     FOLLOW = "FOLLOW"
+    #: cpm did not take a stage's transition (EVT-STATUS's FAILURE or ERROR acknowledgement).
+    CPM_FAILED = "CPM_FAILED"
+    #: The transitions cpm did not take, sent again.
+    RESEND = "RESEND"
 
 
 #: The actor of what derms does by itself (a stage's start, an event's completion).
@@ -553,10 +557,15 @@ def advance(stages: Sequence[Stage], now: datetime) -> list[StageMove]:
     return in_order(moves)
 
 
+def due_key(move: StageMove) -> tuple[datetime, bool, str]:
+    """The order transitions were due in; at one instant, stages end before others start (a
+    device may go from one stage to the next)."""
+    return (move.due, move.to_state is not StageState.COMPLETED, move.stage_id)
+
+
 def in_order(moves: Iterable[StageMove]) -> list[StageMove]:
-    """Transitions in the order they were due; at one instant, stages end before others
-    start (a device may go from one stage to the next)."""
-    return sorted(moves, key=lambda m: (m.due, m.to_state is not StageState.COMPLETED, m.stage_id))
+    """Transitions in the order they were due (:func:`due_key`)."""
+    return sorted(moves, key=due_key)
 
 
 def apply_moves(stages: Sequence[Stage], moves: Iterable[StageMove]) -> tuple[Stage, ...]:

@@ -4,11 +4,11 @@ column; MW figures are finite and non-negative."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from derlink.derms.db import CODE, EXT, TEXT
+from derlink.derms.db import CODE, EXT, TEXT, TS
 from derlink.derms.events import model
 from derlink.derms.events.tables import REASON
 from derlink.platform.openapi import example_of, model_example
@@ -531,3 +531,102 @@ class StageDevicePage(BaseModel):
     items: list[StageDevice]
     #: ``<headEndSystem>!<nicId>`` to pass as ``after`` for the next page; null on the last.
     next: str | None
+
+
+# --- EVT-STATUS: each stage transition's message to cpm (docs/contracts/event-status.md) --------
+
+TRANSITION_EXAMPLE = {
+    "stageId": "SG-019a2b3c4d5e6f708192a3b4c6",
+    "fromState": "Planned",
+    "toState": "Scheduled",
+    "due": "2026-07-17T15:02:11Z",
+    "recordedAt": "2026-07-17T15:02:11Z",
+    "messageId": "SG-019a2b3c4d5e6f708192a3b4c6.SCHEDULED",
+    "cpm": "Delivered",
+    "cpmDetail": "PE-019a2b3c4d5e6f708192a3b4d0",
+    "cpmAt": "2026-07-17T15:02:13Z",
+}
+STATUS_ACK_EXAMPLE: dict[str, Any] = {
+    "ackType": "SUCCESS",
+    "whenISO": "2026-07-17T15:02:13.000Z",
+    "responses": [
+        {
+            "id": "SG-019a2b3c4d5e6f708192a3b4c6.SCHEDULED",
+            "value": "PE-019a2b3c4d5e6f708192a3b4d0",
+            "responseCode": "SUCCESS",
+            "responseTimeISO": "2026-07-17T15:02:13.000Z",
+            "dacsMessageId": "SG-019a2b3c4d5e6f708192a3b4c6.SCHEDULED",
+        }
+    ],
+}
+
+
+#: The longest answer an acknowledgement carries: cpm's reason, or a file's counts and refusals.
+ACK_VALUE = 4000
+
+
+class EventAckResponse(BaseModel):
+    """One response of a MsgAck of an event flow: the message it answers, SUCCESS or the code
+    of why not, and cpm's id or reason (longer than the enrollment acks' values)."""
+
+    id: Key
+    value: Annotated[str, StringConstraints(max_length=ACK_VALUE)] | None = None
+    responseCode: Annotated[str, StringConstraints(min_length=1, max_length=CODE)]
+    responseTimeISO: Annotated[str, StringConstraints(max_length=TS)] | None = None
+    dacsMessageId: Annotated[str, StringConstraints(max_length=EXT)] | None = None
+
+
+class EventAck(BaseModel):
+    """The MsgAck envelope of the event flows (EVT-STATUS, EVT-RESERVE)."""
+
+    ackType: Literal["SUCCESS", "ERROR", "FAILURE"]
+    whenISO: Annotated[str, StringConstraints(max_length=TS)] | None = None
+    responses: list[EventAckResponse] = Field(default_factory=list, max_length=5000)
+
+
+class TransitionRead(BaseModel):
+    """A stage's transition and where its message to cpm stands."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(TRANSITION_EXAMPLE))
+
+    stageId: str
+    fromState: model.StageState
+    toState: model.StageState
+    #: The stage's own time of the transition (its start or end), or the action's.
+    due: datetime
+    #: When derms recorded it: later than ``due`` when derms was down at ``due``.
+    recordedAt: datetime
+    #: The EVT-STATUS message's id; None when cpm is not told (a stage canceled while Planned).
+    messageId: str | None
+    #: Pending (not acknowledged yet), Delivered or Failed; None when not sent.
+    cpm: str | None
+    #: cpm's program event id when Delivered; the code and reason when Failed.
+    cpmDetail: str
+    cpmAt: datetime | None
+
+
+class StatusAckResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"messageId": "SG-019a2b3c4d5e6f708192a3b4c6.SCHEDULED", "outcome": "Delivered"}
+        )
+    )
+
+    messageId: str
+    #: Delivered, Failed, Duplicate (delivered already) or Unknown (derms sent no such message).
+    outcome: str
+
+
+class StatusAckResults(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"results": [model_example(StatusAckResult)]})
+    )
+
+    results: list[StatusAckResult]
+
+
+class Resent(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of({"resent": 2}))
+
+    #: The transitions sent to cpm again.
+    resent: int

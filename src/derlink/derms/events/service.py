@@ -23,7 +23,7 @@ from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError, Conflict, NotFound
 from derlink.common.ids import new_id
 from derlink.derms.db import one_writer, stored_time
-from derlink.derms.events import model
+from derlink.derms.events import model, status
 from derlink.derms.events.tables import (
     event_audit,
     event_plans,
@@ -621,6 +621,21 @@ def advance_stages(*, db: Database, clock: Clock) -> list[model.StageMove]:
     return done
 
 
+def resend_transitions(*, db: Database, clock: Clock, event_id: str, actor: str) -> int:
+    """Send cpm again every transition of the event's stages it did not take (Failed), once
+    the cause is fixed (a lookup value, the program in cpm); how many went."""
+    at = clock.now()
+    with db.begin() as conn:
+        one_writer(conn, _EVENTS_LOCK)
+        event = _event_of(conn, event_id)
+        moves = status.failed_moves(conn, event_id)
+        status.enqueue(conn, event, _stages_of(conn, event_id), moves, at)
+        line = model.Audit(event_id, at, actor, model.Action.RESEND, None, None,
+                           f"{len(moves)} stage transition(s) sent to cpm again")  # fmt: skip
+        _write_audit(conn, [line])
+    return len(moves)
+
+
 def get_event(*, db: Database, event_id: str) -> EventView:
     with db.read() as conn:
         return EventView(_event_of(conn, event_id), _stages_of(conn, event_id))
@@ -742,7 +757,8 @@ def _stages_of(conn: Connection, event_id: str) -> tuple[model.Stage, ...]:
 
 
 def _write(conn: Connection, change: model.Change, at: datetime) -> None:
-    """The event's row, its stages' states, their transitions and the audit lines."""
+    """The event's row, its stages' states, their transitions (each one cpm is told of in the
+    outbox too, EVT-STATUS) and the audit lines."""
     event = change.event
     conn.execute(
         events.update().where(events.c.id == event.id).values(_event_row(event, at, new=False))
@@ -758,6 +774,7 @@ def _write(conn: Connection, change: model.Change, at: datetime) -> None:
                 "from_state": m.from_state.value,
                 "due_at": stored_time(m.due),
                 "recorded_at": stored_time(at),
+                "cpm_status": status.Delivery.PENDING.value if status.for_cpm(m) else None,
             }
             for m in change.moves
         ]
@@ -776,6 +793,7 @@ def _write(conn: Connection, change: model.Change, at: datetime) -> None:
                 f"stage {repeated[0]['stage_id']} was moved {repeated[0]['to_state']} already"
             )
         conn.execute(stage_transitions.insert(), rows)
+        status.enqueue(conn, event, change.stages, change.moves, at)
     _write_audit(conn, change.audit)
 
 

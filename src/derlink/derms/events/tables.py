@@ -102,6 +102,12 @@ stage_transitions = sa.Table(
     sa.Column("due_at", sa.String(TS), nullable=False),
     #: When derms recorded it: later than due_at when derms was down at due_at.
     sa.Column("recorded_at", sa.String(TS), nullable=False),
+    #: Its message to cpm (EVT-STATUS): Pending, Delivered or Failed; null when cpm is not told
+    #: (a stage canceled while Planned).
+    sa.Column("cpm_status", sa.String(STATE), nullable=True),
+    #: cpm's program event id when Delivered, the code and reason when Failed.
+    sa.Column("cpm_detail", sa.Text, nullable=True),
+    sa.Column("cpm_at", sa.String(TS), nullable=True),
 )
 
 event_audit = sa.Table(

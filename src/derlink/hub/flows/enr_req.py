@@ -20,17 +20,17 @@ from typing import Any, ClassVar
 
 from derlink.common.clock import Clock
 from derlink.common.errors import Fault
-from derlink.contracts.acks import ALREADY_EXISTS, RESPONSE_SUCCESS, AckType
+from derlink.contracts.acks import ALREADY_EXISTS, AckType
 from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.connections import Targets
 from derlink.hub.flows.delivery import deliver, record_error, rejected
 from derlink.hub.model import (
     FlowOutcome,
     RecordError,
-    ack_type,
     fill_specifications,
     map_asset_types,
     msg_ack,
+    results_ack,
 )
 from derlink.hub.ports import LookupTables
 from derlink.hub.runtime.port import FlowContext
@@ -129,21 +129,7 @@ class EnrollmentRequestFlow:
         }
 
     async def _ack_results(self, batch_id: str, results: list[dict[str, Any]]) -> None:
-        failed = sum(1 for r in results if not r["ok"])
-        ack = msg_ack(
-            ack_type(failed),
-            self.clock.now(),
-            [
-                {
-                    "id": r["messageId"],
-                    "dacsMessageId": r["messageId"],
-                    "value": r["enrollmentId"] if r["ok"] else r["message"],
-                    "responseCode": RESPONSE_SUCCESS if r["ok"] else r["code"],
-                }
-                for r in results
-            ],
-        )
-        await self._ack(batch_id, ack)
+        await self._ack(batch_id, results_ack(results, self.clock.now(), answer="enrollmentId"))
 
     async def _failure_ack(self, batch_id: str, message_ids: list[str], reason: str) -> None:
         ack = msg_ack(
