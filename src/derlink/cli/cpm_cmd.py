@@ -27,11 +27,13 @@ from derlink.cli.client import (
 )
 
 HELP = (
-    "cpm: the enrollment extract; programs, rules and aggregators; device scores; program events."
+    "cpm: the enrollment extract; programs, rules and aggregators; device scores; program "
+    "events and their participations."
 )
 app = typer.Typer(help=HELP, no_args_is_help=True)
 program_events = typer.Typer(
-    help="Program events: cpm's copy of each DERMS event stage (EVT-STATUS), with its history.",
+    help="Program events: cpm's copy of each DERMS event stage (EVT-STATUS), with its history "
+    "and its devices' participations (EVT-RESERVE).",
     no_args_is_help=True,
 )
 app.add_typer(program_events, name="program-events")
@@ -48,7 +50,7 @@ CpmUrlOption = Annotated[
 @app.callback()
 def _group() -> None:
     """cpm: the enrollment extract; programs, rules and aggregators; device scores; program
-    events."""
+    events and their participations."""
 
 
 def _cpm(home: Path | None, url: str | None) -> tuple[Api, str]:
@@ -324,3 +326,115 @@ def program_events_show(
         for h in e["history"]
     ]  # fmt: skip
     print_table(["at", "action", "from", "to", "detail"], rows, title="history")
+
+
+# -- event participations ---------------------------------------------------------------------
+
+ParticipationStateOption = Annotated[
+    str | None,
+    typer.Option(help="Reserved, OptedOut, Released, OutcomeRecorded or Settled."),
+]
+ParticipationsAfter = Annotated[
+    str | None, typer.Option(help="Where the list before stopped (its 'more:' line).")
+]
+ParticipationsLimit = Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")]
+
+
+@program_events.command("participations")
+def program_events_participations(
+    program_event_id: Annotated[str, typer.Argument(help="cpm's id of the program event.")],
+    state: ParticipationStateOption = None,
+    nic: Annotated[str | None, typer.Option(help="A device's NIC id.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpm's id of a device.")] = None,
+    after: ParticipationsAfter = None,
+    limit: ParticipationsLimit = 100,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A program event's participations, one per device it reserved, in head-end system and
+    NIC id order."""
+    api, base = _cpm(home, url)
+    page: dict[str, Any] = api.call(
+        "GET",
+        f"{base}/api/v1/program-events/{quote(program_event_id, safe='')}/participations",
+        params=_given(state=state, nicId=nic, deviceId=device, after=after, limit=limit),
+    )
+    zone = ZoneInfo(api.settings.time_zone)
+    # The subscription is in --json; `derlink cpm participations --device` shows it too.
+    columns = ["id", "head end", "NIC", "device", "state", "outcome", "reservation"]
+    rows = [
+        [i["id"], i["headEndSystem"], i["nicId"], i["deviceId"], i["state"], i["outcome"] or "-",
+         _window(i, zone)]
+        for i in page["items"]
+    ]  # fmt: skip
+    _participations(page, as_json, columns, rows, ["id", "NIC", "device"])
+
+
+@app.command()
+def participations(
+    device: Annotated[str | None, typer.Option(help="cpm's id of the device.")] = None,
+    nic: Annotated[str | None, typer.Option(help="The device's NIC id.")] = None,
+    head_end: Annotated[
+        str | None, typer.Option("--head-end", help="The head-end system of --nic.")
+    ] = None,
+    subscription: Annotated[
+        str | None, typer.Option(help="A subscription: the event history of its devices.")
+    ] = None,
+    state: ParticipationStateOption = None,
+    after: ParticipationsAfter = None,
+    limit: ParticipationsLimit = 100,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A device's event history: its participations in program events, the newest reservation
+    first, by its id, its NIC id or its subscription."""
+    if not (device or nic or subscription):
+        raise CliError("name the device: --device, --nic (with --head-end) or --subscription")
+    api, base = _cpm(home, url)
+    params = _given(deviceId=device, nicId=nic, headEndSystem=head_end,
+                    subscriptionId=subscription, state=state, after=after, limit=limit)  # fmt: skip
+    page: dict[str, Any] = api.call("GET", f"{base}/api/v1/participations", params=params)
+    zone = ZoneInfo(api.settings.time_zone)
+    columns = ["id", "program event", "stage", "DERMS event", "category", "event state",
+               "device", "reservation", "state", "outcome"]  # fmt: skip
+    rows = [
+        [i["id"], i["programEventId"], i["externalIdentifier"], i["eventExternalIdentifier"],
+         i["programEventCategory"], i["programEventState"], i["deviceId"], _window(i, zone),
+         i["state"], i["outcome"] or "-"]
+        for i in page["items"]
+    ]  # fmt: skip
+    _participations(page, as_json, columns, rows, ["id", "program event", "stage", "device"])
+
+
+def _given(**params: str | int | None) -> dict[str, str | int]:
+    """The query parameters a command was given (those left out are None)."""
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def _window(participation: dict[str, Any], zone: ZoneInfo) -> str:
+    return (
+        f"{local_time(participation['reservationStartDateTime'], zone)} to "
+        f"{local_time(participation['reservationEndDateTime'], zone)}"
+    )
+
+
+def _participations(
+    page: dict[str, Any],
+    as_json: bool,
+    columns: list[str],
+    rows: list[list[str]],
+    ids: list[str],
+) -> None:
+    """A page of participations as JSON, or as a table whose ids are never cut, with the
+    ``more:`` line of the next page."""
+    if as_json:
+        print_json(page)
+        return
+    if not rows:
+        console.print("no participations")
+        return
+    print_table(columns, rows, ids=ids)
+    if page["next"]:
+        console.print(f"more: --after '{page['next']}'", highlight=False)

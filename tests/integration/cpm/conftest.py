@@ -59,6 +59,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(url)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database for a migration test: a SQLite file, and a new PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/old.sqlite"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def cpm_of_module(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

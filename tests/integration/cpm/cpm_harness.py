@@ -166,6 +166,15 @@ class Cpm:
                 ).scalar_one()
             )
 
+    def cli_home(self, tmp_path: Path) -> Path:
+        """A data directory holding this part's credentials, for ``derlink`` commands run as
+        its operator (``DERLINK_HOME``)."""
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / "credentials.json").write_text(self.credentials.to_json())
+        (home / "credentials.json").chmod(0o600)
+        return home
+
     def history(self, sync_request_id: str) -> list[tuple[str | None, str, str]]:
         h = sync_request_history
         with self.part.db.read() as conn:

@@ -21,7 +21,11 @@ from derlink.cli.main import app as cli
 from derlink.common.errors import DerlinkError
 from derlink.cpm.events import model as m
 from derlink.cpm.events import service
-from derlink.cpm.events.tables import program_event_history, program_events
+from derlink.cpm.events.tables import (
+    event_participations,
+    program_event_history,
+    program_events,
+)
 from derlink.cpm.migrations import SCHEMA
 from derlink.platform.database import make_engine
 from derlink.platform.migrations import upgrade
@@ -417,22 +421,15 @@ def test_concurrent_deliveries_of_an_action_apply_it_once(world: Cpm):
 # -- the schema -----------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/old.sqlite"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 def test_a_database_at_revision_0006_gains_the_program_event_tables(fresh_url: str) -> None:
     engine = make_engine(fresh_url, schema=None if fresh_url.startswith("sqlite") else "cpm")
     tables = (program_event_history, program_events)
     try:
         at_revision(engine, SCHEMA, "0006")
         with engine.begin() as conn:  # as revision 0006 left it
-            for table in tables:
+            for table in (event_participations, *tables):
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0007",)
+        assert upgrade(engine, SCHEMA, "0007").ran == ("0007",)
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
@@ -446,10 +443,7 @@ def test_the_cli_lists_program_events_with_filters_and_shows_one_with_its_histor
 ) -> None:
     ids = _many(world)
     act(world, action("F1CN", "SG-0", eventExternalIdentifier="EV-A", cancelReason="storm"))
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "credentials.json").write_text(world.credentials.to_json())
-    (home / "credentials.json").chmod(0o600)
+    home = world.cli_home(tmp_path)
     # Times in the utility's zone.
     env = {"DERLINK_HOME": str(home), "DERLINK_TIME_ZONE": "America/Los_Angeles"}
     runner = CliRunner()

@@ -149,13 +149,6 @@ def test_one_run_at_a_time(world: Cpm) -> None:
     assert world.post("/score-runs").status_code == 201
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/old.sqlite"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 def test_a_database_at_revision_0005_gains_the_scores_tables(fresh_url: str) -> None:
     engine = make_engine(fresh_url, schema=None if fresh_url.startswith("sqlite") else "cpm")
     tables = (participation_history, score_runs)
@@ -173,10 +166,7 @@ def test_a_database_at_revision_0005_gains_the_scores_tables(fresh_url: str) -> 
 def test_the_cli_runs_the_scores_now_and_says_when_nothing_was_scored(
     world: Cpm, tmp_path: Path
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "credentials.json").write_text(world.credentials.to_json())
-    (home / "credentials.json").chmod(0o600)
+    home = world.cli_home(tmp_path)
     env = {"DERLINK_HOME": str(home), "COLUMNS": "200"}
     runner = CliRunner()
     with serve(world.part.app) as url:

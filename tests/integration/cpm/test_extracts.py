@@ -449,13 +449,6 @@ def test_the_schedule_runs_incremental_extracts_until_cpm_stops(
 # -- revisions 0002 and 0003 -----------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/old.sqlite"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 def old_cpm(fresh_url: str) -> Iterator[sa.Engine]:
     """A cpm database as version 1 left it, before derlink used Alembic and before revisions
@@ -469,6 +462,7 @@ def old_cpm(fresh_url: str) -> Iterator[sa.Engine]:
         conn.execute(sa.text("DROP TABLE enrollment_extracts"))
         for table in ("participation_history", "score_runs", "file_claims"):  # revision 0005's
             conn.execute(sa.text(f"DROP TABLE {table}"))
+        conn.execute(sa.text("DROP TABLE event_participations"))  # revision 0008's
         for table in ("program_event_history", "program_events"):  # revision 0007's
             conn.execute(sa.text(f"DROP TABLE {table}"))
         conn.execute(sa.text(
@@ -494,8 +488,8 @@ def test_revisions_0002_and_0003_bring_a_database_of_version_1_up_to_date(
     done = upgrade(old_cpm, SCHEMA)
     assert (done.before, done.after, done.ran) == (
         "0001",
-        "0007",
-        ("0002", "0003", "0004", "0005", "0006", "0007"),
+        "0008",
+        ("0002", "0003", "0004", "0005", "0006", "0007", "0008"),
     )
     inspector = sa.inspect(old_cpm)
     assert "enrollment_extracts" in inspector.get_table_names()

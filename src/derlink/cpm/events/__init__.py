@@ -1,5 +1,5 @@
 """Program events (EVT-STATUS): one program event per DERMS stage, created when the stage is
-scheduled and moved by DERMS's lifecycle actions, with the history of its transitions
-(docs/contracts/program-events.md). Event participation (EVT-RESERVE, EVT-OUTCOME, OPT-OUT,
-UNAVAIL: one per device per program event, with its reservation, opt-out and outcome) is not
-built yet; this package is its place."""
+scheduled and moved by DERMS's lifecycle actions, with the history of its transitions; and
+event participations (EVT-RESERVE): one per device per program event, made by the reservation
+of a stage's devices (docs/contracts/program-events.md). Opt-outs, unavailability and outcomes
+(OPT-OUT, UNAVAIL, EVT-OUTCOME) move participations on; they are not built yet."""

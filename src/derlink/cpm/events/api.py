@@ -1,6 +1,7 @@
 """Program events' HTTP API (docs/contracts/program-events.md): EVT-STATUS's create and
-lifecycle actions (``cpm:sync``, what the hub does for DERMS) and the reads (``cpm:read``), as
-thin routes over the services.
+lifecycle actions and EVT-RESERVE's reservations (``cpm:sync``, what the hub does for DERMS),
+and the reads of program events and event participations (``cpm:read``), as thin routes over
+the services.
 
 Routes are ``async`` and hand their one blocking service call to the threadpool (see
 ``enrollment/api.py`` for why).
@@ -8,9 +9,12 @@ Routes are ``async`` and hand their one blocking service call to the threadpool 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from derlink.common.clock import Clock
@@ -19,16 +23,23 @@ from derlink.cpm import scopes
 from derlink.cpm.catalog.model import PROGRAM_INACTIVE, PROGRAM_UNKNOWN
 from derlink.cpm.db import ID
 from derlink.cpm.events import model as m
+from derlink.cpm.events import participation as p
+from derlink.cpm.events import participation_service as participations
 from derlink.cpm.events import schemas as s
 from derlink.cpm.events import service
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.openapi import body_example, documented_error
-from derlink.platform.web import JsonRoute, require
+from derlink.platform.web import JsonRoute, json_body_schema, parse_json_body, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
 Syncer = Annotated[Client, Depends(require(scopes.SYNC))]
 Filter = Annotated[str, Query(max_length=m.MAX_IDENTIFIER)]
+#: A page of participations: after the one this id names, at most ``limit``.
+After = Annotated[str | None, Query(max_length=ID)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+DeviceId = Annotated[str, Query(max_length=ID)]
+NicId = Annotated[str, Query(max_length=p.MAX_NIC_ID)]
 
 STAGE = examples.PROGRAM_EVENT_CREATE["externalIdentifier"]
 EVENT = examples.PROGRAM_EVENT_CREATE["eventExternalIdentifier"]
@@ -68,6 +79,20 @@ _STATE = documented_error(
     "The program event's state disagrees with the action: F1CO on a Canceled event, F1CN on a "
     "Complete one (or F1CO on a Pending one).",
     f"program event {STAGE} is Canceled: F1CO cannot move it to Complete",
+    m.PROGRAM_EVENT_STATE,
+)
+_RESERVE_REFUSED = documented_error(
+    422,
+    f"Invalid input (every invalid field with its path: no deviceList, or more than "
+    f"{p.MAX_DEVICES:,} devices), or {m.PROGRAM_EVENT_INVALID}: the eventExternalIdentifier is "
+    "not the one the program event was created with.",
+    f"program event {STAGE} belongs to the event {EVENT}, not EV-0",
+    m.PROGRAM_EVENT_INVALID,
+)
+_RESERVE_STATE = documented_error(
+    409,
+    "The program event is Complete or Canceled: it takes no reservations.",
+    f"program event {STAGE} is Canceled: it takes no reservations",
     m.PROGRAM_EVENT_STATE,
 )
 
@@ -149,12 +174,14 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
     async def get_program_event(
         program_event_id: Annotated[str, Path(max_length=ID)], _: Reader
     ) -> s.ProgramEventDetailRead:
-        """One program event with its history, oldest first."""
+        """One program event with its history, oldest first, and its participations' counts
+        by state."""
         view = await run_in_threadpool(
             service.get_program_event, db=db, program_event_id=program_event_id
         )
         return s.ProgramEventDetailRead(
             **_read(view).model_dump(),
+            participations={p.ParticipationState(k): n for k, n in view.participations.items()},
             history=[
                 s.TransitionRead(
                     at=t.at,
@@ -167,7 +194,130 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
             ],
         )
 
+    @router.post(
+        "/program-events/reservations",
+        response_model=s.ReservationResultsRead,
+        responses={**_UNKNOWN, **_RESERVE_REFUSED, **_RESERVE_STATE},
+        openapi_extra=json_body_schema(s.ReservationsCreate, s.RESERVATION_EXAMPLE),
+    )
+    async def reserve_devices(request: Request, _: Syncer) -> Response:
+        """Reserve a stage's devices (EVT-RESERVE): one result per device, in order,
+        ``Reserved``, ``Exists`` (reserved before: no second effect) or ``Rejected`` with a
+        code; the others go on."""
+        # The hot path of EVT-RESERVE (collections of 5,000): the body is parsed and validated
+        # in one pass by pydantic's JSON parser and the answer written by orjson, as the
+        # acknowledgements' collections are.
+        body = await parse_json_body(s.ReservationsCreate, await request.body())
+        done = await run_in_threadpool(
+            participations.reserve_devices,
+            db=db,
+            clock=clock,
+            external_identifier=body.externalIdentifier,
+            event_external_identifier=body.eventExternalIdentifier,
+            devices=[
+                p.RequestedDevice(
+                    d.headEndSystem, d.nicId, d.reservationStartDateTime, d.reservationEndDateTime
+                )
+                for d in body.deviceList
+            ],
+        )
+        results = [
+            {"headEndSystem": r.head_end_system, "nicId": r.nic_id, "outcome": r.outcome.value,
+             "code": r.code, "detail": r.detail, "participationId": r.participation_id}
+            for r in done
+        ]  # fmt: skip
+        return Response(orjson.dumps({"results": results}), media_type="application/json")
+
+    @router.get("/program-events/{program_event_id}/participations", responses=_UNKNOWN)
+    async def list_participations(
+        program_event_id: Annotated[str, Path(max_length=ID)],
+        _: Reader,
+        state: p.ParticipationState | None = None,
+        nicId: NicId = "",
+        deviceId: DeviceId = "",
+        after: After = None,
+        limit: Limit = 100,
+    ) -> s.ParticipationPage:
+        """A program event's participations in device key order (head-end system, NIC id),
+        narrowed by state, NIC id or cpm's device id."""
+        page = await run_in_threadpool(
+            participations.participations_of_event,
+            db=db,
+            program_event_id=program_event_id,
+            narrowed=participations.ParticipationFilter(
+                device_id=deviceId.strip(), nic_id=nicId.strip(), state=state
+            ),
+            after=after,
+            limit=limit,
+        )
+        return s.ParticipationPage(
+            items=[s.ParticipationRead(**_participation(v)) for v in page.items], next=page.next
+        )
+
+    @router.get("/participations")
+    async def event_history(
+        _: Reader,
+        deviceId: DeviceId = "",
+        headEndSystem: Annotated[str, Query(max_length=p.MAX_HEAD_END_SYSTEM)] = "",
+        nicId: NicId = "",
+        subscriptionId: Annotated[str, Query(max_length=ID)] = "",
+        state: p.ParticipationState | None = None,
+        after: After = None,
+        limit: Limit = 100,
+    ) -> s.ParticipationHistoryPage:
+        """A device's event history, the newest reservation first: its participations, by
+        cpm's device id, its NIC id (with its head-end system) or its subscription."""
+        narrowed = participations.ParticipationFilter(
+            device_id=deviceId.strip(),
+            head_end_system=headEndSystem.strip(),
+            nic_id=nicId.strip(),
+            subscription_id=subscriptionId.strip(),
+            state=state,
+        )
+        if not narrowed.names_a_device:
+            raise RequestValidationError(
+                [{"loc": ("query", "deviceId"), "type": "missing",
+                  "msg": "name the device: deviceId, nicId (with headEndSystem) or "
+                         "subscriptionId"}]
+            )  # fmt: skip
+        page = await run_in_threadpool(
+            participations.event_history, db=db, narrowed=narrowed, after=after, limit=limit
+        )
+        return s.ParticipationHistoryPage(
+            items=[
+                s.ParticipationHistoryRead(
+                    **_participation(v),
+                    programEventState=v.program_event_state,
+                    programEventCategory=v.program_event_category,
+                )
+                for v in page.items
+            ],
+            next=page.next,
+        )
+
     return router
+
+
+def _participation(v: participations.ParticipationView) -> dict[str, Any]:
+    return {
+        "id": v.participation_id,
+        "programEventId": v.program_event_id,
+        "externalIdentifier": v.external_identifier,
+        "eventExternalIdentifier": v.event_external_identifier,
+        "programCode": v.program_code,
+        "deviceId": v.device_id,
+        "subscriptionId": v.subscription_id,
+        "headEndSystem": v.head_end_system,
+        "nicId": v.nic_id,
+        "reservationStartDateTime": v.reservation_start,
+        "reservationEndDateTime": v.reservation_end,
+        "state": v.state,
+        "reserved": v.reserved,
+        "outcome": v.outcome,
+        "preemptiveOptOut": v.preemptive_opt_out,
+        "createdAt": v.created_at,
+        "updatedAt": v.updated_at,
+    }
 
 
 def _read(v: service.ProgramEventView) -> s.ProgramEventRead:

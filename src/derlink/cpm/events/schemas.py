@@ -1,15 +1,16 @@
-"""Program events' wire schemas, with Oracle's field names (docs/contracts/program-events.md);
-the conventions are cpm/schemas.py's.
+"""Program events' and event participations' wire schemas, with Oracle's field names
+(docs/contracts/program-events.md); the conventions are cpm/schemas.py's.
 
-The create and the lifecycle action are Oracle's shapes, which DERMS sends through the hub: a
-field they do not name is ignored (``External``), never a reason to refuse the message.
+The create, the lifecycle action and the reservation are Oracle's shapes, which DERMS sends
+through the hub: a field they do not name is ignored (``External``), never a reason to refuse
+the message.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from derlink.contracts import examples
 from derlink.cpm.events.model import (
@@ -21,6 +22,15 @@ from derlink.cpm.events.model import (
     ProgramEventCategory,
     ProgramEventState,
 )
+from derlink.cpm.events.participation import (
+    MAX_DEVICES,
+    MAX_HEAD_END_SYSTEM,
+    MAX_NIC_ID,
+    MAX_TIME_TEXT,
+    ParticipationOutcome,
+    ParticipationState,
+    ReservationOutcome,
+)
 from derlink.cpm.schemas import External, Out
 from derlink.platform.openapi import example_of, model_example
 
@@ -29,6 +39,18 @@ Identifier = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_IDENTIFIER)
 ]
 CancelReason = Annotated[str, StringConstraints(max_length=MAX_CANCEL_REASON)]
+HeadEndSystem = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_HEAD_END_SYSTEM)
+]
+NicId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NIC_ID)
+]
+#: A time of a reservation: ISO-8601 with a UTC offset. Read as text and checked device by
+#: device, so that one device's bad time rejects that device alone (CPM-RESERVATION-INVALID).
+TimeText = Annotated[
+    str | None,
+    Field(max_length=MAX_TIME_TEXT, json_schema_extra={"format": "date-time"}),
+]
 
 PROGRAM_EVENT_EXAMPLE: dict[str, Any] = {
     "id": "PE-01a2410e1d806020fdb13c8b40",
@@ -137,10 +159,14 @@ class ProgramEventDetailRead(ProgramEventRead):
     """A program event with every transition it made, oldest first."""
 
     model_config = ConfigDict(
-        json_schema_extra=example_of({**CANCELED_EXAMPLE, "history": HISTORY_EXAMPLE})
+        json_schema_extra=example_of(
+            {**CANCELED_EXAMPLE, "history": HISTORY_EXAMPLE, "participations": {"Reserved": 1200}}
+        )
     )
 
     history: list[TransitionRead]
+    #: Its participations' counts by state, the states it has (``{}`` for none).
+    participations: dict[ParticipationState, int]
 
 
 class ProgramEventCreated(Out):
@@ -167,5 +193,168 @@ class ProgramEventPage(Out):
     )
 
     items: list[ProgramEventRead]
+    #: Pass as ``after`` to read the next page; null on the last one.
+    next: str | None
+
+
+# -- event participations -------------------------------------------------------------------
+
+#: A reservation of a stage's devices (EVT-RESERVE), as the hub sends a collection of DERMS's
+#: reservation file: the first device in the event's window, the second from 15:30 to its end.
+RESERVATION_EXAMPLE: dict[str, Any] = {
+    "eventExternalIdentifier": examples.PROGRAM_EVENT_CREATE["eventExternalIdentifier"],
+    "externalIdentifier": examples.PROGRAM_EVENT_CREATE["externalIdentifier"],
+    "eventStartDateTime": examples.PROGRAM_EVENT_CREATE["startDateTime"],
+    "eventEndDateTime": examples.PROGRAM_EVENT_CREATE["endDateTime"],
+    "deviceList": [
+        {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-1"},
+        {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-2",
+         "reservationStartDateTime": "2026-07-17T15:30:00-07:00",
+         "reservationEndDateTime": "2026-07-17T17:00:00-07:00"},
+    ],
+}  # fmt: skip
+PARTICIPATION_EXAMPLE: dict[str, Any] = {
+    "id": "EP-01a2410e1d806020fdb13c8b50",
+    "programEventId": PROGRAM_EVENT_EXAMPLE["id"],
+    "externalIdentifier": PROGRAM_EVENT_EXAMPLE["externalIdentifier"],
+    "eventExternalIdentifier": PROGRAM_EVENT_EXAMPLE["eventExternalIdentifier"],
+    "programCode": PROGRAM_EVENT_EXAMPLE["programCode"],
+    "deviceId": "D-01a2410e1d806020fdb13c8b21",
+    "subscriptionId": "E-01a2410e1d806020fdb13c8b20",
+    "headEndSystem": "ECOBEE-HE",
+    "nicId": "NIC-1",
+    "reservationStartDateTime": PROGRAM_EVENT_EXAMPLE["startDateTime"],
+    "reservationEndDateTime": PROGRAM_EVENT_EXAMPLE["endDateTime"],
+    "state": "Reserved",
+    "reserved": True,
+    "outcome": None,
+    "preemptiveOptOut": False,
+    "createdAt": "2026-07-16T18:30:05.880000+00:00",
+    "updatedAt": "2026-07-16T18:30:05.880000+00:00",
+}
+HISTORY_ITEM_EXAMPLE: dict[str, Any] = {
+    **PARTICIPATION_EXAMPLE,
+    "programEventState": PROGRAM_EVENT_EXAMPLE["state"],
+    "programEventCategory": PROGRAM_EVENT_EXAMPLE["programEventCategory"],
+}
+
+
+class ReservationDeviceCreate(External):
+    """One device to reserve, by its key; a time absent (or null, or "") is the program
+    event's own."""
+
+    headEndSystem: HeadEndSystem
+    nicId: NicId
+    reservationStartDateTime: TimeText = None
+    reservationEndDateTime: TimeText = None
+
+
+class ReservationsCreate(External):
+    """A collection of a stage's reserved devices (Oracle's reserve device, with the stage)."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(RESERVATION_EXAMPLE))
+
+    #: The DERMS event's id: the one the program event was created with.
+    eventExternalIdentifier: Identifier
+    #: The DERMS stage's id: which program event.
+    externalIdentifier: Identifier
+    #: The event's window as DERMS wrote it; cpm reads the program event's own.
+    eventStartDateTime: TimeText = None
+    eventEndDateTime: TimeText = None
+    deviceList: Annotated[
+        list[ReservationDeviceCreate], Field(min_length=1, max_length=MAX_DEVICES)
+    ]
+
+
+class ReservationResultRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-1", "outcome": "Reserved", "code": "",
+             "detail": "", "participationId": PARTICIPATION_EXAMPLE["id"]}
+        )
+    )  # fmt: skip
+
+    headEndSystem: str
+    nicId: str
+    outcome: ReservationOutcome
+    #: A rejection's code and why; "" unless Rejected.
+    code: str
+    detail: str
+    #: The participation reserved now or before; "" when Rejected.
+    participationId: str
+
+
+class ReservationResultsRead(Out):
+    """One result per device of the call, in its order."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"results": [
+                {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-1", "outcome": "Reserved",
+                 "code": "", "detail": "", "participationId": PARTICIPATION_EXAMPLE["id"]},
+                {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-2", "outcome": "Rejected",
+                 "code": "CPM-DEVICE-UNKNOWN",
+                 "detail": "cpm holds no device 'NIC-2' of the head-end system 'ECOBEE-HE'",
+                 "participationId": ""},
+            ]}
+        )
+    )  # fmt: skip
+
+    results: list[ReservationResultRead]
+
+
+class ParticipationRead(Out):
+    model_config = ConfigDict(json_schema_extra=example_of(PARTICIPATION_EXAMPLE))
+
+    #: cpm's id.
+    id: str
+    programEventId: str
+    #: The program event's stage, DERMS event and program.
+    externalIdentifier: str
+    eventExternalIdentifier: str
+    programCode: str
+    #: cpm's device, and the subscription it was found on when reserved.
+    deviceId: str
+    subscriptionId: str
+    headEndSystem: str
+    nicId: str
+    #: In UTC.
+    reservationStartDateTime: str
+    reservationEndDateTime: str
+    state: ParticipationState
+    reserved: bool
+    #: The device's event outcome; null until one is recorded.
+    outcome: ParticipationOutcome | None
+    preemptiveOptOut: bool
+    createdAt: str
+    updatedAt: str
+
+
+class ParticipationHistoryRead(ParticipationRead):
+    """A participation in a device's event history, with its program event's state and
+    category."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(HISTORY_ITEM_EXAMPLE))
+
+    programEventState: ProgramEventState
+    programEventCategory: ProgramEventCategory
+
+
+class ParticipationPage(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [PARTICIPATION_EXAMPLE], "next": None})
+    )
+
+    items: list[ParticipationRead]
+    #: Pass as ``after`` to read the next page; null on the last one.
+    next: str | None
+
+
+class ParticipationHistoryPage(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [HISTORY_ITEM_EXAMPLE], "next": None})
+    )
+
+    items: list[ParticipationHistoryRead]
     #: Pass as ``after`` to read the next page; null on the last one.
     next: str | None

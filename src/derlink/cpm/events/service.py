@@ -11,7 +11,8 @@ the second sees the first's state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,8 @@ from derlink.cpm.catalog.model import PROGRAM_INACTIVE, PROGRAM_UNKNOWN, Program
 from derlink.cpm.catalog.tables import programs
 from derlink.cpm.errors import CpmBusinessError
 from derlink.cpm.events import model as m
-from derlink.cpm.events.tables import program_event_history, program_events
+from derlink.cpm.events.participation import ParticipationState
+from derlink.cpm.events.tables import event_participations, program_event_history, program_events
 from derlink.platform.database import Database
 
 pe, history = program_events, program_event_history
@@ -56,6 +58,9 @@ class ProgramEventView:
     updated_at: str
     #: Oldest first; empty where a read does not ask for it.
     history: tuple[Transition, ...] = ()
+    #: Its participations' counts by state (the states it has); empty where a read does not
+    #: ask for them.
+    participations: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,8 @@ def _by_stage(conn: Connection, external_identifier: str, *, lock: bool = False)
 
 
 def get_program_event(*, db: Database, program_event_id: str) -> ProgramEventView:
-    """One program event by cpm's id, with its history."""
+    """One program event by cpm's id, with its history and its participations' counts."""
+    ep = event_participations
     with db.read() as conn:
         row = conn.execute(sa.select(pe).where(pe.c.id == program_event_id)).first()
         if row is None:
@@ -247,7 +253,19 @@ def get_program_event(*, db: Database, program_event_id: str) -> ProgramEventVie
             .where(history.c.program_event_id == program_event_id)
             .order_by(history.c.id)
         ).all()
-    return _view(row, tuple(_transition(h) for h in lines))
+        counted: dict[str, int] = {
+            row.state: row.n
+            for row in conn.execute(
+                sa.select(ep.c.state, sa.func.count().label("n"))
+                .where(ep.c.program_event_id == program_event_id)
+                .group_by(ep.c.state)
+            )
+        }
+    # In the lifecycle's order of the states.
+    counts: dict[str, int] = {
+        s.value: counted[s.value] for s in ParticipationState if s.value in counted
+    }
+    return replace(_view(row, tuple(_transition(h) for h in lines)), participations=counts)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Program events' tables: one program event per DERMS stage, and the history of its
-transitions. docs/contracts/cpm-data.md explains them.
+"""Program events' tables: one program event per DERMS stage, the history of its transitions,
+and its event participations (one per device). docs/contracts/cpm-data.md explains them.
 
 Times are ISO-8601 text in UTC (``model.utc_text``), so that a window's text order is its time
 order.
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from derlink.cpm.db import EXT, ID, TS, id_column, metadata
 from derlink.cpm.events.model import MAX_CANCEL_REASON, MAX_IDENTIFIER
+from derlink.cpm.events.participation import MAX_HEAD_END_SYSTEM, MAX_NIC_ID
 
 program_events = sa.Table(
     "program_events",
@@ -59,4 +60,42 @@ program_event_history = sa.Table(
     sa.Column("to_state", sa.String(20), nullable=False),
     #: F1CN's cancel reason; "" otherwise.
     sa.Column("detail", sa.String(MAX_CANCEL_REASON), nullable=False, default=""),
+)
+
+#: One device's part in one program event (EVT-RESERVE), one per program event, head-end system
+#: and NIC id. The program event's stage, DERMS event and program are read from its row.
+event_participations = sa.Table(
+    "event_participations",
+    metadata,
+    #: cpm's id (``EP-…``).
+    id_column(),
+    sa.Column(
+        "program_event_id", sa.String(ID), sa.ForeignKey("program_events.id"), nullable=False
+    ),
+    sa.Column("head_end_system", sa.String(MAX_HEAD_END_SYSTEM), nullable=False),
+    sa.Column("nic_id", sa.String(MAX_NIC_ID), nullable=False),
+    #: The device and the Active subscription of the program it was found on when reserved.
+    sa.Column("device_id", sa.String(ID), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("subscription_id", sa.String(ID), sa.ForeignKey("subscriptions.id"), nullable=False),
+    sa.Column("reservation_start_at", sa.String(TS), nullable=False),
+    sa.Column("reservation_end_at", sa.String(TS), nullable=False),
+    #: Reserved → OptedOut | Released | OutcomeRecorded → Settled.
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("reserved", sa.Boolean, nullable=False),
+    #: D1SP | D1ND | D1IO | D1ER | D1CN once EVT-OUTCOME names the device; null until then.
+    sa.Column("outcome", sa.String(8), nullable=True),
+    sa.Column("preemptive_opt_out", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+    # One participation per device and program event: a re-delivered or concurrent reservation
+    # of the device is refused by it. It also serves the program event's list, in key order.
+    sa.UniqueConstraint(
+        "program_event_id", "head_end_system", "nic_id", name="uq_event_participations_device"
+    ),
+    # The program event's counts by state.
+    sa.Index("ix_event_participations_state", "program_event_id", "state"),
+    # A device's history, the newest reservation first: by device, NIC id or subscription.
+    sa.Index("ix_event_participations_device", "device_id", "reservation_start_at"),
+    sa.Index("ix_event_participations_nic", "nic_id", "reservation_start_at"),
+    sa.Index("ix_event_participations_subscription", "subscription_id", "reservation_start_at"),
 )
