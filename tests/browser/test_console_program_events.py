@@ -1,13 +1,17 @@
 """The console's pages of cpm's program events, over HTTP without a browser: cpm served on
 loopback and fed stages through its own API (as the hub does for DERMS), the console reading
 them over the hub's connection; the list's filters, pages and links, Open, a program event's
-page with its history, an unknown id, and cpm not answering."""
+page with its history, an unknown id, and cpm not answering. Then the event participations:
+an Active subscription of 55 devices enrolled and two stages' devices reserved through cpm's
+API; a program event's participations (pages, filters, links to the devices' subscription) and
+a subscription's event history (all its devices', or one device's)."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +27,7 @@ from derlink.cpm.app import create_part as create_cpm
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.settings import Settings
 from tests.browser.test_console_pages import Console, sign_in
+from tests.integration.cpm.cpm_harness import asset, enrollment_request
 from tests.support.servers import serve
 
 CLOCK = FixedClock(datetime(2026, 7, 16, 12, 0, tzinfo=UTC))
@@ -49,10 +54,10 @@ def console(tmp_path: Path) -> Iterator[Console]:
     opened.close()
 
 
-@pytest.fixture
-def cpm(console: Console, tmp_path: Path) -> Iterator[Cpm]:
-    """Programs BYOT (external id BYOT-2026) and EV-NIGHT; 55 stages: SG-00…SG-53 of event
-    EV-1 in BYOT an hour apart, and SG-N of event EV-2 in EV-NIGHT, canceled."""
+@contextmanager
+def _cpm_api(console: Console, tmp_path: Path) -> Iterator[httpx.Client]:
+    """cpm served on loopback, the console's hub connected to it as the hub's client, and cpm's
+    API as the operator."""
     credentials = console.credentials
     (tmp_path / "cpm").mkdir()
     part = create_cpm(
@@ -66,26 +71,34 @@ def cpm(console: Console, tmp_path: Path) -> Iterator[Cpm]:
             )
             operator = credentials.client("operator").header()
             with httpx.Client(base_url=f"{url}/api/v1", headers=operator) as api:
-                _ok(api.post("/programs", json={"programCode": "BYOT", "externalId": "BYOT-2026"}))
-                _ok(api.post("/programs", json={"programCode": "EV-NIGHT"}))
-                ids = {}
-                stages = [(f"SG-{n:02}", "EV-1", "BYOT-2026", T0 + timedelta(hours=n))
-                          for n in range(54)]  # fmt: skip
-                stages.append(("SG-N", "EV-2", "EV-NIGHT", T0 - timedelta(days=1)))
-                for stage, event, program, start in stages:
-                    created = _ok(api.post("/program-events", json={
-                        "startDateTime": start.isoformat(),
-                        "endDateTime": (start + timedelta(hours=1)).isoformat(),
-                        "eventExternalIdentifier": event, "externalIdentifier": stage,
-                        "programExternalIdentifier": program, "programEventCategory": "X1EC",
-                    }))  # fmt: skip
-                    ids[stage] = created["programEvent"]["id"]
-                _ok(api.post("/program-events/lifecycle", json={
-                    "action": "F1CN", "cancelReason": "cool evening",
-                    "eventExternalIdentifier": "EV-2", "externalIdentifier": "SG-N"}))  # fmt: skip
-                yield Cpm(api, ids)
+                yield api
     finally:
         part.db.dispose()
+
+
+@pytest.fixture
+def cpm(console: Console, tmp_path: Path) -> Iterator[Cpm]:
+    """Programs BYOT (external id BYOT-2026) and EV-NIGHT; 55 stages: SG-00…SG-53 of event
+    EV-1 in BYOT an hour apart, and SG-N of event EV-2 in EV-NIGHT, canceled."""
+    with _cpm_api(console, tmp_path) as api:
+        _ok(api.post("/programs", json={"programCode": "BYOT", "externalId": "BYOT-2026"}))
+        _ok(api.post("/programs", json={"programCode": "EV-NIGHT"}))
+        ids = {}
+        stages = [(f"SG-{n:02}", "EV-1", "BYOT-2026", T0 + timedelta(hours=n))
+                  for n in range(54)]  # fmt: skip
+        stages.append(("SG-N", "EV-2", "EV-NIGHT", T0 - timedelta(days=1)))
+        for stage, event, program, start in stages:
+            created = _ok(api.post("/program-events", json={
+                "startDateTime": start.isoformat(),
+                "endDateTime": (start + timedelta(hours=1)).isoformat(),
+                "eventExternalIdentifier": event, "externalIdentifier": stage,
+                "programExternalIdentifier": program, "programEventCategory": "X1EC",
+            }))  # fmt: skip
+            ids[stage] = created["programEvent"]["id"]
+        _ok(api.post("/program-events/lifecycle", json={
+            "action": "F1CN", "cancelReason": "cool evening",
+            "eventExternalIdentifier": "EV-2", "externalIdentifier": "SG-N"}))  # fmt: skip
+        yield Cpm(api, ids)
 
 
 @pytest.fixture
@@ -204,3 +217,165 @@ def test_cpm_not_answering_is_said_on_the_pages(console: Console, web: TestClien
         assert "cpm did not answer: unreachable" in page.text, path
     opened = web.get("/records/program-events", params={"q": "SG-1"})
     assert opened.status_code == 503
+
+
+# -- event participations (EVT-RESERVE) -----------------------------------------------------
+
+#: The NIC ids of the subscription the participations' fixture enrolls.
+NICS = [f"NIC-{n:02}" for n in range(55)]
+
+
+@dataclass
+class Reserved:
+    subscription: str
+    #: cpm's device ids, by NIC id.
+    devices: dict[str, str]
+    #: The program events' ids, by stage id.
+    events: dict[str, str]
+    #: The participations' ids, by (stage id, NIC id).
+    participations: dict[tuple[str, str], str]
+
+
+def _stage(api: httpx.Client, stage: str, start: datetime, category: str) -> str:
+    created = _ok(api.post("/program-events", json={
+        "startDateTime": start.isoformat(), "endDateTime": (start + timedelta(hours=2)).isoformat(),
+        "eventExternalIdentifier": "EV-1", "externalIdentifier": stage,
+        "programExternalIdentifier": "BYOT", "programEventCategory": category,
+    }))  # fmt: skip
+    return str(created["programEvent"]["id"])
+
+
+@pytest.fixture
+def reserved(console: Console, tmp_path: Path) -> Iterator[Reserved]:
+    """Program BYOT; one Active subscription of 55 devices (NIC-00…NIC-54); stage SG-1 (15:00
+    PDT, X1EM) with every device reserved, NIC-07 from 15:30 to 16:30, and SG-2 (a day later,
+    X1DT, In Progress) with NIC-00 and NIC-01."""
+    with _cpm_api(console, tmp_path) as api:
+        program = {"programCode": "BYOT", "eligibleSpecifications": ["ECOBEE-ST"]}
+        _ok(api.post("/programs", json=program))
+        _ok(api.post("/master-data", json={
+            "persons": [{"cisPersonId": "P1", "name": "Ann Lee"}],
+            "accounts": [{"cisAccountId": "A1", "cisPersonId": "P1"}],
+            "premises": [{"cisPremiseId": "PR1", "cisAccountId": "A1", "division": "CA"}],
+            "servicePoints": [{"cisServicePointId": "SP1", "cisPremiseId": "PR1"}],
+        }))  # fmt: skip
+        assets = [asset(nic, sequence=n) for n, nic in enumerate(NICS, 1)]
+        created = _ok(api.post("/enrollments", json=enrollment_request(assets=assets)))
+        acked = [{"syncRequestId": created["syncRequestId"]}]
+        _ok(api.post("/sync-requests/acknowledgements", json={"acknowledgements": acked}))
+        subscription = created["enrollmentId"]
+        held = _ok(api.get(f"/enrollments/{subscription}"))["devices"]
+        events = {"SG-1": _stage(api, "SG-1", T0, "X1EM"),
+                  "SG-2": _stage(api, "SG-2", T0 + timedelta(days=1), "X1DT")}  # fmt: skip
+        _ok(api.post("/program-events/lifecycle", json={
+            "action": "X1IP", "eventExternalIdentifier": "EV-1",
+            "externalIdentifier": "SG-2"}))  # fmt: skip
+        participations = {}
+        for stage, nics in (("SG-1", NICS), ("SG-2", NICS[:2])):
+            device_list = [{"headEndSystem": "ECOBEE-HE", "nicId": nic} for nic in nics]
+            if stage == "SG-1":
+                device_list[7] |= {
+                    "reservationStartDateTime": "2026-07-17T15:30:00-07:00",
+                    "reservationEndDateTime": "2026-07-17T16:30:00-07:00",
+                }
+            results = _ok(api.post("/program-events/reservations", json={
+                "eventExternalIdentifier": "EV-1", "externalIdentifier": stage,
+                "deviceList": device_list}))["results"]  # fmt: skip
+            assert {r["outcome"] for r in results} == {"Reserved"}
+            participations |= {(stage, r["nicId"]): r["participationId"] for r in results}
+        yield Reserved(
+            subscription,
+            {d["nicId"]: d["deviceId"] for d in held},
+            events,
+            participations,
+        )
+
+
+def _participation_row(page: str, participation_id: str) -> str:
+    start = page.index(f"<td>{participation_id}</td>")
+    return page[start : page.index("</tr>", start)]
+
+
+def test_a_program_event_s_page_lists_its_participations_linking_each_device_s_subscription(
+    reserved: Reserved, web: TestClient
+):
+    page = _page(web, f"/records/program-events/{reserved.events['SG-1']}")
+    assert 'href="/records/program-events" aria-current="page"' in page  # in the navigation
+    assert "Reserved</span> 55</dd>" in page  # the counts by state
+    row = _participation_row(page, reserved.participations[("SG-1", "NIC-07")])
+    device = reserved.devices["NIC-07"]
+    assert "<td>ECOBEE-HE!NIC-07</td>" in row
+    assert (f'href="/records/subscriptions/{reserved.subscription}?device={device}#history">'
+            f"{device}</a>") in row  # fmt: skip
+    assert (
+        f'href="/records/subscriptions/{reserved.subscription}">{reserved.subscription}</a>' in row
+    )
+    # Its own window, in the utility's zone.
+    assert "2026-07-17 15:30:00 PDT</time> – " in row and "2026-07-17 16:30:00 PDT" in row
+    assert "Reserved" in row and "<td>—</td>" in row  # no outcome yet
+
+
+def test_a_program_event_s_participations_page_by_fifty_in_key_order_keeping_the_filters(
+    reserved: Reserved, web: TestClient
+):
+    path = f"/records/program-events/{reserved.events['SG-1']}"
+    first = _page(web, path, state="Reserved")
+    shown = [nic for nic in NICS if f"<td>ECOBEE-HE!{nic}</td>" in first]
+    assert shown == NICS[:50]
+    (following,) = re.findall(r'href="([^"]+)" rel="next"', first)
+    following = html.unescape(following)
+    assert following.startswith(f"{path}?state=Reserved&after=")
+    second = web.get(following).text
+    assert [nic for nic in NICS if f"<td>ECOBEE-HE!{nic}</td>" in second] == NICS[50:]
+    assert 'rel="next"' not in second
+    assert f'href="{path}?state=Reserved">First page</a>' in second
+    assert '<option value="Reserved" selected>' in second
+
+
+def test_a_program_event_s_participations_narrow_by_nic_device_and_state(
+    reserved: Reserved, web: TestClient
+):
+    path = f"/records/program-events/{reserved.events['SG-1']}"
+    by_nic = _page(web, path, nic=" NIC-09 ")
+    assert reserved.participations[("SG-1", "NIC-09")] in by_nic
+    assert reserved.participations[("SG-1", "NIC-10")] not in by_nic
+    assert 'name="nic" value="NIC-09"' in by_nic
+    by_device = _page(web, path, device=reserved.devices["NIC-11"])
+    assert reserved.participations[("SG-1", "NIC-11")] in by_device
+    assert reserved.participations[("SG-1", "NIC-09")] not in by_device
+    none = _page(web, path, state="Settled")
+    assert "No participation matches these filters." in none
+    assert reserved.participations[("SG-1", "NIC-09")] not in none
+    # A state no participation has is no filter.
+    assert reserved.participations[("SG-1", "NIC-09")] in _page(web, path, state="Done")
+
+
+def test_a_subscription_s_page_shows_its_devices_event_history_newest_first(
+    console: Console, reserved: Reserved, web: TestClient
+):
+    async def derms(path: str, params: Any) -> Any:
+        raise BusinessFault("DERMS holds no such subscription", status=404)
+
+    console.harness.derms.handler = derms
+    path = f"/records/subscriptions/{reserved.subscription}"
+    page = _page(web, path)
+    history = page[page.index('id="history"') : page.index("Sync requests and their state")]
+    assert history.index(reserved.events["SG-2"]) < history.index(reserved.events["SG-1"])
+    assert f'href="/records/program-events/{reserved.events["SG-2"]}"' in history
+    assert 'href="/records/events/EV-1/stages/SG-2">SG-2</a>' in history
+    assert 'href="/records/events/EV-1">EV-1</a>' in history
+    assert 'In Progress</span> <span class="muted">X1DT</span>' in history
+    assert "2026-07-18 15:00:00 PDT" in history  # SG-2's window in the utility's zone
+    # 57 participations: 50 on the first page, the device link narrows to one device.
+    (following,) = re.findall(r'href="([^"]+)" rel="next"', history)
+    assert html.unescape(following).startswith(f"{path}?after=")
+    device = reserved.devices["NIC-01"]
+    assert f'href="{path}?device={device}#history"' in page
+    one = _page(web, path, device=device)
+    one_history = one[one.index('id="history"') : one.index("Sync requests and their state")]
+    assert f"Event history of device {device}" in one_history
+    assert one_history.count('href="/records/program-events/') == 2
+    assert one_history.index(reserved.events["SG-2"]) < one_history.index(reserved.events["SG-1"])
+    assert 'rel="next"' not in one_history
+    other = _page(web, path, device="D-NOPE")
+    assert "No participation in a program event for this device." in other

@@ -1,12 +1,15 @@
 """cpm's program events: its copy of each DERMS event stage (EVT-STATUS), listed by the ids
-people search with (program, DERMS event, stage, state), each with its history of transitions.
+people search with (program, DERMS event, stage, state), each with its history of transitions
+and its devices' participations (EVT-RESERVE), 50 a page, narrowed by NIC id, device or state.
 
 Read through cpm's read API over the hub's connection; each row links to the program's page and
-to the DERMS event and stage it copies. A part that does not answer is said on the page.
+to the DERMS event and stage it copies, each participation to its device's subscription. A part
+that does not answer is said on the page.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -23,6 +26,8 @@ LIST = "/api/v1/program-events"
 #: DERMS's event and stage ids are up to 120 characters.
 Identifier = Annotated[str, Query(max_length=120)]
 STATES = ("Pending", "Scheduled", "In Progress", "Complete", "Canceled")
+#: An event participation's states, in the order of its lifecycle.
+PARTICIPATION_STATES = ("Reserved", "OptedOut", "Released", "OutcomeRecorded", "Settled")
 CATEGORIES = {
     "X1DT": "device test",
     "X1EC": "economic",
@@ -99,12 +104,32 @@ async def _first(cpm: Any, parameter: str, value: str) -> dict[str, Any] | None:
 
 @router.get("/records/program-events/{program_event_id}")
 async def program_event(
-    request: Request, program_event_id: str, user: Annotated[User, Depends(current_user)]
+    request: Request,
+    program_event_id: str,
+    user: Annotated[User, Depends(current_user)],
+    nic: Annotated[str, Query(max_length=100)] = "",
+    device: Annotated[str, Query(max_length=40)] = "",
+    state: Annotated[str, Query(max_length=40)] = "",
+    after: Cursor = "",
 ) -> Response:
     """A program event's facts, links to its program and to the DERMS event and stage it
-    copies, and its history."""
+    copies, its history, and its participations, narrowed by NIC id, device id and state."""
     cpm = console_of(request).hub.targets.cpm
-    found, problem = await fetch(cpm.get(f"{LIST}/{quote(program_event_id, safe='')}"), "cpm")
+    path = f"{LIST}/{quote(program_event_id, safe='')}"
+    given = {"nic": nic, "device": device,
+             "state": state if state in PARTICIPATION_STATES else ""}  # fmt: skip
+    filters = {name: value.strip() for name, value in given.items() if value.strip()}
+    wanted = {"nic": "nicId", "device": "deviceId", "state": "state"}
+    (found, problem), participations = await asyncio.gather(
+        fetch(cpm.get(path), "cpm"),
+        fetch_page(
+            cpm,
+            f"{path}/participations",
+            "cpm",
+            after,
+            **{wanted[name]: value for name, value in filters.items()},
+        ),
+    )
     if found is None and problem == "not found":
         raise NotFound(f"cpm holds no program event {program_event_id!r}")
     return render(
@@ -116,6 +141,10 @@ async def program_event(
             "event": found,
             "problem": problem,
             "categories": CATEGORIES,
+            "participations": participations,
+            "filters": {name: filters.get(name, "") for name in wanted},
+            "filter_query": urlencode(filters),
+            "states": PARTICIPATION_STATES,
         },
         user=user,
     )

@@ -194,8 +194,14 @@ async def _history(cpm: Any, sync: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/records/subscriptions/{subscription_id}")
 async def subscription(
-    request: Request, subscription_id: str, user: Annotated[User, Depends(current_user)]
+    request: Request,
+    subscription_id: str,
+    user: Annotated[User, Depends(current_user)],
+    device: Annotated[str, Query(max_length=40)] = "",
+    after: Cursor = "",
 ) -> Response:
+    """A subscription in cpm and in the DERMS registry, with its devices' event history in cpm
+    (their participations, the newest reservation first; one device's with ``device``)."""
     targets = console_of(request).hub.targets
     (enrollment, cpm_problem), (entry, derms_problem) = await asyncio.gather(
         fetch(targets.cpm.get(f"/api/v1/enrollments/{subscription_id}"), "cpm"),
@@ -203,10 +209,14 @@ async def subscription(
     )
     if enrollment is None and entry is None and cpm_problem == derms_problem == "not found":
         raise NotFound(f"neither cpm nor DERMS knows the subscription {subscription_id!r}")
-    syncs = []
+    syncs: list[dict[str, Any]] = []
+    events: dict[str, Any] = {"items": [], "next": None, "after": after, "problem": ""}
+    device = device.strip()
     if enrollment:
-        syncs = list(
-            await asyncio.gather(*(_history(targets.cpm, s) for s in enrollment["syncRequests"]))
+        narrowed = {"subscriptionId": subscription_id, **({"deviceId": device} if device else {})}
+        events, *syncs = await asyncio.gather(
+            fetch_page(targets.cpm, "/api/v1/participations", "cpm", after, **narrowed),
+            *(_history(targets.cpm, s) for s in enrollment["syncRequests"]),
         )
     return render(
         request,
@@ -219,6 +229,9 @@ async def subscription(
             "cpm_problem": cpm_problem,
             "entry": entry,
             "derms_problem": derms_problem,
+            "events": events,
+            "device": device,
+            "device_query": urlencode({"device": device} if device else {}),
         },
         user=user,
     )
