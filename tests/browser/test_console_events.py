@@ -194,9 +194,11 @@ def test_an_approver_approves_and_derms_records_them_as_the_actor(
     )
     assert flash_of(approver_web, done) == f"Event {derms.event_id}: Scheduled."
     trail = derms.api.get(f"/events/{derms.event_id}/audit").json()
-    assert [(a["action"], a["actor"]) for a in trail[-2:]] == [
+    assert [(a["action"], a["actor"]) for a in trail[-4:]] == [
         ("APPROVE", "approver"),
         ("SCHEDULE", "approver"),
+        ("RESERVE", "derms"),  # each stage's devices
+        ("RESERVE", "derms"),
     ]
     empty = approver_web.post(
         f"/records/events/{derms.event_id}/deny", data={"csrf": token_of(page), "reason": " "}
@@ -224,6 +226,11 @@ def test_an_event_shows_what_cpm_made_of_each_stage_transition(
     assert "CPM-PROGRAM-INACTIVE: program BYOT is Inactive" in page
     assert "2026-07-16 05:00" in page  # when the approval scheduled them, in PDT
     assert "CPM_FAILED" in page  # the failure in the audit trail
+    assert f"RESERVE_{derms.event_id}_{first}_000.csv" in page  # its reservation file
+    assert '<span class="status s-pending">Pending</span>' in page  # not written yet
+    devices = approver_web.get(f"/records/events/{derms.event_id}/stages/{first}").text
+    assert "The stage&#39;s reservations" in devices or "The stage's reservations" in devices
+    assert devices.count('<span class="status s-reserved">Reserved</span>') == 2
 
 
 def test_the_chart_sums_the_stages_per_interval_and_names_the_objective() -> None:

@@ -93,6 +93,10 @@ def test_an_operator_keeps_a_strategy_and_walks_an_event_through_the_cli(
         # The event never had a stage: no transition, nothing went to cpm.
         assert run(["derms", "events", "transitions", event["id"], "--json", *at]) == 0
         assert json.loads(capsys.readouterr().out) == []
+        assert run(["derms", "events", "files", event["id"], "--json", *at]) == 0
+        assert json.loads(capsys.readouterr().out) == []
+        assert run(["derms", "events", "reservations", "SG-none", *at]) == 1
+        assert "404" in capsys.readouterr().err
         assert run(["derms", "events", "resend", event["id"], *at]) == 0
         assert capsys.readouterr().out.strip() == f"event {event['id']}: 0 transition(s) sent again"
         assert run(["derms", "events", "transitions", "EV-none", *at]) == 1

@@ -518,3 +518,52 @@ def events_resend(
     api, base = _api(home, url)
     done = api.call("POST", f"{base}/events/{event_id}/transitions/resend")
     _answer(done, as_json, lambda d: f"event {event_id}: {d['resent']} transition(s) sent again")
+
+
+@events_app.command("reservations")
+def events_reservations(
+    stage_id: Annotated[str, typer.Argument(help="The stage's id.")],
+    state: Annotated[
+        str | None, typer.Option(help="Reserved, Dispatched, Closed or Released.")
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option(help="Where the list before stopped (its 'more:' line).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=5000, help="At most this many.")] = 1000,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A stage's reservations by head-end system and NIC id, with their state and, when
+    released, why."""
+    api, base = _api(home, url)
+    params = {k: v for k, v in (("state", state), ("after", after)) if v}
+    page = api.call("GET", f"{base}/stages/{stage_id}/reservations",
+                    params={**params, "limit": limit})  # fmt: skip
+    if as_json:
+        print_json(page)
+        return
+    rows = [[r["headEndSystem"], r["nicId"], r["deviceId"], r["spId"], r["state"],
+             r["reason"] or "-", str(r["recordId"])] for r in page["items"]]  # fmt: skip
+    print_table(["head-end", "NIC", "device", "service point", "state", "reason", "record"],
+                rows, ids=["NIC", "device", "service point"])  # fmt: skip
+    if page["next"]:
+        console.print(f"more: --after '{page['next']}'", highlight=False)
+
+
+@events_app.command("files")
+def events_files(
+    event_id: EventArg, home: HomeOption = None, url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:  # fmt: skip
+    """The event's reservation files (EVT-RESERVE): written, sent, and what cpm made of each."""
+    api, base = _api(home, url)
+    done = api.call("GET", f"{base}/events/{event_id}/reservation-files")
+    if as_json:
+        print_json(done)
+        return
+    zone = _zone(api)
+    rows = [[f["stageId"], f["fileName"], str(f["rows"]), f["state"],
+             _local(f["sentAt"], zone), f["detail"] or "-"] for f in done]  # fmt: skip
+    print_table(["stage", "file", "rows", "state", "sent", "cpm's answer"], rows,
+                ids=["stage", "file"])  # fmt: skip

@@ -185,6 +185,9 @@ async def event(
     moved, moved_problem = await fetch(
         derms.get(f"/api/v1/events/{quote(event_id, safe='')}/transitions"), "DERMS"
     )
+    files, _ = await fetch(
+        derms.get(f"/api/v1/events/{quote(event_id, safe='')}/reservation-files"), "DERMS"
+    )
     grid = grid_of(found, plan) if found else None
     rows = expected_series(found, grid, console.zone) if found and grid else []
     target_kw, target_label = (
@@ -215,6 +218,7 @@ async def event(
             "plan": plan,
             "trail": trail or [],
             "transitions": moved or [],
+            "files": files or [],
             "problem": problem or trail_problem or moved_problem,
             "allowed": allowed,
         },
@@ -309,14 +313,16 @@ async def stage(
     user: Annotated[User, Depends(current_user)],
     after: Annotated[str, Query(max_length=170)] = "",
 ) -> Response:
-    """A stage's devices, 100 a page, each linked to its score, service point and feeder."""
+    """A stage's devices, 100 a page, each linked to its score, service point and feeder; once
+    the stage is Scheduled, its reservations (each device's reservation state)."""
     derms = console_of(request).hub.targets.derms
     found, problem = await fetch(derms.get(f"/api/v1/stages/{quote(stage_id, safe='')}"), "DERMS")
     if found is None and problem == "not found":
         raise NotFound(f"DERMS holds no stage {stage_id!r}")
     params = {"limit": "100", **({"after": after} if after else {})}
+    listed = "devices" if found is None or found["state"] == "Planned" else "reservations"
     page, page_problem = await fetch(
-        derms.get(f"/api/v1/stages/{quote(stage_id, safe='')}/devices", params), "DERMS"
+        derms.get(f"/api/v1/stages/{quote(stage_id, safe='')}/{listed}", params), "DERMS"
     )
     return render(
         request,
@@ -327,6 +333,7 @@ async def stage(
             "stage_id": stage_id,
             "stage": found,
             "items": (page or {}).get("items", []),
+            "reserved": listed == "reservations",
             "next": (page or {}).get("next"),
             "after": after,
             "problem": problem or page_problem,

@@ -204,3 +204,19 @@ EVENT_STATUS: Final[dict[str, Any]] = {
     "endDateTime": "2026-07-18T00:00:00+00:00",
     "cancelReason": "",
 }
+
+#: A stage's reservation file (EVT-RESERVE record, docs/contracts/event-reservations.md).
+RESERVATION: Final[dict[str, Any]] = {
+    "messageId": "SG-019a2b3c4d5e6f708192a3b4c6.R000",
+    "eventId": "EV-019a2b3c4d5e6f708192a3b4c7",
+    "stageId": "SG-019a2b3c4d5e6f708192a3b4c6",
+    "seq": 0,
+    "programCode": "BYOT",
+    "programExternalId": "BYOT-2026",
+    "eventType": "EMERGENCY",
+    "eventStartDateTime": "2026-07-17T22:00:00+00:00",
+    "eventEndDateTime": "2026-07-18T00:00:00+00:00",
+    "fileName": "RESERVE_EV-019a2b3c4d5e6f708192a3b4c7_SG-019a2b3c4d5e6f708192a3b4c6_000.csv",
+    "rows": 31250,
+    "size": 3093750,
+}

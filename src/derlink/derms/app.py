@@ -15,6 +15,7 @@ from derlink.common.errors import RemoteFault
 from derlink.derms import api
 from derlink.derms.db import outbox
 from derlink.derms.events import model as events_model
+from derlink.derms.events import reservations
 from derlink.derms.events import service as events
 from derlink.derms.events import status as events_status
 from derlink.derms.migrations import SCHEMA
@@ -71,6 +72,13 @@ class DermsPart:
             ),
             Every("NET-LOC export", self.settings.netloc_export_interval_s, self._export),
             Every("stage schedule", self.settings.stage_interval_s, self._advance, at_once=True),
+            Every(
+                "reservation files",
+                self.settings.stage_interval_s,
+                self._write_reservations,
+                at_once=True,
+                grace_s=STOP_GRACE_S,
+            ),
         ]
         for loop in self._loops:
             loop.start()
@@ -86,6 +94,12 @@ class DermsPart:
         for m in moves:
             log.info("stage %s of event %s: %s → %s (due %s)", m.stage_id, m.event_id,
                      m.from_state, m.to_state, m.due.isoformat())  # fmt: skip
+
+    async def _write_reservations(self) -> None:
+        """Write the reservation files of the stages Scheduled since, and send them."""
+        for w in await reservations.write_files(db=self.db, clock=self.clock, store=self.content):
+            log.info("reservation file %s: %d device(s) of stage %s, sent to cpm", w.file_name,
+                     w.rows, w.stage_id)  # fmt: skip
 
     async def stop(self) -> None:
         """Stop the publisher (a batch in flight finishes first) and the loops, close the
@@ -162,7 +176,11 @@ def create_part(
             db=db,
             table=outbox,
             hub=hub,
-            routes=[*service.publisher_routes(clock=clock), events_status.ROUTE],
+            routes=[
+                *service.publisher_routes(clock=clock),
+                events_status.ROUTE,
+                reservations.ROUTE,
+            ],
             clock=clock,
             batch_size=settings.publish_batch,
             idle_interval_s=settings.publish_interval_s,

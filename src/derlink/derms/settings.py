@@ -26,7 +26,8 @@ class DermsSettings:
     ba_threshold_mw: float = 100.0
     #: Who hears of an event that awaits the balance authority's approval.
     ba_notify_to: tuple[str, ...] = ("balance-authority@utility.example",)
-    #: How often DERMS moves the stages whose start or end has come, in seconds.
+    #: How often DERMS moves the stages whose start or end has come, and writes and sends the
+    #: reservation files of the stages Scheduled since, in seconds.
     stage_interval_s: float = 5.0
 
     #: The file stores DERMS owns: its content server (NET-LOC exports, model acks out) and

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
+from derlink.contracts.event_files import RESERVATION_PREFIX
 from derlink.contracts.input_files import FORECAST_PREFIX, SCORE_PREFIX
 from derlink.contracts.network_files import NETLOC_PREFIX
 from derlink.hub.schemas import (
@@ -28,6 +29,7 @@ from derlink.hub.schemas import (
     EventStatusBatch,
     FileBatch,
     ProgramRulesBatch,
+    ReservationBatch,
     ScheduledBatch,
     StatusAnswerBatch,
     StatusCheckBatch,
@@ -171,6 +173,19 @@ CATALOG: tuple[FlowSpec, ...] = (
         schedule=None,
         batch=EventStatusBatch,
         concurrency=1,
+    ),
+    # A stage's reservation file (docs/contracts/event-reservations.md): a message names it on
+    # DERMS's content server; the hub streams its rows to cpm's reserve-device service.
+    FlowSpec(
+        code="EVT-RESERVE",
+        name="Event Device Reservation",
+        trigger="message",
+        source="derms",
+        target="cpm",
+        schedule=None,
+        batch=ReservationBatch,
+        concurrency=1,
+        files=FileExchange(source_store="derms-content", prefix=RESERVATION_PREFIX),
     ),
     # Not one of the integration's message flows but the hub's own check that the enrollment
     # flows did their job: cpm's subscriptions against the DERMS registry.

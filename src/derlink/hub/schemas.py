@@ -286,6 +286,33 @@ class EventStatusBatch(_Closed):
     statuses: list[EventStatus] = Field(min_length=1, max_length=5000)
 
 
+# EVT-RESERVE (DERMS → hub): a stage's reservation file, docs/contracts/event-reservations.md
+class ReservationFile(_Open):
+    messageId: str = Field(min_length=1, max_length=100)
+    eventId: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")
+    stageId: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")
+    programCode: str = RecordId
+    programExternalId: str = Field(default="", max_length=200)
+    eventType: str = RecordId
+    eventStartDateTime: AwareDatetime
+    eventEndDateTime: AwareDatetime
+    fileName: str = Field(min_length=1, max_length=200)
+    size: int = Field(ge=0, le=2**62)
+
+
+class ReservationBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "EVT-RESERVE-019a2b3c4d5e6f70", "reservations": [examples.RESERVATION]}
+        ),
+    )
+
+    batchId: str = BatchId
+    #: One file a message: one hub instance per file.
+    reservations: list[ReservationFile] = Field(min_length=1, max_length=1)
+
+
 # Scheduled flows: one record per run, saying when and who asked
 class ScheduledRun(_Open):
     scheduledAt: str = RecordId

@@ -84,6 +84,9 @@ class Route:
     field: str
     #: Called in the transaction that marks a batch sent, with the message keys of the batch.
     on_sent: Callable[[Connection, list[str]], None] | None = None
+    #: The most messages one batch carries; None: the publisher's batch size. A flow whose
+    #: message names a whole file takes one message per batch (one hub instance per file).
+    batch_size: int | None = None
 
 
 class Publisher:
@@ -142,7 +145,7 @@ class Publisher:
                 for route in self.routes:
                     n = await self.publish_once(route)
                     sent += n
-                    full = full or n >= self.batch_size
+                    full = full or n >= (route.batch_size or self.batch_size)
                 backoff = 0.0
                 if full:
                     continue
@@ -201,7 +204,7 @@ class Publisher:
                             t.c.flow == route.flow, t.c.sent_at.is_(None), t.c.batch_id.is_(None)
                         )
                         .order_by(t.c.id)
-                        .limit(self.batch_size)
+                        .limit(route.batch_size or self.batch_size)
                     ).scalars()
                 )
                 if not ids:

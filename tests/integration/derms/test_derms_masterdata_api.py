@@ -394,7 +394,15 @@ def test_a_database_at_the_first_revision_gains_the_master_data_tables(database_
         with engine.begin() as conn:  # as revision 0001 left it
             for table in (*tables, *INPUTS_TABLES):
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0002", "0003", "0004", "0005", "0006", "0007")
+        assert upgrade(engine, SCHEMA).ran == (
+            "0002",
+            "0003",
+            "0004",
+            "0005",
+            "0006",
+            "0007",
+            "0008",
+        )
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

@@ -51,9 +51,12 @@ def derms(world: World, method: str, path: str, body: Any = None, *, who: str = 
     return answer.json()
 
 
-async def scheduled_event(world: World, served: Served) -> tuple[str, list[str]]:
-    """An EMERGENCY event of two two-hour stages of program BYOT, approved and so Scheduled;
-    its id and its stages' ids."""
+async def scheduled_event(
+    world: World, served: Served, nics: tuple[str, ...] = ()
+) -> tuple[str, list[str]]:
+    """An EMERGENCY event of two two-hour stages of program BYOT, approved and so Scheduled,
+    the first stage planned with the devices ``nics`` (of head-end ECOBEE-HE); its id and its
+    stages' ids."""
     world.cpm_call("PATCH", "/programs/BYOT", {"externalId": "BYOT-2026"})
     rules = await _publish_outbox(world, "PROG-RULE", "programs", "PRB-1")
     assert rules["status"] == "Completed", rules
@@ -69,9 +72,11 @@ async def scheduled_event(world: World, served: Served) -> tuple[str, list[str]]
     event = derms(world, "POST", "/events", {
         "strategyId": strategy["id"], "name": "Heat wave", "type": "EMERGENCY",
         "start": T0.isoformat(), "end": (T0 + 4 * H).isoformat()})  # fmt: skip
+    planned = tuple(("ECOBEE-HE", nic, f"D-{nic}", "SP1", "F1") for nic in nics)
     plans = [
         service.StagePlan("BYOT", T0 + i * 2 * H, T0 + (i + 1) * 2 * H, 3600,
-                          (800.0,) * 2, (1000.0,) * 2, (1200.0,) * 2, 100)
+                          (800.0,) * 2, (1000.0,) * 2, (1200.0,) * 2, 100,
+                          devices=planned if i == 0 else ())
         for i in range(2)
     ]  # fmt: skip
     service.plan_event(
@@ -84,9 +89,9 @@ async def scheduled_event(world: World, served: Served) -> tuple[str, list[str]]
     return event["id"], [s["id"] for s in done["event"]["stages"]]
 
 
-def unsent(served: Served, sent: int) -> list[dict[str, Any]]:
-    """DERMS's EVT-STATUS messages after the first ``sent``, as its publisher sends them."""
-    return [orjson.loads(p) for _, p in outbox_messages(served.derms, "EVT-STATUS")][sent:]
+def unsent(served: Served, sent: int, flow: str = "EVT-STATUS") -> list[dict[str, Any]]:
+    """DERMS's messages of ``flow`` after the first ``sent``, as its publisher sends them."""
+    return [orjson.loads(p) for _, p in outbox_messages(served.derms, flow)][sent:]
 
 
 async def publish(world: World, batch_id: str, records: list[dict[str, Any]]) -> dict[str, Any]:

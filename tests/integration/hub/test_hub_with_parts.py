@@ -21,12 +21,14 @@ from derlink.derms.app import DermsPart
 from derlink.derms.app import create_part as create_derms
 from derlink.hub.app import HubPart
 from derlink.hub.app import create_part as create_hub
+from derlink.hub.catalog import CATALOG
 from derlink.hub.connections import Targets
 from derlink.hub.model import InstanceStatus
 from derlink.hub.runtime.memory import MemoryRuntime
 from derlink.hub.runtime.port import RetryPolicy
 from derlink.platform.auth import CredentialStore
 from derlink.platform.database import is_sqlite
+from derlink.platform.files import open_store
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.mail import MemoryMailer
 from derlink.platform.settings import Settings
@@ -141,9 +143,19 @@ def served(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[Ser
 @pytest.fixture
 async def world(served: Served) -> AsyncIterator[World]:
     credentials = served.credentials
+    settings = served.settings
+    # Every store a file flow of the catalog names, where the parts keep them: the hub builds
+    # all its file flows, and reads what DERMS writes.
+    stores = {
+        name: open_store(settings.store_url(name), home=settings.home)
+        for spec in CATALOG
+        if spec.files is not None
+        for name in filter(None, (spec.files.source_store, spec.files.target_store))
+    }
     targets = Targets(
         cpm=_connection("cpm", served.urls["cpm"], credentials),
         derms=_connection("derms", served.urls["derms"], credentials),
+        stores=stores,
     )
     runtime = MemoryRuntime(RetryPolicy(max_attempts=1, interval_s=0.001))
     hub_part = create_hub(

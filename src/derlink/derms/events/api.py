@@ -20,9 +20,10 @@ from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError
 from derlink.derms import scopes
 from derlink.derms.db import CODE
-from derlink.derms.events import model, planning, schemas, service, status
+from derlink.derms.events import model, planning, reservations, schemas, service, status
 from derlink.derms.events.stage_inputs import ManualWindow
 from derlink.derms.events.tables import ID
+from derlink.derms.events.tables import reservations as reservation_rows
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.openapi import body_example, documented_error
@@ -248,6 +249,83 @@ def create_router(
             for t in await call(status.transitions, event_id=eventId)
         ]
 
+    @router.get("/stages/{stageId}/reservations", responses=_UNKNOWN_STAGE)
+    async def stage_reservations(
+        stageId: EventId,
+        _: Reader,
+        after: Annotated[str | None, Query(max_length=170)] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+        state: reservations.ReservationState | None = None,
+    ) -> schemas.ReservationPage:
+        """A page of a stage's reservations by head-end system and NIC id: each device reserved
+        when the stage was Scheduled, its state (Reserved, Dispatched, Closed, Released) and,
+        when released, why."""
+        head_end, _bang, nic = (after or "").partition("!")
+        rows, nxt = await call(
+            service.stage_device_page, stage_id=stageId, after=(head_end, nic) if after else None,
+            limit=limit, table=reservation_rows,
+            state=state.value if state is not None else None,
+        )  # fmt: skip
+        return schemas.ReservationPage(
+            items=[
+                schemas.ReservationRead(
+                    headEndSystem=r.head_end_system,
+                    nicId=r.nic_id,
+                    deviceId=r.device_id,
+                    spId=r.sp_id,
+                    feederId=r.feeder_id,
+                    program=r.program,
+                    start=datetime.fromisoformat(r.start_at),
+                    end=datetime.fromisoformat(r.end_at),
+                    state=r.state,
+                    reason=r.reason,
+                    fileSeq=r.file_seq,
+                    recordId=r.record_id,
+                )
+                for r in rows
+            ],
+            next="!".join(nxt) if nxt else None,
+        )
+
+    @router.get("/events/{eventId}/reservation-files", responses=_UNKNOWN_EVENT)
+    async def reservation_files(eventId: EventId, _: Reader) -> list[schemas.ReservationFileRead]:
+        """The event's reservation files (EVT-RESERVE), by stage and seq: written, sent and
+        what cpm made of each."""
+        await call(service.get_event, event_id=eventId)
+        return [
+            schemas.ReservationFileRead(
+                stageId=f.stage_id,
+                seq=f.seq,
+                messageId=reservations.message_id(f.stage_id, f.seq),
+                fileName=f.file_name,
+                rows=f.rows,
+                state=f.state.value,
+                detail=f.detail,
+                createdAt=f.created_at,
+                sentAt=f.sent_at,
+                ackedAt=f.acked_at,
+            )
+            for f in await call(reservations.files_of, event_id=eventId)
+        ]
+
+    @router.post(
+        "/acks/event-reservations",
+        openapi_extra=body_example(schemas.EventAck, schemas.RESERVATION_ACK_EXAMPLE),
+    )
+    async def event_reservation_ack(body: schemas.EventAck, _: Hub) -> schemas.StatusAckResults:
+        """The hub's acknowledgement of EVT-RESERVE messages, one response per reservation file:
+        SUCCESS with the counts, or the code with the counts and the first refusals (cpm did
+        not take every row), or FAILURE (the file did not reach cpm). Kept on the file; a file
+        not taken whole in the event's audit trail too."""
+        answers = [
+            status.AckAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
+            for r in body.responses
+        ]
+        done = await call(reservations.record_acks, clock=clock, answers=answers)
+        return schemas.StatusAckResults(
+            results=[schemas.StatusAckResult(messageId=m, outcome=o) for m, o in done]
+        )
+
     @router.post("/events/{eventId}/transitions/resend", responses=_UNKNOWN_EVENT)
     async def resend_transitions(eventId: EventId, client: Planner) -> schemas.Resent:
         """Send cpm again every transition of the event's stages it did not take (Failed),
@@ -266,7 +344,7 @@ def create_router(
         applied (its program event id in ``value``), another code for one it refused or could
         not be given; kept on the transition, a failure in the event's audit trail too."""
         answers = [
-            status.StatusAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
+            status.AckAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
             for r in body.responses
         ]
         done = await call(status.record_acks, clock=clock, answers=answers)

@@ -119,6 +119,10 @@ class Action(StrEnum):
     CPM_FAILED = "CPM_FAILED"
     #: The transitions cpm did not take, sent again.
     RESEND = "RESEND"
+    #: A stage's devices reserved when it was Scheduled.
+    RESERVE = "RESERVE"
+    #: A stage's live reservations released (its cancel).
+    RELEASE = "RELEASE"
 
 
 #: The actor of what derms does by itself (a stage's start, an event's completion).

@@ -584,6 +584,22 @@ class EventAck(BaseModel):
     responses: list[EventAckResponse] = Field(default_factory=list, max_length=5000)
 
 
+RESERVATION_ACK_EXAMPLE: dict[str, Any] = {
+    "ackType": "ERROR",
+    "whenISO": "2026-07-17T15:03:02.000Z",
+    "responses": [
+        {
+            "id": "SG-019a2b3c4d5e6f708192a3b4c6.R000",
+            "value": "31249 reserved, 0 reserved already, 1 refused: row 7 CPM-DEVICE-UNKNOWN: "
+            "cpm holds no device NIC-7 of head-end ECOBEE-HE",
+            "responseCode": "CPM-RESERVE-REFUSED",
+            "responseTimeISO": "2026-07-17T15:03:02.000Z",
+            "dacsMessageId": "SG-019a2b3c4d5e6f708192a3b4c6.R000",
+        }
+    ],
+}
+
+
 class TransitionRead(BaseModel):
     """A stage's transition and where its message to cpm stands."""
 
@@ -630,3 +646,71 @@ class Resent(BaseModel):
 
     #: The transitions sent to cpm again.
     resent: int
+
+
+# --- Reservations and EVT-RESERVE (docs/contracts/event-reservations.md) ------------------------
+
+RESERVATION_EXAMPLE = {
+    **STAGE_DEVICE_EXAMPLE,
+    "program": "BYOT",
+    "start": "2026-07-17T22:00:00Z",
+    "end": "2026-07-18T00:00:00Z",
+    "state": "Reserved",
+    "reason": None,
+    "fileSeq": 0,
+    "recordId": 1,
+}
+RESERVATION_FILE_EXAMPLE = {
+    "stageId": "SG-019a2b3c4d5e6f708192a3b4c6",
+    "seq": 0,
+    "messageId": "SG-019a2b3c4d5e6f708192a3b4c6.R000",
+    "fileName": "RESERVE_EV-019a2b3c4d5e6f708192a3b4c7_SG-019a2b3c4d5e6f708192a3b4c6_000.csv",
+    "rows": 31250,
+    "state": "Acknowledged",
+    "detail": "31250 reserved, 0 reserved already, 0 refused",
+    "createdAt": "2026-07-17T15:02:11Z",
+    "sentAt": "2026-07-17T15:02:16Z",
+    "ackedAt": "2026-07-17T15:03:02Z",
+}
+
+
+class ReservationRead(StageDevice):
+    model_config = ConfigDict(json_schema_extra=example_of(RESERVATION_EXAMPLE))
+
+    program: str
+    start: datetime
+    end: datetime
+    #: Reserved, Dispatched, Closed or Released.
+    state: str
+    #: Why it was released: OPT_OUT, UNAVAILABLE, STAGE_CANCELED or REPLACED.
+    reason: str | None
+    #: Its row in its stage's reservation files: the file's seq and the recordId in it.
+    fileSeq: int
+    recordId: int
+
+
+class ReservationPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [RESERVATION_EXAMPLE], "next": None})
+    )
+
+    items: list[ReservationRead]
+    #: ``<headEndSystem>!<nicId>`` to pass as ``after`` for the next page; null on the last.
+    next: str | None
+
+
+class ReservationFileRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of(RESERVATION_FILE_EXAMPLE))
+
+    stageId: str
+    seq: int
+    messageId: str
+    fileName: str
+    rows: int
+    #: Pending (to be written), Sent, Acknowledged or Failed.
+    state: str
+    #: What cpm made of it: the counts and the first refusals, or why it failed.
+    detail: str
+    createdAt: datetime
+    sentAt: datetime | None
+    ackedAt: datetime | None

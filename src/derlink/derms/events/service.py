@@ -23,7 +23,7 @@ from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError, Conflict, NotFound
 from derlink.common.ids import new_id
 from derlink.derms.db import one_writer, stored_time
-from derlink.derms.events import model, status
+from derlink.derms.events import model, reservations, status
 from derlink.derms.events.tables import (
     event_audit,
     event_plans,
@@ -440,16 +440,25 @@ def get_plan(*, db: Database, event_id: str) -> HeldPlan:
 
 
 def stage_device_page(
-    *, db: Database, stage_id: str, after: tuple[str, str] | None, limit: int
+    *,
+    db: Database,
+    stage_id: str,
+    after: tuple[str, str] | None,
+    limit: int,
+    table: sa.Table = stage_devices,
+    state: str | None = None,
 ) -> tuple[list[Row[Any]], tuple[str, str] | None]:
-    """A page of a stage's devices by (head-end system, NIC id), and the next key."""
-    d = stage_devices.c
+    """A page of a stage's planned devices (or of ``table``, keyed the same way: its
+    reservations, of one ``state``) by (head-end system, NIC id), and the next key."""
+    d = table.c
     query = (
-        sa.select(stage_devices)
+        sa.select(table)
         .where(d.stage_id == stage_id)
         .order_by(d.head_end_system, d.nic_id)
         .limit(limit + 1)
     )
+    if state is not None:
+        query = query.where(d.state == state)
     if after:
         query = query.where(sa.tuple_(d.head_end_system, d.nic_id) > sa.tuple_(*after))
     with db.read() as conn:
@@ -794,7 +803,35 @@ def _write(conn: Connection, change: model.Change, at: datetime) -> None:
             )
         conn.execute(stage_transitions.insert(), rows)
         status.enqueue(conn, event, change.stages, change.moves, at)
-    _write_audit(conn, change.audit)
+    _write_audit(conn, [*change.audit, *_hold_devices(conn, change, at)])
+
+
+def _hold_devices(conn: Connection, change: model.Change, at: datetime) -> list[model.Audit]:
+    """Reserve the devices of each stage the change Scheduled; release the live reservations
+    of each stage it Canceled. The audit lines that say so."""
+    by_id = {s.id: s for s in change.stages}
+    lines: list[model.Audit] = []
+    for m in change.moves:
+        if m.to_state is model.StageState.SCHEDULED:
+            lines.append(reservations.reserve(conn, by_id[m.stage_id], at))
+        elif m.to_state is model.StageState.CANCELED:
+            released = reservations.release(
+                conn, [m.stage_id], reservations.ReleaseReason.STAGE_CANCELED, at
+            )
+            if released:
+                lines.append(
+                    model.Audit(
+                        change.event.id,
+                        at,
+                        model.SYSTEM,
+                        model.Action.RELEASE,
+                        None,
+                        None,
+                        f"{released} reservation(s) released: the stage was canceled",
+                        stage_id=m.stage_id,
+                    )
+                )
+    return lines
 
 
 def _write_audit(conn: Connection, lines: Iterable[model.Audit]) -> None:

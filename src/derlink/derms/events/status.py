@@ -144,16 +144,33 @@ def failed_moves(conn: Connection, event_id: str) -> list[model.StageMove]:
 
 
 @dataclass(frozen=True, slots=True)
-class StatusAnswer:
-    """The hub's acknowledgement of one message: SUCCESS, or the code of why it failed."""
+class AckAnswer:
+    """The hub's acknowledgement of one message of an event flow: SUCCESS, or the code of why
+    not, with cpm's id or reason."""
 
     message_id: str
     response_code: str
     value: str
 
+    @property
+    def ok(self) -> bool:
+        return self.response_code == "SUCCESS"
+
+    @property
+    def detail(self) -> str:
+        """What is kept of it: the value, after the code when it failed."""
+        return self.value if self.ok else f"{self.response_code}: {self.value}"
+
+
+def failure_line(row: Any, at: str, said: str, to_state: str | None = None) -> dict[str, Any]:
+    """The audit row of a message cpm did not take: ``row`` names its event and stage."""
+    return {"event_id": row.event_id, "stage_id": row.stage_id, "at": at, "actor": "hub",
+            "action": model.Action.CPM_FAILED.value, "from_state": None, "to_state": to_state,
+            "detail": said}  # fmt: skip
+
 
 def record_acks(
-    *, db: Database, clock: Clock, answers: Sequence[StatusAnswer]
+    *, db: Database, clock: Clock, answers: Sequence[AckAnswer]
 ) -> list[tuple[str, str]]:
     """Keep cpm's answer on each transition: (messageId, outcome) each, outcome Delivered,
     Failed, Duplicate (delivered already: a later answer changes nothing) or Unknown.
@@ -184,27 +201,15 @@ def record_acks(
             if row.cpm_status == Delivery.DELIVERED.value:
                 outcomes.append((answer.message_id, "Duplicate"))
                 continue
-            ok = answer.response_code == "SUCCESS"
-            status = Delivery.DELIVERED if ok else Delivery.FAILED
-            detail = answer.value if ok else f"{answer.response_code}: {answer.value}"
+            status = Delivery.DELIVERED if answer.ok else Delivery.FAILED
             conn.execute(
                 stage_transitions.update()
                 .where(t.stage_id == row.stage_id, t.to_state == row.to_state)
-                .values(cpm_status=status.value, cpm_detail=detail[:DETAIL_MAX], cpm_at=at)
+                .values(cpm_status=status.value, cpm_detail=answer.detail[:DETAIL_MAX], cpm_at=at)
             )
-            if not ok:
-                audit.append(
-                    {
-                        "event_id": row.event_id,
-                        "stage_id": row.stage_id,
-                        "at": at,
-                        "actor": "hub",
-                        "action": model.Action.CPM_FAILED.value,
-                        "from_state": None,
-                        "to_state": row.to_state,
-                        "detail": f"cpm did not take the stage's move to {row.to_state}: " + detail,
-                    }
-                )
+            if not answer.ok:
+                said = f"cpm did not take the stage's move to {row.to_state}: {answer.detail}"
+                audit.append(failure_line(row, at, said, row.to_state))
             outcomes.append((answer.message_id, status.value))
         if audit:
             conn.execute(event_audit.insert(), audit)

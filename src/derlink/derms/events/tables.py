@@ -156,3 +156,50 @@ event_plans = sa.Table(
     #: exclusions (per rule), notes, and the counts.
     sa.Column("detail", sa.Text, nullable=False),
 )
+
+#: The devices reserved for each Scheduled stage (docs/contracts/event-reservations.md): a device
+#: holds at most one live (Reserved or Dispatched) reservation at any instant.
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("stage_id", sa.String(ID), primary_key=True),
+    sa.Column("head_end_system", sa.String(EXT), primary_key=True),
+    sa.Column("nic_id", sa.String(EXT), primary_key=True),
+    sa.Column("event_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("device_id", sa.String(EXT), nullable=False),
+    sa.Column("sp_id", sa.String(EXT), nullable=False),
+    sa.Column("feeder_id", sa.String(EXT), nullable=False, default=""),
+    sa.Column("program", sa.String(EXT), nullable=False),
+    sa.Column("start_at", sa.String(TS), nullable=False),
+    sa.Column("end_at", sa.String(TS), nullable=False),
+    #: Reserved, Dispatched, Closed (with its outcome) or Released (with its reason).
+    sa.Column("state", sa.String(STATE), nullable=False),
+    #: Why it was released: OPT_OUT, UNAVAILABLE, STAGE_CANCELED or REPLACED.
+    sa.Column("reason", sa.String(CODE), nullable=True),
+    #: Its row in its stage's reservation files: the file's seq and the recordId in it.
+    sa.Column("file_seq", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+    sa.Index("ix_reservations_device", "nic_id", "head_end_system", "state"),
+    sa.Index("ix_reservations_file", "stage_id", "file_seq", "record_id"),
+)
+
+#: Each stage's reservation files: the first (seq 0) when the stage is Scheduled. Written to
+#: the content server, then sent (EVT-RESERVE) and acknowledged.
+reservation_files = sa.Table(
+    "reservation_files",
+    metadata,
+    sa.Column("stage_id", sa.String(ID), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("file_name", sa.String(EXT + 2 * ID), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    #: Pending (to be written), Sent (written and in the outbox), Acknowledged or Failed.
+    sa.Column("state", sa.String(STATE), nullable=False, index=True),
+    #: What cpm made of it: the counts and the first refusals, or why it failed.
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("sent_at", sa.String(TS), nullable=True),
+    sa.Column("acked_at", sa.String(TS), nullable=True),
+)
