@@ -222,6 +222,7 @@ def test_an_event_shows_what_cpm_made_of_each_stage_transition(
 
     page = approver_web.get(f"/records/events/{derms.event_id}").text
     assert 'href="/records/program-events/PE-1"' in page  # cpm's program event, linked
+    assert f'href="/records/program-events?event={derms.event_id}"' in page  # and all of them
     assert '<span class="status s-delivered">Delivered</span>' in page
     assert "CPM-PROGRAM-INACTIVE: program BYOT is Inactive" in page
     assert "2026-07-16 05:00" in page  # when the approval scheduled them, in PDT

@@ -137,7 +137,7 @@ async def test_an_originated_request_reaches_the_hub_and_its_ack_settles_it(
             {
                 "id": "REQ-2",
                 "dacsMessageId": "REQ-2",
-                "value": "no program BYOT-SUMMER",
+                "value": LONG_REASON,  # a refusal's reason is longer than an id
                 "responseCode": "CPM-PROGRAM-UNKNOWN",
                 "responseTimeISO": "2026-06-01T12:00:01.000Z",
             },
@@ -161,8 +161,19 @@ async def test_an_originated_request_reaches_the_hub_and_its_ack_settles_it(
         ).all()
     assert [tuple(r) for r in rows] == [
         ("REQ-1", "E-77", "SUCCESS", None),
-        ("REQ-2", None, "CPM-PROGRAM-UNKNOWN", "no program BYOT-SUMMER"),
+        ("REQ-2", None, "CPM-PROGRAM-UNKNOWN", LONG_REASON),
     ]
+    # An accepted request's value is its enrollment id: no longer than an id.
+    too_long = {"ackType": "SUCCESS", "responses": [
+        {"id": "REQ-9", "responseCode": "SUCCESS", "value": "E-" + "9" * 100}]}  # fmt: skip
+    answer = await api.post("/api/v1/acks/enrollment-requests", json=too_long, headers=hub_headers)
+    assert answer.status_code == 422 and "at most 80 characters" in answer.text
+
+
+LONG_REASON = (
+    "program BYOT-SUMMER holds no rule for specification ACME-X (it takes ECOBEE-ST, NEST-LT3, "
+    "HONEYWELL-T6): the device cannot join"
+)
 
 
 async def test_an_ack_that_overtakes_the_publisher_is_not_undone_when_the_batch_is_sent(

@@ -127,12 +127,26 @@ class BatchReceipt(BaseModel):
 # --- MsgAck --------------------------------------------------------------------------------
 
 
+#: The longest value of a response: a refusal's reason (kept as text); an accepted request's
+#: value is its enrollment id, at most EXT characters like every id.
+ACK_VALUE = 4000
+
+
 class AckResponse(Inbound):
     id: Text
-    value: MaybeText = None
+    value: Annotated[str, StringConstraints(max_length=ACK_VALUE)] | None = None
     responseCode: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     responseTimeISO: MaybeStamp = None
     dacsMessageId: MaybeText = None
+
+    @model_validator(mode="after")
+    def _an_id_fits(self) -> AckResponse:
+        if self.responseCode == "SUCCESS" and len(self.value or "") > EXT:
+            raise ValueError(
+                f"value: the enrollment id of a SUCCESS has at most {EXT} characters, "
+                f"not {len(self.value or '')}"
+            )
+        return self
 
 
 class MsgAck(Inbound):
