@@ -47,7 +47,7 @@ test: $(STAMP) chromium
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest --cov --cov-report=term -q --durations=15
+	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term -q --durations=15
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

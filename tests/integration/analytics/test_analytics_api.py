@@ -186,7 +186,7 @@ def test_the_cli_runs_the_intake_of_a_running_analytics(tmp_path: Path, database
             result = CliRunner().invoke(
                 cli,
                 ["analytics", "intake", "--url", base, "--home", str(tmp_path)],
-                env={"COLUMNS": "250"},
+                env={"COLUMNS": "60"},  # a narrow terminal: the file names stay whole
             )
     finally:
         asyncio.run(part.stop())
