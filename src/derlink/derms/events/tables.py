@@ -3,6 +3,8 @@ the audit trail. docs/contracts/derms-data.md explains them. Times are ISO-8601 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from derlink.derms.db import CODE, EXT, TEXT, TS, metadata, text_column
@@ -124,19 +126,28 @@ event_audit = sa.Table(
     sa.Column("detail", sa.Text, nullable=False, default=""),
 )
 
+
+def stage_device_columns() -> tuple[sa.Column[Any], ...]:
+    """A device of a stage, keyed by (stage, head-end system, NIC id), with where it is: what
+    a planned device and a reservation both are."""
+    return (
+        sa.Column("stage_id", sa.String(ID), primary_key=True),
+        sa.Column("head_end_system", sa.String(EXT), primary_key=True),
+        sa.Column("nic_id", sa.String(EXT), primary_key=True),
+        sa.Column("event_id", sa.String(ID), nullable=False, index=True),
+        sa.Column("device_id", sa.String(EXT), nullable=False),
+        sa.Column("sp_id", sa.String(EXT), nullable=False),
+        sa.Column("feeder_id", sa.String(EXT), nullable=False, default=""),
+        sa.Column("program", sa.String(EXT), nullable=False),
+    )
+
+
 #: The devices of each stage, as planned: one row per device (a device takes at most one stage
 #: of an event).
 stage_devices = sa.Table(
     "stage_devices",
     metadata,
-    sa.Column("stage_id", sa.String(ID), primary_key=True),
-    sa.Column("head_end_system", sa.String(EXT), primary_key=True),
-    sa.Column("nic_id", sa.String(EXT), primary_key=True),
-    sa.Column("event_id", sa.String(ID), nullable=False, index=True),
-    sa.Column("device_id", sa.String(EXT), nullable=False),
-    sa.Column("sp_id", sa.String(EXT), nullable=False),
-    sa.Column("feeder_id", sa.String(EXT), nullable=False, default=""),
-    sa.Column("program", sa.String(EXT), nullable=False),
+    *stage_device_columns(),
     sa.Index("ix_stage_devices_device", "nic_id", "head_end_system"),
 )
 
@@ -162,14 +173,7 @@ event_plans = sa.Table(
 reservations = sa.Table(
     "reservations",
     metadata,
-    sa.Column("stage_id", sa.String(ID), primary_key=True),
-    sa.Column("head_end_system", sa.String(EXT), primary_key=True),
-    sa.Column("nic_id", sa.String(EXT), primary_key=True),
-    sa.Column("event_id", sa.String(ID), nullable=False, index=True),
-    sa.Column("device_id", sa.String(EXT), nullable=False),
-    sa.Column("sp_id", sa.String(EXT), nullable=False),
-    sa.Column("feeder_id", sa.String(EXT), nullable=False, default=""),
-    sa.Column("program", sa.String(EXT), nullable=False),
+    *stage_device_columns(),
     sa.Column("start_at", sa.String(TS), nullable=False),
     sa.Column("end_at", sa.String(TS), nullable=False),
     #: Reserved, Dispatched, Closed (with its outcome) or Released (with its reason).
