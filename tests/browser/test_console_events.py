@@ -24,7 +24,7 @@ from derlink.contracts.network_files import MODEL_HEADER
 from derlink.derms.app import DermsPart
 from derlink.derms.app import create_part as create_derms
 from derlink.derms.events import service
-from derlink.derms.events.schemas import STRATEGY_EXAMPLE
+from derlink.derms.events.schemas import OPT_OUT_EXAMPLE, STRATEGY_EXAMPLE
 from derlink.derms.masterdata.schemas import PROGRAM_RULES_EXAMPLE
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.settings import Settings
@@ -232,6 +232,27 @@ def test_an_event_shows_what_cpm_made_of_each_stage_transition(
     devices = approver_web.get(f"/records/events/{derms.event_id}/stages/{first}").text
     assert "The stage&#39;s reservations" in devices or "The stage's reservations" in devices
     assert devices.count('<span class="status s-reserved">Reserved</span>') == 2
+
+
+def test_an_event_shows_its_opt_outs_and_what_each_did(
+    derms: Derms, approver_web: TestClient, console: Console
+) -> None:
+    page = approver_web.get(f"/records/events/{derms.event_id}").text
+    assert "No device has been opted out of this event." in page
+    approver_web.post(f"/records/events/{derms.event_id}/approve", data={"csrf": token_of(page)})
+    first = derms.api.get(f"/events/{derms.event_id}").json()["stages"][0]["id"]
+    hub = console.credentials.client("hub").header()
+    record = {**OPT_OUT_EXAMPLE, "participationId": "EP-77", "eventExternalIdentifier":
+              derms.event_id, "externalIdentifier": first, "headEndSystem": "ECOBEE-HE",
+              "nicId": "NIC-01"}  # fmt: skip
+    done = _ok(derms.api.post("/opt-outs", json={"batchId": "O-1", "optOuts": [record]},
+                              headers=hub))  # fmt: skip
+    assert done["results"][0]["outcome"] == "Applied"
+    page = approver_web.get(f"/records/events/{derms.event_id}").text
+    assert f'href="/records/program-events?q={first}">EP-77</a>' in page  # cpm's participation
+    assert "2026-07-17 07:05:00 PDT" in page  # the opt-out's time, in the utility's zone
+    assert "<td>Released</td>" in page
+    assert "1 device(s) opted out in cpm: their reservations released" in page  # the audit
 
 
 def test_the_chart_sums_the_stages_per_interval_and_names_the_objective() -> None:

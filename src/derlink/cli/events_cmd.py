@@ -567,3 +567,22 @@ def events_files(
              _local(f["sentAt"], zone), f["detail"] or "-"] for f in done]  # fmt: skip
     print_table(["stage", "file", "rows", "state", "sent", "cpm's answer"], rows,
                 ids=["stage", "file"])  # fmt: skip
+
+
+@events_app.command("opt-outs")
+def events_opt_outs(
+    event_id: EventArg, home: HomeOption = None, url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:  # fmt: skip
+    """The opt-outs cpm sent of the event's stages (OPT-OUT), and what each did to the device's
+    reservation; the stage review's alerts and backfills are in `derms events audit`."""
+    api, base = _api(home, url)
+    done = api.call("GET", f"{base}/events/{event_id}/opt-outs")
+    if as_json:
+        print_json(done)
+        return
+    zone = _zone(api)
+    rows = [[o["stageId"], o["headEndSystem"], o["nicId"], o["participationId"], o["channel"],
+             _local(o["optedOutAt"], zone), o["effect"]] for o in done]  # fmt: skip
+    print_table(["stage", "head-end system", "NIC", "participation", "channel", "opted out",
+                 "effect"], rows, ids=["stage", "NIC", "participation"])  # fmt: skip

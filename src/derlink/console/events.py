@@ -188,6 +188,9 @@ async def event(
     files, _ = await fetch(
         derms.get(f"/api/v1/events/{quote(event_id, safe='')}/reservation-files"), "DERMS"
     )
+    opted, _ = await fetch(
+        derms.get(f"/api/v1/events/{quote(event_id, safe='')}/opt-outs"), "DERMS"
+    )
     grid = grid_of(found, plan) if found else None
     rows = expected_series(found, grid, console.zone) if found and grid else []
     target_kw, target_label = (
@@ -219,6 +222,7 @@ async def event(
             "trail": trail or [],
             "transitions": moved or [],
             "files": files or [],
+            "opt_outs": opted or [],
             "problem": problem or trail_problem or moved_problem,
             "allowed": allowed,
         },

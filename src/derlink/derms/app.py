@@ -15,7 +15,7 @@ from derlink.common.errors import RemoteFault
 from derlink.derms import api
 from derlink.derms.db import outbox
 from derlink.derms.events import model as events_model
-from derlink.derms.events import reservations
+from derlink.derms.events import reservations, review
 from derlink.derms.events import service as events
 from derlink.derms.events import status as events_status
 from derlink.derms.migrations import SCHEMA
@@ -53,6 +53,8 @@ class DermsPart:
     intake: FileIntake
     content: FileStore
     model_store: FileStore
+    #: The utility's time zone: a program's rules speak of its days.
+    zone: ZoneInfo
     _loops: list[Every] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -72,6 +74,7 @@ class DermsPart:
             ),
             Every("NET-LOC export", self.settings.netloc_export_interval_s, self._export),
             Every("stage schedule", self.settings.stage_interval_s, self._advance, at_once=True),
+            Every("stage review", self.settings.stage_interval_s, self._review),
             Every(
                 "reservation files",
                 self.settings.stage_interval_s,
@@ -94,6 +97,16 @@ class DermsPart:
         for m in moves:
             log.info("stage %s of event %s: %s → %s (due %s)", m.stage_id, m.event_id,
                      m.from_state, m.to_state, m.due.isoformat())  # fmt: skip
+
+    async def _review(self) -> None:
+        """Check the Scheduled stages opt-outs left against their targets, and backfill them."""
+        await asyncio.to_thread(
+            review.review_stages,
+            db=self.db,
+            clock=self.clock,
+            zone=self.zone,
+            tolerance=self.settings.stage_shortfall_tolerance,
+        )
 
     async def _write_reservations(self) -> None:
         """Write the reservation files of the stages Scheduled since, and send them."""
@@ -195,4 +208,5 @@ def create_part(
         intake=intake,
         content=content,
         model_store=model_store,
+        zone=ZoneInfo(settings.time_zone),
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from derlink.common.errors import ConfigurationError
 from derlink.platform.settings import number
 
 
@@ -29,6 +30,9 @@ class DermsSettings:
     #: How often DERMS moves the stages whose start or end has come, and writes and sends the
     #: reservation files of the stages Scheduled since, in seconds.
     stage_interval_s: float = 5.0
+    #: How far below its target (a share) a Scheduled stage's expected reduction may fall after
+    #: opt-outs before DERMS raises an alert and, where the strategy allows, backfills it.
+    stage_shortfall_tolerance: float = 0.05
 
     #: The file stores DERMS owns: its content server (NET-LOC exports, model acks out) and
     #: the store its network model exports arrive in.
@@ -36,6 +40,14 @@ class DermsSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DermsSettings:
+        tolerance = number(
+            env, "DERLINK_STAGE_SHORTFALL_TOLERANCE", cls.stage_shortfall_tolerance, at_least=0
+        )
+        if tolerance >= 1:
+            raise ConfigurationError(
+                f"DERLINK_STAGE_SHORTFALL_TOLERANCE must be a share below 1 (0.05 is 5 %), not "
+                f"{env['DERLINK_STAGE_SHORTFALL_TOLERANCE']!r}"
+            )
         return cls(
             netloc_export_interval_s=number(
                 env, "DERLINK_NETLOC_EXPORT_INTERVAL_S", cls.netloc_export_interval_s
@@ -47,6 +59,7 @@ class DermsSettings:
             ba_threshold_mw=number(env, "DERLINK_BA_THRESHOLD_MW", cls.ba_threshold_mw),
             ba_notify_to=_addresses(env, "DERLINK_BA_NOTIFY_TO", cls.ba_notify_to),
             stage_interval_s=number(env, "DERLINK_STAGE_INTERVAL_S", cls.stage_interval_s),
+            stage_shortfall_tolerance=tolerance,
         )
 
 

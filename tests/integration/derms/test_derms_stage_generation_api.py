@@ -26,13 +26,25 @@ START, END = "2026-07-17T12:00:00Z", "2026-07-17T16:00:00Z"
 def world(client: TestClient, settings: Any, operator: Headers, hub_headers: Headers) -> None:
     """Four enrolled thermostats: S1 and S2 under the zone with forecasts and scores, S3's on a
     head-end system DERMS does not serve (not registered), S4's under another substation."""
+    make_world(client, settings, operator, hub_headers)
+
+
+def make_world(
+    client: TestClient,
+    settings: Any,
+    operator: Headers,
+    hub_headers: Headers,
+    zone_sites: tuple[str, ...] = ("S1", "S2"),
+) -> None:
+    """The world of ``world``, with ``zone_sites`` (S1, S2, S5, …) under the zone, each with a
+    1 kW forecast and a score of 80."""
     answer = client.post(f"{API}/head-end-systems", json={"codes": ["ECOBEE-HE"]},
                          headers=operator)  # fmt: skip
     assert answer.status_code == 200, answer.text
     head_end = {"S3": "OTHER-HE"}
     syncs = [
         enroll_sync(f"M-{s}", s, thermostat(f"NIC-{s}", he=head_end.get(s, "ECOBEE-HE")))
-        for s in ("S1", "S2", "S3", "S4")
+        for s in (*zone_sites, "S3", "S4")
     ]
     answer = client.post(f"{API}/enrollments", json={"batchId": "B-1", "messages": syncs},
                          headers=hub_headers)  # fmt: skip
@@ -47,14 +59,12 @@ def world(client: TestClient, settings: Any, operator: Headers, hub_headers: Hea
         ("FEEDER", "F9", "SUB-SOUTH", "Feeder 9", "2026-01-01"),
         ("TRANSFORMER", "T1", "F1", "Pole 1", "2026-01-01"),
         ("TRANSFORMER", "T9", "F9", "Pole 9", "2026-01-01"),
-        ("SERVICE_POINT", "SP-S1", "T1", "", "2026-01-01"),
-        ("SERVICE_POINT", "SP-S2", "T1", "", "2026-01-01"),
-        ("SERVICE_POINT", "SP-S3", "T1", "", "2026-01-01"),
+        *(("SERVICE_POINT", f"SP-{s}", "T1", "", "2026-01-01") for s in (*zone_sites, "S3")),
         ("SERVICE_POINT", "SP-S4", "T9", "", "2026-01-01"),
     ))  # fmt: skip
     scores = [
         {**SCORE_EXAMPLE, "nicId": f"NIC-{s}", "deviceId": f"D-NIC-{s}", "score": 80}
-        for s in ("S1", "S2")
+        for s in zone_sites
     ]
     body = {"batchId": "S-1", "file": "SDCSE_1.csv", "scores": scores}
     answer = client.post(f"{API}/device-scores", headers=hub_headers, json=body)
@@ -63,7 +73,7 @@ def world(client: TestClient, settings: Any, operator: Headers, hub_headers: Hea
         {**FORECAST_EXAMPLE, "spId": f"SP-{s}", "programId": PROGRAM, "windowStartTime": START,
          "windowEndTime": END, "intervalSeconds": 3600, "p10Kw": [0.8] * 4, "p50Kw": [1.0] * 4,
          "p90Kw": [1.2] * 4}
-        for s in ("S1", "S2", "S4")
+        for s in (*zone_sites, "S4")
     ]  # fmt: skip
     body = {"batchId": "F-1", "file": "LRF_1.csv", "forecasts": forecasts}
     answer = client.post(f"{API}/forecasts", headers=hub_headers, json=body)

@@ -20,10 +20,19 @@ from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError
 from derlink.derms import scopes
 from derlink.derms.db import CODE
-from derlink.derms.events import model, planning, reservations, schemas, service, status
+from derlink.derms.events import (
+    model,
+    opt_outs,
+    planning,
+    reservations,
+    schemas,
+    service,
+    status,
+)
 from derlink.derms.events.stage_inputs import ManualWindow
 from derlink.derms.events.tables import ID
 from derlink.derms.events.tables import reservations as reservation_rows
+from derlink.derms.masterdata.schemas import Result, Results
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.openapi import body_example, documented_error
@@ -325,6 +334,55 @@ def create_router(
         return schemas.StatusAckResults(
             results=[schemas.StatusAckResult(messageId=m, outcome=o) for m, o in done]
         )
+
+    @router.post(
+        "/opt-outs",
+        openapi_extra=body_example(
+            schemas.OptOutBatch,
+            {"batchId": "hub-opt-out-000012", "optOuts": [schemas.OPT_OUT_EXAMPLE]},
+        ),
+    )
+    async def receive_opt_outs(body: schemas.OptOutBatch, _: Hub) -> Results:
+        """OPT-OUT: keep each newer opt-out and release the device's reservation of the stage;
+        a Scheduled stage it leaves is then reviewed against its target (and backfilled). One
+        result per record: Applied, Stale (a version not newer than the one held) or Rejected
+        (DERMS-STAGE-UNKNOWN, DERMS-RESERVATION-UNKNOWN)."""
+        records = [
+            opt_outs.OptOut(
+                dacs_message_id=r.dacsMessageId,
+                participation_id=r.participationId,
+                event_id=r.eventExternalIdentifier,
+                stage_id=r.externalIdentifier,
+                head_end_system=r.headEndSystem,
+                nic_id=r.nicId,
+                opted_out_at=r.optOutDateTime,
+                channel=r.channel,
+                version=r.version,
+            )
+            for r in body.optOuts
+        ]
+        done = await call(opt_outs.apply_opt_outs, clock=clock, records=records)
+        return Results(results=[Result.of(r) for r in done])
+
+    @router.get("/events/{eventId}/opt-outs", responses=_UNKNOWN_EVENT)
+    async def event_opt_outs(eventId: EventId, _: Reader) -> list[schemas.OptOutRead]:
+        """The opt-outs cpm sent of the event's stages, by stage and device, and what each did
+        to the device's reservation."""
+        await call(service.get_event, event_id=eventId)
+        return [
+            schemas.OptOutRead(
+                participationId=o.participation_id,
+                version=o.version,
+                stageId=o.stage_id,
+                headEndSystem=o.head_end_system,
+                nicId=o.nic_id,
+                channel=o.channel,
+                optedOutAt=o.opted_out_at,
+                receivedAt=o.received_at,
+                effect=o.effect,
+            )
+            for o in await call(opt_outs.opt_outs_of, event_id=eventId)
+        ]
 
     @router.post("/events/{eventId}/transitions/resend", responses=_UNKNOWN_EVENT)
     async def resend_transitions(eventId: EventId, client: Planner) -> schemas.Resent:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import groupby
 
 import numpy as np
@@ -77,9 +78,11 @@ __all__ = [
     "SnapBack",
     "Stage",
     "Strategy",
+    "TopUp",
     "assemble",
     "greedy",
     "plan_stages",
+    "top_up",
 ]
 
 
@@ -357,3 +360,64 @@ def assemble(
         planner=planner,
         notes=tuple(said),
     )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TopUp:
+    """A Scheduled stage checked against its target (review.py): per planning interval, the
+    target and what the devices it still holds are expected to reduce (the quantile the
+    planner fills by); the candidates added to it and the expectation with them."""
+
+    target_kw: FloatArray
+    expected_kw: FloatArray
+    #: Whether ``expected_kw`` falls below the target less the tolerance in some interval.
+    short: bool
+    #: Candidate rows added (ascending); empty when none was needed, allowed or left.
+    added: IndexArray
+    after_kw: FloatArray
+    #: Why the stage could not be topped up to its target; "" when it was, or was not short.
+    note: str
+
+
+def top_up(
+    setup: Setup,
+    *,
+    held: IndexArray,
+    excluded: BoolArray,
+    target: FloatArray,
+    tolerance: float,
+    backfill: bool,
+) -> TopUp:
+    """Check a stage planned over ``setup``'s whole window (one program) against ``target``:
+    ``held`` are the candidate rows of the devices it still holds. When their expected kW falls
+    below target × (1 − tolerance) in some interval and ``backfill`` is allowed, take the next
+    devices in the planner's key order — eligible for the stage's window, not ``excluded``
+    (per candidate: the event's devices already, the opted-out) and not a device it holds —
+    until the target is covered again in every interval."""
+    n = setup.grid.intervals
+    if target.shape != (n,):
+        raise ValueError(f"the target has {target.shape[0]} intervals, the stage {n}")
+    held = np.sort(held)
+    held = held[setup.supply.covers(held, 0, n)]
+    expected = setup.supply.kw(held, 0, n, setup.fill).sum(axis=0) if held.size else np.zeros(n)
+    short = bool((expected < target * (1.0 - tolerance) - TOL_KW).any())
+    none = np.zeros(0, np.intp)
+    if not short or not backfill:
+        return TopUp(target, expected, short, none, expected, "")
+    slot = next((s for s in setup.slots if (s.first, s.end) == (0, n)), None)
+    if slot is None:
+        why = "the program's rules in force allow no device for the stage's window"
+        return TopUp(target, expected, short, none, expected, why)
+    taken = np.zeros(int(setup.device.max(initial=-1)) + 1, bool)
+    taken[setup.device[held]] = True
+    taken[setup.device[np.flatnonzero(excluded)]] = True
+    rows = setup.one_row_per_device(slot.rows[~taken[setup.device[slot.rows]]])
+    if rows.size == 0:
+        return TopUp(target, expected, short, none, expected, "no eligible device is left to add")
+    chosen, _ = _take(setup, rows, 0, n, target - expected, math.inf)
+    chosen = np.sort(chosen)
+    after = expected + setup.supply.kw(chosen, 0, n, setup.fill).sum(axis=0)
+    note = ""
+    if (after < target - TOL_KW).any():
+        note = "the eligible devices left fall short of the target"
+    return TopUp(target, expected, short, chosen, after, note)

@@ -123,6 +123,13 @@ class Action(StrEnum):
     RESERVE = "RESERVE"
     #: A stage's live reservations released (its cancel).
     RELEASE = "RELEASE"
+    #: Devices opted out of a stage in cpm (OPT-OUT): their reservations released.
+    OPT_OUT = "OPT_OUT"
+    #: An alert: a Scheduled stage's expected reduction fell below its target by more than the
+    #: tolerance.
+    SHORTFALL = "SHORTFALL"
+    #: Devices added to a Scheduled stage, the next of the planner's ranking (a delta file).
+    BACKFILL = "BACKFILL"
 
 
 #: The actor of what derms does by itself (a stage's start, an event's completion).
@@ -196,6 +203,9 @@ class StrategyDraft:
     per_feeder: bool = False
     #: Whether planning counts on the low (P10) forecast rather than the expected one.
     firm: bool = False
+    #: Whether a Scheduled stage that opt-outs leave short of its target takes the next devices
+    #: of the planner's ranking (a delta reservation file); otherwise it only raises an alert.
+    backfill: bool = True
 
 
 @dataclass(frozen=True, slots=True)

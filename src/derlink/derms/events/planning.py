@@ -14,8 +14,10 @@ What is read, for the event's strategy:
 - **events used** in each program's current cycle: the other events, not canceled, a stage of
   which holds the device and starts in the cycle;
 - **busy periods**: the stages of the other Scheduled and In Progress events (RESERVED).
-  Customer unavailability, opt-outs and overrides used come with event participation; until
-  then none is known, and the plan says so in a note.
+  A New event has no participations yet, so no opt-outs; a Scheduled stage's review
+  (review.py) plans its backfill from the same reads for the stage alone, with the devices
+  opted out of the event left out. Customer unavailability and overrides used are not known
+  to DERMS yet.
 """
 
 from __future__ import annotations
@@ -91,19 +93,101 @@ def generate(
         for code in event.programs
     }
     with db.read() as conn:
-        columns = _candidates(conn, event.programs, strategy.draft.control_zone, day)
-        # Only the candidates the earlier rules leave need a forecast (NO_FORECAST is the
-        # last rule checked).
-        near = columns["service_point"][columns["in_zone"] & columns["registered"]]
-        found = _forecasts(conn, np.unique(near))
-        used = _events_used(conn, columns, rules, day, exclude=event_id)
-        rest = max((r.min_rest_min for found in rules.values() for r in found), default=0)
-        busy = _reserved(conn, columns, event, rest, exclude=event_id)
-    request = gen.PlanRequest(
-        event=_window(event, ask.step_s),
-        strategy=gen.Strategy(
+        request, columns = _request(
+            conn,
+            event,
+            strategy,
+            rules,
+            window=_window(event, ask.step_s),
             objective=_objective(event.target, ask, event),
             programs=event.programs,
+            day=day,
+            zone=zone,
+        )
+    plan = (
+        optimise_stages(request, time_limit_s=ask.time_limit_s)
+        if ask.optimise
+        else gen.plan_stages(request)
+    )
+    view = _keep(db, clock, event_id, plan, columns, actor)
+    return Generated(view, plan)
+
+
+@dataclass(frozen=True, slots=True)
+class StageRequest:
+    """What a Scheduled stage's review plans from: the planner's request for the stage's window
+    and program alone, and the candidates' columns."""
+
+    request: gen.PlanRequest
+    columns: dict[str, np.ndarray[Any, Any]]
+
+
+def stage_request(
+    *,
+    db: Database,
+    clock: Clock,
+    stage: model.Stage,
+    opted_out: frozenset[tuple[str, str]],
+    zone: ZoneInfo,
+) -> StageRequest:
+    """The planner's request for one stage of an event: its program's candidates, their
+    forecasts, the program's rules in force now (a change of rules applies to what is planned
+    after it), the other events' reservations, and the ``opted_out`` devices."""
+    event = service.get_event(db=db, event_id=stage.event_id).event
+    strategy = service.get_strategy(db=db, strategy_id=event.strategy_id)
+    day = stage.start.astimezone(zone).date()
+    rules = {
+        stage.program: masterdata.rules_in_force(
+            db=db, code=stage.program, planned_at=clock.now(), day=day
+        ).rules
+    }
+    window = gen.EventWindow(stage.start, stage.end, stage.step_s)
+    # The stage's own window, as an operator's: the planner's slot of it is the stage.
+    objective = gen.Manual((gen.ManualWindow(stage.program, stage.start, stage.end),), None)
+    with db.read() as conn:
+        request, columns = _request(
+            conn,
+            event,
+            strategy,
+            rules,
+            window=window,
+            objective=objective,
+            programs=(stage.program,),
+            day=day,
+            zone=zone,
+            opted_out=opted_out,
+        )
+    return StageRequest(request, columns)
+
+
+def _request(
+    conn: Connection,
+    event: model.Event,
+    strategy: model.Strategy,
+    rules: Mapping[str, Sequence[Rule]],
+    *,
+    window: gen.EventWindow,
+    objective: gen.Objective,
+    programs: Sequence[str],
+    day: date,
+    zone: ZoneInfo,
+    opted_out: frozenset[tuple[str, str]] = frozenset(),
+) -> tuple[gen.PlanRequest, dict[str, np.ndarray[Any, Any]]]:
+    """What the planner takes for ``window`` of the event, read in one transaction, and the
+    candidates' columns; ``opted_out`` devices (head-end system, NIC id) opted out of it."""
+    columns = _candidates(conn, programs, strategy.draft.control_zone, day)
+    # Only the candidates the earlier rules leave need a forecast (NO_FORECAST is the last
+    # rule checked).
+    near = columns["service_point"][columns["in_zone"] & columns["registered"]]
+    found = _forecasts(conn, np.unique(near))
+    used = _events_used(conn, columns, rules, day, exclude=event.id)
+    rest = max((r.min_rest_min for found in rules.values() for r in found), default=0)
+    busy = _reserved(conn, columns, window, rest, exclude=event.id, opted_out=opted_out)
+    request = gen.PlanRequest(
+        event=window,
+        strategy=gen.Strategy(
+            objective=objective,
+            programs=tuple(programs),
             override_rules=strategy.draft.override_rules,
             per_feeder=strategy.draft.per_feeder,
             firm=strategy.draft.firm,
@@ -126,13 +210,7 @@ def generate(
         calendar=gen.Calendar(zone),
         busy=busy,
     )
-    plan = (
-        optimise_stages(request, time_limit_s=ask.time_limit_s)
-        if ask.optimise
-        else gen.plan_stages(request)
-    )
-    view = _keep(db, clock, event_id, plan, columns, actor)
-    return Generated(view, plan)
+    return request, columns
 
 
 def _window(event: model.Event, step_s: int) -> gen.EventWindow:
@@ -369,14 +447,15 @@ def _events_used(
 def _reserved(
     conn: Connection,
     columns: Mapping[str, np.ndarray[Any, Any]],
-    event: model.Event,
+    window: gen.EventWindow,
     rest_min: int,
     *,
     exclude: str,
+    opted_out: frozenset[tuple[str, str]] = frozenset(),
 ) -> gen.Busy:
     """The stages of the other Scheduled and In Progress events within ``rest_min`` minutes
-    (the longest minimum rest of the programs' rules) of the event's window, as the
-    candidates' busy periods."""
+    (the longest minimum rest of the programs' rules) of the window, as the candidates' busy
+    periods; and the candidates among the ``opted_out`` devices."""
     margin = timedelta(minutes=rest_min)
     sd, st, ev = stage_devices, stages, events
     rows = conn.execute(
@@ -386,11 +465,11 @@ def _reserved(
             ev.c.state.in_([s.value for s in model.HOLDING])
             & (ev.c.id != exclude)
             & (st.c.state != model.StageState.CANCELED.value)
-            & (st.c.end_at > (event.window_start - margin).astimezone(UTC).isoformat())
-            & (st.c.start_at < (event.window_end + margin).astimezone(UTC).isoformat())
+            & (st.c.end_at > (window.start - margin).astimezone(UTC).isoformat())
+            & (st.c.start_at < (window.end + margin).astimezone(UTC).isoformat())
         )
     ).all()
-    if not rows:
+    if not rows and not opted_out:
         return gen.Busy.none()
     index: dict[tuple[str, str], list[int]] = {}
     for i, key in enumerate(zip(columns["head_end_system"], columns["nic_id"], strict=True)):
@@ -405,7 +484,7 @@ def _reserved(
         for row in rows
         for i in index.get((str(row.head_end_system), str(row.nic_id)), ())
     ]
-    return gen.Busy.of(periods)
+    return gen.Busy.of(periods, [i for key in opted_out for i in index.get(key, ())])
 
 
 # --- Keeping ---------------------------------------------------------------------------------

@@ -81,13 +81,29 @@ class FileState(StrEnum):
     FAILED = "Failed"
 
 
-def reserve(conn: Connection, stage: model.Stage, at: datetime) -> model.Audit:
-    """Reserve the planned devices of a stage just Scheduled (its first file, seq 0); the
-    audit line that says how many, and how many another event holds."""
+def reserve(
+    conn: Connection,
+    stage: model.Stage,
+    at: datetime,
+    *,
+    action: model.Action = model.Action.RESERVE,
+    actor: str = model.SYSTEM,
+) -> model.Audit:
+    """Reserve the planned devices of a Scheduled stage that hold no reservation of it yet: all
+    of them when it was just Scheduled (its first file, seq 0), the devices a backfill added
+    later (the next seq, recordIds going on from the stage's last). The audit line that says
+    how many, and how many another event holds."""
     r = reservations.c
     d = stage_devices.c
     start, end = stored_time(stage.start), stored_time(stage.end)
     now = stored_time(at)
+    found = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.max(r.file_seq) + 1, 0),
+            sa.func.coalesce(sa.func.max(r.record_id), 0),
+        ).where(r.stage_id == stage.id)
+    ).one()
+    seq, last = int(found[0]), int(found[1])
     held = (
         sa.select(r.nic_id)
         .where(
@@ -99,6 +115,14 @@ def reserve(conn: Connection, stage: model.Stage, at: datetime) -> model.Audit:
         )
         .exists()
     )
+    mine = (
+        sa.select(r.nic_id)
+        .where(r.stage_id == stage.id, r.nic_id == d.nic_id, r.head_end_system == d.head_end_system)
+        .exists()
+    )
+    planned = conn.execute(
+        sa.select(sa.func.count()).select_from(stage_devices).where(d.stage_id == stage.id, ~mine)
+    ).scalar_one()
     rows = sa.select(
         sa.literal(stage.id),
         d.head_end_system,
@@ -111,28 +135,27 @@ def reserve(conn: Connection, stage: model.Stage, at: datetime) -> model.Audit:
         sa.literal(start),
         sa.literal(end),
         sa.literal(ReservationState.RESERVED.value),
-        sa.literal(0),
-        sa.func.row_number().over(order_by=(d.head_end_system, d.nic_id)),
+        sa.literal(seq),
+        sa.literal(last) + sa.func.row_number().over(order_by=(d.head_end_system, d.nic_id)),
         sa.literal(now),
         sa.literal(now),
-    ).where(d.stage_id == stage.id, ~held)
+    ).where(d.stage_id == stage.id, ~held, ~mine)
     columns = ["stage_id", "head_end_system", "nic_id", "event_id", "device_id", "sp_id",
                "feeder_id", "program", "start_at", "end_at", "state", "file_seq", "record_id",
                "created_at", "updated_at"]  # fmt: skip
     conn.execute(reservations.insert().from_select(columns, rows))
     reserved = conn.execute(
-        sa.select(sa.func.count()).select_from(reservations).where(r.stage_id == stage.id)
-    ).scalar_one()
-    planned = conn.execute(
-        sa.select(sa.func.count()).select_from(stage_devices).where(d.stage_id == stage.id)
+        sa.select(sa.func.count())
+        .select_from(reservations)
+        .where(r.stage_id == stage.id, r.file_seq == seq)
     ).scalar_one()
     if reserved:
         conn.execute(
             reservation_files.insert().values(
                 stage_id=stage.id,
-                seq=0,
+                seq=seq,
                 event_id=stage.event_id,
-                file_name=reservation_file_name(stage.event_id, stage.id, 0),
+                file_name=reservation_file_name(stage.event_id, stage.id, seq),
                 rows=reserved,
                 state=FileState.PENDING.value,
                 detail="",
@@ -140,10 +163,11 @@ def reserve(conn: Connection, stage: model.Stage, at: datetime) -> model.Audit:
             )
         )
     detail = f"{reserved} device(s) reserved"
+    if seq:
+        detail += f" (delta file seq {seq})" if reserved else ""
     if planned > reserved:
         detail += f"; {planned - reserved} held by another event at that time, left out"
-    return model.Audit(stage.event_id, at, model.SYSTEM, model.Action.RESERVE, None, None,
-                       detail, stage_id=stage.id)  # fmt: skip
+    return model.Audit(stage.event_id, at, actor, action, None, None, detail, stage_id=stage.id)
 
 
 def release(conn: Connection, stage_ids: Sequence[str], reason: ReleaseReason, at: datetime) -> int:

@@ -33,6 +33,7 @@ STRATEGY_EXAMPLE: dict[str, Any] = {
     "overrideRules": False,
     "perFeeder": False,
     "firm": False,
+    "backfill": True,
 }
 STRATEGY_READ_EXAMPLE = {
     "id": "ST-019a2b3c4d5e6f708192a3b4c5",
@@ -159,6 +160,9 @@ class StrategyWrite(Strict):
     overrideRules: bool = False
     perFeeder: bool = False
     firm: bool = False
+    #: Whether a Scheduled stage that opt-outs leave short of its target is topped up with the
+    #: next devices of the planner's ranking; false: an alert only.
+    backfill: bool = True
 
     def to_domain(self) -> model.StrategyDraft:
         return model.StrategyDraft(
@@ -171,6 +175,7 @@ class StrategyWrite(Strict):
             override_rules=self.overrideRules,
             per_feeder=self.perFeeder,
             firm=self.firm,
+            backfill=self.backfill,
         )
 
 
@@ -196,6 +201,7 @@ class StrategyRead(StrategyWrite):
             overrideRules=d.override_rules,
             perFeeder=d.per_feeder,
             firm=d.firm,
+            backfill=d.backfill,
             state=s.state,
             createdAt=s.created_at,
             updatedAt=s.updated_at,
@@ -714,3 +720,84 @@ class ReservationFileRead(BaseModel):
     createdAt: datetime
     sentAt: datetime | None
     ackedAt: datetime | None
+
+
+# --- Opt-outs (OPT-OUT, docs/contracts/opt-outs.md) -------------------------------------------
+
+OPT_OUT_EXAMPLE = {
+    "dacsMessageId": "OOM-019a2b3c4d5e6f708192a3b4c9",
+    "participationId": "EP-019a2b3c4d5e6f708192a3b4ca",
+    "programEventId": "PE-019a2b3c4d5e6f708192a3b4cb",
+    "eventExternalIdentifier": "EV-019a2b3c4d5e6f708192a3b4c7",
+    "externalIdentifier": "SG-019a2b3c4d5e6f708192a3b4c6",
+    "programCode": "BYOT",
+    "headEndSystem": "HES-ECOBEE",
+    "nicId": "NIC-0000001",
+    "deviceId": "DV-019a2b3c4d5e6f708192a3b4cc",
+    "optOutDateTime": "2026-07-17T14:05:00Z",
+    "channel": "CSR",
+    "version": 1,
+}
+
+
+class OptOutWrite(Strict):
+    """An OPT-OUT record as cpm sends it through the hub."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example_of(OPT_OUT_EXAMPLE))
+
+    dacsMessageId: Key
+    #: cpm's event participation: the opt-out's key.
+    participationId: Key
+    programEventId: Key
+    #: The DERMS event and stage.
+    eventExternalIdentifier: Key
+    externalIdentifier: Key
+    programCode: Key
+    headEndSystem: Key
+    nicId: Key
+    deviceId: Key
+    optOutDateTime: AwareDatetime
+    channel: Literal["CUSTOMER", "CSR"]
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class OptOutBatch(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "hub-opt-out-000012", "optOuts": [OPT_OUT_EXAMPLE]}
+        ),
+    )
+
+    batchId: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    optOuts: list[OptOutWrite] = Field(min_length=1, max_length=500)
+
+
+OPT_OUT_READ_EXAMPLE = {
+    "participationId": "EP-019a2b3c4d5e6f708192a3b4ca",
+    "version": 1,
+    "stageId": "SG-019a2b3c4d5e6f708192a3b4c6",
+    "headEndSystem": "HES-ECOBEE",
+    "nicId": "NIC-0000001",
+    "channel": "CSR",
+    "optedOutAt": "2026-07-17T14:05:00Z",
+    "receivedAt": "2026-07-17T14:05:03Z",
+    "effect": "Released",
+}
+
+
+class OptOutRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of(OPT_OUT_READ_EXAMPLE))
+
+    participationId: str
+    version: int
+    stageId: str
+    headEndSystem: str
+    nicId: str
+    #: CUSTOMER or CSR.
+    channel: str
+    optedOutAt: datetime
+    receivedAt: datetime
+    #: What it did to the device's reservation of the stage: Released, or the state it found it
+    #: in (Released for another reason, Closed).
+    effect: str

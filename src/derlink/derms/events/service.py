@@ -246,6 +246,7 @@ def _strategy_row(s: model.Strategy) -> dict[str, Any]:
         "override_rules": d.override_rules,
         "per_feeder": d.per_feeder,
         "firm": d.firm,
+        "backfill": d.backfill,
         "state": s.state.value,
         "created_at": stored_time(s.created_at),
         "updated_at": stored_time(s.updated_at),
@@ -263,6 +264,7 @@ def _strategy(row: Row[Any]) -> model.Strategy:
         override_rules=row.override_rules,
         per_feeder=row.per_feeder,
         firm=row.firm,
+        backfill=row.backfill,
     )
     return model.Strategy(
         row.id,
@@ -347,7 +349,7 @@ def create_event(
         conn.execute(events.insert().values(_event_row(event, at)))
         detail = f"from strategy {strategy_id}, {start.isoformat()}–{end.isoformat()}"
         line = model.Audit(event.id, at, actor, model.Action.CREATE, None, event.state, detail)
-        _write_audit(conn, [line])
+        write_audit(conn, [line])
     return event
 
 
@@ -641,7 +643,7 @@ def resend_transitions(*, db: Database, clock: Clock, event_id: str, actor: str)
         status.enqueue(conn, event, _stages_of(conn, event_id), moves, at)
         line = model.Audit(event_id, at, actor, model.Action.RESEND, None, None,
                            f"{len(moves)} stage transition(s) sent to cpm again")  # fmt: skip
-        _write_audit(conn, [line])
+        write_audit(conn, [line])
     return len(moves)
 
 
@@ -803,7 +805,7 @@ def _write(conn: Connection, change: model.Change, at: datetime) -> None:
             )
         conn.execute(stage_transitions.insert(), rows)
         status.enqueue(conn, event, change.stages, change.moves, at)
-    _write_audit(conn, [*change.audit, *_hold_devices(conn, change, at)])
+    write_audit(conn, [*change.audit, *_hold_devices(conn, change, at)])
 
 
 def _hold_devices(conn: Connection, change: model.Change, at: datetime) -> list[model.Audit]:
@@ -834,7 +836,7 @@ def _hold_devices(conn: Connection, change: model.Change, at: datetime) -> list[
     return lines
 
 
-def _write_audit(conn: Connection, lines: Iterable[model.Audit]) -> None:
+def write_audit(conn: Connection, lines: Iterable[model.Audit]) -> None:
     rows = [
         {
             "event_id": a.event_id,

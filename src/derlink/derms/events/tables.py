@@ -41,6 +41,8 @@ strategies = sa.Table(
     sa.Column("override_rules", sa.Boolean, nullable=False),
     sa.Column("per_feeder", sa.Boolean, nullable=False),
     sa.Column("firm", sa.Boolean, nullable=False),
+    #: Whether opt-outs that leave a Scheduled stage short are backfilled.
+    sa.Column("backfill", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("state", sa.String(STATE), nullable=False),
     sa.Column("created_at", sa.String(TS), nullable=False),
     sa.Column("updated_at", sa.String(TS), nullable=False),
@@ -89,6 +91,9 @@ stages = sa.Table(
     #: JSON {"p10": [...], "p50": [...], "p90": [...]}: expected kW per step from start_at.
     sa.Column("expected_kw", sa.Text, nullable=False),
     sa.Column("device_count", sa.Integer, nullable=False),
+    #: Set when an opt-out released one of a Scheduled stage's reservations: the stage is to be
+    #: checked against its target (and backfilled); cleared when it was.
+    sa.Column("review_due_at", sa.String(TS), nullable=True),
     sa.UniqueConstraint("event_id", "seq"),
 )
 
@@ -206,4 +211,29 @@ reservation_files = sa.Table(
     sa.Column("created_at", sa.String(TS), nullable=False),
     sa.Column("sent_at", sa.String(TS), nullable=True),
     sa.Column("acked_at", sa.String(TS), nullable=True),
+)
+
+#: The opt-outs cpm sent (OPT-OUT, docs/contracts/opt-outs.md): one per cpm event
+#: participation, at the newest version received.
+opt_outs = sa.Table(
+    "opt_outs",
+    metadata,
+    #: cpm's event participation: the opt-out's key.
+    sa.Column("participation_id", sa.String(EXT), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("message_id", sa.String(EXT), nullable=False),
+    sa.Column("event_id", sa.String(ID), nullable=False),
+    sa.Column("stage_id", sa.String(ID), nullable=False),
+    sa.Column("head_end_system", sa.String(EXT), nullable=False),
+    sa.Column("nic_id", sa.String(EXT), nullable=False),
+    #: CUSTOMER or CSR.
+    sa.Column("channel", sa.String(CODE), nullable=False),
+    #: When the customer opted out (cpm's time), and when DERMS heard of it.
+    sa.Column("opted_out_at", sa.String(TS), nullable=False),
+    sa.Column("received_at", sa.String(TS), nullable=False),
+    #: What it did to the reservation: Released, or the state it found it in (Released with
+    #: another reason, Closed).
+    sa.Column("effect", sa.String(STATE), nullable=False),
+    # The event's opt-outs, per device: what a backfill leaves out.
+    sa.Index("ix_opt_outs_event", "event_id", "head_end_system", "nic_id"),
 )
