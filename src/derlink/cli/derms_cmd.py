@@ -40,6 +40,7 @@ app.add_typer(network, name="network")
 app.add_typer(events_cmd.types_app, name="strategy-types")
 app.add_typer(events_cmd.strategies_app, name="strategies")
 app.add_typer(events_cmd.events_app, name="events")
+app.command("unavailabilities")(events_cmd.unavailabilities)
 console = Console(soft_wrap=True)
 
 DermsUrlOption = Annotated[

@@ -544,9 +544,10 @@ def events_reservations(
         print_json(page)
         return
     rows = [[r["headEndSystem"], r["nicId"], r["deviceId"], r["spId"], r["state"],
-             r["reason"] or "-", str(r["recordId"])] for r in page["items"]]  # fmt: skip
-    print_table(["head-end", "NIC", "device", "service point", "state", "reason", "record"],
-                rows, ids=["NIC", "device", "service point"])  # fmt: skip
+             r["reason"] or "-", r["outcome"] or "-", str(r["recordId"])]
+            for r in page["items"]]  # fmt: skip
+    print_table(["head-end", "NIC", "device", "service point", "state", "reason", "outcome",
+                 "record"], rows, ids=["NIC", "device", "service point"])  # fmt: skip
     if page["next"]:
         console.print(f"more: --after '{page['next']}'", highlight=False)
 
@@ -586,3 +587,27 @@ def events_opt_outs(
              _local(o["optedOutAt"], zone), o["effect"]] for o in done]  # fmt: skip
     print_table(["stage", "head-end system", "NIC", "participation", "channel", "opted out",
                  "effect"], rows, ids=["stage", "NIC", "participation"])  # fmt: skip
+
+
+def unavailabilities(
+    nic: Annotated[str | None, typer.Option("--nic", help="One device's NIC id.")] = None,
+    head_end: Annotated[str | None, typer.Option("--head-end", help="Its head-end system.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 100,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The customer unavailability periods DERMS holds (UNAVAIL), the latest start first, and
+    how many reservations each released."""
+    api, base = _api(home, url)
+    params = {k: v for k, v in (("nicId", nic), ("headEndSystem", head_end)) if v}
+    done = api.call("GET", f"{base}/unavailabilities", params={**params, "limit": limit})
+    if as_json:
+        print_json(done)
+        return
+    zone = _zone(api)
+    rows = [[u["unavailabilityId"], u["headEndSystem"], u["nicId"], _local(u["start"], zone),
+             _local(u["end"], zone), u["status"], str(u["version"]), str(u["released"]),
+             u["reason"] or "-"] for u in done]  # fmt: skip
+    print_table(["id", "head-end system", "NIC", "from", "to", "status", "version", "released",
+                 "reason"], rows, ids=["id", "NIC"])  # fmt: skip

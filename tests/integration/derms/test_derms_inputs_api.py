@@ -162,7 +162,15 @@ def test_a_database_at_the_master_data_revision_gains_the_inputs_tables(database
         with engine.begin() as conn:  # as revision 0003 left it
             for table in tables:
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0004", "0005", "0006", "0007", "0008", "0009")
+        assert upgrade(engine, SCHEMA).ran == (
+            "0004",
+            "0005",
+            "0006",
+            "0007",
+            "0008",
+            "0009",
+            "0010",
+        )
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from derlink.common.clock import Clock
 from derlink.common.errors import BusinessError
 from derlink.derms import scopes
-from derlink.derms.db import CODE
+from derlink.derms.db import CODE, EXT
 from derlink.derms.events import (
     model,
     opt_outs,
@@ -28,6 +28,7 @@ from derlink.derms.events import (
     schemas,
     service,
     status,
+    unavailability,
 )
 from derlink.derms.events.stage_inputs import ManualWindow
 from derlink.derms.events.tables import ID
@@ -288,6 +289,7 @@ def create_router(
                     end=datetime.fromisoformat(r.end_at),
                     state=r.state,
                     reason=r.reason,
+                    outcome=r.outcome,
                     fileSeq=r.file_seq,
                     recordId=r.record_id,
                 )
@@ -382,6 +384,68 @@ def create_router(
                 effect=o.effect,
             )
             for o in await call(opt_outs.opt_outs_of, event_id=eventId)
+        ]
+
+    @router.post(
+        "/unavailabilities",
+        openapi_extra=body_example(
+            schemas.UnavailabilityBatch,
+            {"batchId": "hub-unavail-000003", "unavailabilities": [schemas.UNAVAILABILITY_EXAMPLE]},
+        ),
+    )
+    async def receive_unavailabilities(body: schemas.UnavailabilityBatch, _: Hub) -> Results:
+        """UNAVAIL: keep each newer version of a customer's unavailability period; an Active
+        one releases the device's reservations of Scheduled stages it overlaps (outcome D1CN)
+        and stage generation leaves the device out of the stages it overlaps. One result per
+        record: Applied, Stale (a version not newer than the one held) or Rejected
+        (DERMS-UNAVAILABILITY-INVALID)."""
+        records = [
+            unavailability.Unavailability(
+                dacs_message_id=r.dacsMessageId,
+                unavailability_id=r.unavailabilityId,
+                head_end_system=r.headEndSystem,
+                nic_id=r.nicId,
+                start=r.start,
+                end=r.end,
+                status=unavailability.Status(r.status),
+                reason=r.reason,
+                version=r.version,
+            )
+            for r in body.unavailabilities
+        ]
+        done = await call(unavailability.apply_unavailabilities, clock=clock, records=records)
+        return Results(results=[Result.of(r) for r in done])
+
+    @router.get("/unavailabilities")
+    async def list_unavailabilities(
+        _: Reader,
+        nicId: Annotated[str | None, Query(max_length=EXT)] = None,
+        headEndSystem: Annotated[str | None, Query(max_length=EXT)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[schemas.UnavailabilityRead]:
+        """The customer unavailability periods DERMS holds, the latest start first (of one
+        device when its NIC id, and head-end system, are given), and how many reservations
+        each released."""
+        found = await call(
+            unavailability.list_unavailabilities,
+            nic_id=nicId,
+            head_end_system=headEndSystem,
+            limit=limit,
+        )
+        return [
+            schemas.UnavailabilityRead(
+                unavailabilityId=v.unavailability_id,
+                version=v.version,
+                headEndSystem=v.head_end_system,
+                nicId=v.nic_id,
+                start=v.start,
+                end=v.end,
+                status=v.status.value,
+                reason=v.reason,
+                receivedAt=v.received_at,
+                released=v.released,
+            )
+            for v in found
         ]
 
     @router.post("/events/{eventId}/transitions/resend", responses=_UNKNOWN_EVENT)

@@ -130,6 +130,8 @@ class Action(StrEnum):
     SHORTFALL = "SHORTFALL"
     #: Devices added to a Scheduled stage, the next of the planner's ranking (a delta file).
     BACKFILL = "BACKFILL"
+    #: Reservations released by customer unavailability (UNAVAIL), outcome D1CN.
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 #: The actor of what derms does by itself (a stage's start, an event's completion).

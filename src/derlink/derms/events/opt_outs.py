@@ -28,7 +28,8 @@ from sqlalchemy.engine import Connection
 from derlink.common.clock import Clock
 from derlink.derms.db import one_writer, stored_time
 from derlink.derms.events import model, service
-from derlink.derms.events.reservations import LIVE, ReleaseReason, ReservationState
+from derlink.derms.events.reservations import LIVE, ReleaseReason, ReservationState, released
+from derlink.derms.events.review import mark_due
 from derlink.derms.events.tables import opt_outs, reservations, stages
 from derlink.derms.masterdata.model import Outcome, Rejection, Result, judge
 from derlink.platform.database import Database
@@ -89,16 +90,11 @@ def apply_opt_outs(*, db: Database, clock: Clock, records: Sequence[OptOut]) -> 
             assert stage is not None and reservation is not None
             effect = reservation
             if reservation in LIVE:
-                _release(conn, record, at)
+                _release(conn, record, now)
                 effect = ReservationState.RELEASED.value
                 released[(record.event_id, record.stage_id)] += 1
-                if stage.state == model.StageState.SCHEDULED.value:
-                    conn.execute(
-                        stages.update()
-                        .where(stages.c.id == record.stage_id, stages.c.review_due_at.is_(None))
-                        .values(review_due_at=at)
-                    )
             _keep(conn, record, effect, at, new=held is None)
+        mark_due(conn, (stage_id for _, stage_id in released), at)
         service.write_audit(
             conn,
             [
@@ -141,7 +137,7 @@ def _problem(record: OptOut, stage: Any, reservation: str | None) -> Rejection |
     return None
 
 
-def _release(conn: Connection, record: OptOut, at: str) -> None:
+def _release(conn: Connection, record: OptOut, now: datetime) -> None:
     r = reservations.c
     conn.execute(
         reservations.update()
@@ -151,11 +147,7 @@ def _release(conn: Connection, record: OptOut, at: str) -> None:
             r.nic_id == record.nic_id,
             r.state.in_(LIVE),
         )
-        .values(
-            state=ReservationState.RELEASED.value,
-            reason=ReleaseReason.OPT_OUT.value,
-            updated_at=at,
-        )
+        .values(released(ReleaseReason.OPT_OUT, now))
     )
 
 

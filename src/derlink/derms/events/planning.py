@@ -16,8 +16,9 @@ What is read, for the event's strategy:
 - **busy periods**: the stages of the other Scheduled and In Progress events (RESERVED).
   A New event has no participations yet, so no opt-outs; a Scheduled stage's review
   (review.py) plans its backfill from the same reads for the stage alone, with the devices
-  opted out of the event left out. Customer unavailability and overrides used are not known
-  to DERMS yet.
+  opted out of the event left out;
+- **unavailability**: the Active customer unavailability periods (UNAVAIL) near the window.
+  Overrides used are not known to DERMS yet.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from derlink.derms.events import generation as gen
 from derlink.derms.events import model, service
 from derlink.derms.events.optimiser import optimise_stages
 from derlink.derms.events.stage_inputs import epoch_s
-from derlink.derms.events.tables import events, stage_devices, stages
+from derlink.derms.events.tables import events, stage_devices, stages, unavailabilities
 from derlink.derms.inputs.tables import device_scores, forecasts
 from derlink.derms.masterdata import service as masterdata
 from derlink.derms.masterdata.model import CycleFrequency, Rule
@@ -182,7 +183,7 @@ def _request(
     found = _forecasts(conn, np.unique(near))
     used = _events_used(conn, columns, rules, day, exclude=event.id)
     rest = max((r.min_rest_min for found in rules.values() for r in found), default=0)
-    busy = _reserved(conn, columns, window, rest, exclude=event.id, opted_out=opted_out)
+    busy = _busy(conn, columns, window, rest, exclude=event.id, opted_out=opted_out)
     request = gen.PlanRequest(
         event=window,
         strategy=gen.Strategy(
@@ -444,7 +445,7 @@ def _events_used(
     )
 
 
-def _reserved(
+def _busy(
     conn: Connection,
     columns: Mapping[str, np.ndarray[Any, Any]],
     window: gen.EventWindow,
@@ -453,36 +454,45 @@ def _reserved(
     exclude: str,
     opted_out: frozenset[tuple[str, str]] = frozenset(),
 ) -> gen.Busy:
-    """The stages of the other Scheduled and In Progress events within ``rest_min`` minutes
-    (the longest minimum rest of the programs' rules) of the window, as the candidates' busy
-    periods; and the candidates among the ``opted_out`` devices."""
+    """The candidates' busy periods within ``rest_min`` minutes (the longest minimum rest of
+    the programs' rules) of the window: the stages of the other Scheduled and In Progress events
+    (RESERVED) and the Active customer unavailability periods (UNAVAILABLE); and the
+    candidates among the ``opted_out`` devices."""
     margin = timedelta(minutes=rest_min)
-    sd, st, ev = stage_devices, stages, events
-    rows = conn.execute(
-        sa.select(sd.c.head_end_system, sd.c.nic_id, st.c.start_at, st.c.end_at)
-        .select_from(sd.join(st, st.c.id == sd.c.stage_id).join(ev, ev.c.id == st.c.event_id))
-        .where(
-            ev.c.state.in_([s.value for s in model.HOLDING])
-            & (ev.c.id != exclude)
-            & (st.c.state != model.StageState.CANCELED.value)
-            & (st.c.end_at > (window.start - margin).astimezone(UTC).isoformat())
-            & (st.c.start_at < (window.end + margin).astimezone(UTC).isoformat())
+    since = (window.start - margin).astimezone(UTC).isoformat()
+    until = (window.end + margin).astimezone(UTC).isoformat()
+    sd, st, ev, u = stage_devices, stages, events, unavailabilities
+    rows = [
+        (row.head_end_system, row.nic_id, row.start_at, row.end_at, gen.BusyKind.RESERVED)
+        for row in conn.execute(
+            sa.select(sd.c.head_end_system, sd.c.nic_id, st.c.start_at, st.c.end_at)
+            .select_from(sd.join(st, st.c.id == sd.c.stage_id).join(ev, ev.c.id == st.c.event_id))
+            .where(
+                ev.c.state.in_([s.value for s in model.HOLDING])
+                & (ev.c.id != exclude)
+                & (st.c.state != model.StageState.CANCELED.value)
+                & (st.c.end_at > since)
+                & (st.c.start_at < until)
+            )
         )
-    ).all()
+    ]
+    rows += [
+        (row.head_end_system, row.nic_id, row.start_at, row.end_at, gen.BusyKind.UNAVAILABLE)
+        for row in conn.execute(
+            sa.select(u.c.head_end_system, u.c.nic_id, u.c.start_at, u.c.end_at).where(
+                (u.c.status == "ACTIVE") & (u.c.end_at > since) & (u.c.start_at < until)
+            )
+        )
+    ]
     if not rows and not opted_out:
         return gen.Busy.none()
     index: dict[tuple[str, str], list[int]] = {}
     for i, key in enumerate(zip(columns["head_end_system"], columns["nic_id"], strict=True)):
         index.setdefault((str(key[0]), str(key[1])), []).append(i)
     periods = [
-        (
-            i,
-            datetime.fromisoformat(row.start_at),
-            datetime.fromisoformat(row.end_at),
-            gen.BusyKind.RESERVED,
-        )
-        for row in rows
-        for i in index.get((str(row.head_end_system), str(row.nic_id)), ())
+        (i, datetime.fromisoformat(start), datetime.fromisoformat(end), kind)
+        for he, nic, start, end, kind in rows
+        for i in index.get((str(he), str(nic)), ())
     ]
     return gen.Busy.of(periods, [i for key in opted_out for i in index.get(key, ())])
 

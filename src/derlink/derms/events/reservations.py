@@ -72,6 +72,21 @@ class ReleaseReason(StrEnum):
     REPLACED = "REPLACED"
 
 
+class Outcome(StrEnum):
+    """A device's outcome of a stage (EVT-OUTCOME)."""
+
+    SUCCESSFUL = "D1SP"
+    NON_RESPONSIVE = "D1ND"
+    IN_FLIGHT_OVERRIDE = "D1IO"
+    ERROR = "D1ER"
+    CANCELLED = "D1CN"
+
+
+#: The releases whose device's outcome is known at once: D1CN (the stage was canceled, or the
+#: customer is unavailable). An opt-out's is not: cpm holds the participation OptedOut.
+CANCELLED_BY = frozenset({ReleaseReason.STAGE_CANCELED, ReleaseReason.UNAVAILABLE})
+
+
 class FileState(StrEnum):
     #: Recorded with its reservations; not written yet.
     PENDING = "Pending"
@@ -178,11 +193,19 @@ def release(conn: Connection, stage_ids: Sequence[str], reason: ReleaseReason, a
     done = conn.execute(
         reservations.update()
         .where(r.stage_id.in_(list(stage_ids)), r.state.in_(LIVE))
-        .values(
-            state=ReservationState.RELEASED.value, reason=reason.value, updated_at=stored_time(at)
-        )
+        .values(released(reason, at))
     )
     return int(done.rowcount or 0)
+
+
+def released(reason: ReleaseReason, at: datetime) -> dict[str, Any]:
+    """A live reservation's columns once released for ``reason`` at ``at``."""
+    return {
+        "state": ReservationState.RELEASED.value,
+        "reason": reason.value,
+        "outcome": Outcome.CANCELLED.value if reason in CANCELLED_BY else None,
+        "updated_at": stored_time(at),
+    }
 
 
 @dataclass(frozen=True, slots=True)

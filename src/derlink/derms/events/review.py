@@ -22,11 +22,13 @@ reviews it again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from derlink.common.clock import Clock
 from derlink.derms.events import generation as gen
@@ -41,6 +43,22 @@ log = logging.getLogger("derlink.derms")
 
 #: How far below its target a stage's expected reduction may fall before the alert.
 DEFAULT_TOLERANCE = 0.05
+
+
+def mark_due(conn: Connection, stage_ids: Iterable[str], at: str) -> None:
+    """Mark the stages due for review at ``at`` (a stage marked already keeps its time): the
+    Scheduled stages a release (an opt-out, an unavailability) took a device from."""
+    wanted = sorted(set(stage_ids))
+    if wanted:
+        conn.execute(
+            stages.update()
+            .where(
+                stages.c.id.in_(wanted),
+                stages.c.state == model.StageState.SCHEDULED.value,
+                stages.c.review_due_at.is_(None),
+            )
+            .values(review_due_at=at)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -663,6 +663,7 @@ RESERVATION_EXAMPLE = {
     "end": "2026-07-18T00:00:00Z",
     "state": "Reserved",
     "reason": None,
+    "outcome": None,
     "fileSeq": 0,
     "recordId": 1,
 }
@@ -690,6 +691,9 @@ class ReservationRead(StageDevice):
     state: str
     #: Why it was released: OPT_OUT, UNAVAILABLE, STAGE_CANCELED or REPLACED.
     reason: str | None
+    #: The device's outcome (D1SP, D1ND, D1IO, D1ER, D1CN): D1CN once released because its
+    #: stage was canceled or the customer is unavailable; null until known.
+    outcome: str | None
     #: Its row in its stage's reservation files: the file's seq and the recordId in it.
     fileSeq: int
     recordId: int
@@ -801,3 +805,79 @@ class OptOutRead(BaseModel):
     #: What it did to the device's reservation of the stage: Released, or the state it found it
     #: in (Released for another reason, Closed).
     effect: str
+
+
+# --- Customer unavailability (UNAVAIL, docs/contracts/unavailability.md) -----------------------
+
+UNAVAILABILITY_EXAMPLE = {
+    "dacsMessageId": "UAM-019a2b3c4d5e6f708192a3b4d1",
+    "unavailabilityId": "CU-019a2b3c4d5e6f708192a3b4d2",
+    "headEndSystem": "HES-ECOBEE",
+    "nicId": "NIC-0000001",
+    "start": "2026-07-17T19:00:00Z",
+    "end": "2026-07-18T03:00:00Z",
+    "status": "ACTIVE",
+    "reason": "Away on vacation",
+    "version": 2,
+}
+
+
+class UnavailabilityWrite(Strict):
+    """An UNAVAIL record as cpm sends it through the hub: one version of a period."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example_of(UNAVAILABILITY_EXAMPLE))
+
+    dacsMessageId: Key
+    #: cpm's id of the period: its key.
+    unavailabilityId: Key
+    headEndSystem: Key
+    nicId: Key
+    start: AwareDatetime
+    end: AwareDatetime
+    #: ACTIVE, or CANCELED (the customer withdrew it).
+    status: Literal["ACTIVE", "CANCELED"]
+    reason: Annotated[str, StringConstraints(max_length=REASON)] = ""
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class UnavailabilityBatch(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "hub-unavail-000003", "unavailabilities": [UNAVAILABILITY_EXAMPLE]}
+        ),
+    )
+
+    batchId: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    unavailabilities: list[UnavailabilityWrite] = Field(min_length=1, max_length=500)
+
+
+UNAVAILABILITY_READ_EXAMPLE = {
+    "unavailabilityId": "CU-019a2b3c4d5e6f708192a3b4d2",
+    "version": 2,
+    "headEndSystem": "HES-ECOBEE",
+    "nicId": "NIC-0000001",
+    "start": "2026-07-17T19:00:00Z",
+    "end": "2026-07-18T03:00:00Z",
+    "status": "ACTIVE",
+    "reason": "Away on vacation",
+    "receivedAt": "2026-07-16T08:12:40Z",
+    "released": 1,
+}
+
+
+class UnavailabilityRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of(UNAVAILABILITY_READ_EXAMPLE))
+
+    unavailabilityId: str
+    version: int
+    headEndSystem: str
+    nicId: str
+    start: datetime
+    end: datetime
+    #: ACTIVE or CANCELED.
+    status: str
+    reason: str
+    receivedAt: datetime
+    #: How many reservations this version released (UNAVAILABLE, outcome D1CN).
+    released: int

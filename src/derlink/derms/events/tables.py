@@ -185,6 +185,9 @@ reservations = sa.Table(
     sa.Column("state", sa.String(STATE), nullable=False),
     #: Why it was released: OPT_OUT, UNAVAILABLE, STAGE_CANCELED or REPLACED.
     sa.Column("reason", sa.String(CODE), nullable=True),
+    #: The device's outcome (D1SP, D1ND, D1IO, D1ER, D1CN); D1CN as soon as it is released
+    #: because its stage was canceled or the customer is unavailable; null until known.
+    sa.Column("outcome", sa.String(8), nullable=True),
     #: Its row in its stage's reservation files: the file's seq and the recordId in it.
     sa.Column("file_seq", sa.Integer, nullable=False),
     sa.Column("record_id", sa.Integer, nullable=False),
@@ -236,4 +239,28 @@ opt_outs = sa.Table(
     sa.Column("effect", sa.String(STATE), nullable=False),
     # The event's opt-outs, per device: what a backfill leaves out.
     sa.Index("ix_opt_outs_event", "event_id", "head_end_system", "nic_id"),
+)
+
+#: Customer unavailability periods (UNAVAIL, docs/contracts/unavailability.md): one per cpm
+#: unavailability, at the newest version received. Stage generation leaves a device out of a
+#: stage its Active period overlaps (from the program's minimum rest before it).
+unavailabilities = sa.Table(
+    "unavailabilities",
+    metadata,
+    #: cpm's id: the period's key.
+    sa.Column("unavailability_id", sa.String(EXT), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("message_id", sa.String(EXT), nullable=False),
+    sa.Column("head_end_system", sa.String(EXT), nullable=False),
+    sa.Column("nic_id", sa.String(EXT), nullable=False),
+    sa.Column("start_at", sa.String(TS), nullable=False),
+    sa.Column("end_at", sa.String(TS), nullable=False),
+    #: ACTIVE or CANCELED.
+    sa.Column("status", sa.String(STATE), nullable=False),
+    sa.Column("reason", sa.String(REASON), nullable=False, default=""),
+    sa.Column("received_at", sa.String(TS), nullable=False),
+    #: How many live reservations this version released (UNAVAILABLE, outcome D1CN).
+    sa.Column("released", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_unavailabilities_device", "nic_id", "head_end_system", "start_at"),
+    sa.Index("ix_unavailabilities_end", "end_at"),
 )
