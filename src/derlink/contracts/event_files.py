@@ -1,9 +1,12 @@
-"""The event participation files (docs/contracts/event-reservations.md): DERMS's reservation
-file, one per stage, carried to cpm by EVT-RESERVE."""
+"""The event participation files: DERMS's reservation file, one per stage, carried to cpm by
+EVT-RESERVE (docs/contracts/event-reservations.md); and DERMS's outcome file, the outcome of
+every device called to a stage, carried to cpm by EVT-OUTCOME and copied to analytics by
+EVT-OUTCOME-OUAI (docs/contracts/event-outcomes.md)."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 #: A stage's reserved devices: ``RESERVE_<event id>_<stage id>_<seq>.csv``; seq 000 is the
 #: stage's first file, the seq leaving room for later files of the same stage.
@@ -28,3 +31,40 @@ def reservation_file_ids(name: str) -> tuple[str, str, int] | None:
     if found is None:
         return None
     return found.group(1), found.group(2), int(found.group(3))
+
+
+#: The devices' outcomes of the stages whose outcome window closed since the last file:
+#: ``OUTCOME_<UTC stamp>_<seq>.csv``, one row per device per stage (a file may span stages
+#: and events), in stage then recordId order.
+OUTCOME_PREFIX = "OUTCOME_"
+OUTCOME_HEADER = (
+    "RecordId",
+    "EventId",
+    "StageId",
+    "ProgramId",
+    "HeadEndSystem",
+    "NicId",
+    "DeviceId",
+    "SPId",
+    "Outcome",
+    "ErrorMessage",
+    "ParticipationStartTime",
+    "ParticipationEndTime",
+    "MeasuredKw",
+)
+#: Oracle's device outcomes: successful, non-responsive, in-flight override, error, cancelled.
+OUTCOMES = ("D1SP", "D1ND", "D1IO", "D1ER", "D1CN")
+#: The longest error message an outcome carries (Oracle's field).
+MAX_ERROR_MESSAGE = 100
+_OUTCOME_NAME = re.compile(r"OUTCOME_(\d{8}T\d{6}Z)_(\d{6})\.csv")
+
+
+def outcome_file_name(at: datetime, seq: int) -> str:
+    """The name of DERMS's ``seq``-th outcome file, written at ``at``."""
+    return f"{OUTCOME_PREFIX}{at.astimezone(UTC):%Y%m%dT%H%M%SZ}_{seq:06d}.csv"
+
+
+def outcome_file_seq(name: str) -> int | None:
+    """The seq of an outcome file's name; None for another name."""
+    found = _OUTCOME_NAME.fullmatch(name)
+    return None if found is None else int(found.group(2))
