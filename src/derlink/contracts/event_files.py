@@ -68,3 +68,30 @@ def outcome_file_seq(name: str) -> int | None:
     """The seq of an outcome file's name; None for another name."""
     found = _OUTCOME_NAME.fullmatch(name)
     return None if found is None else int(found.group(2))
+
+
+#: A head-end system's report of its devices' outcomes, put into DERMS's head-end store:
+#: ``HEOUTCOME_<anything>.csv``, one row per device per stage; times ISO-8601 with an offset
+#: (blank: unknown), MeasuredKw a number (blank: not measured).
+HEADEND_OUTCOME_PREFIX = "HEOUTCOME_"
+HEADEND_OUTCOME_HEADER = (
+    "StageId",
+    "HeadEndSystem",
+    "NicId",
+    "Outcome",
+    "ErrorMessage",
+    "ParticipationStartTime",
+    "ParticipationEndTime",
+    "MeasuredKw",
+)
+#: DERMS's acknowledgement of one: ``HEOUTCOME_ACK_<name>``, one row per data row, in order.
+HEADEND_OUTCOME_ACK_PREFIX = "HEOUTCOME_ACK_"
+HEADEND_OUTCOME_ACK_HEADER = (
+    "rowNumber",
+    "stageId",
+    "headEndSystem",
+    "nicId",
+    "result",
+    "reasonCode",
+    "reason",
+)

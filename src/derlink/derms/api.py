@@ -38,6 +38,7 @@ def create_router(
     ba_threshold_mw: float,
     notify_ba: events_api.Notify,
     zone: ZoneInfo,
+    outcome_intake: FileIntake,
 ) -> APIRouter:
     """Every route of ``/derms/api/v1``, bound to derms's database and clock, the network
     model's intake, its content server, and the balance authority's threshold and
@@ -69,7 +70,12 @@ def create_router(
     router.include_router(inputs_api.create_router(db=db, clock=clock))
     router.include_router(
         events_api.create_router(
-            db=db, clock=clock, ba_threshold_mw=ba_threshold_mw, notify_ba=notify_ba, zone=zone
+            db=db,
+            clock=clock,
+            ba_threshold_mw=ba_threshold_mw,
+            notify_ba=notify_ba,
+            zone=zone,
+            outcome_intake=outcome_intake,
         )
     )
     return router

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -15,7 +16,7 @@ from derlink.common.errors import RemoteFault
 from derlink.derms import api
 from derlink.derms.db import outbox
 from derlink.derms.events import model as events_model
-from derlink.derms.events import reservations, review
+from derlink.derms.events import outcome_import, outcomes, reservations, review
 from derlink.derms.events import service as events
 from derlink.derms.events import status as events_status
 from derlink.derms.migrations import SCHEMA
@@ -53,6 +54,9 @@ class DermsPart:
     intake: FileIntake
     content: FileStore
     model_store: FileStore
+    #: The head-end outcome files' intake, from ``headend_store``.
+    outcome_intake: FileIntake
+    headend_store: FileStore
     #: The utility's time zone: a program's rules speak of its days.
     zone: ZoneInfo
     _loops: list[Every] = field(default_factory=list)
@@ -75,6 +79,14 @@ class DermsPart:
             Every("NET-LOC export", self.settings.netloc_export_interval_s, self._export),
             Every("stage schedule", self.settings.stage_interval_s, self._advance, at_once=True),
             Every("stage review", self.settings.stage_interval_s, self._review),
+            Every("stage outcomes", self.settings.stage_interval_s, self._close_outcomes),
+            Every(
+                "head-end outcome intake",
+                self.settings.outcome_intake_interval_s,
+                self.outcome_intake.run_once,
+                at_once=True,
+                grace_s=STOP_GRACE_S,
+            ),
             Every(
                 "reservation files",
                 self.settings.stage_interval_s,
@@ -108,6 +120,18 @@ class DermsPart:
             tolerance=self.settings.stage_shortfall_tolerance,
         )
 
+    async def _close_outcomes(self) -> None:
+        """Close the outcomes of the stages whose outcome window has passed, or canceled."""
+        done = await asyncio.to_thread(
+            outcomes.close_stages,
+            db=self.db,
+            clock=self.clock,
+            window=timedelta(minutes=self.settings.outcome_window_min),
+        )
+        for c in done:
+            log.info("stage %s of event %s: outcomes closed, %d device(s), %d without a report",
+                     c.stage_id, c.event_id, c.closed, c.no_report)  # fmt: skip
+
     async def _write_reservations(self) -> None:
         """Write the reservation files of the stages Scheduled since, and send them."""
         for w in await reservations.write_files(db=self.db, clock=self.clock, store=self.content):
@@ -120,11 +144,13 @@ class DermsPart:
         if self.publisher is not None:
             await self.publisher.stop()
         self.intake.stop()
+        self.outcome_intake.stop()
         for loop in self._loops:
             await loop.stop()
         self._loops = []
         await self.content.close()
         await self.model_store.close()
+        await self.headend_store.close()
         self.db.dispose()
 
 
@@ -142,6 +168,7 @@ def create_part(
     db = open_part_database(settings.database_for("derms"), SCHEMA)
     content = open_store(settings.store_url("derms-content"), home=settings.home)
     model_store = open_store(settings.store_url("derms-model"), home=settings.home)
+    headend_store = open_store(settings.store_url("derms-headend"), home=settings.home)
     mail = mailer or default_mailer(settings.smtp_url, settings.home)
 
     async def notify_ba(event: events_model.Event, peak_mw: float) -> None:
@@ -168,6 +195,14 @@ def create_part(
         settings.max_file_bytes,
         refused=MailRefusals(mail, own.network_notify_to),
     )
+    outcome_intake = outcome_import.outcome_intake(
+        db,
+        clock,
+        headend_store,
+        content,
+        settings.max_file_bytes,
+        refused=MailRefusals(mail, own.network_notify_to),
+    )
     app = create_app(
         title="derlink derms", credentials=credentials, max_body_bytes=settings.max_body_bytes
     )
@@ -180,6 +215,7 @@ def create_part(
             ba_threshold_mw=own.ba_threshold_mw,
             notify_ba=notify_ba,
             zone=ZoneInfo(settings.time_zone),
+            outcome_intake=outcome_intake,
         ),
         prefix="/api/v1",
     )
@@ -208,5 +244,7 @@ def create_part(
         intake=intake,
         content=content,
         model_store=model_store,
+        outcome_intake=outcome_intake,
+        headend_store=headend_store,
         zone=ZoneInfo(settings.time_zone),
     )

@@ -33,10 +33,17 @@ class DermsSettings:
     #: How far below its target (a share) a Scheduled stage's expected reduction may fall after
     #: opt-outs before DERMS raises an alert and, where the strategy allows, backfills it.
     stage_shortfall_tolerance: float = 0.05
+    #: How long after a stage's end its outcomes stay open to reports, in minutes; then the
+    #: devices without one are D1ND and the outcomes go to cpm and analytics.
+    outcome_window_min: float = 60.0
+    #: How often DERMS looks for head-end outcome files in its head-end store, in seconds (0:
+    #: never; the API still runs the intake on demand).
+    outcome_intake_interval_s: float = 5.0
 
-    #: The file stores DERMS owns: its content server (NET-LOC exports, model acks out) and
-    #: the store its network model exports arrive in.
-    stores: ClassVar[tuple[str, ...]] = ("derms-content", "derms-model")
+    #: The file stores DERMS owns: its content server (NET-LOC exports, reservation and
+    #: outcome files, acks out), the store its network model exports arrive in, and the store
+    #: the head-end systems put their outcome files in.
+    stores: ClassVar[tuple[str, ...]] = ("derms-content", "derms-model", "derms-headend")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DermsSettings:
@@ -60,6 +67,15 @@ class DermsSettings:
             ba_notify_to=_addresses(env, "DERLINK_BA_NOTIFY_TO", cls.ba_notify_to),
             stage_interval_s=number(env, "DERLINK_STAGE_INTERVAL_S", cls.stage_interval_s),
             stage_shortfall_tolerance=tolerance,
+            outcome_window_min=number(
+                env, "DERLINK_OUTCOME_WINDOW_MIN", cls.outcome_window_min, at_least=0
+            ),
+            outcome_intake_interval_s=number(
+                env,
+                "DERLINK_OUTCOME_INTAKE_INTERVAL_S",
+                cls.outcome_intake_interval_s,
+                at_least=0,
+            ),
         )
 
 

@@ -205,7 +205,7 @@ def test_a_database_at_the_plans_revision_gains_the_transitions_cpm_columns(
                     "'2026-07-17T20:00:00+00:00', '2026-07-17T20:00:00+00:00')"
                 )
             )
-        assert upgrade(engine, SCHEMA).ran == ("0007", "0008", "0009", "0010")
+        assert upgrade(engine, SCHEMA).ran == ("0007", "0008", "0009", "0010", "0011")
         with engine.connect() as conn:
             row = conn.execute(sa.select(stage_transitions)).one()
         assert (row.stage_id, row.cpm_status, row.cpm_detail) == ("SG-1", None, None)

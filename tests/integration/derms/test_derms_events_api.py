@@ -326,7 +326,15 @@ def test_a_database_at_the_inputs_revision_gains_the_events_tables(database_url:
         with engine.begin() as conn:  # as revision 0004 left it
             for table in tables:
                 table.drop(conn)
-        assert upgrade(engine, SCHEMA).ran == ("0005", "0006", "0007", "0008", "0009", "0010")
+        assert upgrade(engine, SCHEMA).ran == (
+            "0005",
+            "0006",
+            "0007",
+            "0008",
+            "0009",
+            "0010",
+            "0011",
+        )
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

@@ -170,6 +170,7 @@ def test_a_database_at_the_master_data_revision_gains_the_inputs_tables(database
             "0008",
             "0009",
             "0010",
+            "0011",
         )
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:

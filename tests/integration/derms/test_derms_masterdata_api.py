@@ -404,6 +404,7 @@ def test_a_database_at_the_first_revision_gains_the_master_data_tables(database_
             "0008",
             "0009",
             "0010",
+            "0011",
         )
         assert {t.name for t in tables} <= set(sa.inspect(engine).get_table_names())
     finally:

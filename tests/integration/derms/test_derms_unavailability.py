@@ -153,7 +153,7 @@ def test_a_database_at_the_opt_outs_revision_gains_unavailability_and_outcomes(
             ],
         )  # fmt: skip
     stamp(engine, SCHEMA, "0009")
-    assert upgrade(engine, SCHEMA).ran == ("0010",)
+    assert upgrade(engine, SCHEMA).ran == ("0010", "0011")
     assert "unavailabilities" in sa.inspect(engine).get_table_names()
     with engine.connect() as conn:
         found = conn.execute(

@@ -36,6 +36,7 @@ from derlink.derms.events.tables import reservations as reservation_rows
 from derlink.derms.masterdata.schemas import Result, Results
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
+from derlink.platform.intake.driver import FileIntake
 from derlink.platform.openapi import body_example, documented_error
 from derlink.platform.web import JsonRoute, require
 
@@ -87,6 +88,10 @@ _STATE = documented_error(
 )
 
 
+def _maybe(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
 def _detail(view: service.EventView) -> schemas.EventDetail:
     return schemas.EventDetail.of_view(view.event, view.stages)
 
@@ -103,10 +108,17 @@ def _manual(w: schemas.ManualWindowWrite) -> ManualWindow:
 
 
 def create_router(
-    *, db: Database, clock: Clock, ba_threshold_mw: float, notify_ba: Notify, zone: ZoneInfo
+    *,
+    db: Database,
+    clock: Clock,
+    ba_threshold_mw: float,
+    notify_ba: Notify,
+    zone: ZoneInfo,
+    outcome_intake: FileIntake,
 ) -> APIRouter:
     """Events' routes of derms's API, bound to its database and clock, the balance-authority
-    threshold and who to tell when an event awaits the balance authority."""
+    threshold, who to tell when an event awaits the balance authority, and the head-end
+    outcome intake."""
     router = APIRouter(route_class=JsonRoute)
 
     async def call(fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -290,6 +302,12 @@ def create_router(
                     state=r.state,
                     reason=r.reason,
                     outcome=r.outcome,
+                    errorMessage=r.error_message,
+                    participationStart=_maybe(r.participation_start_at),
+                    participationEnd=_maybe(r.participation_end_at),
+                    measuredKw=r.measured_kw,
+                    outcomeAt=_maybe(r.outcome_at),
+                    outcomeSource=r.outcome_source,
                     fileSeq=r.file_seq,
                     recordId=r.record_id,
                 )
@@ -447,6 +465,15 @@ def create_router(
             )
             for v in found
         ]
+
+    @router.post("/outcome-files/intake")
+    async def run_outcome_intake(_: Planner) -> schemas.OutcomeIntakeRead:
+        """Take the head-end outcome files waiting in DERMS's head-end store now (the part's
+        loop takes them every DERLINK_OUTCOME_INTAKE_INTERVAL_S too): each row recorded on
+        its device's reservation or refused, every row answered in the acknowledgement."""
+        return schemas.OutcomeIntakeRead(
+            files=[schemas.OutcomeFileRead.of(s) for s in await outcome_intake.run_once()]
+        )
 
     @router.post("/events/{eventId}/transitions/resend", responses=_UNKNOWN_EVENT)
     async def resend_transitions(eventId: EventId, client: Planner) -> schemas.Resent:

@@ -132,6 +132,8 @@ class Action(StrEnum):
     BACKFILL = "BACKFILL"
     #: Reservations released by customer unavailability (UNAVAIL), outcome D1CN.
     UNAVAILABLE = "UNAVAILABLE"
+    #: A stage's outcomes closed after its outcome window (the unreported ones D1ND).
+    OUTCOMES = "OUTCOMES"
 
 
 #: The actor of what derms does by itself (a stage's start, an event's completion).

@@ -87,6 +87,10 @@ class Outcome(StrEnum):
 CANCELLED_BY = frozenset({ReleaseReason.STAGE_CANCELED, ReleaseReason.UNAVAILABLE})
 
 
+#: Where an outcome DERMS decided itself came from (a release's D1CN, a closing's D1ND).
+DERMS_SOURCE = "DERMS"
+
+
 class FileState(StrEnum):
     #: Recorded with its reservations; not written yet.
     PENDING = "Pending"
@@ -200,10 +204,13 @@ def release(conn: Connection, stage_ids: Sequence[str], reason: ReleaseReason, a
 
 def released(reason: ReleaseReason, at: datetime) -> dict[str, Any]:
     """A live reservation's columns once released for ``reason`` at ``at``."""
+    cancelled = reason in CANCELLED_BY
     return {
         "state": ReservationState.RELEASED.value,
         "reason": reason.value,
-        "outcome": Outcome.CANCELLED.value if reason in CANCELLED_BY else None,
+        "outcome": Outcome.CANCELLED.value if cancelled else None,
+        "outcome_at": stored_time(at) if cancelled else None,
+        "outcome_source": DERMS_SOURCE if cancelled else None,
         "updated_at": stored_time(at),
     }
 

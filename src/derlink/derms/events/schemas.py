@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from derlink.derms.db import CODE, EXT, TEXT, TS
 from derlink.derms.events import model
 from derlink.derms.events.tables import REASON
+from derlink.platform.intake.schemas import FileSummaryRead, summary_example
 from derlink.platform.openapi import example_of, model_example
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=EXT)]
@@ -661,9 +662,15 @@ RESERVATION_EXAMPLE = {
     "program": "BYOT",
     "start": "2026-07-17T22:00:00Z",
     "end": "2026-07-18T00:00:00Z",
-    "state": "Reserved",
+    "state": "Closed",
     "reason": None,
-    "outcome": None,
+    "outcome": "D1SP",
+    "errorMessage": None,
+    "participationStart": "2026-07-17T22:00:00Z",
+    "participationEnd": "2026-07-18T00:00:00Z",
+    "measuredKw": 1.42,
+    "outcomeAt": "2026-07-18T00:20:00Z",
+    "outcomeSource": "HEAD_END_FILE",
     "fileSeq": 0,
     "recordId": 1,
 }
@@ -694,6 +701,15 @@ class ReservationRead(StageDevice):
     #: The device's outcome (D1SP, D1ND, D1IO, D1ER, D1CN): D1CN once released because its
     #: stage was canceled or the customer is unavailable; null until known.
     outcome: str | None
+    #: What was reported with it: the error, when the device took part, its measured kW.
+    errorMessage: str | None
+    participationStart: datetime | None
+    participationEnd: datetime | None
+    measuredKw: float | None
+    #: When the outcome was recorded, and where it came from: HEAD_END_FILE, or DERMS (D1CN
+    #: on a release, D1ND when the outcome window closed without a report).
+    outcomeAt: datetime | None
+    outcomeSource: str | None
     #: Its row in its stage's reservation files: the file's seq and the recordId in it.
     fileSeq: int
     recordId: int
@@ -881,3 +897,22 @@ class UnavailabilityRead(BaseModel):
     receivedAt: datetime
     #: How many reservations this version released (UNAVAILABLE, outcome D1CN).
     released: int
+
+
+class OutcomeFileRead(FileSummaryRead):
+    """What the head-end outcome intake did with one file."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            summary_example("HEOUTCOME_ECOBEE_20260718.csv",
+                            "HEOUTCOME_ACK_HEOUTCOME_ECOBEE_20260718.csv", 31250)
+        )
+    )  # fmt: skip
+
+
+class OutcomeIntakeRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"files": [model_example(OutcomeFileRead)]})
+    )
+
+    files: list[OutcomeFileRead]

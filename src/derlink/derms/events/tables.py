@@ -94,6 +94,11 @@ stages = sa.Table(
     #: Set when an opt-out released one of a Scheduled stage's reservations: the stage is to be
     #: checked against its target (and backfilled); cleared when it was.
     sa.Column("review_due_at", sa.String(TS), nullable=True),
+    #: When its outcomes were closed (the outcome window after its end passed, or it was
+    #: canceled): every live reservation without an outcome became D1ND, and all Closed.
+    sa.Column("outcomes_closed_at", sa.String(TS), nullable=True, index=True),
+    #: The outcome file that carries its outcomes (0: it had none to carry); null until one does.
+    sa.Column("outcome_file_seq", sa.Integer, nullable=True),
     sa.UniqueConstraint("event_id", "seq"),
 )
 
@@ -188,6 +193,15 @@ reservations = sa.Table(
     #: The device's outcome (D1SP, D1ND, D1IO, D1ER, D1CN); D1CN as soon as it is released
     #: because its stage was canceled or the customer is unavailable; null until known.
     sa.Column("outcome", sa.String(8), nullable=True),
+    #: What was reported with the outcome (docs/contracts/event-outcomes.md): the error, when
+    #: the device took part, its measured kW; when and from where it came (HEAD_END_FILE, or
+    #: DERMS itself: D1ND when the outcome window closed without one, D1CN on a release).
+    sa.Column("error_message", sa.String(100), nullable=True),
+    sa.Column("participation_start_at", sa.String(TS), nullable=True),
+    sa.Column("participation_end_at", sa.String(TS), nullable=True),
+    sa.Column("measured_kw", sa.Float, nullable=True),
+    sa.Column("outcome_at", sa.String(TS), nullable=True),
+    sa.Column("outcome_source", sa.String(CODE), nullable=True),
     #: Its row in its stage's reservation files: the file's seq and the recordId in it.
     sa.Column("file_seq", sa.Integer, nullable=False),
     sa.Column("record_id", sa.Integer, nullable=False),
@@ -263,4 +277,22 @@ unavailabilities = sa.Table(
     sa.Column("released", sa.Integer, nullable=False, default=0),
     sa.Index("ix_unavailabilities_device", "nic_id", "head_end_system", "start_at"),
     sa.Index("ix_unavailabilities_end", "end_at"),
+)
+
+#: DERMS's outcome files (EVT-OUTCOME, docs/contracts/event-outcomes.md): each carries the
+#: outcomes of the stages closed since the one before, to cpm and (a copy) to analytics.
+outcome_files = sa.Table(
+    "outcome_files",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("file_name", sa.String(EXT), nullable=False, unique=True),
+    #: JSON list of the stage ids it carries.
+    sa.Column("stages", sa.Text, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    #: Pending (to be written), Sent, Acknowledged or Failed.
+    sa.Column("state", sa.String(STATE), nullable=False, index=True),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    sa.Column("sent_at", sa.String(TS), nullable=True),
+    sa.Column("acked_at", sa.String(TS), nullable=True),
 )
