@@ -239,6 +239,7 @@ def test_an_event_shows_its_opt_outs_and_what_each_did(
 ) -> None:
     page = approver_web.get(f"/records/events/{derms.event_id}").text
     assert "No device has been opted out of this event." in page
+    assert "No outcome file yet" in page
     approver_web.post(f"/records/events/{derms.event_id}/approve", data={"csrf": token_of(page)})
     first = derms.api.get(f"/events/{derms.event_id}").json()["stages"][0]["id"]
     hub = console.credentials.client("hub").header()

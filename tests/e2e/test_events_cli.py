@@ -101,6 +101,9 @@ def test_an_operator_keeps_a_strategy_and_walks_an_event_through_the_cli(
         assert "404" in capsys.readouterr().err
         assert run(["derms", "unavailabilities", "--nic", "NIC-1", "--json", *at]) == 0
         assert json.loads(capsys.readouterr().out) == []
+        assert run(["derms", "events", "outcome-files", "--event", event["id"], "--json",
+                    *at]) == 0  # fmt: skip
+        assert json.loads(capsys.readouterr().out) == []
         assert run(["derms", "events", "reservations", "SG-none", *at]) == 1
         assert "404" in capsys.readouterr().err
         assert run(["derms", "events", "resend", event["id"], *at]) == 0

@@ -611,3 +611,27 @@ def unavailabilities(
              u["reason"] or "-"] for u in done]  # fmt: skip
     print_table(["id", "head-end system", "NIC", "from", "to", "status", "version", "released",
                  "reason"], rows, ids=["id", "NIC"])  # fmt: skip
+
+
+@events_app.command("outcome-files")
+def events_outcome_files(
+    event: Annotated[
+        str | None, typer.Option("--event", help="Those carrying a stage of this event.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 100,
+    home: HomeOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """DERMS's outcome files (EVT-OUTCOME), the latest first: the stages each carries, and what
+    cpm and analytics made of it."""
+    api, base = _api(home, url)
+    params: dict[str, Any] = {"limit": limit, **({"eventId": event} if event else {})}
+    done = api.call("GET", f"{base}/outcome-files", params=params)
+    if as_json:
+        print_json(done)
+        return
+    zone = _zone(api)
+    rows = [[f["fileName"], str(len(f["stageIds"])), str(f["rows"]), f["state"],
+             _local(f["sentAt"], zone), f["detail"] or "-"] for f in done]  # fmt: skip
+    print_table(["file", "stages", "rows", "state", "sent", "answer"], rows, ids=["file"])

@@ -188,6 +188,9 @@ async def event(
     files, _ = await fetch(
         derms.get(f"/api/v1/events/{quote(event_id, safe='')}/reservation-files"), "DERMS"
     )
+    outcome_files, _ = await fetch(
+        derms.get("/api/v1/outcome-files", {"eventId": event_id}), "DERMS"
+    )
     opted, _ = await fetch(
         derms.get(f"/api/v1/events/{quote(event_id, safe='')}/opt-outs"), "DERMS"
     )
@@ -223,6 +226,7 @@ async def event(
             "transitions": moved or [],
             "files": files or [],
             "opt_outs": opted or [],
+            "outcome_files": outcome_files or [],
             "problem": problem or trail_problem or moved_problem,
             "allowed": allowed,
         },

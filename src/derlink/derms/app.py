@@ -16,7 +16,13 @@ from derlink.common.errors import RemoteFault
 from derlink.derms import api
 from derlink.derms.db import outbox
 from derlink.derms.events import model as events_model
-from derlink.derms.events import outcome_import, outcomes, reservations, review
+from derlink.derms.events import (
+    outcome_files,
+    outcome_import,
+    outcomes,
+    reservations,
+    review,
+)
 from derlink.derms.events import service as events
 from derlink.derms.events import status as events_status
 from derlink.derms.migrations import SCHEMA
@@ -88,6 +94,13 @@ class DermsPart:
                 grace_s=STOP_GRACE_S,
             ),
             Every(
+                "outcome files",
+                self.settings.stage_interval_s,
+                self._write_outcomes,
+                at_once=True,
+                grace_s=STOP_GRACE_S,
+            ),
+            Every(
                 "reservation files",
                 self.settings.stage_interval_s,
                 self._write_reservations,
@@ -131,6 +144,12 @@ class DermsPart:
         for c in done:
             log.info("stage %s of event %s: outcomes closed, %d device(s), %d without a report",
                      c.stage_id, c.event_id, c.closed, c.no_report)  # fmt: skip
+
+    async def _write_outcomes(self) -> None:
+        """Gather the stages closed since into the next outcome file, write it and send it."""
+        for w in await outcome_files.write_files(db=self.db, clock=self.clock, store=self.content):
+            log.info("outcome file %s: %d outcome(s) of %d stage(s), sent to cpm and analytics",
+                     w.file_name, w.rows, w.stages)  # fmt: skip
 
     async def _write_reservations(self) -> None:
         """Write the reservation files of the stages Scheduled since, and send them."""
@@ -229,6 +248,7 @@ def create_part(
                 *service.publisher_routes(clock=clock),
                 events_status.ROUTE,
                 reservations.ROUTE,
+                outcome_files.ROUTE,
             ],
             clock=clock,
             batch_size=settings.publish_batch,

@@ -5,24 +5,30 @@ the unreported devices D1ND and closes the stage to later reports."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from derlink.common.clock import FixedClock
-from derlink.contracts.event_files import HEADEND_OUTCOME_ACK_HEADER, HEADEND_OUTCOME_HEADER
+from derlink.contracts.event_files import (
+    HEADEND_OUTCOME_ACK_HEADER,
+    HEADEND_OUTCOME_HEADER,
+    OUTCOME_HEADER,
+)
 from derlink.derms.app import DermsPart
-from derlink.derms.events import outcomes, service
+from derlink.derms.events import outcome_files, outcomes, service
 from derlink.derms.events.tables import reservations, stages
 from derlink.derms.migrations import SCHEMA
 from derlink.platform.migrations import stamp, upgrade
 
-from .support import Headers
+from .support import Headers, outbox_messages
 from .test_derms_opt_outs import SITES, approver, opt_out, scheduled_event, trail
 from .test_derms_opt_outs import send as send_opt_outs
 from .test_derms_stage_generation_api import API, make_world
@@ -216,3 +222,99 @@ def test_a_database_at_the_unavailability_revision_gains_the_outcomes(part: Derm
     }
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(stages)).scalar_one() == 0
+
+
+@pytest.mark.usefixtures("world")
+def test_closed_stages_go_out_in_one_outcome_file_and_the_hubs_answer_is_kept(
+    client: TestClient,
+    part: DermsPart,
+    clock: FixedClock,
+    settings: Any,
+    operator: Headers,
+    approver: Headers,
+    viewer: Headers,
+    hub_headers: Headers,
+) -> None:
+    event_id, stage_id = scheduled_event(client, operator, approver)
+    later = FixedClock(clock.now() + STARTED)
+    service.advance_stages(db=part.db, clock=later)
+    head_end_file(settings, "HEOUTCOME_1.csv", (stage_id, "ECOBEE-HE", "NIC-S1", "D1SP", "",
+                  "2026-07-17T12:00:00Z", "2026-07-17T16:00:00Z", "0.8"))  # fmt: skip
+    intake(client, operator)
+    # Nothing is closed yet: no file.
+    assert asyncio.run(outcome_files.write_files(db=part.db, clock=later, store=part.content)) == []
+    at_1700 = FixedClock(clock.now() + STARTED + timedelta(hours=4))
+    service.advance_stages(db=part.db, clock=at_1700)
+    outcomes.close_stages(db=part.db, clock=at_1700, window=timedelta(minutes=60))
+    (written,) = asyncio.run(
+        outcome_files.write_files(db=part.db, clock=at_1700, store=part.content)
+    )
+    assert (written.seq, written.rows, written.stages) == (1, 2, 1)
+    assert written.file_name == "OUTCOME_20260717T170000Z_000001.csv"
+    text = (settings.home / "files" / "derms-content" / written.file_name).read_text()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == OUTCOME_HEADER
+    assert rows[1:] == [
+        ["1", event_id, stage_id, "BYOT-SUMMER", "ECOBEE-HE", "NIC-S1", "D-NIC-S1", "SP-S1",
+         "D1SP", "", "2026-07-17T12:00:00+00:00", "2026-07-17T16:00:00+00:00", "0.8"],
+        ["2", event_id, stage_id, "BYOT-SUMMER", "ECOBEE-HE", "NIC-S2", "D-NIC-S2", "SP-S2",
+         "D1ND", "", "", "", ""],
+    ]  # fmt: skip
+    [(key, payload)] = outbox_messages(part, "EVT-OUTCOME")
+    assert key == "OUTCOME.000001"
+    assert orjson.loads(payload) == {
+        "messageId": key, "seq": 1, "fileName": written.file_name, "rows": 2,
+        "size": len(text.encode()), "stageIds": [stage_id], "eventIds": [event_id],
+    }  # fmt: skip
+    # Written once: the next pass has nothing.
+    assert (
+        asyncio.run(outcome_files.write_files(db=part.db, clock=at_1700, store=part.content)) == []
+    )
+
+    def ack(code: str, value: str, message: str = key) -> list[tuple[str, str]]:
+        body = {"ackType": "SUCCESS" if code == "SUCCESS" else "ERROR",
+                "responses": [{"id": message, "responseCode": code, "value": value}]}  # fmt: skip
+        answer = client.post(f"{API}/acks/event-outcomes", json=body, headers=hub_headers)
+        assert answer.status_code == 200, answer.text
+        return [(r["messageId"], r["outcome"]) for r in answer.json()["results"]]
+
+    assert ack("CPM-OUTCOME-REFUSED", "1 recorded, 1 refused") == [(key, "Failed")]
+    assert trail(client, viewer, event_id)[-1] == (
+        "CPM_FAILED",
+        f"outcome file {written.file_name} was not taken whole: CPM-OUTCOME-REFUSED: 1 "
+        "recorded, 1 refused",
+    )
+    assert ack("SUCCESS", "2 recorded") == [(key, "Acknowledged")]
+    assert ack("SUCCESS", "again") == [(key, "Duplicate")]
+    assert ack("SUCCESS", "?", "OUTCOME.000009") == [("OUTCOME.000009", "Unknown")]
+    (listed,) = client.get(f"{API}/outcome-files", params={"eventId": event_id},
+                           headers=viewer).json()  # fmt: skip
+    assert (listed["state"], listed["detail"], listed["stageIds"]) == (
+        "Acknowledged", "2 recorded", [stage_id])  # fmt: skip
+    assert client.get(f"{API}/outcome-files", params={"eventId": "EV-x"},
+                      headers=viewer).json() == []  # fmt: skip
+
+
+@pytest.mark.usefixtures("world")
+def test_a_stage_with_nothing_to_carry_is_in_no_file(
+    client: TestClient,
+    part: DermsPart,
+    clock: FixedClock,
+    operator: Headers,
+    approver: Headers,
+    hub_headers: Headers,
+) -> None:
+    event_id, stage_id = scheduled_event(client, operator, approver)
+    send_opt_outs(client, hub_headers, opt_out(event_id, stage_id, "S1"),
+                  opt_out(event_id, stage_id, "S2"))  # fmt: skip
+    at_1700 = FixedClock(clock.now() + STARTED + timedelta(hours=4))
+    service.advance_stages(db=part.db, clock=at_1700)
+    outcomes.close_stages(db=part.db, clock=at_1700, window=timedelta(minutes=60))
+    assert (
+        asyncio.run(outcome_files.write_files(db=part.db, clock=at_1700, store=part.content)) == []
+    )
+    with part.db.read() as conn:
+        seq = conn.execute(
+            sa.select(stages.c.outcome_file_seq).where(stages.c.id == stage_id)
+        ).scalar_one()
+    assert seq == 0

@@ -23,6 +23,7 @@ from derlink.derms.db import CODE, EXT
 from derlink.derms.events import (
     model,
     opt_outs,
+    outcome_files,
     planning,
     reservations,
     schemas,
@@ -473,6 +474,50 @@ def create_router(
         its device's reservation or refused, every row answered in the acknowledgement."""
         return schemas.OutcomeIntakeRead(
             files=[schemas.OutcomeFileRead.of(s) for s in await outcome_intake.run_once()]
+        )
+
+    @router.get("/outcome-files")
+    async def list_outcome_files(
+        _: Reader,
+        eventId: Annotated[str | None, Query(max_length=ID)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[schemas.OutcomeFileOut]:
+        """DERMS's outcome files (EVT-OUTCOME), the latest first (those carrying a stage of
+        ``eventId`` when given): the stages each carries, and what cpm and analytics made of
+        it."""
+        found = await call(outcome_files.files_of, event_id=eventId, limit=limit)
+        return [
+            schemas.OutcomeFileOut(
+                seq=f.seq,
+                messageId=outcome_files.message_id(f.seq),
+                fileName=f.file_name,
+                stageIds=f.stage_ids,
+                rows=f.rows,
+                state=f.state.value,
+                detail=f.detail,
+                createdAt=f.created_at,
+                sentAt=f.sent_at,
+                ackedAt=f.acked_at,
+            )
+            for f in found
+        ]
+
+    @router.post(
+        "/acks/event-outcomes",
+        openapi_extra=body_example(schemas.EventAck, schemas.OUTCOME_ACK_EXAMPLE),
+    )
+    async def event_outcome_ack(body: schemas.EventAck, _: Hub) -> schemas.StatusAckResults:
+        """The hub's acknowledgement of EVT-OUTCOME messages, one response per outcome file:
+        SUCCESS with the counts, or the code with the counts and the first refusals (cpm did
+        not take every row, or the copy to analytics failed), or FAILURE. Kept on the file; a
+        file not taken whole in the audit trail of each event it carries."""
+        answers = [
+            status.AckAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
+            for r in body.responses
+        ]
+        done = await call(outcome_files.record_acks, clock=clock, answers=answers)
+        return schemas.StatusAckResults(
+            results=[schemas.StatusAckResult(messageId=m, outcome=o) for m, o in done]
         )
 
     @router.post("/events/{eventId}/transitions/resend", responses=_UNKNOWN_EVENT)

@@ -591,6 +591,19 @@ class EventAck(BaseModel):
     responses: list[EventAckResponse] = Field(default_factory=list, max_length=5000)
 
 
+OUTCOME_ACK_EXAMPLE: dict[str, Any] = {
+    "ackType": "SUCCESS",
+    "whenISO": "2026-07-18T01:06:10.000Z",
+    "responses": [
+        {
+            "id": "OUTCOME.000012",
+            "value": "31250 recorded in cpm, 0 recorded already, 0 refused; copied to analytics",
+            "responseCode": "SUCCESS",
+            "responseTimeISO": "2026-07-18T01:06:10.000Z",
+            "dacsMessageId": "OUTCOME.000012",
+        }
+    ],
+}
 RESERVATION_ACK_EXAMPLE: dict[str, Any] = {
     "ackType": "ERROR",
     "whenISO": "2026-07-17T15:03:02.000Z",
@@ -916,3 +929,37 @@ class OutcomeIntakeRead(BaseModel):
     )
 
     files: list[OutcomeFileRead]
+
+
+OUTCOME_FILE_EXAMPLE = {
+    "seq": 12,
+    "messageId": "OUTCOME.000012",
+    "fileName": "OUTCOME_20260718T010500Z_000012.csv",
+    "stageIds": ["SG-019a2b3c4d5e6f708192a3b4c6"],
+    "rows": 31250,
+    "state": "Acknowledged",
+    "detail": "31250 recorded in cpm, 0 recorded already, 0 refused; copied to analytics",
+    "createdAt": "2026-07-18T01:05:00Z",
+    "sentAt": "2026-07-18T01:05:04Z",
+    "ackedAt": "2026-07-18T01:06:10Z",
+}
+
+
+class OutcomeFileOut(BaseModel):
+    """An outcome file DERMS wrote (EVT-OUTCOME)."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(OUTCOME_FILE_EXAMPLE))
+
+    seq: int
+    messageId: str
+    fileName: str
+    #: The stages whose outcomes it carries, in the file's order.
+    stageIds: list[str]
+    rows: int
+    #: Pending (to be written), Sent, Acknowledged or Failed.
+    state: str
+    #: What cpm and analytics made of it: the counts and the first refusals, or why it failed.
+    detail: str
+    createdAt: datetime
+    sentAt: datetime | None
+    ackedAt: datetime | None
