@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from cpm_harness import Cpm
 from fastapi import FastAPI, Request
+from test_cpm_participations import device, enroll, reservation, reserve, stage
 from tests.support.servers import free_port, serve
 
 from derlink.common.errors import RemoteFault
@@ -124,3 +125,32 @@ async def test_with_the_hub_down_nothing_is_lost_and_the_same_batch_goes_when_it
     assert batch["batchId"] == row.batch_id
     assert [m["dacsMessageId"] for m in batch["messages"]] == [created["syncRequestId"]]
     assert cpm.sync_state(created["syncRequestId"]) == "Awaiting Acknowledgement"
+
+
+async def test_an_opt_out_goes_to_the_hub_s_opt_out_flow(
+    part_with_hub: Callable[[HttpClient], Cpm],
+) -> None:
+    app, received = fake_hub()
+    with serve(app) as url:
+        hub = hub_client(url)
+        cpm = part_with_hub(hub)
+        assert cpm.post("/program-events", stage(), client="hub").status_code == 200
+        enroll(cpm, "REQ-1", ["NIC-1"])
+        (reserved,) = reserve(cpm, reservation(device("NIC-1")))
+        pid = reserved["participationId"]
+        answer = cpm.post(f"/participations/{pid}/opt-out", {"channel": "CUSTOMER"})
+        assert answer.status_code == 200, answer.text
+        [message] = cpm.outbox_messages("OPT-OUT")
+        await cpm.part.start()
+        try:
+            await _until(lambda: any(r["flow"] == "OPT-OUT" for r in received))
+        finally:
+            await cpm.part.stop()
+            await hub.close()
+    [batch] = [r for r in received if r["flow"] == "OPT-OUT"]
+    assert batch["optOuts"] == [message]
+    assert set(batch) == {"flow", "authorization", "idempotencyKey", "batchId", "optOuts"}
+    assert batch["idempotencyKey"] == batch["batchId"]
+    assert batch["authorization"] == "Bearer cpm.s3cret"
+    assert (message["participationId"], message["channel"], message["version"]) == (
+        pid, "CUSTOMER", 1)  # fmt: skip
