@@ -1,11 +1,12 @@
 """Opt-outs in cpm (docs/contracts/program-events.md, "Opt-outs"; OPT-OUT,
 docs/contracts/opt-outs.md): a Reserved participation opted out before its program event's
 cut-off, the participation and its OPT-OUT message written together, a repeat without a second
-message; the refusals; the resend; DERMS's answers through the hub; the reads and the schema;
-on SQLite and PostgreSQL."""
+message; the refusals; the resend; DERMS's answers through the hub; the reads, the schema and
+the CLI; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,11 @@ from test_cpm_participations import (
     reserve,
     stage,
 )
+from tests.support.servers import serve
+from typer.testing import CliRunner
 
+from derlink.cli.main import app as cli
+from derlink.cli.main import run
 from derlink.cpm.events import opt_out_service
 from derlink.cpm.events import participation as p
 from derlink.cpm.events.tables import event_participations, opt_out_columns
@@ -378,3 +383,72 @@ def test_a_database_at_revision_0008_gains_the_opt_out_columns(fresh_url: str, t
         assert opted_out(again, result["participationId"])["outcome"] == "OptedOut"
     finally:
         again.close()
+
+
+# -- the CLI --------------------------------------------------------------------------------
+
+
+def test_the_cli_opts_out_and_sends_again(
+    seeded: Cpm, reserved: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    pid, other = reserved["ids"]["NIC-1"], reserved["ids"]["NIC-2"]
+    home = seeded.cli_home(tmp_path)
+    env = {"DERLINK_HOME": str(home), "DERLINK_TIME_ZONE": "America/Los_Angeles",
+           "COLUMNS": "60"}  # fmt: skip
+    runner = CliRunner()
+
+    def cli_run(*args: str) -> Any:
+        return runner.invoke(cli, ["cpm", *args, "--url", url], env=env)
+
+    with serve(seeded.part.app) as url:
+        done = cli_run("opt-out", pid, "--reason", "away that day")
+        again = cli_run("opt-out", pid, "--channel", "CUSTOMER")
+        as_json = cli_run("opt-out", other, "--channel", "CUSTOMER", "--json")
+        resent = cli_run("opt-out-resend", pid)
+        bad_channel = cli_run("opt-out", other, "--channel", "PHONE")
+        unknown = cli_run("opt-out", "EP-NOPE")
+        with pytest.MonkeyPatch.context() as env_vars:
+            for name, value in env.items():
+                env_vars.setenv(name, value)
+            status = run(["cpm", "opt-out-resend", reserved["ids"]["NIC-2"], "--url", url])
+    assert done.exit_code == 0, done.output
+    # Whole ids at 60 columns, the time in the utility's zone.
+    assert done.output.splitlines() == [
+        f"{pid}: OptedOut",
+        "opted out 2026-05-01 05:00 PDT by operator (CSR): away that day",
+        "DERMS: Pending (version 1, DERMS has 0)",
+    ]
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[0] == f"{pid}: Unchanged (opted out already)"
+    assert "by operator (CSR)" in again.output  # the first opt-out's, kept
+    assert json.loads(as_json.output)["participation"]["optOut"]["channel"] == "CUSTOMER"
+    assert resent.exit_code == 0, resent.output
+    assert "DERMS: Pending (version 2, DERMS has 0)" in resent.output
+    assert bad_channel.exit_code == 2
+    assert unknown.exit_code == 1
+    assert "404: no participation 'EP-NOPE'" in str(unknown.exception)
+    # Sent again while DERMS has not answered: another version; as a command, one line.
+    assert status == 0
+    assert "DERMS: Pending (version 2, DERMS has 0)" in capsys.readouterr().out
+    assert [m["version"] for m in sent(seeded)] == [1, 1, 2, 2]
+
+
+def test_a_refused_opt_out_is_one_line_and_a_non_zero_exit(
+    seeded: Cpm, reserved: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):  # fmt: skip
+    pid = reserved["ids"]["NIC-1"]
+    monkeypatch.setenv("DERLINK_HOME", str(seeded.cli_home(tmp_path)))
+    seeded.clock.at = CUTOFF + timedelta(minutes=5)
+    with serve(seeded.part.app) as url:
+        status = run(["cpm", "opt-out", pid, "--url", url])
+        never = run(["cpm", "opt-out-resend", pid, "--url", url])
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert (status, never) == (1, 1)
+    assert len(lines) == 2 and "Traceback" not in captured.err + captured.out
+    assert lines[0].startswith("error: POST ") and lines[0].endswith(
+        f"answered 409: participation {pid}: the opt-out cut-off was 2026-07-17T21:00:00+00:00, "
+        "60 minutes before its program event's start"
+    )
+    assert f"answered 409: participation {pid} is Reserved" in lines[1]
