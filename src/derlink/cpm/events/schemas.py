@@ -463,7 +463,7 @@ OPT_OUT_ACKS_EXAMPLE: dict[str, Any] = {
     "acknowledgements": [
         {"kind": OPT_OUT, "code": PARTICIPATION_EXAMPLE["id"], "version": 1, "status": "SUCCESS"},
         {"kind": OPT_OUT, "code": "EP-01a2410e1d806020fdb13c8b51", "version": 2,
-         "status": "ERROR", "errorCode": "DERMS-PARTICIPATION-UNKNOWN",
+         "status": "ERROR", "errorCode": "DERMS-REJECTED",
          "message": "DERMS holds no reservation of NIC-2 in stage SG-01a2410e1d806020fdb13c8b31"},
     ]
 }  # fmt: skip
