@@ -351,13 +351,19 @@ def test_a_program_event_s_participations_narrow_by_nic_device_and_state(
     assert reserved.participations[("SG-1", "NIC-09")] in _page(web, path, state="Done")
 
 
-def test_a_subscription_s_page_shows_its_devices_event_history_newest_first(
-    console: Console, reserved: Reserved, web: TestClient
-):
+def _derms_holds_no_subscription(console: Console) -> None:
+    """DERMS answers 404 to whatever the console asks it (a subscription's registry entry)."""
+
     async def derms(path: str, params: Any) -> Any:
         raise BusinessFault("DERMS holds no such subscription", status=404)
 
     console.harness.derms.handler = derms
+
+
+def test_a_subscription_s_page_shows_its_devices_event_history_newest_first(
+    console: Console, reserved: Reserved, web: TestClient
+):
+    _derms_holds_no_subscription(console)
     path = f"/records/subscriptions/{reserved.subscription}"
     page = _page(web, path)
     history = page[page.index('id="history"') : page.index("Sync requests and their state")]
@@ -420,10 +426,7 @@ def test_a_reserved_participation_offers_its_opt_out_to_who_may_opt_out(
 def test_an_operator_opts_a_participation_out_and_both_pages_show_it(
     reserved: Reserved, console: Console, operator_web: TestClient
 ):
-    async def derms(path: str, params: Any) -> Any:
-        raise BusinessFault("DERMS holds no such subscription", status=404)
-
-    console.harness.derms.handler = derms
+    _derms_holds_no_subscription(console)
     path = f"/records/program-events/{reserved.events['SG-1']}"
     pid = reserved.participations[("SG-1", "NIC-07")]
     said = _opt_out(operator_web, pid, f"{path}#participations", reason="away that day")
