@@ -4,7 +4,8 @@ them over the hub's connection; the list's filters, pages and links, Open, a pro
 page with its history, an unknown id, and cpm not answering. Then the event participations:
 an Active subscription of 55 devices enrolled and two stages' devices reserved through cpm's
 API; a program event's participations (pages, filters, links to the devices' subscription) and
-a subscription's event history (all its devices', or one device's)."""
+a subscription's event history (all its devices', or one device's); and an opt-out from either
+page as the signed-in client, shown there with what DERMS holds, or cpm's refusal said."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from derlink.common.errors import BusinessFault, RemoteFault
 from derlink.cpm.app import create_part as create_cpm
 from derlink.platform.http import Connection, HttpClient
 from derlink.platform.settings import Settings
-from tests.browser.test_console_pages import Console, sign_in
+from tests.browser.test_console_pages import Console, flash_of, sign_in, token_of
 from tests.integration.cpm.cpm_harness import asset, enrollment_request
 from tests.support.servers import serve
 
@@ -350,13 +351,19 @@ def test_a_program_event_s_participations_narrow_by_nic_device_and_state(
     assert reserved.participations[("SG-1", "NIC-09")] in _page(web, path, state="Done")
 
 
-def test_a_subscription_s_page_shows_its_devices_event_history_newest_first(
-    console: Console, reserved: Reserved, web: TestClient
-):
+def _derms_holds_no_subscription(console: Console) -> None:
+    """DERMS answers 404 to whatever the console asks it (a subscription's registry entry)."""
+
     async def derms(path: str, params: Any) -> Any:
         raise BusinessFault("DERMS holds no such subscription", status=404)
 
     console.harness.derms.handler = derms
+
+
+def test_a_subscription_s_page_shows_its_devices_event_history_newest_first(
+    console: Console, reserved: Reserved, web: TestClient
+):
+    _derms_holds_no_subscription(console)
     path = f"/records/subscriptions/{reserved.subscription}"
     page = _page(web, path)
     history = page[page.index('id="history"') : page.index("Sync requests and their state")]
@@ -379,3 +386,107 @@ def test_a_subscription_s_page_shows_its_devices_event_history_newest_first(
     assert 'rel="next"' not in one_history
     other = _page(web, path, device="D-NOPE")
     assert "No participation in a program event for this device." in other
+
+
+# -- opt-outs (OPT-OUT) ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def operator_web(console: Console) -> Iterator[TestClient]:
+    with TestClient(console.app, follow_redirects=False) as client:
+        sign_in(client, console, "operator")
+        yield client
+
+
+def _opt_out(web: TestClient, participation_id: str, back: str, reason: str = "") -> str:
+    """Post the opt-out form of a page as ``web``'s client; what the page it leads to says."""
+    page = web.get(back).text
+    answer = web.post(
+        f"/records/participations/{participation_id}/opt-out",
+        data={"csrf": token_of(page), "reason": reason, "back": back},
+    )
+    return html.unescape(flash_of(web, answer))
+
+
+def test_a_reserved_participation_offers_its_opt_out_to_who_may_opt_out(
+    reserved: Reserved, web: TestClient, operator_web: TestClient
+):
+    path = f"/records/program-events/{reserved.events['SG-1']}"
+    pid = reserved.participations[("SG-1", "NIC-07")]
+    action = f'action="/records/participations/{pid}/opt-out"'
+    # No rule: the cut-off is the program event's start, in the utility's zone.
+    viewer_row = _participation_row(_page(web, path), pid)
+    assert "until <time" in viewer_row and "2026-07-17 15:00:00 PDT" in viewer_row
+    assert action not in viewer_row  # the viewer does not hold cpm:write
+    row = _participation_row(_page(operator_web, path), pid)
+    assert action in row and 'name="csrf"' in row
+    assert f'name="back" value="{path}#participations"' in row
+
+
+def test_an_operator_opts_a_participation_out_and_both_pages_show_it(
+    reserved: Reserved, console: Console, operator_web: TestClient
+):
+    _derms_holds_no_subscription(console)
+    path = f"/records/program-events/{reserved.events['SG-1']}"
+    pid = reserved.participations[("SG-1", "NIC-07")]
+    said = _opt_out(operator_web, pid, f"{path}#participations", reason="away that day")
+    assert said == f"Participation {pid} is opted out; DERMS: Pending (version 1)."
+    row = _participation_row(_page(operator_web, path), pid)
+    assert "OptedOut" in row and f"/records/participations/{pid}/opt-out" not in row
+    assert "by operator (CSR): away that day" in row
+    assert "2026-07-16 05:00:00 PDT" in row  # CLOCK's 12:00 UTC, when cpm took it
+    assert 'DERMS <span class="status s-pending">Pending</span>' in row
+    assert "version 1, DERMS has 0" in row
+    again = _opt_out(operator_web, pid, f"{path}#participations")
+    assert again == (
+        f"Participation {pid} was opted out already, 2026-07-16 05:00:00 PDT by operator."
+    )
+    # The device's event history shows it too; its form leads back to that page.
+    subscription = f"/records/subscriptions/{reserved.subscription}"
+    history = _page(operator_web, subscription, device=reserved.devices["NIC-07"])
+    assert "by operator (CSR): away that day" in history
+    other = reserved.participations[("SG-1", "NIC-01")]
+    page = _page(operator_web, subscription, device=reserved.devices["NIC-01"])
+    back = f"{subscription}?device={reserved.devices['NIC-01']}#history"
+    assert page.count(f'name="back" value="{back}"') == 2  # SG-1 and SG-2
+    assert _opt_out(operator_web, other, back) == (
+        f"Participation {other} is opted out; DERMS: Pending (version 1)."
+    )
+    assert "by operator (CSR)" in _page(
+        operator_web, subscription, device=reserved.devices["NIC-01"]
+    )
+
+
+def test_cpm_s_refusal_of_an_opt_out_is_said_on_the_page(
+    reserved: Reserved, console: Console, web: TestClient, operator_web: TestClient
+):
+    path = f"/records/program-events/{reserved.events['SG-1']}"
+    pid = reserved.participations[("SG-1", "NIC-09")]
+    # The viewer posting the form anyway: cpm checks its scope.
+    refused = _opt_out(web, pid, path)
+    assert refused == "cpm refused the opt-out: client 'viewer' lacks scope 'cpm:write'"
+    # A rule whose cut-off passed long ago.
+    operator = console.credentials.client("operator").header()
+    cpm = console.harness.hub.targets.cpm
+    assert isinstance(cpm, HttpClient)
+    rule = {"effectiveFrom": "2026-06-01", "allowEventDays": ["WEEKDAYS"],
+            "windowStart": "12:00", "windowEnd": "20:00", "minEventDurationMin": 30,
+            "maxEventDurationMin": 240, "maxEventsPerCycle": 15, "cycleFrequency": "SEASON",
+            "maxOverridesPerCycle": 3, "optOutCutoffMin": 2880, "minRestMin": 60}  # fmt: skip
+    linked = httpx.post(f"{cpm.connection.base_url}/api/v1/programs/BYOT/rules", json=rule,
+                        headers=operator)  # fmt: skip
+    assert linked.status_code == 201, linked.text
+    row = _participation_row(_page(operator_web, path), pid)
+    assert "until <time" in row and "2026-07-15 15:00:00 PDT" in row  # two days before
+    late = _opt_out(operator_web, pid, path)
+    assert late == (
+        f"cpm refused the opt-out: participation {pid}: the opt-out cut-off was "
+        "2026-07-15T22:00:00+00:00, 2880 minutes before its program event's start"
+    )
+    assert "Reserved" in _participation_row(_page(operator_web, path), pid)
+    # A page to go back to outside the records is no page to go back to.
+    answer = operator_web.post(
+        f"/records/participations/{pid}/opt-out",
+        data={"csrf": token_of(_page(operator_web, path)), "back": "https://elsewhere.example/"},
+    )
+    assert answer.headers["location"] == "/records/program-events"

@@ -7,6 +7,7 @@ with the operator's credentials from the data directory, as the other commands d
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -28,7 +29,7 @@ from derlink.cli.client import (
 
 HELP = (
     "cpm: the enrollment extract; programs, rules and aggregators; device scores; program "
-    "events and their participations."
+    "events, their participations and opt-outs."
 )
 app = typer.Typer(help=HELP, no_args_is_help=True)
 program_events = typer.Typer(
@@ -50,7 +51,7 @@ CpmUrlOption = Annotated[
 @app.callback()
 def _group() -> None:
     """cpm: the enrollment extract; programs, rules and aggregators; device scores; program
-    events and their participations."""
+    events, their participations and opt-outs."""
 
 
 def _cpm(home: Path | None, url: str | None) -> tuple[Api, str]:
@@ -438,3 +439,77 @@ def _participations(
     print_table(columns, rows, ids=ids)
     if page["next"]:
         console.print(f"more: --after '{page['next']}'", highlight=False)
+
+
+# -- opt-outs ---------------------------------------------------------------------------------
+
+
+class Channel(StrEnum):
+    """Who asked for an opt-out."""
+
+    CUSTOMER = "CUSTOMER"
+    CSR = "CSR"
+
+
+ParticipationArgument = Annotated[str, typer.Argument(help="cpm's id of the participation.")]
+
+
+@app.command("opt-out")
+def opt_out(
+    participation_id: ParticipationArgument,
+    channel: Annotated[
+        Channel, typer.Option(help="Who asked: the customer, or a customer-service agent.")
+    ] = Channel.CSR,
+    reason: Annotated[str, typer.Option(help="Why, in words (at most 254 characters).")] = "",
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Opt a device out of a program event: its Reserved participation, before the program's
+    cut-off; cpm tells DERMS (OPT-OUT). Asking again changes nothing."""
+    api, base = _cpm(home, url)
+    done: dict[str, Any] = api.call(
+        "POST",
+        f"{base}/api/v1/participations/{quote(participation_id, safe='')}/opt-out",
+        json={"channel": channel.value, "reason": reason},
+    )
+    if as_json:
+        print_json(done)
+        return
+    again = " (opted out already)" if done["outcome"] == "Unchanged" else ""
+    _opt_out_lines(done["participation"], f"{done['outcome']}{again}", api)
+
+
+@app.command("opt-out-resend")
+def opt_out_resend(
+    participation_id: ParticipationArgument,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send an opt-out to DERMS again, as the next version: after DERMS refused it, or never
+    answered."""
+    api, base = _cpm(home, url)
+    found: dict[str, Any] = api.call(
+        "POST", f"{base}/api/v1/participations/{quote(participation_id, safe='')}/opt-out/resend"
+    )
+    if as_json:
+        print_json(found)
+    else:
+        _opt_out_lines(found, found["state"], api)
+
+
+def _opt_out_lines(participation: dict[str, Any], said: str, api: Api) -> None:
+    """A participation's opt-out in three lines: the id whole and what happened; when, by whom,
+    how and why (in the utility's zone); what DERMS holds."""
+    o = participation["optOut"]
+    zone = ZoneInfo(api.settings.time_zone)
+    why = f": {o['reason']}" if o["reason"] else ""
+    sync = {"state": o["dermsSync"], "version": o["version"], "dermsVersion": o["dermsVersion"],
+            "detail": o["dermsDetail"]}  # fmt: skip
+    for line in (
+        f"{participation['id']}: {said}",
+        f"opted out {local_time(o['at'], zone)} by {o['by']} ({o['channel']}){why}",
+        f"DERMS: {_derms_sync(sync)}",
+    ):
+        console.print(line, highlight=False)

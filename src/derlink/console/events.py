@@ -10,7 +10,7 @@ DERMS checks that client's scopes and audits it as the actor: a client without
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -22,8 +22,15 @@ from fastapi.responses import Response
 from derlink.common.errors import BusinessFault, ConfigurationError, Fault, NotFound
 from derlink.console import views
 from derlink.console.records import fetch
-from derlink.console.web import User, console_of, current_user, posting_user, redirect, render
-from derlink.platform.auth import Forbidden
+from derlink.console.web import (
+    User,
+    as_signed_in,
+    console_of,
+    current_user,
+    posting_user,
+    redirect,
+    render,
+)
 from derlink.platform.http import Caller, HttpClient
 
 router = APIRouter()
@@ -287,15 +294,7 @@ async def act(
 
 def _as_user(console: Any, user: User) -> HttpClient:
     """A connection to DERMS with the signed-in client's credentials."""
-    derms = console.hub.targets.derms
-    if not isinstance(derms, HttpClient):
-        raise Forbidden("the hub's connection to DERMS takes no actions of people")
-    try:
-        client = console.credentials.client(user.client_id)
-    except ConfigurationError:
-        raise Forbidden(f"{user.client_id} is no longer a known client") from None
-    own = replace(derms.connection, auth="bearer", username=client.client_id, secret=client.secret)
-    return HttpClient(own)
+    return as_signed_in(console, user, console.hub.targets.derms, "DERMS")
 
 
 @router.get("/records/strategies")

@@ -1,10 +1,14 @@
 """cpm's program events: its copy of each DERMS event stage (EVT-STATUS), listed by the ids
 people search with (program, DERMS event, stage, state), each with its history of transitions
-and its devices' participations (EVT-RESERVE), 50 a page, narrowed by NIC id, device or state.
+and its devices' participations (EVT-RESERVE), 50 a page, narrowed by NIC id, device or state;
+and a participation's opt-out (OPT-OUT), here and on a subscription's event history.
 
 Read through cpm's read API over the hub's connection; each row links to the program's page and
 to the DERMS event and stage it copies, each participation to its device's subscription. A part
-that does not answer is said on the page.
+that does not answer is said on the page. An opt-out goes to cpm with the signed-in client's
+own credentials (channel CSR), so that cpm checks that client's scope (``cpm:write``) and keeps
+it as who asked; cpm's refusal (the cut-off, the state, the scope) is said on the page the form
+was on.
 """
 
 from __future__ import annotations
@@ -13,12 +17,22 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
-from derlink.common.errors import Fault, NotFound
-from derlink.console.records import Cursor, fetch, fetch_page
-from derlink.console.web import User, console_of, current_user, redirect, render
+from derlink.common.errors import BusinessFault, Fault, NotFound
+from derlink.console import views
+from derlink.console.records import OPT_OUT_SCOPE, Cursor, fetch, fetch_page
+from derlink.console.web import (
+    User,
+    as_signed_in,
+    console_of,
+    current_user,
+    holds,
+    posting_user,
+    redirect,
+    render,
+)
 
 router = APIRouter()
 
@@ -145,6 +159,46 @@ async def program_event(
             "filters": {name: filters.get(name, "") for name in wanted},
             "filter_query": urlencode(filters),
             "states": PARTICIPATION_STATES,
+            "can_opt_out": holds(console_of(request), user, OPT_OUT_SCOPE),
         },
         user=user,
     )
+
+
+#: Where an opt-out's answer is said when the form names no page of the console's records.
+OPT_OUT_BACK = "/records/program-events"
+
+
+@router.post("/records/participations/{participation_id}/opt-out")
+async def opt_out(
+    request: Request,
+    participation_id: str,
+    user: Annotated[User, Depends(posting_user)],
+    reason: Annotated[str, Form(max_length=254)] = "",
+    back: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Opt a participation out of its program event as the signed-in client (channel CSR),
+    then back to ``back`` (a page of the records) with what cpm did or why it refused."""
+    console = console_of(request)
+    page = back if back.startswith("/records/") and "\\" not in back else OPT_OUT_BACK
+    caller = as_signed_in(console, user, console.hub.targets.cpm, "cpm")
+    path = f"/api/v1/participations/{quote(participation_id, safe='')}/opt-out"
+    try:
+        done = await caller.post(path, {"channel": "CSR", "reason": reason.strip()})
+    except BusinessFault as exc:
+        body = exc.details.get("body")
+        why = body.get("detail", exc.message) if isinstance(body, dict) else exc.message
+        return redirect(request, page, f"cpm refused the opt-out: {why}", "error")
+    finally:
+        await caller.close()
+    o = done["participation"]["optOut"]
+    if done["outcome"] == "Unchanged":
+        at = views.moment(o["at"])
+        shown = at.astimezone(console.zone).strftime("%Y-%m-%d %H:%M:%S %Z") if at else o["at"]
+        said = f"Participation {participation_id} was opted out already, {shown} by {o['by']}."
+    else:
+        said = (
+            f"Participation {participation_id} is opted out; DERMS: {o['dermsSync']} "
+            f"(version {o['version']})."
+        )
+    return redirect(request, page, said)

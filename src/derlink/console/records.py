@@ -19,11 +19,13 @@ from fastapi.responses import Response
 
 from derlink.common.errors import BusinessFault, Fault, NotFound
 from derlink.console.instances import read_page
-from derlink.console.web import User, console_of, current_user, redirect, render
+from derlink.console.web import User, console_of, current_user, holds, redirect, render
 
 router = APIRouter()
 
 PAGE = 50
+#: What opting a participation out asks of the signed-in client (cpm checks it).
+OPT_OUT_SCOPE = "cpm:write"
 #: Runs of the reconciliation its page lists.
 HISTORY = 20
 SYNC_STATES = ("Pending", "Awaiting Acknowledgement", "Synchronized", "Error", "Discarded")
@@ -232,6 +234,7 @@ async def subscription(
             "events": events,
             "device": device,
             "device_query": urlencode({"device": device} if device else {}),
+            "can_opt_out": holds(console_of(request), user, OPT_OUT_SCOPE),
         },
         user=user,
     )

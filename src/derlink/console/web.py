@@ -12,7 +12,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -38,6 +38,7 @@ from derlink.hub import scopes
 from derlink.hub.lookups import LookupStore
 from derlink.hub.service import Hub
 from derlink.platform.auth import CredentialStore, Forbidden
+from derlink.platform.http import HttpClient
 
 HERE = Path(__file__).parent
 READ_SCOPE = scopes.READ
@@ -144,6 +145,28 @@ async def _checked_form(request: Request, user: User) -> User:
     if not same_token(token if isinstance(token, str) else None, user.csrf):
         raise Forbidden("the form's security token does not match this session; reload the page")
     return user
+
+
+def holds(console: Console, user: User, scope: str) -> bool:
+    """Whether the signed-in client holds ``scope`` (of a part: what the part will check)."""
+    try:
+        return scope in console.credentials.client(user.client_id).scopes
+    except ConfigurationError:
+        return False
+
+
+def as_signed_in(console: Console, user: User, target: Any, part: str) -> HttpClient:
+    """A connection to ``part`` (``target``, the hub's connection to it) with the signed-in
+    client's own credentials: the part checks that client's scopes and records it as the
+    actor."""
+    if not isinstance(target, HttpClient):
+        raise Forbidden(f"the hub's connection to {part} takes no actions of people")
+    try:
+        client = console.credentials.client(user.client_id)
+    except ConfigurationError:
+        raise Forbidden(f"{user.client_id} is no longer a known client") from None
+    own = replace(target.connection, auth="bearer", username=client.client_id, secret=client.secret)
+    return HttpClient(own)
 
 
 def flash(response: Response, request: Request, message: str, kind: str = "ok") -> Response:

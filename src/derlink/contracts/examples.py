@@ -169,6 +169,23 @@ AGGREGATOR: Final[dict[str, Any]] = {
     "version": 2,
 }
 
+#: An OPT-OUT record (docs/contracts/opt-outs.md): a participation's opt-out, as cpm sends it to
+#: DERMS, stamped with its version.
+OPT_OUT: Final[dict[str, Any]] = {
+    "dacsMessageId": "OOM-01a2410e1d806020fdb13c8b60",
+    "participationId": "EP-01a2410e1d806020fdb13c8b50",
+    "programEventId": "PE-01a2410e1d806020fdb13c8b40",
+    "eventExternalIdentifier": "EV-01a2410e1d806020fdb13c8b30",
+    "externalIdentifier": "SG-01a2410e1d806020fdb13c8b31",
+    "programCode": "BYOT-SUMMER",
+    "headEndSystem": "ECOBEE-HE",
+    "nicId": "NIC-1",
+    "deviceId": "D-01a2410e1d806020fdb13c8b21",
+    "optOutDateTime": "2026-07-17T19:12:40.118Z",
+    "channel": "CSR",
+    "version": 1,
+}
+
 #: An EVT-STATUS create (docs/contracts/program-events.md): a DERMS stage, scheduled, that cpm
 #: keeps as a program event; the program is named by its external id (else its code).
 PROGRAM_EVENT_CREATE: Final[dict[str, Any]] = {

@@ -6,6 +6,7 @@ enrollments, the network locations, the device scores, then the program events.
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -28,11 +29,17 @@ Reader = Annotated[Client, Depends(require(scopes.READ))]
 
 
 def create_router(
-    *, db: Database, clock: Clock, store: FileStore, netloc: FileIntake, history: FileIntake
+    *,
+    db: Database,
+    clock: Clock,
+    zone: tzinfo,
+    store: FileStore,
+    netloc: FileIntake,
+    history: FileIntake,
 ) -> APIRouter:
-    """Every route of ``/cpm/api/v1``, bound to one database, clock and content server, the
-    NET-LOC intake and ``history`` (the intake of participation-history files from the
-    content server)."""
+    """Every route of ``/cpm/api/v1``, bound to one database, clock, the utility's ``zone`` and
+    content server, the NET-LOC intake and ``history`` (the intake of participation-history
+    files from the content server)."""
     router = APIRouter(route_class=JsonRoute)
 
     @router.get("/health")
@@ -43,5 +50,5 @@ def create_router(
     router.include_router(enrollment_api.create_router(db=db, clock=clock, store=store))
     router.include_router(network_api.create_router(db=db, intake=netloc))
     router.include_router(scores_api.create_router(db=db, clock=clock, store=store, intake=history))
-    router.include_router(events_api.create_router(db=db, clock=clock))
+    router.include_router(events_api.create_router(db=db, clock=clock, zone=zone))
     return router

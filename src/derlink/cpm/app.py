@@ -7,6 +7,7 @@ The composition root mounts ``part.app`` at ``/cpm`` and calls ``start``/``stop`
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from derlink.common.clock import Clock
 from derlink.common.errors import Conflict
@@ -15,6 +16,7 @@ from derlink.cpm.catalog.model import AGGREGATOR, PROG_RULE
 from derlink.cpm.db import outbox
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
+from derlink.cpm.events.participation import OPT_OUT
 from derlink.cpm.migrations import SCHEMA
 from derlink.cpm.network.service import netloc_intake
 from derlink.cpm.scores import service as scores
@@ -58,6 +60,8 @@ def outbox_routes(clock: Clock) -> list[Route]:
         # Master data for DERMS (docs/contracts/master-data.md).
         Route(flow=PROG_RULE, path="/api/v1/flows/PROG-RULE/messages", field="programs"),
         Route(flow=AGGREGATOR, path="/api/v1/flows/AGGREGATOR/messages", field="aggregators"),
+        # A participation's opt-out for DERMS (docs/contracts/opt-outs.md).
+        Route(flow=OPT_OUT, path="/api/v1/flows/OPT-OUT/messages", field="optOuts"),
     ]
 
 
@@ -103,7 +107,12 @@ class CpmPart:
         )
         self.app.include_router(
             api.create_router(
-                db=db, clock=clock, store=store, netloc=self.netloc, history=self.history
+                db=db,
+                clock=clock,
+                zone=ZoneInfo(settings.time_zone),
+                store=store,
+                netloc=self.netloc,
+                history=self.history,
             ),
             prefix="/api/v1",
         )

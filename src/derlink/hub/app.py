@@ -26,6 +26,7 @@ from derlink.hub.flows.evt_status import EventStatusFlow
 from derlink.hub.flows.files import FileOptions
 from derlink.hub.flows.lrf import LoadReductionForecastFlow
 from derlink.hub.flows.net_loc import NetworkLocationToCpm
+from derlink.hub.flows.opt_out import OptOutFlow
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.prog_rule import ProgramRulesFlow
@@ -90,6 +91,7 @@ def build_flows(
         ProgramRulesFlow(targets, lookups),
         AggregatorFlow(targets),
         EventStatusFlow(targets, lookups, clock),
+        OptOutFlow(targets),
         EnrollmentReconciliation(targets, lookups),
     ]
     if targets.stores:

@@ -28,6 +28,7 @@ from derlink.hub.schemas import (
     EnrollSyncBatch,
     EventStatusBatch,
     FileBatch,
+    OptOutBatch,
     ProgramRulesBatch,
     ReservationBatch,
     ScheduledBatch,
@@ -186,6 +187,18 @@ CATALOG: tuple[FlowSpec, ...] = (
         batch=ReservationBatch,
         concurrency=1,
         files=FileExchange(source_store="derms-content", prefix=RESERVATION_PREFIX),
+    ),
+    # A participation's opt-out (docs/contracts/opt-outs.md), versioned: delivered to DERMS in
+    # collections, each record acknowledged to cpm.
+    FlowSpec(
+        code="OPT-OUT",
+        name="Customer Event Opt-Out Update",
+        trigger="message",
+        source="cpm",
+        target="derms",
+        schedule=None,
+        batch=OptOutBatch,
+        concurrency=2,
     ),
     # Not one of the integration's message flows but the hub's own check that the enrollment
     # flows did their job: cpm's subscriptions against the DERMS registry.

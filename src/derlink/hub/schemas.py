@@ -260,6 +260,34 @@ class AggregatorBatch(_Closed):
     aggregators: list[Aggregator] = Field(min_length=1, max_length=5000)
 
 
+# OPT-OUT (cpm → hub): a participation's opt-out for DERMS, docs/contracts/opt-outs.md
+class OptOut(_Open):
+    dacsMessageId: str = Field(min_length=1, max_length=100)
+    participationId: str = RecordId
+    programEventId: str = RecordId
+    eventExternalIdentifier: str = RecordId
+    externalIdentifier: str = RecordId
+    programCode: str = RecordId
+    headEndSystem: str = RecordId
+    nicId: str = RecordId
+    deviceId: str = RecordId
+    optOutDateTime: Timestamp
+    channel: Literal["CUSTOMER", "CSR"]
+    version: int = Field(ge=1, le=VERSION_MAX)
+
+
+class OptOutBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "OPT-OUT-019a2b3c4d5e6f708192a3b4d0", "optOuts": [examples.OPT_OUT]}
+        ),
+    )
+
+    batchId: str = BatchId
+    optOuts: list[OptOut] = Field(min_length=1, max_length=5000)
+
+
 # EVT-STATUS (DERMS → hub): a stage's transition for cpm, docs/contracts/event-status.md
 class EventStatus(_Open):
     messageId: str = Field(min_length=1, max_length=100)

@@ -186,10 +186,14 @@ class Cpm:
         return [(r.from_state, r.to_state, r.actor) for r in rows]
 
 
-def build_part(database_url: str, home: Path, hub: HttpClient | None = None) -> Cpm:
+def build_part(
+    database_url: str, home: Path, hub: HttpClient | None = None, time_zone: str = "UTC"
+) -> Cpm:
+    """A cpm part on ``database_url``, publishing to ``hub`` (if any), in the utility's zone
+    ``time_zone``."""
     credentials = CredentialStore.generate(DEFAULT_CLIENTS)
     clock = StillClock()
-    settings = Settings(home=home, part_database_urls={"cpm": database_url})
+    settings = Settings(home=home, part_database_urls={"cpm": database_url}, time_zone=time_zone)
     part = create_part(settings=settings, credentials=credentials, clock=clock, hub=hub)
     http = TestClient(part.app)
     # Inside its context the client keeps one event loop thread for every call it makes;

@@ -173,6 +173,9 @@ def test_a_device_of_the_program_is_reserved_for_the_window_given_or_the_event_s
         "preemptiveOptOut": False,
         "createdAt": "2026-05-01T12:03:00+00:00",
         "updatedAt": "2026-05-01T12:03:00+00:00",
+        "optOut": None,
+        # BYOT links no rule: the cut-off is the program event's start.
+        "optOutCutoff": {"at": "2026-07-17T22:00:00+00:00", "minutes": 0},
     }
     # Kept in UTC, whatever offset the call wrote.
     assert (items[1]["id"], items[1]["reservationStartDateTime"],

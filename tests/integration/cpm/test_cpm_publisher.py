@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from cpm_harness import Cpm
 from fastapi import FastAPI, Request
+from test_cpm_participations import device, enroll, reservation, reserve, stage
 from tests.support.servers import free_port, serve
 
 from derlink.common.errors import RemoteFault
@@ -51,26 +53,43 @@ async def _until(condition: Callable[[], bool]) -> None:
     raise AssertionError("the condition never held")
 
 
-async def test_the_publisher_posts_batches_and_the_requests_await_acknowledgement(
+@contextmanager
+def publishing(
     part_with_hub: Callable[[HttpClient], Cpm],
-) -> None:
+) -> Iterator[tuple[Cpm, HttpClient, list[dict[str, Any]]]]:
+    """A seeded cpm part whose outbox goes to a fake hub on loopback: the part, its client of
+    the hub, and what the hub receives."""
     app, received = fake_hub()
     with serve(app) as url:
         hub = hub_client(url)
-        cpm = part_with_hub(hub)
+        yield part_with_hub(hub), hub, received
+
+
+async def publish_until(cpm: Cpm, hub: HttpClient, condition: Callable[[], bool]) -> None:
+    """Run the part (its publisher) until ``condition`` holds; then stop it and close its
+    client of the hub."""
+    await cpm.part.start()
+    try:
+        await _until(condition)
+    finally:
+        await cpm.part.stop()
+        await hub.close()
+
+
+async def test_the_publisher_posts_batches_and_the_requests_await_acknowledgement(
+    part_with_hub: Callable[[HttpClient], Cpm],
+) -> None:
+    with publishing(part_with_hub) as (cpm, hub, received):
         first = cpm.active_enrollment("REQ-1")
         second = cpm.enroll("REQ-2", account="A2", service_point="SP2",
                             assets=[cpm.asset("NIC-2")])  # fmt: skip
         device_id = cpm.enrollment(first["enrollmentId"])["devices"][0]["deviceId"]
         check_id = cpm.post(f"/devices/{device_id}/status-checks").json()["dacsMessageId"]
-        await cpm.part.start()
-        try:
-            await _until(
-                lambda: {r["flow"] for r in received} == {"ENR-SYNC", "DEV-STATUS", "PROG-RULE"}
-            )
-        finally:
-            await cpm.part.stop()
-            await hub.close()
+        await publish_until(
+            cpm,
+            hub,
+            lambda: {r["flow"] for r in received} == {"ENR-SYNC", "DEV-STATUS", "PROG-RULE"},
+        )
     [enr_sync] = [r for r in received if r["flow"] == "ENR-SYNC"]
     assert [m["dacsMessageId"] for m in enr_sync["messages"]] == [
         first["syncRequestId"], second["syncRequestId"],
@@ -124,3 +143,24 @@ async def test_with_the_hub_down_nothing_is_lost_and_the_same_batch_goes_when_it
     assert batch["batchId"] == row.batch_id
     assert [m["dacsMessageId"] for m in batch["messages"]] == [created["syncRequestId"]]
     assert cpm.sync_state(created["syncRequestId"]) == "Awaiting Acknowledgement"
+
+
+async def test_an_opt_out_goes_to_the_hub_s_opt_out_flow(
+    part_with_hub: Callable[[HttpClient], Cpm],
+) -> None:
+    with publishing(part_with_hub) as (cpm, hub, received):
+        assert cpm.post("/program-events", stage(), client="hub").status_code == 200
+        enroll(cpm, "REQ-1", ["NIC-1"])
+        (reserved,) = reserve(cpm, reservation(device("NIC-1")))
+        pid = reserved["participationId"]
+        answer = cpm.post(f"/participations/{pid}/opt-out", {"channel": "CUSTOMER"})
+        assert answer.status_code == 200, answer.text
+        [message] = cpm.outbox_messages("OPT-OUT")
+        await publish_until(cpm, hub, lambda: any(r["flow"] == "OPT-OUT" for r in received))
+    [batch] = [r for r in received if r["flow"] == "OPT-OUT"]
+    assert batch["optOuts"] == [message]
+    assert set(batch) == {"flow", "authorization", "idempotencyKey", "batchId", "optOuts"}
+    assert batch["idempotencyKey"] == batch["batchId"]
+    assert batch["authorization"] == "Bearer cpm.s3cret"
+    assert (message["participationId"], message["channel"], message["version"]) == (
+        pid, "CUSTOMER", 1)  # fmt: skip

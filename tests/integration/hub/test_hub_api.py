@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from derlink.bootstrap import DEFAULT_CLIENTS
+from derlink.contracts import examples
 from derlink.hub import scopes
 from derlink.platform.auth import CredentialStore
 from tests.support.poison import POISON, expect_refused, with_poison
@@ -423,3 +424,32 @@ def test_the_reconciliation_keeps_every_run_in_one_history(api: TestClient):
     other = api.get("/api/v1/reconciliation/runs/ENR-SYNC:B1", headers=viewer)
     assert other.status_code == 404
     assert other.headers["content-type"] == "application/problem+json"
+
+
+def test_the_intake_takes_cpm_s_opt_outs_and_refuses_a_record_naming_its_field(api: TestClient):
+    record = examples.OPT_OUT
+    taken = api.post("/api/v1/flows/OPT-OUT/messages",
+                     json={"batchId": "OO-1", "optOuts": [record]},
+                     headers=_auth(api, "cpm"))  # fmt: skip
+    assert taken.status_code == 202, taken.text
+    assert taken.json()["records"] == 1
+    from_derms = api.post("/api/v1/flows/OPT-OUT/messages",
+                          json={"batchId": "OO-2", "optOuts": [record]},
+                          headers=_auth(api, "derms"))  # fmt: skip
+    assert from_derms.status_code == 403
+    assert from_derms.json()["code"] == "HUB-PUBLISH-SOURCE"
+
+    def refused(body: dict[str, Any]) -> list[str]:
+        answer = api.post("/api/v1/flows/OPT-OUT/messages", json=body, headers=_auth(api, "cpm"))
+        assert answer.status_code == 422, answer.text
+        return [e["field"] for e in answer.json()["errors"]]
+
+    bad = {**record, "channel": "PHONE", "version": 0, "optOutDateTime": "2026-07-17T19:12:40",
+           "participationId": ""}  # fmt: skip
+    assert sorted(refused({"batchId": "OO-3", "optOuts": [bad]})) == [
+        "optOuts[0].channel", "optOuts[0].optOutDateTime", "optOuts[0].participationId",
+        "optOuts[0].version",
+    ]  # fmt: skip
+    assert refused({"batchId": "OO-4", "optOuts": []}) == ["optOuts"]
+    harness: Harness = api.harness  # type: ignore[attr-defined]
+    assert len(harness.hub.store.search(flow="OPT-OUT")) == 1  # the first batch only

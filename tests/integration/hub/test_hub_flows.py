@@ -13,6 +13,7 @@ import pytest
 from derlink.bootstrap import DEFAULT_CLIENTS
 from derlink.common.clock import FixedClock
 from derlink.common.errors import BusinessFault, RemoteFault
+from derlink.contracts import examples
 from derlink.hub.app import HubPart, create_part
 from derlink.hub.connections import Targets
 from derlink.hub.model import InstanceStatus
@@ -532,3 +533,47 @@ async def test_run_now_starts_a_scheduled_flow_and_a_paused_schedule_lets_its_ti
     await harness.hub.pause("RECONCILE", "operator")
     await harness.runtime.tick("RECONCILE", datetime(2026, 7, 3, 2, 0, tzinfo=UTC))
     assert len(harness.hub.store.search(flow="RECONCILE")) == 1
+
+
+def opt_out_record(participation_id: str, version: int, nic: str) -> dict[str, Any]:
+    return {**examples.OPT_OUT, "dacsMessageId": f"OOM-{participation_id}-{version}",
+            "participationId": participation_id, "nicId": nic, "version": version}  # fmt: skip
+
+
+async def test_opt_outs_go_to_derms_in_one_collection_and_each_answer_is_acknowledged_to_cpm(
+    harness: Harness,
+):
+    async def derms(path: str, body: Any) -> Any:
+        return {"results": [
+            {"code": "EP-1", "version": 1, "outcome": "Applied", "errorCode": None, "detail": None},
+            {"code": "EP-2", "version": 2, "outcome": "Stale", "errorCode": None, "detail": None},
+            {"code": "EP-3", "version": 1, "outcome": "Rejected",
+             "errorCode": "DERMS-RESERVATION-UNKNOWN", "detail": "no reservation of NIC-3"},
+        ]}  # fmt: skip
+
+    harness.derms.handler = derms
+    records = [opt_out_record("EP-1", 1, "NIC-1"), opt_out_record("EP-2", 2, "NIC-2"),
+               opt_out_record("EP-3", 1, "NIC-3")]  # fmt: skip
+    instance = await harness.send("OPT-OUT", {"batchId": "OO-1", "optOuts": records})
+    ((derms_path, delivered),) = harness.derms.calls
+    assert derms_path == "/api/v1/opt-outs"
+    assert delivered == {"batchId": "OO-1", "optOuts": records}  # as the hub received them
+    ((cpm_path, acknowledged),) = harness.cpm.calls
+    assert cpm_path == "/api/v1/participations/opt-out-acknowledgements"
+    assert acknowledged == {"acknowledgements": [
+        {"kind": "OPT-OUT", "code": "EP-1", "version": 1, "status": "SUCCESS", "errorCode": "",
+         "message": ""},
+        {"kind": "OPT-OUT", "code": "EP-2", "version": 2, "status": "SUCCESS", "errorCode": "",
+         "message": ""},
+        {"kind": "OPT-OUT", "code": "EP-3", "version": 1, "status": "ERROR",
+         "errorCode": "DERMS-RESERVATION-UNKNOWN", "message": "no reservation of NIC-3"},
+    ]}  # fmt: skip
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert detail["outcome"] == {
+        "processed": 3, "succeeded": 2, "failed": 1, "stale": 1,
+        "errors": [{"key": "EP-3", "code": "DERMS-RESERVATION-UNKNOWN",
+                    "message": "no reservation of NIC-3"}],
+    }  # fmt: skip
+    for key in ("EP-2", "OOM-EP-2-2", "NIC-2"):
+        assert [r["id"] for r in harness.hub.store.search(key=key)] == [instance]

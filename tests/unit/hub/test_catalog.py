@@ -20,6 +20,7 @@ from derlink.hub.flows.evt_reserve import EventReservationFlow
 from derlink.hub.flows.evt_status import EventStatusFlow
 from derlink.hub.flows.lrf import LoadReductionForecastFlow
 from derlink.hub.flows.net_loc import NetworkLocationToCpm
+from derlink.hub.flows.opt_out import OptOutFlow
 from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.prog_rule import ProgramRulesFlow
@@ -38,6 +39,7 @@ def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
         AggregatorFlow,
         EventStatusFlow,
         EventReservationFlow,
+        OptOutFlow,
         EnrollmentReconciliation,
         EnrollmentSyncToAnalytics,
         AnalyticsEnrollmentAcknowledgement,
@@ -64,6 +66,7 @@ def test_the_records_field_is_the_one_list_of_the_batch_schema():
         "AGGREGATOR": "aggregators",
         "EVT-STATUS": "statuses",
         "EVT-RESERVE": "reservations",
+        "OPT-OUT": "optOuts",
         "RECONCILE": "runs",
         "OUAI-ENR": "files",
         "OUAI-ENR-ACK": "files",

@@ -224,15 +224,22 @@ class AggregatorRead(Out):
 # -- DERMS's answers ------------------------------------------------------------------------
 
 
-class MasterDataAckCreate(In):
-    """DERMS's answer to one version (docs/contracts/master-data.md), through the hub."""
+class AckCreate(In):
+    """DERMS's answer to one version of what cpm sent, through the hub; each kind names its
+    own ``kind``."""
 
-    kind: Literal["PROG-RULE", "AGGREGATOR"]
+    #: What the version is of: a program's or an aggregator's code, a participation's id.
     code: Key
     version: Annotated[int, Field(ge=1, le=2_147_483_647)]
     status: Literal["SUCCESS", "ERROR"]
     errorCode: OptionalKey = ""
     message: Note = ""
+
+
+class MasterDataAckCreate(AckCreate):
+    """DERMS's answer to one version (docs/contracts/master-data.md), through the hub."""
+
+    kind: Literal["PROG-RULE", "AGGREGATOR"]
 
 
 class MasterDataAcks(In):

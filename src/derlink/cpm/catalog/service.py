@@ -542,7 +542,8 @@ def send_again(*, db: Database, clock: Clock, kind: str, code: str) -> SyncView:
 
 @dataclass(frozen=True)
 class MasterDataAck:
-    """DERMS's answer to one version of a program's rules or of an aggregator."""
+    """DERMS's answer to one version of what cpm sent: a program's rules, an aggregator (by
+    its code), an opt-out (by its participation's id)."""
 
     kind: str
     code: str
@@ -552,42 +553,62 @@ class MasterDataAck:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Versioned:
+    """Where cpm keeps what DERMS holds of one kind of record it sends in versions: the table,
+    its key column, the column of the version cpm sent last, and how an unknown key is said.
+    The table holds ``derms_version``, ``derms_sync`` and ``derms_detail``."""
+
+    table: sa.Table
+    key: sa.ColumnElement[str]
+    sent: sa.ColumnElement[int]
+    #: ``"no program with code {!r}"``: formatted with the key.
+    unknown: str
+
+
+#: The master data cpm sends, by flow.
+MASTER_DATA = {
+    m.PROG_RULE: Versioned(
+        programs, programs.c.code, programs.c.version, "no program with code {!r}"
+    ),
+    m.AGGREGATOR: Versioned(
+        aggregators, aggregators.c.code, aggregators.c.version, "no aggregator with code {!r}"
+    ),
+}
+
+
 def acknowledge(*, db: Database, acks: Sequence[MasterDataAck]) -> list[dict[str, Any]]:
-    """Record DERMS's answers, one result each, in order: ``Applied``; ``Stale`` for a version
-    older than the one cpm sent last (a newer one is on its way: the state stays Pending, and
-    a success only raises the version DERMS is known to hold); ``Rejected`` for an unknown
-    program or aggregator."""
-    tables = {m.PROG_RULE: programs, m.AGGREGATOR: aggregators}
-    results: list[dict[str, Any]] = []
+    """Record DERMS's answers, one result each, in order (``record_answer``)."""
     with db.begin() as conn:
-        for ack in acks:
-            table = tables[ack.kind]
-            row = conn.execute(sa.select(table.c.version).where(table.c.code == ack.code)).first()
-            result = {"kind": ack.kind, "code": ack.code, "version": ack.version}
-            if row is None:
-                subject = "program" if ack.kind == m.PROG_RULE else "aggregator"
-                detail = f"no {subject} with code {ack.code!r}"
-                results.append({**result, "outcome": "Rejected", "detail": detail})
-                continue
-            if ack.version < row.version:
-                if ack.ok:  # DERMS holds this older version; the latest is still on its way
-                    conn.execute(
-                        table.update()
-                        .where(table.c.code == ack.code, table.c.derms_version < ack.version)
-                        .values(derms_version=ack.version)
-                    )
-                results.append({**result, "outcome": "Stale", "detail": ""})
-                continue
-            detail = f"{ack.error_code}: {ack.message}" if not ack.ok else ""
-            values: dict[str, Any] = {
-                "derms_sync": (m.DermsSync.SYNCHRONIZED if ack.ok else m.DermsSync.ERROR).value,
-                "derms_detail": detail,
-            }
-            if ack.ok:
-                values["derms_version"] = ack.version
-            conn.execute(table.update().where(table.c.code == ack.code).values(values))
-            results.append({**result, "outcome": "Applied", "detail": ""})
-    return results
+        return [record_answer(conn, MASTER_DATA[ack.kind], ack) for ack in acks]
+
+
+def record_answer(conn: Connection, kept: Versioned, ack: MasterDataAck) -> dict[str, Any]:
+    """Record DERMS's answer to one version in the caller's transaction: ``Applied``; ``Stale``
+    for a version older than the one cpm sent last (a newer one is on its way: the state stays
+    Pending, and a success only raises the version DERMS is known to hold); ``Rejected`` for a
+    key cpm does not hold."""
+    table = kept.table
+    row = conn.execute(sa.select(kept.sent.label("sent")).where(kept.key == ack.code)).first()
+    result = {"kind": ack.kind, "code": ack.code, "version": ack.version}
+    if row is None:
+        return {**result, "outcome": "Rejected", "detail": kept.unknown.format(ack.code)}
+    if ack.version < row.sent:
+        if ack.ok:  # DERMS holds this older version; the latest is still on its way
+            conn.execute(
+                table.update()
+                .where(kept.key == ack.code, table.c.derms_version < ack.version)
+                .values(derms_version=ack.version)
+            )
+        return {**result, "outcome": "Stale", "detail": ""}
+    values: dict[str, Any] = {
+        "derms_sync": (m.DermsSync.SYNCHRONIZED if ack.ok else m.DermsSync.ERROR).value,
+        "derms_detail": f"{ack.error_code}: {ack.message}" if not ack.ok else "",
+    }
+    if ack.ok:
+        values["derms_version"] = ack.version
+    conn.execute(table.update().where(kept.key == ack.code).values(values))
+    return {**result, "outcome": "Applied", "detail": ""}
 
 
 # -- master data ----------------------------------------------------------------------------

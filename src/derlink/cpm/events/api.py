@@ -1,6 +1,7 @@
 """Program events' HTTP API (docs/contracts/program-events.md): EVT-STATUS's create and
-lifecycle actions and EVT-RESERVE's reservations (``cpm:sync``, what the hub does for DERMS),
-and the reads of program events and event participations (``cpm:read``), as thin routes over
+lifecycle actions, EVT-RESERVE's reservations and OPT-OUT's acknowledgements (``cpm:sync``, what
+the hub does for DERMS), the reads of program events and event participations (``cpm:read``),
+a participation's opt-out (``cpm:write``) and its resend (``cpm:admin``), as thin routes over
 the services.
 
 Routes are ``async`` and hand their one blocking service call to the threadpool (see
@@ -9,6 +10,7 @@ Routes are ``async`` and hand their one blocking service call to the threadpool 
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Annotated, Any
 
 import orjson
@@ -21,8 +23,10 @@ from derlink.common.clock import Clock
 from derlink.contracts import examples
 from derlink.cpm import scopes
 from derlink.cpm.catalog.model import PROGRAM_INACTIVE, PROGRAM_UNKNOWN
+from derlink.cpm.catalog.service import MasterDataAck
 from derlink.cpm.db import ID
 from derlink.cpm.events import model as m
+from derlink.cpm.events import opt_out_service as opt_outs
 from derlink.cpm.events import participation as p
 from derlink.cpm.events import participation_service as participations
 from derlink.cpm.events import schemas as s
@@ -33,7 +37,10 @@ from derlink.platform.openapi import body_example, documented_error
 from derlink.platform.web import JsonRoute, json_body_schema, parse_json_body, require
 
 Reader = Annotated[Client, Depends(require(scopes.READ))]
+Writer = Annotated[Client, Depends(require(scopes.WRITE))]
 Syncer = Annotated[Client, Depends(require(scopes.SYNC))]
+Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
+ParticipationId = Annotated[str, Path(max_length=ID)]
 Filter = Annotated[str, Query(max_length=m.MAX_IDENTIFIER)]
 #: A page of participations: after the one this id names, at most ``limit``.
 After = Annotated[str | None, Query(max_length=ID)]
@@ -96,9 +103,39 @@ _RESERVE_STATE = documented_error(
     m.PROGRAM_EVENT_STATE,
 )
 
+PARTICIPATION = s.PARTICIPATION_EXAMPLE["id"]
+_PARTICIPATION_UNKNOWN = documented_error(
+    404,
+    "cpm holds no participation with that id.",
+    f"no participation {PARTICIPATION!r}",
+    p.PARTICIPATION_UNKNOWN,
+)
+_OPT_OUT_REFUSED = documented_error(
+    409,
+    f"{p.PARTICIPATION_STATE}: the participation is not Reserved (``state`` names its state); "
+    f"{p.OPT_OUT_CUTOFF}: the program event's opt-out cut-off has passed (``cutoff``, in UTC, "
+    "and ``cutoffMinutes``, the rule's minutes before the start).",
+    f"participation {PARTICIPATION}: the opt-out cut-off was 2026-07-17T21:00:00+00:00, 60 "
+    "minutes before its program event's start",
+    p.OPT_OUT_CUTOFF,
+    cutoff="2026-07-17T21:00:00+00:00",
+    cutoffMinutes=60,
+)
+_RESEND_STATE = documented_error(
+    409,
+    "The participation is not OptedOut, or DERMS holds its opt-out (Synchronized): nothing to "
+    "send again; ``state`` names its state.",
+    f"participation {PARTICIPATION} is Reserved, its opt-out never sent at DERMS: only an "
+    "OptedOut participation whose opt-out DERMS refused (Error) or has not answered (Pending) "
+    "is sent again",
+    p.PARTICIPATION_STATE,
+    state="Reserved",
+)
 
-def create_router(*, db: Database, clock: Clock) -> APIRouter:
-    """Program events' routes of ``/cpm/api/v1``, bound to one database and clock."""
+
+def create_router(*, db: Database, clock: Clock, zone: tzinfo) -> APIRouter:
+    """Program events' routes of ``/cpm/api/v1``, bound to one database and clock; ``zone`` is
+    the utility's, whose days a program's rules are in effect on (the opt-out cut-off)."""
     router = APIRouter(route_class=JsonRoute)
 
     @router.post(
@@ -243,6 +280,7 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
         page = await run_in_threadpool(
             participations.participations_of_event,
             db=db,
+            zone=zone,
             program_event_id=program_event_id,
             narrowed=participations.ParticipationFilter(
                 device_id=deviceId.strip(), nic_id=nicId.strip(), state=state
@@ -281,7 +319,12 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
                          "subscriptionId"}]
             )  # fmt: skip
         page = await run_in_threadpool(
-            participations.event_history, db=db, narrowed=narrowed, after=after, limit=limit
+            participations.event_history,
+            db=db,
+            zone=zone,
+            narrowed=narrowed,
+            after=after,
+            limit=limit,
         )
         return s.ParticipationHistoryPage(
             items=[
@@ -294,6 +337,62 @@ def create_router(*, db: Database, clock: Clock) -> APIRouter:
             ],
             next=page.next,
         )
+
+    @router.post(
+        "/participations/{participation_id}/opt-out",
+        responses={**_PARTICIPATION_UNKNOWN, **_OPT_OUT_REFUSED},
+        openapi_extra=body_example(s.OptOutCreate, s.OPT_OUT_CREATE_EXAMPLE),
+    )
+    async def opt_out(
+        participation_id: ParticipationId, body: s.OptOutCreate, client: Writer
+    ) -> s.OptOutResultRead:
+        """Opt a Reserved participation out of its program event before the cut-off, as the
+        calling client: ``OptedOut``, its OPT-OUT message on its way to DERMS; ``Unchanged``
+        for one opted out already (no second message)."""
+        done = await run_in_threadpool(
+            opt_outs.opt_out,
+            db=db,
+            clock=clock,
+            zone=zone,
+            participation_id=participation_id,
+            channel=body.channel,
+            actor=client.client_id,
+            reason=body.reason,
+        )
+        return s.OptOutResultRead(
+            outcome=done.outcome,
+            participation=s.ParticipationRead(**_participation(done.participation)),
+        )
+
+    @router.post(
+        "/participations/{participation_id}/opt-out/resend",
+        responses={**_PARTICIPATION_UNKNOWN, **_RESEND_STATE},
+    )
+    async def resend_opt_out(participation_id: ParticipationId, _: Admin) -> s.ParticipationRead:
+        """Send an opted-out participation's opt-out to DERMS again, as the next version: after
+        DERMS refused it (Error) or never answered (Pending)."""
+        view = await run_in_threadpool(
+            opt_outs.resend_opt_out,
+            db=db,
+            clock=clock,
+            zone=zone,
+            participation_id=participation_id,
+        )
+        return s.ParticipationRead(**_participation(view))
+
+    @router.post(
+        "/participations/opt-out-acknowledgements",
+        openapi_extra=body_example(s.OptOutAcks, s.OPT_OUT_ACKS_EXAMPLE),
+    )
+    async def acknowledge_opt_outs(body: s.OptOutAcks, _: Syncer) -> s.OptOutAckResults:
+        """DERMS's answers to opt-outs, through the hub (OPT-OUT): one result each, in order,
+        ``Applied``, ``Stale`` or ``Rejected``, as master data's are."""
+        acks = [
+            MasterDataAck(a.kind, a.code, a.version, a.status == "SUCCESS", a.errorCode, a.message)
+            for a in body.acknowledgements
+        ]
+        results = await run_in_threadpool(opt_outs.acknowledge, db=db, acks=acks)
+        return s.OptOutAckResults(results=[s.OptOutAckResult.model_validate(r) for r in results])
 
     return router
 
@@ -317,7 +416,24 @@ def _participation(v: participations.ParticipationView) -> dict[str, Any]:
         "preemptiveOptOut": v.preemptive_opt_out,
         "createdAt": v.created_at,
         "updatedAt": v.updated_at,
+        "optOut": _opt_out(v.opt_out) if v.opt_out else None,
+        "optOutCutoff": (
+            s.CutoffRead(at=m.utc_text(v.cutoff.at), minutes=v.cutoff.minutes) if v.cutoff else None
+        ),
     }
+
+
+def _opt_out(o: participations.OptOutView) -> s.OptOutRead:
+    return s.OptOutRead(
+        at=o.at,
+        channel=o.channel,
+        by=o.by,
+        reason=o.reason,
+        version=o.version,
+        dermsVersion=o.derms_version,
+        dermsSync=o.derms_sync.value if o.derms_sync else None,
+        dermsDetail=o.derms_detail,
+    )
 
 
 def _read(v: service.ProgramEventView) -> s.ProgramEventRead:

@@ -9,13 +9,17 @@ A reservation call names up to 5,000 devices; each is decided on its own, in the
 so that one bad row never holds up the others: ``Reserved`` (a new participation), ``Exists``
 (the device holds a participation in the program event already: a re-delivered collection, no
 second effect) or ``Rejected`` with a code.
+
+A Reserved participation opts out (docs/contracts/program-events.md, "Opt-outs") until its
+program event's cut-off: the program event's start less the largest opt-out cut-off of the
+program's rules in effect on the start's day in the utility's zone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -281,3 +285,89 @@ def _moment(text: str | None, name: str, default: datetime) -> datetime | str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         return f"{name} {text!r} has no UTC offset"
     return moment
+
+
+# -- opt-outs -------------------------------------------------------------------------------
+
+#: The flow that tells DERMS of an opt-out (docs/contracts/opt-outs.md).
+OPT_OUT = "OPT-OUT"
+
+#: cpm holds no participation with that id.
+PARTICIPATION_UNKNOWN = "CPM-PARTICIPATION-UNKNOWN"
+#: The participation's state does not allow the action (an opt-out of one not Reserved).
+PARTICIPATION_STATE = "CPM-PARTICIPATION-STATE"
+#: The program event's opt-out cut-off has passed.
+OPT_OUT_CUTOFF = "CPM-OPT-OUT-CUTOFF"
+
+#: The longest reason an opt-out keeps (as long as a cancel reason).
+MAX_OPT_OUT_REASON = 254
+
+
+class OptOutChannel(StrEnum):
+    """Who asked for the opt-out: the customer, or a customer-service agent for them."""
+
+    CUSTOMER = "CUSTOMER"
+    CSR = "CSR"
+
+
+class OptOutOutcome(StrEnum):
+    OPTED_OUT = "OptedOut"
+    #: The participation is opted out already: no second effect, no second message.
+    UNCHANGED = "Unchanged"
+
+
+@dataclass(frozen=True)
+class CutoffRule:
+    """What the cut-off reads of a program rule: the days it is in effect (``effective_to``
+    exclusive, None for open-ended) and its opt-out cut-off in minutes."""
+
+    effective_from: date
+    effective_to: date | None
+    opt_out_cutoff_min: int
+
+    def in_effect_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
+
+
+class Cutoff(NamedTuple):
+    """The last moment before which a participation opts out, and the rule minutes that set it."""
+
+    at: datetime
+    minutes: int
+
+
+def opt_out_cutoff(start: datetime, rules: Iterable[CutoffRule], zone: tzinfo) -> Cutoff:
+    """A program event's opt-out cut-off: its ``start`` less the largest opt-out cut-off of the
+    ``rules`` in effect on the start's day in ``zone`` (the utility's); with none in effect, the
+    start itself (0 minutes)."""
+    day = start.astimezone(zone).date()
+    minutes = max((r.opt_out_cutoff_min for r in rules if r.in_effect_on(day)), default=0)
+    return Cutoff(start - timedelta(minutes=minutes), minutes)
+
+
+def decide_opt_out(
+    participation_id: str, state: ParticipationState, *, now: datetime, cutoff: Cutoff
+) -> OptOutOutcome:
+    """What an opt-out asked at ``now`` does: ``Unchanged`` for a participation opted out
+    already (whenever it is asked again); ``OptedOut`` for a Reserved one before its cut-off. A
+    CPM-PARTICIPATION-STATE conflict for any other state; a CPM-OPT-OUT-CUTOFF conflict from the
+    cut-off on (exactly at it too), naming it in UTC and the rule minutes."""
+    if state is ParticipationState.OPTED_OUT:
+        return OptOutOutcome.UNCHANGED
+    if not can_move(state, ParticipationState.OPTED_OUT):
+        raise CpmConflict(
+            f"participation {participation_id} is {state.value}: only a Reserved participation "
+            "opts out",
+            code=PARTICIPATION_STATE,
+            state=state.value,
+        )
+    if now >= cutoff.at:
+        at = utc_text(cutoff.at)
+        raise CpmConflict(
+            f"participation {participation_id}: the opt-out cut-off was {at}, {cutoff.minutes} "
+            "minutes before its program event's start",
+            code=OPT_OUT_CUTOFF,
+            cutoff=at,
+            cutoffMinutes=cutoff.minutes,
+        )
+    return OptOutOutcome.OPTED_OUT

@@ -1,6 +1,6 @@
 """Event participations' services: reserve a program event's devices (EVT-RESERVE), and read
-participations back, a program event's and a device's event history
-(docs/contracts/program-events.md).
+participations back, a program event's and a device's event history, each with its opt-out and,
+while Reserved, its program event's opt-out cut-off (docs/contracts/program-events.md).
 
 A reservation call is set-based, for the flow's collections of 5,000 devices: one read of the
 program event, one of the call's devices with the Active subscription of the program each is on,
@@ -18,9 +18,9 @@ each other's rows in opposite orders.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
 from derlink.common.ids import new_id
+from derlink.cpm.catalog.model import DermsSync
+from derlink.cpm.catalog.tables import program_rules
 from derlink.cpm.enrollment.model import DeviceLinkStatus, SubscriptionStatus
 from derlink.cpm.enrollment.tables import devices, subscription_devices, subscriptions
 from derlink.cpm.events import model as m
@@ -194,6 +196,24 @@ def _existing(conn: Connection, program_event_id: str, keys: list[p.Key]) -> dic
 
 
 @dataclass(frozen=True)
+class OptOutView:
+    """A participation's opt-out, and what DERMS holds of it."""
+
+    at: str
+    channel: p.OptOutChannel
+    by: str
+    reason: str
+    #: The version cpm sent last (OPT-OUT).
+    version: int
+    #: The version DERMS acknowledged last (0: none yet).
+    derms_version: int
+    #: None when never sent.
+    derms_sync: DermsSync | None
+    #: DERMS's (or the hub's) code and message when it refused the version; "" otherwise.
+    derms_detail: str
+
+
+@dataclass(frozen=True)
 class ParticipationView:
     participation_id: str
     program_event_id: str
@@ -215,6 +235,10 @@ class ParticipationView:
     preemptive_opt_out: bool
     created_at: str
     updated_at: str
+    #: None unless opted out.
+    opt_out: OptOutView | None = None
+    #: Its program event's opt-out cut-off while Reserved; None otherwise.
+    cutoff: p.Cutoff | None = None
 
 
 @dataclass(frozen=True)
@@ -255,48 +279,57 @@ class Page:
     next: str | None
 
 
-_READ = sa.select(
+READ = sa.select(
     ep,
     pe.c.external_identifier,
     pe.c.event_external_identifier,
     pe.c.program_code,
     pe.c.state.label("program_event_state"),
     pe.c.category,
+    pe.c.start_at.label("program_event_start_at"),
 ).select_from(ep.join(pe, pe.c.id == ep.c.program_event_id))
 
 
 def participations_of_event(
     *,
     db: Database,
+    zone: tzinfo,
     program_event_id: str,
     narrowed: ParticipationFilter,
     after: str | None = None,
     limit: int = 100,
 ) -> Page:
     """A page of a program event's participations in device key order (head-end system, NIC
-    id); 404 CPM-PROGRAM-EVENT-UNKNOWN for no such program event."""
+    id); 404 CPM-PROGRAM-EVENT-UNKNOWN for no such program event. ``zone`` is the utility's,
+    whose days the rules of the cut-off are in effect on."""
     order = (ep.c.head_end_system, ep.c.nic_id)
     with db.read() as conn:
         found = conn.execute(sa.select(pe.c.id).where(pe.c.id == program_event_id)).first()
         if found is None:
             raise NotFound(f"no program event {program_event_id!r}", code=m.PROGRAM_EVENT_UNKNOWN)
-        query = _READ.where(ep.c.program_event_id == program_event_id, *narrowed.conditions())
-        return _page(conn, query, order, after, limit, descending=False)
+        query = READ.where(ep.c.program_event_id == program_event_id, *narrowed.conditions())
+        return _page(conn, zone, query, order, after, limit, descending=False)
 
 
 def event_history(
-    *, db: Database, narrowed: ParticipationFilter, after: str | None = None, limit: int = 100
+    *,
+    db: Database,
+    zone: tzinfo,
+    narrowed: ParticipationFilter,
+    after: str | None = None,
+    limit: int = 100,
 ) -> Page:
     """A page of the participations of a device (by its id, its NIC id, or its subscription),
     the newest reservation first."""
     order = (ep.c.reservation_start_at, ep.c.id)
     with db.read() as conn:
-        query = _READ.where(*narrowed.conditions())
-        return _page(conn, query, order, after, limit, descending=True)
+        query = READ.where(*narrowed.conditions())
+        return _page(conn, zone, query, order, after, limit, descending=True)
 
 
 def _page(
     conn: Connection,
+    zone: tzinfo,
     query: sa.Select[Any],
     order: tuple[sa.ColumnElement[str], sa.ColumnElement[str]],
     after: str | None,
@@ -314,11 +347,54 @@ def _page(
         query = query.where(position[0] < position[1] if descending else position[0] > position[1])
     ordered = [c.desc() for c in order] if descending else list(order)
     rows = conn.execute(query.order_by(*ordered).limit(limit + 1)).all()
-    items = [_view(r) for r in rows[:limit]]
+    items = with_cutoffs(conn, zone, rows[:limit])
     return Page(items, items[-1].participation_id if len(rows) > limit else None)
 
 
-def _view(row: Row[Any]) -> ParticipationView:
+def with_cutoffs(
+    conn: Connection, zone: tzinfo, rows: Sequence[Row[Any]]
+) -> list[ParticipationView]:
+    """The participations of ``rows`` (``READ``'s), each Reserved one with its program event's
+    opt-out cut-off: one read of the rules of their programs."""
+    rules = rules_of(conn, {r.program_code for r in rows if r.state == _RESERVED_STATE})
+    return [
+        replace(view(r), cutoff=cutoff_of(r, rules, zone))
+        if r.state == _RESERVED_STATE
+        else view(r)
+        for r in rows
+    ]
+
+
+def cutoff_of(row: Row[Any], rules: Mapping[str, Sequence[p.CutoffRule]], zone: tzinfo) -> p.Cutoff:
+    """The opt-out cut-off of a ``READ`` row's program event, by its program's ``rules``."""
+    start = datetime.fromisoformat(row.program_event_start_at)
+    return p.opt_out_cutoff(start, rules.get(row.program_code, ()), zone)
+
+
+def rules_of(conn: Connection, program_codes: Iterable[str]) -> Mapping[str, list[p.CutoffRule]]:
+    """What the opt-out cut-off reads of the rules linked to these programs, by program."""
+    codes = sorted(set(program_codes))
+    if not codes:
+        return {}
+    r = program_rules.c
+    found: dict[str, list[p.CutoffRule]] = defaultdict(list)
+    for row in conn.execute(
+        sa.select(r.program_code, r.effective_from, r.effective_to, r.opt_out_cutoff_min).where(
+            r.program_code.in_(codes)
+        )
+    ):
+        found[row.program_code].append(
+            p.CutoffRule(
+                date.fromisoformat(row.effective_from),
+                date.fromisoformat(row.effective_to) if row.effective_to else None,
+                row.opt_out_cutoff_min,
+            )
+        )
+    return found
+
+
+def view(row: Row[Any]) -> ParticipationView:
+    """A participation of a ``READ`` row, without its cut-off."""
     return ParticipationView(
         participation_id=row.id,
         program_event_id=row.program_event_id,
@@ -339,4 +415,20 @@ def _view(row: Row[Any]) -> ParticipationView:
         preemptive_opt_out=row.preemptive_opt_out,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        opt_out=_opt_out(row),
+    )
+
+
+def _opt_out(row: Row[Any]) -> OptOutView | None:
+    if row.opted_out_at is None:
+        return None
+    return OptOutView(
+        at=row.opted_out_at,
+        channel=p.OptOutChannel(row.opt_out_channel),
+        by=row.opt_out_by,
+        reason=row.opt_out_reason,
+        version=row.opt_out_version,
+        derms_version=row.derms_version,
+        derms_sync=DermsSync(row.derms_sync) if row.derms_sync else None,
+        derms_detail=row.derms_detail,
     )

@@ -3,16 +3,17 @@
 
 The create, the lifecycle action and the reservation are Oracle's shapes, which DERMS sends
 through the hub: a field they do not name is ignored (``External``), never a reason to refuse
-the message.
+the message. An opt-out is derlink's own (``In``): a field it does not name is refused.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from derlink.contracts import examples
+from derlink.cpm.catalog.schemas import AckCreate, MasterDataAckResult
 from derlink.cpm.events.model import (
     MAX_CANCEL_REASON,
     MAX_IDENTIFIER,
@@ -26,12 +27,16 @@ from derlink.cpm.events.participation import (
     MAX_DEVICES,
     MAX_HEAD_END_SYSTEM,
     MAX_NIC_ID,
+    MAX_OPT_OUT_REASON,
     MAX_TIME_TEXT,
+    OPT_OUT,
+    OptOutChannel,
+    OptOutOutcome,
     ParticipationOutcome,
     ParticipationState,
     ReservationOutcome,
 )
-from derlink.cpm.schemas import External, Out
+from derlink.cpm.schemas import External, In, Out
 from derlink.platform.openapi import example_of, model_example
 
 #: A DERMS identifier (event, stage) or a program's: present, not blank, at most 120 characters.
@@ -231,6 +236,32 @@ PARTICIPATION_EXAMPLE: dict[str, Any] = {
     "preemptiveOptOut": False,
     "createdAt": "2026-07-16T18:30:05.880000+00:00",
     "updatedAt": "2026-07-16T18:30:05.880000+00:00",
+    "optOut": None,
+    # The program's rule in effect on the start's day has an opt-out cut-off of 60 minutes.
+    "optOutCutoff": {"at": "2026-07-17T21:00:00+00:00", "minutes": 60},
+}
+OPT_OUT_CREATE_EXAMPLE: dict[str, Any] = {
+    "channel": "CSR",
+    "reason": "the customer called: away on the event's day",
+}
+OPTED_OUT_AT = "2026-07-17T19:12:40.118000+00:00"
+OPT_OUT_EXAMPLE: dict[str, Any] = {
+    "at": OPTED_OUT_AT,
+    "channel": OPT_OUT_CREATE_EXAMPLE["channel"],
+    "by": "operator",
+    "reason": OPT_OUT_CREATE_EXAMPLE["reason"],
+    "version": 1,
+    "dermsVersion": 0,
+    "dermsSync": "Pending",
+    "dermsDetail": "",
+}
+OPTED_OUT_EXAMPLE: dict[str, Any] = {
+    **PARTICIPATION_EXAMPLE,
+    "state": "OptedOut",
+    "preemptiveOptOut": True,
+    "updatedAt": OPTED_OUT_AT,
+    "optOut": OPT_OUT_EXAMPLE,
+    "optOutCutoff": None,
 }
 HISTORY_ITEM_EXAMPLE: dict[str, Any] = {
     **PARTICIPATION_EXAMPLE,
@@ -303,6 +334,36 @@ class ReservationResultsRead(Out):
     results: list[ReservationResultRead]
 
 
+class OptOutRead(Out):
+    """A participation's opt-out, and what DERMS holds of it (OPT-OUT)."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(OPT_OUT_EXAMPLE))
+
+    #: When cpm took it, in UTC.
+    at: str
+    channel: OptOutChannel
+    #: The client that asked (its credentials' client id).
+    by: str
+    reason: str
+    #: The version cpm sent last.
+    version: int
+    #: The version DERMS acknowledged last (0: none yet).
+    dermsVersion: int
+    #: Pending (sent, not answered), Synchronized (DERMS holds it) or Error (refused).
+    dermsSync: Literal["Pending", "Synchronized", "Error"] | None
+    #: DERMS's (or the hub's) code and message when it refused the version; "" otherwise.
+    dermsDetail: str
+
+
+class CutoffRead(Out):
+    model_config = ConfigDict(json_schema_extra=example_of(PARTICIPATION_EXAMPLE["optOutCutoff"]))
+
+    #: In UTC: an opt-out is taken before it, not at it or after.
+    at: str
+    #: The largest opt-out cut-off of the program's rules in effect on the start's day (0: none).
+    minutes: int
+
+
 class ParticipationRead(Out):
     model_config = ConfigDict(json_schema_extra=example_of(PARTICIPATION_EXAMPLE))
 
@@ -328,6 +389,10 @@ class ParticipationRead(Out):
     preemptiveOptOut: bool
     createdAt: str
     updatedAt: str
+    #: Null unless opted out.
+    optOut: OptOutRead | None
+    #: Its program event's opt-out cut-off while Reserved; null otherwise.
+    optOutCutoff: CutoffRead | None
 
 
 class ParticipationHistoryRead(ParticipationRead):
@@ -358,3 +423,67 @@ class ParticipationHistoryPage(Out):
     items: list[ParticipationHistoryRead]
     #: Pass as ``after`` to read the next page; null on the last one.
     next: str | None
+
+
+# -- opt-outs -------------------------------------------------------------------------------
+
+
+class OptOutCreate(In):
+    """Opt a participation out of its program event."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(OPT_OUT_CREATE_EXAMPLE))
+
+    #: Who asked: the customer, or a customer-service agent for them.
+    channel: OptOutChannel
+    reason: Annotated[str, StringConstraints(max_length=MAX_OPT_OUT_REASON)] = ""
+
+
+class OptOutResultRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"outcome": "OptedOut", "participation": OPTED_OUT_EXAMPLE})
+    )
+
+    #: OptedOut, or Unchanged for a participation opted out already (no second message).
+    outcome: OptOutOutcome
+    participation: ParticipationRead
+
+
+class OptOutAckCreate(AckCreate):
+    """DERMS's answer to one version of an opt-out (docs/contracts/opt-outs.md), through the
+    hub; ``code`` is the participation's id."""
+
+    kind: Literal["OPT-OUT"]
+
+
+class OptOutAcks(In):
+    acknowledgements: list[OptOutAckCreate] = Field(min_length=1, max_length=5000)
+
+
+OPT_OUT_ACKS_EXAMPLE: dict[str, Any] = {
+    "acknowledgements": [
+        {"kind": OPT_OUT, "code": PARTICIPATION_EXAMPLE["id"], "version": 1, "status": "SUCCESS"},
+        {"kind": OPT_OUT, "code": "EP-01a2410e1d806020fdb13c8b51", "version": 2,
+         "status": "ERROR", "errorCode": "DERMS-REJECTED",
+         "message": "DERMS holds no reservation of NIC-2 in stage SG-01a2410e1d806020fdb13c8b31"},
+    ]
+}  # fmt: skip
+
+
+class OptOutAckResult(MasterDataAckResult):
+    """What cpm made of one answer: Applied; Stale (older than the version cpm sent last);
+    Rejected (cpm holds no such participation)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"kind": OPT_OUT, "code": PARTICIPATION_EXAMPLE["id"], "version": 1,
+             "outcome": "Applied", "detail": ""}
+        )
+    )  # fmt: skip
+
+
+class OptOutAckResults(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"results": [model_example(OptOutAckResult)]})
+    )
+
+    results: list[OptOutAckResult]

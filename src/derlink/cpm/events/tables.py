@@ -7,11 +7,13 @@ order.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from derlink.cpm.db import EXT, ID, TS, id_column, metadata
 from derlink.cpm.events.model import MAX_CANCEL_REASON, MAX_IDENTIFIER
-from derlink.cpm.events.participation import MAX_HEAD_END_SYSTEM, MAX_NIC_ID
+from derlink.cpm.events.participation import MAX_HEAD_END_SYSTEM, MAX_NIC_ID, MAX_OPT_OUT_REASON
 
 program_events = sa.Table(
     "program_events",
@@ -62,6 +64,30 @@ program_event_history = sa.Table(
     sa.Column("detail", sa.String(MAX_CANCEL_REASON), nullable=False, default=""),
 )
 
+
+def opt_out_columns() -> tuple[sa.Column[Any], ...]:
+    """A participation's opt-out (docs/contracts/program-events.md, "Opt-outs"), and what cpm
+    knows of DERMS's copy of it: the version cpm sent last, the one DERMS acknowledged, and the
+    answer (revision 0009)."""
+    return (
+        #: When, how and by whom it was opted out; null (the texts "") until then.
+        sa.Column("opted_out_at", sa.String(TS), nullable=True),
+        sa.Column("opt_out_channel", sa.String(20), nullable=True),
+        sa.Column("opt_out_by", sa.String(EXT), nullable=False, server_default=""),
+        sa.Column(
+            "opt_out_reason", sa.String(MAX_OPT_OUT_REASON), nullable=False, server_default=""
+        ),
+        #: The version of the opt-out cpm sent last (OPT-OUT); 0: never sent.
+        sa.Column("opt_out_version", sa.Integer, nullable=False, server_default="0"),
+        #: The version DERMS acknowledged last.
+        sa.Column("derms_version", sa.Integer, nullable=False, server_default="0"),
+        #: Null (never sent), Pending, Synchronized or Error.
+        sa.Column("derms_sync", sa.String(20), nullable=True),
+        #: DERMS's (or the hub's) code and message when it refused the version; "" otherwise.
+        sa.Column("derms_detail", sa.Text, nullable=False, server_default=""),
+    )
+
+
 #: One device's part in one program event (EVT-RESERVE), one per program event, head-end system
 #: and NIC id. The program event's stage, DERMS event and program are read from its row.
 event_participations = sa.Table(
@@ -87,6 +113,7 @@ event_participations = sa.Table(
     sa.Column("preemptive_opt_out", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.String(TS), nullable=False),
     sa.Column("updated_at", sa.String(TS), nullable=False),
+    *opt_out_columns(),
     # One participation per device and program event: a re-delivered or concurrent reservation
     # of the device is refused by it. It also serves the program event's list, in key order.
     sa.UniqueConstraint(

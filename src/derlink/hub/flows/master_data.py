@@ -1,5 +1,5 @@
 """Master data from cpm to DERMS, what PROG-RULE and AGGREGATOR share
-(docs/contracts/master-data.md).
+(docs/contracts/master-data.md), and OPT-OUT too (docs/contracts/opt-outs.md).
 
 cpm sends a program's whole rule set, or an aggregator's whole state, stamped with a version,
 one record each. The hub maps a rule's lookup values (AllowEventDays, CycleFrequency), delivers
@@ -35,6 +35,8 @@ class MasterDataFlow(ABC):
     spec: ClassVar[FlowSpec]
     #: DERMS's collection service for the flow's records.
     derms_path: ClassVar[str]
+    #: cpm's service that takes DERMS's answers, one acknowledgement per record.
+    ack_path: ClassVar[str] = "/api/v1/master-data/acknowledgements"
 
     def __init__(self, targets: Targets) -> None:
         self.targets = targets
@@ -106,9 +108,7 @@ class MasterDataFlow(ABC):
             }
             for a in answers
         ]
-        await self.targets.cpm.post(
-            "/api/v1/master-data/acknowledgements", {"acknowledgements": acks}
-        )
+        await self.targets.cpm.post(self.ack_path, {"acknowledgements": acks})
 
     async def on_fault(self, ctx: FlowContext, message: Record, fault: Fault) -> None:
         """No FAILURE ack: cpm shows the versions as Pending while the instance is in the
