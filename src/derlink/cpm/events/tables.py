@@ -88,6 +88,20 @@ def opt_out_columns() -> tuple[sa.Column[Any], ...]:
     )
 
 
+def outcome_columns() -> tuple[sa.Column[Any], ...]:
+    """What EVT-OUTCOME brings with a participation's outcome (docs/contracts/event-outcomes.md):
+    the device's error, when it took part, its measured kW, when cpm recorded it and the file it
+    came in (revision 0010)."""
+    return (
+        sa.Column("outcome_error", sa.String(100), nullable=False, server_default=""),
+        sa.Column("participation_start_at", sa.String(TS), nullable=True),
+        sa.Column("participation_end_at", sa.String(TS), nullable=True),
+        sa.Column("measured_kw", sa.Float, nullable=True),
+        sa.Column("outcome_at", sa.String(TS), nullable=True),
+        sa.Column("outcome_file", sa.String(EXT), nullable=False, server_default=""),
+    )
+
+
 #: One device's part in one program event (EVT-RESERVE), one per program event, head-end system
 #: and NIC id. The program event's stage, DERMS event and program are read from its row.
 event_participations = sa.Table(
@@ -114,6 +128,7 @@ event_participations = sa.Table(
     sa.Column("created_at", sa.String(TS), nullable=False),
     sa.Column("updated_at", sa.String(TS), nullable=False),
     *opt_out_columns(),
+    *outcome_columns(),
     # One participation per device and program event: a re-delivered or concurrent reservation
     # of the device is refused by it. It also serves the program event's list, in key order.
     sa.UniqueConstraint(
