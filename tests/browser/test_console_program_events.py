@@ -235,6 +235,8 @@ class Reserved:
     events: dict[str, str]
     #: The participations' ids, by (stage id, NIC id).
     participations: dict[tuple[str, str], str]
+    #: cpm's API as the operator, while the fixture lasts.
+    api: httpx.Client
 
 
 def _stage(api: httpx.Client, stage: str, start: datetime, category: str) -> str:
@@ -289,6 +291,7 @@ def reserved(console: Console, tmp_path: Path) -> Iterator[Reserved]:
             {d["nicId"]: d["deviceId"] for d in held},
             events,
             participations,
+            api,
         )
 
 
@@ -490,3 +493,28 @@ def test_cpm_s_refusal_of_an_opt_out_is_said_on_the_page(
         data={"csrf": token_of(_page(operator_web, path)), "back": "https://elsewhere.example/"},
     )
     assert answer.headers["location"] == "/records/program-events"
+
+
+def test_a_recorded_outcome_shows_with_what_came_with_it_on_both_pages(
+    console: Console, reserved: Reserved, web: TestClient
+):
+    _derms_holds_no_subscription(console)
+    done = _ok(reserved.api.post("/program-events/outcomes", json={
+        "eventExternalIdentifier": "EV-1", "externalIdentifier": "SG-1",
+        "fileName": "OUTCOME_20260718T010500Z_000001.csv",
+        "postOutcomeList": [
+            {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-03", "outcome": "D1ER",
+             "errorMessage": "thermostat offline", "measuredKw": 0.0},
+            {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-04", "outcome": "D1SP",
+             "measuredKw": 1.25, "participationStartDateTime": "2026-07-17T15:00:00-07:00",
+             "participationEndDateTime": "2026-07-17T17:00:00-07:00"},
+        ]}))  # fmt: skip
+    assert [r["outcome"] for r in done["results"]] == ["Recorded", "Recorded"]
+    page = _page(web, f"/records/program-events/{reserved.events['SG-1']}")
+    error = _participation_row(page, reserved.participations[("SG-1", "NIC-03")])
+    assert "D1ER, 0.0 kW: thermostat offline" in error
+    success = _participation_row(page, reserved.participations[("SG-1", "NIC-04")])
+    assert "D1SP, 1.25 kW (" in success and "2026-07-17 15:00:00 PDT" in success
+    device = reserved.devices["NIC-04"]
+    history = _page(web, f"/records/subscriptions/{reserved.subscription}", device=device)
+    assert "D1SP, 1.25 kW" in history  # the device's event history too

@@ -223,6 +223,16 @@ EVENT_STATUS: Final[dict[str, Any]] = {
 }
 
 #: A stage's reservation file (EVT-RESERVE record, docs/contracts/event-reservations.md).
+#: EVT-OUTCOME: an outcome file DERMS wrote, one message a file.
+OUTCOME_FILE: Final[dict[str, Any]] = {
+    "messageId": "OUTCOME.000012",
+    "seq": 12,
+    "fileName": "OUTCOME_20260718T010500Z_000012.csv",
+    "rows": 31250,
+    "size": 4218750,
+    "stageIds": ["SG-019a2b3c4d5e6f708192a3b4c6"],
+    "eventIds": ["EV-019a2b3c4d5e6f708192a3b4c7"],
+}
 RESERVATION: Final[dict[str, Any]] = {
     "messageId": "SG-019a2b3c4d5e6f708192a3b4c6.R000",
     "eventId": "EV-019a2b3c4d5e6f708192a3b4c7",

@@ -21,6 +21,7 @@ from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.evt_outcome import EventOutcomeFlow
 from derlink.hub.flows.evt_reserve import EventReservationFlow
 from derlink.hub.flows.evt_status import EventStatusFlow
 from derlink.hub.flows.files import FileOptions
@@ -99,6 +100,10 @@ def build_flows(
         flows.append(
             EventReservationFlow(targets=targets, options=options, receipts=receipts,
                                  notifier=notifier, lookups=lookups, clock=clock)
+        )  # fmt: skip
+        flows.append(
+            EventOutcomeFlow(targets=targets, options=options, receipts=receipts,
+                             notifier=notifier, clock=clock)
         )  # fmt: skip
         flows += [
             flow(targets=targets, options=options, receipts=receipts, notifier=notifier)

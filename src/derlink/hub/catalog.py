@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from derlink.contracts.enrollment_files import ACK_PREFIX, EXTRACT_PREFIX
-from derlink.contracts.event_files import RESERVATION_PREFIX
+from derlink.contracts.event_files import OUTCOME_PREFIX, RESERVATION_PREFIX
 from derlink.contracts.input_files import FORECAST_PREFIX, SCORE_PREFIX
 from derlink.contracts.network_files import NETLOC_PREFIX
 from derlink.hub.schemas import (
@@ -29,6 +29,7 @@ from derlink.hub.schemas import (
     EventStatusBatch,
     FileBatch,
     OptOutBatch,
+    OutcomeBatch,
     ProgramRulesBatch,
     ReservationBatch,
     ScheduledBatch,
@@ -199,6 +200,22 @@ CATALOG: tuple[FlowSpec, ...] = (
         schedule=None,
         batch=OptOutBatch,
         concurrency=2,
+    ),
+    # The devices' outcomes (docs/contracts/event-outcomes.md): a message names DERMS's outcome
+    # file; the hub copies it to analytics' object storage (EVT-OUTCOME-OUAI) and posts its
+    # rows to cpm's post-event-outcome service.
+    FlowSpec(
+        code="EVT-OUTCOME",
+        name="Event Outcome",
+        trigger="message",
+        source="derms",
+        target="cpm+analytics",
+        schedule=None,
+        batch=OutcomeBatch,
+        concurrency=1,
+        files=FileExchange(
+            source_store="derms-content", prefix=OUTCOME_PREFIX, target_store="analytics-storage"
+        ),
     ),
     # Not one of the integration's message flows but the hub's own check that the enrollment
     # flows did their job: cpm's subscriptions against the DERMS registry.

@@ -341,6 +341,34 @@ class ReservationBatch(_Closed):
     reservations: list[ReservationFile] = Field(min_length=1, max_length=1)
 
 
+# EVT-OUTCOME (DERMS → hub): an outcome file, docs/contracts/event-outcomes.md
+class OutcomeFile(_Open):
+    messageId: str = Field(min_length=1, max_length=100)
+    seq: int = Field(ge=1, le=2**31 - 1)
+    fileName: str = Field(min_length=1, max_length=200)
+    rows: int = Field(ge=0, le=2**62)
+    size: int = Field(ge=0, le=2**62)
+    stageIds: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        default_factory=list, max_length=100_000
+    )
+    eventIds: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        default_factory=list, max_length=100_000
+    )
+
+
+class OutcomeBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "EVT-OUTCOME-019a2b3c4d5e6f71", "outcomes": [examples.OUTCOME_FILE]}
+        ),
+    )
+
+    batchId: str = BatchId
+    #: One file a message: one hub instance per file.
+    outcomes: list[OutcomeFile] = Field(min_length=1, max_length=1)
+
+
 # Scheduled flows: one record per run, saying when and who asked
 class ScheduledRun(_Open):
     scheduledAt: str = RecordId

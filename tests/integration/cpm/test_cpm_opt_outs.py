@@ -115,7 +115,7 @@ def test_a_reserved_participation_opts_out_with_one_message_for_derms(
     assert done["outcome"] == "OptedOut"
     assert done["participation"] == {
         **before, "state": "OptedOut", "preemptiveOptOut": True, "updatedAt": at,
-        "optOut": opt_out_read, "optOutCutoff": None,
+        "optOut": opt_out_read, "optOutCutoff": None, "outcomeDetail": None,
     }  # fmt: skip
     [message] = sent(seeded)
     assert message.pop("dacsMessageId").startswith("OOM-")

@@ -176,6 +176,7 @@ def test_a_device_of_the_program_is_reserved_for_the_window_given_or_the_event_s
         "optOut": None,
         # BYOT links no rule: the cut-off is the program event's start.
         "optOutCutoff": {"at": "2026-07-17T22:00:00+00:00", "minutes": 0},
+        "outcomeDetail": None,
     }
     # Kept in UTC, whatever offset the call wrote.
     assert (items[1]["id"], items[1]["reservationStartDateTime"],

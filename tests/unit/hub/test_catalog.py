@@ -16,6 +16,7 @@ from derlink.hub.flows.dev_status_ack import DeviceStatusAcknowledgement
 from derlink.hub.flows.enr_ack import EnrollmentAcknowledgement
 from derlink.hub.flows.enr_req import EnrollmentRequestFlow
 from derlink.hub.flows.enr_sync import EnrollmentSync
+from derlink.hub.flows.evt_outcome import EventOutcomeFlow
 from derlink.hub.flows.evt_reserve import EventReservationFlow
 from derlink.hub.flows.evt_status import EventStatusFlow
 from derlink.hub.flows.lrf import LoadReductionForecastFlow
@@ -40,6 +41,7 @@ def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
         EventStatusFlow,
         EventReservationFlow,
         OptOutFlow,
+        EventOutcomeFlow,
         EnrollmentReconciliation,
         EnrollmentSyncToAnalytics,
         AnalyticsEnrollmentAcknowledgement,
@@ -67,6 +69,7 @@ def test_the_records_field_is_the_one_list_of_the_batch_schema():
         "EVT-STATUS": "statuses",
         "EVT-RESERVE": "reservations",
         "OPT-OUT": "optOuts",
+        "EVT-OUTCOME": "outcomes",
         "RECONCILE": "runs",
         "OUAI-ENR": "files",
         "OUAI-ENR-ACK": "files",
@@ -82,7 +85,7 @@ def test_scheduled_flows_name_their_schedule_and_file_flows_their_stores():
         # A file flow lists its store on the files schedule, or takes the file a message names.
         assert (spec.schedule == "files") <= (spec.files is not None)
     named = [s.code for s in CATALOG if s.files is not None and s.trigger == "message"]
-    assert named == ["EVT-RESERVE"]
+    assert named == ["EVT-RESERVE", "EVT-OUTCOME"]
     assert FLOWS["OUAI-ENR"].files is not None
     assert FLOWS["OUAI-ENR"].files.target_store == "analytics-storage"
     assert FLOWS["NET-LOC"].files is not None

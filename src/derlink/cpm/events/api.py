@@ -27,10 +27,10 @@ from derlink.cpm.catalog.service import MasterDataAck
 from derlink.cpm.db import ID
 from derlink.cpm.events import model as m
 from derlink.cpm.events import opt_out_service as opt_outs
+from derlink.cpm.events import outcome, outcome_service, service
 from derlink.cpm.events import participation as p
 from derlink.cpm.events import participation_service as participations
 from derlink.cpm.events import schemas as s
-from derlink.cpm.events import service
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.openapi import body_example, documented_error
@@ -91,6 +91,14 @@ _STATE = documented_error(
 _RESERVE_REFUSED = documented_error(
     422,
     f"Invalid input (every invalid field with its path: no deviceList, or more than "
+    f"{p.MAX_DEVICES:,} devices), or {m.PROGRAM_EVENT_INVALID}: the eventExternalIdentifier is "
+    "not the one the program event was created with.",
+    f"program event {STAGE} belongs to the event {EVENT}, not EV-0",
+    m.PROGRAM_EVENT_INVALID,
+)
+_OUTCOMES_REFUSED = documented_error(
+    422,
+    f"Invalid input (every invalid field with its path: no postOutcomeList, or more than "
     f"{p.MAX_DEVICES:,} devices), or {m.PROGRAM_EVENT_INVALID}: the eventExternalIdentifier is "
     "not the one the program event was created with.",
     f"program event {STAGE} belongs to the event {EVENT}, not EV-0",
@@ -265,6 +273,41 @@ def create_router(*, db: Database, clock: Clock, zone: tzinfo) -> APIRouter:
         ]  # fmt: skip
         return Response(orjson.dumps({"results": results}), media_type="application/json")
 
+    @router.post(
+        "/program-events/outcomes",
+        response_model=s.OutcomeResultsRead,
+        responses={**_UNKNOWN, **_OUTCOMES_REFUSED},
+        openapi_extra=json_body_schema(s.OutcomesCreate, s.OUTCOMES_EXAMPLE),
+    )
+    async def post_outcomes(request: Request, _: Syncer) -> Response:
+        """Record a stage's device outcomes (EVT-OUTCOME, Oracle's post event outcome): one
+        result per device, in order, ``Recorded`` (the participation is OutcomeRecorded),
+        ``Exists`` (the same outcome recorded before: no second effect) or ``Rejected`` with a
+        code (CPM-OUTCOME-INVALID, CPM-PARTICIPATION-UNKNOWN, CPM-PARTICIPATION-STATE,
+        CPM-OUTCOME-RECORDED); the others go on."""
+        body = await parse_json_body(s.OutcomesCreate, await request.body())
+        done = await run_in_threadpool(
+            outcome_service.record_outcomes,
+            db=db,
+            clock=clock,
+            external_identifier=body.externalIdentifier,
+            event_external_identifier=body.eventExternalIdentifier,
+            file_name=body.fileName,
+            outcomes=[
+                outcome.PostedOutcome(
+                    d.headEndSystem, d.nicId, d.outcome, d.errorMessage,
+                    d.participationStartDateTime, d.participationEndDateTime, d.measuredKw,
+                )
+                for d in body.postOutcomeList
+            ],
+        )  # fmt: skip
+        results = [
+            {"headEndSystem": r.head_end_system, "nicId": r.nic_id, "outcome": r.result.value,
+             "code": r.code, "detail": r.detail, "participationId": r.participation_id}
+            for r in done
+        ]  # fmt: skip
+        return Response(orjson.dumps({"results": results}), media_type="application/json")
+
     @router.get("/program-events/{program_event_id}/participations", responses=_UNKNOWN)
     async def list_participations(
         program_event_id: Annotated[str, Path(max_length=ID)],
@@ -419,6 +462,18 @@ def _participation(v: participations.ParticipationView) -> dict[str, Any]:
         "optOut": _opt_out(v.opt_out) if v.opt_out else None,
         "optOutCutoff": (
             s.CutoffRead(at=m.utc_text(v.cutoff.at), minutes=v.cutoff.minutes) if v.cutoff else None
+        ),
+        "outcomeDetail": (
+            s.OutcomeDetailRead(
+                errorMessage=d.error_message,
+                participationStartDateTime=d.participation_start,
+                participationEndDateTime=d.participation_end,
+                measuredKw=d.measured_kw,
+                recordedAt=d.recorded_at,
+                fileName=d.file_name,
+            )
+            if (d := v.outcome_detail)
+            else None
         ),
     }
 

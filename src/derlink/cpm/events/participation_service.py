@@ -126,7 +126,7 @@ def _reserve(
     return decided
 
 
-def _of_keys(
+def of_keys(
     head_end_system: sa.ColumnElement[str], nic_id: sa.ColumnElement[str], keys: Iterable[p.Key]
 ) -> sa.ColumnElement[bool]:
     """The rows of these device keys: by head-end system, each with its NIC ids, so that both
@@ -162,7 +162,7 @@ def _held(conn: Connection, keys: list[p.Key], program_code: str) -> dict[p.Key,
                 ),
             )
         )
-        .where(_of_keys(d.c.head_end_system, d.c.nic_id, keys))
+        .where(of_keys(d.c.head_end_system, d.c.nic_id, keys))
     )
     held: dict[p.Key, p.HeldDevice] = {}
     for row in rows:
@@ -186,7 +186,7 @@ def _existing(conn: Connection, program_event_id: str, keys: list[p.Key]) -> dic
     rows = conn.execute(
         sa.select(ep.c.head_end_system, ep.c.nic_id, ep.c.id).where(
             ep.c.program_event_id == program_event_id,
-            _of_keys(ep.c.head_end_system, ep.c.nic_id, keys),
+            of_keys(ep.c.head_end_system, ep.c.nic_id, keys),
         )
     )
     return {(r.head_end_system, r.nic_id): r.id for r in rows}
@@ -239,6 +239,20 @@ class ParticipationView:
     opt_out: OptOutView | None = None
     #: Its program event's opt-out cut-off while Reserved; None otherwise.
     cutoff: p.Cutoff | None = None
+    #: What came with its outcome (EVT-OUTCOME); None until one is recorded.
+    outcome_detail: OutcomeDetail | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeDetail:
+    """What EVT-OUTCOME brought with a participation's outcome."""
+
+    error_message: str
+    participation_start: str | None
+    participation_end: str | None
+    measured_kw: float | None
+    recorded_at: str
+    file_name: str
 
 
 @dataclass(frozen=True)
@@ -416,7 +430,13 @@ def view(row: Row[Any]) -> ParticipationView:
         created_at=row.created_at,
         updated_at=row.updated_at,
         opt_out=_opt_out(row),
-    )
+        outcome_detail=(
+            OutcomeDetail(row.outcome_error, row.participation_start_at, row.participation_end_at,
+                          row.measured_kw, row.outcome_at, row.outcome_file)
+            if row.outcome_at is not None
+            else None
+        ),
+    )  # fmt: skip
 
 
 def _opt_out(row: Row[Any]) -> OptOutView | None:

@@ -23,6 +23,7 @@ from derlink.cpm.events.model import (
     ProgramEventCategory,
     ProgramEventState,
 )
+from derlink.cpm.events.outcome import OutcomeResult
 from derlink.cpm.events.participation import (
     MAX_DEVICES,
     MAX_HEAD_END_SYSTEM,
@@ -239,6 +240,7 @@ PARTICIPATION_EXAMPLE: dict[str, Any] = {
     "optOut": None,
     # The program's rule in effect on the start's day has an opt-out cut-off of 60 minutes.
     "optOutCutoff": {"at": "2026-07-17T21:00:00+00:00", "minutes": 60},
+    "outcomeDetail": None,
 }
 OPT_OUT_CREATE_EXAMPLE: dict[str, Any] = {
     "channel": "CSR",
@@ -334,6 +336,88 @@ class ReservationResultsRead(Out):
     results: list[ReservationResultRead]
 
 
+OUTCOMES_EXAMPLE: dict[str, Any] = {
+    "eventExternalIdentifier": examples.PROGRAM_EVENT_CREATE["eventExternalIdentifier"],
+    "externalIdentifier": examples.PROGRAM_EVENT_CREATE["externalIdentifier"],
+    "fileName": "OUTCOME_20260718T010500Z_000012.csv",
+    "postOutcomeList": [
+        {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-1", "outcome": "D1SP", "errorMessage": "",
+         "participationStartDateTime": "2026-07-17T22:00:00Z",
+         "participationEndDateTime": "2026-07-18T00:00:00Z", "measuredKw": 0.93},
+        {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-2", "outcome": "D1ND"},
+    ],
+}  # fmt: skip
+
+
+class OutcomeDeviceCreate(External):
+    """One device's outcome (Oracle's post event outcome list), by its key; the times as text,
+    checked device by device (a bad one rejects that device alone, CPM-OUTCOME-INVALID)."""
+
+    headEndSystem: HeadEndSystem
+    nicId: NicId
+    #: D1SP, D1ND, D1IO, D1ER or D1CN; another value is that device's CPM-OUTCOME-INVALID.
+    outcome: Annotated[str, StringConstraints(max_length=8)]
+    #: At most 100 characters are kept; a longer one is that device's CPM-OUTCOME-INVALID.
+    errorMessage: Annotated[str, StringConstraints(max_length=4000)] = ""
+    participationStartDateTime: TimeText = None
+    participationEndDateTime: TimeText = None
+    measuredKw: Annotated[float | None, Field(allow_inf_nan=False)] = None
+
+
+class OutcomesCreate(External):
+    """A collection of a stage's device outcomes (EVT-OUTCOME)."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(OUTCOMES_EXAMPLE))
+
+    #: The DERMS event's id: the one the program event was created with.
+    eventExternalIdentifier: Identifier
+    #: The DERMS stage's id: which program event.
+    externalIdentifier: Identifier
+    #: The outcome file the collection comes from, kept on each participation it records.
+    fileName: Annotated[str, StringConstraints(max_length=80)] = ""
+    postOutcomeList: Annotated[
+        list[OutcomeDeviceCreate], Field(min_length=1, max_length=MAX_DEVICES)
+    ]
+
+
+class OutcomeResultRead(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-1", "outcome": "Recorded", "code": "",
+             "detail": "", "participationId": PARTICIPATION_EXAMPLE["id"]}
+        )
+    )  # fmt: skip
+
+    headEndSystem: str
+    nicId: str
+    #: Recorded, Exists (the same outcome recorded before: no second effect) or Rejected.
+    outcome: OutcomeResult
+    #: A rejection's code and why; "" unless Rejected.
+    code: str
+    detail: str
+    #: The participation; "" when the device has none in the program event.
+    participationId: str
+
+
+class OutcomeResultsRead(Out):
+    """One result per device of the call, in its order."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"results": [
+                {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-1", "outcome": "Recorded",
+                 "code": "", "detail": "", "participationId": PARTICIPATION_EXAMPLE["id"]},
+                {"headEndSystem": "ECOBEE-HE", "nicId": "NIC-2", "outcome": "Rejected",
+                 "code": "CPM-PARTICIPATION-STATE",
+                 "detail": f"participation {PARTICIPATION_EXAMPLE['id']} is OptedOut: it takes "
+                 "no outcome", "participationId": ""},
+            ]}
+        )
+    )  # fmt: skip
+
+    results: list[OutcomeResultRead]
+
+
 class OptOutRead(Out):
     """A participation's opt-out, and what DERMS holds of it (OPT-OUT)."""
 
@@ -362,6 +446,30 @@ class CutoffRead(Out):
     at: str
     #: The largest opt-out cut-off of the program's rules in effect on the start's day (0: none).
     minutes: int
+
+
+class OutcomeDetailRead(Out):
+    """What EVT-OUTCOME brought with a participation's outcome."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"errorMessage": "", "participationStartDateTime": "2026-07-17T22:00:00+00:00",
+             "participationEndDateTime": "2026-07-18T00:00:00+00:00", "measuredKw": 0.93,
+             "recordedAt": "2026-07-18T01:05:40.220000+00:00",
+             "fileName": "OUTCOME_20260718T010500Z_000012.csv"}
+        )
+    )  # fmt: skip
+
+    #: The device's or head-end system's error (D1ER); "" otherwise.
+    errorMessage: str
+    #: When the device took part, in UTC; null when not reported.
+    participationStartDateTime: str | None
+    participationEndDateTime: str | None
+    #: The device's measured kW during the stage; null when not measured.
+    measuredKw: float | None
+    #: When cpm recorded it, and the outcome file it came in.
+    recordedAt: str
+    fileName: str
 
 
 class ParticipationRead(Out):
@@ -393,6 +501,8 @@ class ParticipationRead(Out):
     optOut: OptOutRead | None
     #: Its program event's opt-out cut-off while Reserved; null otherwise.
     optOutCutoff: CutoffRead | None
+    #: What came with its outcome (EVT-OUTCOME); null until one is recorded.
+    outcomeDetail: OutcomeDetailRead | None
 
 
 class ParticipationHistoryRead(ParticipationRead):

@@ -2,6 +2,7 @@
 participation history, and writes the score file (``SDCSE_<stamp>.csv``) to its content server,
 where the hub's DEV-SCORE flow takes it to DERMS (docs/cpm-scores.md).
 
-Until cpm records event outcomes itself, the history comes from participation-history files
-(``PARTICIPATION_<name>.csv``) put on cpm's content server, taken in through the platform's
-file-intake machinery at the start of each run."""
+The history is the outcomes EVT-OUTCOME recorded on the devices' event participations, and
+the rows of participation-history files (``PARTICIPATION_<name>.csv``, events before derlink ran
+them) put on cpm's content server, taken in through the platform's file-intake machinery at the
+start of each run."""

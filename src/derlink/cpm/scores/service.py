@@ -31,6 +31,7 @@ from derlink.common.ids import new_id
 from derlink.cpm.db import file_claims
 from derlink.cpm.enrollment.tables import devices, subscription_devices, subscriptions
 from derlink.cpm.errors import CpmConflict
+from derlink.cpm.events.tables import event_participations, program_events
 from derlink.cpm.scores import kernel
 from derlink.cpm.scores import model as m
 from derlink.cpm.scores.tables import participation_history, score_runs
@@ -265,17 +266,29 @@ def _active_devices() -> sa.Select[tuple[str]]:
 
 
 def _history_of_active_devices(db: Database) -> tuple[pl.DataFrame, int]:
-    """The history rows of the devices of Active subscriptions, as the kernel takes them (the
-    device named by cpm's id), and how many such devices there are."""
+    """The history of the devices of Active subscriptions, as the kernel takes them (the device
+    named by cpm's id): the outcomes EVT-OUTCOME recorded on their event participations (the
+    program event's stage as the event, its start, the measured kW as the reduction), and the
+    rows of the participation-history files."""
     h, d = participation_history.c, devices.c
+    ep, pe = event_participations.c, program_events.c
     active = _active_devices().subquery()
-    query = (
+    imported = (
         sa.select(
             d.id, h.head_end_system, h.nic_id, h.event_id, h.event_start, h.outcome, h.reduction_kw
         )
         .join(devices, (d.head_end_system == h.head_end_system) & (d.nic_id == h.nic_id))
         .where(d.id.in_(sa.select(active.c.device_id)))
     )
+    recorded = (
+        sa.select(
+            ep.device_id, ep.head_end_system, ep.nic_id, pe.external_identifier, pe.start_at,
+            ep.outcome, ep.measured_kw,
+        )
+        .join(program_events, pe.id == ep.program_event_id)
+        .where(ep.outcome.is_not(None), ep.device_id.in_(sa.select(active.c.device_id)))
+    )  # fmt: skip
+    query = sa.union_all(imported, recorded)
     names = list(kernel.HISTORY_SCHEMA)
     columns: list[list[Any]] = [[] for _ in names]
     with db.read() as conn:

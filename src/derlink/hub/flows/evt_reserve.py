@@ -19,14 +19,13 @@ import asyncio
 from datetime import datetime
 from typing import Any, ClassVar
 
-from derlink.common.clock import Clock
-from derlink.common.errors import BusinessFault, Fault
-from derlink.contracts.acks import RESPONSE_SUCCESS, AckType
+from derlink.common.errors import BusinessFault
 from derlink.contracts.event_files import RESERVATION_HEADER, reservation_file_ids
 from derlink.hub.catalog import FLOWS, FlowSpec
 from derlink.hub.flows.delivery import record_error
-from derlink.hub.flows.files import FileRefused, RecordFileFlow, RowsResult
-from derlink.hub.model import FlowOutcome, RecordError, lookup_error, msg_ack
+from derlink.hub.flows.event_files import EventFileFlow
+from derlink.hub.flows.files import FileRefused, RowsResult
+from derlink.hub.model import RecordError, lookup_error
 from derlink.hub.ports import LookupTables
 from derlink.hub.runtime.port import FlowContext
 
@@ -37,20 +36,21 @@ DEVICES_PER_CALL = 5000
 #: cpm's key limits for a device.
 HEAD_END_MAX = 50
 NIC_MAX = 100
-#: Refusals named in the acknowledgement to DERMS (the instance keeps up to 1,000).
-ACK_ERRORS = 5
 ROW_CODE = "HUB-RESERVE-ROW"
 
 
-class EventReservationFlow(RecordFileFlow):
+class EventReservationFlow(EventFileFlow):
     spec: ClassVar[FlowSpec] = FLOWS["EVT-RESERVE"]
     header: ClassVar[tuple[str, ...]] = RESERVATION_HEADER
     delivers_to = "cpm"
+    ack_path: ClassVar[str] = "/api/v1/acks/event-reservations"
+    refused_code: ClassVar[str] = "CPM-RESERVE-REFUSED"
+    taken: ClassVar[str] = "reserved"
+    taken_before: ClassVar[str] = "reserved already"
 
-    def __init__(self, *, lookups: LookupTables, clock: Clock, **kwargs: Any) -> None:
+    def __init__(self, *, lookups: LookupTables, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lookups = lookups
-        self.clock = clock
 
     def keys(self, record: Record) -> list[tuple[str, str]]:
         return [
@@ -59,13 +59,9 @@ class EventReservationFlow(RecordFileFlow):
             ("stageId", record["stageId"]),
         ]
 
-    async def run(self, ctx: FlowContext, message: Record) -> FlowOutcome:
-        [record] = message[self.spec.field]
+    async def before(self, ctx: FlowContext, record: Record) -> None:
         category = await ctx.step("map-event-type", self._category, record)
         await ctx.step("program-event", self._program_event, record, category)
-        outcome = await super().run(ctx, _file_message(record))
-        await ctx.step("ack-derms", self._ack_outcome, record["messageId"], outcome.to_dict())
-        return outcome
 
     async def _category(self, record: Record) -> str:
         categories = await asyncio.to_thread(self.lookups.table, "EventType")
@@ -123,47 +119,6 @@ class EventReservationFlow(RecordFileFlow):
                 else:
                     result.errors.append(record_error(answer, f"row {number}"))
         return result
-
-    async def _ack_outcome(self, message_id: str, outcome: Record) -> None:
-        errors = outcome.get("errors") or []
-        said = (
-            f"{outcome.get('succeeded', 0)} reserved, {outcome.get('duplicates', 0)} reserved "
-            f"already, {len(errors)} refused"
-        )
-        if outcome.get("duplicateOf"):
-            said = f"the same file was taken already by {outcome['duplicateOf']}"
-        if errors:
-            said += ": " + "; ".join(
-                f"{e['key']} {e['code']}: {e['message']}" for e in errors[:ACK_ERRORS]
-            )
-        code = RESPONSE_SUCCESS if not errors else "CPM-RESERVE-REFUSED"
-        ack = msg_ack(
-            AckType.SUCCESS if not errors else AckType.ERROR,
-            self.clock.now(),
-            [{"id": message_id, "dacsMessageId": message_id, "value": said[:4000],
-              "responseCode": code}],
-        )  # fmt: skip
-        await self._ack(ack)
-
-    async def _ack(self, ack: Record) -> None:
-        await self.targets.derms.post("/api/v1/acks/event-reservations", ack)
-
-    async def on_fault(self, ctx: FlowContext, message: Record, fault: Fault) -> None:
-        """The file set aside as the file flows do (kept for a resubmit after a remote fault),
-        and a FAILURE ack to DERMS."""
-        [record] = message[self.spec.field]
-        await super().on_fault(ctx, _file_message(record), fault)
-        ack = msg_ack(
-            AckType.FAILURE,
-            self.clock.now(),
-            [{"id": record["messageId"], "dacsMessageId": record["messageId"],
-              "value": fault.message[:4000], "responseCode": "FAILURE"}],
-        )  # fmt: skip
-        await ctx.step("failure-ack-derms", self._ack, ack)
-
-
-def _file_message(record: Record) -> Record:
-    return {"files": [{"fileName": record["fileName"], "size": record["size"]}]}
 
 
 def _device(fields: list[str]) -> tuple[Record, str]:

@@ -35,7 +35,7 @@ from derlink.hub.connections import Targets
 from derlink.hub.model import FlowOutcome, RecordError
 from derlink.hub.ports import FileMail, ReceiptBook
 from derlink.hub.runtime.port import FlowContext
-from derlink.platform.files import CHUNK, FileInfo, FileMissing, checksum, iterate
+from derlink.platform.files import CHUNK, FileInfo, FileMissing, FileStore, checksum, iterate
 from derlink.platform.intake.names import ERROR_TAG, SENT_TAG, rename_tagged
 from derlink.platform.intake.reader import WINDOW, read_window
 from derlink.platform.intake.records import Position, RowReject, check_shape, header_problem
@@ -214,29 +214,37 @@ class CopyFileFlow(FileFlow):
         self.target_store = self.targets.store(self.exchange.target_store)
 
     async def transfer(self, ctx: FlowContext, name: str, size: int) -> FlowOutcome:
-        if size == 0:
-            await ctx.step("write-empty", self._write_empty, name)
-            parts: list[str] = []
-        else:
-            upload = await ctx.step("begin-upload", self.target_store.begin_upload, name)
-            parts = []
-            for number, offset in enumerate(range(0, size, CHUNK), start=1):
-                parts.append(
-                    await ctx.step(f"part-{number}", self._part, name, upload, number, offset)
-                )
-            await ctx.step("complete-upload", self.target_store.complete_upload, upload, parts)
+        parts = await copy_file(ctx, self.store, self.target_store, name, size)
         return FlowOutcome(
             processed=1,
             succeeded=1,
-            notes={"parts": len(parts), "target": self.target_store.location},
+            notes={"parts": parts, "target": self.target_store.location},
         )
 
-    async def _part(self, name: str, upload: str, number: int, offset: int) -> str:
-        data = await self.store.read_range(name, offset, CHUNK)
-        return await self.target_store.upload_part(upload, number, offset, data)
 
-    async def _write_empty(self, name: str) -> None:
-        await self.target_store.write(name, iterate(b""))
+async def copy_file(
+    ctx: FlowContext, source: FileStore, target: FileStore, name: str, size: int, step: str = ""
+) -> int:
+    """Copy ``name`` from ``source`` to ``target`` part by part, each part a durable step (a
+    crash resumes at the next part; the target publishes the file whole at the end); the
+    number of parts. ``step`` prefixes the steps' names."""
+
+    async def part(upload: str, number: int, offset: int) -> str:
+        data = await source.read_range(name, offset, CHUNK)
+        return await target.upload_part(upload, number, offset, data)
+
+    async def empty() -> None:
+        await target.write(name, iterate(b""))
+
+    if size == 0:
+        await ctx.step(f"{step}write-empty", empty)
+        return 0
+    upload = await ctx.step(f"{step}begin-upload", target.begin_upload, name)
+    parts: list[str] = []
+    for number, offset in enumerate(range(0, size, CHUNK), start=1):
+        parts.append(await ctx.step(f"{step}part-{number}", part, upload, number, offset))
+    await ctx.step(f"{step}complete-upload", target.complete_upload, upload, parts)
+    return len(parts)
 
 
 class RecordFileFlow(FileFlow):
