@@ -165,7 +165,7 @@ async def test_the_loop_takes_files_as_they_come_and_outlives_a_failed_run(
     await part.start()
     try:
         deadline = time.monotonic() + 10
-        while "enrollment intake run failed" not in caplog.text:
+        while "file intake run failed" not in caplog.text:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
         storage.mkdir()

@@ -1,0 +1,206 @@
+"""The outcome intake through analytics as a part, on SQLite and PostgreSQL: its routes with
+their scopes, and the intake loop that takes outcome files beside the enrollment files."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from intake_world import extract, row
+from outcome_world import outcome, outcome_file
+from test_analytics_api import API, build, headers, put
+
+from derlink.analytics.app import AnalyticsPart
+
+NAME = "OUTCOME_20260718T010000Z_000007.csv"
+NEWER = "OUTCOME_20260718T020000Z_000008.csv"
+
+
+@pytest.fixture
+def part(tmp_path: Path, database_url: str) -> Iterator[AnalyticsPart]:
+    built = build(tmp_path, database_url)
+    try:
+        yield built
+    finally:
+        asyncio.run(built.stop())
+
+
+@pytest.fixture
+def http(part: AnalyticsPart) -> Iterator[TestClient]:
+    with TestClient(part.app) as client:
+        yield client
+
+
+def stage_rows() -> bytes:
+    """Stage SG-1: two devices that took part, one cancelled, one bad row; stage SG-2: one
+    device of another service point."""
+    return outcome_file(
+        outcome(1),
+        outcome(2, Outcome="D1CN", ParticipationStartTime="", ParticipationEndTime="",
+                MeasuredKw=""),
+        outcome(3, Outcome="D1ND", ParticipationStartTime="", ParticipationEndTime="",
+                MeasuredKw="", SPId="SP1"),
+        outcome(4, ParticipationEndTime="2026-07-17T17:00:00"),
+        outcome(5, StageId="SG-2", EventId="EV-2"),
+    )  # fmt: skip
+
+
+def test_the_outcome_intake_runs_on_demand_and_its_files_and_outcomes_can_be_read(
+    part: AnalyticsPart, http: TestClient
+):
+    put(part, NAME, stage_rows())
+    answer = http.post(f"{API}/outcome-files/intake", headers=headers(part))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "files": [
+            {"name": NAME, "state": "Acked", "rows": 5, "accepted": 4, "rejected": 1,
+             "ackFile": f"ACK_{NAME}", "renamedTo": f"Acked-{NAME}", "error": None}
+        ]
+    }  # fmt: skip
+    # The enrollment intake does not take outcome files, nor the outcome intake extracts.
+    assert http.post(f"{API}/enrollment-files/intake", headers=headers(part)).json() == {
+        "files": []
+    }
+    assert http.post(f"{API}/outcome-files/intake", headers=headers(part)).json() == {"files": []}
+
+    (taken,) = http.get(f"{API}/outcome-files", headers=headers(part, "viewer")).json()
+    assert (taken["name"], taken["state"], taken["rows"], taken["accepted"]) == (
+        NAME,
+        "Acked",
+        5,
+        4,
+    )
+    assert len(taken["checksum"]) == 64 and taken["attempts"] == 1 and taken["receivedAt"]
+    assert taken["refusals"] == [
+        {"rowNumber": 5, "recordId": "4", "stageId": "SG-1", "headEndSystem": "ECOBEE-HE",
+         "nicId": "NIC-4", "reasonCode": "AN-OUTCOME-TIME",
+         "reason": "ParticipationEndTime has no UTC offset"}
+    ]  # fmt: skip
+    assert http.get(f"{API}/enrollment-files", headers=headers(part)).json() == []
+
+    page = http.get(f"{API}/event-outcomes", headers=headers(part, "viewer")).json()
+    assert page["next"] is None
+    assert [(o["stageId"], o["nicId"], o["outcome"]) for o in page["items"]] == [
+        ("SG-1", "NIC-1", "D1SP"), ("SG-1", "NIC-2", "D1CN"), ("SG-1", "NIC-3", "D1ND"),
+        ("SG-2", "NIC-5", "D1SP"),
+    ]  # fmt: skip
+    assert page["items"][0] | {"receivedAt": None} == {
+        "stageId": "SG-1", "eventId": "EV-1", "programId": "BYOT-2026",
+        "headEndSystem": "ECOBEE-HE", "nicId": "NIC-1", "deviceId": "D-1", "spId": "SP1",
+        "outcome": "D1SP", "errorMessage": "",
+        "participationStartTime": "2026-07-17T22:00:00+00:00",
+        "participationEndTime": "2026-07-18T00:00:00+00:00", "measuredKw": 1.5,
+        "recordId": "1", "sourceFile": NAME, "receivedAt": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "nics"),
+    [
+        ({"stageId": "SG-2"}, ["NIC-5"]),
+        ({"eventId": "EV-1"}, ["NIC-1", "NIC-2", "NIC-3"]),
+        ({"spId": "SP1"}, ["NIC-1", "NIC-3"]),
+        ({"nicId": "NIC-2"}, ["NIC-2"]),
+        ({"outcome": "D1CN"}, ["NIC-2"]),
+        ({"stageId": "SG-1", "spId": "SP1", "outcome": "D1ND"}, ["NIC-3"]),
+        ({"stageId": "SG-9"}, []),
+    ],
+)
+def test_outcomes_are_narrowed_by_stage_event_service_point_nic_and_outcome(
+    part: AnalyticsPart, http: TestClient, params: dict[str, str], nics: list[str]
+):
+    put(part, NAME, stage_rows())
+    http.post(f"{API}/outcome-files/intake", headers=headers(part))
+    page = http.get(f"{API}/event-outcomes", params=params, headers=headers(part)).json()
+    assert [o["nicId"] for o in page["items"]] == nics
+
+
+def test_outcomes_come_in_keyset_pages_and_a_bad_filter_is_a_422(
+    part: AnalyticsPart, http: TestClient
+):
+    put(part, NAME, outcome_file(*(outcome(n) for n in range(1, 6))))
+    http.post(f"{API}/outcome-files/intake", headers=headers(part))
+    seen, after = [], None
+    while True:
+        params = {"limit": 2, **({"after": after} if after is not None else {})}
+        page = http.get(f"{API}/event-outcomes", params=params, headers=headers(part)).json()
+        seen.append([o["nicId"] for o in page["items"]])
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == [["NIC-1", "NIC-2"], ["NIC-3", "NIC-4"], ["NIC-5"]]
+    for bad in ({"outcome": "D1XX"}, {"limit": 0}, {"after": -1}, {"stageId": "S" * 121}):
+        answer = http.get(f"{API}/event-outcomes", params=bad, headers=headers(part))
+        assert answer.status_code == 422, bad
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "client", "status"),
+    [
+        ("POST", "/outcome-files/intake", None, 401),
+        ("POST", "/outcome-files/intake", "viewer", 403),
+        ("POST", "/outcome-files/intake", "hub", 200),
+        ("GET", "/outcome-files", "cpm", 403),
+        ("GET", "/outcome-files", "viewer", 200),
+        ("GET", "/event-outcomes", "derms", 403),
+        ("GET", "/event-outcomes", None, 401),
+        ("GET", "/event-outcomes", "viewer", 200),
+    ],
+)
+def test_each_outcome_route_asks_for_its_scope(
+    part: AnalyticsPart, http: TestClient, method: str, path: str, client: str | None, status: int
+):
+    answer = http.request(method, API + path, headers=headers(part, client) if client else {})
+    assert answer.status_code == status, answer.text
+    if status >= 400:
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_an_outcome_entry_that_cannot_be_taken_is_mailed_once_to_the_intake_recipients(
+    tmp_path: Path, database_url: str
+):
+    part = build(tmp_path, database_url, intake_notify_to=("data-ops@utility.example",))
+    try:
+        root = Path(part.storage.location.removeprefix("file://"))
+        (root / "OUTCOME_LINK.csv").symlink_to(tmp_path / "credentials.json")
+        with TestClient(part.app) as http:
+            for _ in range(2):
+                answer = http.post(f"{API}/outcome-files/intake", headers=headers(part))
+                assert answer.json() == {"files": []}
+    finally:
+        asyncio.run(part.stop())
+    (mail,) = sorted((tmp_path / "outbox").glob("*.eml"))
+    text = mail.read_text()
+    assert "To: data-ops@utility.example" in text and "EVT-OUTCOME-OUAI" in text
+    assert "OUTCOME_LINK.csv" in text and "Error-OUTCOME_LINK.csv" in text
+
+
+async def test_the_loop_takes_outcome_files_beside_enrollment_files_and_after_a_failed_turn(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+):
+    part = build(tmp_path, database_url, intake_interval_s=0.05)
+    storage = Path(part.storage.location.removeprefix("file://"))
+    storage.rmdir()  # the object storage is not there: both intakes fail
+    await part.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "file intake run failed" not in caplog.text:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        storage.mkdir()
+        put(part, "ENROLL_SYNC_INITIAL_20261130T230000Z_LOOP.csv", extract(row(1)))
+        put(part, NAME, outcome_file(outcome(1)))
+        while not all(
+            (storage / f"Acked-{n}").exists()
+            for n in (NAME, "ENROLL_SYNC_INITIAL_20261130T230000Z_LOOP.csv")
+        ):
+            assert time.monotonic() < deadline, "the loop did not take both files"
+            await asyncio.sleep(0.02)
+    finally:
+        await part.stop()
+    assert part._task is None
