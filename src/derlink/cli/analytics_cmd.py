@@ -162,9 +162,21 @@ WhMedianOption = Annotated[
 ]
 
 
+OutcomesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--outcomes",
+        exists=True,
+        help="DERMS's outcome file (OUTCOME_*.csv), or a folder of them (repeatable): who took "
+        "part in each event (StageId = EventId; every outcome but D1CN). Without it an event "
+        "covers its program's service points.",
+    ),
+]
+
+
 def _inputs(
     service_points: Path | None,
-    participation: Path | None,
+    outcomes: list[Path] | None,
     weather: Path | None,
     holidays: str,
     zones: tuple[str | None, str | None],
@@ -186,7 +198,7 @@ def _inputs(
             settings.wh_median_kwh_per_hour if wh_median is None else wh_median
         ),
     )
-    return RunInputs(service_points, participation, weather, holidays, *zones, bounds)
+    return RunInputs(service_points, tuple(outcomes or ()), weather, holidays, *zones, bounds)
 
 
 MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHOD_NAMES)}.")]
@@ -322,10 +334,7 @@ def kwh_avoided(
         ),
     ] = None,
     service_points: ServicePointsOption = None,
-    participation: Annotated[
-        Path | None,
-        typer.Option(exists=True, dir_okay=False, help="Participation CSV: EventId, SPId."),
-    ] = None,
+    outcomes: OutcomesOption = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
@@ -352,7 +361,7 @@ def kwh_avoided(
             asked=asked,
             inputs=_inputs(
                 service_points,
-                participation,
+                outcomes,
                 weather,
                 holidays,
                 (time_zone, timestamps_zone),
@@ -407,9 +416,7 @@ def baseline(
     out: Annotated[Path, typer.Option(help="Output CSV: SPId, IntervalStart, BaselineKwh, …")],
     method: MethodOption = "caiso-10-in-10",
     service_points: ServicePointsOption = None,
-    participation: Annotated[
-        Path | None, typer.Option(exists=True, dir_okay=False, help="Participation CSV.")
-    ] = None,
+    outcomes: OutcomesOption = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
@@ -431,7 +438,7 @@ def baseline(
             method=method,
             inputs=_inputs(
                 service_points,
-                participation,
+                outcomes,
                 weather,
                 holidays,
                 (time_zone, timestamps_zone),
@@ -469,9 +476,7 @@ def forecast(
         Path | None, typer.Option(exists=True, dir_okay=False, help="Past events (excluded days).")
     ] = None,
     service_points: ServicePointsOption = None,
-    participation: Annotated[
-        Path | None, typer.Option(exists=True, dir_okay=False, help="Participation CSV.")
-    ] = None,
+    outcomes: OutcomesOption = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
@@ -502,7 +507,7 @@ def forecast(
             events=events,
             inputs=_inputs(
                 service_points,
-                participation,
+                outcomes,
                 weather,
                 holidays,
                 (time_zone, timestamps_zone),
@@ -602,3 +607,4 @@ def intake(
     # The file names are what an operator looks for next: never cut, however narrow.
     print_table(columns, rows, ids=["file", "ack file", "renamed to"])
     console.print(f"{len(files)} enrollment file(s) taken")
+
