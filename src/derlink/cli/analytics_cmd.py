@@ -1,11 +1,12 @@
 """``derlink analytics``: baselines, kWh avoided and forecasts over files, and the enrollment
-intake and the scheduled forecast of a running derlink.
+intake, the event outcomes and the scheduled forecast of a running derlink.
 
 Mounted by the main CLI as ``app.add_typer(analytics_cmd.app, name="analytics")``. Every file
 command reads the documented input files (docs/contracts/analytics-files.md), streams
 measurements in batches of whole service points with a progress bar, and writes its output files
 plus a ``warnings.csv`` of data-sufficiency warnings. ``intake`` asks the running analytics part
-to take the enrollment files waiting in its object storage now (docs/analytics.md).
+to take the enrollment files waiting in its object storage now; ``outcomes list`` and
+``outcomes files`` read what its outcome intake took (docs/analytics.md).
 
 The work is ``derlink.analytics.runs``'s: a command parses its options, hands the run a progress
 bar, and prints what was written or why nothing was (an unusable file: ``error:`` and exit 2; an
@@ -608,3 +609,94 @@ def intake(
     print_table(columns, rows, ids=["file", "ack file", "renamed to"])
     console.print(f"{len(files)} enrollment file(s) taken")
 
+
+# -- outcomes (EVT-OUTCOME-OUAI) ---------------------------------------------------------------
+
+outcomes_app = typer.Typer(
+    help="Event outcomes: what DERMS's outcome files said of each device called to a stage.",
+    no_args_is_help=True,
+)
+app.add_typer(outcomes_app, name="outcomes")
+
+
+@outcomes_app.command("list")
+def outcomes_list(
+    stage: Annotated[str | None, typer.Option(help="A stage (the events file's EventId).")] = None,
+    event: Annotated[str | None, typer.Option(help="A DERMS event.")] = None,
+    sp: Annotated[str | None, typer.Option(help="A service point.")] = None,
+    nic: Annotated[str | None, typer.Option(help="A device's NIC id.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="D1SP, D1ND, D1IO, D1ER or D1CN.")] = None,
+    after: Annotated[
+        int | None, typer.Option(help="Where the list before stopped (its 'more:' line).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=5000, help="At most this many.")] = 100,
+    url: AnalyticsUrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The devices' outcomes in stages, in the order analytics took them."""
+    api = api_for(home)
+    base = api.address("analytics", url)
+    given = {"stageId": stage, "eventId": event, "spId": sp, "nicId": nic, "outcome": outcome,
+             "after": after, "limit": limit}  # fmt: skip
+    page = api.call(
+        "GET",
+        f"{base}/api/v1/event-outcomes",
+        params={k: v for k, v in given.items() if v is not None},
+    )
+    if as_json:
+        print_json(page)
+        return
+    if not page["items"]:
+        console.print("no outcomes")
+        return
+    columns = ["stage", "event", "head end", "NIC", "service point", "outcome", "kW", "error",
+               "file"]  # fmt: skip
+    rows = [
+        [o["stageId"], o["eventId"], o["headEndSystem"], o["nicId"], o["spId"], o["outcome"],
+         "" if o["measuredKw"] is None else f"{o['measuredKw']:g}", o["errorMessage"],
+         o["sourceFile"]]
+        for o in page["items"]
+    ]  # fmt: skip
+    print_table(columns, rows, ids=["stage", "event", "NIC", "service point", "file"])
+    if page["next"] is not None:
+        console.print(f"more: --after {page['next']}", highlight=False)
+
+
+@outcomes_app.command("files")
+def outcomes_files(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    url: AnalyticsUrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The outcome files analytics took, newest first, with their counts and first refusals."""
+    api = api_for(home)
+    base = api.address("analytics", url)
+    files = api.call("GET", f"{base}/api/v1/outcome-files", params={"limit": limit})
+    if as_json:
+        print_json(files)
+        return
+    if not files:
+        console.print("no outcome file taken")
+        return
+    rows = [
+        [f["name"], f["state"], str(f["rows"]), str(f["accepted"]), str(f["rejected"]),
+         f["ackFile"] or "", f["error"] or ""]
+        for f in files
+    ]  # fmt: skip
+    columns = ["file", "state", "rows", "accepted", "rejected", "ack file", "note"]
+    print_table(columns, rows, ids=["file", "ack file"])
+    refusals = [
+        [f["name"], str(r["rowNumber"]), r["recordId"], r["stageId"], r["nicId"], r["reasonCode"],
+         r["reason"]]
+        for f in files
+        for r in f["refusals"]
+    ]  # fmt: skip
+    if refusals:
+        print_table(
+            ["file", "row", "record", "stage", "NIC", "code", "reason"],
+            refusals,
+            ids=["file", "stage", "NIC", "code"],
+            title="first refusals",
+        )
