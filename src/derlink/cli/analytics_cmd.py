@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from derlink.analytics.runs.kwh_avoided import RunSummary
     from derlink.analytics.runs.population import RunInputs
     from derlink.analytics.runs.summary import WarningKind
-from derlink.cli.client import HomeOption, JsonOption, api_for, print_json, print_table
+from derlink.cli.client import Api, HomeOption, JsonOption, api_for, print_json, print_table
 
 # The runs (polars, pyarrow, numpy) are imported by the commands that use them: the CLI's help
 # and its other commands do not wait for them.
@@ -555,6 +555,12 @@ def synthetic(
         console.print(f"{name:>16}: {path}")
 
 
+def _analytics(home: Path | None, url: str | None) -> tuple[Api, str]:
+    """The operator's client of the running derlink, and analytics' address in it."""
+    api = api_for(home)
+    return api, api.address("analytics", url)
+
+
 @app.command("forecast-now")
 def forecast_now(
     url: AnalyticsUrlOption = None,
@@ -563,8 +569,7 @@ def forecast_now(
 ) -> None:
     """Run the scheduled forecast now (LRF): every service point of an Active subscription, for
     the coming day, from the newest MEASUREMENTS_ file in analytics' object storage."""
-    api = api_for(home)
-    base = api.address("analytics", url)
+    api, base = _analytics(home, url)
     run = api.call("POST", f"{base}/api/v1/forecast-runs")
     if as_json:
         print_json(run)
@@ -589,8 +594,7 @@ def intake(
     as_json: JsonOption = False,
 ) -> None:
     """Take the enrollment files waiting in analytics' object storage now (OUAI-ENR)."""
-    api = api_for(home)
-    base = api.address("analytics", url)
+    api, base = _analytics(home, url)
     result = api.call("POST", f"{base}/api/v1/enrollment-files/intake")
     files = result["files"]
     if as_json:
@@ -635,8 +639,7 @@ def outcomes_list(
     as_json: JsonOption = False,
 ) -> None:
     """The devices' outcomes in stages, in the order analytics took them."""
-    api = api_for(home)
-    base = api.address("analytics", url)
+    api, base = _analytics(home, url)
     given = {"stageId": stage, "eventId": event, "spId": sp, "nicId": nic, "outcome": outcome,
              "after": after, "limit": limit}  # fmt: skip
     page = api.call(
@@ -671,8 +674,7 @@ def outcomes_files(
     as_json: JsonOption = False,
 ) -> None:
     """The outcome files analytics took, newest first, with their counts and first refusals."""
-    api = api_for(home)
-    base = api.address("analytics", url)
+    api, base = _analytics(home, url)
     files = api.call("GET", f"{base}/api/v1/outcome-files", params={"limit": limit})
     if as_json:
         print_json(files)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from intake_world import World
+from intake_world import World, csv_file
 
 from derlink.analytics.app import open_analytics_database
 from derlink.analytics.outcomes.model import ACK_HEADER, HEADER
@@ -44,16 +44,7 @@ def outcome(n: int, **changes: Any) -> list[str]:
 
 def outcome_file(*rows: list[str] | str, header: bool = True) -> bytes:
     """An outcome file: the contract header, then each row (a raw line when given as text)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    if header:
-        writer.writerow(HEADER)
-    for r in rows:
-        if isinstance(r, str):
-            out.write(r + "\n")
-        else:
-            writer.writerow(r)
-    return out.getvalue().encode()
+    return csv_file(HEADER, *rows, header=header)
 
 
 @dataclass

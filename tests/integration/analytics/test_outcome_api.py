@@ -1,16 +1,14 @@
-"""The outcome intake through analytics as a part, on SQLite and PostgreSQL: its routes with
-their scopes, and the intake loop that takes outcome files beside the enrollment files."""
+"""The outcome intake's routes through analytics as a part, on SQLite and PostgreSQL (their
+scopes, the loop that takes outcome files and an entry it cannot take: test_analytics_api.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from intake_world import extract, row
 from outcome_world import outcome, outcome_file
 from test_analytics_api import API, build, headers, put
 
@@ -137,70 +135,3 @@ def test_outcomes_come_in_keyset_pages_and_a_bad_filter_is_a_422(
         answer = http.get(f"{API}/event-outcomes", params=bad, headers=headers(part))
         assert answer.status_code == 422, bad
         assert answer.headers["content-type"] == "application/problem+json"
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "client", "status"),
-    [
-        ("POST", "/outcome-files/intake", None, 401),
-        ("POST", "/outcome-files/intake", "viewer", 403),
-        ("POST", "/outcome-files/intake", "hub", 200),
-        ("GET", "/outcome-files", "cpm", 403),
-        ("GET", "/outcome-files", "viewer", 200),
-        ("GET", "/event-outcomes", "derms", 403),
-        ("GET", "/event-outcomes", None, 401),
-        ("GET", "/event-outcomes", "viewer", 200),
-    ],
-)
-def test_each_outcome_route_asks_for_its_scope(
-    part: AnalyticsPart, http: TestClient, method: str, path: str, client: str | None, status: int
-):
-    answer = http.request(method, API + path, headers=headers(part, client) if client else {})
-    assert answer.status_code == status, answer.text
-    if status >= 400:
-        assert answer.headers["content-type"] == "application/problem+json"
-
-
-def test_an_outcome_entry_that_cannot_be_taken_is_mailed_once_to_the_intake_recipients(
-    tmp_path: Path, database_url: str
-):
-    part = build(tmp_path, database_url, intake_notify_to=("data-ops@utility.example",))
-    try:
-        root = Path(part.storage.location.removeprefix("file://"))
-        (root / "OUTCOME_LINK.csv").symlink_to(tmp_path / "credentials.json")
-        with TestClient(part.app) as http:
-            for _ in range(2):
-                answer = http.post(f"{API}/outcome-files/intake", headers=headers(part))
-                assert answer.json() == {"files": []}
-    finally:
-        asyncio.run(part.stop())
-    (mail,) = sorted((tmp_path / "outbox").glob("*.eml"))
-    text = mail.read_text()
-    assert "To: data-ops@utility.example" in text and "EVT-OUTCOME-OUAI" in text
-    assert "OUTCOME_LINK.csv" in text and "Error-OUTCOME_LINK.csv" in text
-
-
-async def test_the_loop_takes_outcome_files_beside_enrollment_files_and_after_a_failed_turn(
-    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
-):
-    part = build(tmp_path, database_url, intake_interval_s=0.05)
-    storage = Path(part.storage.location.removeprefix("file://"))
-    storage.rmdir()  # the object storage is not there: both intakes fail
-    await part.start()
-    try:
-        deadline = time.monotonic() + 10
-        while "file intake run failed" not in caplog.text:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.02)
-        storage.mkdir()
-        put(part, "ENROLL_SYNC_INITIAL_20261130T230000Z_LOOP.csv", extract(row(1)))
-        put(part, NAME, outcome_file(outcome(1)))
-        while not all(
-            (storage / f"Acked-{n}").exists()
-            for n in (NAME, "ENROLL_SYNC_INITIAL_20261130T230000Z_LOOP.csv")
-        ):
-            assert time.monotonic() < deadline, "the loop did not take both files"
-            await asyncio.sleep(0.02)
-    finally:
-        await part.stop()
-    assert part._task is None

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from derlink.analytics import scopes
+from derlink.analytics.intakes import file_fields
 from derlink.analytics.outcomes import service
 from derlink.analytics.outcomes.model import ID_MAX
 from derlink.analytics.outcomes.schemas import (
@@ -79,20 +80,7 @@ def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
 
 def _file_read(r: Any, refusals: list[Any]) -> OutcomeFileRead:
     return OutcomeFileRead(
-        fileId=r["id"],
-        name=r["name"],
-        checksum=r["checksum"],
-        size=r["size"],
-        state=r["state"],
-        rows=r["rows"],
-        accepted=r["accepted"],
-        rejected=r["rejected"],
-        ackFile=r["output"],
-        renamedTo=r["renamed_to"],
-        receivedAt=r["received_at"],
-        finishedAt=r["finished_at"],
-        attempts=r["attempts"],
-        error=r["error"],
+        **file_fields(r),
         refusals=[
             OutcomeRefusalRead(
                 rowNumber=x["row_number"],

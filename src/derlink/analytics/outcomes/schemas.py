@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from derlink.analytics.intakes import FileRead
 from derlink.contracts import examples
 from derlink.platform.intake import schemas as intake
 from derlink.platform.intake.schemas import summary_example
@@ -60,7 +61,7 @@ class OutcomeRefusalRead(BaseModel):
     reason: str
 
 
-class OutcomeFileRead(BaseModel):
+class OutcomeFileRead(FileRead):
     """An outcome file taken: its counts and its first refusals (every refusal is in its
     acknowledgement, ``ackFile``)."""
 
@@ -82,20 +83,6 @@ class OutcomeFileRead(BaseModel):
         )
     )
 
-    fileId: int
-    name: str
-    checksum: str | None
-    size: int
-    state: str
-    rows: int
-    accepted: int
-    rejected: int
-    ackFile: str | None
-    renamedTo: str | None
-    receivedAt: str
-    finishedAt: str | None
-    attempts: int
-    error: str | None
     #: The first rows refused, in row order (at most ``model.FIRST_REFUSALS``).
     refusals: list[OutcomeRefusalRead]
 

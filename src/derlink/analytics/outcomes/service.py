@@ -28,16 +28,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from derlink.analytics.db import file_claims
+from derlink.analytics.intakes import file_intake
 from derlink.analytics.outcomes import model as om
 from derlink.analytics.outcomes.tables import event_outcomes, outcome_refusals
 from derlink.common.clock import Clock
 from derlink.contracts.event_files import OUTCOME_PREFIX, outcome_file_seq
 from derlink.platform.database import Database
 from derlink.platform.files import FileStore
-from derlink.platform.intake.claims import LEASE_S, MAX_ATTEMPTS, FileClaims, FileState
+from derlink.platform.intake.claims import FileState
 from derlink.platform.intake.driver import (
-    BATCH_ROWS,
-    READ_CHUNK,
     Accepted,
     FileIntake,
     FileWork,
@@ -46,7 +45,6 @@ from derlink.platform.intake.driver import (
     output_rows,
 )
 from derlink.platform.intake.records import RowReject
-from derlink.platform.intake.refusals import RefusalReport
 
 #: The claims' source of the outcome files: the flow that brings them.
 SOURCE = "EVT-OUTCOME-OUAI"
@@ -164,26 +162,13 @@ def outcome_intake(
     storage: FileStore,
     content: FileStore,
     max_file_bytes: int,
-    *,
-    batch_rows: int = BATCH_ROWS,
-    chunk_size: int = READ_CHUNK,
-    lease_s: float = LEASE_S,
-    max_attempts: int = MAX_ATTEMPTS,
-    refused: RefusalReport | None = None,
+    **options: Any,
 ) -> FileIntake:
     """The intake of outcome files: from analytics' object storage (``storage``), their
-    acknowledgements to its content server (``content``), claims in analytics' database;
-    ``refused`` hears of the entries of the storage that cannot be taken."""
-    return FileIntake(
-        OutcomeFiles(db, clock),
-        db=db,
-        claims=FileClaims(db, file_claims, clock, lease_s=lease_s, max_attempts=max_attempts),
-        source=storage,
-        output=content,
-        max_file_bytes=max_file_bytes,
-        batch_rows=batch_rows,
-        chunk_size=chunk_size,
-        refused=refused,
+    acknowledgements to its content server (``content``), claims in analytics' database
+    (``intakes.file_intake``, whose ``options`` it takes)."""
+    return file_intake(
+        OutcomeFiles(db, clock), db, clock, storage, content, max_file_bytes, **options
     )
 
 
