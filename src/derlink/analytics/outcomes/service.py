@@ -131,6 +131,8 @@ class OutcomeFileWork:
         db = self.kind.db
         if self.file_id is None:
             self.file_id = _claim_of(db, self.name)
+            if self.file_id is None:  # taken over and finished by another run meanwhile
+                return
         kept = [
             {"file_id": self.file_id, "row_number": r.row_number, "code": r.code,
              "reason": r.reason, **dict(zip(_KEYS, (*r.keys, "", "", "", "")[:4], strict=True))}
@@ -144,11 +146,11 @@ class OutcomeFileWork:
 _KEYS = ("record_id", "stage_id", "head_end_system", "nic_id")
 
 
-def _claim_of(db: Database, name: str) -> int:
+def _claim_of(db: Database, name: str) -> int | None:
     """The claim of the file ``name`` this run is taking (the newest Processing one)."""
     f = file_claims.c
     with db.read() as conn:
-        found: int = conn.execute(
+        found: int | None = conn.execute(
             sa.select(sa.func.max(f.id)).where(
                 f.source == SOURCE, f.name == name, f.state == FileState.PROCESSING
             )
@@ -237,8 +239,8 @@ class _OutcomeSql:
         conn.exec_driver_sql("DELETE FROM outcome_batch")
         rows = [(*r, seq) for r in records]
         if self.postgresql:
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(self.load) as copy:
+            raw = conn.connection.dbapi_connection
+            with raw.cursor() as cursor, cursor.copy(self.load) as copy:  # type: ignore[union-attr]
                 for row in rows:
                     copy.write_row(row)
         else:
