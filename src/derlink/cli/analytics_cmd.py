@@ -5,8 +5,9 @@ Mounted by the main CLI as ``app.add_typer(analytics_cmd.app, name="analytics")`
 command reads the documented input files (docs/contracts/analytics-files.md), streams
 measurements in batches of whole service points with a progress bar, and writes its output files
 plus a ``warnings.csv`` of data-sufficiency warnings. ``intake`` asks the running analytics part
-to take the enrollment files waiting in its object storage now; ``outcomes list`` and
-``outcomes files`` read what its outcome intake took (docs/analytics.md).
+to take the enrollment files waiting in its object storage now, ``outcomes intake`` the outcome
+files; ``outcomes list`` and ``outcomes files`` read what the outcome intake took
+(docs/analytics.md).
 
 The work is ``derlink.analytics.runs``'s: a command parses its options, hands the run a progress
 bar, and prints what was written or why nothing was (an unusable file: ``error:`` and exit 2; an
@@ -594,14 +595,19 @@ def intake(
     as_json: JsonOption = False,
 ) -> None:
     """Take the enrollment files waiting in analytics' object storage now (OUAI-ENR)."""
+    _run_intake(home, url, as_json, "enrollment-files", "enrollment")
+
+
+def _run_intake(home: Path | None, url: str | None, as_json: bool, route: str, kind: str) -> None:
+    """Run one of analytics' intakes now (``POST /<route>/intake``) and show each file taken."""
     api, base = _analytics(home, url)
-    result = api.call("POST", f"{base}/api/v1/enrollment-files/intake")
+    result = api.call("POST", f"{base}/api/v1/{route}/intake")
     files = result["files"]
     if as_json:
         print_json(result)
         return
     if not files:
-        console.print("no enrollment file was waiting: nothing taken")
+        console.print(f"no {kind} file was waiting: nothing taken")
         return
     columns = ["file", "state", "rows", "accepted", "rejected", "ack file", "renamed to", "note"]
     rows = [
@@ -611,7 +617,7 @@ def intake(
     ]  # fmt: skip
     # The file names are what an operator looks for next: never cut, however narrow.
     print_table(columns, rows, ids=["file", "ack file", "renamed to"])
-    console.print(f"{len(files)} enrollment file(s) taken")
+    console.print(f"{len(files)} {kind} file(s) taken")
 
 
 # -- outcomes (EVT-OUTCOME-OUAI) ---------------------------------------------------------------
@@ -621,6 +627,16 @@ outcomes_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(outcomes_app, name="outcomes")
+
+
+@outcomes_app.command("intake")
+def outcomes_intake(
+    url: AnalyticsUrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Take the outcome files waiting in analytics' object storage now (EVT-OUTCOME-OUAI)."""
+    _run_intake(home, url, as_json, "outcome-files", "outcome")
 
 
 @outcomes_app.command("list")

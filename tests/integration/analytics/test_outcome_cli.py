@@ -9,9 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from outcome_world import outcome, outcome_file
-from test_analytics_api import API, build, headers, put
+from test_analytics_api import build, put
 from test_outcome_api import NAME, NEWER, stage_rows
 from tests.support.servers import serve
 from typer.testing import CliRunner
@@ -40,8 +39,8 @@ def test_the_cli_lists_the_outcomes_and_the_files_of_a_running_analytics(
 
     try:
         with serve(part.app) as base:
-            with TestClient(part.app) as http:
-                http.post(f"{API}/outcome-files/intake", headers=headers(part))
+            taken = run("intake")
+            again = run("intake")
             listed = run("list")
             by_stage = run("list", "--stage", "SG-2")
             by_sp = run("list", "--sp", "SP1", "--json")
@@ -50,6 +49,9 @@ def test_the_cli_lists_the_outcomes_and_the_files_of_a_running_analytics(
             nothing = run("list", "--event", "EV-NONE")
     finally:
         asyncio.run(part.stop())
+    assert NAME in taken and NEWER in taken and f"Acked-{NEWER}" in taken
+    assert "2 outcome file(s) taken" in taken
+    assert again.strip() == "no outcome file was waiting: nothing taken"
     assert long_stage in listed and "NIC-5" in listed and NAME in listed
     assert "NIC-5" in by_stage and "NIC-1" not in by_stage
     assert [o["nicId"] for o in json.loads(by_sp)["items"]] == ["NIC-1", "NIC-3"]
