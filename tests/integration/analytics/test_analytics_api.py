@@ -5,60 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from intake_world import StillClock, extract, row
+from intake_world import extract, row
 from outcome_world import outcome, outcome_file
+from part_world import API, build, headers, put
 from tests.support.servers import serve
 from typer.testing import CliRunner
 
-from derlink.analytics.app import AnalyticsPart, create_part
-from derlink.analytics.settings import AnalyticsSettings
-from derlink.bootstrap import DEFAULT_CLIENTS
+from derlink.analytics.app import AnalyticsPart
 from derlink.cli.main import app as cli
-from derlink.platform.auth import CredentialStore
-from derlink.platform.settings import Settings
 
-API = "/api/v1"
 NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_API.csv"
 OUTCOMES = "OUTCOME_20260718T010000Z_000007.csv"
-
-
-def build(home: Path, database_url: str, **settings: object) -> AnalyticsPart:
-    return create_part(
-        settings=Settings(home=home, part_database_urls={"analytics": database_url}).with_part(
-            AnalyticsSettings(**{"intake_interval_s": 0.0, **settings})  # type: ignore[arg-type]
-        ),
-        credentials=CredentialStore.load_or_create(home / "credentials.json", DEFAULT_CLIENTS),
-        clock=StillClock(),
-    )
-
-
-def put(part: AnalyticsPart, name: str, data: bytes) -> None:
-    root = Path(part.storage.location.removeprefix("file://"))
-    (root / name).write_bytes(data)
-
-
-@pytest.fixture
-def part(tmp_path: Path, database_url: str) -> Iterator[AnalyticsPart]:
-    built = build(tmp_path, database_url)
-    try:
-        yield built
-    finally:
-        asyncio.run(built.stop())
-
-
-@pytest.fixture
-def http(part: AnalyticsPart) -> Iterator[TestClient]:
-    with TestClient(part.app) as client:
-        yield client
-
-
-def headers(part: AnalyticsPart, client: str = "operator") -> dict[str, str]:
-    return CredentialStore.load(part.settings.home / "credentials.json").client(client).header()
 
 
 def test_the_intake_runs_on_demand_and_its_results_can_be_read(

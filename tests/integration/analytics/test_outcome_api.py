@@ -3,34 +3,15 @@ scopes, the loop that takes outcome files and an entry it cannot take: test_anal
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from outcome_world import outcome, outcome_file
-from test_analytics_api import API, build, headers, put
+from part_world import API, headers, put
 
 from derlink.analytics.app import AnalyticsPart
 
 NAME = "OUTCOME_20260718T010000Z_000007.csv"
 NEWER = "OUTCOME_20260718T020000Z_000008.csv"
-
-
-@pytest.fixture
-def part(tmp_path: Path, database_url: str) -> Iterator[AnalyticsPart]:
-    built = build(tmp_path, database_url)
-    try:
-        yield built
-    finally:
-        asyncio.run(built.stop())
-
-
-@pytest.fixture
-def http(part: AnalyticsPart) -> Iterator[TestClient]:
-    with TestClient(part.app) as client:
-        yield client
 
 
 def stage_rows() -> bytes:

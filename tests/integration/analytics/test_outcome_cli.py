@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from outcome_world import outcome, outcome_file
-from test_analytics_api import build, put
+from part_world import build, put
 from test_outcome_api import NAME, NEWER, stage_rows
 from tests.support.servers import serve
 from typer.testing import CliRunner
