@@ -44,16 +44,18 @@ def generate(folder: Path, service_points: int, days: int) -> dict[str, Path]:
     from derlink.analytics.runs.synthetic import write_population
 
     marker = folder / "complete.json"
-    names = ["measurements", "service_points", "events", "participation", "weather", "truth"]
+    names = ["measurements", "service_points", "events", "weather", "truth"]
     suffix = {"measurements": "parquet", "weather": "parquet", "truth": "parquet"}
     paths = {n: folder / f"{n}.{suffix.get(n, 'csv')}" for n in names}
-    if marker.exists():
-        # A population written in an older streaming layout is written again.
+    outcomes = sorted(folder.glob("OUTCOME_*.csv"))
+    # A population written in an older streaming layout, or before its outcome file, is written
+    # again.
+    if marker.exists() and outcomes:
         if json.loads(marker.read_text()).get("layout") == STREAMING_LAYOUT_VERSION:
-            return paths
+            return {**paths, "outcomes": outcomes[-1]}
         marker.unlink()
     started = time.perf_counter()
-    write_population(folder, service_points=service_points, days=days, events=3)
+    paths = write_population(folder, service_points=service_points, days=days, events=3)
     marker.write_text(
         json.dumps(
             {"generated_s": time.perf_counter() - started, "layout": STREAMING_LAYOUT_VERSION}
@@ -70,21 +72,19 @@ def measure(folder: Path, method_name: str, batch: int) -> dict[str, object]:
     from derlink.analytics.kernels.kwh_avoided import event_kwh_avoided
     from derlink.analytics.measurements.batches import iter_batches
     from derlink.analytics.measurements.weather import read_weather
-    from derlink.analytics.runs.inputs import read_events, read_participation, read_service_points
+    from derlink.analytics.runs.inputs import read_events, read_outcomes, read_service_points
     from derlink.analytics.runs.memory import keep_freed_memory
 
     keep_freed_memory()
     started = time.perf_counter()
     events = read_events(folder / "events.csv")
     event = events[-1]
-    participation = read_participation(folder / "participation.csv")
-    participants = frozenset(
-        participation.filter(pl.col("event_id") == event.event_id)["sp_id"].to_list()
-    )
+    history = EventHistory.of(events, read_outcomes(sorted(folder.glob("OUTCOME_*.csv"))))
+    participants = history.participants(event.event_id)
     method = method_of(method_name)
     population = Population(
         service_points=read_service_points(folder / "service_points.csv"),
-        history=EventHistory(events, participation),
+        history=history,
         weather=read_weather(folder / "weather.parquet")
         if method_name == "caltrack-hourly"
         else None,

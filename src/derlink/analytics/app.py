@@ -1,11 +1,12 @@
-"""analytics as a part: its API application, its database, the enrollment intake's loop and the
-scheduled load-reduction forecast.
+"""analytics as a part: its API application, its database, the intake loop and the scheduled
+load-reduction forecast.
 
 The composition root mounts ``part.app`` at ``/analytics`` and calls ``start``/``stop``. The
-loop runs the intake every ``AnalyticsSettings.intake_interval_s`` seconds (0: never; the API
-and the CLI still run it on demand); a failed run is logged and the loop goes on. An entry of
-the object storage the intake cannot take is set aside and e-mailed once to
-``AnalyticsSettings.intake_notify_to``. The forecast runs every
+loop runs the enrollment intake, then the outcome intake, every
+``AnalyticsSettings.intake_interval_s`` seconds (0: never; the API and the CLI still run each on
+demand); a failed run is logged and the loop goes on, and one intake's failure does not keep
+the other from its turn. An entry of the object storage an intake cannot take is set aside and
+e-mailed once to ``AnalyticsSettings.intake_notify_to``. The forecast runs every
 ``AnalyticsSettings.forecast_interval_s`` seconds (0: never; the API and the CLI run it now).
 """
 
@@ -18,6 +19,8 @@ from derlink.analytics.enrollments.service import enrollment_intake
 from derlink.analytics.forecasts import api as forecasts_api
 from derlink.analytics.forecasts.service import ForecastPlan, ScheduledForecast
 from derlink.analytics.migrations import SCHEMA
+from derlink.analytics.outcomes import api as outcomes_api
+from derlink.analytics.outcomes.service import outcome_intake
 from derlink.analytics.settings import AnalyticsSettings
 from derlink.common.clock import Clock
 from derlink.platform.auth import CredentialStore
@@ -41,7 +44,8 @@ def open_analytics_database(url: str) -> Database:
 
 
 class AnalyticsPart:
-    """Analytics: API, database, and the intake of enrollment files from its object storage."""
+    """Analytics: API, database, and the intake of enrollment and outcome files from its object
+    storage."""
 
     name = "analytics"
 
@@ -61,13 +65,12 @@ class AnalyticsPart:
         self.clock = clock
         self.storage = storage
         self.content = content
+        refused = MailRefusals(mailer, settings.part(AnalyticsSettings).intake_notify_to)
         self.intake = enrollment_intake(
-            db,
-            clock,
-            storage,
-            content,
-            settings.max_file_bytes,
-            refused=MailRefusals(mailer, settings.part(AnalyticsSettings).intake_notify_to),
+            db, clock, storage, content, settings.max_file_bytes, refused=refused
+        )
+        self.outcomes = outcome_intake(
+            db, clock, storage, content, settings.max_file_bytes, refused=refused
         )
         self.app = create_app(
             title="derlink analytics",
@@ -84,6 +87,9 @@ class AnalyticsPart:
             plan=ForecastPlan(settings.time_zone, start, end, own.forecast_method),
         )
         self.app.include_router(api.create_router(db=db, intake=self.intake), prefix="/api/v1")
+        self.app.include_router(
+            outcomes_api.create_router(db=db, intake=self.outcomes), prefix="/api/v1"
+        )
         self.app.include_router(
             forecasts_api.create_router(forecast=self.forecast), prefix="/api/v1"
         )
@@ -102,13 +108,18 @@ class AnalyticsPart:
         if self._task is not None or interval <= 0:
             return
         self._task = Every(
-            "enrollment intake",
-            interval,
-            self.intake.run_once,
-            at_once=True,
-            grace_s=STOP_GRACE_S,
+            "file intake", interval, self._intakes, at_once=True, grace_s=STOP_GRACE_S
         )
         self._task.start()
+
+    async def _intakes(self) -> None:
+        """One turn of the loop: the enrollment files, then the outcome files, the outcomes'
+        turn coming whatever became of the enrollments' (platform/periodic.py logs what
+        either raises)."""
+        try:
+            await self.intake.run_once()
+        finally:
+            await self.outcomes.run_once()
 
     async def _scheduled_forecast(self) -> None:
         """One scheduled forecast (platform/periodic.py logs what it raises)."""
@@ -122,6 +133,7 @@ class AnalyticsPart:
         """Stop the loop (a run stops at its next chunk, its file left for the next start),
         close the stores and the database."""
         self.intake.stop()
+        self.outcomes.stop()
         if self._forecasts is not None:
             await self._forecasts.stop()
             self._forecasts = None

@@ -1,11 +1,13 @@
 """``derlink analytics``: baselines, kWh avoided and forecasts over files, and the enrollment
-intake and the scheduled forecast of a running derlink.
+intake, the event outcomes and the scheduled forecast of a running derlink.
 
 Mounted by the main CLI as ``app.add_typer(analytics_cmd.app, name="analytics")``. Every file
 command reads the documented input files (docs/contracts/analytics-files.md), streams
 measurements in batches of whole service points with a progress bar, and writes its output files
 plus a ``warnings.csv`` of data-sufficiency warnings. ``intake`` asks the running analytics part
-to take the enrollment files waiting in its object storage now (docs/analytics.md).
+to take the enrollment files waiting in its object storage now, ``outcomes intake`` the outcome
+files; ``outcomes list`` and ``outcomes files`` read what the outcome intake took
+(docs/analytics.md).
 
 The work is ``derlink.analytics.runs``'s: a command parses its options, hands the run a progress
 bar, and prints what was written or why nothing was (an unusable file: ``error:`` and exit 2; an
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from derlink.analytics.runs.kwh_avoided import RunSummary
     from derlink.analytics.runs.population import RunInputs
     from derlink.analytics.runs.summary import WarningKind
-from derlink.cli.client import HomeOption, JsonOption, api_for, print_json, print_table
+from derlink.cli.client import Api, HomeOption, JsonOption, api_for, print_json, print_table
 
 # The runs (polars, pyarrow, numpy) are imported by the commands that use them: the CLI's help
 # and its other commands do not wait for them.
@@ -162,9 +164,21 @@ WhMedianOption = Annotated[
 ]
 
 
+OutcomesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--outcomes",
+        exists=True,
+        help="DERMS's outcome file (OUTCOME_*.csv), or a folder of them (repeatable): who took "
+        "part in each event (StageId = EventId; every outcome but D1CN). Without it an event "
+        "covers its program's service points.",
+    ),
+]
+
+
 def _inputs(
     service_points: Path | None,
-    participation: Path | None,
+    outcomes: list[Path] | None,
     weather: Path | None,
     holidays: str,
     zones: tuple[str | None, str | None],
@@ -186,7 +200,7 @@ def _inputs(
             settings.wh_median_kwh_per_hour if wh_median is None else wh_median
         ),
     )
-    return RunInputs(service_points, participation, weather, holidays, *zones, bounds)
+    return RunInputs(service_points, tuple(outcomes or ()), weather, holidays, *zones, bounds)
 
 
 MethodOption = Annotated[str, typer.Option(help=f"Baseline: {', '.join(METHOD_NAMES)}.")]
@@ -322,10 +336,7 @@ def kwh_avoided(
         ),
     ] = None,
     service_points: ServicePointsOption = None,
-    participation: Annotated[
-        Path | None,
-        typer.Option(exists=True, dir_okay=False, help="Participation CSV: EventId, SPId."),
-    ] = None,
+    outcomes: OutcomesOption = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
@@ -352,7 +363,7 @@ def kwh_avoided(
             asked=asked,
             inputs=_inputs(
                 service_points,
-                participation,
+                outcomes,
                 weather,
                 holidays,
                 (time_zone, timestamps_zone),
@@ -407,9 +418,7 @@ def baseline(
     out: Annotated[Path, typer.Option(help="Output CSV: SPId, IntervalStart, BaselineKwh, …")],
     method: MethodOption = "caiso-10-in-10",
     service_points: ServicePointsOption = None,
-    participation: Annotated[
-        Path | None, typer.Option(exists=True, dir_okay=False, help="Participation CSV.")
-    ] = None,
+    outcomes: OutcomesOption = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
@@ -431,7 +440,7 @@ def baseline(
             method=method,
             inputs=_inputs(
                 service_points,
-                participation,
+                outcomes,
                 weather,
                 holidays,
                 (time_zone, timestamps_zone),
@@ -469,9 +478,7 @@ def forecast(
         Path | None, typer.Option(exists=True, dir_okay=False, help="Past events (excluded days).")
     ] = None,
     service_points: ServicePointsOption = None,
-    participation: Annotated[
-        Path | None, typer.Option(exists=True, dir_okay=False, help="Participation CSV.")
-    ] = None,
+    outcomes: OutcomesOption = None,
     weather: WeatherOption = None,
     holidays: HolidaysOption = "",
     time_zone: TimeZoneOption = None,
@@ -502,7 +509,7 @@ def forecast(
             events=events,
             inputs=_inputs(
                 service_points,
-                participation,
+                outcomes,
                 weather,
                 holidays,
                 (time_zone, timestamps_zone),
@@ -549,6 +556,12 @@ def synthetic(
         console.print(f"{name:>16}: {path}")
 
 
+def _analytics(home: Path | None, url: str | None) -> tuple[Api, str]:
+    """The operator's client of the running derlink, and analytics' address in it."""
+    api = api_for(home)
+    return api, api.address("analytics", url)
+
+
 @app.command("forecast-now")
 def forecast_now(
     url: AnalyticsUrlOption = None,
@@ -557,8 +570,7 @@ def forecast_now(
 ) -> None:
     """Run the scheduled forecast now (LRF): every service point of an Active subscription, for
     the coming day, from the newest MEASUREMENTS_ file in analytics' object storage."""
-    api = api_for(home)
-    base = api.address("analytics", url)
+    api, base = _analytics(home, url)
     run = api.call("POST", f"{base}/api/v1/forecast-runs")
     if as_json:
         print_json(run)
@@ -583,15 +595,19 @@ def intake(
     as_json: JsonOption = False,
 ) -> None:
     """Take the enrollment files waiting in analytics' object storage now (OUAI-ENR)."""
-    api = api_for(home)
-    base = api.address("analytics", url)
-    result = api.call("POST", f"{base}/api/v1/enrollment-files/intake")
+    _run_intake(home, url, as_json, "enrollment-files", "enrollment")
+
+
+def _run_intake(home: Path | None, url: str | None, as_json: bool, route: str, kind: str) -> None:
+    """Run one of analytics' intakes now (``POST /<route>/intake``) and show each file taken."""
+    api, base = _analytics(home, url)
+    result = api.call("POST", f"{base}/api/v1/{route}/intake")
     files = result["files"]
     if as_json:
         print_json(result)
         return
     if not files:
-        console.print("no enrollment file was waiting: nothing taken")
+        console.print(f"no {kind} file was waiting: nothing taken")
         return
     columns = ["file", "state", "rows", "accepted", "rejected", "ack file", "renamed to", "note"]
     rows = [
@@ -601,4 +617,104 @@ def intake(
     ]  # fmt: skip
     # The file names are what an operator looks for next: never cut, however narrow.
     print_table(columns, rows, ids=["file", "ack file", "renamed to"])
-    console.print(f"{len(files)} enrollment file(s) taken")
+    console.print(f"{len(files)} {kind} file(s) taken")
+
+
+# -- outcomes (EVT-OUTCOME-OUAI) ---------------------------------------------------------------
+
+outcomes_app = typer.Typer(
+    help="Event outcomes: what DERMS's outcome files said of each device called to a stage.",
+    no_args_is_help=True,
+)
+app.add_typer(outcomes_app, name="outcomes")
+
+
+@outcomes_app.command("intake")
+def outcomes_intake(
+    url: AnalyticsUrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Take the outcome files waiting in analytics' object storage now (EVT-OUTCOME-OUAI)."""
+    _run_intake(home, url, as_json, "outcome-files", "outcome")
+
+
+@outcomes_app.command("list")
+def outcomes_list(
+    stage: Annotated[str | None, typer.Option(help="A stage (the events file's EventId).")] = None,
+    event: Annotated[str | None, typer.Option(help="A DERMS event.")] = None,
+    sp: Annotated[str | None, typer.Option(help="A service point.")] = None,
+    nic: Annotated[str | None, typer.Option(help="A device's NIC id.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="D1SP, D1ND, D1IO, D1ER or D1CN.")] = None,
+    after: Annotated[
+        int | None, typer.Option(help="Where the list before stopped (its 'more:' line).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=5000, help="At most this many.")] = 100,
+    url: AnalyticsUrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The devices' outcomes in stages, in the order analytics took them."""
+    api, base = _analytics(home, url)
+    given = {"stageId": stage, "eventId": event, "spId": sp, "nicId": nic, "outcome": outcome,
+             "after": after, "limit": limit}  # fmt: skip
+    page = api.call(
+        "GET",
+        f"{base}/api/v1/event-outcomes",
+        params={k: v for k, v in given.items() if v is not None},
+    )
+    if as_json:
+        print_json(page)
+        return
+    if not page["items"]:
+        console.print("no outcomes")
+        return
+    columns = ["stage", "event", "head end", "NIC", "service point", "outcome", "kW", "error",
+               "file"]  # fmt: skip
+    rows = [
+        [o["stageId"], o["eventId"], o["headEndSystem"], o["nicId"], o["spId"], o["outcome"],
+         "" if o["measuredKw"] is None else f"{o['measuredKw']:g}", o["errorMessage"],
+         o["sourceFile"]]
+        for o in page["items"]
+    ]  # fmt: skip
+    print_table(columns, rows, ids=["stage", "event", "NIC", "service point", "file"])
+    if page["next"] is not None:
+        console.print(f"more: --after {page['next']}", highlight=False)
+
+
+@outcomes_app.command("files")
+def outcomes_files(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    url: AnalyticsUrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The outcome files analytics took, newest first, with their counts and first refusals."""
+    api, base = _analytics(home, url)
+    files = api.call("GET", f"{base}/api/v1/outcome-files", params={"limit": limit})
+    if as_json:
+        print_json(files)
+        return
+    if not files:
+        console.print("no outcome file taken")
+        return
+    rows = [
+        [f["name"], f["state"], str(f["rows"]), str(f["accepted"]), str(f["rejected"]),
+         f["ackFile"] or "", f["error"] or ""]
+        for f in files
+    ]  # fmt: skip
+    columns = ["file", "state", "rows", "accepted", "rejected", "ack file", "note"]
+    print_table(columns, rows, ids=["file", "ack file"])
+    refusals = [
+        [f["name"], str(r["rowNumber"]), r["recordId"], r["stageId"], r["nicId"], r["reasonCode"],
+         r["reason"]]
+        for f in files
+        for r in f["refusals"]
+    ]  # fmt: skip
+    if refusals:
+        print_table(
+            ["file", "row", "record", "stage", "NIC", "code", "reason"],
+            refusals,
+            ids=["file", "stage", "NIC", "code"],
+            title="first refusals",
+        )

@@ -157,20 +157,29 @@ def print_table(
     title: str | None = None,
 ) -> None:
     """A table whose id columns (``ids``) are never cut or wrapped, however narrow the
-    terminal: what an operator copies into the next command stays whole. Other columns wrap."""
+    terminal: what an operator copies into the next command stays whole. Other columns wrap;
+    where the ids (and a few characters of each other column) are wider than the terminal, the
+    table is as wide as they need (rich would squeeze every column evenly, a short id to
+    nothing)."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
+    needed = 1  # the table's left edge; each column adds its padding and its right edge
     for i, name in enumerate(columns):
         if name in ids:
             width = max([len(name), *(len(row[i]) for row in rows)])
             table.add_column(name, no_wrap=True, min_width=width)
+            needed += width + 3
         else:
             table.add_column(name, overflow="fold")
+            needed += min(8, max([len(name), *(len(row[i]) for row in rows)])) + 3
     for row in rows:
         table.add_row(*row)
-    Console(soft_wrap=True).print(table)
+    console = Console(soft_wrap=True)
+    if needed > console.width:
+        console = Console(soft_wrap=True, width=needed)
+    console.print(table)
 
 
 def local_time(value: str | None, zone: ZoneInfo) -> str:

@@ -6,9 +6,11 @@ points (``SP00000000``…, the ids the sample customers have): hourly interval d
 weeks before today, with weekday-afternoon events in which most service points took part and
 cut their load by a known share. From that history:
 
-- analytics' kWh avoided run settles each past event (baseline ``caiso-10-in-10``); its
-  ``KWHAVOIDED_`` files and the interval data (``MEASUREMENTS_demo.parquet``) go into
-  analytics' object storage, where the scheduled forecast reads them;
+- analytics' kWh avoided run settles each past event (baseline ``caiso-10-in-10``) for the
+  service points DERMS's outcome file of the history (an ``OUTCOME_`` file in the EVT-OUTCOME
+  layout: ``D1SP`` for a service point that took part, ``D1CN`` for one that did not) gives as
+  taking part; its ``KWHAVOIDED_`` files and the interval data (``MEASUREMENTS_demo.parquet``)
+  go into analytics' object storage, where the scheduled forecast reads them;
 - each enrolled device's part in the events (took part and what it saved, or did not respond)
   goes to cpm's content server as a ``PARTICIPATION_`` history file, the score run's input
   until cpm records event outcomes itself. A device that replaced another after the events
@@ -96,9 +98,7 @@ def draw_history(
         measurements=paths["measurements"],
         events=paths["events"],
         asked=Asked(event_ids, [METHOD], None, {}),
-        inputs=RunInputs(
-            service_points=paths["service_points"], participation=paths["participation"]
-        ),
+        inputs=RunInputs(service_points=paths["service_points"], outcomes=(paths["outcomes"],)),
         batch_size=8192,
         progress=NoProgress(),
     )

@@ -60,18 +60,23 @@ def row(n: int, **changes: Any) -> list[str]:
     return [values[name] for name in HEADER]
 
 
-def extract(*rows: list[str] | str, header: bool = True) -> bytes:
-    """An extract file: the contract header, then each row (a raw line when given as text)."""
+def csv_file(columns: tuple[str, ...], *rows: list[str] | str, header: bool = True) -> bytes:
+    """A CSV file: ``columns`` as its header, then each row (a raw line when given as text)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if header:
-        writer.writerow(HEADER)
+        writer.writerow(columns)
     for r in rows:
         if isinstance(r, str):
             out.write(r + "\n")
         else:
             writer.writerow(r)
     return out.getvalue().encode()
+
+
+def extract(*rows: list[str] | str, header: bool = True) -> bytes:
+    """An extract file: the contract header, then each row (a raw line when given as text)."""
+    return csv_file(HEADER, *rows, header=header)
 
 
 def accepted(*numbers: int) -> list[list[str]]:

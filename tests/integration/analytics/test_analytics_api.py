@@ -1,61 +1,25 @@
-"""analytics as a part: its API with scopes, its intake loop, and ``derlink analytics intake``."""
+"""analytics as a part: its API with scopes (the outcome routes' too), its intake loop, and
+``derlink analytics intake``."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from intake_world import StillClock, extract, row
+from intake_world import extract, row
+from outcome_world import outcome, outcome_file
+from part_world import API, build, headers, put
 from tests.support.servers import serve
 from typer.testing import CliRunner
 
-from derlink.analytics.app import AnalyticsPart, create_part
-from derlink.analytics.settings import AnalyticsSettings
-from derlink.bootstrap import DEFAULT_CLIENTS
+from derlink.analytics.app import AnalyticsPart
 from derlink.cli.main import app as cli
-from derlink.platform.auth import CredentialStore
-from derlink.platform.settings import Settings
 
-API = "/api/v1"
 NAME = "ENROLL_SYNC_INITIAL_20261130T230000Z_API.csv"
-
-
-def build(home: Path, database_url: str, **settings: object) -> AnalyticsPart:
-    return create_part(
-        settings=Settings(home=home, part_database_urls={"analytics": database_url}).with_part(
-            AnalyticsSettings(**{"intake_interval_s": 0.0, **settings})  # type: ignore[arg-type]
-        ),
-        credentials=CredentialStore.load_or_create(home / "credentials.json", DEFAULT_CLIENTS),
-        clock=StillClock(),
-    )
-
-
-def put(part: AnalyticsPart, name: str, data: bytes) -> None:
-    root = Path(part.storage.location.removeprefix("file://"))
-    (root / name).write_bytes(data)
-
-
-@pytest.fixture
-def part(tmp_path: Path, database_url: str) -> Iterator[AnalyticsPart]:
-    built = build(tmp_path, database_url)
-    try:
-        yield built
-    finally:
-        asyncio.run(built.stop())
-
-
-@pytest.fixture
-def http(part: AnalyticsPart) -> Iterator[TestClient]:
-    with TestClient(part.app) as client:
-        yield client
-
-
-def headers(part: AnalyticsPart, client: str = "operator") -> dict[str, str]:
-    return CredentialStore.load(part.settings.home / "credentials.json").client(client).header()
+OUTCOMES = "OUTCOME_20260718T010000Z_000007.csv"
 
 
 def test_the_intake_runs_on_demand_and_its_results_can_be_read(
@@ -99,23 +63,30 @@ def test_the_intake_runs_on_demand_and_its_results_can_be_read(
     assert counts == {"Active": 1, "Inactive": 0, "Pending": 1}
 
 
+@pytest.mark.parametrize(
+    ("route", "entry", "source"),
+    [
+        ("/enrollment-files/intake", "ENROLL_SYNC_LINK.csv", "OUAI-ENR"),
+        ("/outcome-files/intake", "OUTCOME_LINK.csv", "EVT-OUTCOME-OUAI"),
+    ],
+)
 def test_an_entry_the_intake_cannot_take_is_mailed_once_to_the_intake_recipients(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, route: str, entry: str, source: str
 ):
     part = build(tmp_path, database_url, intake_notify_to=("data-ops@utility.example",))
     try:
         root = Path(part.storage.location.removeprefix("file://"))
-        (root / "ENROLL_SYNC_LINK.csv").symlink_to(tmp_path / "credentials.json")
+        (root / entry).symlink_to(tmp_path / "credentials.json")
         with TestClient(part.app) as http:
             for _ in range(2):
-                answer = http.post(f"{API}/enrollment-files/intake", headers=headers(part))
+                answer = http.post(f"{API}{route}", headers=headers(part))
                 assert answer.json() == {"files": []}
     finally:
         asyncio.run(part.stop())
     (mail,) = sorted((tmp_path / "outbox").glob("*.eml"))
     text = mail.read_text()
-    assert "To: data-ops@utility.example" in text
-    assert "ENROLL_SYNC_LINK.csv" in text and "Error-ENROLL_SYNC_LINK.csv" in text
+    assert "To: data-ops@utility.example" in text and source in text
+    assert entry in text and f"Error-{entry}" in text
     assert '"secret"' not in text
 
 
@@ -145,6 +116,14 @@ def test_subscriptions_come_in_keyset_pages(part: AnalyticsPart, http: TestClien
         ("GET", "/subscriptions/counts", "cpm", 403),
         ("GET", "/subscriptions/SUB1", None, 401),
         ("POST", "/enrollment-files/intake", "hub", 200),
+        ("POST", "/outcome-files/intake", None, 401),
+        ("POST", "/outcome-files/intake", "viewer", 403),
+        ("POST", "/outcome-files/intake", "hub", 200),
+        ("GET", "/outcome-files", "cpm", 403),
+        ("GET", "/outcome-files", "viewer", 200),
+        ("GET", "/event-outcomes", "derms", 403),
+        ("GET", "/event-outcomes", None, 401),
+        ("GET", "/event-outcomes", "viewer", 200),
     ],
 )
 def test_each_route_asks_for_its_scope(
@@ -156,22 +135,23 @@ def test_each_route_asks_for_its_scope(
         assert answer.headers["content-type"] == "application/problem+json"
 
 
-async def test_the_loop_takes_files_as_they_come_and_outlives_a_failed_run(
+async def test_the_loop_takes_enrollment_and_outcome_files_and_outlives_a_failed_turn(
     tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
 ):
     part = build(tmp_path, database_url, intake_interval_s=0.05)
     storage = Path(part.storage.location.removeprefix("file://"))
-    storage.rmdir()  # the object storage is not there: runs fail
+    storage.rmdir()  # the object storage is not there: both intakes fail
     await part.start()
     try:
         deadline = time.monotonic() + 10
-        while "enrollment intake run failed" not in caplog.text:
+        while "file intake run failed" not in caplog.text:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
         storage.mkdir()
         put(part, NAME, extract(row(1)))
-        while not (storage / f"Acked-{NAME}").exists():
-            assert time.monotonic() < deadline, "the loop did not take the file"
+        put(part, OUTCOMES, outcome_file(outcome(1)))
+        while not all((storage / f"Acked-{n}").exists() for n in (NAME, OUTCOMES)):
+            assert time.monotonic() < deadline, "the loop did not take both files"
             await asyncio.sleep(0.02)
     finally:
         await part.stop()

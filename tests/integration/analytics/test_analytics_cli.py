@@ -27,6 +27,16 @@ def files(tmp_path_factory):
     )
 
 
+def outcome_rows(path):
+    return pl.read_csv(path, infer_schema=False)
+
+
+def took_part(path, event_id):
+    """The outcome file's rows of ``event_id`` whose device took part (not D1CN)."""
+    rows = outcome_rows(path)
+    return rows.filter((pl.col("StageId") == event_id) & (pl.col("Outcome") != "D1CN"))
+
+
 def attempt(*args):
     """The command's result, whatever its exit code."""
     return runner.invoke(app, [str(a) for a in args])
@@ -53,14 +63,15 @@ def test_kwh_avoided_writes_both_settlement_files_and_the_warnings(files, tmp_pa
         tmp_path,
         "--service-points",
         files["service_points"],
-        "--participation",
-        files["participation"],
+        "--outcomes",
+        files["outcomes"],
         "--method",
         "pjm-high-4-of-5",
     )
     kwh = pl.read_csv(next(tmp_path.glob("KWHAVOIDED_*.csv")))
     kw = pl.read_csv(next(tmp_path.glob("KWDROP_*.csv")))
-    participants = pl.read_csv(files["participation"]).filter(pl.col("EventId") == event_id)
+    participants = took_part(files["outcomes"], event_id)
+    assert 0 < participants.height < 40  # some service points were cancelled (D1CN)
     assert sorted(kwh["SPId"].to_list()) == sorted(participants["SPId"].to_list())
     assert kw.columns[:7] == [
         "EventId",
@@ -335,23 +346,135 @@ def test_a_regression_without_weather_says_so_and_fails(files, tmp_path):
 
 def test_a_participant_without_measurements_is_a_warning_row_and_counted(files, tmp_path):
     event_id = pl.read_csv(files["events"])["EventId"][-1]
-    participation = tmp_path / "participation.csv"
-    listed = pl.read_csv(files["participation"]).filter(pl.col("EventId") == event_id)
-    pl.concat([listed, pl.DataFrame({"EventId": [event_id], "SPId": ["SP-GHOST"]})]).write_csv(
-        participation
+    outcomes = tmp_path / "OUTCOME_20260801T000000Z_000002.csv"
+    listed = took_part(files["outcomes"], event_id)
+    ghost = listed.head(1).with_columns(
+        pl.lit("NIC-GHOST").alias("NicId"), pl.lit("SP-GHOST").alias("SPId")
     )
+    pl.concat([outcome_rows(files["outcomes"]), ghost]).write_csv(outcomes)
     result = settle(
-        files,
-        tmp_path,
-        *("--service-points", files["service_points"], "--participation", participation),
+        files, tmp_path, *("--service-points", files["service_points"], "--outcomes", outcomes)
     )
     assert result.exit_code == 0, result.output
     output = one_line(result)
     assert f"settled {listed.height} of {listed.height + 1} participating" in output
     assert "error analytics.measurements.none" in output and "SP-GHOST" in output
     warnings = pl.read_csv(next(tmp_path.glob("WARNINGS_*.csv")))
-    ghost = warnings.filter(pl.col("sp_id") == "SP-GHOST")
-    assert ghost["qualified_name"].to_list() == ["analytics.measurements.none"]
+    ghost_rows = warnings.filter(pl.col("sp_id") == "SP-GHOST")
+    assert ghost_rows["qualified_name"].to_list() == ["analytics.measurements.none"]
+
+
+def outcome_file(tmp_path, name, rows):
+    """An outcome file of ``rows`` (dicts of the columns a test sets) in the outcome layout."""
+    from derlink.contracts.event_files import OUTCOME_HEADER
+
+    path = tmp_path / name
+    full = [{c: "" for c in OUTCOME_HEADER} | {"RecordId": str(n), "EventId": "DR-1",
+             "ProgramId": "PRG-SYN", "HeadEndSystem": "HE", "NicId": f"N-{r['SPId']}"} | r
+            for n, r in enumerate(rows, start=1)]  # fmt: skip
+    pl.DataFrame(full, schema=dict.fromkeys(OUTCOME_HEADER, pl.Utf8)).write_csv(path)
+    return path
+
+
+def test_the_participants_are_the_outcome_rows_of_the_event_but_the_cancelled(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    sps = pl.read_csv(files["service_points"])["SPId"].to_list()
+    window = {"ParticipationStartTime": "2026-07-01T16:00:00-07:00",
+              "ParticipationEndTime": "2026-07-01T20:00:00-07:00"}  # fmt: skip
+    path = outcome_file(
+        tmp_path,
+        "OUTCOME_20260801T000000Z_000001.csv",
+        [
+            {"StageId": event_id, "SPId": sps[0], "Outcome": "D1SP", **window},
+            {"StageId": event_id, "SPId": sps[1], "Outcome": "D1ND"},
+            {"StageId": event_id, "SPId": sps[2], "Outcome": "D1ER", **window},
+            {"StageId": event_id, "SPId": sps[3], "Outcome": "D1IO", **window},
+            {"StageId": event_id, "SPId": sps[4], "Outcome": "D1CN"},
+            {"StageId": "OTHER-STAGE", "SPId": sps[5], "Outcome": "D1SP", **window},
+        ],
+    )
+    result = settle(
+        files, tmp_path / "out", "--service-points", files["service_points"], "--outcomes", path
+    )
+    assert result.exit_code == 0, result.output
+    kwh = pl.read_csv(next((tmp_path / "out").glob("KWHAVOIDED_*.csv")))
+    assert sorted(kwh["SPId"].to_list()) == sorted(sps[:4])  # the cancelled one is not counted
+    assert "settled 4 of 4 participating service point(s)" in one_line(result)
+
+
+def test_a_newer_outcome_file_replaces_a_device_s_row_and_a_folder_gives_its_files(files, tmp_path):
+    event_id = pl.read_csv(files["events"])["EventId"][-1]
+    sps = pl.read_csv(files["service_points"])["SPId"].to_list()
+    window = {"ParticipationStartTime": "2026-07-01T16:00:00-07:00",
+              "ParticipationEndTime": "2026-07-01T20:00:00-07:00"}  # fmt: skip
+    folder = tmp_path / "outcomes"
+    folder.mkdir()
+    # The newer file (seq 2) cancels the first device and calls a third.
+    outcome_file(folder, "OUTCOME_20260801T000000Z_000002.csv", [
+        {"StageId": event_id, "SPId": sps[0], "Outcome": "D1CN"},
+        {"StageId": event_id, "SPId": sps[2], "Outcome": "D1SP", **window},
+    ])  # fmt: skip
+    outcome_file(folder, "OUTCOME_20260731T000000Z_000001.csv", [
+        {"StageId": event_id, "SPId": sps[0], "Outcome": "D1SP", **window},
+        {"StageId": event_id, "SPId": sps[1], "Outcome": "D1SP", **window},
+    ])  # fmt: skip
+    (folder / "notes.txt").write_text("not an outcome file")
+    base = ("--service-points", files["service_points"], "--json")
+    for out, given in (("a", [folder]), ("b", sorted(folder.glob("OUTCOME_*.csv"), reverse=True))):
+        result = settle(
+            files, tmp_path / out, *base, *(x for p in given for x in ("--outcomes", p))
+        )
+        assert result.exit_code == 0, result.output
+        (answer,) = json.loads(result.stdout)
+        kwh = pl.read_csv(answer["files"]["kwh_avoided"])
+        assert sorted(kwh["SPId"].to_list()) == sorted([sps[1], sps[2]])
+
+
+def test_an_event_the_outcome_files_do_not_list_covers_its_program_one_all_cancelled_nobody(
+    files, tmp_path
+):
+    events = pl.read_csv(files["events"])["EventId"].to_list()
+    sps = pl.read_csv(files["service_points"])["SPId"].to_list()
+    path = outcome_file(tmp_path, "OUTCOME_20260801T000000Z_000001.csv", [
+        {"StageId": events[-1], "SPId": sps[0], "Outcome": "D1CN"},
+    ])  # fmt: skip
+    base = ("-m", files["measurements"], "--events", files["events"], "--outcomes", path)
+    result = attempt(
+        "kwh-avoided", *base, "--event-id", events[-2], "--event-id", events[-1],
+        "--out-dir", tmp_path / "out", "--service-points", files["service_points"], "--json",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    unlisted, cancelled = json.loads(result.stdout)
+    assert (unlisted["event_id"], unlisted["participants"]) == (events[-2], 40)
+    assert (cancelled["event_id"], cancelled["participants"]) == (events[-1], 0)
+    assert f"nothing settled for {events[-1]} (caiso-10-in-10, 0 participant(s))" in " ".join(
+        result.stderr.split()
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("StageId,SPId\nEV1,SP1\n", "missing column HeadEndSystem"),
+        (None, "row 3: Outcome is not one of D1SP, D1ND, D1IO, D1ER, D1CN"),
+        ("", "no OUTCOME_*.csv file in the folder"),
+    ],
+)
+def test_an_outcome_file_that_cannot_be_used_is_a_one_line_error(files, tmp_path, content, message):
+    if content is None:
+        path = outcome_file(tmp_path, "OUTCOME_20260801T000000Z_000001.csv", [
+            {"StageId": "EV1", "SPId": "SP1", "Outcome": "D1CN"},
+            {"StageId": "EV1", "SPId": "SP2", "Outcome": "D1XX"},
+        ])  # fmt: skip
+    elif content:
+        path = tmp_path / "OUTCOME_20260801T000000Z_000001.csv"
+        path.write_text(content)
+    else:
+        path = tmp_path / "empty"
+        path.mkdir()
+    result = settle(files, tmp_path / "out", "--outcomes", path)
+    assert result.exit_code == 2, result.output
+    assert message in one_line(result) and one_line(result).startswith("error:")
 
 
 def test_one_call_settles_several_events_and_methods_each_file_naming_its_method(files, tmp_path):

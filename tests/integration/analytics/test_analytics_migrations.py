@@ -7,6 +7,7 @@ from tests.support.schemas import at_revision
 
 from derlink.analytics.enrollments.tables import file_claims
 from derlink.analytics.migrations import SCHEMA
+from derlink.analytics.outcomes.tables import event_outcomes, outcome_refusals
 from derlink.common.clock import SystemClock
 from derlink.platform.database import Database, make_engine
 from derlink.platform.intake.claims import FileClaims
@@ -42,7 +43,8 @@ def test_the_enrollment_files_taken_move_to_the_claims_with_their_ids(database_u
     try:
         at_revision(engine, SCHEMA, "0001")
         with engine.begin() as conn:  # as a database made before: the old table, two files
-            file_claims.drop(conn)
+            for later in (file_claims, event_outcomes, outcome_refusals):
+                later.drop(conn)
             OLD.create(conn)
             for n in (7, 9):
                 conn.execute(
@@ -54,7 +56,7 @@ def test_the_enrollment_files_taken_move_to_the_claims_with_their_ids(database_u
                         received_at="2026-12-01T00:00:00+00:00", attempts=1,
                     )
                 )  # fmt: skip
-        assert upgrade(engine, SCHEMA).ran == ("0002",)
+        assert upgrade(engine, SCHEMA).ran == ("0002", "0003")
         assert not sa.inspect(engine).has_table("enrollment_files")
         with engine.connect() as conn:
             moved = [dict(r._mapping) for r in conn.execute(sa.select(file_claims))]
@@ -68,6 +70,36 @@ def test_the_enrollment_files_taken_move_to_the_claims_with_their_ids(database_u
         assert getattr(known, "file_id", None) == 7
         new = claims.claim(source="OUAI-ENR", name="new.csv", size=1, checksum="c10", run="r")
         assert getattr(new, "file_id", 0) > 9
+        assert upgrade(engine, SCHEMA).ran == ()
+    finally:
+        engine.dispose()
+
+
+def test_a_database_before_the_outcome_intake_gets_its_tables_and_keeps_its_claims(
+    database_url: str,
+):
+    sqlite = database_url.startswith("sqlite")
+    engine = make_engine(database_url, schema=None if sqlite else "analytics")
+    try:
+        at_revision(engine, SCHEMA, "0002")
+        with engine.begin() as conn:  # as revision 0002 left it: one enrollment file taken
+            event_outcomes.drop(conn)
+            outcome_refusals.drop(conn)
+            conn.execute(
+                file_claims.insert().values(
+                    source="OUAI-ENR", name="ENROLL_SYNC_1.csv", checksum="c1", size=10,
+                    state="Acked", rows=1, accepted=1, rejected=0,
+                    received_at="2026-12-01T00:00:00+00:00", attempts=1,
+                )
+            )  # fmt: skip
+        assert upgrade(engine, SCHEMA).ran == ("0003",)
+        tables = set(sa.inspect(engine).get_table_names())
+        assert {"event_outcomes", "outcome_refusals"} <= tables
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("event_outcomes")}
+        assert {"stage_id", "head_end_system", "nic_id", "outcome", "file_seq"} <= columns
+        with engine.connect() as conn:
+            names = conn.execute(sa.select(file_claims.c.name)).scalars().all()
+        assert names == ["ENROLL_SYNC_1.csv"]
         assert upgrade(engine, SCHEMA).ran == ()
     finally:
         engine.dispose()

@@ -22,6 +22,7 @@ from derlink.analytics.enrollments.schemas import (
     SubscriptionPage,
     SubscriptionRead,
 )
+from derlink.analytics.intakes import file_fields
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.intake.driver import FileIntake
@@ -51,7 +52,7 @@ def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
     ) -> list[EnrollmentFileRead]:
         """The files taken, newest first."""
         rows = await run_in_threadpool(service.recent_files, db=db, limit=limit)
-        return [_file_read(r) for r in rows]
+        return [EnrollmentFileRead(**file_fields(r)) for r in rows]
 
     @router.get("/subscriptions")
     async def list_subscriptions(
@@ -81,25 +82,6 @@ def create_router(*, db: Database, intake: FileIntake) -> APIRouter:
         return _subscription_read(row)
 
     return router
-
-
-def _file_read(r: Any) -> EnrollmentFileRead:
-    return EnrollmentFileRead(
-        fileId=r["id"],
-        name=r["name"],
-        checksum=r["checksum"],
-        size=r["size"],
-        state=r["state"],
-        rows=r["rows"],
-        accepted=r["accepted"],
-        rejected=r["rejected"],
-        ackFile=r["output"],
-        renamedTo=r["renamed_to"],
-        receivedAt=r["received_at"],
-        finishedAt=r["finished_at"],
-        attempts=r["attempts"],
-        error=r["error"],
-    )
 
 
 def _subscription_read(row: Any) -> SubscriptionRead:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from derlink.analytics.intakes import FileRead
 from derlink.contracts import examples
 from derlink.platform.intake import schemas as intake
 from derlink.platform.intake.schemas import summary_example
@@ -36,7 +37,7 @@ class IntakeRead(BaseModel):
     files: list[FileSummaryRead]
 
 
-class EnrollmentFileRead(BaseModel):
+class EnrollmentFileRead(FileRead):
     model_config = ConfigDict(
         json_schema_extra=example_of(
             {
@@ -50,21 +51,6 @@ class EnrollmentFileRead(BaseModel):
             }
         )
     )
-
-    fileId: int
-    name: str
-    checksum: str | None
-    size: int
-    state: str
-    rows: int
-    accepted: int
-    rejected: int
-    ackFile: str | None
-    renamedTo: str | None
-    receivedAt: str
-    finishedAt: str | None
-    attempts: int
-    error: str | None
 
 
 class SubscriptionRead(BaseModel):

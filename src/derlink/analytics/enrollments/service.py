@@ -23,15 +23,13 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from derlink.analytics.enrollments import model as er
 from derlink.analytics.enrollments.tables import file_claims, subscriptions
+from derlink.analytics.intakes import file_intake
 from derlink.common.clock import Clock
 from derlink.common.errors import NotFound
 from derlink.contracts.enrollment_files import ACK_HEADER, ACK_PREFIX, EXTRACT_PREFIX
 from derlink.platform.database import Database
 from derlink.platform.files import FileStore
-from derlink.platform.intake.claims import LEASE_S, MAX_ATTEMPTS, FileClaims
 from derlink.platform.intake.driver import (
-    BATCH_ROWS,
-    READ_CHUNK,
     Accepted,
     FileIntake,
     FileWork,
@@ -39,7 +37,6 @@ from derlink.platform.intake.driver import (
     IntakeSpec,
 )
 from derlink.platform.intake.records import RowReject
-from derlink.platform.intake.refusals import RefusalReport
 
 #: The claims' source of the enrollment files: the flow that brings them.
 SOURCE = "OUAI-ENR"
@@ -134,26 +131,14 @@ def enrollment_intake(
     storage: FileStore,
     content: FileStore,
     max_file_bytes: int,
-    *,
-    batch_rows: int = BATCH_ROWS,
-    chunk_size: int = READ_CHUNK,
-    lease_s: float = LEASE_S,
-    max_attempts: int = MAX_ATTEMPTS,
-    refused: RefusalReport | None = None,
+    **options: Any,
 ) -> FileIntake:
     """The intake of enrollment files: from analytics' object storage (``storage``), acks to its
-    content server (``content``), claims in analytics' database; ``refused`` hears of the
-    entries of the storage that cannot be taken."""
-    return FileIntake(
-        EnrollmentFiles(db, clock),
-        db=db,
-        claims=FileClaims(db, file_claims, clock, lease_s=lease_s, max_attempts=max_attempts),
-        source=storage,
-        output=content,
-        max_file_bytes=max_file_bytes,
-        batch_rows=batch_rows,
-        chunk_size=chunk_size,
-        refused=refused,
+    content server (``content``), claims in analytics' database (``intakes.file_intake``, whose
+    ``options`` it takes: batch rows, chunk size, lease, attempts, who hears of the entries of
+    the storage that cannot be taken)."""
+    return file_intake(
+        EnrollmentFiles(db, clock), db, clock, storage, content, max_file_bytes, **options
     )
 
 

@@ -1,18 +1,18 @@
 """The enrollment intake's tables (SQLAlchemy Core): the same on SQLite and PostgreSQL.
 
 ``subscriptions`` holds the newest version analytics has seen of each cpm subscription (OUAI-ENR);
-``file_claims`` tracks every extract file the intake took, by checksum, so that a re-delivered file
-has no second effect. Timestamps are ISO-8601 text in UTC, as everywhere in derlink. They belong to
-the part's ``db.metadata``; ``migrations.py`` creates them.
+the extract files the intake took are claims in ``db.file_claims`` (source ``OUAI-ENR``), by
+checksum, so that a re-delivered file has no second effect. Timestamps are ISO-8601 text in UTC,
+as everywhere in derlink. They belong to the part's ``db.metadata``; ``migrations.py`` creates
+them.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from derlink.analytics.db import metadata
+from derlink.analytics.db import file_claims, metadata
 from derlink.analytics.enrollments.fields import FIELD_MAX
-from derlink.platform.intake.claims import claims_table
 
 TS = 40
 NAME = 200  # a file name (platform.files.safe_name allows 200 characters)
@@ -48,6 +48,4 @@ subscriptions = sa.Table(
     sa.Column("source_file", sa.String(NAME), nullable=False),
 )
 
-#: The enrollment files taken, by content (platform/intake/claims.py): of two runs (or processes)
-#: that meet one content, one takes it; a re-delivered content has no second effect.
-file_claims = claims_table(metadata)
+__all__ = ["file_claims", "subscriptions"]

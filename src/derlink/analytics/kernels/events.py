@@ -5,8 +5,8 @@ service point itself had an event ("not an event day for that service point"). `
 answers that question for a whole batch at once: which of D prior days were event days of each
 of N service points, in each service point's local calendar.
 
-Everything here is built from values and frames; the events, participation and service point
-files are read by ``runs/inputs.py``.
+Everything here is built from values and frames; the events, outcome and service point files
+are read by ``runs/inputs.py``.
 """
 
 from __future__ import annotations
@@ -125,18 +125,51 @@ class ServicePoints:
 
 
 @dataclass(frozen=True)
+class Participation:
+    """Who took part in which events: the participants (``frame``: event_id, sp_id), and every
+    event the source speaks of (``listed``), those without a participant included."""
+
+    frame: pl.DataFrame
+    listed: frozenset[str]
+
+
+@dataclass(frozen=True)
 class EventHistory:
-    """Past (and current) events; without participation rows an event covers its program."""
+    """Past (and current) events. An event the participation lists is taken part in by its
+    participation rows alone (maybe nobody); any other event covers its program."""
 
     events: Sequence[Event]
     participation: pl.DataFrame | None = None  # event_id, sp_id
+    #: The events the participation speaks of (None: those it has a row of).
+    listed: frozenset[str] | None = None
     _sorted: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def _listed_events(self) -> set[str]:
-        if "listed" not in self._sorted and self.participation is not None:
-            self._sorted["listed"] = set(self.participation["event_id"].unique().to_list())
-        listed: set[str] = self._sorted.get("listed", set())
+    @classmethod
+    def of(cls, events: Sequence[Event], participation: Participation | None) -> EventHistory:
+        if participation is None:
+            return cls(events)
+        return cls(events, participation.frame, participation.listed)
+
+    def _listed_events(self) -> frozenset[str]:
+        if "listed" not in self._sorted:
+            if self.listed is not None:
+                self._sorted["listed"] = self.listed
+            elif self.participation is not None:
+                events = self.participation["event_id"].unique().to_list()
+                self._sorted["listed"] = frozenset(events)
+            else:
+                self._sorted["listed"] = frozenset()
+        listed: frozenset[str] = self._sorted["listed"]
         return listed
+
+    def participants(self, event_id: str) -> frozenset[str] | None:
+        """The service points that took part in ``event_id``; None when the participation does
+        not list it (the event covers its program)."""
+        if event_id not in self._listed_events():
+            return None
+        assert self.participation is not None
+        rows = self.participation.filter(pl.col("event_id") == event_id)
+        return frozenset(rows["sp_id"].to_list())
 
     def _participation_of(self, sp_ids: ObjectArray) -> tuple[ObjectArray, ObjectArray]:
         """(sp_id, event_id) rows of service points between the batch's first and last id.
@@ -193,8 +226,8 @@ class EventHistory:
                 event_days[event.event_id] = cols
         if not event_days:
             return out
-        with_list = set()
-        if self.participation is not None and self.participation.height:
+        with_list: frozenset[str] = frozenset()
+        if self.participation is not None:
             with_list = self._listed_events() & set(event_days)
             part_sp, part_event = self._participation_of(sp_ids)
             if len(part_sp):

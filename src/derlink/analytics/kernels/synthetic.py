@@ -137,6 +137,20 @@ class SyntheticPopulation:
         ]
         return pl.concat(frames) if frames else pl.DataFrame({"event_id": [], "sp_id": []})
 
+    def outcomes(self) -> pl.DataFrame:
+        """``event_id, sp_id, takes_part`` of every service point of the program in every event:
+        each was called; those that do not take part were cancelled before the event."""
+        takes = self._params["takes_part"].astype(bool)  # (events, N)
+        schema = {"event_id": pl.Utf8, "sp_id": pl.Utf8, "takes_part": pl.Boolean}
+        frames = [
+            pl.DataFrame(
+                {"event_id": event.event_id, "sp_id": self.sp_ids, "takes_part": takes[e]},
+                schema=schema,
+            )
+            for e, event in enumerate(self.events)
+        ]
+        return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
     def batches(self, sps_per_batch: int = 8192) -> Iterator[SyntheticBatch]:
         n = self.spec.service_points
         for first in range(0, n, sps_per_batch):

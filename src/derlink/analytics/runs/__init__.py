@@ -4,8 +4,8 @@ A run reads its input files, chooses the baseline method, streams the measuremen
 kernel in batches of whole service points and writes its output files; the CLI only parses the
 options, shows the progress and prints what was written.
 
-- ``inputs``       events, participation, service points, program methods and past kWh
-                   avoided files
+- ``inputs``       events, outcome files (who took part), service points, program methods and
+                   past kWh avoided files
 - ``population``   a run's optional inputs, read into what the kernels know of the service points
 - ``progress``     the ``Progress`` a run reports to, and the measurement batches it reports on
 - ``kwh_avoided``  one event's kWh avoided, kW drop and warnings files

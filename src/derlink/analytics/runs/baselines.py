@@ -3,8 +3,8 @@ actual load, interval by interval, out (with a ``_warnings`` file beside it).
 
 Layout: ``SPId, IntervalStart, IntervalSize(Seconds), BaselineKwh, ActualKwh``, one row per
 service point per event interval, the start in the service point's local offset; the event's
-participants are the service points of its program (as kWh avoided without a participation
-list).
+participants are the service points of its program (as kWh avoided without outcome files; the
+outcome files, when given, only say whose other event days the baselines skip).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""A run's input files besides the measurements and the weather: events, participation, service
-points, the baseline method per program, past kWh avoided files and the participation history
-of devices (layouts in docs/contracts/analytics-files.md).
+"""A run's input files besides the measurements and the weather: events, DERMS's outcome files
+(who took part in each event), service points, the baseline method per program and past kWh
+avoided files (layouts in docs/contracts/analytics-files.md).
 
-Each reader turns its file into the values the kernels take (``Event``, ``ServicePoints``,
-frames). An events, participation or service point file without a needed column, or an event
-row that cannot be read, raises ``InputFileError`` naming the file (and the row); column names
-are matched without case or underscores (``SPId`` = ``sp_id``).
+Each reader turns its file into the values the kernels take (``Event``, ``Participation``,
+``ServicePoints``, frames). An events, outcome or service point file without a needed column,
+or an event or outcome row that cannot be read, raises ``InputFileError`` naming the file (and
+the row); column names are matched without case or underscores (``SPId`` = ``sp_id``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,15 @@ from typing import Any
 import polars as pl
 
 from derlink.analytics.errors import InputFileError
-from derlink.analytics.kernels.events import Event, ServicePoints
+from derlink.analytics.kernels.events import Event, Participation, ServicePoints
 from derlink.common.clock import parse_iso
+from derlink.contracts.event_files import OUTCOME_PREFIX, OUTCOMES, outcome_file_seq
+
+#: The outcome of a device that did not take part: cancelled before the stage.
+CANCELLED = "D1CN"
+#: The outcome file's columns a run reads: a device (stage, head-end system, NIC), its service
+#: point and its outcome.
+_OUTCOME_COLUMNS = ("StageId", "HeadEndSystem", "NicId", "SPId", "Outcome")
 
 
 def _column(frame: pl.DataFrame, names: Sequence[str], path: Path) -> str:
@@ -71,12 +78,62 @@ def find_event(events: Sequence[Event], event_id: str) -> Event:
     raise UnknownEvent(f"event {event_id!r} is not in the events file")
 
 
-def read_participation(path: Path) -> pl.DataFrame:
-    """Participation CSV: ``EventId, SPId`` (one row per service point per event)."""
-    frame = pl.read_csv(path, infer_schema=False)
-    return frame.select(
-        pl.col(_column(frame, ["EventId"], path)).alias("event_id"),
-        pl.col(_column(frame, ["SPId", "sp_id"], path)).alias("sp_id"),
+def outcome_files(paths: Sequence[Path]) -> list[Path]:
+    """The outcome files ``paths`` name (a folder: its ``OUTCOME_*.csv`` files), oldest first:
+    those whose name has no seq in the order given, then the others by seq, so that a newer
+    file's row of a device replaces an older one's."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob(f"{OUTCOME_PREFIX}*.csv"))
+            if not found:
+                raise InputFileError(f"{path}: no {OUTCOME_PREFIX}*.csv file in the folder")
+            files.extend(found)
+        else:
+            files.append(path)
+    return sorted(files, key=_age)
+
+
+def _age(path: Path) -> tuple[bool, int]:
+    seq = outcome_file_seq(path.name)
+    return seq is not None, seq or 0
+
+
+def read_outcomes(paths: Sequence[Path]) -> Participation:
+    """Who took part in which event, from DERMS's outcome files (``StageId`` is the event):
+    the service points with a row whose ``Outcome`` is not D1CN (D1ND, D1ER and D1IO devices
+    were called: they took part), and every event the files have a row of. A device's row in a
+    newer file (``outcome_files``' order) replaces its row in an older one."""
+    frames = []
+    for order, path in enumerate(outcome_files(paths)):
+        frame = pl.read_csv(path, infer_schema=False)
+        columns = {_column(frame, [name], path): name for name in _OUTCOME_COLUMNS}
+        frame = frame.select(list(columns)).rename(columns).with_row_index("row", offset=2)
+        blank = frame.filter(
+            pl.any_horizontal(
+                pl.col(c).fill_null("").str.strip_chars() == "" for c in _OUTCOME_COLUMNS
+            )
+        )
+        if blank.height:
+            raise InputFileError(
+                f"{path.name} row {blank['row'][0]}: {', '.join(_OUTCOME_COLUMNS)} may not be blank"
+            )
+        unknown = frame.filter(~pl.col("Outcome").is_in(OUTCOMES))
+        if unknown.height:
+            raise InputFileError(
+                f"{path.name} row {unknown['row'][0]}: Outcome is not one of {', '.join(OUTCOMES)}"
+            )
+        frames.append(frame.drop("row").with_columns(pl.lit(order).alias("order")))
+    rows = (
+        pl.concat(frames)
+        .sort("order", maintain_order=True)
+        .unique(["StageId", "HeadEndSystem", "NicId"], keep="last", maintain_order=True)
+    )
+    took_part = rows.filter(pl.col("Outcome") != CANCELLED).select(
+        pl.col("StageId").alias("event_id"), pl.col("SPId").alias("sp_id")
+    )
+    return Participation(
+        took_part.unique(maintain_order=True), frozenset(rows["StageId"].unique().to_list())
     )
 
 
@@ -94,13 +151,6 @@ def read_service_points(path: Path, default_time_zone: str | None = None) -> Ser
         except InputFileError:
             continue
     return ServicePoints(frame.rename(renamed).select(list(renamed.values())), default_time_zone)
-
-
-def read_participants(path: Path, event_id: str) -> frozenset[str] | None:
-    """The service points listed for ``event_id``; None when the file lists none for it (the
-    event then covers its program)."""
-    rows = read_participation(path).filter(pl.col("event_id") == event_id)
-    return frozenset(rows["sp_id"].to_list()) if rows.height else None
 
 
 def program_method(path: Path, program_id: str, default: str) -> str:

@@ -16,17 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from derlink.analytics.kernels.baselines.methods import method_of
+from derlink.analytics.kernels.baselines.methods import BaselineMethod, method_of
 from derlink.analytics.kernels.events import Event
 from derlink.analytics.kernels.groups import Population
 from derlink.analytics.kernels.kwh_avoided import KwhAvoidedRun, Settlement, settle_all
 from derlink.analytics.kernels.sufficiency import ERRORS, WarningLog
-from derlink.analytics.runs.inputs import (
-    find_event,
-    program_method,
-    read_events,
-    read_participants,
-)
+from derlink.analytics.runs.inputs import find_event, program_method, read_events
 from derlink.analytics.runs.outputs import write_csv
 from derlink.analytics.runs.population import RunInputs, read_population, require_weather
 from derlink.analytics.runs.progress import Progress, tracked_batches
@@ -75,28 +70,19 @@ def _method_names(event: Event, asked: Asked) -> list[str]:
     return list(dict.fromkeys(asked.methods))
 
 
-def _settlements(events: Sequence[Event], asked: Asked, inputs: RunInputs) -> list[Settlement]:
+def _asked_for(
+    events: Sequence[Event], asked: Asked, inputs: RunInputs
+) -> list[tuple[Event, BaselineMethod, str]]:
+    """Each (event, method, its label) to settle, in the order asked."""
     chosen = [
         (e, _method_names(e, asked)) for e in (find_event(events, i) for i in asked.event_ids)
     ]
     require_weather(inputs, [name for _, names in chosen for name in names])
-    settlements = []
-    for event, names in chosen:
-        participants = (
-            read_participants(inputs.participation, event.event_id)
-            if inputs.participation
-            else None
-        )
-        for name in names:
-            settlements.append(
-                Settlement(
-                    event,
-                    method_of(name, asked.params),
-                    method_label(name, asked.params),
-                    participants,
-                )
-            )
-    return settlements
+    return [
+        (event, method_of(name, asked.params), method_label(name, asked.params))
+        for event, names in chosen
+        for name in names
+    ]
 
 
 def compute_kwh_avoided(
@@ -108,22 +94,28 @@ def compute_kwh_avoided(
     batch_size: int,
     progress: Progress,
 ) -> list[KwhAvoided]:
-    """kWh avoided of each event asked for, under each method, for its participants: the ones
-    the participation file lists for it, else the service points of its program. One pass over
-    the measurements; one result per (event, method), in the order asked.
+    """kWh avoided of each event asked for, under each method, for its participants: the
+    service points the outcome files give as taking part in it, else (an event they do not
+    list, or no outcome file) the service points of its program. One pass over the
+    measurements; one result per (event, method), in the order asked.
 
     Raises ``UnknownEvent``, ``UnknownMethod`` and ``UnknownParameter`` (``ValueError``s) for a
     name not found, ``MissingWeather`` for the regression without weather, and
     ``AnalyticsError`` for a file that cannot be used.
     """
     all_events = read_events(events)
-    settlements = _settlements(all_events, asked, inputs)
+    chosen = _asked_for(all_events, asked, inputs)
     log = WarningLog()
+    population = read_population(inputs, all_events, warnings=log)
+    settlements = [
+        Settlement(event, method, label, population.history.participants(event.event_id))
+        for event, method, label in chosen
+    ]
     return settle_over(
         measurements,
         settlements,
         log,
-        population=read_population(inputs, all_events, warnings=log),
+        population=population,
         label=", ".join(f"{s.event.event_id} ({s.method_name})" for s in settlements),
         batch_size=batch_size,
         progress=progress,

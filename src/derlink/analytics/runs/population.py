@@ -1,9 +1,10 @@
 """What a run knows about the service points besides their measurements, from its options.
 
 Every measurement run (kWh avoided, baselines, forecasts) takes the same optional inputs: the
-service point file (time zone, program, weather station), the participation file, the weather
-file, the holidays and the time zone of service points the file does not list. ``read_population``
-reads them, in that order, into the ``kernels.groups.Population`` the kernels take.
+service point file (time zone, program, weather station), DERMS's outcome files (who took part
+in which event), the weather file, the holidays and the time zone of service points the file
+does not list. ``read_population`` reads them, in that order, into the
+``kernels.groups.Population`` the kernels take.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from derlink.analytics.kernels.groups import Population
 from derlink.analytics.kernels.sufficiency import WarningLog
 from derlink.analytics.measurements.weather import read_weather
 from derlink.analytics.runs.calendars import holiday_dates, years_of
-from derlink.analytics.runs.inputs import read_participation, read_service_points
+from derlink.analytics.runs.inputs import read_outcomes, read_service_points
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class RunInputs:
     """The optional inputs of a measurement run, as the CLI's options give them."""
 
     service_points: Path | None = None
-    participation: Path | None = None
+    #: DERMS's outcome files, or folders of them (none: every event covers its program).
+    outcomes: Sequence[Path] = ()
     weather: Path | None = None
     #: Holidays (a baseline day type): ``nerc``, country codes (``US-CA``) and ``YYYY-MM-DD``
     #: dates, comma separated (``calendars.holiday_dates``).
@@ -68,10 +70,10 @@ def read_population(
         if inputs.service_points
         else ServicePoints.empty(inputs.time_zone)
     )
-    participation = read_participation(inputs.participation) if inputs.participation else None
+    participation = read_outcomes(inputs.outcomes) if inputs.outcomes else None
     return Population(
         service_points=points,
-        history=EventHistory(events, participation),
+        history=EventHistory.of(events, participation),
         holidays=holiday_dates(inputs.holidays, years_of([*events, *([window] if window else [])])),
         bounds=inputs.bounds,
         weather=read_weather(inputs.weather, inputs.timestamps_zone, warnings)
