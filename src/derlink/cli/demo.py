@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from derlink.cli import demo_inputs, sample
+from derlink.cli import demo_event, demo_inputs, sample
 from derlink.cli.client import CliError
 from derlink.cli.server import ServerProcess
 from derlink.common.errors import BusinessFault
@@ -354,6 +354,29 @@ class Driver:
             "elapsed_s": round(time.perf_counter() - started, 2),
         }
 
+    async def event(self, server: ServerProcess, plan: Plan) -> dict[str, Any]:
+        """The demo's event (demo_event.py) over the battery program's service points."""
+        time_zone = Settings.from_env(os.environ).time_zone
+        service_points = [
+            r.body["locationInfo"]["cisServicePointId"]
+            for r in plan.valid
+            if r.body["programInfo"]["programCode"] == demo_event.PROGRAM
+        ]
+        approver = demo_event.approver_client(server.home, server.base_url)
+        try:
+            return await demo_event.run_event(
+                self.api,
+                approver,
+                server.home,
+                service_points,
+                today=demo_inputs.local_today(time_zone).isoformat(),
+                say=lambda m: None if self.quiet else self.console.print(m),
+                on_sample=server.sample_memory,
+                run_flow=lambda code, n: self._run_file_flow(code, n, server.sample_memory),
+            )
+        finally:
+            await approver.close()
+
     async def _run_file_flow(
         self, code: str, expected: int, on_sample: Callable[[], object]
     ) -> list[dict[str, Any]]:
@@ -433,6 +456,7 @@ def run_demo(
     keep: bool,
     quiet: bool,
     console: Console,
+    event: bool = True,
 ) -> dict[str, Any]:
     if home is not None and home.exists() and any(home.iterdir()):
         raise CliError(
@@ -444,11 +468,13 @@ def run_demo(
     db_url = None
     if database_url:
         db_url, drop = _fresh_postgres(database_url)
-    server = ServerProcess(home, database_url=db_url)
+    # The event's outcomes go out as soon as its stage ends: no outcome window to wait out.
+    server = ServerProcess(home, database_url=db_url,
+                           extra_env={"DERLINK_OUTCOME_WINDOW_MIN": "0"})  # fmt: skip
     try:
         server.start()
         summary = asyncio.run(
-            _journey(server, customers, quiet, console, database=db_url or "sqlite")
+            _journey(server, customers, quiet, console, database=db_url or "sqlite", event=event)
         )
         if keep:  # where the kept data is, for a look at it afterwards
             summary["kept"] = {"home": str(home), "database_url": db_url}
@@ -462,7 +488,12 @@ def run_demo(
 
 
 async def _journey(
-    server: ServerProcess, customers: int, quiet: bool, console: Console, database: str
+    server: ServerProcess,
+    customers: int,
+    quiet: bool,
+    console: Console,
+    database: str,
+    event: bool = True,
 ) -> dict[str, Any]:
     api = HttpClient(
         Connection(
@@ -530,6 +561,10 @@ async def _journey(
         journey_peak_kb = server.sample_memory()
         say("[bold]device scores and forecasts at DERMS[/bold] (DEV-SCORE, LRF)")
         inputs = await driver.derms_inputs(plan, server.home, customers, server.sample_memory)
+        ran: dict[str, Any] | None = None
+        if event:
+            say("[bold]an event[/bold]: generated, approved, reserved, an opt-out, outcomes")
+            ran = await driver.event(server, plan)
     finally:
         await api.close()
 
@@ -575,6 +610,8 @@ async def _journey(
         and inputs["lrf_sent"] == 1
         and inputs["forecasts_held"] == inputs["service_points_forecast"],
     }
+    if ran is not None:
+        checks |= {f"event: {name}": ok for name, ok in ran["checks"].items()}
     lat = sorted(driver.latencies_ms)
     summary: dict[str, Any] = {
         "ok": all(checks.values()),
@@ -592,6 +629,7 @@ async def _journey(
         "master_data": master,
         "analytics_exchange": exchange,
         "derms_inputs": inputs,
+        "event": {k: v for k, v in ran.items() if k != "checks"} if ran else None,
         "elapsed_s": round(elapsed, 2),
         "enrollment_phase_s": round(phase1_s, 2),
         "enrollments_synchronized": synchronized_1,

@@ -136,8 +136,16 @@ def demo(
     ] = None,
     home: HomeOption = None,
     keep: Annotated[bool, typer.Option(help="Keep the data directory and database.")] = False,
+    event: Annotated[
+        bool,
+        typer.Option(
+            help="Run one event after the enrollments (about five minutes, in real time): "
+            "generated, approved, reserved, an opt-out and its backfill, outcomes."
+        ),
+    ] = True,
 ) -> None:
-    """Generate a sample utility and drive the whole enrollment journey live over HTTP."""
+    """Generate a sample utility and drive the whole enrollment journey live over HTTP, then
+    one event from its generation to the outcomes in cpm and analytics."""
     from derlink.cli.demo import run_demo
 
     summary = run_demo(
@@ -147,6 +155,7 @@ def demo(
         keep=keep,
         quiet=as_json,
         console=console,
+        event=event,
     )
     if as_json:
         print_json(summary)

@@ -48,7 +48,8 @@ PROGRAMS: list[dict[str, Any]] = [
 ]
 
 #: The rules of each sample program (docs/contracts/master-data.md): summer afternoons on
-#: weekdays for thermostats, evenings every day for EVs, any day for batteries.
+#: weekdays for thermostats, evenings every day for EVs, any day and hour for batteries (which
+#: answer within seconds: events of two minutes and more).
 RULES: dict[str, list[dict[str, Any]]] = {
     "BYOT-SUMMER": [
         {"effectiveFrom": "2026-06-01", "effectiveTo": "2026-10-01",
@@ -67,7 +68,7 @@ RULES: dict[str, list[dict[str, Any]]] = {
     "BATTERY-RES": [
         {"effectiveFrom": "2026-01-01", "effectiveTo": None,
          "allowEventDays": ["WEEKDAYS", "WEEKENDS", "HOLIDAYS"], "windowStart": "00:00",
-         "windowEnd": "23:59", "minEventDurationMin": 15, "maxEventDurationMin": 240,
+         "windowEnd": "23:59", "minEventDurationMin": 2, "maxEventDurationMin": 240,
          "maxEventsPerCycle": 60, "cycleFrequency": "YEAR", "maxOverridesPerCycle": 0,
          "optOutCutoffMin": 0, "minRestMin": 60, "overridable": False},
     ],

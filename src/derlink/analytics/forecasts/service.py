@@ -24,7 +24,7 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,11 @@ class ForecastPlan:
 
     def next_day(self, now: datetime) -> tuple[datetime, datetime]:
         zone = ZoneInfo(self.time_zone)
-        day = now.astimezone(zone).date() + timedelta(days=1)
+        return self.window_of(now.astimezone(zone).date() + timedelta(days=1))
+
+    def window_of(self, day: date) -> tuple[datetime, datetime]:
+        """The forecast window of a local day."""
+        zone = ZoneInfo(self.time_zone)
         start = datetime.combine(day, self.start, zone)
         end = datetime.combine(day + timedelta(days=1) if self.end is None else day,
                                self.end or time(0), zone)  # fmt: skip
@@ -103,9 +107,10 @@ class ScheduledForecast:
         self.content = content
         self.plan = plan
 
-    async def run_once(self) -> ForecastOutcome:
+    async def run_once(self, day: date | None = None) -> ForecastOutcome:
+        """Forecast the coming local day, or ``day`` (today or later: an intraday run)."""
         now = self.clock.now()
-        start, end = self.plan.next_day(now)
+        start, end = self.plan.next_day(now) if day is None else self.plan.window_of(day)
         programs = await asyncio.to_thread(self._active_service_points)
         every = sum(len(s) for s in programs.values())
 
