@@ -1,10 +1,11 @@
 """Customer unavailability in cpm (UNAVAIL, docs/contracts/unavailability.md, "cpm"): a device's
 period added, edited and canceled, each change a new version written with its UNAVAIL message,
 an edit that changes nothing without one; the refusals; the resend; DERMS's answers through the
-hub; the reads and the schema; on SQLite and PostgreSQL."""
+hub; the reads, the schema and the CLI; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,11 @@ import pytest
 import sqlalchemy as sa
 from cpm_harness import Cpm, build_part
 from test_cpm_participations import HE, enroll, refusal
+from tests.support.servers import serve
+from typer.testing import CliRunner
 
+from derlink.cli.main import app as cli
+from derlink.cli.main import run
 from derlink.cpm.events import unavailability as u
 from derlink.cpm.events import unavailability_service
 from derlink.cpm.events.tables import customer_unavailabilities
@@ -439,3 +444,109 @@ def test_a_database_at_revision_0010_gains_the_unavailability_table(fresh_url: s
         assert added(again, devices["NIC-1"])["version"] == 1
     finally:
         again.close()
+
+
+# -- the CLI --------------------------------------------------------------------------------
+
+
+def test_the_cli_adds_edits_cancels_lists_shows_and_sends_again(
+    seeded: Cpm, held: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    home = seeded.cli_home(tmp_path)
+    env = {"DERLINK_HOME": str(home), "DERLINK_TIME_ZONE": "America/Los_Angeles",
+           "COLUMNS": "60"}  # fmt: skip
+    runner = CliRunner()
+    device = held["NIC-1"]
+
+    def cli_run(*args: str) -> Any:
+        return runner.invoke(cli, ["cpm", "unavailability", *args, "--url", url], env=env)
+
+    with serve(seeded.part.app) as url:
+        done = cli_run("add", device, "--start", "2026-07-17T12:00-07:00", "--end",
+                       "2026-07-17T20:00-07:00", "--reason", "away on vacation")  # fmt: skip
+        pid = done.output.split(":")[0]
+        changed = cli_run("edit", pid, "--end", "2026-07-18T05:00:00Z")
+        same = cli_run("edit", pid, "--reason", "away on vacation")
+        shown = cli_run("show", pid)
+        as_json = cli_run("show", pid, "--json")
+        other = cli_run("add", held["NIC-2"], "--start", "2026-07-19T12:00-07:00", "--end",
+                        "2026-07-19T20:00-07:00", "--json")  # fmt: skip
+        table = cli_run("list")
+        by_nic = cli_run("list", "--nic", "NIC-2", "--json")
+        by_device = cli_run("list", "--device", device, "--status", "Active")
+        resent = cli_run("resend", pid)
+        canceled = cli_run("cancel", pid)
+        none = cli_run("list", "--status", "Canceled", "--device", held["NIC-2"])
+        naive = cli_run("add", device, "--start", "2026-07-17T12:00", "--end", "2026-07-17T20:00")
+        bad_status = cli_run("list", "--status", "Gone")
+        with pytest.MonkeyPatch.context() as env_vars:
+            for name, value in env.items():
+                env_vars.setenv(name, value)
+            status = run(["cpm", "unavailability", "show", pid, "--url", url])
+    assert done.exit_code == 0, done.output
+    # The id whole at 60 columns, the times in the utility's zone.
+    assert done.output.splitlines() == [
+        f"{pid}: Active",
+        f"device {device} (ECOBEE-HE NIC-1)",
+        "unavailable 2026-07-17 12:00 PDT to 2026-07-17 20:00 PDT: away on vacation",
+        "added 2026-05-01 05:00 PDT by operator; changed 2026-05-01 05:00 PDT by operator",
+        "DERMS: Pending (version 1, DERMS has 0)",
+    ]
+    assert changed.exit_code == 0, changed.output
+    assert changed.output.splitlines()[0] == f"{pid}: Changed"
+    assert "unavailable 2026-07-17 12:00 PDT to 2026-07-17 22:00 PDT" in changed.output
+    assert "DERMS: Pending (version 2, DERMS has 0)" in changed.output
+    assert same.output.splitlines()[0] == f"{pid}: Unchanged (it holds that already)"
+    assert shown.output.splitlines()[0] == f"{pid}: Active"
+    assert json.loads(as_json.output)["version"] == 2
+    other_id = json.loads(other.output)["id"]
+    assert table.exit_code == 0, table.output
+    assert pid in table.output and other_id in table.output  # whole, however narrow
+    assert table.output.index(other_id) < table.output.index(pid)  # the latest start first
+    assert [p["id"] for p in json.loads(by_nic.output)["items"]] == [other_id]
+    assert pid in by_device.output and other_id not in by_device.output
+    assert "DERMS: Pending (version 3, DERMS has 0)" in resent.output
+    assert canceled.output.splitlines()[0] == f"{pid}: Canceled"
+    assert "DERMS: Pending (version 4, DERMS has 0)" in canceled.output
+    assert none.output.strip() == "no unavailability periods"
+    assert naive.exit_code == 1
+    assert "--start and --end need their offset" in str(naive.exception)
+    assert bad_status.exit_code == 2
+    assert status == 0
+    assert f"{pid}: Canceled" in capsys.readouterr().out
+    assert [m["version"] for m in sent(seeded)] == [1, 2, 1, 3, 4]
+
+
+def test_a_refused_change_is_one_line_and_a_non_zero_exit(
+    seeded: Cpm, held: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):  # fmt: skip
+    monkeypatch.setenv("DERLINK_HOME", str(seeded.cli_home(tmp_path)))
+    pid = added(seeded, held["NIC-1"])["id"]
+    assert cancel(seeded, pid).status_code == 200
+    with serve(seeded.part.app) as url:
+        codes = [
+            run(["cpm", "unavailability", *args, "--url", url])
+            for args in (
+                ("edit", pid, "--reason", "x"),
+                ("cancel", pid),
+                ("add", "D-NOPE", "--start", "2026-07-17T12:00-07:00", "--end",
+                 "2026-07-17T13:00-07:00"),
+                ("add", held["NIC-1"], "--start", "2026-07-17T12:00-07:00", "--end",
+                 "2026-07-17T11:00-07:00"),
+                ("show", "CU-NOPE"),
+            )
+        ]  # fmt: skip
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert codes == [1] * 5
+    assert len(lines) == 5 and "Traceback" not in captured.err + captured.out
+    assert lines[0].startswith("error: PATCH ") and lines[0].endswith(
+        f"answered 409: unavailability {pid} is Canceled: it takes no edit"
+    )
+    assert lines[1].endswith(f"answered 409: unavailability {pid} is Canceled: it takes no cancel")
+    assert lines[2].endswith("answered 404: no device 'D-NOPE'")
+    assert lines[3].endswith(
+        "answered 422: end 2026-07-17T18:00:00+00:00 is not after start 2026-07-17T19:00:00+00:00"
+    )
+    assert lines[4].endswith("answered 404: no unavailability 'CU-NOPE'")
