@@ -34,6 +34,7 @@ from derlink.hub.schemas import (
     ScheduledBatch,
     StatusAnswerBatch,
     StatusCheckBatch,
+    UnavailabilityBatch,
 )
 from derlink.hub.scopes import PUBLISHERS
 
@@ -198,6 +199,18 @@ CATALOG: tuple[FlowSpec, ...] = (
         target="derms",
         schedule=None,
         batch=OptOutBatch,
+        concurrency=2,
+    ),
+    # A device's unavailability period (docs/contracts/unavailability.md), versioned: delivered
+    # to DERMS in collections, each record acknowledged to cpm.
+    FlowSpec(
+        code="UNAVAIL",
+        name="Customer Unavailability Update",
+        trigger="message",
+        source="cpm",
+        target="derms",
+        schedule=None,
+        batch=UnavailabilityBatch,
         concurrency=2,
     ),
     # Not one of the integration's message flows but the hub's own check that the enrollment

@@ -453,3 +453,34 @@ def test_the_intake_takes_cpm_s_opt_outs_and_refuses_a_record_naming_its_field(a
     assert refused({"batchId": "OO-4", "optOuts": []}) == ["optOuts"]
     harness: Harness = api.harness  # type: ignore[attr-defined]
     assert len(harness.hub.store.search(flow="OPT-OUT")) == 1  # the first batch only
+
+
+def test_the_intake_takes_cpm_s_unavailability_and_refuses_a_record_naming_its_field(
+    api: TestClient,
+):
+    record = examples.UNAVAILABILITY
+    taken = api.post("/api/v1/flows/UNAVAIL/messages",
+                     json={"batchId": "UA-1", "unavailabilities": [record]},
+                     headers=_auth(api, "cpm"))  # fmt: skip
+    assert taken.status_code == 202, taken.text
+    assert taken.json()["records"] == 1
+    from_derms = api.post("/api/v1/flows/UNAVAIL/messages",
+                          json={"batchId": "UA-2", "unavailabilities": [record]},
+                          headers=_auth(api, "derms"))  # fmt: skip
+    assert from_derms.status_code == 403
+    assert from_derms.json()["code"] == "HUB-PUBLISH-SOURCE"
+
+    def refused(body: dict[str, Any]) -> list[str]:
+        answer = api.post("/api/v1/flows/UNAVAIL/messages", json=body, headers=_auth(api, "cpm"))
+        assert answer.status_code == 422, answer.text
+        return [e["field"] for e in answer.json()["errors"]]
+
+    bad = {**record, "status": "Active", "version": 0, "end": "2026-07-18T03:00:00",
+           "unavailabilityId": "", "reason": "r" * 501}  # fmt: skip
+    assert sorted(refused({"batchId": "UA-3", "unavailabilities": [bad]})) == [
+        "unavailabilities[0].end", "unavailabilities[0].reason", "unavailabilities[0].status",
+        "unavailabilities[0].unavailabilityId", "unavailabilities[0].version",
+    ]  # fmt: skip
+    assert refused({"batchId": "UA-4", "unavailabilities": []}) == ["unavailabilities"]
+    harness: Harness = api.harness  # type: ignore[attr-defined]
+    assert len(harness.hub.store.search(flow="UNAVAIL")) == 1  # the first batch only

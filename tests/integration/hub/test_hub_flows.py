@@ -577,3 +577,47 @@ async def test_opt_outs_go_to_derms_in_one_collection_and_each_answer_is_acknowl
     }  # fmt: skip
     for key in ("EP-2", "OOM-EP-2-2", "NIC-2"):
         assert [r["id"] for r in harness.hub.store.search(key=key)] == [instance]
+
+
+def unavailability_record(unavailability_id: str, version: int, nic: str) -> dict[str, Any]:
+    return {**examples.UNAVAILABILITY, "dacsMessageId": f"UAM-{unavailability_id}-{version}",
+            "unavailabilityId": unavailability_id, "nicId": nic, "version": version}  # fmt: skip
+
+
+async def test_unavailability_periods_go_to_derms_in_one_collection_and_each_answer_is_acknowledged(
+    harness: Harness,
+):
+    async def derms(path: str, body: Any) -> Any:
+        return {"results": [
+            {"code": "CU-1", "version": 1, "outcome": "Applied", "errorCode": None, "detail": None},
+            {"code": "CU-2", "version": 3, "outcome": "Stale", "errorCode": None, "detail": None},
+            {"code": "CU-3", "version": 1, "outcome": "Rejected",
+             "errorCode": "DERMS-UNAVAILABILITY-INVALID", "detail": "end is not after start"},
+        ]}  # fmt: skip
+
+    harness.derms.handler = derms
+    records = [unavailability_record("CU-1", 1, "NIC-1"), unavailability_record("CU-2", 3, "NIC-2"),
+               {**unavailability_record("CU-3", 1, "NIC-3"), "status": "CANCELED"}]  # fmt: skip
+    instance = await harness.send("UNAVAIL", {"batchId": "UA-1", "unavailabilities": records})
+    ((derms_path, delivered),) = harness.derms.calls
+    assert derms_path == "/api/v1/unavailabilities"
+    assert delivered == {"batchId": "UA-1", "unavailabilities": records}  # as the hub received them
+    ((cpm_path, acknowledged),) = harness.cpm.calls
+    assert cpm_path == "/api/v1/unavailabilities/acknowledgements"
+    assert acknowledged == {"acknowledgements": [
+        {"kind": "UNAVAIL", "code": "CU-1", "version": 1, "status": "SUCCESS", "errorCode": "",
+         "message": ""},
+        {"kind": "UNAVAIL", "code": "CU-2", "version": 3, "status": "SUCCESS", "errorCode": "",
+         "message": ""},
+        {"kind": "UNAVAIL", "code": "CU-3", "version": 1, "status": "ERROR",
+         "errorCode": "DERMS-UNAVAILABILITY-INVALID", "message": "end is not after start"},
+    ]}  # fmt: skip
+    detail = harness.hub.store.detail(instance)
+    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert detail["outcome"] == {
+        "processed": 3, "succeeded": 2, "failed": 1, "stale": 1,
+        "errors": [{"key": "CU-3", "code": "DERMS-UNAVAILABILITY-INVALID",
+                    "message": "end is not after start"}],
+    }  # fmt: skip
+    for key in ("CU-2", "UAM-CU-2-3", "NIC-2"):
+        assert [r["id"] for r in harness.hub.store.search(key=key)] == [instance]

@@ -25,6 +25,7 @@ from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.prog_rule import ProgramRulesFlow
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
+from derlink.hub.flows.unavail import UnavailabilityFlow
 from derlink.hub.scopes import PUBLISHERS
 
 
@@ -40,6 +41,7 @@ def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
         EventStatusFlow,
         EventReservationFlow,
         OptOutFlow,
+        UnavailabilityFlow,
         EnrollmentReconciliation,
         EnrollmentSyncToAnalytics,
         AnalyticsEnrollmentAcknowledgement,
@@ -67,6 +69,7 @@ def test_the_records_field_is_the_one_list_of_the_batch_schema():
         "EVT-STATUS": "statuses",
         "EVT-RESERVE": "reservations",
         "OPT-OUT": "optOuts",
+        "UNAVAIL": "unavailabilities",
         "RECONCILE": "runs",
         "OUAI-ENR": "files",
         "OUAI-ENR-ACK": "files",
