@@ -24,8 +24,9 @@ from derlink.console.web import User, console_of, current_user, holds, redirect,
 router = APIRouter()
 
 PAGE = 50
-#: What opting a participation out asks of the signed-in client (cpm checks it).
-OPT_OUT_SCOPE = "cpm:write"
+#: What opting a participation out, or changing a device's unavailability, asks of the
+#: signed-in client (cpm checks it).
+CPM_WRITE_SCOPE = "cpm:write"
 #: Runs of the reconciliation its page lists.
 HISTORY = 20
 SYNC_STATES = ("Pending", "Awaiting Acknowledgement", "Synchronized", "Error", "Discarded")
@@ -234,7 +235,7 @@ async def subscription(
             "events": events,
             "device": device,
             "device_query": urlencode({"device": device} if device else {}),
-            "can_opt_out": holds(console_of(request), user, OPT_OUT_SCOPE),
+            "can_write": holds(console_of(request), user, CPM_WRITE_SCOPE),
         },
         user=user,
     )
