@@ -81,6 +81,7 @@ def templates(zone: ZoneInfo) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["when"] = functools.partial(views.when, zone=zone)
+    env.filters["local_input"] = functools.partial(views.local_input, zone=zone)
     env.globals["zone"] = str(zone)
     env.filters["duration"] = views.duration_ms
     env.filters["q"] = lambda value: quote(str(value), safe="")
