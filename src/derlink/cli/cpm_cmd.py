@@ -599,9 +599,7 @@ def unavailability_cancel(
     as_json: JsonOption = False,
 ) -> None:
     """Cancel an Active period: the next version, Canceled, sent to DERMS."""
-    api, base = _cpm(home, url)
-    done: dict[str, Any] = api.call("POST", f"{_period_path(base, unavailability_id)}/cancel")
-    _period_answer(done, done["outcome"], api, as_json)
+    _on_period(home, url, as_json, "POST", unavailability_id, "/cancel", said="outcome")
 
 
 @unavailability.command("resend")
@@ -613,9 +611,7 @@ def unavailability_resend(
 ) -> None:
     """Send a period to DERMS again, as the next version: after DERMS refused it, or never
     answered."""
-    api, base = _cpm(home, url)
-    found: dict[str, Any] = api.call("POST", f"{_period_path(base, unavailability_id)}/resend")
-    _period_answer(found, found["status"], api, as_json)
+    _on_period(home, url, as_json, "POST", unavailability_id, "/resend")
 
 
 @unavailability.command("show")
@@ -626,9 +622,7 @@ def unavailability_show(
     as_json: JsonOption = False,
 ) -> None:
     """One unavailability period, and what DERMS holds of it."""
-    api, base = _cpm(home, url)
-    found: dict[str, Any] = api.call("GET", _period_path(base, unavailability_id))
-    _period_answer(found, found["status"], api, as_json)
+    _on_period(home, url, as_json, "GET", unavailability_id)
 
 
 @unavailability.command("list")
@@ -667,6 +661,23 @@ def unavailability_list(
 
 def _period_path(base: str, unavailability_id: str) -> str:
     return f"{base}/api/v1/unavailabilities/{quote(unavailability_id, safe='')}"
+
+
+def _on_period(
+    home: Path | None,
+    url: str | None,
+    as_json: bool,
+    method: str,
+    unavailability_id: str,
+    action: str = "",
+    *,
+    said: str = "status",
+) -> None:
+    """Call a period's route (``action`` after its path) and print the answer, saying its
+    ``said`` field first."""
+    api, base = _cpm(home, url)
+    answer: dict[str, Any] = api.call(method, f"{_period_path(base, unavailability_id)}{action}")
+    _period_answer(answer, answer[said], api, as_json)
 
 
 def _sync_of(period: dict[str, Any]) -> dict[str, Any]:
