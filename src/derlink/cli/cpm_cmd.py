@@ -7,6 +7,7 @@ with the operator's credentials from the data directory, as the other commands d
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ from derlink.cli.client import (
 
 HELP = (
     "cpm: the enrollment extract; programs, rules and aggregators; device scores; program "
-    "events, their participations and opt-outs."
+    "events, their participations and opt-outs; devices' unavailability periods."
 )
 app = typer.Typer(help=HELP, no_args_is_help=True)
 program_events = typer.Typer(
@@ -38,6 +39,12 @@ program_events = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(program_events, name="program-events")
+unavailability = typer.Typer(
+    help="Customer unavailability: a device's periods of unavailability, each change a new "
+    "version sent to DERMS (UNAVAIL).",
+    no_args_is_help=True,
+)
+app.add_typer(unavailability, name="unavailability")
 console = Console(soft_wrap=True)
 
 CpmUrlOption = Annotated[
@@ -51,7 +58,7 @@ CpmUrlOption = Annotated[
 @app.callback()
 def _group() -> None:
     """cpm: the enrollment extract; programs, rules and aggregators; device scores; program
-    events, their participations and opt-outs."""
+    events, their participations and opt-outs; devices' unavailability periods."""
 
 
 def _cpm(home: Path | None, url: str | None) -> tuple[Api, str]:
@@ -511,5 +518,189 @@ def _opt_out_lines(participation: dict[str, Any], said: str, api: Api) -> None:
         f"{participation['id']}: {said}",
         f"opted out {local_time(o['at'], zone)} by {o['by']} ({o['channel']}){why}",
         f"DERMS: {_derms_sync(sync)}",
+    ):
+        console.print(line, highlight=False)
+
+
+# -- unavailability ---------------------------------------------------------------------------
+
+
+class UnavailabilityStatus(StrEnum):
+    ACTIVE = "Active"
+    CANCELED = "Canceled"
+
+
+UnavailabilityArgument = Annotated[
+    str, typer.Argument(help="cpm's id of the unavailability period.")
+]
+ReasonOption = Annotated[str, typer.Option(help="Why, in words (at most 254 characters).")]
+OFFSET_NEEDED = "--start and --end need their offset (e.g. 2026-07-17T15:00-07:00)"
+
+
+def _moment(value: datetime | None) -> str | None:
+    """A time of the command line as cpm takes it: with its offset, never guessed."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise CliError(OFFSET_NEEDED)
+    return value.isoformat()
+
+
+@unavailability.command("add")
+def unavailability_add(
+    device_id: Annotated[str, typer.Argument(help="cpm's id of the device.")],
+    start: Annotated[datetime, typer.Option(help="When it starts, ISO 8601 with its offset.")],
+    end: Annotated[datetime, typer.Option(help="When it ends, ISO 8601 with its offset.")],
+    reason: ReasonOption = "",
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a device's unavailability period (away, medical, a party); cpm tells DERMS
+    (UNAVAIL), which leaves the device out of the events it overlaps."""
+    api, base = _cpm(home, url)
+    body = {"start": _moment(start), "end": _moment(end), "reason": reason}
+    done: dict[str, Any] = api.call(
+        "POST", f"{base}/api/v1/devices/{quote(device_id, safe='')}/unavailabilities", json=body
+    )
+    _period_answer(done, done["status"], api, as_json)
+
+
+@unavailability.command("edit")
+def unavailability_edit(
+    unavailability_id: UnavailabilityArgument,
+    start: Annotated[
+        datetime | None, typer.Option(help="A new start, ISO 8601 with its offset.")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option(help="A new end, ISO 8601 with its offset.")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="A new reason (at most 254 characters).")
+    ] = None,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Edit an Active period's start, end or reason: the next version, sent to DERMS; an edit
+    that changes nothing sends nothing."""
+    api, base = _cpm(home, url)
+    body = _given(start=_moment(start), end=_moment(end), reason=reason)
+    done: dict[str, Any] = api.call("PATCH", _period_path(base, unavailability_id), json=body)
+    again = " (it holds that already)" if done["outcome"] == "Unchanged" else ""
+    _period_answer(done, f"{done['outcome']}{again}", api, as_json)
+
+
+@unavailability.command("cancel")
+def unavailability_cancel(
+    unavailability_id: UnavailabilityArgument,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel an Active period: the next version, Canceled, sent to DERMS."""
+    _on_period(home, url, as_json, "POST", unavailability_id, "/cancel", said="outcome")
+
+
+@unavailability.command("resend")
+def unavailability_resend(
+    unavailability_id: UnavailabilityArgument,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send a period to DERMS again, as the next version: after DERMS refused it, or never
+    answered."""
+    _on_period(home, url, as_json, "POST", unavailability_id, "/resend")
+
+
+@unavailability.command("show")
+def unavailability_show(
+    unavailability_id: UnavailabilityArgument,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One unavailability period, and what DERMS holds of it."""
+    _on_period(home, url, as_json, "GET", unavailability_id)
+
+
+@unavailability.command("list")
+def unavailability_list(
+    device: Annotated[str | None, typer.Option(help="cpm's id of a device.")] = None,
+    nic: Annotated[str | None, typer.Option(help="A device's NIC id.")] = None,
+    status: Annotated[UnavailabilityStatus | None, typer.Option(help="Active or Canceled.")] = None,
+    after: ParticipationsAfter = None,
+    limit: ParticipationsLimit = 100,
+    home: HomeOption = None,
+    url: CpmUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Unavailability periods, the latest start first, and what DERMS holds of each."""
+    api, base = _cpm(home, url)
+    params = _given(deviceId=device, nicId=nic, status=status.value if status else None,
+                    after=after, limit=limit)  # fmt: skip
+    page: dict[str, Any] = api.call("GET", f"{base}/api/v1/unavailabilities", params=params)
+    if as_json:
+        print_json(page)
+        return
+    if not page["items"]:
+        console.print("no unavailability periods")
+        return
+    zone = ZoneInfo(api.settings.time_zone)
+    rows = [
+        [i["id"], i["deviceId"], i["nicId"], local_time(i["start"], zone),
+         local_time(i["end"], zone), i["status"], _derms_sync(_sync_of(i)), i["reason"] or "-"]
+        for i in page["items"]
+    ]  # fmt: skip
+    columns = ["id", "device", "NIC", "from", "to", "status", "DERMS", "reason"]
+    print_table(columns, rows, ids=["id", "device"])
+    if page["next"]:
+        console.print(f"more: --after '{page['next']}'", highlight=False)
+
+
+def _period_path(base: str, unavailability_id: str) -> str:
+    return f"{base}/api/v1/unavailabilities/{quote(unavailability_id, safe='')}"
+
+
+def _on_period(
+    home: Path | None,
+    url: str | None,
+    as_json: bool,
+    method: str,
+    unavailability_id: str,
+    action: str = "",
+    *,
+    said: str = "status",
+) -> None:
+    """Call a period's route (``action`` after its path) and print the answer, saying its
+    ``said`` field first."""
+    api, base = _cpm(home, url)
+    answer: dict[str, Any] = api.call(method, f"{_period_path(base, unavailability_id)}{action}")
+    _period_answer(answer, answer[said], api, as_json)
+
+
+def _sync_of(period: dict[str, Any]) -> dict[str, Any]:
+    return {"state": period["dermsSync"], "version": period["version"],
+            "dermsVersion": period["dermsVersion"], "detail": period["dermsDetail"]}  # fmt: skip
+
+
+def _period_answer(answer: dict[str, Any], said: str, api: Api, as_json: bool) -> None:
+    """cpm's answer as JSON, or its period in five lines: the id whole and what happened; the
+    device; when (in the utility's zone) and why; who added and changed it; what DERMS
+    holds."""
+    if as_json:
+        print_json(answer)
+        return
+    u = answer.get("unavailability", answer)
+    zone = ZoneInfo(api.settings.time_zone)
+    why = f": {u['reason']}" if u["reason"] else ""
+    for line in (
+        f"{u['id']}: {said}",
+        f"device {u['deviceId']} ({u['headEndSystem']} {u['nicId']})",
+        f"unavailable {local_time(u['start'], zone)} to {local_time(u['end'], zone)}{why}",
+        f"added {local_time(u['createdAt'], zone)} by {u['createdBy']}; changed "
+        f"{local_time(u['updatedAt'], zone)} by {u['updatedBy']}",
+        f"DERMS: {_derms_sync(_sync_of(u))}",
     ):
         console.print(line, highlight=False)

@@ -31,6 +31,7 @@ from derlink.console import (
     network,
     program_events,
     records,
+    unavailability,
 )
 from derlink.console.migrations import SCHEMA
 from derlink.console.session import SessionStore, Signer, load_or_create_key
@@ -98,6 +99,7 @@ def create_console(
         hospital,
         records,
         program_events,
+        unavailability,
         masterdata,
         network,
         inputs,

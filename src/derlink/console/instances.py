@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,6 @@ router = APIRouter()
 PAGE = 50
 #: Records of an instance shown a page.
 RECORDS_PAGE = 200
-_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
 Text = Annotated[str, Query(max_length=200)]
 
@@ -31,14 +30,12 @@ Text = Annotated[str, Query(max_length=200)]
 def as_utc(value: str, field: str, problems: list[str], zone: ZoneInfo) -> str | None:
     """A ``datetime-local`` field, read in the utility's zone, as a stored-timestamp prefix
     (UTC), or None."""
-    value = value.strip()
-    if not value:
+    try:
+        local = views.from_local(value, field, zone)
+    except ValueError as exc:
+        problems.append(str(exc))
         return None
-    if not _LOCAL.match(value):
-        problems.append(f"{field}: expected a date and time like 2026-07-01T18:00, not {value!r}")
-        return None
-    local = datetime.fromisoformat(value).replace(tzinfo=zone)
-    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if local else None
 
 
 @router.get("/instances")

@@ -20,16 +20,18 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
-from derlink.common.errors import BusinessFault, Fault, NotFound
+from derlink.common.errors import Fault, NotFound
 from derlink.console import views
-from derlink.console.records import OPT_OUT_SCOPE, Cursor, fetch, fetch_page
+from derlink.console.records import CPM_WRITE_SCOPE, Cursor, fetch, fetch_page
 from derlink.console.web import (
+    Refused,
     User,
-    as_signed_in,
+    act_as_signed_in,
     console_of,
     current_user,
     holds,
     posting_user,
+    records_page,
     redirect,
     render,
 )
@@ -159,7 +161,7 @@ async def program_event(
             "filters": {name: filters.get(name, "") for name in wanted},
             "filter_query": urlencode(filters),
             "states": PARTICIPATION_STATES,
-            "can_opt_out": holds(console_of(request), user, OPT_OUT_SCOPE),
+            "can_write": holds(console_of(request), user, CPM_WRITE_SCOPE),
         },
         user=user,
     )
@@ -180,21 +182,17 @@ async def opt_out(
     """Opt a participation out of its program event as the signed-in client (channel CSR),
     then back to ``back`` (a page of the records) with what cpm did or why it refused."""
     console = console_of(request)
-    page = back if back.startswith("/records/") and "\\" not in back else OPT_OUT_BACK
-    caller = as_signed_in(console, user, console.hub.targets.cpm, "cpm")
+    page = records_page(back, OPT_OUT_BACK)
     path = f"/api/v1/participations/{quote(participation_id, safe='')}/opt-out"
+    body = {"channel": "CSR", "reason": reason.strip()}
     try:
-        done = await caller.post(path, {"channel": "CSR", "reason": reason.strip()})
-    except BusinessFault as exc:
-        body = exc.details.get("body")
-        why = body.get("detail", exc.message) if isinstance(body, dict) else exc.message
-        return redirect(request, page, f"cpm refused the opt-out: {why}", "error")
-    finally:
-        await caller.close()
+        done = await act_as_signed_in(console, user, console.hub.targets.cpm, "cpm", "POST",
+                                      path, body)  # fmt: skip
+    except Refused as exc:
+        return redirect(request, page, f"cpm refused the opt-out: {exc.why}", "error")
     o = done["participation"]["optOut"]
     if done["outcome"] == "Unchanged":
-        at = views.moment(o["at"])
-        shown = at.astimezone(console.zone).strftime("%Y-%m-%d %H:%M:%S %Z") if at else o["at"]
+        shown = views.in_zone(o["at"], console.zone)
         said = f"Participation {participation_id} was opted out already, {shown} by {o['by']}."
     else:
         said = (

@@ -24,8 +24,9 @@ from derlink.console.web import User, console_of, current_user, holds, redirect,
 router = APIRouter()
 
 PAGE = 50
-#: What opting a participation out asks of the signed-in client (cpm checks it).
-OPT_OUT_SCOPE = "cpm:write"
+#: What opting a participation out, or changing a device's unavailability, asks of the
+#: signed-in client (cpm checks it).
+CPM_WRITE_SCOPE = "cpm:write"
 #: Runs of the reconciliation its page lists.
 HISTORY = 20
 SYNC_STATES = ("Pending", "Awaiting Acknowledgement", "Synchronized", "Error", "Discarded")
@@ -203,7 +204,8 @@ async def subscription(
     after: Cursor = "",
 ) -> Response:
     """A subscription in cpm and in the DERMS registry, with its devices' event history in cpm
-    (their participations, the newest reservation first; one device's with ``device``)."""
+    (their participations, the newest reservation first; one device's with ``device``) and the
+    unavailability periods of the device chosen (or of its only one)."""
     targets = console_of(request).hub.targets
     (enrollment, cpm_problem), (entry, derms_problem) = await asyncio.gather(
         fetch(targets.cpm.get(f"/api/v1/enrollments/{subscription_id}"), "cpm"),
@@ -214,10 +216,13 @@ async def subscription(
     syncs: list[dict[str, Any]] = []
     events: dict[str, Any] = {"items": [], "next": None, "after": after, "problem": ""}
     device = device.strip()
+    shown = _unavailable_device(enrollment, device)
+    unavailable = _NO_PERIODS
     if enrollment:
         narrowed = {"subscriptionId": subscription_id, **({"deviceId": device} if device else {})}
-        events, *syncs = await asyncio.gather(
+        events, unavailable, *syncs = await asyncio.gather(
             fetch_page(targets.cpm, "/api/v1/participations", "cpm", after, **narrowed),
+            _periods(targets.cpm, shown),
             *(_history(targets.cpm, s) for s in enrollment["syncRequests"]),
         )
     return render(
@@ -234,10 +239,30 @@ async def subscription(
             "events": events,
             "device": device,
             "device_query": urlencode({"device": device} if device else {}),
-            "can_opt_out": holds(console_of(request), user, OPT_OUT_SCOPE),
+            "can_write": holds(console_of(request), user, CPM_WRITE_SCOPE),
+            "unavailable": {**unavailable, "device": shown},
         },
         user=user,
     )
+
+
+_NO_PERIODS: dict[str, Any] = {"items": [], "next": None, "after": "", "problem": ""}
+
+
+async def _periods(cpm: Any, device: str) -> dict[str, Any]:
+    """A device's unavailability periods, the latest start first (none when no device)."""
+    if not device:
+        return _NO_PERIODS
+    return await fetch_page(cpm, "/api/v1/unavailabilities", "cpm", "", deviceId=device)
+
+
+def _unavailable_device(enrollment: dict[str, Any] | None, device: str) -> str:
+    """The device of a subscription whose unavailability periods its page shows: the one
+    chosen, or its only one; "" for none of its devices."""
+    held = [d["deviceId"] for d in enrollment["devices"]] if enrollment else []
+    if device:
+        return device if device in held else ""
+    return held[0] if len(held) == 1 else ""
 
 
 @router.get("/records/sync-requests")

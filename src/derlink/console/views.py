@@ -6,6 +6,7 @@ No I/O here: the routes read, these functions shape what they read for the templ
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -267,6 +268,38 @@ def moment(iso: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def in_zone(iso: str, zone: ZoneInfo) -> str:
+    """A stored ISO timestamp as text in the utility's zone, to the second, with the zone's
+    abbreviation (for a message); the text itself when it is no timestamp."""
+    at = moment(iso)
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") if at else iso
+
+
+#: A ``datetime-local`` field's value: a date and a time to the minute, or to the second.
+_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+
+
+def from_local(value: str, field: str, zone: ZoneInfo) -> datetime | None:
+    """A ``datetime-local`` field read in the utility's zone (None when empty); a ValueError
+    naming ``field`` when it is not a date and time."""
+    value = value.strip()
+    if not value:
+        return None
+    if not _LOCAL.match(value):
+        raise ValueError(f"{field}: expected a date and time like 2026-07-01T18:00, not {value!r}")
+    return datetime.fromisoformat(value).replace(tzinfo=zone)
+
+
+def local_input(iso: str | None, zone: ZoneInfo) -> str:
+    """A stored ISO timestamp as a ``datetime-local`` field's value in the utility's zone: to
+    the minute, or to the second when it has seconds ("" when there is none)."""
+    at = moment(iso)
+    if at is None:
+        return ""
+    local = at.astimezone(zone)
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
 
 
 def when(iso: str | None, zone: ZoneInfo) -> Markup:

@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from derlink.common.clock import Clock
-from derlink.common.errors import ConfigurationError, DerlinkError
+from derlink.common.errors import BusinessFault, ConfigurationError, DerlinkError
 from derlink.console import views
 from derlink.console.session import (
     FLASH_COOKIE,
@@ -81,6 +81,7 @@ def templates(zone: ZoneInfo) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["when"] = functools.partial(views.when, zone=zone)
+    env.filters["local_input"] = functools.partial(views.local_input, zone=zone)
     env.globals["zone"] = str(zone)
     env.filters["duration"] = views.duration_ms
     env.filters["q"] = lambda value: quote(str(value), safe="")
@@ -167,6 +168,37 @@ def as_signed_in(console: Console, user: User, target: Any, part: str) -> HttpCl
         raise Forbidden(f"{user.client_id} is no longer a known client") from None
     own = replace(target.connection, auth="bearer", username=client.client_id, secret=client.secret)
     return HttpClient(own)
+
+
+class Refused(Exception):
+    """A part refused an action of the signed-in client: ``why`` is its detail."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+async def act_as_signed_in(
+    console: Console, user: User, target: Any, part: str, method: str, path: str, body: Any = None
+) -> Any:
+    """Call ``part`` as the signed-in client (``as_signed_in``): its answer, or ``Refused``
+    with the part's detail when it refuses the call (a 4xx)."""
+    caller = as_signed_in(console, user, target, part)
+    try:
+        return await caller.request(method, path, json=body)
+    except BusinessFault as exc:
+        answer = exc.details.get("body")
+        raise Refused(
+            answer.get("detail", exc.message) if isinstance(answer, dict) else exc.message
+        ) from None
+    finally:
+        await caller.close()
+
+
+def records_page(back: str, fallback: str) -> str:
+    """The page of the console's records a form names to go back to (``back``), else
+    ``fallback``: never a page elsewhere."""
+    return back if back.startswith("/records/") and "\\" not in back else fallback
 
 
 def flash(response: Response, request: Request, message: str, kind: str = "ok") -> Response:

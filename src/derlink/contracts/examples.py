@@ -186,6 +186,20 @@ OPT_OUT: Final[dict[str, Any]] = {
     "version": 1,
 }
 
+#: An UNAVAIL record (docs/contracts/unavailability.md): one version of a device's unavailability
+#: period, as cpm sends it to DERMS.
+UNAVAILABILITY: Final[dict[str, Any]] = {
+    "dacsMessageId": "UAM-01a2410e1d806020fdb13c8b72",
+    "unavailabilityId": "CU-01a2410e1d806020fdb13c8b70",
+    "headEndSystem": "ECOBEE-HE",
+    "nicId": "NIC-1",
+    "start": "2026-07-17T19:00:00.000Z",
+    "end": "2026-07-18T03:00:00.000Z",
+    "status": "ACTIVE",
+    "reason": "away on vacation",
+    "version": 1,
+}
+
 #: An EVT-STATUS create (docs/contracts/program-events.md): a DERMS stage, scheduled, that cpm
 #: keeps as a program event; the program is named by its external id (else its code).
 PROGRAM_EVENT_CREATE: Final[dict[str, Any]] = {

@@ -17,6 +17,7 @@ from derlink.cpm.db import outbox
 from derlink.cpm.enrollment import model as m
 from derlink.cpm.enrollment.service import extracts, status_checks, sync_requests
 from derlink.cpm.events.participation import OPT_OUT
+from derlink.cpm.events.unavailability import UNAVAIL
 from derlink.cpm.migrations import SCHEMA
 from derlink.cpm.network.service import netloc_intake
 from derlink.cpm.scores import service as scores
@@ -62,6 +63,8 @@ def outbox_routes(clock: Clock) -> list[Route]:
         Route(flow=AGGREGATOR, path="/api/v1/flows/AGGREGATOR/messages", field="aggregators"),
         # A participation's opt-out for DERMS (docs/contracts/opt-outs.md).
         Route(flow=OPT_OUT, path="/api/v1/flows/OPT-OUT/messages", field="optOuts"),
+        # A device's unavailability period for DERMS (docs/contracts/unavailability.md).
+        Route(flow=UNAVAIL, path="/api/v1/flows/UNAVAIL/messages", field="unavailabilities"),
     ]
 
 

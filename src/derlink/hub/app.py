@@ -32,6 +32,7 @@ from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.prog_rule import ProgramRulesFlow
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
+from derlink.hub.flows.unavail import UnavailabilityFlow
 from derlink.hub.lookups import LookupStore
 from derlink.hub.migrations import SCHEMA
 from derlink.hub.notify import DEFAULT_CONSOLE_URL, Notifier
@@ -93,6 +94,7 @@ def build_flows(
         AggregatorFlow(targets),
         EventStatusFlow(targets, lookups, clock),
         OptOutFlow(targets),
+        UnavailabilityFlow(targets),
         EnrollmentReconciliation(targets, lookups),
     ]
     if targets.stores:

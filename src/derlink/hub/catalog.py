@@ -35,6 +35,7 @@ from derlink.hub.schemas import (
     ScheduledBatch,
     StatusAnswerBatch,
     StatusCheckBatch,
+    UnavailabilityBatch,
 )
 from derlink.hub.scopes import PUBLISHERS
 
@@ -199,6 +200,18 @@ CATALOG: tuple[FlowSpec, ...] = (
         target="derms",
         schedule=None,
         batch=OptOutBatch,
+        concurrency=2,
+    ),
+    # A device's unavailability period (docs/contracts/unavailability.md), versioned: delivered
+    # to DERMS in collections, each record acknowledged to cpm.
+    FlowSpec(
+        code="UNAVAIL",
+        name="Customer Unavailability Update",
+        trigger="message",
+        source="cpm",
+        target="derms",
+        schedule=None,
+        batch=UnavailabilityBatch,
         concurrency=2,
     ),
     # The devices' outcomes (docs/contracts/event-outcomes.md): a message names DERMS's outcome

@@ -288,6 +288,33 @@ class OptOutBatch(_Closed):
     optOuts: list[OptOut] = Field(min_length=1, max_length=5000)
 
 
+# UNAVAIL (cpm → hub): a device's unavailability period for DERMS, docs/contracts/unavailability.md
+class Unavailability(_Open):
+    dacsMessageId: str = Field(min_length=1, max_length=100)
+    unavailabilityId: str = RecordId
+    headEndSystem: str = RecordId
+    nicId: str = RecordId
+    start: Timestamp
+    end: Timestamp
+    status: Literal["ACTIVE", "CANCELED"]
+    #: DERMS keeps up to 500 characters (cpm sends at most 254).
+    reason: str = Field(default="", max_length=500)
+    version: int = Field(ge=1, le=VERSION_MAX)
+
+
+class UnavailabilityBatch(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=example_of(
+            {"batchId": "UNAVAIL-019a2b3c4d5e6f708192a3b4d4",
+             "unavailabilities": [examples.UNAVAILABILITY]}
+        ),
+    )  # fmt: skip
+
+    batchId: str = BatchId
+    unavailabilities: list[Unavailability] = Field(min_length=1, max_length=5000)
+
+
 # EVT-STATUS (DERMS → hub): a stage's transition for cpm, docs/contracts/event-status.md
 class EventStatus(_Open):
     messageId: str = Field(min_length=1, max_length=100)

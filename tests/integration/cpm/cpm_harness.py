@@ -101,6 +101,9 @@ class Cpm:
     def post(self, path: str, body: Any = None, *, client: str = "operator") -> Response:
         return self.http.post(API + path, json=body, headers=self.headers(client))
 
+    def patch(self, path: str, body: Any = None, *, client: str = "operator") -> Response:
+        return self.http.patch(API + path, json=body, headers=self.headers(client))
+
     def get(self, path: str, *, client: str = "operator", **params: Any) -> Response:
         return self.http.get(API + path, params=params, headers=self.headers(client))
 

@@ -157,10 +157,33 @@ async def test_an_opt_out_goes_to_the_hub_s_opt_out_flow(
         assert answer.status_code == 200, answer.text
         [message] = cpm.outbox_messages("OPT-OUT")
         await publish_until(cpm, hub, lambda: any(r["flow"] == "OPT-OUT" for r in received))
-    [batch] = [r for r in received if r["flow"] == "OPT-OUT"]
-    assert batch["optOuts"] == [message]
-    assert set(batch) == {"flow", "authorization", "idempotencyKey", "batchId", "optOuts"}
-    assert batch["idempotencyKey"] == batch["batchId"]
-    assert batch["authorization"] == "Bearer cpm.s3cret"
+    assert_one_batch(received, "OPT-OUT", "optOuts", [message])
     assert (message["participationId"], message["channel"], message["version"]) == (
         pid, "CUSTOMER", 1)  # fmt: skip
+
+
+def assert_one_batch(
+    received: list[dict[str, Any]], flow: str, field: str, messages: list[dict[str, Any]]
+) -> None:
+    """The fake hub got one batch of ``flow``: ``messages`` in ``field``, as cpm's client, its
+    idempotency key its batch id."""
+    [batch] = [r for r in received if r["flow"] == flow]
+    assert batch[field] == messages
+    assert set(batch) == {"flow", "authorization", "idempotencyKey", "batchId", field}
+    assert batch["idempotencyKey"] == batch["batchId"]
+    assert batch["authorization"] == "Bearer cpm.s3cret"
+
+
+async def test_an_unavailability_goes_to_the_hub_s_unavail_flow(
+    part_with_hub: Callable[[HttpClient], Cpm],
+) -> None:
+    with publishing(part_with_hub) as (cpm, hub, received):
+        device_id = enroll(cpm, "REQ-1", ["NIC-1"])["devices"]["NIC-1"]
+        period = {"start": "2026-07-17T12:00:00-07:00", "end": "2026-07-17T20:00:00-07:00"}
+        added = cpm.post(f"/devices/{device_id}/unavailabilities", period)
+        assert added.status_code == 201, added.text
+        [message] = cpm.outbox_messages("UNAVAIL")
+        await publish_until(cpm, hub, lambda: any(r["flow"] == "UNAVAIL" for r in received))
+    assert_one_batch(received, "UNAVAIL", "unavailabilities", [message])
+    assert (message["unavailabilityId"], message["status"], message["version"]) == (
+        added.json()["id"], "ACTIVE", 1)  # fmt: skip

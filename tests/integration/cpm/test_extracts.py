@@ -488,8 +488,8 @@ def test_revisions_0002_and_0003_bring_a_database_of_version_1_up_to_date(
     done = upgrade(old_cpm, SCHEMA)
     assert (done.before, done.after, done.ran) == (
         "0001",
-        "0010",
-        ("0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"),
+        "0011",
+        ("0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011"),
     )
     inspector = sa.inspect(old_cpm)
     assert "enrollment_extracts" in inspector.get_table_names()

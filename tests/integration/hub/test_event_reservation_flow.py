@@ -15,12 +15,16 @@ from .test_hub_with_parts import Served, World, _msg_ack, served, world
 __all__ = ["clock", "served", "world"]  # the fixtures, shared with the other flows' tests
 
 
-async def active_device(world: World, nic: str) -> None:
-    """A device cpm holds on an Active subscription of BYOT: enrolled and acknowledged."""
+async def active_device(world: World, nic: str) -> str:
+    """A device cpm holds on an Active subscription of BYOT, enrolled and acknowledged: its id
+    in cpm."""
     created = world.enroll(f"REQ-{nic}", nic=nic)
     ack = {"batchId": f"ACK-{nic}", "acks": [_msg_ack(created["syncRequestId"])]}
     assert (await world.publish("derms", "ENR-ACK", ack)).status_code == 202
-    assert world.enrollment(created["enrollmentId"])["status"] == "Active"
+    enrollment = world.enrollment(created["enrollmentId"])
+    assert enrollment["status"] == "Active"
+    device_id: str = enrollment["devices"][0]["deviceId"]
+    return device_id
 
 
 async def test_a_stage_reservation_file_becomes_cpm_participations_and_derms_learns_it(

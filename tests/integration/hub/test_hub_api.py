@@ -426,30 +426,47 @@ def test_the_reconciliation_keeps_every_run_in_one_history(api: TestClient):
     assert other.headers["content-type"] == "application/problem+json"
 
 
-def test_the_intake_takes_cpm_s_opt_outs_and_refuses_a_record_naming_its_field(api: TestClient):
-    record = examples.OPT_OUT
-    taken = api.post("/api/v1/flows/OPT-OUT/messages",
-                     json={"batchId": "OO-1", "optOuts": [record]},
-                     headers=_auth(api, "cpm"))  # fmt: skip
+#: cpm's versioned flows: the flow, its batch field, a record, the same record made bad, and
+#: the fields the intake names for it.
+VERSIONED = [
+    ("OPT-OUT", "optOuts", examples.OPT_OUT,
+     {"channel": "PHONE", "version": 0, "optOutDateTime": "2026-07-17T19:12:40",
+      "participationId": ""},
+     ["channel", "optOutDateTime", "participationId", "version"]),
+    ("UNAVAIL", "unavailabilities", examples.UNAVAILABILITY,
+     {"status": "Active", "version": 0, "end": "2026-07-18T03:00:00", "unavailabilityId": "",
+      "reason": "r" * 501},
+     ["end", "reason", "status", "unavailabilityId", "version"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("flow", "field", "record", "bad", "named"), VERSIONED,
+                         ids=[v[0] for v in VERSIONED])  # fmt: skip
+def test_the_intake_takes_cpm_s_versioned_records_and_refuses_a_record_naming_its_field(
+    api: TestClient,
+    flow: str,
+    field: str,
+    record: dict[str, Any],
+    bad: dict[str, Any],
+    named: list[str],
+):
+    path = f"/api/v1/flows/{flow}/messages"
+    taken = api.post(path, json={"batchId": "B-1", field: [record]}, headers=_auth(api, "cpm"))
     assert taken.status_code == 202, taken.text
     assert taken.json()["records"] == 1
-    from_derms = api.post("/api/v1/flows/OPT-OUT/messages",
-                          json={"batchId": "OO-2", "optOuts": [record]},
+    from_derms = api.post(path, json={"batchId": "B-2", field: [record]},
                           headers=_auth(api, "derms"))  # fmt: skip
     assert from_derms.status_code == 403
     assert from_derms.json()["code"] == "HUB-PUBLISH-SOURCE"
 
     def refused(body: dict[str, Any]) -> list[str]:
-        answer = api.post("/api/v1/flows/OPT-OUT/messages", json=body, headers=_auth(api, "cpm"))
+        answer = api.post(path, json=body, headers=_auth(api, "cpm"))
         assert answer.status_code == 422, answer.text
         return [e["field"] for e in answer.json()["errors"]]
 
-    bad = {**record, "channel": "PHONE", "version": 0, "optOutDateTime": "2026-07-17T19:12:40",
-           "participationId": ""}  # fmt: skip
-    assert sorted(refused({"batchId": "OO-3", "optOuts": [bad]})) == [
-        "optOuts[0].channel", "optOuts[0].optOutDateTime", "optOuts[0].participationId",
-        "optOuts[0].version",
-    ]  # fmt: skip
-    assert refused({"batchId": "OO-4", "optOuts": []}) == ["optOuts"]
+    assert sorted(refused({"batchId": "B-3", field: [{**record, **bad}]})) == [
+        f"{field}[0].{name}" for name in named
+    ]
+    assert refused({"batchId": "B-4", field: []}) == [field]
     harness: Harness = api.harness  # type: ignore[attr-defined]
-    assert len(harness.hub.store.search(flow="OPT-OUT")) == 1  # the first batch only
+    assert len(harness.hub.store.search(flow=flow)) == 1  # the first batch only

@@ -4,6 +4,7 @@ in-memory runtime and in-memory targets standing in for cpm and DERMS."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -535,45 +536,73 @@ async def test_run_now_starts_a_scheduled_flow_and_a_paused_schedule_lets_its_ti
     assert len(harness.hub.store.search(flow="RECONCILE")) == 1
 
 
-def opt_out_record(participation_id: str, version: int, nic: str) -> dict[str, Any]:
-    return {**examples.OPT_OUT, "dacsMessageId": f"OOM-{participation_id}-{version}",
-            "participationId": participation_id, "nicId": nic, "version": version}  # fmt: skip
+@dataclass(frozen=True)
+class Versioned:
+    """A cpm → DERMS flow of versioned records run as master data's: its batch field, the
+    record's key field and a record of it, DERMS's service and cpm's acknowledgements."""
+
+    flow: str
+    field: str
+    key: str
+    example: dict[str, Any]
+    derms_path: str
+    ack_path: str
+    #: DERMS's refusal of a record: its code and detail.
+    refusal: tuple[str, str]
+
+    def record(self, code: str, version: int, nic: str) -> dict[str, Any]:
+        return {**self.example, "dacsMessageId": f"MSG-{code}-{version}", self.key: code,
+                "nicId": nic, "version": version}  # fmt: skip
 
 
-async def test_opt_outs_go_to_derms_in_one_collection_and_each_answer_is_acknowledged_to_cpm(
-    harness: Harness,
+VERSIONED = [
+    Versioned("OPT-OUT", "optOuts", "participationId", examples.OPT_OUT, "/api/v1/opt-outs",
+              "/api/v1/participations/opt-out-acknowledgements",
+              ("DERMS-RESERVATION-UNKNOWN", "no reservation of NIC-3")),
+    Versioned("UNAVAIL", "unavailabilities", "unavailabilityId", examples.UNAVAILABILITY,
+              "/api/v1/unavailabilities", "/api/v1/unavailabilities/acknowledgements",
+              ("DERMS-UNAVAILABILITY-INVALID", "end is not after start")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", VERSIONED, ids=lambda kind: kind.flow)
+async def test_versioned_records_go_to_derms_in_one_collection_and_each_answer_is_acknowledged(
+    harness: Harness, kind: Versioned
 ):
+    """OPT-OUT and UNAVAIL: each record delivered as the hub received it, each answer
+    acknowledged to cpm (SUCCESS for Applied and Stale, ERROR for Rejected)."""
+    code, detail = kind.refusal
+
     async def derms(path: str, body: Any) -> Any:
         return {"results": [
-            {"code": "EP-1", "version": 1, "outcome": "Applied", "errorCode": None, "detail": None},
-            {"code": "EP-2", "version": 2, "outcome": "Stale", "errorCode": None, "detail": None},
-            {"code": "EP-3", "version": 1, "outcome": "Rejected",
-             "errorCode": "DERMS-RESERVATION-UNKNOWN", "detail": "no reservation of NIC-3"},
+            {"code": "R-1", "version": 1, "outcome": "Applied", "errorCode": None, "detail": None},
+            {"code": "R-2", "version": 2, "outcome": "Stale", "errorCode": None, "detail": None},
+            {"code": "R-3", "version": 1, "outcome": "Rejected", "errorCode": code,
+             "detail": detail},
         ]}  # fmt: skip
 
     harness.derms.handler = derms
-    records = [opt_out_record("EP-1", 1, "NIC-1"), opt_out_record("EP-2", 2, "NIC-2"),
-               opt_out_record("EP-3", 1, "NIC-3")]  # fmt: skip
-    instance = await harness.send("OPT-OUT", {"batchId": "OO-1", "optOuts": records})
+    records = [kind.record("R-1", 1, "NIC-1"), kind.record("R-2", 2, "NIC-2"),
+               kind.record("R-3", 1, "NIC-3")]  # fmt: skip
+    instance = await harness.send(kind.flow, {"batchId": "B-1", kind.field: records})
     ((derms_path, delivered),) = harness.derms.calls
-    assert derms_path == "/api/v1/opt-outs"
-    assert delivered == {"batchId": "OO-1", "optOuts": records}  # as the hub received them
+    assert derms_path == kind.derms_path
+    assert delivered == {"batchId": "B-1", kind.field: records}  # as the hub received them
     ((cpm_path, acknowledged),) = harness.cpm.calls
-    assert cpm_path == "/api/v1/participations/opt-out-acknowledgements"
+    assert cpm_path == kind.ack_path
     assert acknowledged == {"acknowledgements": [
-        {"kind": "OPT-OUT", "code": "EP-1", "version": 1, "status": "SUCCESS", "errorCode": "",
+        {"kind": kind.flow, "code": "R-1", "version": 1, "status": "SUCCESS", "errorCode": "",
          "message": ""},
-        {"kind": "OPT-OUT", "code": "EP-2", "version": 2, "status": "SUCCESS", "errorCode": "",
+        {"kind": kind.flow, "code": "R-2", "version": 2, "status": "SUCCESS", "errorCode": "",
          "message": ""},
-        {"kind": "OPT-OUT", "code": "EP-3", "version": 1, "status": "ERROR",
-         "errorCode": "DERMS-RESERVATION-UNKNOWN", "message": "no reservation of NIC-3"},
+        {"kind": kind.flow, "code": "R-3", "version": 1, "status": "ERROR", "errorCode": code,
+         "message": detail},
     ]}  # fmt: skip
-    detail = harness.hub.store.detail(instance)
-    assert detail["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
-    assert detail["outcome"] == {
+    found = harness.hub.store.detail(instance)
+    assert found["status"] == InstanceStatus.COMPLETED_WITH_ERRORS
+    assert found["outcome"] == {
         "processed": 3, "succeeded": 2, "failed": 1, "stale": 1,
-        "errors": [{"key": "EP-3", "code": "DERMS-RESERVATION-UNKNOWN",
-                    "message": "no reservation of NIC-3"}],
+        "errors": [{"key": "R-3", "code": code, "message": detail}],
     }  # fmt: skip
-    for key in ("EP-2", "OOM-EP-2-2", "NIC-2"):
+    for key in ("R-2", "MSG-R-2-2", "NIC-2"):
         assert [r["id"] for r in harness.hub.store.search(key=key)] == [instance]

@@ -64,7 +64,7 @@ def test_the_revisions_after_a_stamped_one_run_in_order(database_url: str):
             CPM.metadata.create_all(conn)
         stamp(engine, CPM, "0001")
         assert upgrade(engine, CPM).ran == (
-            "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010",
+            "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
         )  # fmt: skip
     finally:
         engine.dispose()

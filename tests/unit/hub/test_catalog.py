@@ -26,6 +26,7 @@ from derlink.hub.flows.ouai_enr import EnrollmentSyncToAnalytics
 from derlink.hub.flows.ouai_enr_ack import AnalyticsEnrollmentAcknowledgement
 from derlink.hub.flows.prog_rule import ProgramRulesFlow
 from derlink.hub.flows.reconcile import EnrollmentReconciliation
+from derlink.hub.flows.unavail import UnavailabilityFlow
 from derlink.hub.scopes import PUBLISHERS
 
 
@@ -41,6 +42,7 @@ def test_each_flow_code_has_one_row_and_one_module_pointing_at_it():
         EventStatusFlow,
         EventReservationFlow,
         OptOutFlow,
+        UnavailabilityFlow,
         EventOutcomeFlow,
         EnrollmentReconciliation,
         EnrollmentSyncToAnalytics,
@@ -69,6 +71,7 @@ def test_the_records_field_is_the_one_list_of_the_batch_schema():
         "EVT-STATUS": "statuses",
         "EVT-RESERVE": "reservations",
         "OPT-OUT": "optOuts",
+        "UNAVAIL": "unavailabilities",
         "EVT-OUTCOME": "outcomes",
         "RECONCILE": "runs",
         "OUAI-ENR": "files",

@@ -583,6 +583,15 @@ def acknowledge(*, db: Database, acks: Sequence[MasterDataAck]) -> list[dict[str
         return [record_answer(conn, MASTER_DATA[ack.kind], ack) for ack in acks]
 
 
+def record_answers(
+    *, db: Database, kept: Versioned, acks: Sequence[MasterDataAck]
+) -> list[dict[str, Any]]:
+    """Record DERMS's answers to versions of one kind of record (``kept``: opt-outs,
+    unavailability periods), one result each, in order, in one transaction (``record_answer``)."""
+    with db.begin() as conn:
+        return [record_answer(conn, kept, ack) for ack in acks]
+
+
 def record_answer(conn: Connection, kept: Versioned, ack: MasterDataAck) -> dict[str, Any]:
     """Record DERMS's answer to one version in the caller's transaction: ``Applied``; ``Stale``
     for a version older than the one cpm sent last (a newer one is on its way: the state stays

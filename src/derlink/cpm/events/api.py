@@ -1,8 +1,9 @@
 """Program events' HTTP API (docs/contracts/program-events.md): EVT-STATUS's create and
-lifecycle actions, EVT-RESERVE's reservations and OPT-OUT's acknowledgements (``cpm:sync``, what
-the hub does for DERMS), the reads of program events and event participations (``cpm:read``),
-a participation's opt-out (``cpm:write``) and its resend (``cpm:admin``), as thin routes over
-the services.
+lifecycle actions, EVT-RESERVE's reservations and OPT-OUT's and UNAVAIL's acknowledgements
+(``cpm:sync``, what the hub does for DERMS), the reads of program events, event participations
+and unavailability periods (``cpm:read``), a participation's opt-out and a device's
+unavailability periods (``cpm:write``, docs/contracts/unavailability.md) and their resends
+(``cpm:admin``), as thin routes over the services.
 
 Routes are ``async`` and hand their one blocking service call to the threadpool (see
 ``enrollment/api.py`` for why).
@@ -10,6 +11,7 @@ Routes are ``async`` and hand their one blocking service call to the threadpool 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import tzinfo
 from typing import Annotated, Any
 
@@ -31,6 +33,8 @@ from derlink.cpm.events import outcome, outcome_service, service
 from derlink.cpm.events import participation as p
 from derlink.cpm.events import participation_service as participations
 from derlink.cpm.events import schemas as s
+from derlink.cpm.events import unavailability as u
+from derlink.cpm.events import unavailability_service as unavailabilities
 from derlink.platform.auth import Client
 from derlink.platform.database import Database
 from derlink.platform.openapi import body_example, documented_error
@@ -41,6 +45,7 @@ Writer = Annotated[Client, Depends(require(scopes.WRITE))]
 Syncer = Annotated[Client, Depends(require(scopes.SYNC))]
 Admin = Annotated[Client, Depends(require(scopes.ADMIN))]
 ParticipationId = Annotated[str, Path(max_length=ID)]
+UnavailabilityId = Annotated[str, Path(max_length=ID)]
 Filter = Annotated[str, Query(max_length=m.MAX_IDENTIFIER)]
 #: A page of participations: after the one this id names, at most ``limit``.
 After = Annotated[str | None, Query(max_length=ID)]
@@ -138,6 +143,45 @@ _RESEND_STATE = documented_error(
     "is sent again",
     p.PARTICIPATION_STATE,
     state="Reserved",
+)
+
+UNAVAILABILITY = s.UNAVAILABILITY_EXAMPLE["id"]
+_DEVICE_UNKNOWN = documented_error(
+    404,
+    "cpm holds no device with that id.",
+    f"no device {s.UNAVAILABILITY_EXAMPLE['deviceId']!r}",
+    p.DEVICE_UNKNOWN,
+)
+_UNAVAILABILITY_UNKNOWN = documented_error(
+    404,
+    "cpm holds no unavailability period with that id.",
+    f"no unavailability {UNAVAILABILITY!r}",
+    u.UNAVAILABILITY_UNKNOWN,
+)
+_UNAVAILABILITY_INVALID = documented_error(
+    422,
+    f"Invalid input (every invalid field with its path: a time without its offset, a reason "
+    f"over {u.MAX_UNAVAILABILITY_REASON} characters, a field the body does not name), or "
+    f"{u.UNAVAILABILITY_INVALID}: the end is not after the start, the period lasts more than "
+    f"{u.MAX_LENGTH.days} days, or (when added) it starts more than a day before now.",
+    "end 2026-07-17T19:00:00+00:00 is not after start 2026-07-18T03:00:00+00:00",
+    u.UNAVAILABILITY_INVALID,
+)
+_UNAVAILABILITY_CANCELED = documented_error(
+    409,
+    "The period is Canceled: it takes no edit and no cancel (``unavailabilityStatus``).",
+    f"unavailability {UNAVAILABILITY} is Canceled: it takes no edit",
+    u.UNAVAILABILITY_STATE,
+    unavailabilityStatus="Canceled",
+)
+_UNAVAILABILITY_RESEND_STATE = documented_error(
+    409,
+    "DERMS holds the period's latest version (Synchronized): nothing to send again; "
+    "``unavailabilityStatus`` names the period's status.",
+    f"unavailability {UNAVAILABILITY} is Synchronized at DERMS (version 2): only a period "
+    "DERMS refused (Error) or has not answered (Pending) is sent again",
+    u.UNAVAILABILITY_STATE,
+    unavailabilityStatus="Active",
 )
 
 
@@ -430,14 +474,178 @@ def create_router(*, db: Database, clock: Clock, zone: tzinfo) -> APIRouter:
     async def acknowledge_opt_outs(body: s.OptOutAcks, _: Syncer) -> s.OptOutAckResults:
         """DERMS's answers to opt-outs, through the hub (OPT-OUT): one result each, in order,
         ``Applied``, ``Stale`` or ``Rejected``, as master data's are."""
-        acks = [
-            MasterDataAck(a.kind, a.code, a.version, a.status == "SUCCESS", a.errorCode, a.message)
-            for a in body.acknowledgements
-        ]
-        results = await run_in_threadpool(opt_outs.acknowledge, db=db, acks=acks)
+        results = await run_in_threadpool(
+            opt_outs.acknowledge, db=db, acks=_answers(body.acknowledgements)
+        )
         return s.OptOutAckResults(results=[s.OptOutAckResult.model_validate(r) for r in results])
 
+    # -- unavailability (UNAVAIL) -------------------------------------------------------------
+
+    @router.post(
+        "/devices/{device_id}/unavailabilities",
+        status_code=201,
+        responses={**_DEVICE_UNKNOWN, **_UNAVAILABILITY_INVALID},
+        openapi_extra=body_example(s.UnavailabilityCreate, s.UNAVAILABILITY_CREATE_EXAMPLE),
+    )
+    async def add_unavailability(
+        device_id: Annotated[str, Path(max_length=ID)], body: s.UnavailabilityCreate, client: Writer
+    ) -> s.UnavailabilityRead:
+        """Add a device's unavailability period as the calling client: Active, version 1, its
+        UNAVAIL message on its way to DERMS."""
+        view = await run_in_threadpool(
+            unavailabilities.add_unavailability,
+            db=db,
+            clock=clock,
+            device_id=device_id,
+            period=u.Period(body.start, body.end, body.reason),
+            actor=client.client_id,
+        )
+        return _unavailability(view)
+
+    @router.get("/unavailabilities")
+    async def list_unavailabilities(
+        _: Reader,
+        deviceId: DeviceId = "",
+        nicId: NicId = "",
+        status: u.UnavailabilityStatus | None = None,
+        after: After = None,
+        limit: Limit = 100,
+    ) -> s.UnavailabilityPage:
+        """Unavailability periods, the latest start first, narrowed by cpm's device id, NIC id
+        or status."""
+        page = await run_in_threadpool(
+            unavailabilities.list_unavailabilities,
+            db=db,
+            narrowed=unavailabilities.UnavailabilityFilter(
+                device_id=deviceId.strip(), nic_id=nicId.strip(), status=status
+            ),
+            after=after,
+            limit=limit,
+        )
+        return s.UnavailabilityPage(items=[_unavailability(v) for v in page.items], next=page.next)
+
+    @router.get("/unavailabilities/{unavailability_id}", responses=_UNAVAILABILITY_UNKNOWN)
+    async def get_unavailability(
+        unavailability_id: UnavailabilityId, _: Reader
+    ) -> s.UnavailabilityRead:
+        """One unavailability period, and what DERMS holds of it."""
+        view = await run_in_threadpool(
+            unavailabilities.get_unavailability, db=db, unavailability_id=unavailability_id
+        )
+        return _unavailability(view)
+
+    @router.patch(
+        "/unavailabilities/{unavailability_id}",
+        responses={
+            **_UNAVAILABILITY_UNKNOWN,
+            **_UNAVAILABILITY_CANCELED,
+            **_UNAVAILABILITY_INVALID,
+        },
+        openapi_extra=body_example(s.UnavailabilityUpdate, s.UNAVAILABILITY_UPDATE_EXAMPLE),
+    )
+    async def edit_unavailability(
+        unavailability_id: UnavailabilityId, body: s.UnavailabilityUpdate, client: Writer
+    ) -> s.UnavailabilityEdited:
+        """Edit an Active period's start, end or reason as the calling client: ``Changed``, its
+        next version on its way to DERMS; ``Unchanged`` when the edit names what the period
+        holds (no new version, no message)."""
+        done = await run_in_threadpool(
+            unavailabilities.edit_unavailability,
+            db=db,
+            clock=clock,
+            unavailability_id=unavailability_id,
+            change=u.PeriodChange(body.start, body.end, body.reason),
+            actor=client.client_id,
+        )
+        return s.UnavailabilityEdited(
+            outcome=done.outcome, unavailability=_unavailability(done.unavailability)
+        )
+
+    @router.post(
+        "/unavailabilities/{unavailability_id}/cancel",
+        responses={**_UNAVAILABILITY_UNKNOWN, **_UNAVAILABILITY_CANCELED},
+    )
+    async def cancel_unavailability(
+        unavailability_id: UnavailabilityId, client: Writer
+    ) -> s.UnavailabilityCanceled:
+        """Cancel an Active period as the calling client: ``Canceled``, its next version
+        (status CANCELED) on its way to DERMS."""
+        view = await run_in_threadpool(
+            unavailabilities.cancel_unavailability,
+            db=db,
+            clock=clock,
+            unavailability_id=unavailability_id,
+            actor=client.client_id,
+        )
+        return s.UnavailabilityCanceled(
+            outcome=u.CancelOutcome.CANCELED, unavailability=_unavailability(view)
+        )
+
+    @router.post(
+        "/unavailabilities/{unavailability_id}/resend",
+        responses={**_UNAVAILABILITY_UNKNOWN, **_UNAVAILABILITY_RESEND_STATE},
+    )
+    async def resend_unavailability(
+        unavailability_id: UnavailabilityId, _: Admin
+    ) -> s.UnavailabilityRead:
+        """Send a period to DERMS again, as the next version: after DERMS refused it (Error) or
+        never answered (Pending)."""
+        view = await run_in_threadpool(
+            unavailabilities.resend_unavailability,
+            db=db,
+            clock=clock,
+            unavailability_id=unavailability_id,
+        )
+        return _unavailability(view)
+
+    @router.post(
+        "/unavailabilities/acknowledgements",
+        openapi_extra=body_example(s.UnavailabilityAcks, s.UNAVAILABILITY_ACKS_EXAMPLE),
+    )
+    async def acknowledge_unavailabilities(
+        body: s.UnavailabilityAcks, _: Syncer
+    ) -> s.UnavailabilityAckResults:
+        """DERMS's answers to unavailability periods, through the hub (UNAVAIL): one result
+        each, in order, ``Applied``, ``Stale`` or ``Rejected``, as opt-outs' are."""
+        results = await run_in_threadpool(
+            unavailabilities.acknowledge, db=db, acks=_answers(body.acknowledgements)
+        )
+        return s.UnavailabilityAckResults(
+            results=[s.UnavailabilityAckResult.model_validate(r) for r in results]
+        )
+
     return router
+
+
+def _answers(
+    acks: Sequence[s.OptOutAckCreate] | Sequence[s.UnavailabilityAckCreate],
+) -> list[MasterDataAck]:
+    """DERMS's answers through the hub, as the services record them."""
+    return [
+        MasterDataAck(a.kind, a.code, a.version, a.status == "SUCCESS", a.errorCode, a.message)
+        for a in acks
+    ]
+
+
+def _unavailability(v: unavailabilities.UnavailabilityView) -> s.UnavailabilityRead:
+    return s.UnavailabilityRead(
+        id=v.unavailability_id,
+        deviceId=v.device_id,
+        headEndSystem=v.head_end_system,
+        nicId=v.nic_id,
+        start=v.start,
+        end=v.end,
+        reason=v.reason,
+        status=v.status,
+        version=v.version,
+        createdAt=v.created_at,
+        createdBy=v.created_by,
+        updatedAt=v.updated_at,
+        updatedBy=v.updated_by,
+        dermsVersion=v.derms_version,
+        dermsSync=v.derms_sync.value,
+        dermsDetail=v.derms_detail,
+    )
 
 
 def _participation(v: participations.ParticipationView) -> dict[str, Any]:

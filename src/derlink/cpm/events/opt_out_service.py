@@ -21,7 +21,7 @@ from derlink.common.clock import Clock, iso_z
 from derlink.common.errors import NotFound
 from derlink.common.ids import new_id
 from derlink.cpm.catalog.model import DermsSync
-from derlink.cpm.catalog.service import MasterDataAck, Versioned, record_answer
+from derlink.cpm.catalog.service import MasterDataAck, Versioned, record_answers
 from derlink.cpm.db import outbox
 from derlink.cpm.errors import CpmConflict
 from derlink.cpm.events import participation as p
@@ -122,8 +122,7 @@ def acknowledge(*, db: Database, acks: Sequence[MasterDataAck]) -> list[dict[str
     (catalog.service.record_answer): ``Applied``; ``Stale`` for a version older than the one
     cpm sent last (a success only raises the version DERMS is known to hold); ``Rejected`` for
     a participation cpm does not hold."""
-    with db.begin() as conn:
-        return [record_answer(conn, OPT_OUTS, ack) for ack in acks]
+    return record_answers(db=db, kept=OPT_OUTS, acks=acks)
 
 
 def _locked(conn: Connection, participation_id: str) -> Row[Any]:

@@ -3,14 +3,15 @@
 
 The create, the lifecycle action and the reservation are Oracle's shapes, which DERMS sends
 through the hub: a field they do not name is ignored (``External``), never a reason to refuse
-the message. An opt-out is derlink's own (``In``): a field it does not name is refused.
+the message. An opt-out and an unavailability period are derlink's own (``In``): a field they do
+not name is refused.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints
 
 from derlink.contracts import examples
 from derlink.cpm.catalog.schemas import AckCreate, MasterDataAckResult
@@ -36,6 +37,14 @@ from derlink.cpm.events.participation import (
     ParticipationOutcome,
     ParticipationState,
     ReservationOutcome,
+)
+from derlink.cpm.events.unavailability import (
+    MAX_UNAVAILABILITY_REASON,
+    UNAVAIL,
+    CancelOutcome,
+    EditOutcome,
+    UnavailabilityStatus,
+    kept,
 )
 from derlink.cpm.schemas import External, In, Out
 from derlink.platform.openapi import example_of, model_example
@@ -597,3 +606,182 @@ class OptOutAckResults(Out):
     )
 
     results: list[OptOutAckResult]
+
+
+# -- unavailability -------------------------------------------------------------------------
+
+#: A time of an unavailability period: ISO-8601 with a UTC offset, kept to the millisecond.
+Moment = Annotated[AwareDatetime, AfterValidator(kept)]
+UnavailabilityReason = Annotated[str, StringConstraints(max_length=MAX_UNAVAILABILITY_REASON)]
+
+UNAVAILABILITY_CREATE_EXAMPLE: dict[str, Any] = {
+    "start": "2026-07-17T12:00:00-07:00",
+    "end": "2026-07-17T20:00:00-07:00",
+    "reason": "away on vacation",
+}
+UNAVAILABILITY_ADDED_AT = "2026-07-10T16:02:11.455000+00:00"
+UNAVAILABILITY_EXAMPLE: dict[str, Any] = {
+    "id": "CU-01a2410e1d806020fdb13c8b70",
+    "deviceId": PARTICIPATION_EXAMPLE["deviceId"],
+    "headEndSystem": PARTICIPATION_EXAMPLE["headEndSystem"],
+    "nicId": PARTICIPATION_EXAMPLE["nicId"],
+    "start": "2026-07-17T19:00:00+00:00",
+    "end": "2026-07-18T03:00:00+00:00",
+    "reason": UNAVAILABILITY_CREATE_EXAMPLE["reason"],
+    "status": "Active",
+    "version": 1,
+    "createdAt": UNAVAILABILITY_ADDED_AT,
+    "createdBy": "operator",
+    "updatedAt": UNAVAILABILITY_ADDED_AT,
+    "updatedBy": "operator",
+    "dermsVersion": 0,
+    "dermsSync": "Pending",
+    "dermsDetail": "",
+}
+UNAVAILABILITY_UPDATE_EXAMPLE: dict[str, Any] = {"end": "2026-07-17T22:00:00-07:00"}
+UNAVAILABILITY_EDITED_AT = "2026-07-12T09:30:00.020000+00:00"
+#: The example's period after the edit: version 2, DERMS holding version 1.
+UNAVAILABILITY_EDITED_EXAMPLE: dict[str, Any] = {
+    **UNAVAILABILITY_EXAMPLE,
+    "end": "2026-07-18T05:00:00+00:00",
+    "version": 2,
+    "updatedAt": UNAVAILABILITY_EDITED_AT,
+    "dermsVersion": 1,
+}
+UNAVAILABILITY_CANCELED_EXAMPLE: dict[str, Any] = {
+    **UNAVAILABILITY_EDITED_EXAMPLE,
+    "status": "Canceled",
+    "version": 3,
+    "updatedAt": "2026-07-14T08:00:41.300000+00:00",
+    "dermsVersion": 2,
+}
+
+
+class UnavailabilityCreate(In):
+    """A device's unavailability period, to add."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(UNAVAILABILITY_CREATE_EXAMPLE))
+
+    #: With a UTC offset; no earlier than a day before now.
+    start: Moment
+    #: With a UTC offset; after the start, at most 366 days after it.
+    end: Moment
+    reason: UnavailabilityReason = ""
+
+
+class UnavailabilityUpdate(In):
+    """An edit of an Active period: each field absent (or null) keeps what the period holds."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(UNAVAILABILITY_UPDATE_EXAMPLE))
+
+    start: Moment | None = None
+    end: Moment | None = None
+    reason: UnavailabilityReason | None = None
+
+
+class UnavailabilityRead(Out):
+    """A device's unavailability period at its latest version, and what DERMS holds of it."""
+
+    model_config = ConfigDict(json_schema_extra=example_of(UNAVAILABILITY_EXAMPLE))
+
+    #: cpm's id.
+    id: str
+    #: cpm's device, and its key as cpm held it when the period was added.
+    deviceId: str
+    headEndSystem: str
+    nicId: str
+    #: In UTC.
+    start: str
+    end: str
+    reason: str
+    status: UnavailabilityStatus
+    #: The version cpm sent last: 1 when added, +1 at every edit, cancel and resend.
+    version: int
+    createdAt: str
+    #: The client that added it, and the one that changed it last (its credentials' client id).
+    createdBy: str
+    updatedAt: str
+    updatedBy: str
+    #: The version DERMS acknowledged last (0: none yet).
+    dermsVersion: int
+    #: Pending (sent, not answered), Synchronized (DERMS holds it) or Error (refused).
+    dermsSync: Literal["Pending", "Synchronized", "Error"]
+    #: DERMS's (or the hub's) code and message when it refused the version; "" otherwise.
+    dermsDetail: str
+
+
+class UnavailabilityEdited(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"outcome": "Changed", "unavailability": UNAVAILABILITY_EDITED_EXAMPLE}
+        )
+    )
+
+    #: Changed (a new version on its way to DERMS), or Unchanged (the edit names what the
+    #: period holds: no new version, no message).
+    outcome: EditOutcome
+    unavailability: UnavailabilityRead
+
+
+class UnavailabilityCanceled(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"outcome": "Canceled", "unavailability": UNAVAILABILITY_CANCELED_EXAMPLE}
+        )
+    )
+
+    #: Canceled: a new version, status CANCELED, on its way to DERMS.
+    outcome: CancelOutcome
+    unavailability: UnavailabilityRead
+
+
+class UnavailabilityPage(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"items": [UNAVAILABILITY_EXAMPLE], "next": None})
+    )
+
+    items: list[UnavailabilityRead]
+    #: Pass as ``after`` to read the next page; null on the last one.
+    next: str | None
+
+
+class UnavailabilityAckCreate(AckCreate):
+    """DERMS's answer to one version of a period (docs/contracts/unavailability.md), through
+    the hub; ``code`` is the period's id."""
+
+    kind: Literal["UNAVAIL"]
+
+
+class UnavailabilityAcks(In):
+    acknowledgements: list[UnavailabilityAckCreate] = Field(min_length=1, max_length=5000)
+
+
+UNAVAILABILITY_ACKS_EXAMPLE: dict[str, Any] = {
+    "acknowledgements": [
+        {"kind": UNAVAIL, "code": UNAVAILABILITY_EXAMPLE["id"], "version": 1,
+         "status": "SUCCESS"},
+        {"kind": UNAVAIL, "code": "CU-01a2410e1d806020fdb13c8b71", "version": 2,
+         "status": "ERROR", "errorCode": "DERMS-UNAVAILABILITY-INVALID",
+         "message": "end 2026-07-17T19:00:00+00:00 is not after start 2026-07-18T03:00:00+00:00"},
+    ]
+}  # fmt: skip
+
+
+class UnavailabilityAckResult(MasterDataAckResult):
+    """What cpm made of one answer: Applied; Stale (older than the version cpm sent last);
+    Rejected (cpm holds no such period)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=example_of(
+            {"kind": UNAVAIL, "code": UNAVAILABILITY_EXAMPLE["id"], "version": 1,
+             "outcome": "Applied", "detail": ""}
+        )
+    )  # fmt: skip
+
+
+class UnavailabilityAckResults(Out):
+    model_config = ConfigDict(
+        json_schema_extra=example_of({"results": [model_example(UnavailabilityAckResult)]})
+    )
+
+    results: list[UnavailabilityAckResult]

@@ -1,5 +1,6 @@
 """Program events' tables: one program event per DERMS stage, the history of its transitions,
-and its event participations (one per device). docs/contracts/cpm-data.md explains them.
+its event participations (one per device), and the devices' unavailability periods.
+docs/contracts/cpm-data.md explains them.
 
 Times are ISO-8601 text in UTC (``model.utc_text``), so that a window's text order is its time
 order.
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from derlink.cpm.db import EXT, ID, TS, id_column, metadata
 from derlink.cpm.events.model import MAX_CANCEL_REASON, MAX_IDENTIFIER
 from derlink.cpm.events.participation import MAX_HEAD_END_SYSTEM, MAX_NIC_ID, MAX_OPT_OUT_REASON
+from derlink.cpm.events.unavailability import MAX_UNAVAILABILITY_REASON
 
 program_events = sa.Table(
     "program_events",
@@ -79,6 +81,15 @@ def opt_out_columns() -> tuple[sa.Column[Any], ...]:
         ),
         #: The version of the opt-out cpm sent last (OPT-OUT); 0: never sent.
         sa.Column("opt_out_version", sa.Integer, nullable=False, server_default="0"),
+        *derms_sync_columns(),
+    )
+
+
+def derms_sync_columns() -> tuple[sa.Column[Any], ...]:
+    """What cpm knows of DERMS's copy of a record it sends in versions (an opt-out, an
+    unavailability period), beside the version it sent last: the version DERMS acknowledged,
+    and its answer."""
+    return (
         #: The version DERMS acknowledged last.
         sa.Column("derms_version", sa.Integer, nullable=False, server_default="0"),
         #: Null (never sent), Pending, Synchronized or Error.
@@ -140,4 +151,34 @@ event_participations = sa.Table(
     sa.Index("ix_event_participations_device", "device_id", "reservation_start_at"),
     sa.Index("ix_event_participations_nic", "nic_id", "reservation_start_at"),
     sa.Index("ix_event_participations_subscription", "subscription_id", "reservation_start_at"),
+)
+
+#: A device's unavailability period (UNAVAIL, docs/contracts/unavailability.md), at its latest
+#: version, and what cpm knows of DERMS's copy of it.
+customer_unavailabilities = sa.Table(
+    "customer_unavailabilities",
+    metadata,
+    #: cpm's id (``CU-…``): the key of every version sent to DERMS.
+    id_column(),
+    sa.Column("device_id", sa.String(ID), sa.ForeignKey("devices.id"), nullable=False),
+    #: The device's key as cpm held it when the period was added.
+    sa.Column("head_end_system", sa.String(EXT), nullable=False),
+    sa.Column("nic_id", sa.String(EXT), nullable=False),
+    sa.Column("start_at", sa.String(TS), nullable=False),
+    sa.Column("end_at", sa.String(TS), nullable=False),
+    sa.Column("reason", sa.String(MAX_UNAVAILABILITY_REASON), nullable=False, default=""),
+    #: Active | Canceled.
+    sa.Column("status", sa.String(20), nullable=False),
+    #: 1 when added, +1 at every edit, cancel and resend: the version cpm sent last (UNAVAIL).
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.String(TS), nullable=False),
+    #: The clients (their credentials' client ids) that added it and changed it last.
+    sa.Column("created_by", sa.String(EXT), nullable=False),
+    sa.Column("updated_at", sa.String(TS), nullable=False),
+    sa.Column("updated_by", sa.String(EXT), nullable=False),
+    *derms_sync_columns(),
+    # The lists, the latest start first: every period, a device's, a NIC id's.
+    sa.Index("ix_customer_unavailabilities_start", "start_at", "id"),
+    sa.Index("ix_customer_unavailabilities_device", "device_id", "start_at"),
+    sa.Index("ix_customer_unavailabilities_nic", "nic_id", "start_at"),
 )

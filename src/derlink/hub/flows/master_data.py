@@ -1,5 +1,6 @@
 """Master data from cpm to DERMS, what PROG-RULE and AGGREGATOR share
-(docs/contracts/master-data.md), and OPT-OUT too (docs/contracts/opt-outs.md).
+(docs/contracts/master-data.md), and OPT-OUT and UNAVAIL too (docs/contracts/opt-outs.md,
+docs/contracts/unavailability.md).
 
 cpm sends a program's whole rule set, or an aggregator's whole state, stamped with a version,
 one record each. The hub maps a rule's lookup values (AllowEventDays, CycleFrequency), delivers
