@@ -9,8 +9,9 @@ operator, a customer and the head-end systems:
 1. the network model (a substation, a feeder, a transformer over the program's service points)
    is loaded into DERMS; analytics forecasts today (an intraday run) and LRF carries it to DERMS;
 2. a MANUAL strategy over the substation; an event of one two-minute stage starting about two
-   minutes from now, generated twice — every eligible device, then to half of that kW, so
-   that devices are left to backfill with — submitted and approved: DERMS schedules it and
+   minutes from now, generated twice — every eligible device, then to about six average
+   devices' kW, so that one opt-out leaves it short and devices are left to backfill it with —
+   submitted and approved: DERMS schedules it and
    reserves the stage's devices; EVT-STATUS and EVT-RESERVE make them cpm's participations;
 3. a customer opts one device out in cpm (OPT-OUT): DERMS releases it, the stage review finds
    the stage short and backfills it with the next device (a delta reservation file);
@@ -134,8 +135,12 @@ async def run_event(
     every = await api.post(f"/derms/api/v1/events/{event_id}/generate",
                            {"intervalSeconds": 60, "windows": [window]})  # fmt: skip
     eligible_mw = every["plan"]["peakPlannedMw"]
-    half = round(eligible_mw / 2, 6)
-    asked = {"intervalSeconds": 60, "windows": [window], "targetMw": half}
+    eligible = sum(s["deviceCount"] for s in every["event"]["stages"])
+    # About six average devices' worth (at most half of those eligible; the ranking takes the
+    # larger ones first): one opt-out then leaves the stage well short of its target, and
+    # devices are left to backfill it with.
+    share = min(0.5, 6 / eligible) if eligible else 0.5
+    asked = {"intervalSeconds": 60, "windows": [window], "targetMw": round(eligible_mw * share, 6)}
     generated = await api.post(f"/derms/api/v1/events/{event_id}/generate", asked)
     [stage] = generated["event"]["stages"] or [None]
     if stage is None:
@@ -199,7 +204,8 @@ async def run_event(
     headend.mkdir(parents=True, exist_ok=True)
     (headend / f"HEOUTCOME_demo_{stage_id}.csv").write_bytes(report)
     intake = await api.post("/derms/api/v1/outcome-files/intake", {})
-    say(f"stage {stage_id} running: the head-end systems reported {len(expected) - 1} of "
+    silent = sum(1 for o in expected.values() if o == "D1ND")
+    say(f"stage {stage_id} running: the head-end systems reported {len(expected) - silent} of "
         f"{len(expected)} device(s)")  # fmt: skip
 
     # 5. The stage ends; its outcomes go to cpm and analytics.
