@@ -125,6 +125,20 @@ def create_router(
     async def call(fn: Callable[..., Any], **kwargs: Any) -> Any:
         return await run_in_threadpool(fn, db=db, **kwargs)
 
+    async def acknowledge(
+        record: Callable[..., list[tuple[str, str]]], body: schemas.EventAck
+    ) -> schemas.StatusAckResults:
+        """The hub's acknowledgement of an event flow's messages, kept by ``record``: one
+        result per response."""
+        answers = [
+            status.AckAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
+            for r in body.responses
+        ]
+        done = await call(record, clock=clock, answers=answers)
+        return schemas.StatusAckResults(
+            results=[schemas.StatusAckResult(messageId=m, outcome=o) for m, o in done]
+        )
+
     # --- Strategy types ------------------------------------------------------------------
 
     @router.put(
@@ -347,14 +361,7 @@ def create_router(
         SUCCESS with the counts, or the code with the counts and the first refusals (cpm did
         not take every row), or FAILURE (the file did not reach cpm). Kept on the file; a file
         not taken whole in the event's audit trail too."""
-        answers = [
-            status.AckAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
-            for r in body.responses
-        ]
-        done = await call(reservations.record_acks, clock=clock, answers=answers)
-        return schemas.StatusAckResults(
-            results=[schemas.StatusAckResult(messageId=m, outcome=o) for m, o in done]
-        )
+        return await acknowledge(reservations.record_acks, body)
 
     @router.post(
         "/opt-outs",
@@ -511,14 +518,7 @@ def create_router(
         SUCCESS with the counts, or the code with the counts and the first refusals (cpm did
         not take every row, or the copy to analytics failed), or FAILURE. Kept on the file; a
         file not taken whole in the audit trail of each event it carries."""
-        answers = [
-            status.AckAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
-            for r in body.responses
-        ]
-        done = await call(outcome_files.record_acks, clock=clock, answers=answers)
-        return schemas.StatusAckResults(
-            results=[schemas.StatusAckResult(messageId=m, outcome=o) for m, o in done]
-        )
+        return await acknowledge(outcome_files.record_acks, body)
 
     @router.post("/events/{eventId}/transitions/resend", responses=_UNKNOWN_EVENT)
     async def resend_transitions(eventId: EventId, client: Planner) -> schemas.Resent:
@@ -537,14 +537,7 @@ def create_router(
         """The hub's acknowledgement of EVT-STATUS messages: SUCCESS for each transition cpm
         applied (its program event id in ``value``), another code for one it refused or could
         not be given; kept on the transition, a failure in the event's audit trail too."""
-        answers = [
-            status.AckAnswer(r.dacsMessageId or r.id, r.responseCode, r.value or "")
-            for r in body.responses
-        ]
-        done = await call(status.record_acks, clock=clock, answers=answers)
-        return schemas.StatusAckResults(
-            results=[schemas.StatusAckResult(messageId=m, outcome=o) for m, o in done]
-        )
+        return await acknowledge(status.record_acks, body)
 
     @router.get("/stages/{stageId}", responses=_UNKNOWN_STAGE)
     async def stage(stageId: EventId, _: Reader) -> schemas.StageRead:

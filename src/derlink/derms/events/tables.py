@@ -152,6 +152,20 @@ def stage_device_columns() -> tuple[sa.Column[Any], ...]:
     )
 
 
+def sent_file_columns() -> tuple[sa.Column[Any], ...]:
+    """Where a file DERMS sends stands: Pending (recorded, to be written), Sent (written, its
+    message in the outbox), Acknowledged or Failed; what the hub said of it; when."""
+    return (
+        sa.Column("state", sa.String(STATE), nullable=False, index=True),
+        #: What cpm (and analytics) made of it: the counts and the first refusals, or why it
+        #: failed.
+        sa.Column("detail", sa.Text, nullable=False, default=""),
+        sa.Column("created_at", sa.String(TS), nullable=False),
+        sa.Column("sent_at", sa.String(TS), nullable=True),
+        sa.Column("acked_at", sa.String(TS), nullable=True),
+    )
+
+
 #: The devices of each stage, as planned: one row per device (a device takes at most one stage
 #: of an event).
 stage_devices = sa.Table(
@@ -221,13 +235,7 @@ reservation_files = sa.Table(
     sa.Column("event_id", sa.String(ID), nullable=False, index=True),
     sa.Column("file_name", sa.String(EXT + 2 * ID), nullable=False),
     sa.Column("rows", sa.Integer, nullable=False),
-    #: Pending (to be written), Sent (written and in the outbox), Acknowledged or Failed.
-    sa.Column("state", sa.String(STATE), nullable=False, index=True),
-    #: What cpm made of it: the counts and the first refusals, or why it failed.
-    sa.Column("detail", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", sa.String(TS), nullable=False),
-    sa.Column("sent_at", sa.String(TS), nullable=True),
-    sa.Column("acked_at", sa.String(TS), nullable=True),
+    *sent_file_columns(),
 )
 
 #: The opt-outs cpm sent (OPT-OUT, docs/contracts/opt-outs.md): one per cpm event
@@ -289,10 +297,5 @@ outcome_files = sa.Table(
     #: JSON list of the stage ids it carries.
     sa.Column("stages", sa.Text, nullable=False),
     sa.Column("rows", sa.Integer, nullable=False),
-    #: Pending (to be written), Sent, Acknowledged or Failed.
-    sa.Column("state", sa.String(STATE), nullable=False, index=True),
-    sa.Column("detail", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", sa.String(TS), nullable=False),
-    sa.Column("sent_at", sa.String(TS), nullable=True),
-    sa.Column("acked_at", sa.String(TS), nullable=True),
+    *sent_file_columns(),
 )
