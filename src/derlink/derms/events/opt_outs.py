@@ -32,6 +32,7 @@ from derlink.derms.events.reservations import LIVE, ReleaseReason, ReservationSt
 from derlink.derms.events.review import mark_due
 from derlink.derms.events.tables import opt_outs, reservations, stages
 from derlink.derms.masterdata.model import Outcome, Rejection, Result, judge
+from derlink.derms.masterdata.service import upsert
 from derlink.platform.database import Database
 
 #: The PostgreSQL advisory-lock key of opt-outs: one batch at a time decides on versions.
@@ -152,7 +153,8 @@ def _release(conn: Connection, record: OptOut, now: datetime) -> None:
 
 
 def _keep(conn: Connection, record: OptOut, effect: str, at: str, *, new: bool) -> None:
-    values = {
+    row = {
+        "participation_id": record.participation_id,
         "version": record.version,
         "message_id": record.dacs_message_id,
         "event_id": record.event_id,
@@ -164,14 +166,7 @@ def _keep(conn: Connection, record: OptOut, effect: str, at: str, *, new: bool) 
         "received_at": at,
         "effect": effect,
     }
-    if new:
-        conn.execute(opt_outs.insert().values(participation_id=record.participation_id, **values))
-    else:
-        conn.execute(
-            opt_outs.update()
-            .where(opt_outs.c.participation_id == record.participation_id)
-            .values(values)
-        )
+    upsert(conn, opt_outs, row, known=not new, key="participation_id")
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,8 @@ class StageRequest:
 
     request: gen.PlanRequest
     columns: dict[str, np.ndarray[Any, Any]]
+    #: The event's strategy (whether it is firm, whether it backfills).
+    strategy: model.Strategy
 
 
 def stage_request(
@@ -158,7 +160,7 @@ def stage_request(
             zone=zone,
             opted_out=opted_out,
         )
-    return StageRequest(request, columns)
+    return StageRequest(request, columns, strategy)
 
 
 def _request(

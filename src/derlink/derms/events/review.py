@@ -119,9 +119,6 @@ def review_stage(
         why = f"not reviewed against its target: the stage is {stage.state.value}"
         _finish(db, clock, stage, due_at, [(model.Action.SHORTFALL, why)], None)
         return Reviewed(stage.id, stage.event_id, 0.0, 0.0, False, 0, why)
-    strategy = service.get_strategy(
-        db=db, strategy_id=service.get_event(db=db, event_id=stage.event_id).event.strategy_id
-    )
     with db.read() as conn:
         event_devices = {
             (str(r.head_end_system), str(r.nic_id))
@@ -148,6 +145,7 @@ def review_stage(
             )
         )
     found = stage_request(db=db, clock=clock, stage=stage, opted_out=opted, zone=zone)
+    strategy = found.strategy
     setup = prepare(found.request)
     keys = list(zip(found.columns["head_end_system"], found.columns["nic_id"], strict=True))
     in_stage = np.array([(str(h), str(n)) in held for h, n in keys], bool)

@@ -36,6 +36,7 @@ from derlink.derms.events.reservations import ReleaseReason, ReservationState, r
 from derlink.derms.events.review import mark_due
 from derlink.derms.events.tables import reservations, stages, unavailabilities
 from derlink.derms.masterdata.model import Outcome, Rejection, Result, judge
+from derlink.derms.masterdata.service import upsert
 from derlink.platform.database import Database
 
 #: The PostgreSQL advisory-lock key of unavailability: one batch at a time decides on versions.
@@ -90,6 +91,7 @@ def apply_unavailabilities(
             freed = _release(conn, record, now) if record.status is Status.ACTIVE else []
             counts.update(freed)
             values = {
+                "unavailability_id": record.unavailability_id,
                 "version": record.version,
                 "message_id": record.dacs_message_id,
                 "head_end_system": record.head_end_system,
@@ -101,18 +103,8 @@ def apply_unavailabilities(
                 "received_at": at,
                 "released": len(freed),
             }
-            if held is None:
-                conn.execute(
-                    unavailabilities.insert().values(
-                        unavailability_id=record.unavailability_id, **values
-                    )
-                )
-            else:
-                conn.execute(
-                    unavailabilities.update()
-                    .where(u.unavailability_id == record.unavailability_id)
-                    .values(values)
-                )
+            upsert(conn, unavailabilities, values, known=held is not None,
+                   key="unavailability_id")  # fmt: skip
         mark_due(conn, (stage_id for _, stage_id in counts), at)
         service.write_audit(
             conn,

@@ -106,9 +106,13 @@ def _held_versions(conn: Connection, table: sa.Table, codes: set[str]) -> dict[s
     return {row.code: row.version for row in rows}
 
 
-def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], *, known: bool) -> None:
+def upsert(
+    conn: Connection, table: sa.Table, row: dict[str, Any], *, known: bool, key: str = "code"
+) -> None:
+    """Write the newest version of a record kept by ``key``: an update of the row held when
+    ``known``, else an insert."""
     if known:
-        conn.execute(table.update().where(table.c.code == row["code"]).values(row))
+        conn.execute(table.update().where(table.c[key] == row[key]).values(row))
     else:
         conn.execute(table.insert().values(row))
 
@@ -123,7 +127,7 @@ def _store_program(conn: Connection, record: model.ProgramRules, at: str, known:
         "received_at": at,
         "dacs_message_id": record.dacs_message_id,
     }
-    _upsert(conn, programs, program, known=known)
+    upsert(conn, programs, program, known=known)
     conn.execute(
         program_versions.insert().values(
             program_code=record.code,
@@ -178,7 +182,7 @@ def _store_aggregator(conn: Connection, record: model.Aggregator, at: str, known
         "received_at": at,
         "dacs_message_id": record.dacs_message_id,
     }
-    _upsert(conn, aggregators, row, known=known)
+    upsert(conn, aggregators, row, known=known)
 
 
 def _iso(day: date | None) -> str | None:
